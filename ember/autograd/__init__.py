@@ -1,0 +1,29 @@
+"""Define-by-run automatic differentiation: ``Function``, ``backward``, ``grad``, grad modes,
+anomaly detection and gradient checking."""
+
+from ember.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from ember.autograd.engine import backward, grad
+from ember.autograd.function import Function, FunctionCtx
+from ember.autograd.numerical import gradcheck, gradgradcheck
+from ember.autograd.grad_mode import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
+
+__all__ = [
+    "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+    "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "detect_anomaly",
+    "set_detect_anomaly", "is_anomaly_enabled", "gradcheck", "gradgradcheck", "Variable",
+]
+
+
+def __getattr__(name):
+    if name == "Variable":
+        from ember.autograd.variable import Variable
+
+        return Variable
+    if name == "functional":
+        import importlib
+
+        return importlib.import_module("ember.autograd.functional")
+    raise AttributeError(f"module 'ember.autograd' has no attribute {name!r}")

@@ -1,0 +1,419 @@
+"""``Function``: an op's forward and backward, and the graph node it records as it runs.
+
+Calling ``SomeFunction.apply(*args)`` runs ``forward`` and, when grad mode is on and an input
+requires grad, records a node (an instance of ``SomeFunctionBackward0``) whose
+``next_functions`` are the edges to the inputs' nodes. The node is also the ``ctx`` that
+``forward`` and ``backward`` receive.
+
+Two kinds of Function share this machinery:
+
+* primitives (``ember.ops``) set ``arrays = True``: ``forward`` receives raw arrays
+  (NumPy or CuPy) and returns arrays, reaching the array module through ``ctx.xp``;
+* user-defined Functions, as in PyTorch, receive and return Tensors; ``forward`` runs
+  without recording.
+
+In both, ``backward`` receives and returns Tensors and is written with ember's own
+differentiable ops, so ``create_graph=True`` differentiates it again.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ember import backend
+from ember.autograd import anomaly
+from ember.autograd.grad_mode import grad_enabled
+
+__all__ = ["Function", "Node", "AccumulateGrad", "register_tensor_type", "FunctionCtx"]
+
+_Tensor = None  # ember.Tensor, registered by ember.tensor (a higher layer) as it loads
+_make = None
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+def register_tensor_type(tensor_type, make) -> None:
+    """Called once by ``ember.tensor``: the class to wrap outputs in, and its fast constructor."""
+    global _Tensor, _make
+    _Tensor, _make = tensor_type, make
+
+
+class _Extras:
+    """Rarely used per-node state, kept out of the hot path: hooks, retained grads, traces."""
+
+    __slots__ = ("hooks", "prehooks", "tensor_prehooks", "retained", "trace", "metadata")
+
+    def __init__(self):
+        self.hooks = []
+        self.prehooks = []
+        self.tensor_prehooks = {}
+        self.retained = {}
+        self.trace = None
+        self.metadata = {}
+
+
+class Node:
+    """A node of the backward graph; also the ``ctx`` passed to ``forward``/``backward``."""
+
+    __slots__ = (
+        "next_functions", "needs_input_grad", "_saved", "_to_save", "_input_shapes", "xp",
+        "_extras", "_released", "_out_meta", "__dict__", "__weakref__",
+    )
+    _fn = None  # the Function class; set on each generated subclass
+
+    def __init__(self):
+        self._to_save = ()
+        self._saved = None
+        self._released = False
+        self._extras = None
+        self._out_meta = None
+
+    # -- what forward and backward use -------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (or, in primitives, arrays) for backward; checked against in-place edits."""
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(_FREED_MESSAGE)
+        saved = self._saved
+        if saved is None:
+            return ()
+        return tuple(_unpack(self, entry) for entry in saved)
+
+    def mark_dirty(self, *tensors) -> None:
+        self.__dict__["_dirty"] = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self.__dict__["_non_differentiable"] = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.__dict__["_materialize"] = bool(value)
+
+    # -- the graph ------------------------------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__
+
+    def apply(self, *grads):
+        """Run the backward formula: grads of the outputs in, grads of the inputs out."""
+        result = self._fn.backward(self, *grads)
+        return result if isinstance(result, tuple) else (result,)
+
+    def __call__(self, *grads):
+        return self.apply(*grads)
+
+    def _more(self) -> _Extras:
+        if self._extras is None:
+            self._extras = _Extras()
+        return self._extras
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; may return new grad_inputs."""
+        self._more().hooks.append(fn)
+        return _RemovableHandle(self._extras.hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node's backward; may return new grad_outputs."""
+        self._more().prehooks.append(fn)
+        return _RemovableHandle(self._extras.prehooks, fn)
+
+    @property
+    def metadata(self) -> dict:
+        return self._more().metadata
+
+    def _release(self) -> None:
+        self._saved = None
+        self._released = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class _RemovableHandle:
+    def __init__(self, container, item):
+        self._container, self._item = container, item
+
+    def remove(self) -> None:
+        try:
+            self._container.remove(self._item)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+FunctionCtx = Node
+
+
+def _unpack(node: Node, entry):
+    tensor, array, counter, version, output_nr = entry
+    if array is None and counter is None:
+        return tensor
+    if counter is not None and counter[0] != version:
+        raise RuntimeError(_version_message(node, tensor, array, counter, version))
+    if tensor is None:  # an output of this node: rebuilt here so that it does not keep the node alive
+        return _make(array, True, node, output_nr, counter)
+    return tensor
+
+
+def _version_message(node, tensor, array, counter, version) -> str:
+    changed_by = counter[1] or "an in-place operation"
+    shape = tuple(array.shape) if array is not None else tuple(tensor.shape)
+    return (
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {node.name()} saved a tensor of shape {list(shape)} at version "
+        f"{version}, and {changed_by} has since changed it to version {counter[0]}. "
+        "Use an out-of-place op (e.g. x = x.add(y) instead of x.add_(y)), or .clone() the "
+        "tensor before changing it in place."
+    )
+
+
+class _NoGradContext:
+    """The ctx forward gets when nothing is recorded: saving is a no-op."""
+
+    __slots__ = ("xp", "__dict__")
+    needs_input_grad = ()
+
+    def save_for_backward(self, *tensors) -> None:
+        pass
+
+    def mark_dirty(self, *tensors) -> None:
+        self.__dict__["_dirty"] = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
+        pass
+
+
+class AccumulateGrad(Node):
+    """The node that adds a leaf's gradient into its ``.grad``."""
+
+    __slots__ = ("_variable",)
+
+    def __init__(self, variable_ref):
+        super().__init__()
+        self._variable = variable_ref
+        self.next_functions = ()
+        self.needs_input_grad = (True,)
+
+    @property
+    def variable(self):
+        return self._variable()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        suffix = "Backward0" if namespace.get("arrays", any(getattr(b, "arrays", False) for b in bases)) else "Backward"
+        cls._backward_cls = type(name + suffix, (Node,), {"__slots__": (), "_fn": cls})
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of differentiable ops: subclass it, write static ``forward`` and ``backward``.
+
+    >>> import ember
+    >>> class Double(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         return x * 2
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         return grad * 2
+    >>> x = ember.ones(3, requires_grad=True)
+    >>> Double.apply(x).sum().backward()
+    >>> x.grad
+    tensor([2., 2., 2.])
+    """
+
+    arrays = False  # primitives set True: forward works on raw arrays
+    is_view = False  # primitives whose output shares the first input's memory
+    op_name = None  # the name used in error messages; defaults to the class name
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must implement forward")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("a Function subclass must implement backward")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        if cls.arrays:
+            return _apply_primitive(cls, args, kwargs)
+        return _apply_user(cls, args, kwargs)
+
+
+def _xp_for(raw_args, tensors_seen: bool):
+    for a in raw_args:
+        xp = backend._XP_BY_TYPE.get(type(a))
+        if xp is not None:
+            return xp
+    return backend.xp_of(raw_args[0]) if tensors_seen else backend.np
+
+
+def _apply_primitive(cls, args, kwargs):
+    Tensor = _Tensor
+    raw = list(args)
+    needs = False
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            raw[i] = a._data
+            if a._requires_grad:
+                needs = True
+    record = needs and grad_enabled.get()
+    ctx = cls._backward_cls() if record else _NoGradContext()
+    xp = ctx.xp = _xp_for(raw, True)
+    if record:
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+    try:
+        out = cls.forward(ctx, *raw, **kwargs)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise _describe_failure(cls, args, exc) from exc
+    if anomaly.enabled:
+        anomaly.check_forward(cls, out, xp)
+    if type(out) is tuple:
+        outputs = tuple(_wrap_output(cls, ctx, o, i, record, args) for i, o in enumerate(out))
+        if record:
+            ctx._out_meta = [(o.shape, o.dtype, o.device) for o in outputs]
+    else:
+        outputs = _wrap_output(cls, ctx, out, 0, record, args)
+    if record:
+        _connect(ctx, args, Tensor)
+        _resolve_saved(ctx, args, out)
+    return outputs
+
+
+def _wrap_output(cls, ctx, array, index, record, args):
+    if type(array) is not ctx.xp.ndarray:
+        array = ctx.xp.asarray(array)
+    differentiable = record and array.dtype.kind == "f"
+    view_of = None
+    if cls.is_view and index == 0:
+        view_of = args[0]
+    t = _make(array, differentiable, ctx if differentiable else None, index, None)
+    if view_of is not None:
+        t._vc = view_of._version_counter()
+        t._base = view_of._base if view_of._base is not None else view_of
+    return t
+
+
+def _connect(ctx, args, Tensor):
+    edges = []
+    shapes = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
+            shapes.append(a._data.shape)
+        else:
+            edges.append((None, 0))
+            shapes.append(None)
+    ctx.next_functions = tuple(edges)
+    ctx._input_shapes = shapes
+    if anomaly.enabled:
+        ctx._more().trace = traceback.format_stack()[:-3]
+
+
+def _resolve_saved(ctx, args, out):
+    items = ctx._to_save
+    if not items:
+        return
+    ctx._to_save = ()
+    Tensor = _Tensor
+    outs = out if type(out) is tuple else (out,)
+    saved = []
+    for item in items:
+        saved.append(_saved_entry(item, args, outs, Tensor))
+    ctx._saved = saved
+
+
+def _saved_entry(item, args, outs, Tensor):
+    if item is None or isinstance(item, (int, float)):
+        return (item, None, None, 0, 0)
+    if isinstance(item, Tensor):
+        counter = item._version_counter()
+        return (item, None, counter, counter[0], 0)
+    for a in args:
+        if isinstance(a, Tensor) and a._data is item:
+            counter = a._version_counter()
+            return (a, None, counter, counter[0], 0)
+    for nr, o in enumerate(outs):
+        if o is item:
+            return (None, item, None, 0, nr)
+    return (_make(item, False, None, 0, None), None, None, 0, 0)
+
+
+def _describe_failure(cls, args, exc):
+    name = cls.op_name or cls.__name__.lower()
+    Tensor = _Tensor
+    tensors = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
+    devices = {str(t.device) for _, t in tensors}
+    if len(devices) > 1:
+        where = ", ".join(f"argument {i} on {t.device}" for i, t in tensors)
+        return RuntimeError(
+            f"{name}: expected all tensors to be on the same device, but found {where}. "
+            "Move them with .to(device) first."
+        )
+    described = ", ".join(
+        f"argument {i}: shape {list(t.shape)} {t.dtype}" for i, t in tensors
+    ) or "no tensor arguments"
+    kind = IndexError if isinstance(exc, IndexError) else RuntimeError
+    if isinstance(exc, TypeError) and not isinstance(exc, IndexError):
+        kind = TypeError
+    return kind(f"{name}: {exc} ({described})")
+
+
+def _apply_user(cls, args, kwargs):
+    from ember.autograd.grad_mode import no_grad
+
+    Tensor = _Tensor
+    needs = any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    record = needs and grad_enabled.get()
+    ctx = cls._backward_cls()
+    ctx.xp = _xp_for([a._data for a in args if isinstance(a, Tensor)] or [0], False)
+    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+    with no_grad():
+        out = cls.forward(ctx, *args, **kwargs)
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    dirty = ctx.__dict__.pop("_dirty", ())
+    non_diff = ctx.__dict__.pop("_non_differentiable", ())
+    results = []
+    for nr, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            results.append(o)
+            continue
+        differentiable = (
+            record and o.dtype.is_floating_point and not any(o is n for n in non_diff)
+        )
+        if any(o is d for d in dirty):
+            o._bump_version(cls.__name__)
+            if differentiable:
+                o._requires_grad, o.grad_fn, o._output_nr = True, ctx, nr
+            results.append(o)
+            continue
+        if any(o is a for a in args):  # returning an input: give back an alias, not the input
+            o = _make(o._data, False, None, 0, o._version_counter())
+        results.append(_make(o._data, differentiable, ctx if differentiable else None, nr, o._vc))
+    if record:
+        _connect(ctx, args, Tensor)
+        ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None for o in outs]
+        _resolve_saved(ctx, args, tuple(r._data if isinstance(r, Tensor) else r for r in results))
+    return results[0] if single else tuple(results)

@@ -1,0 +1,222 @@
+"""dtype objects and PyTorch's type-promotion rules.
+
+Each ember dtype wraps one NumPy dtype. ``bfloat16`` comes from the optional
+``ml_dtypes`` package and is resolved the first time it is used.
+"""
+
+from __future__ import annotations
+
+import builtins as _builtins
+
+import numpy as np
+
+_py_float, _py_int, _py_bool = _builtins.float, _builtins.int, _builtins.bool
+
+__all__ = [
+    "dtype", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "bool", "half", "float", "double", "short", "int", "long",
+    "get_default_dtype", "set_default_dtype", "result_type", "promote_types", "from_numpy_dtype",
+    "to_numpy_dtype", "is_floating_point", "finfo", "iinfo",
+]
+
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:  # noqa: N801 - PyTorch's name
+    """A tensor element type; ``ember.float32`` and friends are its instances."""
+
+    __slots__ = ("name", "_np", "category", "itemsize", "is_signed")
+
+    def __init__(self, name: str, np_dtype, category: int, itemsize: int, is_signed: bool):
+        self.name = name
+        self._np = np.dtype(np_dtype) if np_dtype is not None else None
+        self.category = category
+        self.itemsize = itemsize
+        self.is_signed = is_signed
+
+    @property
+    def np(self) -> np.dtype:
+        if self._np is None:
+            self._np = _load_bfloat16()
+        return self._np
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.category == _FLOAT
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def to_real(self) -> dtype:
+        return self
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+
+def _load_bfloat16() -> np.dtype:
+    try:
+        import ml_dtypes
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise TypeError(
+            "ember.bfloat16 needs the optional package ml_dtypes: pip install ml_dtypes"
+        ) from exc
+    dt = np.dtype(ml_dtypes.bfloat16)
+    _FROM_NP[dt] = bfloat16
+    return dt
+
+
+float16 = dtype("float16", np.float16, _FLOAT, 2, True)
+bfloat16 = dtype("bfloat16", None, _FLOAT, 2, True)
+float32 = dtype("float32", np.float32, _FLOAT, 4, True)
+float64 = dtype("float64", np.float64, _FLOAT, 8, True)
+int8 = dtype("int8", np.int8, _INT, 1, True)
+int16 = dtype("int16", np.int16, _INT, 2, True)
+int32 = dtype("int32", np.int32, _INT, 4, True)
+int64 = dtype("int64", np.int64, _INT, 8, True)
+uint8 = dtype("uint8", np.uint8, _INT, 1, False)
+bool = dtype("bool", np.bool_, _BOOL, 1, False)  # noqa: A001 - PyTorch's name
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool)
+_BY_NAME = {d.name: d for d in ALL}
+_FROM_NP = {d._np: d for d in ALL if d._np is not None}
+_default_float = float32
+
+
+def _by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The ember dtype of a NumPy dtype; float64 arrays stay float64 (as ``torch.from_numpy``)."""
+    found = _FROM_NP.get(np_dtype)
+    if found is not None:
+        return found
+    np_dtype = np.dtype(np_dtype)
+    found = _FROM_NP.get(np_dtype)
+    if found is None and np_dtype.name == "bfloat16":
+        bfloat16.np  # noqa: B018 - registers the ml_dtypes type
+        found = bfloat16
+    if found is None:
+        raise TypeError(
+            f"can't convert NumPy array of dtype {np_dtype}: the supported types are "
+            "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8 and bool"
+        )
+    return found
+
+
+def to_numpy_dtype(d) -> np.dtype:
+    """Accept an ember dtype, a NumPy dtype or a name and give the NumPy dtype."""
+    if isinstance(d, dtype):
+        return d.np
+    if isinstance(d, str):
+        if d in _BY_NAME:
+            return _BY_NAME[d].np
+    return from_numpy_dtype(d).np
+
+
+def as_dtype(d) -> dtype:
+    """Normalise an ember dtype, NumPy dtype, Python type or name into an ember dtype."""
+    if isinstance(d, dtype):
+        return d
+    if d is _py_float:
+        return _default_float
+    if d is _py_int:
+        return int64
+    if d is _py_bool:
+        return bool
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d]
+    return from_numpy_dtype(d)
+
+
+def get_default_dtype() -> dtype:
+    """The floating dtype that Python floats and float factories produce (float32 at start)."""
+    return _default_float
+
+
+def set_default_dtype(d) -> None:
+    """Set the default floating dtype; only float16, bfloat16, float32 and float64 are allowed."""
+    global _default_float
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"set_default_dtype: only floating-point types are allowed, got {d}")
+    _default_float = d
+
+
+def is_floating_point(d: dtype) -> bool:
+    return d.category == _FLOAT
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's promotion of two dtypes (``torch.promote_types``)."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if bfloat16 in (a, b):
+        other = b if a is bfloat16 else a
+        return float32 if other is float16 else (bfloat16 if other is bfloat16 else other)
+    return from_numpy_dtype(np.promote_types(a.np, b.np))
+
+
+def result_type(*operands) -> dtype:
+    """The dtype PyTorch gives an op over tensors and Python scalars.
+
+    Dimensioned tensors decide first; zero-dim tensors only matter when their
+    category (bool < integer < float) is higher; Python scalars only lift the
+    category, to int64 or to the default float dtype.
+    """
+    dims = zero = None
+    scalar_category = -1
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            if x.ndim:
+                dims = d if dims is None else promote_types(dims, d)
+            else:
+                zero = d if zero is None else promote_types(zero, d)
+        elif isinstance(x, _py_bool):
+            scalar_category = max(scalar_category, _BOOL)
+        elif isinstance(x, _py_int):
+            scalar_category = max(scalar_category, _INT)
+        elif isinstance(x, _py_float):
+            scalar_category = max(scalar_category, _FLOAT)
+        elif isinstance(x, np.generic):
+            zero_d = from_numpy_dtype(x.dtype)
+            zero = zero_d if zero is None else promote_types(zero, zero_d)
+    result = dims
+    if zero is not None and (result is None or zero.category > result.category):
+        result = zero
+    if scalar_category >= 0 and (result is None or scalar_category > result.category):
+        result = (bool, int64, _default_float)[scalar_category]
+    if result is None:
+        raise TypeError("result_type: no tensor or number among the operands")
+    return result
+
+
+class finfo:  # noqa: N801
+    """Machine limits of a floating dtype (``torch.finfo``)."""
+
+    def __init__(self, d=None):
+        d = as_dtype(d) if d is not None else _default_float
+        info = np.finfo(d.np)
+        self.dtype, self.bits = d, info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = float(info.resolution)
+
+
+class iinfo:  # noqa: N801
+    """Limits of an integer dtype (``torch.iinfo``)."""
+
+    def __init__(self, d):
+        d = as_dtype(d)
+        info = np.iinfo(d.np)
+        self.dtype, self.bits, self.max, self.min = d, info.bits, int(info.max), int(info.min)

@@ -1,0 +1,40 @@
+"""Small helpers shared by the method mixins."""
+
+from __future__ import annotations
+
+import builtins
+
+
+def normalize_dims(dim, ndim: int, op: str) -> tuple:
+    """``dim`` (None, an int or a sequence) as a sorted tuple of non-negative axes; None means all."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (tuple, list)):
+        dims = tuple(wrap_dim(d, ndim, op) for d in dim)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"{op}: dim {list(dim)} appears multiple times in the list of dims")
+        return tuple(sorted(dims)) if dims else tuple(range(ndim))
+    return (wrap_dim(dim, ndim, op),)
+
+
+def wrap_dim(dim, ndim: int, op: str) -> int:
+    """A possibly negative dim as an axis in ``[0, ndim)``, with PyTorch's error otherwise."""
+    bound = builtins.max(ndim, 1)
+    if not isinstance(dim, int):
+        dim = int(dim)
+    if not -bound <= dim < bound:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
+            f"but got {dim})"
+        )
+    return dim % bound
+
+
+def size_args(args, op: str) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` (and ``ember.Size``) alike."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    try:
+        return tuple(int(a) for a in args)
+    except TypeError as exc:
+        raise TypeError(f"{op}: sizes must be ints, got {args!r}") from exc

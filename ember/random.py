@@ -1,0 +1,124 @@
+"""Random number generators: ``Generator``, the default one, ``manual_seed`` and RNG state.
+
+Each Generator wraps a NumPy ``Generator`` over PCG64. Its state round-trips through a uint8
+tensor (``get_state``/``set_state``), so checkpoints can store it like any other tensor.
+Streams differ from PyTorch's: the same seed gives different numbers than ``torch``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
+           "get_rng_state", "set_rng_state", "fork_rng"]
+
+_STATE_BYTES = 16 * 4 + 8  # PCG64: state, inc (128 bits each as two 64-bit halves), has_uint32, uinteger
+
+
+class Generator:
+    """A source of random numbers (``torch.Generator``); pass it as ``generator=`` to random ops.
+
+    >>> g = Generator().manual_seed(0)
+    >>> g.initial_seed()
+    0
+    """
+
+    def __init__(self, device="cpu"):
+        from ember.device import as_device
+
+        self.device = as_device(device)
+        self._seed = 67280421310721
+        self.np = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed: int) -> Generator:
+        seed = int(seed)
+        if seed < 0:
+            seed &= 0xFFFF_FFFF_FFFF_FFFF
+        self._seed = seed
+        self.np = np.random.Generator(np.random.PCG64(seed))
+        return self
+
+    def seed(self) -> int:
+        new = int(np.random.SeedSequence().entropy) & 0xFFFF_FFFF_FFFF_FFFF
+        self.manual_seed(new)
+        return new
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self):
+        """The full state as a uint8 tensor of 72 bytes."""
+        from ember.tensor import make
+
+        st = self.np.bit_generator.state
+        words = []
+        for value in (st["state"]["state"], st["state"]["inc"]):
+            words += [value & 0xFFFF_FFFF_FFFF_FFFF, value >> 64]
+        packed = np.array(words + [st["has_uint32"], st["uinteger"]], dtype=np.uint64)
+        packed = np.concatenate([packed, np.array([self._seed & 0xFFFF_FFFF_FFFF_FFFF], np.uint64)])
+        return make(packed.view(np.uint8).copy())
+
+    def set_state(self, new_state) -> Generator:
+        data = np.asarray(new_state._data if hasattr(new_state, "_data") else new_state)
+        if data.dtype != np.uint8 or data.size != _STATE_BYTES:
+            raise RuntimeError(
+                f"Generator.set_state: expected a uint8 tensor of {_STATE_BYTES} bytes (from get_state()), "
+                f"got {data.dtype} of {data.size} elements"
+            )
+        words = [int(w) for w in np.ascontiguousarray(data).view(np.uint64)]
+        bit_gen = np.random.PCG64()
+        bit_gen.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": words[0] | (words[1] << 64), "inc": words[2] | (words[3] << 64)},
+            "has_uint32": words[4], "uinteger": words[5],
+        }
+        self.np = np.random.Generator(bit_gen)
+        self._seed = words[6]
+        return self
+
+    def __repr__(self) -> str:
+        return f"<ember.Generator object at {id(self):#x}>"
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator (and the CUDA one, when CUDA is in use)."""
+    default_generator.manual_seed(seed)
+    return default_generator
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state) -> None:
+    default_generator.set_state(new_state)
+
+
+class fork_rng:  # noqa: N801
+    """Restore the default generator's state on exit."""
+
+    def __init__(self, devices=None, enabled: bool = True):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            self._state = get_rng_state()
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            set_rng_state(self._state)
+
+
+def numpy_generator(generator: Generator | None) -> np.random.Generator:
+    return (generator or default_generator).np

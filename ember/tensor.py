@@ -1,0 +1,872 @@
+"""``Tensor``: one backend array plus what autograd needs.
+
+The class itself holds creation, properties, conversions, autograd methods, the printing and
+the arithmetic operators. The other method families live in mixins under ``ember.methods``
+(one file per family), each beside the primitives in ``ember.ops`` that it calls.
+"""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+import weakref
+
+import numpy as np
+
+from ember import backend, dtypes
+from ember.autograd import engine, function
+from ember.autograd.function import AccumulateGrad
+from ember.autograd.grad_mode import grad_enabled
+from ember.device import as_device
+from ember.methods.elementwise import ElementwiseMethods
+from ember.methods.indexing import IndexingMethods
+from ember.methods.linalg import LinalgMethods
+from ember.methods.reduce import ReduceMethods
+from ember.methods.shape import ShapeMethods
+from ember.ops import convert, elementwise, linalg
+from ember.tensor_repr import format_tensor
+
+__all__ = ["Tensor", "make"]
+
+_ndarray = np.ndarray
+_Number = (int, float, bool)
+
+
+def make(data, requires_grad=False, grad_fn=None, output_nr=0, version_counter=None) -> Tensor:
+    """Wrap an array without checks or copies: the constructor every op goes through."""
+    t = _new(Tensor)
+    t._data = data
+    t._requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._vc = version_counter
+    t._grad = None
+    t._base = None
+    t._accumulator = None
+    t._hooks = None
+    t._retains_grad = False
+    return t
+
+
+_new = object.__new__
+
+
+class Tensor(ElementwiseMethods, ReduceMethods, ShapeMethods, IndexingMethods, LinalgMethods):
+    """A multi-dimensional array that records the ops applied to it, for autograd.
+
+    >>> import ember
+    >>> x = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[2., 4.],
+            [6., 8.]])
+    """
+
+    __slots__ = (
+        "_data", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_grad", "_base",
+        "_accumulator", "_hooks", "_retains_grad", "__weakref__",
+    )
+    __array_ufunc__ = None  # ndarray (+) Tensor defers to Tensor, so it stays in the graph
+    __array_priority__ = 1000
+
+    def __new__(cls, *args, **kwargs):
+        return _new(cls)
+
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        """``Tensor(data)`` copies data (float32 by default); ``Tensor(2, 3)`` is uninitialised."""
+        from ember import creation
+
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            src = creation.tensor(args[0], dtype=dtype or dtypes.get_default_dtype(), device=device)
+        else:
+            src = creation.empty(*args, dtype=dtype, device=device)
+        self._data = src._data
+        self._requires_grad = False
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = None
+        self._grad = None
+        self._base = None
+        self._accumulator = None
+        self._hooks = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- properties -----------------------------------------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """The same values, detached, with a version counter of their own (changes go unseen)."""
+        return make(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: expected a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return backend.device_of(self._data)
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) that holds this tensor's data."""
+        return backend.xp_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return type(self._data) is not _ndarray
+
+    @property
+    def is_cpu(self) -> bool:
+        return type(self._data) is _ndarray
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    @property
+    def layout(self) -> str:
+        return "strided"
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def is_quantized(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim, "size")]
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[self._wrap_dim(dim, "stride")]
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        if type(self._data) is _ndarray:
+            return self._data.__array_interface__["data"][0]
+        return self._data.data.ptr
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return False
+
+    def is_signed(self) -> bool:
+        return self.dtype.is_signed
+
+    def _wrap_dim(self, dim: int, op: str = "dim") -> int:
+        ndim = self._data.ndim
+        bound = builtins.max(ndim, 1)
+        if not -bound <= dim < bound:
+            raise IndexError(
+                f"{op}: Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
+                f"but got {dim}) for a tensor of shape {list(self._data.shape)}"
+            )
+        return dim % bound
+
+    # -- autograd -------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach()."
+                )
+            return self
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {self.dtype} "
+                f"(shape {list(self.shape)}); convert with .float() first"
+            )
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: grad shape {list(value.shape)}, "
+                    f"tensor shape {list(self.shape)}"
+                )
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"assigned grad has data of a different type: grad {value.dtype}, tensor {self.dtype}"
+                )
+        self._grad = value
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def _version(self) -> int:
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    def _version_counter(self) -> list:
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0, None]
+        return vc
+
+    def _bump_version(self, op_name: str) -> None:
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0, None]
+        vc[0] += 1
+        vc[1] = op_name
+
+    def _grad_accumulator(self) -> AccumulateGrad:
+        acc = self._accumulator
+        if acc is None:
+            acc = self._accumulator = AccumulateGrad(weakref.ref(self))
+        return acc
+
+    def _wrap_like(self, data) -> Tensor:
+        return make(data)
+
+    def _post_accumulate_hooks(self) -> tuple:
+        hooks = self._hooks
+        return () if hooks is None else getattr(hooks, "post", ())
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``; see ``ember.autograd.backward``."""
+        engine.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory and version counter)."""
+        t = make(self._data, False, None, 0, self._version_counter())
+        t._base = self._base
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of this non-leaf in ``.grad`` after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if not self._retains_grad:
+            engine.register_retained(self.grad_fn, self._output_nr, self)
+            self._retains_grad = True
+
+    def register_hook(self, hook):
+        """``hook(grad)`` runs when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            hooks = self.grad_fn._more().tensor_prehooks.setdefault(self._output_nr, [])
+            hooks.append(hook)
+            return function._RemovableHandle(hooks, hook)
+        if self._hooks is None:
+            self._hooks = _LeafHooks()
+        self._hooks.append(hook)
+        return function._RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after a leaf's ``.grad`` has been accumulated."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._hooks is None:
+            self._hooks = _LeafHooks()
+        self._hooks.post.append(hook)
+        return function._RemovableHandle(self._hooks.post, hook)
+
+    # -- in place -------------------------------------------------------------------------
+    def _check_inplace(self, op: str) -> None:
+        if not grad_enabled.get():
+            return
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"{op}: a leaf Variable that requires grad (shape {list(self.shape)}) is being used "
+                "in an in-place operation. Do it under `with ember.no_grad():`, or use the "
+                "out-of-place op."
+            )
+        base = self._base
+        if base is not None and base._requires_grad:
+            if base.grad_fn is None:
+                raise RuntimeError(
+                    f"{op}: a view of a leaf Variable that requires grad is being used in an "
+                    "in-place operation. Do it under `with ember.no_grad():`, or clone() first."
+                )
+            raise RuntimeError(
+                f"{op}: in-place changes to a view of a tensor that is part of the graph are not "
+                "supported yet: clone() the view first, or write into the base tensor"
+            )
+
+    def _set_from(self, op: str, result: Tensor) -> Tensor:
+        """Finish an in-place op: ``result`` (computed out of place) becomes this tensor's value."""
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(result.shape)}"
+            )
+        if result._data.dtype != self._data.dtype:
+            if _category(result._data.dtype) > _category(self._data.dtype):
+                raise RuntimeError(
+                    f"{op}: result type {result.dtype} can't be cast to the desired output type "
+                    f"{self.dtype}"
+                )
+            result = result._cast(self._data.dtype)
+        self._check_inplace(op)
+        self.xp.copyto(self._data, result._data)
+        if result.grad_fn is not None:
+            self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+        self._bump_version(op)
+        return self
+
+    def _needs_graph(self, *others) -> bool:
+        if not grad_enabled.get():
+            return False
+        if self._requires_grad:
+            return True
+        return builtins.any(isinstance(o, Tensor) and o._requires_grad for o in others)
+
+    # -- conversion -----------------------------------------------------------------------
+    def _cast(self, np_dtype) -> Tensor:
+        if self._data.dtype == np_dtype:
+            return self
+        return convert.Cast.apply(self, np_dtype)
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``; copies only if needed."""
+        dtype, device, copy = _parse_to(args, kwargs)
+        out = self
+        if device is not None:
+            device = as_device(device)
+            if device != out.device and not (device.index is None and device.type == out.device.type):
+                out = convert.ToDevice.apply(out, device)
+        if dtype is not None:
+            out = out._cast(dtypes.as_dtype(dtype).np)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        return self.to(as_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"ember.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self._cast(np.float32)
+
+    def double(self) -> Tensor:
+        return self._cast(np.float64)
+
+    def half(self) -> Tensor:
+        return self._cast(np.float16)
+
+    def bfloat16(self) -> Tensor:
+        return self._cast(dtypes.bfloat16.np)
+
+    def long(self) -> Tensor:
+        return self._cast(np.int64)
+
+    def int(self) -> Tensor:
+        return self._cast(np.int32)
+
+    def short(self) -> Tensor:
+        return self._cast(np.int16)
+
+    def char(self) -> Tensor:
+        return self._cast(np.int8)
+
+    def byte(self) -> Tensor:
+        return self._cast(np.uint8)
+
+    def bool(self) -> Tensor:
+        return self._cast(np.bool_)
+
+    def clone(self, memory_format=None) -> Tensor:
+        return convert.Clone.apply(self)
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The array itself on the CPU (shared memory); ``force=True`` detaches and copies to the CPU."""
+        if force:
+            return backend.to_device(self._data, "cpu") if not self.is_cpu else self._data
+        if self._requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        if not self.is_cpu:
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                "the tensor to host memory first."
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        data = self._data if self.is_cpu else backend.to_device(self._data, "cpu")
+        if copy is False and (dtype is not None and np.dtype(dtype) != data.dtype):
+            raise ValueError("Tensor.__array__: copy=False is impossible when the dtype changes")
+        if dtype is not None:
+            data = data.astype(dtype, copy=bool(copy))
+        elif copy:
+            data = data.copy()
+        return data
+
+    def __dlpack__(self, stream=None, **kwargs):
+        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}), **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
+                f"(shape {list(self.shape)}); item() needs exactly one element"
+            )
+        return self._data.item() if self.is_cpu else self._data.get().item()
+
+    def tolist(self):
+        return (self._data if self.is_cpu else self._data.get()).tolist()
+
+    # -- Python protocols -----------------------------------------------------------------
+    def _scalar(self, what: str):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"{what}: a Tensor with {self._data.size} elements (shape {list(self.shape)}) "
+                "cannot be converted to a Python scalar; reduce it first (e.g. .any(), .all(), .sum())"
+            )
+        return self.item()
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape "
+                f"{list(self.shape)}); use .any() or .all()"
+            )
+        return builtins.bool(self.item())
+
+    def __float__(self) -> float:
+        return builtins.float(self._scalar("float()"))
+
+    def __int__(self) -> int:
+        return builtins.int(self._scalar("int()"))
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(
+                "only integer tensors of a single element can be converted to an index "
+                f"(got {self.dtype}, shape {list(self.shape)})"
+            )
+        return builtins.int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar("complex()"))
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 or (spec and self._data.size == 1):
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return format_tensor(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (backend.to_device(self._data, "cpu").copy(), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol; detach() first"
+            )
+        out = type(self).__new__(type(self))
+        for slot in Tensor.__slots__:
+            if slot != "__weakref__":
+                setattr(out, slot, None)
+        out._data = self._data.copy()
+        out._requires_grad, out._output_nr, out._retains_grad = self._requires_grad, 0, False
+        if self._grad is not None:
+            out._grad = make(self._grad._data.copy())
+        if hasattr(self, "__dict__"):
+            import copy as _copy
+
+            out.__dict__.update(_copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = out
+        return out
+
+    # -- arithmetic -----------------------------------------------------------------------
+    def __add__(self, other):
+        return self.add(other)
+
+    def __radd__(self, other):
+        return self.add(other)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __sub__(self, other):
+        return self.sub(other)
+
+    def __rsub__(self, other):
+        if isinstance(other, _Number):
+            a, b = _promote(self, other)
+            return elementwise.RSub.apply(a, b)
+        return _as_tensor_like(other, self).sub(self)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __mul__(self, other):
+        return self.mul(other)
+
+    def __rmul__(self, other):
+        return self.mul(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __truediv__(self, other):
+        return self.div(other)
+
+    def __rtruediv__(self, other):
+        if isinstance(other, _Number):
+            a = self if self._data.dtype.kind == "f" else self._cast(dtypes.get_default_dtype().np)
+            return elementwise.RDiv.apply(a, other)
+        return _as_tensor_like(other, self).div(self)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __pow__(self, other):
+        return self.pow(other)
+
+    def __rpow__(self, other):
+        if isinstance(other, _Number):
+            a, b = _promote(self, other)
+            return elementwise.RPow.apply(a, b)
+        return _as_tensor_like(other, self).pow(self)
+
+    def __ipow__(self, other):
+        return self.pow_(other)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return _as_tensor_like(other, self).matmul(self)
+
+    def __neg__(self):
+        return elementwise.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def add(self, other, *, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        a, b = _promote(self, other)
+        return elementwise.Add.apply(a, b)
+
+    def sub(self, other, *, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        a, b = _promote(self, other)
+        return elementwise.Sub.apply(a, b)
+
+    subtract = sub
+
+    def mul(self, other):
+        a, b = _promote(self, other)
+        return elementwise.Mul.apply(a, b)
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            return self._div_rounded(other, rounding_mode)
+        a, b = _promote(self, other, true_division=True)
+        return elementwise.Div.apply(a, b)
+
+    divide = true_divide = div
+
+    def pow(self, exponent):
+        if isinstance(exponent, _Number):
+            a, b = _promote(self, exponent)
+            return elementwise.PowScalar.apply(a, b)
+        a, b = _promote(self, exponent)
+        return elementwise.Pow.apply(a, b)
+
+    def neg(self):
+        return elementwise.Neg.apply(self)
+
+    negative = neg
+
+    def matmul(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"matmul: expected a Tensor as the second operand, got {type(other).__name__}")
+        if self._data.ndim == 0 or other._data.ndim == 0:
+            raise RuntimeError(
+                f"matmul: both arguments need at least 1 dimension, got shapes {list(self.shape)} "
+                f"and {list(other.shape)}"
+            )
+        a, b = _promote(self, other)
+        _check_matmul_shapes(a, b)
+        return linalg.MatMul.apply(a, b)
+
+    def add_(self, other, *, alpha=1):
+        if not self._needs_graph(other):
+            return self._fast_inplace("add_", np.add, other, alpha)
+        return self._set_from("add_", self.add(other, alpha=alpha))
+
+    def sub_(self, other, *, alpha=1):
+        if not self._needs_graph(other):
+            return self._fast_inplace("sub_", np.subtract, other, alpha)
+        return self._set_from("sub_", self.sub(other, alpha=alpha))
+
+    def mul_(self, other):
+        if not self._needs_graph(other):
+            return self._fast_inplace("mul_", np.multiply, other, 1)
+        return self._set_from("mul_", self.mul(other))
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None and self._data.dtype.kind == "f" and not self._needs_graph(other):
+            return self._fast_inplace("div_", np.true_divide, other, 1)
+        return self._set_from("div_", self.div(other, rounding_mode=rounding_mode))
+
+    def pow_(self, exponent):
+        return self._set_from("pow_", self.pow(exponent))
+
+    def neg_(self):
+        return self._set_from("neg_", self.neg())
+
+    def _fast_inplace(self, op: str, ufunc, other, alpha):
+        """In-place arithmetic with no graph to record: one ufunc call writing into this array."""
+        if isinstance(other, Tensor):
+            value = other._data
+            if value.dtype != self._data.dtype and _category(value.dtype) > _category(self._data.dtype):
+                raise RuntimeError(
+                    f"{op}: result type {other.dtype} can't be cast to the desired output type {self.dtype}"
+                )
+        elif isinstance(other, _Number):
+            value = other
+            if isinstance(other, builtins.float) and self._data.dtype.kind in "iub":
+                raise RuntimeError(f"{op}: result type Float can't be cast to the desired output type {self.dtype}")
+        else:
+            return self._set_from(op, getattr(self, op[:-1])(other))
+        if alpha != 1:
+            value = value * alpha
+        try:
+            if type(value) is not type(self._data) and not isinstance(value, _Number):
+                raise TypeError
+            ufunc(self._data, value, out=self._data, casting="unsafe") if self.is_cpu else \
+                self.xp.copyto(self._data, ufunc(self._data, value))
+        except (ValueError, TypeError) as exc:
+            other_shape = list(other.shape) if isinstance(other, Tensor) else []
+            if isinstance(other, Tensor) and other.device != self.device:
+                raise RuntimeError(
+                    f"{op}: expected all tensors to be on the same device, but found {self.device} "
+                    f"and {other.device}"
+                ) from exc
+            raise RuntimeError(
+                f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape of "
+                f"{list(self.shape)} and {other_shape}"
+            ) from exc
+        self._bump_version(op)
+        return self
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints that prints as ``ember.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"ember.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+
+class _LeafHooks(list):
+    """Hooks of a leaf tensor: ``grad`` hooks in the list, post-accumulate hooks in ``post``."""
+
+    def __init__(self):
+        super().__init__()
+        self.post = []
+
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+    "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+}
+
+
+def _category(np_dtype) -> int:
+    return {"b": 0, "u": 1, "i": 1, "f": 2}.get(np_dtype.kind, 3)
+
+
+def _rebuild(array, requires_grad):
+    t = make(array)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _parse_to(args, kwargs):
+    dtype = kwargs.get("dtype")
+    device = kwargs.get("device")
+    copy = kwargs.get("copy", False)
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, (dtypes.dtype, np.dtype)) or a in (builtins.float, builtins.int, builtins.bool):
+            dtype = a
+        elif isinstance(a, builtins.bool):
+            pass  # non_blocking, accepted and ignored
+        elif a is not None:
+            device = a
+    return dtype, device, copy
+
+
+def _as_tensor_like(value, like: Tensor) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        return make(backend.to_device(np.asarray(value), like.device))
+    raise TypeError(f"unsupported operand type for a Tensor: {type(value).__name__}")
+
+
+def _promote(a: Tensor, b, true_division: bool = False):
+    """Cast a Tensor and a Tensor-or-number to PyTorch's result dtype (no-op in the usual case)."""
+    ad = a._data.dtype
+    if isinstance(b, Tensor):
+        bd = b._data.dtype
+        if ad == bd and (not true_division or ad.kind == "f"):
+            return a, b
+        target = dtypes.result_type(a, b)
+        if true_division and not target.is_floating_point:
+            target = dtypes.get_default_dtype()
+        return a._cast(target.np), b._cast(target.np)
+    if isinstance(b, _Number):
+        kind = ad.kind
+        if kind == "f" or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool)):
+            return a, b
+        target = dtypes.result_type(a, b)
+        if true_division and not target.is_floating_point:
+            target = dtypes.get_default_dtype()
+        return a._cast(target.np), b
+    if isinstance(b, (np.ndarray, np.generic)):
+        return _promote(a, _as_tensor_like(b, a), true_division)
+    raise TypeError(
+        f"unsupported operand: Tensor and {type(b).__name__}; expected a Tensor, a number or an ndarray"
+    )
+
+
+def _check_matmul_shapes(a: Tensor, b: Tensor) -> None:
+    k_a = a._data.shape[-1]
+    k_b = b._data.shape[-2] if b._data.ndim > 1 else b._data.shape[0]
+    if k_a != k_b:
+        raise RuntimeError(
+            f"matmul: shapes {list(a.shape)} and {list(b.shape)} cannot be multiplied "
+            f"({k_a} != {k_b}): the last dim of the first must equal the "
+            f"{'second-to-last' if b._data.ndim > 1 else 'only'} dim of the second"
+        )
+
+
+function.register_tensor_type(Tensor, make)
