@@ -9,10 +9,7 @@ import importlib as _importlib
 from ember import dtypes as _dtypes
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ember.autograd.grad_mode import is_inference_mode_enabled
-from ember.creation import (
-    arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like, linspace,
-    logspace, ones, ones_like, scalar_tensor, tensor, zeros, zeros_like,
-)
+from ember.creation import *  # noqa: F403 - tensor, zeros, arange, ...
 from ember.device import device
 from ember.dtypes import (
     bfloat16, bool, double, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
@@ -24,6 +21,7 @@ from ember.functions import __all__ as _function_names
 from ember.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
+from ember.random_ops import *  # noqa: F403 - rand, randn, randint, ...
 from ember.tensor import Size, Tensor
 from ember.tensor_repr import set_printoptions
 

@@ -1,0 +1,5 @@
+"""nn.functional: distance functions."""
+
+from __future__ import annotations
+
+__all__: list = []

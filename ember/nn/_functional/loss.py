@@ -1,0 +1,5 @@
+"""nn.functional: loss functions."""
+
+from __future__ import annotations
+
+__all__: list = []

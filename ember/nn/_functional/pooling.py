@@ -1,0 +1,5 @@
+"""nn.functional: pooling functions."""
+
+from __future__ import annotations
+
+__all__: list = []

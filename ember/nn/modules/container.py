@@ -1,0 +1,5 @@
+"""nn layers: container."""
+
+from __future__ import annotations
+
+__all__: list = []

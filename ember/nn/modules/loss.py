@@ -1,0 +1,5 @@
+"""nn layers: loss."""
+
+from __future__ import annotations
+
+__all__: list = []

@@ -1,0 +1,5 @@
+"""nn layers: module."""
+
+from __future__ import annotations
+
+__all__: list = []

@@ -1,0 +1,5 @@
+"""nn layers: pooling."""
+
+from __future__ import annotations
+
+__all__: list = []

@@ -1,0 +1,5 @@
+"""nn layers: sparse."""
+
+from __future__ import annotations
+
+__all__: list = []
