@@ -1,0 +1,1 @@
+"""ember's benchmark suite: each workload runs with ember and PyTorch side by side."""
