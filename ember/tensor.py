@@ -23,7 +23,7 @@ from ember.methods.indexing import IndexingMethods
 from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
 from ember.methods.shape import ShapeMethods
-from ember.ops import convert, elementwise, linalg
+from ember.ops import convert, elementwise, linalg, views
 from ember.tensor_repr import format_tensor
 
 __all__ = ["Tensor", "make"]
@@ -355,15 +355,11 @@ class Tensor(ElementwiseMethods, ReduceMethods, ShapeMethods, IndexingMethods, L
                 "out-of-place op."
             )
         base = self._base
-        if base is not None and base._requires_grad:
-            if base.grad_fn is None:
-                raise RuntimeError(
-                    f"{op}: a view of a leaf Variable that requires grad is being used in an "
-                    "in-place operation. Do it under `with ember.no_grad():`, or clone() first."
-                )
+        if base is not None and base._requires_grad and base.grad_fn is None:
             raise RuntimeError(
-                f"{op}: in-place changes to a view of a tensor that is part of the graph are not "
-                "supported yet: clone() the view first, or write into the base tensor"
+                f"{op}: a view of a leaf Variable that requires grad (shape {list(base.shape)}) is "
+                "being used in an in-place operation. Do it under `with ember.no_grad():`, or "
+                "clone() first."
             )
 
     def _set_from(self, op: str, result: Tensor) -> Tensor:
@@ -381,10 +377,31 @@ class Tensor(ElementwiseMethods, ReduceMethods, ShapeMethods, IndexingMethods, L
                 )
             result = result._cast(self._data.dtype)
         self._check_inplace(op)
+        base = self._base
+        if base is not None and result.grad_fn is not None and grad_enabled.get():
+            return self._set_through_view(op, base, result)
         self.xp.copyto(self._data, result._data)
         if result.grad_fn is not None:
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
         self._bump_version(op)
+        return self
+
+    def _set_through_view(self, op: str, base: Tensor, result: Tensor) -> Tensor:
+        """In-place on a view of a graph tensor: the base gets a new history, the view follows it."""
+        base_data, data = base._data, self._data
+        if not base_data.flags.c_contiguous:
+            raise RuntimeError(
+                f"{op}: in-place changes through a view need a contiguous base tensor (the base has "
+                f"shape {list(base.shape)} and strides {list(base.stride())}); clone() the view first"
+            )
+        offset = _address(data) - _address(base_data)
+        place = (offset, data.shape, data.strides)
+        new_base = views.ViewScatter.apply(base, result, *place)
+        self.xp.copyto(data, result._data)
+        base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
+        base._bump_version(op)
+        regenerated = views.StridedView.apply(base, *place)
+        self.grad_fn, self._output_nr, self._requires_grad = regenerated.grad_fn, 0, True
         return self
 
     def _needs_graph(self, *others) -> bool:
@@ -800,6 +817,12 @@ _TYPE_NAMES = {
 
 def _category(np_dtype) -> int:
     return {"b": 0, "u": 1, "i": 1, "f": 2}.get(np_dtype.kind, 3)
+
+
+def _address(array) -> int:
+    if type(array) is _ndarray:
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
 
 
 def _rebuild(array, requires_grad):
