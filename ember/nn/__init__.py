@@ -1,0 +1,14 @@
+"""``ember.nn``: Module, Parameter, the layers, and the ``functional``, ``init`` and ``utils`` submodules.
+
+>>> import ember
+>>> net = ember.nn.Sequential(ember.nn.Linear(2, 3), ember.nn.Flatten())
+>>> sorted(net.state_dict())
+['0.bias', '0.weight']
+"""
+
+from ember.nn import functional as functional
+from ember.nn import init as init
+from ember.nn import utils as utils
+from ember.nn.modules import *
+from ember.nn.parameter import Buffer as Buffer
+from ember.nn.parameter import Parameter as Parameter

@@ -1,0 +1,103 @@
+"""Linear, Bilinear, Identity, Flatten, Unflatten and F.linear / F.bilinear against PyTorch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+from ember.autograd.numerical import gradcheck
+from tests.helpers import torch_or_skip
+
+
+def _load_from_torch(e_module, t_module):
+    e_module.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t_module.state_dict().items()})
+
+
+def _compare(e_out, t_out, e_params, t_params, e_inputs, t_inputs):
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    e_out.sum().backward()
+    t_out.sum().backward()
+    for e, t in zip(list(e_params) + list(e_inputs), list(t_params) + list(t_inputs)):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch(shape, bias):
+    torch = torch_or_skip()
+    t_fc, e_fc = torch.nn.Linear(3, 4, bias=bias), nn.Linear(3, 4, bias=bias)
+    _load_from_torch(e_fc, t_fc)
+    x = np.random.randn(*shape).astype(np.float32)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    _compare(e_fc(ex), t_fc(tx), e_fc.parameters(), t_fc.parameters(), [ex], [tx])
+
+
+@pytest.mark.parametrize("lead", [(5,), (2, 3), ()])
+def test_bilinear_matches_torch(lead):
+    torch = torch_or_skip()
+    t_bl, e_bl = torch.nn.Bilinear(3, 2, 4), nn.Bilinear(3, 2, 4)
+    _load_from_torch(e_bl, t_bl)
+    x1 = np.random.randn(*lead, 3).astype(np.float32)
+    x2 = np.random.randn(*lead, 2).astype(np.float32)
+    t1, t2 = torch.tensor(x1, requires_grad=True), torch.tensor(x2, requires_grad=True)
+    e1, e2 = ember.tensor(x1, requires_grad=True), ember.tensor(x2, requires_grad=True)
+    _compare(e_bl(e1, e2), t_bl(t1, t2), e_bl.parameters(), t_bl.parameters(), [e1, e2], [t1, t2])
+
+
+def test_functional_gradcheck():
+    x = ember.randn(3, 2, dtype=ember.float64, requires_grad=True)
+    y = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(5, 2, dtype=ember.float64, requires_grad=True)
+    w3 = ember.randn(5, 2, 4, dtype=ember.float64, requires_grad=True)
+    b = ember.randn(5, dtype=ember.float64, requires_grad=True)
+    assert gradcheck(nn.functional.linear, (x, w, b))
+    assert gradcheck(nn.functional.bilinear, (x, y, w3, b))
+
+
+def test_default_init_bounds():
+    fc = nn.Linear(400, 300)
+    bound = 1 / math.sqrt(400)
+    w = fc.weight.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.02 * bound
+    assert np.abs(fc.bias.detach().numpy()).max() <= bound
+    bl = nn.Bilinear(50, 20, 30)
+    assert np.abs(bl.weight.detach().numpy()).max() <= 1 / math.sqrt(50)
+    before = fc.weight.detach().numpy().copy()
+    fc.reset_parameters()
+    assert not np.array_equal(before, fc.weight.detach().numpy())
+
+
+def test_dtype_and_device_arguments():
+    fc = nn.Linear(2, 3, dtype=ember.float64, device="cpu")
+    assert fc.weight.dtype == ember.float64 and fc.bias.dtype == ember.float64
+
+
+def test_errors_name_shapes():
+    with pytest.raises(RuntimeError, match=r"linear: input of shape \[2, 5\].*\[4, 3\]"):
+        nn.Linear(3, 4)(ember.ones(2, 5))
+    with pytest.raises(RuntimeError, match=r"bilinear: inputs of shapes \[2, 3\] and \[2, 5\]"):
+        nn.Bilinear(3, 2, 4)(ember.ones(2, 3), ember.ones(2, 5))
+
+
+def test_identity_flatten_unflatten():
+    torch = torch_or_skip()
+    x = np.random.randn(2, 3, 4, 5).astype(np.float32)
+    ex = ember.tensor(x)
+    assert nn.Identity(3, foo=1)(ex) is ex
+    for args in [(), (0, -1), (1, 2), (2, 3)]:
+        np.testing.assert_array_equal(nn.Flatten(*args)(ex).numpy(), torch.nn.Flatten(*args)(torch.tensor(x)).numpy())
+    for dim, size in [(1, (3, 1)), (-1, (5, 1)), (2, (2, -1))]:
+        expected = torch.nn.Unflatten(dim, size)(torch.tensor(x)).shape
+        assert tuple(nn.Unflatten(dim, size)(ex).shape) == tuple(expected)
+    with pytest.raises(TypeError, match="tuple of ints"):
+        nn.Unflatten(1, (2, 1.5))
+    with pytest.raises(RuntimeError, match="Unflatten"):
+        nn.Unflatten(1, (2, 2))(ex)
+    assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+    assert repr(nn.Unflatten(1, (2, 3))) == "Unflatten(dim=1, unflattened_size=(2, 3))"
+    assert repr(nn.Bilinear(2, 3, 4)) == "Bilinear(in1_features=2, in2_features=3, out_features=4, bias=True)"

@@ -1,0 +1,174 @@
+"""nn.utils: gradient clipping, parameter vectors, weight and spectral norm, against PyTorch."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+from ember.nn.utils import parametrizations, parametrize
+from tests.helpers import torch_or_skip
+
+
+def _pair(torch, shapes, scale=1.0):
+    """The same parameters with the same grads, in torch and in ember."""
+    rng = np.random.default_rng(0)
+    e_params, t_params = [], []
+    for shape in shapes:
+        value = rng.standard_normal(shape).astype(np.float32)
+        grad = (rng.standard_normal(shape) * scale).astype(np.float32)
+        ep, tp = nn.Parameter(ember.tensor(value)), torch.nn.Parameter(torch.tensor(value))
+        ep.grad, tp.grad = ember.tensor(grad), torch.tensor(grad)
+        e_params.append(ep)
+        t_params.append(tp)
+    return e_params, t_params
+
+
+def _to_ember(state):
+    return {k: ember.tensor(v.detach().numpy()) for k, v in state.items()}
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf, 0.5])
+@pytest.mark.parametrize("max_norm", [0.5, 1e6])
+def test_clip_grad_norm_matches_torch(norm_type, max_norm):
+    torch = torch_or_skip()
+    e_params, t_params = _pair(torch, [(3, 4), (4,), (2, 2, 2)])
+    e_total = nn.utils.clip_grad_norm_(e_params, max_norm, norm_type)
+    t_total = torch.nn.utils.clip_grad_norm_(t_params, max_norm, norm_type)
+    assert isinstance(e_total, ember.Tensor) and e_total.shape == ()
+    assert e_total.item() == pytest.approx(t_total.item(), rel=1e-5)
+    for e, t in zip(e_params, t_params):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_clip_grad_norm_single_tensor_and_no_grads():
+    p = nn.Parameter(ember.zeros(2))
+    assert nn.utils.clip_grad_norm_(p, 1.0).item() == 0.0
+    p.grad = ember.tensor([3.0, 4.0])
+    assert nn.utils.clip_grad_norm_(p, 10.0).item() == pytest.approx(5.0)
+    np.testing.assert_allclose(p.grad.numpy(), [3.0, 4.0], rtol=1e-6)
+
+
+def test_clip_grad_norm_nonfinite():
+    p = nn.Parameter(ember.zeros(2))
+    p.grad = ember.tensor([float("inf"), 1.0])
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+    p.grad = ember.tensor([float("nan"), 1.0])
+    total = nn.utils.clip_grad_norm_([p], 1.0, norm_type=math.inf)
+    assert math.isnan(total.item())
+
+
+def test_clip_grad_value_matches_torch():
+    torch = torch_or_skip()
+    e_params, t_params = _pair(torch, [(5, 3), (7,)], scale=3.0)
+    nn.utils.clip_grad_value_(e_params, 1.5)
+    torch.nn.utils.clip_grad_value_(t_params, 1.5)
+    for e, t in zip(e_params, t_params):
+        np.testing.assert_array_equal(e.grad.numpy(), t.grad.numpy())
+
+
+def test_parameters_vector_roundtrip():
+    net = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    vec = nn.utils.parameters_to_vector(net.parameters())
+    assert vec.shape == (11,)
+    np.testing.assert_array_equal(vec[:6].detach().numpy(), net[0].weight.detach().numpy().ravel())
+    new = ember.arange(11.0)
+    weight = net[0].weight
+    nn.utils.vector_to_parameters(new, net.parameters())
+    assert net[0].weight is weight
+    np.testing.assert_array_equal(net[1].bias.detach().numpy(), [10.0])
+    with pytest.raises(TypeError, match="expected ember.Tensor"):
+        nn.utils.vector_to_parameters([1.0], net.parameters())
+
+
+def test_weight_norm_parametrization_matches_torch():
+    torch = torch_or_skip()
+    t_m = torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(4, 3))
+    e_m = parametrizations.weight_norm(nn.Linear(4, 3))
+    assert list(e_m.state_dict()) == list(t_m.state_dict())
+    assert {k: tuple(v.shape) for k, v in e_m.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in t_m.state_dict().items()}
+    e_m.load_state_dict(_to_ember(t_m.state_dict()))
+    np.testing.assert_allclose(e_m.weight.detach().numpy(), t_m.weight.detach().numpy(), rtol=1e-6)
+    x = np.random.randn(5, 4).astype(np.float32)
+    (e_m(ember.tensor(x)) ** 2).sum().backward()
+    (t_m(torch.tensor(x)) ** 2).sum().backward()
+    for name in ("original0", "original1"):
+        e_p = getattr(e_m.parametrizations.weight, name)
+        t_p = getattr(t_m.parametrizations.weight, name)
+        np.testing.assert_allclose(e_p.grad.numpy(), t_p.grad.numpy(), rtol=1e-4, atol=1e-6)
+    assert repr(e_m).replace("ember.", "") == repr(t_m).replace("torch.", "")
+
+
+def test_spectral_norm_parametrization_matches_torch():
+    torch = torch_or_skip()
+    t_m = torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(5, 3))
+    e_m = parametrizations.spectral_norm(nn.Linear(5, 3))
+    assert list(e_m.state_dict()) == list(t_m.state_dict())
+    e_m.load_state_dict(_to_ember(t_m.state_dict()))
+    x = np.random.randn(2, 5).astype(np.float32)
+    for _ in range(2):  # training mode: one power iteration per forward
+        e_out, t_out = e_m(ember.tensor(x)), t_m(torch.tensor(x))
+        np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    e_out.sum().backward()
+    t_out.sum().backward()
+    np.testing.assert_allclose(e_m.parametrizations.weight.original.grad.numpy(),
+                               t_m.parametrizations.weight.original.grad.numpy(), rtol=1e-4, atol=1e-6)
+    e_m.eval()
+    sigma = np.linalg.svd(e_m.parametrizations.weight.original.detach().numpy(), compute_uv=False)[0]
+    for _ in range(30):
+        e_m.train()(ember.tensor(x))
+    e_m.eval()
+    top = np.linalg.svd(e_m.weight.detach().numpy(), compute_uv=False)[0]
+    assert top == pytest.approx(1.0, rel=1e-3) and sigma > 0
+
+
+def test_hook_weight_norm_and_spectral_norm_match_torch():
+    torch = torch_or_skip()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_w = torch.nn.utils.weight_norm(torch.nn.Linear(4, 3))
+        e_w = nn.utils.weight_norm(nn.Linear(4, 3))
+    t_s = torch.nn.utils.spectral_norm(torch.nn.Linear(4, 3))
+    e_s = nn.utils.spectral_norm(nn.Linear(4, 3))
+    x = np.random.randn(2, 4).astype(np.float32)
+    for e_m, t_m in ((e_w, t_w), (e_s, t_s)):
+        assert list(e_m.state_dict()) == list(t_m.state_dict())
+        e_m.load_state_dict(_to_ember(t_m.state_dict()))
+        np.testing.assert_allclose(e_m(ember.tensor(x)).detach().numpy(),
+                                   t_m(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    nn.utils.remove_weight_norm(e_w)
+    nn.utils.remove_spectral_norm(e_s)
+    assert list(e_w.state_dict()) == ["bias", "weight"] and isinstance(e_w.weight, nn.Parameter)
+    assert sorted(e_s.state_dict()) == ["bias", "weight"]
+    with pytest.raises(ValueError, match="not found"):
+        nn.utils.remove_weight_norm(e_w)
+
+
+def test_register_and_remove_parametrization():
+    class Double(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+        def right_inverse(self, x):
+            return x / 2
+
+    m = nn.Linear(3, 3)
+    original = m.weight.detach().numpy().copy()
+    parametrize.register_parametrization(m, "weight", Double())
+    assert type(m).__name__ == "ParametrizedLinear" and parametrize.is_parametrized(m, "weight")
+    np.testing.assert_allclose(m.weight.detach().numpy(), original, rtol=1e-6)
+    assert parametrize.type_before_parametrizations(m) is nn.Linear
+    m.weight = ember.ones(3, 3)
+    np.testing.assert_allclose(m.parametrizations.weight.original.detach().numpy(), 0.5)
+    with parametrize.cached():
+        assert m.weight is m.weight
+    parametrize.remove_parametrizations(m, "weight")
+    assert type(m) is nn.Linear and isinstance(m.weight, nn.Parameter)
+    np.testing.assert_allclose(m.weight.detach().numpy(), 1.0)
+    assert list(m.state_dict()) == ["bias", "weight"]  # as in PyTorch
