@@ -13,19 +13,41 @@ import numpy as np
 _py_float, _py_int, _py_bool = _builtins.float, _builtins.int, _builtins.bool
 
 __all__ = [
-    "dtype", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-    "uint8", "bool", "half", "float", "double", "short", "int", "long",
-    "get_default_dtype", "set_default_dtype", "result_type", "promote_types", "from_numpy_dtype",
-    "to_numpy_dtype", "is_floating_point", "finfo", "iinfo",
+    "bfloat16",
+    "bool",
+    "double",
+    "dtype",
+    "finfo",
+    "float",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy_dtype",
+    "get_default_dtype",
+    "half",
+    "iinfo",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "is_floating_point",
+    "long",
+    "promote_types",
+    "result_type",
+    "set_default_dtype",
+    "short",
+    "to_numpy_dtype",
+    "uint8",
 ]
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
 
 
-class dtype:  # noqa: N801 - PyTorch's name
+class dtype:
     """A tensor element type; ``ember.float32`` and friends are its instances."""
 
-    __slots__ = ("name", "_np", "category", "itemsize", "is_signed")
+    __slots__ = ("_np", "category", "is_signed", "itemsize", "name")
 
     def __init__(self, name: str, np_dtype, category: int, itemsize: int, is_signed: bool):
         self.name = name
@@ -79,9 +101,9 @@ int16 = dtype("int16", np.int16, _INT, 2, True)
 int32 = dtype("int32", np.int32, _INT, 4, True)
 int64 = dtype("int64", np.int64, _INT, 8, True)
 uint8 = dtype("uint8", np.uint8, _INT, 1, False)
-bool = dtype("bool", np.bool_, _BOOL, 1, False)  # noqa: A001 - PyTorch's name
-half, float, double = float16, float32, float64  # noqa: A001
-short, int, long = int16, int32, int64  # noqa: A001
+bool = dtype("bool", np.bool_, _BOOL, 1, False)
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
 
 ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool)
 _BY_NAME = {d.name: d for d in ALL}
@@ -115,9 +137,8 @@ def to_numpy_dtype(d) -> np.dtype:
     """Accept an ember dtype, a NumPy dtype or a name and give the NumPy dtype."""
     if isinstance(d, dtype):
         return d.np
-    if isinstance(d, str):
-        if d in _BY_NAME:
-            return _BY_NAME[d].np
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d].np
     return from_numpy_dtype(d).np
 
 
@@ -201,22 +222,39 @@ def result_type(*operands) -> dtype:
     return result
 
 
-class finfo:  # noqa: N801
+class finfo:
     """Machine limits of a floating dtype (``torch.finfo``)."""
 
     def __init__(self, d=None):
         d = as_dtype(d) if d is not None else _default_float
-        info = np.finfo(d.np)
+        if not d.is_floating_point:
+            raise TypeError(f"finfo: expected a floating point dtype, got {d}; use iinfo for integers")
+        if d is bfloat16:
+            import ml_dtypes
+
+            info = ml_dtypes.finfo(d.np)
+        else:
+            info = np.finfo(d.np)
         self.dtype, self.bits = d, info.bits
-        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
-        self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution = float(info.resolution)
+        self.eps, self.max, self.min = _py_float(info.eps), _py_float(info.max), _py_float(info.min)
+        self.tiny = self.smallest_normal = _py_float(info.smallest_normal)
+        self.precision = _py_int(info.precision)
+        self.resolution = 10.0 ** -self.precision  # as PyTorch: a round power of ten
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, dtype={self.dtype.name})")
 
 
-class iinfo:  # noqa: N801
+class iinfo:
     """Limits of an integer dtype (``torch.iinfo``)."""
 
     def __init__(self, d):
         d = as_dtype(d)
+        if d.category != _INT:
+            raise TypeError(f"iinfo: expected an integer dtype, got {d}; use finfo for floating point")
         info = np.iinfo(d.np)
-        self.dtype, self.bits, self.max, self.min = d, info.bits, int(info.max), int(info.min)
+        self.dtype, self.bits, self.max, self.min = d, info.bits, _py_int(info.max), _py_int(info.min)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype.name})"

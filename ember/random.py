@@ -7,12 +7,23 @@ Streams differ from PyTorch's: the same seed gives different numbers than ``torc
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
-__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
-           "get_rng_state", "set_rng_state", "fork_rng"]
+__all__ = [
+    "Generator",
+    "default_generator",
+    "fork_rng",
+    "get_rng_state",
+    "initial_seed",
+    "manual_seed",
+    "seed",
+    "set_rng_state",
+]
 
-_STATE_BYTES = 16 * 4 + 8  # PCG64: state, inc (128 bits each as two 64-bit halves), has_uint32, uinteger
+# PCG64 as seven 64-bit words: state and inc (128 bits each, two halves), has_uint32, uinteger, seed
+_STATE_BYTES = 7 * 8
 
 
 class Generator:
@@ -31,6 +42,7 @@ class Generator:
         self.np = np.random.Generator(np.random.PCG64(self._seed))
 
     def manual_seed(self, seed: int) -> Generator:
+        """Reset to the stream of ``seed``; returns the generator itself."""
         seed = int(seed)
         if seed < 0:
             seed &= 0xFFFF_FFFF_FFFF_FFFF
@@ -47,7 +59,7 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """The full state as a uint8 tensor of 72 bytes."""
+        """The full state (and the initial seed) as a uint8 tensor of 56 bytes."""
         from ember.tensor import make
 
         st = self.np.bit_generator.state
@@ -90,35 +102,45 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
+    """Seed the default generator from fresh entropy and return that seed."""
     return default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the default generator was last seeded with."""
     return default_generator.initial_seed()
 
 
 def get_rng_state():
+    """The default generator's state as a uint8 tensor (see ``Generator.get_state``)."""
     return default_generator.get_state()
 
 
 def set_rng_state(new_state) -> None:
+    """Restore a state from ``get_rng_state()``."""
     default_generator.set_state(new_state)
 
 
-class fork_rng:  # noqa: N801
-    """Restore the default generator's state on exit."""
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, **unused):
+    """Inside the block, random ops may draw freely: the default generator's state is restored on exit.
 
-    def __init__(self, devices=None, enabled: bool = True):
-        self.enabled = enabled
-
-    def __enter__(self):
-        if self.enabled:
-            self._state = get_rng_state()
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            set_rng_state(self._state)
+    >>> _ = manual_seed(0)
+    >>> with fork_rng():
+    ...     _ = default_generator.np.random()
+    >>> initial_seed()
+    0
+    """
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def numpy_generator(generator: Generator | None) -> np.random.Generator:
+    """The NumPy generator to draw from: ``generator``'s, or the default one."""
     return (generator or default_generator).np

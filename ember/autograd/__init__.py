@@ -4,16 +4,33 @@ anomaly detection and gradient checking."""
 from ember.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ember.autograd.engine import backward, grad
 from ember.autograd.function import Function, FunctionCtx
-from ember.autograd.numerical import gradcheck, gradgradcheck
 from ember.autograd.grad_mode import (
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
     set_grad_enabled,
 )
+from ember.autograd.numerical import gradcheck, gradgradcheck
 
 __all__ = [
-    "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "detect_anomaly",
-    "set_detect_anomaly", "is_anomaly_enabled", "gradcheck", "gradgradcheck", "Variable",
+    "Function",
+    "FunctionCtx",
+    "Variable",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "inference_mode",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
 ]
 
 

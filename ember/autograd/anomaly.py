@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+__all__ = ["detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]
 
 enabled = False
+_backward_depth = 0  # > 0 while a backward formula runs: its ops are checked as that node's output
 
 
 def is_anomaly_enabled() -> bool:
     return enabled
 
 
-class detect_anomaly:  # noqa: N801
+class detect_anomaly:
     """Inside this block every op checks its outputs and gradients for NaN/inf.
 
     An error names the op and, for backward, shows where its forward was called.
@@ -42,7 +43,7 @@ class detect_anomaly:  # noqa: N801
         return wrapper
 
 
-class set_detect_anomaly(detect_anomaly):  # noqa: N801
+class set_detect_anomaly(detect_anomaly):
     """Turns anomaly mode on or off; as a plain call it takes effect at once."""
 
     def __init__(self, mode: bool, check_nan: bool = True):
@@ -63,7 +64,21 @@ def _bad(array, xp) -> bool:
     return array.dtype.kind == "f" and not bool(xp.isfinite(array).all())
 
 
+def run_backward(node, grads) -> tuple:
+    """Run ``node``'s backward formula and check its results; NaN inside it names ``node``."""
+    global _backward_depth
+    _backward_depth += 1
+    try:
+        outputs = node.apply(*grads)
+    finally:
+        _backward_depth -= 1
+    check_backward(node, outputs)
+    return outputs
+
+
 def check_forward(cls, out, xp) -> None:
+    if _backward_depth:
+        return
     for o in out if isinstance(out, tuple) else (out,):
         if hasattr(o, "dtype") and _bad(o, xp):
             raise RuntimeError(f"Function '{cls.__name__}' returned nan or inf values in its forward output")
@@ -75,7 +90,10 @@ def check_backward(node, grads) -> None:
             where = ""
             extras = node._extras
             if extras is not None and extras.trace:
-                where = "\nThe forward call that created it:\n" + "".join(extras.trace[-6:])
+                where = (
+                    "\nThe forward call that created this node (most recent call last):\n"
+                    + "".join(extras.trace[-6:])
+                )
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan or inf values in its {i}th output "
                 f"(the gradient of its input {i}).{where}"

@@ -102,7 +102,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     if is_grads_batched:
         raise NotImplementedError("grad: is_grads_batched=True is not supported; loop over the batch")
-    single_input = not isinstance(inputs, (tuple, list))
     outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
     if allow_unused is None:
         allow_unused = materialize_grads
@@ -127,7 +126,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     "desired behavior."
                 )
         result.append(g)
-    return tuple(result) if not single_input or len(result) != 1 else tuple(result)
+    return tuple(result)
 
 
 def _input_edge(t, position: int):
@@ -270,14 +269,12 @@ class _Walk:
                 new = hook(tuple(grads))
                 if new is not None:
                     grads = list(new)
-        outputs = node.apply(*grads)
+        outputs = anomaly.run_backward(node, grads) if anomaly.enabled else node.apply(*grads)
         if len(outputs) != len(node.next_functions):
             raise RuntimeError(
                 f"function {node.name()} returned an incorrect number of gradients "
                 f"(expected {len(node.next_functions)}, got {len(outputs)})"
             )
-        if anomaly.enabled:
-            anomaly.check_backward(node, outputs)
         if extras is not None and extras.hooks:
             for hook in extras.hooks:
                 new = hook(outputs, tuple(grads))

@@ -24,7 +24,14 @@ from ember import backend
 from ember.autograd import anomaly
 from ember.autograd.grad_mode import grad_enabled
 
-__all__ = ["Function", "Node", "AccumulateGrad", "register_tensor_type", "FunctionCtx"]
+__all__ = [
+    "AccumulateGrad",
+    "Function",
+    "FunctionCtx",
+    "Node",
+    "keep_saved_copy",
+    "register_tensor_type",
+]
 
 _Tensor = None  # ember.Tensor, registered by ember.tensor (a higher layer) as it loads
 _make = None
@@ -47,7 +54,7 @@ def register_tensor_type(tensor_type, make) -> None:
 class _Extras:
     """Rarely used per-node state, kept out of the hot path: hooks, retained grads, traces."""
 
-    __slots__ = ("hooks", "prehooks", "tensor_prehooks", "retained", "trace", "metadata")
+    __slots__ = ("hooks", "metadata", "prehooks", "retained", "tensor_prehooks", "trace")
 
     def __init__(self):
         self.hooks = []
@@ -62,8 +69,17 @@ class Node:
     """A node of the backward graph; also the ``ctx`` passed to ``forward``/``backward``."""
 
     __slots__ = (
-        "next_functions", "needs_input_grad", "_saved", "_to_save", "_input_shapes", "xp",
-        "_extras", "_released", "_out_meta", "__dict__", "__weakref__",
+        "__dict__",
+        "__weakref__",
+        "_extras",
+        "_input_shapes",
+        "_out_meta",
+        "_released",
+        "_saved",
+        "_to_save",
+        "needs_input_grad",
+        "next_functions",
+        "xp",
     )
     _fn = None  # the Function class; set on each generated subclass
 
@@ -167,6 +183,23 @@ def _unpack(node: Node, entry):
     return tensor
 
 
+def keep_saved_copy(node: Node, tensor) -> None:
+    """Before ``tensor`` is overwritten by the in-place op that recorded ``node``, give ``node``
+    a private copy of the values it saved from ``tensor`` (PyTorch's ``original_self`` clone).
+
+    ``x.mul_(w)`` runs ``x.mul(w)`` (which saves ``x`` for w's gradient) and then writes the
+    result into ``x``; without this copy the saved value would be gone and backward would fail.
+    """
+    saved = node._saved
+    if not saved:
+        return
+    for i, entry in enumerate(saved):
+        t = entry[0]
+        if t is not None and entry[2] is not None and t._data is tensor._data:
+            snapshot = _make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr, None)
+            saved[i] = (snapshot, None, None, 0, 0)
+
+
 def _version_message(node, tensor, array, counter, version) -> str:
     changed_by = counter[1] or "an in-place operation"
     shape = tuple(array.shape) if array is not None else tuple(tensor.shape)
@@ -182,7 +215,7 @@ def _version_message(node, tensor, array, counter, version) -> str:
 class _NoGradContext:
     """The ctx forward gets when nothing is recorded: saving is a no-op."""
 
-    __slots__ = ("xp", "__dict__")
+    __slots__ = ("__dict__", "xp")
     needs_input_grad = ()
 
     def save_for_backward(self, *tensors) -> None:
@@ -296,7 +329,7 @@ def _apply_primitive(cls, args, kwargs):
         outputs = _wrap_output(cls, ctx, out, 0, record, args)
     if record:
         _connect(ctx, args, Tensor)
-        _resolve_saved(ctx, args, out)
+        _resolve_saved(ctx, args, out, outputs)
     return outputs
 
 
@@ -331,20 +364,21 @@ def _connect(ctx, args, Tensor):
         ctx._more().trace = traceback.format_stack()[:-3]
 
 
-def _resolve_saved(ctx, args, out):
+def _resolve_saved(ctx, args, out, outputs):
     items = ctx._to_save
     if not items:
         return
     ctx._to_save = ()
     Tensor = _Tensor
     outs = out if type(out) is tuple else (out,)
+    wrapped = outputs if type(outputs) in (tuple, list) else (outputs,)
     saved = []
     for item in items:
-        saved.append(_saved_entry(item, args, outs, Tensor))
+        saved.append(_saved_entry(item, args, outs, wrapped, Tensor))
     ctx._saved = saved
 
 
-def _saved_entry(item, args, outs, Tensor):
+def _saved_entry(item, args, outs, wrapped, Tensor):
     if item is None or isinstance(item, (int, float)):
         return (item, None, None, 0, 0)
     if isinstance(item, Tensor):
@@ -355,8 +389,9 @@ def _saved_entry(item, args, outs, Tensor):
             counter = a._version_counter()
             return (a, None, counter, counter[0], 0)
     for nr, o in enumerate(outs):
-        if o is item:
-            return (None, item, None, 0, nr)
+        if o is item:  # kept as its array and counter, not as a Tensor, so it holds no cycle
+            counter = wrapped[nr]._version_counter() if isinstance(wrapped[nr], Tensor) else None
+            return (None, item, counter, 0 if counter is None else counter[0], nr)
     return (_make(item, False, None, 0, None), None, None, 0, 0)
 
 
@@ -391,6 +426,8 @@ def _apply_user(cls, args, kwargs):
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
     with no_grad():
         out = cls.forward(ctx, *args, **kwargs)
+    if record:  # edges first: a dirty (in-place) output is also an input whose grad_fn changes below
+        _connect(ctx, args, Tensor)
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
     dirty = ctx.__dict__.pop("_dirty", ())
@@ -413,7 +450,6 @@ def _apply_user(cls, args, kwargs):
             o = _make(o._data, False, None, 0, o._version_counter())
         results.append(_make(o._data, differentiable, ctx if differentiable else None, nr, o._vc))
     if record:
-        _connect(ctx, args, Tensor)
         ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None for o in outs]
-        _resolve_saved(ctx, args, tuple(r._data if isinstance(r, Tensor) else r for r in results))
+        _resolve_saved(ctx, args, tuple(r._data if isinstance(r, Tensor) else r for r in results), results)
     return results[0] if single else tuple(results)

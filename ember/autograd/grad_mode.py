@@ -8,8 +8,12 @@ import inspect
 from contextvars import ContextVar
 
 __all__ = [
-    "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+    "enable_grad",
+    "inference_mode",
+    "is_grad_enabled",
     "is_inference_mode_enabled",
+    "no_grad",
+    "set_grad_enabled",
 ]
 
 grad_enabled: ContextVar[bool] = ContextVar("ember_grad_enabled", default=True)
@@ -69,7 +73,21 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):  # noqa: N801
+class _BareDecoratable(_GradMode):
+    """A mode usable as ``@mode()`` and also as a bare ``@mode``, as PyTorch allows."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, got {orig_func!r}")
+        return cls()(orig_func)
+
+    def __init__(self, orig_func=None):
+        super().__init__()
+
+
+class no_grad(_BareDecoratable):
     """Ops inside record no graph; results have ``requires_grad=False``.
 
     >>> import ember
@@ -82,13 +100,13 @@ class no_grad(_GradMode):  # noqa: N801
     enabled = False
 
 
-class enable_grad(_GradMode):  # noqa: N801
+class enable_grad(_BareDecoratable):
     """Turns recording back on inside a ``no_grad`` block."""
 
     enabled = True
 
 
-class set_grad_enabled(_GradMode):  # noqa: N801
+class set_grad_enabled(_GradMode):
     """Sets grad mode; works as a plain call, a context manager or a decorator."""
 
     def __init__(self, mode: bool):
@@ -103,6 +121,10 @@ class set_grad_enabled(_GradMode):  # noqa: N801
     def __exit__(self, *exc_info) -> None:
         grad_enabled.set(self._prev)
 
+    def __call__(self, func):
+        grad_enabled.set(self._prev)  # decorating must not change the mode of the caller
+        return super().__call__(func)
+
     def clone(self):
         return _Fixed(self.enabled)
 
@@ -113,7 +135,7 @@ class _Fixed(_GradMode):
         self.enabled = mode
 
 
-class inference_mode(_GradMode):  # noqa: N801
+class inference_mode(_GradMode):
     """Like ``no_grad`` (ember keeps no extra bookkeeping to skip); ``mode=False`` is a no-op."""
 
     def __init__(self, mode: bool = True):

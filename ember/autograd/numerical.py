@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gradcheck", "gradgradcheck", "numerical_jacobian", "analytical_jacobian"]
+__all__ = ["analytical_jacobian", "gradcheck", "gradgradcheck", "numerical_jacobian"]
 
 
 class GradcheckError(RuntimeError):
