@@ -1,0 +1,191 @@
+"""The flat fast path: one vectorised update over all the parameters of a group.
+
+A step on many small tensors costs mostly per-tensor overhead. Here the parameters of a group
+that share a dtype and device become views into one flat buffer (as do their elementwise
+state entries, and their scalar state entries become views into one small array), so a step
+is: gather the gradients into one buffer, run the optimizer's elementwise ``update`` over
+cache-sized chunks of the flat buffers, bump the versions. ``update`` is the very code the
+per-parameter path runs, so both give the same bits.
+
+The layout is rebuilt whenever it no longer describes the group: parameters added or removed,
+a parameter's array replaced (``p.data = ...``, ``module.to(...)``), state replaced
+(``load_state_dict``) or a different set of parameters with gradients. The path steps aside
+(returns False, and the caller takes the per-parameter path) when the state of the parameters
+is not uniform: different step counts, different state entries, or dtypes that differ.
+"""
+
+from __future__ import annotations
+
+from operator import is_
+
+from ember.tensor import Tensor, make
+
+__all__ = ["CHUNK", "FlatCache"]
+
+#: elements per chunk of the flat update: big enough to amortise a ufunc call, small enough
+#: that the chunk's arrays and temporaries stay in cache between the update's passes
+CHUNK = 1 << 15
+
+
+class FlatBucket:
+    """The flat layout of one group's parameters and state."""
+
+    def __init__(self, opt, group: dict, params: list[Tensor]):
+        xp = params[0].xp
+        self.params = params
+        self.states = [opt.state[p] for p in params]
+        self.shapes = [p._data.shape for p in params]
+        sizes = [p._data.size for p in params]
+        self.total = sum(sizes)
+        self.bounds = []
+        start = 0
+        for n in sizes:
+            self.bounds.append((start, start + n))
+            start += n
+        dtype = params[0]._data.dtype
+        self.flat = xp.concatenate([p._data.reshape(-1) for p in params])
+        self.views = [self.flat[a:b].reshape(s) for (a, b), s in zip(self.bounds, self.shapes)]
+        for p, v in zip(params, self.views):
+            p._data = v
+        self.grad = xp.empty(self.total, dtype)
+        self.arrays: dict[str, object] = {}
+        self.array_views: dict[str, list] = {}
+        self.scalars: dict[str, object] = {}
+        self.scalar_views: dict[str, list] = {}
+        first = self.states[0]
+        for key, value in first.items():
+            if key in opt.scalar_state:
+                arr = value._data.reshape(1).repeat(len(params))
+                self.scalars[key] = arr
+                views = [arr[i : i + 1].reshape(()) for i in range(len(params))]
+                for st, v in zip(self.states, views):
+                    st[key] = make(v)
+                self.scalar_views[key] = views
+            else:
+                flat = xp.concatenate([st[key]._data.reshape(-1) for st in self.states])
+                self.arrays[key] = flat
+                views = [flat[a:b].reshape(s) for (a, b), s in zip(self.bounds, self.shapes)]
+                for st, v in zip(self.states, views):
+                    st[key] = make(v)
+                self.array_views[key] = views
+        self.keys = frozenset(first)
+
+    def matches(self, opt, params: list[Tensor]) -> bool:
+        """Whether this layout still describes these parameters and their state."""
+        if len(params) != len(self.params) or not all(map(is_, params, self.params)):
+            return False
+        if not all(map(is_, [p._data for p in params], self.views)):
+            return False
+        states = [opt.state[p] for p in params]
+        if not all(map(is_, states, self.states)):
+            return False
+        for st in states:
+            if st.keys() != self.keys:
+                return False
+        for key, views in self.array_views.items():
+            if not all(map(is_, [st[key]._data for st in states], views)):
+                return False
+        for key, views in self.scalar_views.items():
+            if not all(map(is_, [st[key]._data for st in states], views)):
+                return False
+        return True
+
+    def step(self, opt, group: dict) -> None:
+        xp = self.params[0].xp
+        scalars = {k: float(arr[0]) for k, arr in self.scalars.items()}
+        coeffs = opt.advance(group, scalars, False)
+        for k, v in scalars.items():
+            self.scalars[k][...] = v
+        self.gather_grads(xp, group)
+        flat, grad, arrays = self.flat, self.grad, self.arrays
+        for a in range(0, self.total, CHUNK):
+            b = min(a + CHUNK, self.total)
+            opt.update(group, flat[a:b], grad[a:b], {k: v[a:b] for k, v in arrays.items()}, coeffs)
+        name = f"{type(opt).__name__}.step"
+        for p in self.params:
+            p._bump_version(name)
+
+    def gather_grads(self, xp, group: dict) -> None:
+        xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=self.grad)
+        if group.get("maximize"):
+            xp.negative(self.grad, out=self.grad)
+
+
+class FlatCache:
+    """One ``FlatBucket`` per parameter group, rebuilt when it goes stale."""
+
+    def __init__(self):
+        self.buckets: dict[int, FlatBucket] = {}
+
+    def step(self, opt, group: dict, params: list[Tensor]) -> bool:
+        """Run the group's step on flat buffers; False when it must take the per-parameter path."""
+        if not opt.elementwise or group.get("foreach") is False:
+            return False
+        bucket = self.buckets.get(id(group))
+        if bucket is None or bucket.group is not group or not bucket.matches(opt, params):
+            bucket = self._build(opt, group, params)
+            if bucket is None:
+                return False
+        bucket.step(opt, group)
+        return True
+
+    def _build(self, opt, group: dict, params: list[Tensor]) -> FlatBucket | None:
+        self.buckets.pop(id(group), None)
+        if not _uniform_params(params):
+            return None
+        states = [opt.state[p] for p in params]
+        fresh = [opt.needs_init(group, st) for st in states]
+        if any(fresh) and not all(fresh):
+            return None
+        if all(fresh):
+            # the first step runs on the per-parameter path, which creates the state and tells
+            # the rule it is fresh; the layout is built from the next step on
+            return None
+        if not _uniform_states(opt, params, states):
+            return None
+        bucket = FlatBucket(opt, group, params)
+        bucket.group = group
+        self.buckets[id(group)] = bucket
+        return bucket
+
+
+def _uniform_params(params: list[Tensor]) -> bool:
+    if len({id(p) for p in params}) != len(params):  # duplicates: PyTorch updates them twice
+        return False
+    first = params[0]._data
+    dtype, kind = first.dtype, type(first)
+    for p in params:
+        d = p._data
+        g = p._grad._data
+        if (
+            d.dtype != dtype
+            or type(d) is not kind
+            or d.dtype.kind != "f"
+            or p._base is not None
+            or g.dtype != dtype
+            or type(g) is not kind
+            or g.shape != d.shape
+        ):
+            return False
+    devices = {str(p.device) for p in params} if kind.__module__.startswith("cupy") else ()
+    return len(devices) <= 1
+
+
+def _uniform_states(opt, params, states) -> bool:
+    keys = states[0].keys()
+    for p, st in zip(params, states):
+        if st.keys() != keys:
+            return False
+        for key, value in st.items():
+            if not isinstance(value, Tensor):
+                return False
+            if key in opt.scalar_state:
+                if float(value._data) != float(states[0][key]._data):
+                    return False
+            elif (
+                value._data.shape != p._data.shape
+                or value._data.dtype != p._data.dtype
+                or type(value._data) is not type(p._data)
+            ):
+                return False
+    return True

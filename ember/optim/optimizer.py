@@ -1,0 +1,481 @@
+"""``Optimizer``: the loop every optimizer shares; each subclass writes only its update rule.
+
+A subclass states its per-parameter math in three small methods:
+
+* ``init_state(group, param)`` returns the new state of one parameter: arrays of the
+  parameter's shape (the moments) and, for the names in ``scalar_state``, 0-d floats;
+* ``advance(group, scalars, fresh)`` moves the scalar state on by one step (``step += 1``,
+  NAdam's ``mu_product``, ...) and returns the coefficients the update needs (bias
+  corrections, step sizes): scalar work done once per step, not once per tensor;
+* ``update(group, param, grad, state, coeffs)`` updates raw arrays in place. ``grad`` is
+  scratch (already negated under ``maximize``) that the update may overwrite.
+
+``update`` is elementwise, so the base runs it either once per parameter (the reference
+path, ``foreach=False``) or over flat buffers that hold every parameter of a group (the
+default, see ``ember.optim._flat``): the same code, the same floating-point operations in
+the same order, hence the same bits, with a cost that follows the bytes, not the tensors.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import Any
+
+from typing_extensions import Self
+
+from ember import creation, dtypes
+from ember.autograd.grad_mode import enable_grad, no_grad
+from ember.backend import xp_of
+from ember.optim import _flat
+from ember.tensor import Tensor, make
+
+__all__ = ["Optimizer", "ParamsT", "required", "xp_of"]
+
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
+
+
+class _RequiredParameter:
+    """The default of an option that every parameter group must give."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: OrderedDict):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _with_step_hooks(step: Callable) -> Callable:
+    """Wrap a ``step`` so that the step pre/post hooks run around it."""
+    if getattr(step, "_hooked", False):
+        return step
+
+    @functools.wraps(step)
+    def hooked_step(self, *args, **kwargs):
+        for hook in list(self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        f"{type(self).__name__}.step: a step pre-hook must return None or a "
+                        f"tuple (new_args, new_kwargs), but got {result!r}"
+                    )
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        self._opt_called = True  # read by the lr schedulers' step-order warning
+        for hook in list(self._optimizer_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    hooked_step._hooked = True
+    return hooked_step
+
+
+class Optimizer:
+    """Base class of optimizers: parameter groups, per-parameter state and the step loop.
+
+    Args:
+        params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter
+            groups), each with a ``'params'`` entry and options overriding ``defaults``.
+        defaults: the default value of every option.
+
+    >>> import ember
+    >>> w = ember.zeros(3, requires_grad=True)
+    >>> opt = ember.optim.SGD([w], lr=0.5)
+    >>> w.grad = ember.ones(3)
+    >>> opt.step()
+    >>> w
+    tensor([-0.5000, -0.5000, -0.5000], requires_grad=True)
+    """
+
+    #: names of 0-d state entries (kept as float32 CPU tensors, as PyTorch keeps ``step``)
+    scalar_state: tuple[str, ...] = ("step",)
+    #: whether ``update`` is elementwise, so that the flat fast path may run it
+    elementwise: bool = True
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_step_hooks(cls.__dict__["step"])
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
+        self._optimizer_state_dict_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_state_dict_post_hooks: OrderedDict = OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_load_state_dict_post_hooks: OrderedDict = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {params.type()}"
+            )
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        self._flat = _flat.FlatCache()
+        groups = list(params)
+        if len(groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # -- parameter groups ------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (e.g. to train new layers)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are missing"
+                )
+            param_group["param_names"] = names
+        param_group["params"] = params
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    f"{type(p).__module__}.{type(p).__name__}"
+                )
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}"
+                )
+            param_group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this "
+                "will cause an error; see github.com/pytorch/pytorch/issues/40967 for more "
+                "information",
+                stacklevel=3,
+            )
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        for group in self.param_groups:
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add param "
+                    f"group {which} to the optimizer"
+                )
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # -- the step ---------------------------------------------------------------------------
+    @_with_step_hooks
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a ``.grad``; ``closure`` re-evaluates the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p._grad is not None]
+                if params and not self._flat.step(self, group, params):
+                    for p in params:
+                        self._step_param(group, p)
+        return loss
+
+    def _step_param(self, group: dict[str, Any], param: Tensor) -> None:
+        """The reference path: one parameter's update, straight from the rule."""
+        state = self.state[param]
+        fresh = self.needs_init(group, state)
+        if fresh:
+            self._init_param_state(group, param, state)
+        grad = self._grad_array(group, param)
+        scalars = {k: float(state[k]._data) for k in self.scalar_state if k in state}
+        coeffs = self.advance(group, scalars, fresh)
+        for k, v in scalars.items():
+            state[k]._data[...] = v
+        arrays = {k: v._data for k, v in state.items() if k not in scalars and isinstance(v, Tensor)}
+        self.update(group, param._data, grad, arrays, coeffs)
+        param._bump_version(f"{type(self).__name__}.step")
+
+    def _grad_array(self, group: dict[str, Any], param: Tensor):
+        grad = param._grad
+        if grad.shape != param.shape:
+            raise RuntimeError(
+                f"{type(self).__name__}.step: gradient of shape {list(grad.shape)} does not match "
+                f"its parameter of shape {list(param.shape)}"
+            )
+        if grad.device != param.device:
+            raise RuntimeError(
+                f"{type(self).__name__}.step: gradient on {grad.device} but its parameter on "
+                f"{param.device}; move them to one device"
+            )
+        data = grad._data
+        if data.dtype != param._data.dtype:
+            return data.astype(param._data.dtype) * (-1 if group.get("maximize") else 1)
+        return param.xp.negative(data) if group.get("maximize") else data.copy()
+
+    def _init_param_state(self, group: dict[str, Any], param: Tensor, state: dict) -> None:
+        for key, value in self.init_state(group, param).items():
+            if key in self.scalar_state:
+                state[key] = _scalar(value)
+            else:
+                state[key] = make(value)
+
+    # -- what each optimizer writes -------------------------------------------------------
+    def needs_init(self, group: dict[str, Any], state: dict[str, Any]) -> bool:
+        """Whether ``init_state`` must run before this step (by default: no state yet)."""
+        return not state
+
+    def init_state(self, group: dict[str, Any], param: Tensor) -> dict[str, Any]:
+        """The state of a parameter before its first update."""
+        return {}
+
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
+        """Move the scalar state on one step (in place) and return what ``update`` needs."""
+        if "step" in scalars:
+            scalars["step"] += 1
+        return scalars.get("step")
+
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
+        """Update the raw arrays of one parameter (or of a flat run of them) in place."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update() or step()")
+
+    # -- gradients ---------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: set them to None (the default) or fill them with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p._grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    p._grad = None
+                    continue
+                if grad.grad_fn is not None:
+                    grad.detach_()
+                else:
+                    grad.requires_grad_(False)
+                grad._data[...] = 0
+                grad._bump_version("zero_")
+
+    # -- state dict ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{'state': {index: state}, 'param_groups': [...]}`` with parameters as indices."""
+        for hook in list(self._optimizer_state_dict_pre_hooks.values()):
+            hook(self)
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {  # an empty entry is a parameter with no state yet (SGD without momentum)
+            index[id(k)] if isinstance(k, Tensor) else k: v for k, v in self.state.items() if v != {}
+        }
+        result = {"state": state, "param_groups": groups}
+        for hook in list(self._optimizer_state_dict_post_hooks.values()):
+            out = hook(self, result)
+            if out is not None:
+                result = out
+        return result
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a ``state_dict()``: state is copied onto each parameter's device and dtype."""
+        state_dict = dict(state_dict)
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            out = hook(self, state_dict)
+            if out is not None:
+                state_dict = out
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(self.param_groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for group, saved in zip(self.param_groups, saved_groups):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    "of optimizer's group"
+                )
+        id_map = dict(
+            zip(
+                chain.from_iterable(g["params"] for g in saved_groups),
+                chain.from_iterable(g["params"] for g in self.param_groups),
+            )
+        )
+        state: defaultdict[Any, dict] = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            if key in id_map:
+                param = id_map[key]
+                state[param] = self._cast_state(param, value)
+            else:
+                state[key] = value
+        for group, saved in zip(self.param_groups, saved_groups):
+            saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+        self.state = state
+        self.param_groups = saved_groups
+        self._flat = _flat.FlatCache()
+        for hook in list(self._optimizer_load_state_dict_post_hooks.values()):
+            hook(self)
+
+    def _cast_state(self, param: Tensor, value: Any, key: Any = None) -> Any:
+        if isinstance(value, Tensor):
+            if key in self.scalar_state:
+                return _scalar(float(value._data))
+            target = param.dtype if param.is_floating_point() and value.is_floating_point() else None
+            data = value.detach().to(device=param.device, dtype=target)._data
+            return make(data.copy() if data is value._data else data)
+        if key in self.scalar_state and isinstance(value, (int, float)):
+            return _scalar(float(value))
+        if isinstance(value, dict):
+            return {k: self._cast_state(param, v, k) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._cast_state(param, v) for v in value)
+        return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for name in (
+            "_optimizer_step_pre_hooks",
+            "_optimizer_step_post_hooks",
+            "_optimizer_state_dict_pre_hooks",
+            "_optimizer_state_dict_post_hooks",
+            "_optimizer_load_state_dict_pre_hooks",
+            "_optimizer_load_state_dict_post_hooks",
+        ):
+            self.__dict__.setdefault(name, OrderedDict())
+        self._flat = _flat.FlatCache()
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` runs before each step; it may return new (args, kwargs)."""
+        return _register(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` runs after each step."""
+        return _register(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        return _register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        return _register(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        return _register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        return _register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _register(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+def _scalar(value: float) -> Tensor:
+    """A 0-d float32 CPU tensor: how scalar state (``step``, ...) is kept, as in PyTorch."""
+    t = creation.zeros((), dtype=dtypes.float32)
+    t._data[...] = value
+    return t
+
+
+def lerp_(xp, start, end, weight: float, scratch) -> None:
+    """``start += weight * (end - start)`` in place, rounded as PyTorch's ``lerp_`` rounds."""
+    xp.subtract(end, start, out=scratch)
+    if weight < 0.5:
+        scratch *= weight
+        start += scratch
+    else:
+        scratch *= weight - 1
+        xp.add(end, scratch, out=start)
+
+
+def check_nonneg(name: str, value: float, what: str = "value") -> None:
+    """Raise PyTorch's ``Invalid <name> <what>: v`` unless ``0 <= value``."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name} {what}: {value}")
+
+
+def check_common(
+    lr: float,
+    eps: float | None = None,
+    weight_decay: float | None = None,
+    betas: tuple[float, float] | None = None,
+) -> None:
+    """The checks most optimizers share, with PyTorch's messages."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps is not None and not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if betas is not None:
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    if weight_decay is not None and not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def check_unsupported(name: str, foreach=None, fused=None, capturable=False, differentiable=False) -> None:
+    """Reject the PyTorch options ember does not implement, and illegal combinations."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if capturable:
+        raise NotImplementedError(f"{name}: capturable=True (CUDA graphs) is not supported by ember")
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True is not supported by ember")
