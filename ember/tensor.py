@@ -362,8 +362,17 @@ class Tensor(ElementwiseMethods, ReduceMethods, ShapeMethods, IndexingMethods, L
                 "clone() first."
             )
 
+    def _check_writeable(self, op: str) -> None:
+        if not self._data.flags.writeable:
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor "
+                f"(shape {list(self.shape)}) refers to a single memory location (an expanded view?). "
+                "Please clone() the tensor before performing the operation."
+            )
+
     def _set_from(self, op: str, result: Tensor) -> Tensor:
         """Finish an in-place op: ``result`` (computed out of place) becomes this tensor's value."""
+        self._check_writeable(op)
         if result.shape != self.shape:
             raise RuntimeError(
                 f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
@@ -748,6 +757,7 @@ class Tensor(ElementwiseMethods, ReduceMethods, ShapeMethods, IndexingMethods, L
 
     def _fast_inplace(self, op: str, ufunc, other, alpha):
         """In-place arithmetic with no graph to record: one ufunc call writing into this array."""
+        self._check_writeable(op)
         if isinstance(other, Tensor):
             value = other._data
             if value.dtype != self._data.dtype and _category(value.dtype) > _category(self._data.dtype):

@@ -11,3 +11,5 @@ def _seed_and_defaults():
     ember.set_default_dtype(ember.float32)
     yield
     ember.set_default_dtype(ember.float32)
+    ember.set_grad_enabled(True)
+    ember.set_printoptions(profile="default")

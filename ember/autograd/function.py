@@ -338,7 +338,7 @@ def _wrap_output(cls, ctx, array, index, record, args):
         array = ctx.xp.asarray(array)
     differentiable = record and array.dtype.kind == "f"
     view_of = None
-    if cls.is_view and index == 0:
+    if cls.is_view:
         view_of = args[0]
     t = _make(array, differentiable, ctx if differentiable else None, index, None)
     if view_of is not None:

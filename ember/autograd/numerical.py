@@ -33,6 +33,9 @@ def numerical_jacobian(func, inputs, eps: float = 1e-6):
         for x in inputs:
             if not (isinstance(x, Tensor) and x.requires_grad):
                 continue
+            if x.numel() == 0:
+                jacobians.append([np.zeros((0, o.numel())) for o in outputs])
+                continue
             data = x._data
             flat = data.reshape(-1)
             if not np.shares_memory(flat, data):

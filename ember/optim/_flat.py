@@ -1,10 +1,12 @@
 """The flat fast path: one vectorised update over all the parameters of a group.
 
-A step on many small tensors costs mostly per-tensor overhead. Here the parameters of a group
-that share a dtype and device become views into one flat buffer (as do their elementwise
-state entries, and their scalar state entries become views into one small array), so a step
-is: gather the gradients into one buffer, run the optimizer's elementwise ``update`` over
-cache-sized chunks of the flat buffers, bump the versions. ``update`` is the very code the
+A step on many small tensors costs mostly per-tensor overhead. Here the elementwise state
+entries of a group's parameters (same dtype and device) become views into flat buffers, and
+scalar state entries views into one small array, so a step is: gather the parameters and
+gradients into flat buffers (one concatenate each), run the optimizer's elementwise ``update``
+over cache-sized chunks, copy the new values back into each parameter's own array, bump the
+versions. Parameters keep their arrays, so memory shared with NumPy (``from_numpy``,
+``.numpy()``) or with views of a parameter keeps seeing every update, as in PyTorch. ``update`` is the very code the
 per-parameter path runs, so both give the same bits.
 
 The layout is rebuilt whenever it no longer describes the group: parameters added or removed,
@@ -43,10 +45,9 @@ class FlatBucket:
             self.bounds.append((start, start + n))
             start += n
         dtype = params[0]._data.dtype
-        self.flat = xp.concatenate([p._data.reshape(-1) for p in params])
+        self.param_arrays = [p._data for p in params]
+        self.flat = xp.empty(self.total, dtype)
         self.views = [self.flat[a:b].reshape(s) for (a, b), s in zip(self.bounds, self.shapes)]
-        for p, v in zip(params, self.views):
-            p._data = v
         self.grad = xp.empty(self.total, dtype)
         self.arrays: dict[str, object] = {}
         self.array_views: dict[str, list] = {}
@@ -74,7 +75,7 @@ class FlatBucket:
         """Whether this layout still describes these parameters and their state."""
         if len(params) != len(self.params) or not all(map(is_, params, self.params)):
             return False
-        if not all(map(is_, [p._data for p in params], self.views)):
+        if not all(map(is_, [p._data for p in params], self.param_arrays)):
             return False
         states = [opt.state[p] for p in params]
         if not all(map(is_, states, self.states)):
@@ -98,11 +99,13 @@ class FlatBucket:
             self.scalars[k][...] = v
         self.gather_grads(xp, group)
         flat, grad, arrays = self.flat, self.grad, self.arrays
+        xp.concatenate([a.reshape(-1) for a in self.param_arrays], out=flat)
         for a in range(0, self.total, CHUNK):
             b = min(a + CHUNK, self.total)
             opt.update(group, flat[a:b], grad[a:b], {k: v[a:b] for k, v in arrays.items()}, coeffs)
         name = f"{type(opt).__name__}.step"
-        for p in self.params:
+        for p, array, view in zip(self.params, self.param_arrays, self.views):
+            xp.copyto(array, view)
             p._bump_version(name)
 
     def gather_grads(self, xp, group: dict) -> None:

@@ -58,14 +58,20 @@ def test_flat_equals_per_parameter_with_mid_run_changes(case):
     _assert_same_state(flat_opt, ref_opt)
 
 
-def test_flat_path_is_taken_and_params_stay_views():
+def test_flat_path_is_taken_and_params_keep_their_arrays():
     params = _params(initial_params())
+    arrays = [p.detach().numpy() for p in params]  # memory a user shares with NumPy
     opt = ember.optim.Adam(params, lr=0.01)
     for g in gradient_sequence(3):
         _set_grads(params, g)
         opt.step()
     (bucket,) = opt._flat.buckets.values()
-    assert all(np.shares_memory(p._data, bucket.flat) for p in params)
+    assert all(p._data is a for p, a in zip(params, arrays))
+    assert not any(np.shares_memory(p._data, bucket.flat) for p in params)
+    before = [a.copy() for a in arrays]
+    _set_grads(params, gradient_sequence(1)[0])
+    opt.step()
+    assert all(not np.array_equal(a, b) for a, b in zip(arrays, before)), "updates reach shared memory"
     assert all(p.shape == tuple(s) for p, s in zip(params, [a.shape for a in initial_params()]))
 
 
