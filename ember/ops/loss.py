@@ -1,0 +1,211 @@
+"""Loss kernels that are not a plain composite of other primitives.
+
+* ``BinaryCrossEntropy``: PyTorch clamps each log at -100 and divides the gradient by
+  ``max(x (1 - x), 1e-12)``; a composite of ``log`` and ``clamp`` would give 0/0 = NaN at
+  ``x = 0`` or ``x = 1``, so the formula is one primitive (its backward is still written in
+  ember ops, so it differentiates again).
+* ``CTCLoss``: the forward-backward algorithm in log space, vectorised over the batch and the
+  extended label sequence (blank, l1, blank, l2, ..., blank); Python loops run over time only.
+  Forward computes alpha and the per-sample negative log-likelihood; backward computes beta
+  and the gradient from the posterior occupancy of each (time, label) pair.
+* ``SoftmaxCrossEntropy``: log_softmax followed by picking the target class, fused; see its
+  docstring for the measurement that justifies it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ember.autograd.grad_mode import grad_enabled
+from ember.ops import Primitive
+
+_LOG_FLOOR = -100.0  # PyTorch's clamp of log(x) in binary_cross_entropy
+_BCE_EPS = 1e-12  # PyTorch's floor of x (1 - x) in the gradient of binary_cross_entropy
+
+
+def _quiet(xp):
+    """Silence NumPy's floating-point warnings where -inf (log 0) is the right answer."""
+    errstate = getattr(xp, "errstate", None)
+    return errstate(all="ignore") if errstate is not None else contextlib.nullcontext()
+
+
+def _const(like, array):
+    """A constant (no graph) Tensor holding ``array``, built beside the tensor ``like``."""
+    return like._wrap_like(array)
+
+
+class BinaryCrossEntropy(Primitive):
+    """``-(t log x + (1 - t) log(1 - x))`` elementwise, each log clamped to >= -100."""
+
+    op_name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, t):
+        xp = ctx.xp
+        ctx.save_for_backward(x, t)
+        with _quiet(xp):
+            log_x = xp.maximum(xp.log(x), _LOG_FLOOR)
+            log_1mx = xp.maximum(xp.log1p(-x), _LOG_FLOOR)
+        return -(t * log_x + (1 - t) * log_1mx)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad
+        grad_x = grad_t = None
+        if need_x:
+            grad_x = grad * (x - t) / ((1 - x) * x).clamp(min=_BCE_EPS)
+        if need_t:
+            log_x = x.log().clamp(min=_LOG_FLOOR)
+            log_1mx = (-x).log1p().clamp(min=_LOG_FLOOR)
+            grad_t = grad * (log_1mx - log_x)
+        return grad_x, grad_t
+
+
+class SoftmaxCrossEntropy(Primitive):
+    """``-w[t] * log_softmax(x)[t]`` per row of a 2-D ``x`` (rows of ``t == ignore`` give 0).
+
+    ``weight`` is the per-row weight array (0 for ignored rows), computed by the caller.
+    Backward is ``grad * w * (softmax(x) - onehot(t))``, one multiply (softmax - onehot is formed
+    in forward); under ``create_graph`` it is rebuilt from differentiable ops instead.
+    """
+
+    op_name = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, target, weight):
+        xp = ctx.xp
+        rows = xp.arange(x.shape[0])
+        shifted = x - x.max(axis=1, keepdims=True)
+        exp = xp.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        picked = shifted[rows, target] - xp.log(total[:, 0])
+        exp /= total
+        exp[rows, target] -= 1  # softmax - onehot: the gradient of each row's loss
+        ctx.row_grad, ctx.weight, ctx.target = exp, weight, target
+        ctx.save_for_backward(x)
+        with _quiet(xp):
+            return xp.where(weight != 0, -picked * weight, 0).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        scale = (grad * _const(grad, ctx.weight)).unsqueeze(1)
+        if not grad_enabled.get():
+            return scale * _const(grad, ctx.row_grad), None, None
+        # create_graph: the same gradient from differentiable ops, so it differentiates again
+        (x,) = ctx.saved_tensors
+        onehot = ctx.xp.zeros(x.shape, x._data.dtype)
+        onehot[ctx.xp.arange(x.shape[0]), ctx.target] = 1
+        return scale * (x.softmax(1) - _const(grad, onehot)), None, None
+
+
+def _logsumexp3(xp, a, b, c):
+    """``log(exp(a) + exp(b) + exp(c))`` elementwise, -inf where all three are -inf."""
+    top = xp.maximum(xp.maximum(a, b), c)
+    top = xp.where(xp.isfinite(top), top, 0)
+    with _quiet(xp):
+        return top + xp.log(xp.exp(a - top) + xp.exp(b - top) + xp.exp(c - top))
+
+
+def _shift(xp, a, by: int, fill):
+    """``a`` moved ``by`` places along the last axis (right if positive), the gap set to ``fill``."""
+    out = xp.full(a.shape, fill, a.dtype)
+    if by > 0:
+        out[..., by:] = a[..., :-by]
+    else:
+        out[..., :by] = a[..., -by:]
+    return out
+
+
+class CTCLoss(Primitive):
+    """Per-sample CTC negative log-likelihood of ``log_probs`` (T, N, C) given padded targets.
+
+    ``targets`` (N, S), ``input_lengths`` (N,) and ``target_lengths`` (N,) are integer arrays.
+    The gradient is d(nll)/d(log_probs), the exact derivative (PyTorch's kernel adds
+    ``exp(log_probs)``, which only agrees after a log_softmax); entries past a sample's input
+    length get zero. With ``zero_infinity`` an infinite loss (no valid alignment) becomes 0
+    and so does its gradient.
+    """
+
+    op_name = "ctc_loss"
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        xp = ctx.xp
+        steps, batch, _ = log_probs.shape
+        width = 2 * targets.shape[1] + 1
+        ext = xp.full((batch, width), blank, dtype=targets.dtype)
+        ext[:, 1::2] = targets
+        skip = xp.zeros((batch, width), dtype=bool)  # may jump from s - 2 to s
+        skip[:, 3::2] = targets[:, 1:] != targets[:, :-1]
+        lp_ext = log_probs[:, xp.arange(batch)[:, None], ext]  # (T, N, L)
+        valid = xp.arange(width)[None, :] < (2 * target_lengths + 1)[:, None]
+        neg_inf = -xp.inf
+        alpha = xp.full((steps, batch, width), neg_inf, dtype=log_probs.dtype)
+        alpha[0, :, 0] = lp_ext[0, :, 0]
+        alpha[0, :, 1] = xp.where(target_lengths > 0, lp_ext[0, :, 1], neg_inf)
+        for t in range(1, steps):
+            prev = alpha[t - 1]
+            jump = xp.where(skip, _shift(xp, prev, 2, neg_inf), neg_inf)
+            new = _logsumexp3(xp, prev, _shift(xp, prev, 1, neg_inf), jump) + lp_ext[t]
+            new = xp.where(valid, new, neg_inf)
+            alpha[t] = xp.where((t < input_lengths)[:, None], new, prev)
+        last = alpha[steps - 1]
+        rows = xp.arange(batch)
+        end = 2 * target_lengths
+        before_end = xp.where(target_lengths > 0, last[rows, xp.maximum(end - 1, 0)], neg_inf)
+        with _quiet(xp):
+            nll = -xp.logaddexp(last[rows, end], before_end)
+        ctx.alpha, ctx.lp_ext, ctx.ext, ctx.skip = alpha, lp_ext, ext, skip
+        ctx.lengths, ctx.ends, ctx.num_classes = input_lengths, end, log_probs.shape[2]
+        ctx.nll = nll
+        if zero_infinity:
+            ctx.dead = xp.isinf(nll)
+            nll = xp.where(ctx.dead, 0, nll).astype(nll.dtype)
+        else:
+            ctx.dead = None
+        return nll
+
+    @staticmethod
+    def backward(ctx, grad):
+        gradient = _ctc_gradient(ctx)
+        return grad.reshape(1, -1, 1) * _const(grad, gradient), None, None, None, None, None
+
+
+def _ctc_beta(ctx):
+    """The backward variables beta[t, n, s] in log space (each includes lp at time t)."""
+    xp = ctx.xp
+    lp_ext, skip, lengths = ctx.lp_ext, ctx.skip, ctx.lengths
+    steps, batch, width = lp_ext.shape
+    neg_inf = -xp.inf
+    positions = xp.arange(width)[None, :]
+    ends = ctx.ends[:, None]
+    finish = (positions == ends) | ((positions == ends - 1) & (ends > 0))
+    skip_from = _shift(xp, skip, -2, False)  # s may jump to s + 2
+    beta = xp.full((steps, batch, width), neg_inf, dtype=lp_ext.dtype)
+    following = xp.full((batch, width), neg_inf, dtype=lp_ext.dtype)
+    for t in range(steps - 1, -1, -1):
+        jump = xp.where(skip_from, _shift(xp, following, -2, neg_inf), neg_inf)
+        step = _logsumexp3(xp, following, _shift(xp, following, -1, neg_inf), jump) + lp_ext[t]
+        start = xp.where(finish, lp_ext[t], neg_inf)
+        is_last = (t == lengths - 1)[:, None]
+        inside = (t < lengths - 1)[:, None]
+        beta[t] = xp.where(is_last, start, xp.where(inside, step, neg_inf))
+        following = beta[t]
+    return beta
+
+
+def _ctc_gradient(ctx):
+    """d(nll_n) / d(log_probs[t, n, c]) = -sum over s with label c of the occupancy at (t, s)."""
+    xp = ctx.xp
+    beta = _ctc_beta(ctx)
+    steps, batch, _ = beta.shape
+    classes = ctx.num_classes
+    with _quiet(xp):
+        occupancy = xp.exp(ctx.alpha + beta - ctx.lp_ext + ctx.nll[None, :, None])
+    if ctx.dead is not None:
+        occupancy = xp.where(ctx.dead[None, :, None], 0, occupancy)
+    cell = (xp.arange(steps)[:, None, None] * batch + xp.arange(batch)[None, :, None]) * classes
+    index = (cell + ctx.ext[None, :, :]).ravel()
+    flat = xp.bincount(index, weights=occupancy.ravel(), minlength=steps * batch * classes)
+    return -flat.reshape(steps, batch, classes).astype(beta.dtype)
