@@ -1,0 +1,191 @@
+"""Normalization layers against PyTorch (outputs, gradients, running statistics, state_dict keys),
+finite differences, and the fused ``Normalize`` primitive against its composite form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+from ember.autograd.numerical import gradcheck, gradgradcheck
+from ember.nn import functional as F
+from ember.ops.norm import Normalize, standardize
+from tests.helpers import torch_or_skip
+
+
+def _load(e_module, t_module):
+    e_module.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t_module.state_dict().items()})
+
+
+def _randomize_affine(t_module, torch):
+    with torch.no_grad():
+        for p in t_module.parameters():
+            p.copy_(torch.randn(p.shape))
+
+
+def _check_step(e_module, t_module, x, torch, rtol=1e-4, atol=1e-5):
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    t_out, e_out = t_module(tx), e_module(ex)
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=rtol, atol=atol)
+    g = np.random.randn(*t_out.shape).astype(np.float32)
+    t_out.backward(torch.tensor(g))
+    e_out.backward(ember.tensor(g))
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
+    for (name, ep), (_, tp) in zip(e_module.named_parameters(), t_module.named_parameters()):
+        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
+    for (name, eb), (_, tb) in zip(e_module.named_buffers(), t_module.named_buffers()):
+        np.testing.assert_allclose(eb.numpy(), tb.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+LAYERS = [
+    ("BatchNorm1d", (3,), {}, (5, 3)), ("BatchNorm1d", (3,), {"affine": False}, (4, 3, 6)),
+    ("BatchNorm2d", (4,), {}, (3, 4, 5, 5)), ("BatchNorm2d", (4,), {"momentum": None}, (3, 4, 2, 3)),
+    ("BatchNorm2d", (4,), {"track_running_stats": False}, (3, 4, 2, 3)),
+    ("BatchNorm3d", (2,), {}, (2, 2, 3, 3, 2)),
+    ("InstanceNorm1d", (3,), {}, (2, 3, 7)), ("InstanceNorm1d", (3,), {"affine": True}, (3, 7)),
+    ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}, (2, 3, 4, 4)),
+    ("InstanceNorm3d", (2,), {}, (2, 2, 3, 3, 3)),
+    ("LayerNorm", (6,), {}, (4, 6)), ("LayerNorm", ((3, 4),), {}, (2, 5, 3, 4)),
+    ("LayerNorm", (6,), {"bias": False}, (4, 6)), ("LayerNorm", (6,), {"elementwise_affine": False}, (4, 6)),
+    ("GroupNorm", (2, 6), {}, (3, 6, 4)), ("GroupNorm", (3, 6), {"affine": False}, (2, 6, 2, 2)),
+    ("GroupNorm", (1, 4), {}, (2, 4)),
+    ("RMSNorm", (6,), {}, (4, 6)), ("RMSNorm", ((2, 3),), {"eps": 1e-3}, (4, 2, 3)),
+    ("LocalResponseNorm", (3,), {}, (2, 5, 4)), ("LocalResponseNorm", (2,), {"k": 2.0}, (2, 6, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape", LAYERS, ids=[f"{n}{a}{k}{s}" for n, a, k, s in LAYERS])
+def test_layer_matches_torch_in_train_and_eval(name, args, kwargs, shape):
+    torch = torch_or_skip()
+    t_layer, e_layer = getattr(torch.nn, name)(*args, **kwargs), getattr(nn, name)(*args, **kwargs)
+    assert repr(e_layer) == repr(t_layer)
+    assert list(e_layer.state_dict()) == list(t_layer.state_dict())
+    _randomize_affine(t_layer, torch)
+    _load(e_layer, t_layer)
+    for _ in range(3):
+        x = (np.random.randn(*shape) * 2 + 0.5).astype(np.float32)
+        e_layer.zero_grad()
+        t_layer.zero_grad()
+        _check_step(e_layer, t_layer, x, torch)
+    e_layer.eval()
+    t_layer.eval()
+    _check_step(e_layer, t_layer, (np.random.randn(*shape)).astype(np.float32), torch)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None, 0.5])
+def test_batchnorm_running_stats_after_several_steps(momentum):
+    torch = torch_or_skip()
+    t_bn, e_bn = torch.nn.BatchNorm2d(3, momentum=momentum), nn.BatchNorm2d(3, momentum=momentum)
+    for _ in range(5):
+        x = (np.random.randn(4, 3, 2, 2) * 3 + 1).astype(np.float32)
+        t_bn(torch.tensor(x))
+        e_bn(ember.tensor(x))
+    for key, value in t_bn.state_dict().items():
+        np.testing.assert_allclose(e_bn.state_dict()[key].numpy(), value.numpy(), rtol=1e-5, err_msg=key)
+    assert e_bn.num_batches_tracked.dtype == ember.int64 and e_bn.num_batches_tracked.item() == 5
+
+
+def test_batchnorm_eval_uses_running_stats_and_does_not_update_them():
+    bn = nn.BatchNorm1d(2)
+    bn.running_mean.copy_(ember.tensor([1.0, -1.0]))
+    bn.running_var.copy_(ember.tensor([4.0, 9.0]))
+    bn.eval()
+    out = bn(ember.tensor([[3.0, 2.0]]))
+    np.testing.assert_allclose(out.detach().numpy(), [[2.0 / np.sqrt(4 + 1e-5), 3.0 / np.sqrt(9 + 1e-5)]], rtol=1e-6)
+    assert bn.num_batches_tracked.item() == 0
+    np.testing.assert_allclose(bn.running_mean.numpy(), [1.0, -1.0])
+
+
+def _norm_inputs(shape, wshape):
+    x = ember.tensor(np.random.randn(*shape) * 2 + 1, requires_grad=True)
+    w = None if wshape is None else ember.tensor(np.random.randn(*wshape), requires_grad=True)
+    b = None if wshape is None else ember.tensor(np.random.randn(*wshape), requires_grad=True)
+    return x, w, b
+
+
+FUSED_CASES = [((4, 3, 2), (0, 2), (1, 3, 1)), ((3, 5), (1,), (5,)), ((2, 3, 4), (1, 2), (3, 4)),
+               ((2, 4, 3), (2,), None), ((2, 2, 3, 2), (2, 3), (1, 2, 3, 1))]
+
+
+@pytest.mark.parametrize("shape,dims,wshape", FUSED_CASES)
+def test_fused_normalize_matches_composite_to_second_order(shape, dims, wshape):
+    x, w, b = _norm_inputs(shape, wshape)
+
+    def fused(x, *wb):
+        return Normalize.apply(x, *(wb or (None, None)), dims, 1e-5)[0]
+
+    def composite(x, *wb):
+        xhat, _ = standardize(x, dims, 1e-5)
+        return xhat * wb[0] + wb[1] if wb else xhat
+
+    inputs = (x,) if w is None else (x, w, b)
+    np.testing.assert_allclose(fused(*inputs).detach().numpy(), composite(*inputs).detach().numpy(), rtol=1e-12)
+    g = ember.tensor(np.random.randn(*shape))
+    for a, c in zip(ember.autograd.grad(fused(*inputs), inputs, g), ember.autograd.grad(composite(*inputs), inputs, g)):
+        np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-10, atol=1e-12)
+    assert gradcheck(fused, inputs)
+    assert gradgradcheck(fused, inputs)
+
+
+FUNCTIONAL = [
+    (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (4, 3, 2), (3,)),
+    (lambda x, w, b: F.layer_norm(x, (2, 3), w, b), (4, 2, 3), (2, 3)),
+    (lambda x, w, b: F.group_norm(x, 2, w, b), (3, 4, 3), (4,)),
+    (lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 3, 4), (3,)),
+    (lambda x, w, b: F.rms_norm(x, (3,), w) + b, (4, 3), (3,)),
+    (lambda x, w, b: F.local_response_norm(x * w.reshape(1, 3, 1) + b.reshape(1, 3, 1), 2), (2, 3, 4), (3,)),
+    (lambda x, w, b: F.normalize(x * w + b, p=3, dim=1), (2, 3), (3,)),
+    (lambda x, w, b: F.batch_norm(x, w.abs(), b.abs() + 1, w, b, training=False), (4, 3), (3,)),
+]
+
+
+@pytest.mark.parametrize("fn,shape,wshape", FUNCTIONAL)
+def test_functional_gradcheck_float64(fn, shape, wshape):
+    x, w, b = _norm_inputs(shape, wshape)
+    assert gradcheck(fn, (x, w, b))
+    assert gradgradcheck(fn, (x, w, b))
+
+
+def test_functional_forms_match_torch():
+    torch = torch_or_skip()
+    x = np.random.randn(4, 6, 5).astype(np.float32)
+    ex, tx = ember.tensor(x), torch.tensor(x)
+    pairs = [
+        (F.normalize(ex, dim=-1), torch.nn.functional.normalize(tx, dim=-1)),
+        (F.normalize(ex, p=1, dim=0), torch.nn.functional.normalize(tx, p=1, dim=0)),
+        (F.rms_norm(ex, (5,)), torch.nn.functional.rms_norm(tx, (5,))),
+        (F.local_response_norm(ex, 4, 0.1, 0.5, 2.0), torch.nn.functional.local_response_norm(tx, 4, 0.1, 0.5, 2.0)),
+    ]
+    for e, t in pairs:
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
+    rm_e, rv_e = ember.zeros(6), ember.ones(6)
+    rm_t, rv_t = torch.zeros(6), torch.ones(6)
+    F.instance_norm(ex, rm_e, rv_e, momentum=0.3)
+    torch.nn.functional.instance_norm(tx, rm_t, rv_t, momentum=0.3)
+    np.testing.assert_allclose(rm_e.numpy(), rm_t.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(rv_e.numpy(), rv_t.numpy(), rtol=1e-5)
+
+
+def test_rms_norm_default_eps_is_finfo_eps():
+    x = ember.zeros(2, 3, dtype=ember.float64)
+    out = F.rms_norm(x + 1e-9, (3,))
+    expected = 1e-9 / np.sqrt(1e-18 + np.finfo(np.float64).eps)
+    np.testing.assert_allclose(out.numpy(), np.full((2, 3), expected), rtol=1e-6)
+
+
+def test_errors_name_shapes():
+    with pytest.raises(RuntimeError, match=r"normalized_shape=\[5\].*\[\*, 5\].*\[2, 3\]"):
+        nn.LayerNorm(5)(ember.randn(2, 3))
+    with pytest.raises(ValueError, match=r"BatchNorm2d.*4D.*3D"):
+        nn.BatchNorm2d(3)(ember.randn(2, 3, 4))
+    with pytest.raises(ValueError, match=r"BatchNorm1d.*3 channels.*got 4"):
+        nn.BatchNorm1d(3)(ember.randn(2, 4))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.BatchNorm1d(3)(ember.randn(1, 3))
+    with pytest.raises(RuntimeError, match=r"divisible by num_groups.*\[2, 6\].*num_groups=4"):
+        F.group_norm(ember.randn(2, 6), 4)
+    with pytest.raises(ValueError, match="divisible"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(RuntimeError, match="evaluation mode"):
+        F.batch_norm(ember.randn(2, 3), None, None)
