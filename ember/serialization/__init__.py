@@ -1,0 +1,163 @@
+"""``ember.save`` / ``ember.load``: checkpoints that never execute code and never get torn.
+
+A checkpoint is a valid safetensors file: tensors are its entries, and the structure around
+them (dicts, lists, tuples, numbers, strings, ...) is JSON in its ``__metadata__`` under
+``ember.structure`` (see ``ember.serialization.structure``). A flat state dict's entries are
+named by its keys, so other safetensors readers load it directly. Saving to a path is atomic
+(``ember.serialization.atomic``); loading parses JSON and maps bytes, and nothing more.
+
+``ember.load`` also reads PyTorch's zip checkpoints (``.pt``/``.pth``) through a restricted
+pickle interpreter that knows only tensors and plain containers
+(``ember.serialization.torch_pickle``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from ember import dtypes
+from ember.device import device as Device
+from ember.serialization import safetensors, torch_pickle
+from ember.serialization.atomic import atomic_write
+from ember.serialization.errors import SerializationError
+from ember.serialization.location import DeviceUnavailable, Placer, placer
+from ember.serialization.structure import Decoder, Encoder
+from ember.tensor import Tensor
+
+__all__ = ["SerializationError", "load", "save"]
+
+FileLike = str | os.PathLike | BinaryIO
+_STRUCTURE = "ember.structure"
+_FLAGS = {"requires_grad": bool, "parameter": bool, "device": str}
+
+
+def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: Any = None,
+         _use_new_zipfile_serialization: bool = True) -> None:
+    """Save tensors, state dicts and nested containers to ``f`` (a path or a binary file).
+
+    Writing to a path is atomic: a crash leaves the old file or the new one. The pickle
+    arguments exist for PyTorch compatibility and are ignored (nothing is pickled).
+
+    >>> import ember, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
+    >>> ember.save({"w": ember.ones(2), "epoch": 3}, path)
+    >>> ember.load(path)
+    {'w': tensor([1., 1.]), 'epoch': 3}
+    """
+    encoder = Encoder()
+    try:
+        tree = encoder.encode(obj)
+    except TypeError as exc:
+        raise SerializationError(f, None, str(exc)) from None
+    metadata = {"format": "pt", _STRUCTURE: json.dumps(tree, separators=(",", ":"), allow_nan=False)}
+    if isinstance(f, (str, bytes, os.PathLike)):
+        with atomic_write(f) as out:
+            safetensors.write(out, encoder.entries, metadata)
+    else:
+        safetensors.write(f, encoder.entries, metadata)
+
+
+def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None, **pickle_load_args: Any) -> Any:
+    """Load what ``save`` wrote, any safetensors file, or a PyTorch zip checkpoint, safely.
+
+    Nothing in the file is executed or imported. ``map_location`` works as in ``torch.load``
+    (a device, a string, a dict of locations or a callable). Files given by path are
+    memory-mapped copy-on-write: tensors are writable and the file is never modified;
+    ``mmap=False`` copies them into memory instead. ``weights_only`` is accepted and
+    ignored: loading is always restricted to data.
+
+    >>> import ember, io
+    >>> buf = io.BytesIO()
+    >>> ember.save([ember.tensor([1, 2]), (0.5, None)], buf)
+    >>> _ = buf.seek(0)
+    >>> ember.load(buf, map_location="cpu")
+    [tensor([1, 2]), (0.5, None)]
+    """
+    if pickle_module is not None:
+        raise SerializationError(f, None, "ember.load never unpickles; pickle_module is not supported")
+    place = placer(map_location)
+    if mmap is False:
+        mapped = place
+
+        def place(array: np.ndarray, location: str) -> Tensor:
+            return mapped(np.array(array), location)
+    if isinstance(f, (str, bytes, os.PathLike)):
+        with open(f, "rb") as handle:
+            return _load_open(handle, f, place, mapped=True)
+    return _load_open(f, f, place, mapped=False)
+
+
+def _load_open(handle: BinaryIO, file: Any, place: Placer, mapped: bool) -> Any:
+    start = handle.tell() if not mapped else 0
+    magic = handle.read(4)
+    handle.seek(start)
+    if magic == b"PK\x03\x04":
+        return torch_pickle.load_zip(handle, file, place)
+    if magic == b"\x80\x02\x8a\x0a":  # pickle PROTO 2 + LONG1 of 10 bytes: torch's legacy magic number
+        raise SerializationError(file, None, "this is a PyTorch checkpoint in the legacy (pre-1.6) "
+                                 "pickle format, which cannot be read without executing it; re-save it "
+                                 "with a recent torch.save (zip format) or as safetensors")
+    arrays, metadata = safetensors._read_open(handle, file, mapped=mapped)
+    text = metadata.get(_STRUCTURE)
+    if text is None:
+        return {name: _place(place, array, "cpu", file, name) for name, array in arrays.items()}
+    return _rebuild(text, arrays, place, file)
+
+
+def _rebuild(text: str, arrays: dict[str, np.ndarray], place: Placer, file: Any) -> Any:
+    try:
+        tree = json.loads(text, object_pairs_hook=safetensors._no_duplicates,
+                          parse_constant=safetensors._reject_constant)
+    except (ValueError, RecursionError, safetensors._DuplicateKey) as exc:
+        raise SerializationError(file, None, f"{_STRUCTURE} is not valid JSON ({exc})") from None
+    made: dict[tuple, Tensor] = {}
+
+    def tensor(name: str, flags: dict) -> Tensor:
+        key = (name, *sorted(flags.items()))
+        if key not in made:
+            made[key] = _tensor(arrays, name, flags, place, file)
+        return made[key]
+
+    try:
+        obj = Decoder(tensor).decode(tree)
+    except (ValueError, RecursionError) as exc:
+        raise SerializationError(file, None, f"{_STRUCTURE}: {exc}") from None
+    unused = set(arrays) - {key[0] for key in made}
+    if unused:
+        raise SerializationError(file, min(unused), f"the tensor is not referenced by {_STRUCTURE}")
+    return obj
+
+
+def _tensor(arrays: dict[str, np.ndarray], name: str, flags: dict, place: Placer, file: Any) -> Tensor:
+    if name not in arrays:
+        raise SerializationError(file, name, f"{_STRUCTURE} refers to a tensor the file does not hold")
+    for key, value in flags.items():
+        if not isinstance(value, _FLAGS.get(key, ())):
+            raise SerializationError(file, name, f"invalid tensor flag {key!r}: {value!r}")
+    location = flags.get("device", "cpu")
+    try:
+        Device(location)
+    except (RuntimeError, TypeError):
+        raise SerializationError(file, name, f"invalid device {location!r}") from None
+    requires_grad = flags.get("requires_grad", False)
+    if requires_grad and arrays[name].dtype.kind != "f":
+        raise SerializationError(file, name, f"a {dtypes.from_numpy_dtype(arrays[name].dtype)} tensor cannot "
+                                 "require grad")
+    t = _place(place, arrays[name], location, file, name)
+    if flags.get("parameter"):
+        from ember.nn.parameter import Parameter
+
+        return Parameter(t, requires_grad)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _place(place: Placer, array: np.ndarray, location: str, file: Any, name: str) -> Tensor:
+    try:
+        return place(array, location)
+    except DeviceUnavailable as exc:
+        raise SerializationError(file, name, str(exc)) from None

@@ -1,0 +1,437 @@
+"""PyTorch zip checkpoints (``.pt``/``.pth``) read without unpickling.
+
+``torch.save`` writes a zip holding ``<root>/data.pkl`` (a pickle of the object, tensors
+referring to storages by key) and ``<root>/data/<key>`` (raw storage bytes). Python's
+``pickle`` would import and call whatever the pickle names; this module instead runs its own
+small interpreter over the opcodes that plain data needs (containers, numbers, strings,
+memo, persistent ids) and maps the handful of names torch uses for tensors to ember's own
+functions. Any other name, and any opcode that builds arbitrary objects (``NEWOBJ``,
+``INST``, ``OBJ``, ``EXT*``), is refused before anything happens; nothing is ever imported,
+and ``REDUCE`` only ever calls the functions in ``_CALLS`` below.
+"""
+
+from __future__ import annotations
+
+import mmap as _mmap
+import struct
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from ember import dtypes
+from ember.device import device as Device
+from ember.serialization.errors import SerializationError
+from ember.serialization.location import DeviceUnavailable, Placer
+from ember.tensor import Size, Tensor
+
+__all__ = ["load_zip", "unpickle"]
+
+MAX_PICKLE_BYTES = 100_000_000
+_STORAGES = {
+    "DoubleStorage": "<f8", "FloatStorage": "<f4", "HalfStorage": "<f2", "BFloat16Storage": "bfloat16",
+    "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1",
+    "ByteStorage": "u1", "BoolStorage": "?",
+}
+
+
+class _Refused(Exception):
+    """A pickle that asks for something this reader will not do."""
+
+
+class _Name:
+    """What a GLOBAL opcode produced: a name from the allow-list, never a real callable."""
+
+    __slots__ = ("kind", "qualname")
+
+    def __init__(self, qualname: str, kind: str) -> None:
+        self.qualname, self.kind = qualname, kind
+
+
+class _Storage:
+    __slots__ = ("array", "location")
+
+    def __init__(self, array: np.ndarray, location: str) -> None:
+        self.array, self.location = array, location
+
+
+# -- the allow-list -----------------------------------------------------------------------
+def _ordered_dict(*args: Any) -> OrderedDict:
+    if args and not (len(args) == 1 and isinstance(args[0], list)):
+        raise _Refused("collections.OrderedDict takes no arguments or one list of pairs here")
+    return OrderedDict(*args)
+
+
+def _check_hooks(hooks: Any) -> None:
+    if not isinstance(hooks, dict) or hooks:
+        raise _Refused("tensors with backward hooks cannot be loaded (hooks are code)")
+
+
+def _strided(storage: Any, offset: Any, size: Any, stride: Any) -> np.ndarray:
+    """A view of the storage, after checking every index it can reach lies inside it."""
+    if not isinstance(storage, _Storage):
+        raise _Refused("a tensor must be rebuilt from a storage")
+    ints = [offset, *size, *stride] if isinstance(size, tuple) and isinstance(stride, tuple) else None
+    if ints is None or len(size) != len(stride) or not all(type(i) is int and i >= 0 for i in ints):
+        raise _Refused(f"invalid tensor geometry: offset {offset!r}, size {size!r}, stride {stride!r}")
+    base = storage.array
+    if 0 in size:
+        return np.zeros(size, base.dtype)
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if last >= base.size:
+        raise _Refused(f"tensor of size {size}, stride {stride} at offset {offset} reaches element {last} "
+                       f"of a storage of {base.size}")
+    item = base.dtype.itemsize
+    return np.lib.stride_tricks.as_strided(base[offset:], shape=size, strides=[s * item for s in stride])
+
+
+def _rebuild_tensor_v2(vm: _Machine, storage, offset, size, stride, requires_grad, hooks,
+                       metadata=None) -> Tensor:
+    _check_hooks(hooks)
+    if type(requires_grad) is not bool or metadata not in (None, {}):
+        raise _Refused("unexpected requires_grad or metadata in a tensor")
+    t = vm.place(_strided(storage, offset, size, stride), storage.location)
+    if requires_grad and t.is_floating_point():
+        t.requires_grad_(True)
+    return t
+
+
+def _rebuild_parameter(vm: _Machine, data: Any, requires_grad: Any, hooks: Any) -> Tensor:
+    _check_hooks(hooks)
+    if not isinstance(data, Tensor) or type(requires_grad) is not bool:
+        raise _Refused("a parameter must be rebuilt from a tensor")
+    from ember.nn.parameter import Parameter
+
+    return Parameter(data, requires_grad and data.is_floating_point())
+
+
+def _ordered_dict(vm: _Machine, *args: Any) -> OrderedDict:
+    if args and not (len(args) == 1 and isinstance(args[0], list)):
+        raise _Refused("collections.OrderedDict takes no arguments or one list of pairs here")
+    return OrderedDict(*args)
+
+
+def _encode(vm: _Machine, text: Any, encoding: Any = "utf-8") -> bytes:
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8"):
+        raise _Refused("_codecs.encode is only allowed on a string, as latin1 or utf-8")
+    return text.encode(encoding)
+
+
+def _size(vm: _Machine, items: Any) -> Size:
+    if not isinstance(items, tuple) or not all(type(i) is int for i in items):
+        raise _Refused("torch.Size takes a tuple of ints")
+    return Size(items)
+
+
+def _device(vm: _Machine, kind: Any, index: Any = None) -> Device:
+    try:
+        return Device(kind, index)
+    except (RuntimeError, TypeError) as exc:
+        raise _Refused(f"invalid device: {exc}") from None
+
+
+_CALLS: dict[str, Callable[..., Any]] = {
+    "collections.OrderedDict": _ordered_dict,
+    "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
+    "torch._utils._rebuild_parameter": _rebuild_parameter,
+    "_codecs.encode": _encode,
+    "torch.Size": _size,
+    "torch.device": _device,
+}
+_TORCH_DTYPES = {"float64": "float64", "double": "float64", "float32": "float32", "float": "float32",
+                 "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
+                 "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "int8": "int8",
+                 "uint8": "uint8", "bool": "bool"}
+
+
+def _resolve(module: str, name: str) -> Any:
+    qualname = f"{module}.{name}"
+    if qualname in _CALLS:
+        return _Name(qualname, "call")
+    if module == "torch" and name in _STORAGES:
+        return _Name(name, "storage")
+    if module == "torch" and name in _TORCH_DTYPES:
+        return dtypes._BY_NAME[_TORCH_DTYPES[name]]
+    raise _Refused(f"the pickle asks for {qualname!r}, which is not allowed: only tensors, dicts, lists, "
+                   "tuples, numbers, strings and OrderedDict can be loaded (nothing was executed)")
+
+
+# -- the interpreter ----------------------------------------------------------------------
+class _Machine:
+    """Runs the data-only subset of the pickle protocol (0-5) over ``data``."""
+
+    def __init__(self, data: bytes, persistent_load: Callable[[Any], Any], place: Placer) -> None:
+        self.data, self.pos = data, 0
+        self.stack: list[Any] = []
+        self.marks: list[int] = []
+        self.memo: dict[int, Any] = {}
+        self.persistent_load, self.place = persistent_load, place
+
+    def run(self) -> Any:
+        while True:
+            if self.pos >= len(self.data):
+                raise ValueError("the pickle ends without a STOP opcode")
+            code = self.data[self.pos]
+            self.pos += 1
+            if code == 0x2E:  # STOP
+                return self.stack.pop()
+            handler = _OPS.get(code)
+            if handler is None:
+                raise _Refused(f"pickle opcode {_opname(code)} at byte {self.pos - 1} is not allowed "
+                               "(it builds arbitrary objects); nothing was executed")
+            handler(self)
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ValueError(f"an opcode at byte {self.pos} reads past the end of the pickle")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def unpack(self, fmt: str) -> Any:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+
+    def line(self) -> str:
+        end = self.data.find(b"\n", self.pos, self.pos + 256)
+        if end < 0:
+            raise ValueError(f"unterminated name at byte {self.pos}")
+        text = self.data[self.pos:end].decode("ascii")
+        self.pos = end + 1
+        return text
+
+    def pop_mark(self) -> list:
+        mark = self.marks.pop()
+        items = self.stack[mark:]
+        del self.stack[mark:]
+        return items
+
+    # -- opcodes with logic of their own --
+    def reduce(self) -> None:
+        args = self.stack.pop()
+        func = self.stack.pop()
+        if not isinstance(func, _Name) or func.kind != "call" or not isinstance(args, tuple):
+            raise _Refused(f"REDUCE may only call allowed names, not {_describe(func)}")
+        self.stack.append(_CALLS[func.qualname](self, *args))
+
+    def build(self) -> None:
+        state = self.stack.pop()
+        target = self.stack[-1]
+        if not isinstance(target, OrderedDict) or not isinstance(state, dict) or set(state) - {"_metadata"}:
+            keys = sorted(map(repr, state)) if isinstance(state, dict) else _describe(state)
+            raise _Refused(f"BUILD may only set an OrderedDict's _metadata; asked to set {keys} "
+                           f"on {_describe(target)}")
+        if "_metadata" in state:
+            target._metadata = state["_metadata"]
+
+    def persid(self) -> None:
+        self.stack.append(self.persistent_load(self.stack.pop()))
+
+    def global_(self, module: str, name: str) -> None:
+        self.stack.append(_resolve(module, name))
+
+    def setitems(self, items: list) -> None:
+        target = self.stack[-1]
+        if type(target) not in (dict, OrderedDict) or len(items) % 2:
+            raise ValueError(f"SETITEM(S) on {_describe(target)} or with an odd number of items")
+        for i in range(0, len(items), 2):
+            target[items[i]] = items[i + 1]
+
+    def appends(self, items: list) -> None:
+        target = self.stack[-1]
+        if type(target) is not list:
+            raise ValueError(f"APPEND(S) on {_describe(target)}")
+        target.extend(items)
+
+    def put(self, index: int) -> None:
+        self.memo[index] = self.stack[-1]
+
+
+def _describe(obj: Any) -> str:
+    return repr(obj.qualname) if isinstance(obj, _Name) else f"a {type(obj).__name__}"
+
+
+def _opname(code: int) -> str:
+    import pickletools  # a table of opcode names; it executes nothing
+
+    op = pickletools.code2op.get(chr(code))
+    return f"{op.name} ({code:#04x})" if op else f"{code:#04x}"
+
+
+def _long(vm: _Machine, n: int) -> None:
+    vm.stack.append(int.from_bytes(vm.take(n), "little", signed=True))
+
+
+_OPS: dict[int, Callable[[_Machine], None]] = {
+    0x80: lambda vm: vm.take(1),  # PROTO
+    0x95: lambda vm: vm.take(8),  # FRAME
+    0x28: lambda vm: vm.marks.append(len(vm.stack)),  # MARK
+    0x30: lambda vm: vm.stack.pop(),  # POP
+    0x31: lambda vm: vm.pop_mark(),  # POP_MARK
+    0x32: lambda vm: vm.stack.append(vm.stack[-1]),  # DUP
+    0x4E: lambda vm: vm.stack.append(None),  # NONE
+    0x88: lambda vm: vm.stack.append(True),  # NEWTRUE
+    0x89: lambda vm: vm.stack.append(False),  # NEWFALSE
+    0x4A: lambda vm: vm.stack.append(vm.unpack("<i")),  # BININT
+    0x4B: lambda vm: vm.stack.append(vm.take(1)[0]),  # BININT1
+    0x4D: lambda vm: vm.stack.append(vm.unpack("<H")),  # BININT2
+    0x8A: lambda vm: _long(vm, vm.take(1)[0]),  # LONG1
+    0x8B: lambda vm: _long(vm, vm.unpack("<i")),  # LONG4
+    0x47: lambda vm: vm.stack.append(vm.unpack(">d")),  # BINFLOAT
+    0x8C: lambda vm: vm.stack.append(vm.take(vm.take(1)[0]).decode("utf-8", "surrogatepass")),
+    0x58: lambda vm: vm.stack.append(vm.take(vm.unpack("<I")).decode("utf-8", "surrogatepass")),
+    0x8D: lambda vm: vm.stack.append(vm.take(vm.unpack("<Q")).decode("utf-8", "surrogatepass")),
+    0x43: lambda vm: vm.stack.append(vm.take(vm.take(1)[0])),  # SHORT_BINBYTES
+    0x42: lambda vm: vm.stack.append(vm.take(vm.unpack("<I"))),  # BINBYTES
+    0x8E: lambda vm: vm.stack.append(vm.take(vm.unpack("<Q"))),  # BINBYTES8
+    0x7D: lambda vm: vm.stack.append({}),  # EMPTY_DICT
+    0x5D: lambda vm: vm.stack.append([]),  # EMPTY_LIST
+    0x29: lambda vm: vm.stack.append(()),  # EMPTY_TUPLE
+    0x74: lambda vm: vm.stack.append(tuple(vm.pop_mark())),  # TUPLE
+    0x85: lambda vm: vm.stack.append((vm.stack.pop(),)),  # TUPLE1
+    0x86: lambda vm: vm.stack.append(tuple(vm.stack.pop() for _ in range(2))[::-1]),  # TUPLE2
+    0x87: lambda vm: vm.stack.append(tuple(vm.stack.pop() for _ in range(3))[::-1]),  # TUPLE3
+    0x61: lambda vm: vm.appends([vm.stack.pop()]),  # APPEND
+    0x65: lambda vm: vm.appends(vm.pop_mark()),  # APPENDS
+    0x73: lambda vm: vm.setitems([vm.stack.pop(-2), vm.stack.pop()]),  # SETITEM
+    0x75: lambda vm: vm.setitems(vm.pop_mark()),  # SETITEMS
+    0x71: lambda vm: vm.put(vm.take(1)[0]),  # BINPUT
+    0x72: lambda vm: vm.put(vm.unpack("<I")),  # LONG_BINPUT
+    0x94: lambda vm: vm.put(len(vm.memo)),  # MEMOIZE
+    0x68: lambda vm: vm.stack.append(vm.memo[vm.take(1)[0]]),  # BINGET
+    0x6A: lambda vm: vm.stack.append(vm.memo[vm.unpack("<I")]),  # LONG_BINGET
+    0x63: lambda vm: vm.global_(vm.line(), vm.line()),  # GLOBAL
+    0x93: lambda vm: vm.global_(*_two_strings(vm.stack.pop(-2), vm.stack.pop())),  # STACK_GLOBAL
+    0x52: _Machine.reduce,  # REDUCE
+    0x62: _Machine.build,  # BUILD
+    0x51: _Machine.persid,  # BINPERSID
+}
+
+
+def _two_strings(module: Any, name: Any) -> tuple[str, str]:
+    if not isinstance(module, str) or not isinstance(name, str):
+        raise _Refused("STACK_GLOBAL needs two strings")
+    return module, name
+
+
+def unpickle(data: bytes, persistent_load: Callable[[Any], Any], place: Placer, file: Any = None) -> Any:
+    """Interpret a data-only pickle; refuse (``SerializationError``) anything that is not data.
+
+    >>> import pickle
+    >>> unpickle(pickle.dumps({"a": [1, 2.5, (None, True)]}, protocol=2), None, None)
+    {'a': [1, 2.5, (None, True)]}
+    """
+    vm = _Machine(bytes(data), persistent_load, place)
+    try:
+        return vm.run()
+    except _Refused as exc:
+        raise SerializationError(file, None, f"refusing to load: {exc}") from None
+    except (IndexError, KeyError, ValueError, TypeError, struct.error, OverflowError, MemoryError) as exc:
+        reason = f"malformed pickle near byte {vm.pos}: {type(exc).__name__}: {exc}"
+        raise SerializationError(file, None, reason) from None
+
+
+# -- the zip container --------------------------------------------------------------------
+def load_zip(handle: BinaryIO, file: Any, place: Placer) -> Any:
+    """Load a ``torch.save`` zip checkpoint from an open binary file.
+
+    Storages stored uncompressed (as torch writes them) are memory-mapped copy-on-write when
+    ``handle`` is a real file.
+    """
+    try:
+        archive = zipfile.ZipFile(handle)
+        return _Archive(archive, handle, file, place).load()
+    except zipfile.BadZipFile as exc:
+        raise SerializationError(file, None, f"not a valid zip archive ({exc})") from None
+
+
+class _Archive:
+    def __init__(self, archive: zipfile.ZipFile, handle: BinaryIO, file: Any, place: Placer) -> None:
+        self.archive, self.handle, self.file = archive, handle, file
+        self.place = self._guarded(place)
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pickles) != 1:
+            raise SerializationError(file, None, "expected exactly one <root>/data.pkl in the zip "
+                                     f"(a torch.save checkpoint), found {len(pickles)}")
+        self.root = pickles[0][: -len("data.pkl")]
+        self.storages: dict[str, _Storage] = {}
+        self.little = self._read_small("byteorder", b"little") == b"little"
+        self.mapped: Any = None
+
+    def load(self) -> Any:
+        info = self.archive.getinfo(self.root + "data.pkl")
+        if info.file_size > MAX_PICKLE_BYTES:
+            raise SerializationError(self.file, None, f"data.pkl of {info.file_size} bytes exceeds the cap")
+        return unpickle(self.archive.read(info), self.storage, self.place, self.file)
+
+    def _guarded(self, place: Placer) -> Placer:
+        def guarded(array: np.ndarray, location: str) -> Tensor:
+            try:
+                return place(array, location)
+            except DeviceUnavailable as exc:
+                raise _Refused(str(exc)) from None
+        return guarded
+
+    def _read_small(self, name: str, default: bytes) -> bytes:
+        try:
+            info = self.archive.getinfo(self.root + name)
+        except KeyError:
+            return default
+        return self.archive.read(info) if info.file_size < 64 else b""
+
+    def storage(self, pid: Any) -> _Storage:
+        """The persistent id ``('storage', type, key, location, numel)`` as a storage."""
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise _Refused(f"unknown persistent id {pid!r:.80}")
+        _, kind, key, location, numel = pid
+        if not (isinstance(kind, _Name) and kind.kind == "storage" and isinstance(key, str)
+                and isinstance(location, str) and type(numel) is int and numel >= 0):
+            raise _Refused(f"invalid storage reference {pid!r:.120}")
+        try:
+            Device(location)
+        except (RuntimeError, TypeError):
+            raise _Refused(f"unknown storage location {location!r}") from None
+        if key not in self.storages:
+            self.storages[key] = _Storage(self._array(key, kind.qualname, numel), location)
+        return self.storages[key]
+
+    def _array(self, key: str, kind: str, numel: int) -> np.ndarray:
+        spec = _STORAGES[kind]
+        dtype = dtypes.bfloat16.np if spec == "bfloat16" else np.dtype(spec)
+        if not self.little:
+            dtype = dtype.newbyteorder(">")
+        try:
+            info = self.archive.getinfo(f"{self.root}data/{key}")
+        except KeyError:
+            raise _Refused(f"storage {key!r} is missing from the archive") from None
+        if info.file_size != numel * dtype.itemsize:
+            raise _Refused(f"storage {key!r} holds {info.file_size} bytes, expected {numel} x {dtype.itemsize}")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _Refused(f"storage {key!r} is compressed; torch.save stores storages uncompressed")
+        array = self._mapped(info, dtype, numel) if numel else None
+        if array is None:
+            raw = bytearray(info.file_size)
+            with self.archive.open(info) as entry:
+                entry.readinto(raw)
+            array = np.frombuffer(raw, dtype)
+        return array.astype(dtype.newbyteorder("=")) if not self.little else array
+
+    def _mapped(self, info: zipfile.ZipInfo, dtype: np.dtype, numel: int) -> np.ndarray | None:
+        """The storage as a copy-on-write view of the file, where the file can be mapped."""
+        if self.mapped is None:
+            try:
+                self.mapped = _mmap.mmap(self.handle.fileno(), 0, access=_mmap.ACCESS_COPY)
+            except (AttributeError, OSError, ValueError):
+                self.mapped = False
+        if self.mapped is False:
+            return None
+        local = bytes(self.mapped[info.header_offset:info.header_offset + 30])
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise _Refused(f"bad local zip header for {info.filename!r}")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        if start + info.file_size > len(self.mapped):
+            raise _Refused(f"{info.filename!r} runs past the end of the file")
+        array = np.frombuffer(self.mapped, dtype, count=numel, offset=start)
+        return array if array.flags.aligned else array.copy()
