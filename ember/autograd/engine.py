@@ -179,7 +179,7 @@ class _Walk:
                 order.append(node)
         while stack:
             node = stack.pop()
-            for nxt, _ in node.next_functions:
+            for nxt, _ in node._edges:
                 if nxt is None:
                     continue
                 if nxt in deps:
@@ -200,18 +200,18 @@ class _Walk:
         while ready:
             node = ready.pop()
             topo.append(node)
-            for nxt, _ in node.next_functions:
+            for nxt, _ in node._edges:
                 if nxt is not None:
                     remaining[nxt] -= 1
                     if remaining[nxt] == 0:
                         ready.append(nxt)
         needed = set()
         for node in reversed(topo):
-            if node in wanted or any(n in needed for n, _ in node.next_functions if n is not None):
+            if node in wanted or any(n in needed for n, _ in node._edges if n is not None):
                 needed.add(node)
         pruned = {n: 0 for n in order if n in needed}
         for node in pruned:
-            for nxt, _ in node.next_functions:
+            for nxt, _ in node._edges:
                 if nxt in pruned:
                     pruned[nxt] += 1
         self.needed = needed
@@ -247,7 +247,7 @@ class _Walk:
                     self._accumulate(node, grads[0])
                 continue
             outputs = self._call(node, grads)
-            for (nxt, nr), g, shape in zip(node.next_functions, outputs, node._input_shapes):
+            for (nxt, nr), g, shape in zip(node._edges, outputs, node._input_shapes):
                 if nxt is None or nxt not in deps:
                     continue
                 if g is not None:
@@ -260,7 +260,7 @@ class _Walk:
         if all(g is None for g in grads):
             if not self.retain_graph:
                 node._release()
-            return (None,) * len(node.next_functions)
+            return (None,) * len(node._edges)
         if node._out_meta is not None:
             grads = _materialize(node, grads)
         extras = node._extras
@@ -270,10 +270,10 @@ class _Walk:
                 if new is not None:
                     grads = list(new)
         outputs = anomaly.run_backward(node, grads) if anomaly.enabled else node.apply(*grads)
-        if len(outputs) != len(node.next_functions):
+        if len(outputs) != len(node._edges):
             raise RuntimeError(
                 f"function {node.name()} returned an incorrect number of gradients "
-                f"(expected {len(node.next_functions)}, got {len(outputs)})"
+                f"(expected {len(node._edges)}, got {len(outputs)})"
             )
         if extras is not None and extras.hooks:
             for hook in extras.hooks:

@@ -78,7 +78,7 @@ class Node:
         "_saved",
         "_to_save",
         "needs_input_grad",
-        "next_functions",
+        "_edges",
         "xp",
     )
     _fn = None  # the Function class; set on each generated subclass
@@ -114,6 +114,11 @@ class Node:
         self.__dict__["_materialize"] = bool(value)
 
     # -- the graph ------------------------------------------------------------------------
+    @property
+    def next_functions(self) -> tuple:
+        """One ``(node, output_nr)`` pair per Tensor input; ``(None, 0)`` where no gradient flows."""
+        return tuple(edge for edge in self._edges if edge[1] != -1)
+
     def name(self) -> str:
         return type(self).__name__
 
@@ -239,7 +244,7 @@ class AccumulateGrad(Node):
     def __init__(self, variable_ref):
         super().__init__()
         self._variable = variable_ref
-        self.next_functions = ()
+        self._edges = ()
         self.needs_input_grad = (True,)
 
     @property
@@ -347,6 +352,10 @@ def _wrap_output(cls, ctx, array, index, record, args):
     return t
 
 
+_NO_GRAD_EDGE = (None, 0)  # a Tensor input that needs no gradient
+_NOT_A_TENSOR = (None, -1)  # a number or option: kept so edges line up with backward's outputs
+
+
 def _connect(ctx, args, Tensor):
     edges = []
     shapes = []
@@ -356,9 +365,9 @@ def _connect(ctx, args, Tensor):
             edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
             shapes.append(a._data.shape)
         else:
-            edges.append((None, 0))
+            edges.append(_NO_GRAD_EDGE if isinstance(a, Tensor) else _NOT_A_TENSOR)
             shapes.append(None)
-    ctx.next_functions = tuple(edges)
+    ctx._edges = tuple(edges)
     ctx._input_shapes = shapes
     if anomaly.enabled:
         ctx._more().trace = traceback.format_stack()[:-3]
