@@ -394,6 +394,8 @@ class Tensor(ElementwiseMethods, ReduceMethods, ShapeMethods, IndexingMethods, L
         self.xp.copyto(self._data, result._data)
         if result.grad_fn is not None:
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+        elif self.grad_fn is not None and grad_enabled.get():  # a non-differentiable op (eq_, ...)
+            self.grad_fn, self._requires_grad = None, False
         self._bump_version(op)
         return self
 
@@ -675,7 +677,7 @@ class Tensor(ElementwiseMethods, ReduceMethods, ShapeMethods, IndexingMethods, L
         return elementwise.Neg.apply(self)
 
     def __pos__(self):
-        return self
+        return self.positive()
 
     def add(self, other, *, alpha=1):
         if alpha != 1:

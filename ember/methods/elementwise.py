@@ -15,6 +15,7 @@ import numpy as np
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
 from ember.methods._util import size_args
+from ember.ops import binary, special
 from ember.ops import elementwise as ew
 
 if TYPE_CHECKING:
@@ -115,13 +116,13 @@ def _where(condition: Tensor, a, b) -> Tensor:
         b, a = _t._promote(b, a)
     else:
         a = _scalar_tensor(a, condition, dtypes.result_type(a, b).np)
-    return ew.Where.apply(condition, a, b)
+    return binary.Where.apply(condition, a, b)
 
 
 def _clamp_tensor(self: Tensor, lo, hi) -> Tensor:
     target = dtypes.result_type(self, *(v for v in (lo, hi) if v is not None)).np
     lo, hi = (None if v is None else _scalar_tensor(v, self, target)._cast(target) for v in (lo, hi))
-    return ew.ClampTensor.apply(self._cast(target), lo, hi)
+    return binary.ClampTensor.apply(self._cast(target), lo, hi)
 
 
 def _new_array(self: Tensor, kernel: str, size, fill, dtype, device, requires_grad: bool) -> Tensor:
@@ -268,9 +269,9 @@ class ElementwiseMethods:
     acosh = arccosh = _unary("acosh", ew.Acosh, "Inverse hyperbolic cosine, elementwise.")
     atanh = arctanh = _unary("atanh", ew.Atanh, "Inverse hyperbolic tangent, elementwise.")
     sigmoid = _unary("sigmoid", ew.Sigmoid, "``1 / (1 + exp(-x))``, elementwise.")
-    erf = _unary("erf", ew.Erf, "The error function, elementwise.")
-    erfc = _unary("erfc", ew.Erfc, "``1 - erf(x)``, accurate where erf is near 1.")
-    erfinv = _unary("erfinv", ew.Erfinv, "The inverse error function (inf at 1, NaN outside [-1, 1]).")
+    erf = _unary("erf", special.Erf, "The error function, elementwise.")
+    erfc = _unary("erfc", special.Erfc, "``1 - erf(x)``, accurate where erf is near 1.")
+    erfinv = _unary("erfinv", special.Erfinv, "The inverse error function (inf at 1, NaN outside [-1, 1]).")
     sinc = _unary("sinc", ew.Sinc, "``sin(pi x) / (pi x)``, 1 at 0.")
 
     def deg2rad(self) -> Tensor:
@@ -368,7 +369,7 @@ class ElementwiseMethods:
         a = self
         if self._data.dtype.kind != "f" and (type(min) is not int or type(max) is not int):
             a = self._cast(dtypes.result_type(self, *(v for v in (min, max) if v is not None)).np)
-        return ew.Clamp.apply(a, min, max)
+        return binary.Clamp.apply(a, min, max)
 
     clip = clamp
 
@@ -383,43 +384,43 @@ class ElementwiseMethods:
     # -- binary float functions ----------------------------------------------------------------
     def atan2(self, other) -> Tensor:
         """The angle of the point (other, self), quadrant-aware."""
-        return ew.Atan2.apply(*_t._promote(self, other, True))
+        return binary.Atan2.apply(*_t._promote(self, other, True))
 
     arctan2 = atan2
 
     def hypot(self, other) -> Tensor:
         """``sqrt(self**2 + other**2)``, without overflow."""
-        return ew.Hypot.apply(*_t._promote(self, other, True))
+        return binary.Hypot.apply(*_t._promote(self, other, True))
 
     def logaddexp(self, other) -> Tensor:
         """``log(exp(self) + exp(other))``, without overflow."""
-        return ew.Logaddexp.apply(*_t._promote(self, other, True))
+        return binary.Logaddexp.apply(*_t._promote(self, other, True))
 
     def copysign(self, other) -> Tensor:
         """``|self|`` with the sign of ``other`` (no gradient reaches ``other``)."""
-        return ew.Copysign.apply(*_t._promote(self, other, True))
+        return binary.Copysign.apply(*_t._promote(self, other, True))
 
     def xlogy(self, other) -> Tensor:
         """``self * log(other)``, 0 where self is 0 (unless other is NaN)."""
         a, b = _t._promote(self, other, True)
-        return ew.Xlogy.apply(a, _scalar_tensor(b, a, a._data.dtype))
+        return binary.Xlogy.apply(a, _scalar_tensor(b, a, a._data.dtype))
 
     # -- binary dtype-keeping ops ---------------------------------------------------------------
     def maximum(self, other) -> Tensor:
         """Elementwise max (NaN propagates); ties split the gradient."""
-        return ew.Maximum.apply(*_t._promote(self, other))
+        return binary.Maximum.apply(*_t._promote(self, other))
 
     def minimum(self, other) -> Tensor:
         """Elementwise min (NaN propagates); ties split the gradient."""
-        return ew.Minimum.apply(*_t._promote(self, other))
+        return binary.Minimum.apply(*_t._promote(self, other))
 
     def fmax(self, other) -> Tensor:
         """Elementwise max, ignoring NaN."""
-        return ew.Fmax.apply(*_t._promote(self, other))
+        return binary.Fmax.apply(*_t._promote(self, other))
 
     def fmin(self, other) -> Tensor:
         """Elementwise min, ignoring NaN."""
-        return ew.Fmin.apply(*_t._promote(self, other))
+        return binary.Fmin.apply(*_t._promote(self, other))
 
     def _div_rounded(self, other, mode: str) -> Tensor:
         """``div(other, rounding_mode=mode)`` for mode 'trunc' or 'floor' (zero gradient)."""
@@ -430,7 +431,7 @@ class ElementwiseMethods:
         a, b = _t._promote(self, other)
         if a._data.dtype.kind == "b":
             a = a._cast(np.int64)
-        return ew.DivRounded.apply(a, b, mode)
+        return binary.DivRounded.apply(a, b, mode)
 
     def floor_divide(self, other) -> Tensor:
         """``self // other``, rounding down."""
@@ -438,11 +439,11 @@ class ElementwiseMethods:
 
     def remainder(self, other) -> Tensor:
         """Python's ``%``: the result has the sign of ``other``."""
-        return ew.Remainder.apply(*_t._promote(self, other))
+        return binary.Remainder.apply(*_t._promote(self, other))
 
     def fmod(self, other) -> Tensor:
         """C's ``fmod``: the result has the sign of ``self``."""
-        return ew.Fmod.apply(*_t._promote(self, other))
+        return binary.Fmod.apply(*_t._promote(self, other))
 
     def __floordiv__(self, other):
         return self._div_rounded(other, "floor")
@@ -474,7 +475,7 @@ class ElementwiseMethods:
             )
         if isinstance(weight, _t.Tensor):
             weight = weight._cast(a._data.dtype)
-        return ew.Lerp.apply(a, b, weight)
+        return binary.Lerp.apply(a, b, weight)
 
     def addcmul(self, tensor1, tensor2, *, value=1) -> Tensor:
         """``self + value * tensor1 * tensor2``."""
