@@ -21,6 +21,7 @@ from __future__ import annotations
 import traceback
 
 from ember import backend
+from ember.backend import _XP_BY_TYPE
 from ember.autograd import anomaly
 from ember.autograd.grad_mode import grad_enabled
 
@@ -310,16 +311,23 @@ def _apply_primitive(cls, args, kwargs):
     Tensor = _Tensor
     raw = list(args)
     needs = False
+    first = None
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            raw[i] = a._data
+            data = raw[i] = a._data
+            if first is None:
+                first = data
             if a._requires_grad:
                 needs = True
-    record = needs and grad_enabled.get()
-    ctx = cls._backward_cls() if record else _NoGradContext()
-    xp = ctx.xp = _xp_for(raw, True)
-    if record:
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+    xp = _XP_BY_TYPE.get(type(first)) or _xp_for(raw, True)
+    if needs and grad_enabled.get():
+        ctx = cls._backward_cls()
+        ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+        record = True
+    else:
+        ctx = _NoGradContext()
+        record = False
+    ctx.xp = xp
     try:
         out = cls.forward(ctx, *raw, **kwargs)
     except (ValueError, TypeError, IndexError) as exc:
@@ -330,11 +338,15 @@ def _apply_primitive(cls, args, kwargs):
         outputs = tuple(_wrap_output(cls, ctx, o, i, record, args) for i, o in enumerate(out))
         if record:
             ctx._out_meta = [(o.shape, o.dtype, o.device) for o in outputs]
+    elif type(out) is xp.ndarray and not cls.is_view:
+        differentiable = record and out.dtype.kind == "f"
+        outputs = _make(out, differentiable, ctx if differentiable else None, 0, None)
     else:
         outputs = _wrap_output(cls, ctx, out, 0, record, args)
     if record:
         _connect(ctx, args, Tensor)
-        _resolve_saved(ctx, args, out, outputs)
+        if ctx._to_save:
+            _resolve_saved(ctx, args, out, outputs)
     return outputs
 
 
@@ -342,11 +354,9 @@ def _wrap_output(cls, ctx, array, index, record, args):
     if type(array) is not ctx.xp.ndarray:
         array = ctx.xp.asarray(array)
     differentiable = record and array.dtype.kind == "f"
-    view_of = None
+    t = _make(array, differentiable, ctx if differentiable else None, index, None)
     if cls.is_view:
         view_of = args[0]
-    t = _make(array, differentiable, ctx if differentiable else None, index, None)
-    if view_of is not None:
         t._vc = view_of._version_counter()
         t._base = view_of._base if view_of._base is not None else view_of
     return t

@@ -23,8 +23,9 @@ def kept_shape(shape, dims) -> tuple:
 
 def _unreduce(t, ctx):
     """A reduced tensor (grad or output) broadcast back to the input's shape."""
-    if not ctx.keepdim:
-        t = t.reshape(kept_shape(ctx.shape, ctx.dims))
+    dims = ctx.dims
+    if not ctx.keepdim and dims != tuple(range(len(dims))):  # leading dims broadcast back as they are
+        t = t.reshape(kept_shape(ctx.shape, dims))
     return t.expand(ctx.shape)
 
 
