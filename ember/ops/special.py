@@ -1,4 +1,9 @@
-"""The error-function family (erf, erfc, erfinv), accurate to float64 without SciPy."""
+"""The error-function family (erf, erfc, erfinv).
+
+Where SciPy (NumPy) or CuPy's ``cupyx.scipy.special`` is installed, their compiled kernels do
+the work; otherwise ember's own float64 implementation below (series, continued fraction and
+Newton steps) does, so SciPy stays optional. Both are accurate to float64.
+"""
 
 from __future__ import annotations
 
@@ -83,11 +88,32 @@ def _erfinv(xp, a):
     return xp.copysign(out, y).reshape(a.shape).astype(a.dtype)
 
 
+_LIBRARY: dict = {}
+
+
+def _library(xp):
+    """The ``scipy.special``-like module for ``xp``'s arrays, or None when not installed."""
+    key = xp.__name__
+    if key not in _LIBRARY:
+        try:
+            if key == "numpy":
+                import scipy.special as special
+            else:
+                import cupyx.scipy.special as special
+        except ImportError:
+            special = None
+        _LIBRARY[key] = special
+    return _LIBRARY[key]
+
+
 class Erf(_OfInput):
     derivative = staticmethod(lambda a: (-(a * a)).exp() * _TWO_OVER_SQRT_PI)
 
     @classmethod
     def compute(cls, xp, a):
+        library = _library(xp)
+        if library is not None:
+            return library.erf(a)
         erf, _ = erf_and_erfc(xp, a, a.dtype.itemsize >= 8)
         return xp.copysign(erf, a).astype(a.dtype)
 
@@ -97,6 +123,9 @@ class Erfc(_OfInput):
 
     @classmethod
     def compute(cls, xp, a):
+        library = _library(xp)
+        if library is not None:
+            return library.erfc(a)
         _, erfc = erf_and_erfc(xp, a, a.dtype.itemsize >= 8)
         return xp.where(a < 0, 2.0 - erfc, erfc).astype(a.dtype)
 
@@ -106,4 +135,7 @@ class Erfinv(_OfOutput):
 
     @classmethod
     def compute(cls, xp, a):
+        library = _library(xp)
+        if library is not None:
+            return library.erfinv(a)
         return _erfinv(xp, a)
