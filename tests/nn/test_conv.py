@@ -1,0 +1,226 @@
+"""Conv1d/Conv2d/ConvTranspose1d/2d and their functional twins against PyTorch and finite differences."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+from ember.autograd.numerical import gradcheck, gradgradcheck
+from ember.nn import functional as F
+from tests.helpers import torch_or_skip
+
+
+def load_from_torch(e_module, t_module) -> None:
+    """Copy a torch module's state into an ember module (strict: the keys must match)."""
+    e_module.load_state_dict(
+        {k: ember.tensor(v.detach().numpy()) for k, v in t_module.state_dict().items()}
+    )
+
+
+def compare_module(e_module, t_module, shape, rtol=1e-4, atol=1e-5, **forward_kwargs) -> None:
+    """Same weights, same input: outputs and all gradients agree."""
+    torch = torch_or_skip()
+    load_from_torch(e_module, t_module)
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    e_out, t_out = e_module(ex, **forward_kwargs), t_module(tx, **forward_kwargs)
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=rtol, atol=atol)
+    g = np.random.default_rng(2).standard_normal(tuple(t_out.shape)).astype(np.float32)
+    e_out.backward(ember.tensor(g))
+    t_out.backward(torch.tensor(g))
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
+    for (name, ep), (_, tp) in zip(e_module.named_parameters(), t_module.named_parameters()):
+        np.testing.assert_allclose(
+            ep.grad.numpy(), tp.grad.numpy(), rtol=rtol, atol=atol, err_msg=name
+        )
+
+
+CONV2D_CASES = [
+    {},
+    {"stride": 2, "padding": 1},
+    {"stride": (2, 1), "padding": (0, 2), "dilation": (2, 1)},
+    {"padding": "same", "dilation": 2},
+    {"padding": "same", "kernel_size": (4, 2)},
+    {"padding": "valid", "bias": False},
+    {"groups": 2, "stride": 2, "padding": 1},
+    {"groups": 4, "padding": 1},
+    {"padding": 2, "padding_mode": "reflect"},
+    {"padding": (1, 2), "padding_mode": "replicate"},
+    {"padding": 1, "padding_mode": "circular", "stride": 2},
+    {"padding": "same", "padding_mode": "reflect", "kernel_size": 4},
+]
+
+
+@pytest.mark.parametrize("case", CONV2D_CASES, ids=str)
+def test_conv2d_module_matches_torch(case):
+    torch = torch_or_skip()
+    kwargs = dict(case)
+    kernel = kwargs.pop("kernel_size", 3)
+    e, t = nn.Conv2d(4, 8, kernel, **kwargs), torch.nn.Conv2d(4, 8, kernel, **kwargs)
+    assert repr(e) == repr(t)
+    compare_module(e, t, (2, 4, 9, 10))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {},
+        {"stride": 2, "padding": 1},
+        {"dilation": 2, "groups": 2},
+        {"padding": "same", "kernel_size": 4},
+        {"padding": 2, "padding_mode": "reflect"},
+        {"padding": 1, "padding_mode": "circular"},
+    ],
+    ids=str,
+)
+def test_conv1d_module_matches_torch(case):
+    torch = torch_or_skip()
+    kwargs = dict(case)
+    kernel = kwargs.pop("kernel_size", 3)
+    e, t = nn.Conv1d(4, 6, kernel, **kwargs), torch.nn.Conv1d(4, 6, kernel, **kwargs)
+    assert repr(e) == repr(t)
+    compare_module(e, t, (3, 4, 11))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {},
+        {"stride": 2, "padding": 1, "output_padding": 1},
+        {"stride": (2, 3), "output_padding": (1, 2), "groups": 2},
+        {"dilation": 2, "padding": 2, "bias": False},
+        {"stride": 2, "dilation": 3, "output_padding": 2},
+    ],
+    ids=str,
+)
+def test_conv_transpose2d_module_matches_torch(case):
+    torch = torch_or_skip()
+    e, t = nn.ConvTranspose2d(4, 6, 3, **case), torch.nn.ConvTranspose2d(4, 6, 3, **case)
+    assert repr(e) == repr(t)
+    compare_module(e, t, (2, 4, 5, 6))
+
+
+def test_conv_transpose_output_size_matches_torch():
+    torch = torch_or_skip()
+    e, t = (
+        nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1),
+        torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1),
+    )
+    compare_module(e, t, (1, 3, 5, 5), output_size=[10, 9])
+    e1, t1 = nn.ConvTranspose1d(3, 2, 3, stride=3), torch.nn.ConvTranspose1d(3, 2, 3, stride=3)
+    compare_module(e1, t1, (2, 3, 4), output_size=[13])
+    with pytest.raises(ValueError, match="valid sizes range from 9 to 10"):
+        e(ember.ones(1, 3, 5, 5), output_size=[12, 12])
+
+
+@pytest.mark.parametrize(
+    "case", [{}, {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}], ids=str
+)
+def test_conv_transpose1d_module_matches_torch(case):
+    torch = torch_or_skip()
+    e, t = nn.ConvTranspose1d(4, 6, 3, **case), torch.nn.ConvTranspose1d(4, 6, 3, **case)
+    compare_module(e, t, (2, 4, 7))
+
+
+def test_unbatched_input_matches_torch():
+    torch = torch_or_skip()
+    compare_module(nn.Conv2d(3, 4, 3), torch.nn.Conv2d(3, 4, 3), (3, 6, 6))
+    compare_module(nn.Conv1d(3, 4, 3), torch.nn.Conv1d(3, 4, 3), (3, 6))
+
+
+def test_default_init_distribution():
+    conv = nn.Conv2d(16, 32, 3)
+    bound = 1 / math.sqrt(
+        16 * 9
+    )  # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    w = conv.weight.detach().numpy()
+    assert w.shape == (32, 16, 3, 3) and np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert np.abs(conv.bias.detach().numpy()).max() <= bound
+    up = nn.ConvTranspose2d(8, 4, 3, groups=2)
+    assert tuple(up.weight.shape) == (8, 2, 3, 3)
+    assert np.abs(up.bias.detach().numpy()).max() <= 1 / math.sqrt(2 * 9)
+    assert sorted(conv.state_dict()) == ["bias", "weight"]
+
+
+def _rand(*shape):
+    return ember.tensor(
+        np.random.default_rng(sum(shape)).standard_normal(shape), requires_grad=True
+    )
+
+
+def test_conv2d_gradcheck_and_double_backward():
+    x, w, b = _rand(1, 4, 5, 6), _rand(2, 2, 3, 2), _rand(2)
+
+    def fn(x, w, b):
+        return F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+
+    assert gradcheck(fn, (x, w, b))
+    assert gradgradcheck(fn, (x, w, b))
+
+
+def test_conv_transpose_and_1d_gradcheck():
+    x, w = _rand(2, 4, 3, 3), _rand(4, 1, 2, 3)
+    assert gradcheck(
+        lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1, groups=2),
+        (x, w),
+    )
+    assert gradgradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2, groups=2), (x, w))
+    x1, w1 = _rand(2, 3, 7), _rand(2, 3, 3)
+    assert gradcheck(lambda x, w: F.conv1d(x, w, stride=2, padding=1, dilation=2), (x1, w1))
+
+
+def test_padding_modes_gradcheck():
+    x, w = _rand(1, 2, 4, 5), _rand(3, 2, 3, 3)
+    for mode in ("reflect", "replicate", "circular"):
+        conv = nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode).double()
+        conv.weight.data = w.detach()
+        assert gradcheck(conv, (x,))
+
+
+def test_conv_errors_name_op_shapes_and_fix():
+    w = ember.ones(6, 3, 5, 5)
+    with pytest.raises(
+        RuntimeError, match=r"conv2d: expected input with 4 dims .*got shape \[28, 28\]"
+    ):
+        F.conv2d(ember.ones(28, 28), w)
+    with pytest.raises(RuntimeError, match=r"has 4 channels.*in_channels = 3 \* 1 = 3"):
+        F.conv2d(ember.ones(1, 4, 28, 28), w)
+    with pytest.raises(RuntimeError, match=r"groups=2 .*in_channels = 3 \* 2 = 6"):
+        F.conv2d(ember.ones(1, 3, 8, 8), w, groups=2)
+    with pytest.raises(RuntimeError, match="smaller than the \\(dilated\\) kernel"):
+        F.conv2d(ember.ones(1, 3, 4, 4), w)
+    with pytest.raises(RuntimeError, match="bias of shape \\[6\\]"):
+        F.conv2d(ember.ones(1, 3, 8, 8), w, ember.ones(5))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        F.conv2d(ember.ones(1, 3, 8, 8, dtype=ember.float64), w)
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(3, 6, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(3, 6, 3, groups=2)
+    with pytest.raises(ValueError, match="padding_mode"):
+        nn.Conv2d(3, 6, 3, padding_mode="mirror")
+    with pytest.raises(RuntimeError, match="output_padding"):
+        F.conv_transpose2d(
+            ember.ones(1, 3, 4, 4), ember.ones(3, 2, 3, 3), stride=2, output_padding=2
+        )
+
+
+def test_state_dict_round_trip_with_torch():
+    torch = torch_or_skip()
+    t = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.ConvTranspose2d(4, 2, 2)
+    )
+    e = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.ConvTranspose2d(4, 2, 2))
+    assert list(e.state_dict()) == list(t.state_dict())
+    load_from_torch(e, t)
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(
+        e(ember.tensor(x)).detach().numpy(),
+        t(torch.tensor(x)).detach().numpy(),
+        rtol=1e-4,
+        atol=1e-5,
+    )
