@@ -451,7 +451,23 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad.masked_fill(out <= 0, 0.0)  # relu'(0) = 0; NaN passes the gradient, as PyTorch
+        return ReluGrad.apply(grad, out)
+
+
+class ReluGrad(Primitive):
+    """``grad`` where ``out > 0`` (or NaN, which passes the gradient as in PyTorch), else 0."""
+
+    op_name = "threshold_backward"
+
+    @staticmethod
+    def forward(ctx, grad, out):
+        ctx.save_for_backward(out)
+        return grad * ~(out <= 0)  # one multiply by a bool mask: cheaper than where/masked_fill
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return ReluGrad.apply(grad, out), None
 
 
 class Sinc(Primitive):
