@@ -38,3 +38,8 @@ def size_args(args, op: str) -> tuple:
         return tuple(int(a) for a in args)
     except TypeError as exc:
         raise TypeError(f"{op}: sizes must be ints, got {args!r}") from exc
+
+
+def dtype_category(np_dtype) -> int:
+    """0 for bool, 1 for integers, 2 for floats: an in-place result may not rise in category."""
+    return {"b": 0, "u": 1, "i": 1, "f": 2}.get(np_dtype.kind, 3)

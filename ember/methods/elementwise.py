@@ -15,6 +15,7 @@ import numpy as np
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
 from ember.methods._util import size_args
+from ember.methods.arithmetic import as_tensor_like, promote
 from ember.ops import binary, special
 from ember.ops import elementwise as ew
 
@@ -34,7 +35,7 @@ def _scalar_tensor(value, like: Tensor, np_dtype=None) -> Tensor:
     if isinstance(value, _t.Tensor):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
-        return _t._as_tensor_like(value, like)
+        return as_tensor_like(value, like)
     if np_dtype is None:
         np_dtype = dtypes.result_type(value).np
     return _t.make(like.xp.asarray(value, dtype=np_dtype))
@@ -55,7 +56,7 @@ def _raw_binary(self: Tensor, other, kernel: str, op: str, strict: bool = True):
     elif isinstance(other, _Number):
         value = other
     elif isinstance(other, (np.ndarray, np.generic)):
-        value = _t._as_tensor_like(other, self)._data
+        value = as_tensor_like(other, self)._data
     elif strict:
         raise TypeError(f"{op}: expected a Tensor or a number as the second operand, got {type(other).__name__}")
     else:
@@ -109,11 +110,11 @@ def _where(condition: Tensor, a, b) -> Tensor:
     a_is, b_is = isinstance(a, _t.Tensor), isinstance(b, _t.Tensor)
     if a_is and b_is:
         if a._data.dtype != b._data.dtype:
-            a, b = _t._promote(a, b)
+            a, b = promote(a, b)
     elif a_is:
-        a, b = _t._promote(a, b)
+        a, b = promote(a, b)
     elif b_is:
-        b, a = _t._promote(b, a)
+        b, a = promote(b, a)
     else:
         a = _scalar_tensor(a, condition, dtypes.result_type(a, b).np)
     return binary.Where.apply(condition, a, b)
@@ -384,43 +385,43 @@ class ElementwiseMethods:
     # -- binary float functions ----------------------------------------------------------------
     def atan2(self, other) -> Tensor:
         """The angle of the point (other, self), quadrant-aware."""
-        return binary.Atan2.apply(*_t._promote(self, other, True))
+        return binary.Atan2.apply(*promote(self, other, True))
 
     arctan2 = atan2
 
     def hypot(self, other) -> Tensor:
         """``sqrt(self**2 + other**2)``, without overflow."""
-        return binary.Hypot.apply(*_t._promote(self, other, True))
+        return binary.Hypot.apply(*promote(self, other, True))
 
     def logaddexp(self, other) -> Tensor:
         """``log(exp(self) + exp(other))``, without overflow."""
-        return binary.Logaddexp.apply(*_t._promote(self, other, True))
+        return binary.Logaddexp.apply(*promote(self, other, True))
 
     def copysign(self, other) -> Tensor:
         """``|self|`` with the sign of ``other`` (no gradient reaches ``other``)."""
-        return binary.Copysign.apply(*_t._promote(self, other, True))
+        return binary.Copysign.apply(*promote(self, other, True))
 
     def xlogy(self, other) -> Tensor:
         """``self * log(other)``, 0 where self is 0 (unless other is NaN)."""
-        a, b = _t._promote(self, other, True)
+        a, b = promote(self, other, True)
         return binary.Xlogy.apply(a, _scalar_tensor(b, a, a._data.dtype))
 
     # -- binary dtype-keeping ops ---------------------------------------------------------------
     def maximum(self, other) -> Tensor:
         """Elementwise max (NaN propagates); ties split the gradient."""
-        return binary.Maximum.apply(*_t._promote(self, other))
+        return binary.Maximum.apply(*promote(self, other))
 
     def minimum(self, other) -> Tensor:
         """Elementwise min (NaN propagates); ties split the gradient."""
-        return binary.Minimum.apply(*_t._promote(self, other))
+        return binary.Minimum.apply(*promote(self, other))
 
     def fmax(self, other) -> Tensor:
         """Elementwise max, ignoring NaN."""
-        return binary.Fmax.apply(*_t._promote(self, other))
+        return binary.Fmax.apply(*promote(self, other))
 
     def fmin(self, other) -> Tensor:
         """Elementwise min, ignoring NaN."""
-        return binary.Fmin.apply(*_t._promote(self, other))
+        return binary.Fmin.apply(*promote(self, other))
 
     def _div_rounded(self, other, mode: str) -> Tensor:
         """``div(other, rounding_mode=mode)`` for mode 'trunc' or 'floor' (zero gradient)."""
@@ -428,7 +429,7 @@ class ElementwiseMethods:
             raise RuntimeError(
                 f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {mode!r}"
             )
-        a, b = _t._promote(self, other)
+        a, b = promote(self, other)
         if a._data.dtype.kind == "b":
             a = a._cast(np.int64)
         return binary.DivRounded.apply(a, b, mode)
@@ -439,11 +440,11 @@ class ElementwiseMethods:
 
     def remainder(self, other) -> Tensor:
         """Python's ``%``: the result has the sign of ``other``."""
-        return binary.Remainder.apply(*_t._promote(self, other))
+        return binary.Remainder.apply(*promote(self, other))
 
     def fmod(self, other) -> Tensor:
         """C's ``fmod``: the result has the sign of ``self``."""
-        return binary.Fmod.apply(*_t._promote(self, other))
+        return binary.Fmod.apply(*promote(self, other))
 
     def __floordiv__(self, other):
         return self._div_rounded(other, "floor")
@@ -459,7 +460,7 @@ class ElementwiseMethods:
 
     def heaviside(self, values) -> Tensor:
         """0 where x < 0, ``values`` where x == 0, 1 where x > 0 (not differentiable)."""
-        a, v = _t._promote(self, values)
+        a, v = promote(self, values)
         xp, x = a.xp, a._data
         chosen = xp.where(x == 0, v._data if isinstance(v, _t.Tensor) else v, (x > 0).astype(x.dtype))
         return _t.make(chosen)
@@ -467,7 +468,7 @@ class ElementwiseMethods:
     # -- interpolation and fused multiply-adds -----------------------------------------------
     def lerp(self, end, weight) -> Tensor:
         """``self + weight * (end - self)``, for a number or tensor weight."""
-        a, b = _t._promote(self, end)
+        a, b = promote(self, end)
         if a._data.dtype.kind != "f":
             raise RuntimeError(
                 f"lerp: expected floating tensors, got {_kind_name(self)} and "

@@ -1,0 +1,251 @@
+"""Arithmetic: the operators (+ - * / ** @ and their reflected and in-place forms), with
+PyTorch's type promotion, and the no-graph fast path of in-place arithmetic."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
+from ember import backend, dtypes
+from ember.methods._util import dtype_category
+from ember.ops import elementwise, linalg
+
+if TYPE_CHECKING:
+    from ember.tensor import Tensor
+
+_Number = (int, float, bool)
+
+FUNCTIONS: list = []
+__all__: list = []
+
+
+class ArithmeticMethods:
+    __slots__ = ()
+
+    def __add__(self, other):
+        return self.add(other)
+
+    def __radd__(self, other):
+        return self.add(other)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __sub__(self, other):
+        return self.sub(other)
+
+    def __rsub__(self, other):
+        if isinstance(other, _Number):
+            a, b = promote(self, other)
+            return elementwise.RSub.apply(a, b)
+        return as_tensor_like(other, self).sub(self)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __mul__(self, other):
+        return self.mul(other)
+
+    def __rmul__(self, other):
+        return self.mul(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __truediv__(self, other):
+        return self.div(other)
+
+    def __rtruediv__(self, other):
+        if isinstance(other, _Number):
+            a = self if self._data.dtype.kind == "f" else self._cast(dtypes.get_default_dtype().np)
+            return elementwise.RDiv.apply(a, other)
+        return as_tensor_like(other, self).div(self)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __pow__(self, other):
+        return self.pow(other)
+
+    def __rpow__(self, other):
+        if isinstance(other, _Number):
+            a, b = promote(self, other)
+            return elementwise.RPow.apply(a, b)
+        return as_tensor_like(other, self).pow(self)
+
+    def __ipow__(self, other):
+        return self.pow_(other)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return as_tensor_like(other, self).matmul(self)
+
+    def __neg__(self):
+        return elementwise.Neg.apply(self)
+
+    def __pos__(self):
+        return self.positive()
+
+    def add(self, other, *, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        a, b = promote(self, other)
+        return elementwise.Add.apply(a, b)
+
+    def sub(self, other, *, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        a, b = promote(self, other)
+        return elementwise.Sub.apply(a, b)
+
+    subtract = sub
+
+    def mul(self, other):
+        a, b = promote(self, other)
+        return elementwise.Mul.apply(a, b)
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            return self._div_rounded(other, rounding_mode)
+        a, b = promote(self, other, true_division=True)
+        return elementwise.Div.apply(a, b)
+
+    divide = true_divide = div
+
+    def pow(self, exponent):
+        if isinstance(exponent, _Number):
+            a, b = promote(self, exponent)
+            return elementwise.PowScalar.apply(a, b)
+        a, b = promote(self, exponent)
+        return elementwise.Pow.apply(a, b)
+
+    def neg(self):
+        return elementwise.Neg.apply(self)
+
+    negative = neg
+
+    def matmul(self, other):
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(f"matmul: expected a Tensor as the second operand, got {type(other).__name__}")
+        if self._data.ndim == 0 or other._data.ndim == 0:
+            raise RuntimeError(
+                f"matmul: both arguments need at least 1 dimension, got shapes {list(self.shape)} "
+                f"and {list(other.shape)}"
+            )
+        a, b = promote(self, other)
+        _check_matmul_shapes(a, b)
+        return linalg.MatMul.apply(a, b)
+
+    def add_(self, other, *, alpha=1):
+        if not self._needs_graph(other):
+            return self._fast_inplace("add_", np.add, other, alpha)
+        return self._set_from("add_", self.add(other, alpha=alpha))
+
+    def sub_(self, other, *, alpha=1):
+        if not self._needs_graph(other):
+            return self._fast_inplace("sub_", np.subtract, other, alpha)
+        return self._set_from("sub_", self.sub(other, alpha=alpha))
+
+    def mul_(self, other):
+        if not self._needs_graph(other):
+            return self._fast_inplace("mul_", np.multiply, other, 1)
+        return self._set_from("mul_", self.mul(other))
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None and self._data.dtype.kind == "f" and not self._needs_graph(other):
+            return self._fast_inplace("div_", np.true_divide, other, 1)
+        return self._set_from("div_", self.div(other, rounding_mode=rounding_mode))
+
+    def pow_(self, exponent):
+        return self._set_from("pow_", self.pow(exponent))
+
+    def neg_(self):
+        return self._set_from("neg_", self.neg())
+
+    def _fast_inplace(self, op: str, ufunc, other, alpha):
+        """In-place arithmetic with no graph to record: one ufunc call writing into this array."""
+        self._check_writeable(op)
+        if isinstance(other, _t.Tensor):
+            value = other._data
+            if value.dtype != self._data.dtype and dtype_category(value.dtype) > dtype_category(self._data.dtype):
+                raise RuntimeError(
+                    f"{op}: result type {other.dtype} can't be cast to the desired output type {self.dtype}"
+                )
+        elif isinstance(other, _Number):
+            value = other
+            if isinstance(other, builtins.float) and self._data.dtype.kind in "iub":
+                raise RuntimeError(f"{op}: result type Float can't be cast to the desired output type {self.dtype}")
+        else:
+            return self._set_from(op, getattr(self, op[:-1])(other))
+        if alpha != 1:
+            value = value * alpha
+        try:
+            if type(value) is not type(self._data) and not isinstance(value, _Number):
+                raise TypeError
+            ufunc(self._data, value, out=self._data, casting="unsafe") if self.is_cpu else \
+                self.xp.copyto(self._data, ufunc(self._data, value))
+        except (ValueError, TypeError) as exc:
+            other_shape = list(other.shape) if isinstance(other, _t.Tensor) else []
+            if isinstance(other, _t.Tensor) and other.device != self.device:
+                raise RuntimeError(
+                    f"{op}: expected all tensors to be on the same device, but found {self.device} "
+                    f"and {other.device}"
+                ) from exc
+            raise RuntimeError(
+                f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape of "
+                f"{list(self.shape)} and {other_shape}"
+            ) from exc
+        self._bump_version(op)
+        return self
+
+
+def as_tensor_like(value, like: Tensor) -> Tensor:
+    if isinstance(value, _t.Tensor):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        return _t.make(backend.to_device(np.asarray(value), like.device))
+    raise TypeError(f"unsupported operand type for a Tensor: {type(value).__name__}")
+
+
+def promote(a: Tensor, b, true_division: bool = False):
+    """Cast a Tensor and a Tensor-or-number to PyTorch's result dtype (no-op in the usual case)."""
+    ad = a._data.dtype
+    if isinstance(b, _t.Tensor):
+        bd = b._data.dtype
+        if ad == bd and (not true_division or ad.kind == "f"):
+            return a, b
+        target = dtypes.result_type(a, b)
+        if true_division and not target.is_floating_point:
+            target = dtypes.get_default_dtype()
+        return a._cast(target.np), b._cast(target.np)
+    if isinstance(b, _Number):
+        kind = ad.kind
+        if kind == "f" or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool)):
+            return a, b
+        target = dtypes.result_type(a, b)
+        if true_division and not target.is_floating_point:
+            target = dtypes.get_default_dtype()
+        return a._cast(target.np), b
+    if isinstance(b, (np.ndarray, np.generic)):
+        return promote(a, as_tensor_like(b, a), true_division)
+    raise TypeError(
+        f"unsupported operand: Tensor and {type(b).__name__}; expected a Tensor, a number or an ndarray"
+    )
+
+
+def _check_matmul_shapes(a: Tensor, b: Tensor) -> None:
+    k_a = a._data.shape[-1]
+    k_b = b._data.shape[-2] if b._data.ndim > 1 else b._data.shape[0]
+    if k_a != k_b:
+        raise RuntimeError(
+            f"matmul: shapes {list(a.shape)} and {list(b.shape)} cannot be multiplied "
+            f"({k_a} != {k_b}): the last dim of the first must equal the "
+            f"{'second-to-last' if b._data.ndim > 1 else 'only'} dim of the second"
+        )
