@@ -1,0 +1,153 @@
+"""Conversions: dtype casts, device moves, NumPy/DLPack views and Python values."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
+from ember import backend, dtypes
+from ember.device import as_device
+from ember.ops import convert
+
+if TYPE_CHECKING:
+    from ember.tensor import Tensor
+
+FUNCTIONS: list = []
+__all__: list = []
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+    "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+}
+
+
+class ConversionMethods:
+    __slots__ = ()
+
+    def _cast(self, np_dtype) -> Tensor:
+        if self._data.dtype == np_dtype:
+            return self
+        return convert.Cast.apply(self, np_dtype)
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``; copies only if needed."""
+        dtype, device, copy = _parse_to(args, kwargs)
+        out = self
+        if device is not None:
+            device = as_device(device)
+            if device != out.device and not (device.index is None and device.type == out.device.type):
+                out = convert.ToDevice.apply(out, device)
+        if dtype is not None:
+            out = out._cast(dtypes.as_dtype(dtype).np)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        return self.to(as_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"ember.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self._cast(np.float32)
+
+    def double(self) -> Tensor:
+        return self._cast(np.float64)
+
+    def half(self) -> Tensor:
+        return self._cast(np.float16)
+
+    def bfloat16(self) -> Tensor:
+        return self._cast(dtypes.bfloat16.np)
+
+    def long(self) -> Tensor:
+        return self._cast(np.int64)
+
+    def int(self) -> Tensor:
+        return self._cast(np.int32)
+
+    def short(self) -> Tensor:
+        return self._cast(np.int16)
+
+    def char(self) -> Tensor:
+        return self._cast(np.int8)
+
+    def byte(self) -> Tensor:
+        return self._cast(np.uint8)
+
+    def bool(self) -> Tensor:
+        return self._cast(np.bool_)
+
+    def clone(self, memory_format=None) -> Tensor:
+        return convert.Clone.apply(self)
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The array itself on the CPU (shared memory); ``force=True`` detaches and copies to the CPU."""
+        if force:
+            return backend.to_device(self._data, "cpu") if not self.is_cpu else self._data
+        if self._requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        if not self.is_cpu:
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                "the tensor to host memory first."
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        data = self._data if self.is_cpu else backend.to_device(self._data, "cpu")
+        if copy is False and (dtype is not None and np.dtype(dtype) != data.dtype):
+            raise ValueError("Tensor.__array__: copy=False is impossible when the dtype changes")
+        if dtype is not None:
+            data = data.astype(dtype, copy=bool(copy))
+        elif copy:
+            data = data.copy()
+        return data
+
+    def __dlpack__(self, stream=None, **kwargs):
+        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}), **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
+                f"(shape {list(self.shape)}); item() needs exactly one element"
+            )
+        return self._data.item() if self.is_cpu else self._data.get().item()
+
+    def tolist(self):
+        return (self._data if self.is_cpu else self._data.get()).tolist()
+
+
+def _parse_to(args, kwargs):
+    dtype = kwargs.get("dtype")
+    device = kwargs.get("device")
+    copy = kwargs.get("copy", False)
+    for a in args:
+        if isinstance(a, _t.Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, (dtypes.dtype, np.dtype)) or a in (builtins.float, builtins.int, builtins.bool):
+            dtype = a
+        elif isinstance(a, builtins.bool):
+            pass  # non_blocking, accepted and ignored
+        elif a is not None:
+            device = a
+    return dtype, device, copy
