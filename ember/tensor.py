@@ -21,6 +21,7 @@ from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.conversion import ConversionMethods
 from ember.methods.elementwise import ElementwiseMethods
+from ember.methods.fill import FillMethods
 from ember.methods.indexing import IndexingMethods
 from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
@@ -54,8 +55,8 @@ _new = object.__new__
 
 
 class Tensor(
-    ArithmeticMethods, ConversionMethods, ElementwiseMethods, ReduceMethods, ShapeMethods,
-    IndexingMethods, LinalgMethods,
+    ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
