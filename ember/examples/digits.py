@@ -20,25 +20,24 @@ from ember.utils.data import DataLoader, Subset
 
 
 class DigitsNet(nn.Module):
-    """Two 3x3 convolutions, a max-pool, dropout and two linear layers, for 1x8x8 images."""
+    """Three 3x3 convolutions with BatchNorm and ReLU, a max-pool, global average pooling, a linear layer."""
 
     def __init__(self, num_classes: int = 10):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.dropout = nn.Dropout(0.25)
-        self.fc1 = nn.Linear(64 * 4 * 4, 128)
-        self.fc2 = nn.Linear(128, num_classes)
+        self.conv1, self.bn1 = nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16)
+        self.conv2, self.bn2 = nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32)
+        self.conv3, self.bn3 = nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64)
+        self.fc = nn.Linear(64, num_classes)
 
     def forward(self, x):
-        x = F.relu(self.conv1(x))
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(self.dropout(x.flatten(1))))
-        return self.fc2(self.dropout(x))
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = F.relu(self.bn3(self.conv3(x)))
+        return self.fc(x.mean((2, 3)))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--device", default="cpu")
@@ -79,7 +78,11 @@ def save_plot(history: list[dict], path: str) -> bool:
         return False
     fig, ax = plt.subplots(figsize=(6, 4))
     steps = [h["step"] for h in history]
-    ax.plot(steps, [h["loss"] for h in history], label="train loss (running)")
+    losses = [h["loss"] for h in history]
+    window = 20
+    smooth = [sum(losses[max(0, i - window + 1): i + 1]) / (i + 1 - max(0, i - window + 1)) for i in range(len(losses))]
+    ax.plot(steps, losses, color="tab:blue", alpha=0.3, label="train loss per batch")
+    ax.plot(steps, smooth, color="tab:blue", label=f"mean of the last {window} batches")
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy")
     ax.set_title("ember: digits CNN")
@@ -94,20 +97,17 @@ def save_plot(history: list[dict], path: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from ember.datasets import load_digits
-    from ember.datasets.transforms import RandomCrop
 
     ember.manual_seed(args.seed)
     device = ember.device(args.device)
     if device.type == "cuda" and not ember.cuda.is_available():
         print("CUDA is not available here; use --device cpu")
         return 2
-    # training images are shifted by up to a pixel each time they are drawn; validation and test are not
-    shifted = load_digits(split="train", transform=RandomCrop(8, padding=1))
-    plain, test_set = load_digits(split="train"), load_digits(split="test")
+    train_full, test_set = load_digits(split="train"), load_digits(split="test")
     generator = ember.Generator().manual_seed(args.seed)
-    order = ember.randperm(len(plain), generator=generator).tolist()
-    n_val = len(plain) // 10
-    train_set, val_set = Subset(shifted, order[n_val:]), Subset(plain, order[:n_val])
+    order = ember.randperm(len(train_full), generator=generator).tolist()
+    n_val = len(train_full) // 10  # a tenth of the training images, held out for validation
+    train_set, val_set = Subset(train_full, order[n_val:]), Subset(train_full, order[:n_val])
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
     val_loader = DataLoader(val_set, batch_size=256)
     test_loader = DataLoader(test_set, batch_size=256)
@@ -131,9 +131,10 @@ def run(args: argparse.Namespace) -> int:
             optimizer.step()
             scheduler.step()
             step += 1
-            running += loss.item() * labels.shape[0]
+            batch_loss = loss.item()
+            running += batch_loss * labels.shape[0]
             seen += labels.shape[0]
-            history.append({"step": step, "loss": running / seen})
+            history.append({"step": step, "loss": batch_loss})
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{running / seen:.4f}")
         val_acc = evaluate(model, val_loader, device)
