@@ -39,7 +39,18 @@ class Generator:
 
         self.device = as_device(device)
         self._seed = 67280421310721
-        self.np = np.random.Generator(np.random.PCG64(self._seed))
+        self._np = None  # built on first use: importing numpy.random costs import time
+
+    @property
+    def np(self) -> np.random.Generator:
+        """The NumPy generator behind this one."""
+        if self._np is None:
+            self._np = np.random.Generator(np.random.PCG64(self._seed))
+        return self._np
+
+    @np.setter
+    def np(self, value: np.random.Generator) -> None:
+        self._np = value
 
     def manual_seed(self, seed: int) -> Generator:
         """Reset to the stream of ``seed``; returns the generator itself."""
