@@ -1,0 +1,268 @@
+"""The training workloads of the benchmark, written once against PyTorch's API.
+
+Every builder takes the library as ``m`` (``ember`` or ``torch``), so both run the same code:
+
+    >>> import ember
+    >>> run = build("mlp", ember)
+    >>> loss = run.step()
+
+Weights are drawn from one seeded NumPy generator after each library's own initialisation
+(each non-constant parameter is redrawn uniformly in +-1/sqrt(fan-in)), and the data are seeded
+NumPy arrays, so ember and PyTorch see identical numbers: their first losses must agree, which
+the harness checks.
+
+FLOPs are counted analytically (``Workload.flops``): matrix products only (linear layers,
+convolutions, the two attention products, the LSTM gates), two FLOPs per multiply-add. A layer
+costs its forward product once for the forward pass and twice more for the backward pass (the
+weight gradient and the input gradient), except that nobody asks for the gradient of the first
+layer's input (the data), so that layer costs two. Elementwise work, normalisation, pooling,
+losses and the optimizer step are left out; they are a few percent of the FLOPs, but (on the
+CPU) often most of the time, which is what the achieved-fraction-of-peak column shows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_STEPS = {"mlp": 40, "lenet": 30, "convnet": 10, "gpt": 10, "lstm": 10}
+WARMUP_STEPS = 3
+
+
+@dataclass
+class Workload:
+    """A model, its optimizer and data, ready to train: ``step()`` runs one training step."""
+
+    name: str
+    step: Callable[[], object]
+    model: object
+    flops: float  # per training step, analytically
+
+
+def _products(*layers) -> float:
+    """Training FLOPs of matrix products given as (multiply-adds per forward, input needs grad)."""
+    return sum(2.0 * macs * (3 if input_grad else 2) for macs, input_grad in layers)
+
+
+def _seeded_weights(m, model, rng) -> None:
+    """Redraw every non-constant parameter from ``rng``: uniform with bound 1/sqrt(fan-in)."""
+    with m.no_grad():
+        for _, p in model.named_parameters():
+            current = p.detach().numpy()
+            if current.size == 0 or current.min() == current.max():
+                continue  # constant inits (norm weights, zero biases) match already
+            fan_in = math.prod(current.shape[1:]) if current.ndim > 1 else current.shape[0]
+            fresh = rng.uniform(-1.0, 1.0, current.shape) / math.sqrt(fan_in)
+            p.copy_(m.tensor(fresh.astype(np.float32)))
+
+
+def _batches(rng, count: int, make) -> list:
+    return [make(rng) for _ in range(count)]
+
+
+def _classifier_step(m, model, optimizer, batches, clip: float | None = None):
+    F = m.nn.functional
+    params = list(model.parameters())
+    position = [0]
+
+    def step():
+        x, y = batches[position[0] % len(batches)]
+        position[0] += 1
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        if clip is not None:
+            m.nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def _images(m, rng, shape, classes: int = 10):
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = rng.integers(0, classes, shape[0]).astype(np.int64)
+    return m.tensor(x), m.tensor(y)
+
+
+def mlp(m, seed: int = 0, sizes=(784, 512, 512, 10), batch: int = 128) -> Workload:
+    """784-512-512-10 with ReLU, batch 128, SGD with momentum 0.9."""
+    nn = m.nn
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        layers += [nn.Linear(fan_in, fan_out)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    model = nn.Sequential(*layers)
+    rng = np.random.default_rng(seed)
+    _seeded_weights(m, model, rng)
+    data = _batches(rng, 4, lambda r: _images(m, r, (batch, sizes[0]), sizes[-1]))
+    opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    flops = _products(*((batch * a * b, i > 0) for i, (a, b) in enumerate(itertools.pairwise(sizes))))
+    return Workload("mlp", _classifier_step(m, model, opt, data), model, flops)
+
+
+def lenet(m, seed: int = 0, batch: int = 64) -> Workload:
+    """LeNet-5 (ReLU, max-pool) on 1x28x28, batch 64, SGD with momentum 0.9."""
+    nn = m.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+    rng = np.random.default_rng(seed)
+    _seeded_weights(m, model, rng)
+    data = _batches(rng, 4, lambda r: _images(m, r, (batch, 1, 28, 28)))
+    opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    flops = _products(
+        (batch * 28 * 28 * 6 * 1 * 25, False),
+        (batch * 10 * 10 * 16 * 6 * 25, True),
+        (batch * 400 * 120, True), (batch * 120 * 84, True), (batch * 84 * 10, True),
+    )
+    return Workload("lenet", _classifier_step(m, model, opt, data), model, flops)
+
+
+def convnet(m, seed: int = 0, batch: int = 64) -> Workload:
+    """Three 3x3 convs (32, 64, 128) each with BatchNorm2d, ReLU, MaxPool2d(2); Linear to 10."""
+    nn = m.nn
+    layers, channels, side, conv_layers = [], 3, 32, []
+    for width in (32, 64, 128):
+        layers += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)]
+        conv_layers.append((batch * side * side * width * channels * 9, channels != 3))
+        channels, side = width, side // 2
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 4 * 4, 10))
+    rng = np.random.default_rng(seed)
+    _seeded_weights(m, model, rng)
+    data = _batches(rng, 4, lambda r: _images(m, r, (batch, 3, 32, 32)))
+    opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    flops = _products(*conv_layers, (batch * 128 * 16 * 10, True))
+    return Workload("convnet", _classifier_step(m, model, opt, data), model, flops)
+
+
+def _gpt_model(m, vocab: int, context: int, layers: int, heads: int, d: int):
+    nn, F = m.nn, m.nn.functional
+
+    class Block(nn.Module):
+        """Pre-LayerNorm transformer block: causal self-attention, then a 4x GELU MLP."""
+
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            b, t, c = x.shape
+            q, k, v = (
+                z.view(b, t, heads, c // heads).transpose(1, 2)
+                for z in self.qkv(self.ln1(x)).split(c, dim=2)
+            )
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
+            return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens, self.positions = nn.Embedding(vocab, d), nn.Embedding(context, d)
+            self.blocks = nn.Sequential(*(Block() for _ in range(layers)))
+            self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
+            self.register_buffer("index", m.arange(context))
+
+        def forward(self, idx):
+            x = self.tokens(idx) + self.positions(self.index[: idx.shape[1]])
+            return self.head(self.ln(self.blocks(x)))
+
+    return GPT()
+
+
+def gpt(m, seed: int = 0, vocab: int = 65, context: int = 64, layers: int = 4, heads: int = 4,
+        d: int = 128, batch: int = 32) -> Workload:
+    """Character-level GPT: 4 pre-LN blocks, 4 heads, d_model 128, context 64, AdamW, batch 32."""
+    F = m.nn.functional
+    model = _gpt_model(m, vocab, context, layers, heads, d)
+    rng = np.random.default_rng(seed)
+    _seeded_weights(m, model, rng)
+
+    def sequences(r):
+        tokens = r.integers(0, vocab, (batch, context + 1)).astype(np.int64)
+        return m.tensor(tokens[:, :-1].copy()), m.tensor(tokens[:, 1:].copy())
+
+    data = _batches(rng, 4, sequences)
+    opt = m.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
+    position = [0]
+
+    def step():
+        x, y = data[position[0] % len(data)]
+        position[0] += 1
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x).view(-1, vocab), y.view(-1))
+        loss.backward()
+        opt.step()
+        return loss
+
+    tokens = batch * context
+    per_block = [(tokens * d * 3 * d, True), (tokens * d * d, True), (tokens * d * 4 * d, True),
+                 (tokens * 4 * d * d, True), (batch * context * context * d, True),
+                 (batch * context * context * d, True)]
+    flops = _products(*(per_block * layers), (tokens * d * vocab, True))
+    return Workload("gpt", step, model, flops)
+
+
+def lstm(m, seed: int = 0, vocab: int = 1000, embed: int = 256, hidden: int = 256, seq: int = 35,
+         batch: int = 32, clip: float = 0.25) -> Workload:
+    """Word-level LSTM language model: Embedding -> 1-layer LSTM -> Linear, SGD with clipping."""
+    nn, F = m.nn, m.nn.functional
+
+    class LanguageModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, embed)
+            self.rnn = nn.LSTM(embed, hidden)
+            self.decode = nn.Linear(hidden, vocab)
+
+        def forward(self, tokens):  # (seq, batch), sequence first as in PyTorch's default
+            out, _ = self.rnn(self.embed(tokens))
+            return self.decode(out)
+
+    model = LanguageModel()
+    rng = np.random.default_rng(seed)
+    _seeded_weights(m, model, rng)
+
+    def sequences(r):
+        tokens = r.integers(0, vocab, (seq + 1, batch)).astype(np.int64)
+        return m.tensor(tokens[:-1].copy()), m.tensor(tokens[1:].copy())
+
+    data = _batches(rng, 4, sequences)
+    params = list(model.parameters())
+    opt = m.optim.SGD(params, lr=0.5)
+    position = [0]
+
+    def step():
+        x, y = data[position[0] % len(data)]
+        position[0] += 1
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x).view(-1, vocab), y.view(-1))
+        loss.backward()
+        m.nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+        return loss
+
+    rows = seq * batch
+    flops = _products((rows * embed * 4 * hidden, True), (rows * hidden * 4 * hidden, True),
+                      (rows * hidden * vocab, True))
+    return Workload("lstm", step, model, flops)
+
+
+BUILDERS = {"mlp": mlp, "lenet": lenet, "convnet": convnet, "gpt": gpt, "lstm": lstm}
+NAMES = tuple(BUILDERS)
+
+
+def build(name: str, m, seed: int = 0) -> Workload:
+    """The workload ``name`` built with library ``m`` (``ember`` or ``torch``)."""
+    if name not in BUILDERS:
+        raise ValueError(f"unknown workload {name!r}; choose from {', '.join(NAMES)}")
+    m.manual_seed(seed)
+    return BUILDERS[name](m, seed=seed)
