@@ -101,3 +101,20 @@ def test_identity_flatten_unflatten():
     assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
     assert repr(nn.Unflatten(1, (2, 3))) == "Unflatten(dim=1, unflattened_size=(2, 3))"
     assert repr(nn.Bilinear(2, 3, 4)) == "Bilinear(in1_features=2, in2_features=3, out_features=4, bias=True)"
+
+
+@pytest.mark.parametrize("x_shape", [(5,), (4, 5), (2, 3, 5)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_fused_linear_matches_the_composite_to_second_order(x_shape, with_bias):
+    from ember.ops.linalg import Linear
+
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.standard_normal(x_shape), requires_grad=True)
+    w = ember.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(3), requires_grad=True) if with_bias else None
+    fused = Linear.apply(x, w, b)
+    composite = x @ w.t() + (b if with_bias else 0.0)
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), rtol=1e-12)
+    inputs = (x, w, b) if with_bias else (x, w)
+    assert ember.autograd.gradcheck(lambda *t: Linear.apply(t[0], t[1], t[2] if with_bias else None), inputs)
+    assert ember.autograd.gradgradcheck(lambda *t: Linear.apply(t[0], t[1], t[2] if with_bias else None), inputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ember.ops import linalg
 from ember.tensor import Tensor
 
 __all__ = ["bilinear", "linear"]
@@ -21,8 +22,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{list(weight.shape)}: the input's last dim must equal in_features (the weight's last "
             "dim), and the weight must be [out_features, in_features]"
         )
+    if weight.dim() == 2 and (bias is None or bias.dim() == 1) and _same_dtype(input, weight, bias):
+        return linalg.Linear.apply(input, weight, bias)
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     return out if bias is None else out + bias
+
+
+def _same_dtype(*tensors) -> bool:
+    dtype = tensors[0]._data.dtype
+    return all(t is None or t._data.dtype == dtype for t in tensors)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
