@@ -24,6 +24,10 @@ from ember.tensor import Tensor, make
 
 __all__ = ["CHUNK", "FlatCache"]
 
+#: the flat path pays for its gathering copies only when tensors are small on average: past this
+#: many elements per tensor the per-parameter path is as fast (measured with bench/bench_optim.py)
+FLAT_MAX_MEAN_NUMEL = 8192
+
 #: elements per chunk of the flat update: big enough to amortise a ufunc call, small enough
 #: that the chunk's arrays and temporaries stay in cache between the update's passes
 CHUNK = 1 << 15
@@ -123,6 +127,8 @@ class FlatCache:
     def step(self, opt, group: dict, params: list[Tensor]) -> bool:
         """Run the group's step on flat buffers; False when it must take the per-parameter path."""
         if not opt.elementwise or group.get("foreach") is False:
+            return False
+        if sum(p._data.size for p in params) > FLAT_MAX_MEAN_NUMEL * len(params):
             return False
         bucket = self.buckets.get(id(group))
         if bucket is None or bucket.group is not group or not bucket.matches(opt, params):

@@ -117,6 +117,8 @@ class Optimizer:
     scalar_state: tuple[str, ...] = ("step",)
     #: whether ``update`` is elementwise, so that the flat fast path may run it
     elementwise: bool = True
+    #: whether ``update`` writes into the gradient array it gets (then the step passes a copy)
+    writes_grad: bool = True
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -249,7 +251,9 @@ class Optimizer:
         data = grad._data
         if data.dtype != param._data.dtype:
             return data.astype(param._data.dtype) * (-1 if group.get("maximize") else 1)
-        return param.xp.negative(data) if group.get("maximize") else data.copy()
+        if group.get("maximize"):
+            return param.xp.negative(data)
+        return data.copy() if self.writes_grad else data
 
     def _init_param_state(self, group: dict[str, Any], param: Tensor, state: dict) -> None:
         for key, value in self.init_state(group, param).items():

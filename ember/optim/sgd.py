@@ -77,10 +77,12 @@ class SGD(Optimizer):
     def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> bool:
         return fresh
 
+    writes_grad = False  # update() leaves the gradient array alone, so the step need not copy it
+
     def update(self, group, param, grad, state, fresh) -> None:
         wd, momentum, lr = group["weight_decay"], group["momentum"], group["lr"]
         if wd != 0:
-            grad += param * wd
+            grad = grad + param * wd  # out of place: SGD never writes into the gradient it is given
         if momentum != 0:
             buf = state["momentum_buffer"]
             if fresh:
@@ -88,9 +90,5 @@ class SGD(Optimizer):
             else:
                 buf *= momentum
                 buf += grad if group["dampening"] == 0 else grad * (1 - group["dampening"])
-            if group["nesterov"]:
-                grad += buf * momentum
-            else:
-                grad = buf
-        grad_lr = grad * lr
-        param -= grad_lr
+            grad = grad + buf * momentum if group["nesterov"] else buf
+        param -= grad * lr
