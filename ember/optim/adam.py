@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, check_unsupported, lerp_, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_common, check_unsupported, adam_moments, xp_of
 
 __all__ = ["Adam"]
 
@@ -83,20 +83,8 @@ class Adam(Optimizer):
     def update(self, group, param, grad, state, coeffs) -> None:
         step_size, bias_correction2_sqrt = coeffs
         xp = xp_of(param)
-        lr, wd = group["lr"], group["weight_decay"]
-        beta1, beta2 = group["betas"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad += param * wd
+        scratch = adam_moments(xp, group, param, grad, state)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        scratch = xp.empty_like(param)
-        lerp_(xp, exp_avg, grad, 1 - beta1, scratch)
-        exp_avg_sq *= beta2
-        xp.multiply(grad, 1 - beta2, out=scratch)
-        scratch *= grad
-        exp_avg_sq += scratch
         second = exp_avg_sq
         if group["amsgrad"]:
             second = state["max_exp_avg_sq"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, lerp_, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_common, adam_moments, xp_of
 
 __all__ = ["NAdam"]
 
@@ -93,20 +93,8 @@ class NAdam(Optimizer):
     def update(self, group, param, grad, state, coeffs) -> None:
         bias_correction2, grad_coeff, avg_coeff = coeffs
         xp = xp_of(param)
-        beta1, beta2 = group["betas"]
-        lr, wd = group["lr"], group["weight_decay"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad += param * wd
+        scratch = adam_moments(xp, group, param, grad, state)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        scratch = xp.empty_like(param)
-        lerp_(xp, exp_avg, grad, 1 - beta1, scratch)
-        exp_avg_sq *= beta2
-        xp.multiply(grad, 1 - beta2, out=scratch)
-        scratch *= grad
-        exp_avg_sq += scratch
         denom = xp.divide(exp_avg_sq, bias_correction2)
         xp.sqrt(denom, out=denom)
         denom += group["eps"]

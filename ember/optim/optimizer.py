@@ -438,6 +438,30 @@ def _scalar(value: float) -> Tensor:
     return t
 
 
+def adam_moments(xp, group: dict, param, grad, state: dict):
+    """The steps Adam, NAdam and RAdam share: weight decay, then both moment estimates.
+
+    L2 decay adds ``wd * param`` to ``grad``; decoupled decay scales ``param`` by ``1 - lr * wd``.
+    Then ``m = lerp(m, g, 1 - beta1)`` and ``v = beta2 * v + (1 - beta2) * g * g``, in place.
+    Returns a scratch array of ``param``'s shape for the caller's remaining math.
+    """
+    beta1, beta2 = group["betas"]
+    lr, wd = group["lr"], group["weight_decay"]
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            param *= 1 - lr * wd
+        else:
+            grad += param * wd
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    scratch = xp.empty_like(param)
+    lerp_(xp, exp_avg, grad, 1 - beta1, scratch)
+    exp_avg_sq *= beta2
+    xp.multiply(grad, 1 - beta2, out=scratch)
+    scratch *= grad
+    exp_avg_sq += scratch
+    return scratch
+
+
 def lerp_(xp, start, end, weight: float, scratch) -> None:
     """``start += weight * (end - start)`` in place, rounded as PyTorch's ``lerp_`` rounds."""
     xp.subtract(end, start, out=scratch)
