@@ -382,3 +382,14 @@ def test_free_functions_exist():
         assert callable(getattr(ember, name)), name
     assert ember.xlogy(0, _t([0.0])).tolist() == [0.0]
     assert ember.xlogy(_t([2.0]), 1.0).tolist() == [0.0]
+
+
+def test_isclose_allclose_and_equal_match_torch_semantics():
+    a = ember.tensor([1.0, 2.0, float("nan")])
+    b = ember.tensor([1.0 + 1e-7, 2.1, float("nan")])
+    assert a.isclose(b).tolist() == [True, False, False]
+    assert ember.isclose(a, b, equal_nan=True).tolist() == [True, False, True]
+    assert not ember.allclose(a, b) and ember.allclose(a[:1], b[:1])
+    assert ember.equal(a[:2], ember.tensor([1.0, 2.0])) and not ember.equal(a[:2], a[:1])
+    with pytest.raises(RuntimeError, match="isclose"):
+        a.isclose(ember.ones(2))

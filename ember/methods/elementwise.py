@@ -227,8 +227,8 @@ FUNCTIONS = _FLOAT_UNARY + _ALIASES + [
     "logical_and", "logical_or", "logical_xor", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "greater",
     "greater_equal", "less", "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "nan_to_num", "floor_divide", "fmod",
-    "logaddexp", "hypot", "copysign", "deg2rad", "rad2deg", "positive", "heaviside",
-    "relu_", "sigmoid_", "exp_", "sqrt_", "tanh_", "clamp_", "clip_", "zero_", "fill_",
+    "logaddexp", "hypot", "copysign", "deg2rad", "rad2deg", "positive", "heaviside", "isclose",
+    "allclose", "equal", "relu_", "sigmoid_", "exp_", "sqrt_", "tanh_", "clamp_", "clip_", "zero_", "fill_",
 ]
 __all__ = ["remainder", "where", "xlogy"]  # free functions defined here (scalars allowed first)
 
@@ -521,6 +521,23 @@ class ElementwiseMethods:
     isfinite = _predicate("isfinite", "isfinite")
     isposinf = _predicate("isposinf", "equal", math.inf)
     isneginf = _predicate("isneginf", "equal", -math.inf)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """Elementwise ``|self - other| <= atol + rtol * |other|`` (bool, outside the graph)."""
+        value = other._data if isinstance(other, _t.Tensor) else other
+        try:
+            out = self.xp.isclose(self._data, value, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        except ValueError as exc:
+            raise _binary_error("isclose", self, other) from exc
+        return _t.make(self.xp.asarray(out))
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether every element is close to ``other``'s (see ``isclose``)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def equal(self, other) -> bool:
+        """True when ``other`` has the same shape and the same values (``torch.equal``)."""
+        return self.shape == other.shape and bool(self.xp.array_equal(self._data, other._data))
 
 
 for _name in _INPLACE:
