@@ -392,11 +392,11 @@ class Tensor(
                 )
             result = result._cast(self._data.dtype)
         self._check_inplace(op)
+        if result.grad_fn is not None:
+            function.keep_saved_copy(result.grad_fn, self)
         base = self._base
         if base is not None and result.grad_fn is not None and grad_enabled.get():
             return self._set_through_view(op, base, result)
-        if result.grad_fn is not None:
-            function.keep_saved_copy(result.grad_fn, self)
         self.xp.copyto(self._data, result._data)
         if result.grad_fn is not None:
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
