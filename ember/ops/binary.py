@@ -161,38 +161,35 @@ def _check_integer_divisor(xp, a, b, op: str) -> None:
         raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (dtype {a.dtype})")
 
 
-class Remainder(Primitive):
+class _Modulo(Primitive):
+    """``a - b * round(a / b)``; subclasses name the kernel and the rounding of the quotient."""
+
+    kernel = rounding = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        xp = ctx.xp
+        _check_integer_divisor(xp, a, b, cls.op_name)
+        ctx.save_for_backward(a, b)
+        return getattr(xp, cls.kernel)(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        need_b = ctx.needs_input_grad[1]
+        return grad, (-grad * a.div(b, rounding_mode=cls.rounding) if need_b else None)
+
+
+class Remainder(_Modulo):
     """Python's ``%``: the result takes the sign of the divisor ``b`` (a Tensor or number)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        xp = ctx.xp
-        _check_integer_divisor(xp, a, b, "remainder")
-        ctx.save_for_backward(a, b)
-        return xp.remainder(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        need_b = ctx.needs_input_grad[1]
-        return grad, (-grad * a.div(b, rounding_mode="floor") if need_b else None)
+    op_name, kernel, rounding = "remainder", "remainder", "floor"
 
 
-class Fmod(Primitive):
+class Fmod(_Modulo):
     """C's ``fmod``: the result takes the sign of the dividend ``a``."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        xp = ctx.xp
-        _check_integer_divisor(xp, a, b, "fmod")
-        ctx.save_for_backward(a, b)
-        return xp.fmod(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        need_b = ctx.needs_input_grad[1]
-        return grad, (-grad * a.div(b, rounding_mode="trunc") if need_b else None)
+    op_name, kernel, rounding = "fmod", "fmod", "trunc"
 
 
 class DivRounded(Primitive):
