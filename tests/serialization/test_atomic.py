@@ -35,6 +35,25 @@ def test_failed_write_keeps_old_file_and_removes_temporary(tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.safetensors"]
 
 
+def test_background_sync_runs_and_its_failure_fails_the_save(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic, "SYNC_EVERY", 1024)
+    synced = []
+    monkeypatch.setattr(atomic, "_datasync", synced.append)
+    target = tmp_path / "t.bin"
+    with atomic.atomic_write(target) as f:
+        f.write(bytes(10_000))
+    assert synced and target.read_bytes() == bytes(10_000)
+
+    def failing(fd):
+        raise OSError("I/O error while syncing")
+
+    monkeypatch.setattr(atomic, "_datasync", failing)
+    with pytest.raises(OSError, match="while syncing"), atomic.atomic_write(target) as f:
+        f.write(b"x" * 10_000)
+    assert target.read_bytes() == bytes(10_000)
+    assert [p.name for p in tmp_path.iterdir()] == ["t.bin"]
+
+
 def test_new_file_gets_umask_permissions_and_existing_keeps_its_own(tmp_path):
     mask = os.umask(0o022)
     os.umask(mask)
