@@ -298,3 +298,43 @@ def test_setitem_through_a_view_reaches_the_base_history():
         ((out * out).sum() + (y * y).sum()).backward()
         results.append(w.grad.tolist())
     assert results[0] == results[1]
+
+
+# -- the sorted row scatter behind embedding gradients and index_add ---------------------------
+@pytest.mark.parametrize("rows, dim, draws", [(1000, 16, 1120), (7, 64, 2048), (3, 4096, 5)])
+def test_row_scatter_matches_add_at(rows, dim, draws):
+    from ember.ops.indexing import ufunc_at
+
+    rng = np.random.default_rng(rows)
+    index = rng.integers(-rows, rows, draws)
+    values = rng.standard_normal((draws, dim))
+    expected = rng.standard_normal((rows, dim))
+    got = expected.copy()
+    np.add.at(expected, (index,), values)
+    ufunc_at(np, "add", got, (index,), values)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_row_scatter_broadcasts_values_and_takes_nd_indices():
+    from ember.ops.indexing import ufunc_at
+
+    index = np.random.default_rng(0).integers(0, 50, (40, 30))
+    expected, got = np.zeros((50, 16)), np.zeros((50, 16))
+    np.add.at(expected, (index,), np.arange(16.0))
+    ufunc_at(np, "add", got, (index,), np.arange(16.0))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_row_scatter_out_of_range_raises_and_writes_nothing():
+    from ember.ops.indexing import ufunc_at
+
+    out = np.zeros((10, 1000))
+    with pytest.raises(IndexError):
+        ufunc_at(np, "add", out, (np.array([0, 3, 10]),), np.ones((3, 1000)))
+    assert not out.any()
+
+
+def test_embedding_gradient_sums_repeated_rows():
+    weight = ember.zeros(5, 4096, requires_grad=True)
+    ember.nn.functional.embedding(ember.tensor([[1, 3, 1], [1, 0, 3]]), weight).sum().backward()
+    np.testing.assert_array_equal(weight.grad.numpy()[:, 0], [1, 3, 0, 2, 0])
