@@ -82,34 +82,26 @@ class LSTMLayer(Primitive):
         steps, _, four_h = gates_x.shape
         hidden = four_h // 4
         order = range(steps) if ctx.reverse else range(steps - 1, -1, -1)  # reverse of forward
-        first = steps - 1 if ctx.reverse else 0
-        step = 1 if ctx.reverse else -1  # from t to the step before it in forward order
         g_out = grad_out._data
+        c_prev, h_prev = _previous_states(xp, cells, c0, out, h0, ctx.reverse)
+        dc_from_h, gate_scale, o_scale = _local_derivatives(xp, acts, tanh_cells, c_prev)
+        f = acts[:, :, hidden: 2 * hidden]
         dh = grad_h._data.copy()
         dc = grad_c._data.copy()
         dgates = xp.empty_like(acts)
+        scratch = xp.empty_like(dc)
+        batch = dgates.shape[1]
         for t in order:
             dh += g_out[t]
-            a = acts[t]
-            i, f, g, o = a[:, :hidden], a[:, hidden: 2 * hidden], a[:, 2 * hidden: 3 * hidden], a[:, 3 * hidden:]
-            tc = tanh_cells[t]
-            c_prev = c0 if t == first else cells[t + step]
-            dc += dh * o * (1 - tc * tc)
+            dc += xp.multiply(dh, dc_from_h[t], out=scratch)
             d = dgates[t]
-            xp.multiply(dc * g, i * (1 - i), out=d[:, :hidden])
-            xp.multiply(dc * c_prev, f * (1 - f), out=d[:, hidden: 2 * hidden])
-            xp.multiply(dc * i, 1 - g * g, out=d[:, 2 * hidden: 3 * hidden])
-            xp.multiply(dh * tc, o * (1 - o), out=d[:, 3 * hidden:])
-            dc *= f
-            dh = d @ w_hh
+            xp.multiply(dc[:, None, :], gate_scale[t], out=d[:, : 3 * hidden].reshape(batch, 3, hidden))
+            xp.multiply(dh, o_scale[t], out=d[:, 3 * hidden:])
+            dc *= f[t]
+            xp.matmul(d, w_hh, out=dh)
         need = ctx.needs_input_grad
         grad_w = None
         if need[3]:
-            h_prev = xp.empty_like(out)  # the hidden state each step read
-            if ctx.reverse:
-                h_prev[:-1], h_prev[-1] = out[1:], h0
-            else:
-                h_prev[1:], h_prev[0] = out[:-1], h0
             grad_w = dgates.reshape(-1, four_h).T @ h_prev.reshape(-1, hidden)
         wrap = grad_out._wrap_like
         return (
@@ -119,6 +111,38 @@ class LSTMLayer(Primitive):
             None if grad_w is None else wrap(grad_w),
             None,
         )
+
+
+def _previous_states(xp, cells, c0, out, h0, reverse):
+    """The cell and hidden state each step read: the states one step earlier in forward order."""
+    c_prev, h_prev = xp.empty_like(cells), xp.empty_like(out)
+    for prev, states, initial in ((c_prev, cells, c0), (h_prev, out, h0)):
+        if reverse:
+            prev[:-1], prev[-1] = states[1:], initial
+        else:
+            prev[1:], prev[0] = states[:-1], initial
+    return c_prev, h_prev
+
+
+def _local_derivatives(xp, acts, tanh_cells, c_prev):
+    """Every step's gate derivatives at once, so the reverse loop is a few multiplies a step.
+
+    Returns ``dc_from_h`` = o (1 - tanh(c)^2) (T, B, H), ``gate_scale`` (T, B, 3, H) with
+    g i (1 - i), c_prev f (1 - f) and i (1 - g^2) (what multiplies dc for gates i, f, g), and
+    ``o_scale`` = tanh(c) o (1 - o) (what multiplies dh for gate o). Computed over all steps in
+    a dozen large calls instead of a dozen small ones per step.
+    """
+    hidden = tanh_cells.shape[-1]
+    i, f, g, o = (acts[:, :, k * hidden: (k + 1) * hidden] for k in range(4))
+    dc_from_h = 1 - tanh_cells * tanh_cells
+    dc_from_h *= o
+    gate_scale = xp.empty(tanh_cells.shape[:2] + (3, hidden), acts.dtype)
+    xp.multiply(g, i * (1 - i), out=gate_scale[:, :, 0])
+    xp.multiply(c_prev, f * (1 - f), out=gate_scale[:, :, 1])
+    xp.multiply(i, 1 - g * g, out=gate_scale[:, :, 2])
+    o_scale = o * (1 - o)
+    o_scale *= tanh_cells
+    return dc_from_h, gate_scale, o_scale
 
 
 def _recorded_backward(ctx, grad_out, grad_h, grad_c):
