@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 
 from ember import random_ops
+from ember.ops.gelu import Gelu
 from ember.tensor import Tensor
 
 __all__ = [
@@ -216,11 +217,15 @@ def selu_(input: Tensor) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` with the Gaussian CDF exact (by erf) or, for ``approximate='tanh'``, by tanh.
 
+    The exact form of a floating input is one fused primitive (``ember.ops.gelu.Gelu``).
+
     >>> import ember
     >>> gelu(ember.tensor([0.0, 1.0]))
     tensor([0.0000, 0.8413])
     """
     if approximate == "none":
+        if input.dtype.is_floating_point:
+            return Gelu.apply(input)
         return input * ((input * _SQRT_HALF).erf() + 1.0) * 0.5
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * _SQRT_TWO_OVER_PI

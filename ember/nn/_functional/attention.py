@@ -12,6 +12,7 @@ import math
 
 from ember import creation, dtypes
 from ember import functions as _fn
+from ember.ops.attention import ScaledDotProductAttention
 from ember.tensor import Tensor
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
@@ -33,6 +34,17 @@ def _masked_softmax(scores: Tensor) -> Tensor:
     return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
 
 
+def _fusable(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, dropout_p: float) -> bool:
+    """Whether the fused primitive computes this call: no dropout, one floating dtype, and a mask
+    that is absent, bool, or float of that dtype without a gradient of its own."""
+    dtype = query.dtype
+    if dropout_p > 0 or not dtype.is_floating_point or key.dtype != dtype or value.dtype != dtype:
+        return False
+    return attn_mask is None or attn_mask.dtype == dtypes.bool or (
+        attn_mask.dtype == dtype and not attn_mask.requires_grad
+    )
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -41,6 +53,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     ``attn_mask`` broadcasts to (…, L, S): bool True = attend, float = added to the scores.
     ``is_causal`` masks out keys after each query (top-left aligned). ``enable_gqa`` lets
     ``query`` have a multiple of the key/value heads (dim -3), each group sharing one.
+    Without dropout, and unless a float mask needs a gradient, this is one fused primitive
+    (``ember.ops.attention``); otherwise it is composed of ember's ops.
 
     >>> import ember
     >>> q = ember.ones(2, 3, 4)
@@ -69,8 +83,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             )
         key = key.repeat_interleave(heads // kv_heads, dim=-3)
         value = value.repeat_interleave(heads // kv_heads, dim=-3)
-    length, source = query.shape[-2], key.shape[-2]
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if _fusable(query, key, value, attn_mask, dropout_p):
+        return ScaledDotProductAttention.apply(query, key, value, attn_mask, factor, is_causal)
+    return _composed_attention(query, key, value, attn_mask, dropout_p, is_causal, factor)
+
+
+def _composed_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, dropout_p: float,
+                        is_causal: bool, factor: float) -> Tensor:
+    """scaled_dot_product_attention as a composite of ember's ops (dropout, float masks with a gradient)."""
+    length, source = query.shape[-2], key.shape[-2]
     scores = query.matmul(key.transpose(-2, -1)) * factor
     if is_causal:
         allowed = creation.ones(length, source, dtype=dtypes.bool, device=query.device).tril()
