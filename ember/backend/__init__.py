@@ -11,9 +11,12 @@ import importlib
 
 import numpy as np
 
+from ember.backend.allocator import keep_freed_memory
 from ember.device import as_device, device
 
 __all__ = ["get", "xp_of", "device_of", "to_device", "array_types"]
+
+keep_freed_memory()
 
 _loaded: dict[str, object] = {}
 _XP_BY_TYPE: dict[type, object] = {np.ndarray: np}
