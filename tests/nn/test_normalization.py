@@ -189,3 +189,124 @@ def test_errors_name_shapes():
         nn.GroupNorm(4, 6)
     with pytest.raises(RuntimeError, match="evaluation mode"):
         F.batch_norm(ember.randn(2, 3), None, None)
+
+
+# The fused primitive's backward on arrays (the usual case) against its Tensor-op backward (the
+# create_graph case) and PyTorch: each of batch / layer / group / instance norm, float32 and float64,
+# with weight and bias, bias only, or neither.
+
+NORMS = {
+    "batch": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (6, 3, 4, 5), (3,)),
+    "batch1d": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (8, 3), (3,)),
+    "layer": (lambda x, w, b: F.layer_norm(x, (4, 5), w, b), (3, 2, 4, 5), (4, 5)),
+    "group": (lambda x, w, b: F.group_norm(x, 2, w, b), (3, 4, 5, 2), (4,)),
+    "instance": (lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 3, 6, 2), (3,)),
+}
+AFFINE = ["weight_bias", "bias", "none"]
+
+
+def _affine_inputs(kind, shape, wshape, dtype, affine):
+    rng = np.random.default_rng(sum(map(ord, kind + affine)))
+    x = ember.tensor((rng.standard_normal(shape) * 2 + 1).astype(dtype), requires_grad=True)
+    w = ember.tensor(rng.standard_normal(wshape).astype(dtype), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(wshape).astype(dtype), requires_grad=True)
+    g = ember.tensor(rng.standard_normal(shape).astype(dtype))
+    w, b = {"weight_bias": (w, b), "bias": (None, b), "none": (None, None)}[affine]
+    return x, w, b, g
+
+
+def _grads(fn, x, w, b, g, create_graph):
+    inputs = [t for t in (x, w, b) if t is not None]
+    out = fn(x, w, b)
+    return out, ember.autograd.grad(out, inputs, g, create_graph=create_graph)
+
+
+@pytest.mark.parametrize("affine", AFFINE)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", list(NORMS))
+def test_array_backward_matches_tensor_op_backward(kind, dtype, affine):
+    fn, shape, wshape = NORMS[kind]
+    x, w, b, g = _affine_inputs(kind, shape, wshape, dtype, affine)
+    _, fast = _grads(fn, x, w, b, g, create_graph=False)
+    _, recorded = _grads(fn, x, w, b, g, create_graph=True)
+    assert recorded[0].requires_grad and not fast[0].requires_grad  # the two paths ran
+    tol = {"rtol": 2e-4, "atol": 2e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    for a, r, t in zip(fast, recorded, [t for t in (x, w, b) if t is not None]):
+        assert a.shape == t.shape and a.dtype == t.dtype
+        np.testing.assert_allclose(a.numpy(), r.detach().numpy(), **tol)
+
+
+TORCH_NORMS = {
+    "batch": lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+    "batch1d": lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+    "layer": lambda F, x, w, b: F.layer_norm(x, (4, 5), w, b),
+    "group": lambda F, x, w, b: F.group_norm(x, 2, w, b),
+    "instance": lambda F, x, w, b: F.instance_norm(x, weight=w, bias=b),
+}
+
+
+@pytest.mark.parametrize("affine", AFFINE)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", list(NORMS))
+def test_array_backward_matches_torch(kind, dtype, affine):
+    torch = torch_or_skip()
+    fn, shape, wshape = NORMS[kind]
+    x, w, b, g = _affine_inputs(kind, shape, wshape, dtype, affine)
+    out, grads = _grads(fn, x, w, b, g, create_graph=False)
+    t_inputs = [None if t is None else torch.tensor(t.detach().numpy(), requires_grad=True)
+                for t in (x, w, b)]
+    t_weight = t_inputs[1]
+    if affine == "bias":  # torch's group_norm fails on a bias without weight; ones are the same map
+        t_weight = torch.ones(wshape, dtype=t_inputs[0].dtype)
+    t_out = TORCH_NORMS[kind](torch.nn.functional, t_inputs[0], t_weight, t_inputs[2])
+    t_grads = torch.autograd.grad(t_out, [t for t in t_inputs if t is not None], torch.tensor(g.numpy()))
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-9, "atol": 1e-11}
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), **tol)
+    for a, t in zip(grads, t_grads):
+        np.testing.assert_allclose(a.numpy(), t.numpy(), **tol)
+
+
+@pytest.mark.parametrize("kind", list(NORMS))
+def test_gradgradcheck_without_affine_and_with_bias_only(kind):
+    fn, shape, wshape = NORMS[kind]
+    for affine in ("none", "bias"):
+        x, _, b, _ = _affine_inputs(kind, shape, wshape, np.float64, affine)
+        inputs = (x,) if b is None else (x, b)
+        assert gradcheck(lambda x, *b: fn(x, None, b[0] if b else None), inputs)
+        assert gradgradcheck(lambda x, *b: fn(x, None, b[0] if b else None), inputs)
+
+
+def test_array_backward_with_only_some_inputs_needing_gradients():
+    fn, shape, wshape = NORMS["layer"]
+    x, w, b, g = _affine_inputs("layer", shape, wshape, np.float64, "weight_bias")
+    _, (gx_all, gw_all, gb_all) = _grads(fn, x, w, b, g, create_graph=False)
+    for needs in [(True, False, False), (False, True, False), (False, False, True), (False, True, True)]:
+        tensors = [t.detach().requires_grad_(need) for t, need in zip((x, w, b), needs)]
+        grads = ember.autograd.grad(fn(*tensors), [t for t in tensors if t.requires_grad], g)
+        expected = [e for e, need in zip((gx_all, gw_all, gb_all), needs) if need]
+        for a, e in zip(grads, expected):
+            np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-12)
+
+
+def test_array_backward_on_non_contiguous_input_and_gradient():
+    # the fallback sums (NumPy's) instead of BLAS: transposed input, broadcast (stride-0) gradient
+    for kind in ("batch", "layer"):
+        fn, shape, wshape = NORMS[kind]
+        x, w, b, _ = _affine_inputs(kind, shape, wshape, np.float64, "weight_bias")
+        xt = ember.tensor(x.detach().numpy().swapaxes(0, 1)).transpose(0, 1).detach().requires_grad_()
+        assert not xt._data.flags.c_contiguous
+        for inputs in [(x, w, b), (xt, w, b)]:
+            fast = ember.autograd.grad(fn(*inputs).sum(), inputs)
+            recorded = ember.autograd.grad(fn(*inputs).sum(), inputs, create_graph=True)
+            for a, r in zip(fast, recorded):
+                np.testing.assert_allclose(a.numpy(), r.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_normalize_leaves_its_input_alone_when_a_reduced_dim_has_size_one():
+    data = np.random.randn(4, 1)
+    data.flags.writeable = False
+    x = ember.tensor(data, requires_grad=True)
+    out = F.layer_norm(x, (1,))
+    np.testing.assert_array_equal(out.detach().numpy(), np.zeros((4, 1)))
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((4, 1)))
