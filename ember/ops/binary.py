@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ember.ops import Primitive
 from ember.ops.elementwise import (
-    _quiet,
     _as_array,
+    _quiet,
     _zeros_like,
 )
 

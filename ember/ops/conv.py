@@ -1,4 +1,4 @@
-"""2-D convolution primitives by im2col and one large matrix product (1-D calls these with H=1).
+"""2-D convolution primitives by im2col and matrix products (1-D calls these with H=1).
 
 Three linear primitives close under differentiation, so every order of gradient works:
 
@@ -7,12 +7,31 @@ Three linear primitives close under differentiation, so every order of gradient 
 * ``Conv2dWeightGrad(x, g)``: its adjoint in the weight.
 
 Layout: im2col reads the padded input through a strided window view and copies it once into a
-``(C*kh*kw, N*Ho*Wo)`` matrix, rows in weight order (c, i, j), columns in (n, ho, wo) order. The
-whole batch is then one GEMM per group, ``(O, K) @ (K, N*P)``: a batched matmul of N small
-products was ~10x slower with a threaded BLAS. The ``(O, N*P)`` result is transposed into NCHW in
-the same pass that adds the bias. Conv2d keeps its columns for the weight gradient, which then
-costs one GEMM and no second im2col. Python loops run over kernel offsets only (col2im), never
-over pixels.
+``(C*kh*kw, N*Ho*Wo)`` matrix, rows in weight order (c, i, j), columns in (n, ho, wo) order,
+copying each window row as one record (``copy_rows``). Python loops run over kernel offsets
+only (col2im), never over pixels. Measured with one BLAS thread at the shapes of the benchmark
+CNNs (LeNet-5 and the 3-layer 3x3 net, batch 64):
+
+* Conv2d does not keep its columns: the weight gradient redoes im2col. Kept, they are 9-25x the
+  input and outlive the forward pass, so every training step grew the heap by them, and page
+  faults on the fresh pages (about 3 us per 4 KiB here) cost more than the second im2col:
+  LeNet-5 went from ~3200 page faults and ~10 ms of system time per step to none.
+* K = C*kh*kw rows below the P = Ho*Wo pixels of a sample (first layers, few channels): one
+  GEMM per sample, ``(O, K) @ (K, P)`` over a strided view of the columns, writes NCHW
+  directly and the bias is added in place; the weight gradient sums N products
+  ``(O, P) @ (P, K)`` read straight from the NCHW gradient. For 3 -> 32 channels on 32x32 that
+  took the forward from 4.9 to 3.7 ms and the weight gradient from 4.5 to 3.5 ms. Otherwise one
+  GEMM for the batch, ``(O, K) @ (K, N*P)``, transposed into NCHW in the pass that adds the
+  bias: per-sample products of few pixels run below BLAS speed (64 -> 128 channels on 8x8:
+  8.0 ms against 8.6 forward, 8.5 against 12.7 for the weight gradient; with two BLAS threads
+  13.8 against 40).
+* The input gradient of a stride-1 convolution pads the output gradient's rows to the padded
+  input width ``Wp`` with zeros before its GEMM, so kernel offset (i, j) of every column block
+  lands on one contiguous run of each padded input plane, shifted by ``i*dh*Wp + j*dw``: col2im
+  is kh*kw long additions instead of additions over rows of ``Wo`` elements, which NumPy runs
+  several times slower (GEMM and col2im: 18.5 -> 14.9 ms for 64 -> 128 channels on 8x8, 21.3 ->
+  19.3 ms for 32 -> 64 on 16x16, 3.5 -> 2.4 ms for LeNet's second layer). The zero columns
+  cost GEMM work; it pays while ``Wp < 2*Wo`` (at ``2*Wo`` both ways measured even).
 """
 
 from __future__ import annotations
@@ -36,28 +55,58 @@ class ConvGeometry:
         self.out_hw = out_hw
 
 
+def copy_rows(xp, dst, src):
+    """``dst[...] = src`` (same shapes), a whole last-axis row at a time where rows are contiguous.
+
+    NumPy's strided copy pays a fixed cost per row of the last axis; rows of 8-28 elements (the
+    windows and padded planes of small images) copy 1.3-2.5x faster viewed as single ``void``
+    records of a row's bytes, one memcpy each (im2col of LeNet's second layer: 0.77 -> 0.30 ms,
+    of 64 channels on 8x8: 2.8 -> 1.6 ms). Other arrays (and CuPy) copy element-wise.
+    """
+    if (xp.__name__ == "numpy" and src.dtype == dst.dtype and src.size > 0 and src.ndim
+            and src.strides[-1] == dst.strides[-1] == src.itemsize):
+        row = xp.dtype((xp.void, src.shape[-1] * src.itemsize))
+        dst.view(row)[...] = src.view(row)
+    else:
+        dst[...] = src
+
+
+def contiguous(xp, a):
+    """A C-contiguous copy of ``a`` made by ``copy_rows`` (``a`` itself when already laid out)."""
+    if a.flags.c_contiguous:
+        return a
+    out = xp.empty(a.shape, a.dtype)
+    copy_rows(xp, out, a)
+    return out
+
+
 def _pad(xp, x, padding):
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
     n, c, h, w = x.shape
     out = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
-    out[:, :, ph: ph + h, pw: pw + w] = x
+    copy_rows(xp, out[:, :, ph: ph + h, pw: pw + w], x)
     return out
+
+
+def _windows(xp, padded, geo: ConvGeometry):
+    """The windows of an already padded (N, C, Hp, Wp) array as a (C, kh, kw, N, Ho, Wo) view."""
+    n, c = padded.shape[:2]
+    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
+    s_n, s_c, s_h, s_w = padded.strides
+    return xp.lib.stride_tricks.as_strided(
+        padded, shape=(c, kh, kw, n, ho, wo),
+        strides=(s_c, s_h * geo.dilation[0], s_w * geo.dilation[1], s_n, s_h * geo.stride[0],
+                 s_w * geo.stride[1]),
+    )
 
 
 def im2col(xp, x, geo: ConvGeometry):
     """``x`` (N, C, H, W) as columns (C*kh*kw, N*Ho*Wo): rows (c, i, j), columns (n, ho, wo)."""
-    x = _pad(xp, x, geo.padding)
-    n, c = x.shape[:2]
-    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
-    s_n, s_c, s_h, s_w = x.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        x, shape=(c, kh, kw, n, ho, wo),
-        strides=(s_c, s_h * geo.dilation[0], s_w * geo.dilation[1], s_n, s_h * geo.stride[0],
-                 s_w * geo.stride[1]),
-    )
-    return windows.reshape(c * kh * kw, n * ho * wo)
+    windows = _windows(xp, _pad(xp, x, geo.padding), geo)
+    c, kh, kw, n, ho, wo = windows.shape
+    return contiguous(xp, windows).reshape(c * kh * kw, n * ho * wo)
 
 
 def col2im(xp, cols, batch: int, channels: int, geo: ConvGeometry):
@@ -72,7 +121,7 @@ def col2im(xp, cols, batch: int, channels: int, geo: ConvGeometry):
         for j in range(kw):
             out[:, :, rows, j * dw: j * dw + sw * (wo - 1) + 1: sw] += blocks[:, i, j]
     out = out[:, :, ph: ph + h, pw: pw + w]
-    return xp.ascontiguousarray(out.transpose(1, 0, 2, 3))
+    return contiguous(xp, out.transpose(1, 0, 2, 3))
 
 
 def _gemm(xp, a, b, groups: int):
@@ -84,10 +133,20 @@ def _gemm(xp, a, b, groups: int):
     return out.reshape(groups * m, -1)
 
 
+def _per_sample(geo: ConvGeometry, rows: int) -> bool:
+    """Whether to run one GEMM per sample: groups == 1 and fewer column rows than pixels."""
+    return geo.groups == 1 and rows < geo.out_hw[0] * geo.out_hw[1]
+
+
+def _sample_blocks(cols, geo: ConvGeometry):
+    """Columns (K, N*P) as N blocks (N, K, P): a strided view, no copy."""
+    pixels = geo.out_hw[0] * geo.out_hw[1]
+    return cols.reshape(cols.shape[0], -1, pixels).transpose(1, 0, 2)
+
+
 def _channels_first(g):
-    """(N, C, H, W) -> (C, N*H*W), the column layout of im2col (a copy unless already laid out)."""
-    _n, c = g.shape[:2]
-    return g.transpose(1, 0, 2, 3).reshape(c, -1)
+    """(N, C, ...) -> (C, N*...), the column layout of im2col (a copy unless already laid out)."""
+    return g.swapaxes(0, 1).reshape(g.shape[1], -1)
 
 
 def _grad_blocks(w, groups: int):
@@ -95,6 +154,53 @@ def _grad_blocks(w, groups: int):
     o = w.shape[0]
     wg = w.reshape(groups, o // groups, -1)
     return wg.transpose(0, 2, 1).reshape(-1, o // groups)
+
+
+def _rows_pay(geo: ConvGeometry) -> bool:
+    """Whether the input gradient goes through zero-padded rows: stride 1 and ``Wp < 2*Wo``."""
+    return geo.stride == (1, 1) and geo.in_hw[1] + 2 * geo.padding[1] < 2 * geo.out_hw[1]
+
+
+def _input_grad_rows(xp, g, w, geo: ConvGeometry, channels: int):
+    """The stride-1 input gradient through zero-padded rows (see the module docstring).
+
+    ``g`` (N, O, Ho, Wo) is copied into rows (O, N, Ho, Wp), zero past ``Wo``; one GEMM per
+    group gives columns (K, N*Ho*Wp) whose block for kernel offset (i, j) adds, as one run of
+    Ho*Wp elements per (c, n), into zeroed padded planes at offset ``i*dh*Wp + j*dw`` (each plane
+    has ``(kw-1)*dw`` spare elements for the zeros that run past its last row).
+    """
+    n, o = g.shape[:2]
+    (kh, kw), (ho, wo), (dh, dw) = geo.kernel, geo.out_hw, geo.dilation
+    (ph, pw), (h, w_in) = geo.padding, geo.in_hw
+    hp, wp = h + 2 * ph, w_in + 2 * pw
+    rows = xp.zeros((o, n, ho, wp), g.dtype)
+    copy_rows(xp, rows[..., :wo], g.transpose(1, 0, 2, 3))
+    cols = _gemm(xp, _grad_blocks(w, geo.groups), rows.reshape(o, -1), geo.groups)
+    span = ho * wp
+    blocks = cols.reshape(channels, kh, kw, n, span)
+    planes = xp.zeros((channels, n, hp * wp + (kw - 1) * dw), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            start = i * dh * wp + j * dw
+            dest = planes[:, :, start: start + span]
+            xp.add(dest, blocks[:, i, j], out=dest)
+    planes = planes[:, :, : hp * wp].reshape(channels, n, hp, wp)[:, :, ph: ph + h, pw: pw + w_in]
+    return contiguous(xp, planes.transpose(1, 0, 2, 3))
+
+
+def _weight_grad(xp, cols, g, geo: ConvGeometry):
+    """The weight gradient (O, K/groups) from the columns of x and the (N, O, P) output gradient."""
+    o, groups = g.shape[1], geo.groups
+    if _per_sample(geo, cols.shape[0]):  # N products (O, P) @ (P, K), g read as it is (NCHW)
+        return xp.matmul(g, _sample_blocks(cols, geo).transpose(0, 2, 1)).sum(0)
+    g2 = _channels_first(g)  # (O, n*P)
+    # cols @ g2.T (long inner dim on the right-hand side's rows) is several times faster in
+    # OpenBLAS than the equal g2 @ cols.T
+    k, m = cols.shape[0] // groups, o // groups
+    dw = xp.empty((groups, m, k), g2.dtype)
+    for i in range(groups):  # 2-D products: NumPy's stacked matmul misses BLAS for this layout
+        dw[i] = xp.matmul(cols[i * k: (i + 1) * k], g2[i * m: (i + 1) * m].T).T
+    return dw.reshape(o, k)
 
 
 class Conv2d(Primitive):
@@ -107,13 +213,16 @@ class Conv2d(Primitive):
         xp = ctx.xp
         ctx.save_for_backward(x, w)
         ctx.geo = geo
-        cols = im2col(xp, x, geo)
-        if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
-            ctx.cols = cols  # reused by the weight gradient
-        o, n = w.shape[0], x.shape[0]
-        out2 = _gemm(xp, w.reshape(o, -1), cols, geo.groups)  # (O, N*Ho*Wo)
-        nchw = out2.reshape(o, n, *geo.out_hw).transpose(1, 0, 2, 3)
-        out = xp.empty(nchw.shape, out2.dtype)
+        cols = im2col(xp, x, geo)  # (K, N*P), not kept: the weight gradient makes its own
+        n, o = x.shape[0], w.shape[0]
+        w2 = w.reshape(o, -1)
+        if _per_sample(geo, cols.shape[0]):
+            out = xp.matmul(w2, _sample_blocks(cols, geo))  # (N, O, P): NCHW
+            if b is not None:
+                out += b.reshape(-1, 1)
+            return out.reshape((n, o) + geo.out_hw)
+        nchw = _gemm(xp, w2, cols, geo.groups).reshape((o, n) + geo.out_hw).transpose(1, 0, 2, 3)
+        out = xp.empty(nchw.shape, nchw.dtype)
         if b is None:
             out[...] = nchw
         else:
@@ -126,10 +235,7 @@ class Conv2d(Primitive):
         need_x, need_w, need_b, _ = ctx.needs_input_grad
         geo = ctx.geo
         grad_x = Conv2dInputGrad.apply(grad, w, geo, x.shape[1]) if need_x else None
-        grad_w = None
-        if need_w:
-            grad_w = Conv2dWeightGrad.apply(x, grad, geo, tuple(w.shape), cols=ctx.cols)
-            ctx.cols = None
+        grad_w = Conv2dWeightGrad.apply(x, grad, geo, tuple(w.shape)) if need_w else None
         grad_b = grad.sum((0, 2, 3)) if need_b else None
         return grad_x, grad_w, grad_b, None
 
@@ -144,6 +250,8 @@ class Conv2dInputGrad(Primitive):
         xp = ctx.xp
         ctx.save_for_backward(g, w)
         ctx.geo, ctx.in_channels = geo, in_channels
+        if _rows_pay(geo):
+            return _input_grad_rows(xp, g, w, geo, in_channels)
         cols = _gemm(xp, _grad_blocks(w, geo.groups), _channels_first(g), geo.groups)  # (K, N*P)
         return col2im(xp, cols, g.shape[0], in_channels, geo)
 
@@ -158,25 +266,17 @@ class Conv2dInputGrad(Primitive):
 
 
 class Conv2dWeightGrad(Primitive):
-    """The gradient of conv2d in its weight: (x, g) -> dw; ``cols`` reuses the forward's im2col."""
+    """The gradient of conv2d in its weight: (x, g) -> dw, from a fresh im2col of ``x``."""
 
     op_name = "conv2d_weight_grad"
 
     @staticmethod
-    def forward(ctx, x, g, geo: ConvGeometry, w_shape: tuple, cols=None):
+    def forward(ctx, x, g, geo: ConvGeometry, w_shape: tuple):
         xp = ctx.xp
         ctx.save_for_backward(x, g)
         ctx.geo, ctx.w_shape = geo, w_shape
-        if cols is None:
-            cols = im2col(xp, x, geo)
-        groups, o = geo.groups, w_shape[0]
-        g2 = _channels_first(g)  # (O, N*P)
-        # cols @ g2.T (long inner dim on the right-hand side's rows) is several times faster in
-        # OpenBLAS than the equal g2 @ cols.T
-        k, m = cols.shape[0] // groups, o // groups
-        dw = xp.empty((groups, m, k), g2.dtype)
-        for i in range(groups):  # 2-D products: NumPy's stacked matmul misses BLAS for this layout
-            dw[i] = xp.matmul(cols[i * k: (i + 1) * k], g2[i * m: (i + 1) * m].T).T
+        g3 = g.reshape(g.shape[0], w_shape[0], geo.out_hw[0] * geo.out_hw[1])
+        dw = _weight_grad(xp, im2col(xp, x, geo), g3, geo)
         return dw.reshape(w_shape)
 
     @staticmethod

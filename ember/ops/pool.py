@@ -11,7 +11,12 @@ loops run over the kh*kw offsets only, never over pixels:
   (adaptive max pooling, ``max_unpool2d``).
 
 When windows do not overlap (stride >= dilated kernel) the adjoints write each strided slice
-once, straight into the result, without zero-filling a padded buffer and adding.
+once, straight into the result, without zero-filling a padded buffer and adding. When they tile
+the input exactly (stride = kernel, no padding or dilation: ``MaxPool2d(2)``), the max-pool
+forward copies the offsets of a chunk of samples into contiguous planes first
+(``_tile_chunks``): with one BLAS thread, 2x2 windows over (64, 32, 32, 32) took 3.5 ms instead
+of 6.1, (64, 16, 10, 10) 0.22 instead of 0.40, (64, 128, 8, 8) 1.07 instead of 1.28. One
+reduction over the window axes of a (N, C, Ho, kh, Wo, kw) view measured 10-25x slower.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 import math
 
 from ember.ops import Primitive
+
+_TILE_BYTES = 1 << 19  # input per chunk of samples in MaxPool2d's tiling path (_tile_chunks)
 
 
 class PoolGeometry:
@@ -52,6 +59,12 @@ class PoolGeometry:
     @property
     def padded(self) -> bool:
         return any(self.padding) or any(self.extra)
+
+    @property
+    def tiles(self) -> bool:
+        """Whether the windows tile the input exactly: stride = kernel, no padding or dilation."""
+        return (self.stride == self.kernel and not self.padded and self.dilation == (1, 1)
+                and all(self.in_hw[i] == self.out_hw[i] * self.kernel[i] for i in range(2)))
 
     def offsets(self):
         """(i, j, slices into the padded input that pick offset (i, j) of every window)."""
@@ -91,6 +104,50 @@ def _pad(xp, x, geo: PoolGeometry, fill):
     return out
 
 
+def _tile_chunks(xp, x, geo: PoolGeometry):
+    """Windows that tile the input, a chunk of samples at a time: ``(n0, n1, planes)``.
+
+    ``planes[k]`` is kernel offset k of every window of samples n0..n1, a contiguous
+    (n1-n0, C, Ho, Wo) array: one copy per chunk reorders (n, C, Ho, kh, Wo, kw) into
+    (kh*kw, n, C, Ho, Wo), so the maxima and the first-argmax scan run on contiguous planes
+    instead of strided views. The chunks (``_TILE_BYTES`` of input) share one buffer, which
+    stays in cache; planes for the whole batch measured no faster than the strided views.
+    """
+    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
+    n, c = x.shape[:2]
+    step = max(1, min(n, _TILE_BYTES // max(1, c * ho * wo * kh * kw * x.itemsize)))
+    buffer = xp.empty(kh * kw * step * c * ho * wo, x.dtype)
+    for n0 in range(0, n, step):
+        n1 = min(n0 + step, n)
+        planes = buffer[: kh * kw * (n1 - n0) * c * ho * wo].reshape(kh, kw, n1 - n0, c, ho, wo)
+        planes[...] = x[n0:n1].reshape(n1 - n0, c, ho, kh, wo, kw).transpose(3, 5, 0, 1, 2, 4)
+        yield n0, n1, planes.reshape(kh * kw, n1 - n0, c, ho, wo)
+
+
+def _first_max(xp, views, best, arg):
+    """Window maxima into ``best`` and the offset of their first occurrence into ``arg``.
+
+    ``views`` holds offset k of every window, each shaped like ``best``. The first offset
+    holding the maximum = how many offsets precede the first match; ``run`` stays true until a
+    match (plain ufuncs: copyto(where=) is several times slower). NaN wins, as in PyTorch,
+    which points at the last NaN.
+    """
+    if len(views) == 1:
+        best[...] = views[0]
+    else:
+        xp.maximum(views[0], views[1], out=best)  # propagates NaN, as PyTorch
+    for v in views[2:]:
+        xp.maximum(best, v, out=best)
+    arg[...] = 0
+    run = xp.ones(best.shape, xp.bool_)
+    for v in views[:-1]:
+        xp.greater(run, v == best, out=run)
+        xp.add(arg, run, out=arg, casting="unsafe")
+    if best.dtype.kind == "f" and best.size and xp.isnan(best.max()):
+        for k in range(len(views)):
+            xp.copyto(arg, k, where=xp.isnan(views[k]))
+
+
 def _lowest(xp, dtype):
     return -math.inf if dtype.kind == "f" else xp.iinfo(dtype).min
 
@@ -122,21 +179,15 @@ class MaxPool2d(Primitive):
     @staticmethod
     def forward(ctx, x, geo: PoolGeometry, flat: bool = False):
         xp = ctx.xp
-        padded = _pad(xp, x, geo, _lowest(xp, x.dtype))
-        views = [padded[where] for _, where in geo.offsets()]
-        best = views[0].copy()
-        for v in views[1:]:
-            xp.maximum(best, v, out=best)  # propagates NaN, as PyTorch
-        # the first offset holding the maximum = how many offsets precede the first match;
-        # ``run`` stays true until a match (plain ufuncs: copyto(where=) is several times slower)
-        arg = xp.zeros(best.shape, xp.int8 if len(views) < 128 else xp.int32)
-        run = xp.ones(best.shape, xp.bool_)
-        for v in views[:-1]:
-            xp.greater(run, v == best, out=run)
-            xp.add(arg, run, out=arg, casting="unsafe")
-        if best.dtype.kind == "f" and xp.isnan(best).any():
-            for k in range(len(views)):  # PyTorch keeps the last NaN
-                xp.copyto(arg, k, where=xp.isnan(views[k]))
+        (kh, kw), lead = geo.kernel, x.shape[:-2]
+        best = xp.empty(lead + geo.out_hw, x.dtype)
+        arg = xp.empty(best.shape, xp.int8 if kh * kw < 128 else xp.int32)
+        if geo.tiles:
+            for n0, n1, planes in _tile_chunks(xp, x, geo):
+                _first_max(xp, planes, best[n0:n1], arg[n0:n1])
+        else:
+            padded = _pad(xp, x, geo, _lowest(xp, x.dtype))
+            _first_max(xp, [padded[where] for _, where in geo.offsets()], best, arg)
         ctx.geo, ctx.arg = geo, arg
         if not flat:
             return best

@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 
 from ember.ops.elementwise import (
-    _quiet,
+    _PI,
+    _SQRT_PI_OVER_TWO,
+    _TWO_OVER_SQRT_PI,
     _OfInput,
     _OfOutput,
-    _PI,
-    _TWO_OVER_SQRT_PI,
-    _SQRT_PI_OVER_TWO,
+    _quiet,
 )
 
 
@@ -97,9 +97,9 @@ def _library(xp):
     if key not in _LIBRARY:
         try:
             if key == "numpy":
-                import scipy.special as special
+                from scipy import special
             else:
-                import cupyx.scipy.special as special
+                from cupyx.scipy import special
         except ImportError:
             special = None
         _LIBRARY[key] = special

@@ -224,3 +224,76 @@ def test_state_dict_round_trip_with_torch():
         rtol=1e-4,
         atol=1e-5,
     )
+
+
+# The primitives pick their products and col2im by shape (see ember/ops/conv.py): one GEMM per
+# sample or one for the batch, zero-padded rows or plain col2im for the input gradient. Each
+# choice must agree with the other and with PyTorch.
+PATH_CASES = [
+    ((5, 1, 9, 8), (4, 1, 3, 3), {"padding": 1}),  # K < P: one GEMM per sample
+    ((5, 6, 6, 7), (8, 6, 3, 3), {"padding": 1}),  # K >= P: one GEMM for the batch
+    ((5, 4, 9, 8), (6, 2, 3, 2), {"padding": (2, 1), "dilation": (1, 2), "groups": 2}),
+    ((5, 3, 7, 9), (4, 3, 5, 3), {}),
+    ((5, 4, 8, 8), (6, 4, 3, 3), {"stride": 2, "padding": 1}),
+    ((0, 1, 6, 6), (4, 1, 3, 3), {"padding": 1}),  # an empty batch
+]
+
+
+def _conv_results(x, w, b, kwargs):
+    """Output and the gradients of x, w and b for a fixed output gradient."""
+    ex, ew, eb = (ember.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(ex, ew, eb, **kwargs)
+    g = np.random.default_rng(3).standard_normal(tuple(out.shape))
+    out.backward(ember.tensor(g))
+    return [out.detach().numpy(), ex.grad.numpy(), ew.grad.numpy(), eb.grad.numpy()]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", PATH_CASES, ids=str)
+def test_conv2d_paths_agree(monkeypatch, x_shape, w_shape, kwargs):
+    from ember.ops import conv
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    expected = _conv_results(x, w, b, kwargs)
+    variants = {  # name: (module attribute, its replacement given the original)
+        "the other product": (
+            "_per_sample", lambda orig: lambda geo, rows: geo.groups == 1 and not orig(geo, rows)
+        ),
+        "the other col2im": (
+            "_rows_pay", lambda orig: lambda geo: geo.stride == (1, 1) and not orig(geo)
+        ),
+    }
+    for label, (name, replace) in variants.items():
+        with monkeypatch.context() as m:
+            m.setattr(conv, name, replace(getattr(conv, name)))
+            for got, want in zip(_conv_results(x, w, b, kwargs), expected):
+                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=label)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", PATH_CASES, ids=str)
+def test_conv2d_paths_match_torch_and_gradgradcheck(x_shape, w_shape, kwargs):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = torch.nn.functional.conv2d(tx, tw, tb, **kwargs)
+    g = np.random.default_rng(3).standard_normal(tuple(out.shape))
+    out.backward(torch.tensor(g))
+    want = [out.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()]
+    for got, ref in zip(_conv_results(x, w, b, kwargs), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+    small = tuple(min(d, 2) if i == 0 else d for i, d in enumerate(x_shape))
+    ex, ew, eb = _rand(*small), _rand(*w_shape), _rand(w_shape[0])
+    assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), (ex, ew, eb))
+
+
+@pytest.mark.parametrize(
+    "case", [{"padding": 1}, {"dilation": 2, "output_padding": 1}, {"padding": (0, 1), "groups": 2}],
+    ids=str,
+)
+def test_conv_transpose2d_stride_one_matches_torch(case):
+    torch = torch_or_skip()
+    e, t = nn.ConvTranspose2d(4, 6, 3, **case), torch.nn.ConvTranspose2d(4, 6, 3, **case)
+    compare_module(e, t, (3, 4, 5, 6))

@@ -252,3 +252,71 @@ def test_max_pool_nan_like_torch():
     _, t_idx = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
     np.testing.assert_array_equal(e_idx.numpy(), t_idx.numpy())
     assert np.isnan(e_out.numpy()).all()
+
+
+# Windows that tile the input (stride = kernel, no padding or dilation) take a fast path in
+# MaxPool2d (ember/ops/pool.py: contiguous planes per kernel offset); it must match PyTorch,
+# the general path, first-maximum ties and NaN handling included.
+TILE_CASES = [
+    ({"kernel_size": 2}, (2, 3, 8, 6)),
+    ({"kernel_size": 3}, (2, 3, 9, 6)),
+    ({"kernel_size": (2, 3), "stride": (2, 3)}, (2, 3, 8, 9)),
+    ({"kernel_size": 2, "stride": 2}, (3, 4, 10)),  # unbatched
+]
+
+
+@pytest.mark.parametrize("case, shape", TILE_CASES, ids=str)
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool2d_tiles_match_torch(case, shape, ties):
+    torch = torch_or_skip()
+    for seed in range(3):
+        compare_fn(
+            lambda x: F.max_pool2d(x, return_indices=True, **case),
+            lambda x: torch.nn.functional.max_pool2d(x, return_indices=True, **case),
+            shape, seed=seed, tie_values=ties,
+        )
+
+
+@pytest.mark.parametrize("case, shape", TILE_CASES[:3], ids=str)
+def test_max_pool2d_tiles_agree_with_general_path(monkeypatch, case, shape):
+    from ember.ops import pool
+
+    shape = (3,) + shape[1:]
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 3, shape).astype(np.float32)  # many ties
+    x[0, 0, 0, :2] = np.nan  # a window with NaN
+    x[2, 1, -1, -3:] = np.nan
+
+    def run():
+        ex = ember.tensor(x, requires_grad=True)
+        out, idx = F.max_pool2d(ex, return_indices=True, **case)
+        g = np.random.default_rng(5).standard_normal(tuple(out.shape)).astype(np.float32)
+        out.backward(ember.tensor(g))
+        return out.detach().numpy(), idx.numpy(), ex.grad.numpy()
+
+    expected = run()  # the whole batch in one chunk
+    sample = x[0].nbytes
+    for label, patch in [
+        ("general path", ("tiles", property(lambda self: False), pool.PoolGeometry)),
+        ("a chunk per sample", ("_TILE_BYTES", 1, pool)),
+        ("chunks of 2 and 1", ("_TILE_BYTES", 2 * sample, pool)),
+    ]:
+        name, value, owner = patch
+        with monkeypatch.context() as m:
+            m.setattr(owner, name, value)
+            for got, want in zip(run(), expected):
+                np.testing.assert_array_equal(got, want, err_msg=label)
+
+
+def test_max_pool2d_tiles_gradgradcheck_and_unpool():
+    x = _rand(2, 2, 4, 6)
+    assert gradgradcheck(lambda x: F.max_pool2d(x, 2), (x,))
+    assert gradgradcheck(lambda x: F.max_pool2d(x, (2, 3)), (x,))
+    out, idx = F.max_pool2d(x.detach(), 2, return_indices=True)
+    restored = F.max_unpool2d(out, idx, 2).numpy()
+    planes = restored.reshape(2, 2, -1)
+    np.testing.assert_array_equal(
+        np.take_along_axis(planes, idx.numpy().reshape(2, 2, -1), axis=2).reshape(out.shape),
+        out.numpy(),
+    )
+    assert np.count_nonzero(restored) == out.numel()
