@@ -42,6 +42,9 @@ def test_background_sync_runs_and_its_failure_fails_the_save(tmp_path, monkeypat
     target = tmp_path / "t.bin"
     with atomic.atomic_write(target) as f:
         f.write(bytes(10_000))
+        deadline = time.monotonic() + 10
+        while not synced and time.monotonic() < deadline:  # the sync runs in the background
+            time.sleep(0.01)
     assert synced and target.read_bytes() == bytes(10_000)
 
     def failing(fd):
