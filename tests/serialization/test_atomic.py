@@ -35,6 +35,13 @@ def test_failed_write_keeps_old_file_and_removes_temporary(tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.safetensors"]
 
 
+def _wait_for(calls: list) -> None:
+    """Wait until the background syncer has been called (it runs in its own thread)."""
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_background_sync_runs_and_its_failure_fails_the_save(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic, "SYNC_EVERY", 1024)
     synced = []
@@ -42,17 +49,19 @@ def test_background_sync_runs_and_its_failure_fails_the_save(tmp_path, monkeypat
     target = tmp_path / "t.bin"
     with atomic.atomic_write(target) as f:
         f.write(bytes(10_000))
-        deadline = time.monotonic() + 10
-        while not synced and time.monotonic() < deadline:  # the sync runs in the background
-            time.sleep(0.01)
+        _wait_for(synced)
     assert synced and target.read_bytes() == bytes(10_000)
 
+    tried = []
+
     def failing(fd):
+        tried.append(fd)
         raise OSError("I/O error while syncing")
 
     monkeypatch.setattr(atomic, "_datasync", failing)
     with pytest.raises(OSError, match="while syncing"), atomic.atomic_write(target) as f:
         f.write(b"x" * 10_000)
+        _wait_for(tried)
     assert target.read_bytes() == bytes(10_000)
     assert [p.name for p in tmp_path.iterdir()] == ["t.bin"]
 
