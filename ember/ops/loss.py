@@ -63,41 +63,64 @@ class BinaryCrossEntropy(Primitive):
 
 
 class SoftmaxCrossEntropy(Primitive):
-    """``-w[t] * log_softmax(x)[t]`` per row of a 2-D ``x`` (rows of ``t == ignore`` give 0).
+    """Cross entropy of (N, C) logits ``x`` against class indices ``target``, reduced, in one node.
 
-    ``weight`` is the per-row weight array (0 for ignored rows), computed by the caller.
-    Backward is ``grad * w * (softmax(x) - onehot(t))``, one multiply (softmax - onehot is formed
-    in forward); under ``create_graph`` it is rebuilt from differentiable ops instead.
+    ``-w[n] * log_softmax(x)[n, target[n]]`` per row, where ``w[n]`` is ``class_weight[target[n]]``
+    (1 without class weights) and 0 for rows whose target is ``ignore_index``; ``reduction``
+    'mean' divides the sum by ``sum(w)`` (NaN when every row is ignored, as in PyTorch), 'sum'
+    sums, 'none' returns the rows. Targets are checked by the caller. Backward is
+    ``grad * w * (softmax(x) - onehot(target))`` (divided by ``sum(w)`` for 'mean'), one multiply
+    (softmax - onehot is formed in forward); under ``create_graph`` it is rebuilt from
+    differentiable ops instead. The ignore handling, weighting and reduction used to be seven
+    more primitives: forward+backward of a (128, 10) batch took 387 us against PyTorch's 112.
     """
 
     op_name = "cross_entropy"
 
     @staticmethod
-    def forward(ctx, x, target, weight):
+    def forward(ctx, x, target, class_weight, ignore_index, reduction):
         xp = ctx.xp
         rows = xp.arange(x.shape[0])
+        kept = target != ignore_index
+        safe = xp.where(kept, target, 0)
+        weight = kept.astype(x.dtype)
+        if class_weight is not None:
+            weight *= class_weight[safe]
         shifted = x - x.max(axis=1, keepdims=True)
-        picked = shifted[rows, target]
+        picked = shifted[rows, safe]
         exp = xp.exp(shifted, out=shifted)  # in place: a (1120, 1000) float32 batch saves ~1 ms
         total = exp.sum(axis=1, keepdims=True)
         picked -= xp.log(total[:, 0])
         exp /= total
-        exp[rows, target] -= 1  # softmax - onehot: the gradient of each row's loss
-        ctx.row_grad, ctx.weight, ctx.target = exp, weight, target
-        ctx.save_for_backward(x)
+        exp[rows, safe] -= 1  # softmax - onehot: the gradient of each row's loss
         with _quiet(xp):
-            return xp.where(weight != 0, -picked * weight, 0).astype(x.dtype)
+            losses = xp.where(kept, -picked * weight, 0).astype(x.dtype)
+            if reduction == "none":
+                out, scale = losses, weight
+            else:
+                out = losses.sum(dtype=x.dtype)
+                scale = weight
+                if reduction == "mean":
+                    count = weight.sum(dtype=x.dtype)
+                    out = out / count
+                    scale = weight / count
+        ctx.row_grad, ctx.scale, ctx.safe, ctx.reduction = exp, scale.astype(x.dtype), safe, reduction
+        ctx.save_for_backward(x)
+        return xp.asarray(out, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        scale = (grad * _const(grad, ctx.weight)).unsqueeze(1)
+        xp = ctx.xp
         if not grad_enabled.get():
-            return scale * _const(grad, ctx.row_grad), None, None
+            g = grad._data if ctx.reduction == "none" else grad._data.reshape(1)
+            return grad._wrap_like(ctx.row_grad * (g * ctx.scale)[:, None]), None, None, None, None
         # create_graph: the same gradient from differentiable ops, so it differentiates again
         (x,) = ctx.saved_tensors
-        onehot = ctx.xp.zeros(x.shape, x._data.dtype)
-        onehot[ctx.xp.arange(x.shape[0]), ctx.target] = 1
-        return scale * (x.softmax(1) - _const(grad, onehot)), None, None
+        onehot = xp.zeros(x.shape, x._data.dtype)
+        onehot[xp.arange(x.shape[0]), ctx.safe] = 1
+        per_row = grad if ctx.reduction == "none" else grad.reshape(1)
+        scale = (per_row * _const(grad, ctx.scale)).unsqueeze(1)
+        return scale * (x.softmax(1) - _const(grad, onehot)), None, None, None, None
 
 
 def _logsumexp3(xp, a, b, c):

@@ -233,7 +233,9 @@ def test_modules_match_torch(name, kwargs, make):
 
 # -- the fused softmax cross entropy against the composite ---------------------------------
 @pytest.mark.parametrize("kwargs", [{}, {"weight": _prob(C)}, {"ignore_index": 1},
-                                    {"reduction": "none", "weight": _prob(C)}])
+                                    {"reduction": "none", "weight": _prob(C)},
+                                    {"reduction": "sum", "weight": _prob(C), "ignore_index": 3},
+                                    {"reduction": "none", "ignore_index": 0}])
 def test_fused_cross_entropy_matches_composite(kwargs):
     x = _randn(8, C)
     target = ember.tensor(_ints(C, 8))
@@ -247,6 +249,16 @@ def test_fused_cross_entropy_matches_composite(kwargs):
     fused.backward(upstream)
     plain.backward(upstream)
     np.testing.assert_allclose(fused_x.grad.numpy(), plain_x.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_fused_cross_entropy_all_rows_ignored_is_nan_as_in_torch():
+    x = ember.randn(4, C, requires_grad=True)
+    loss = F.cross_entropy(x, ember.full((4,), 2), ignore_index=2)
+    assert loss.shape == () and np.isnan(loss.item())
+    assert F.cross_entropy(x, ember.full((4,), 2), ignore_index=2, reduction="sum").item() == 0.0
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(x.detach().numpy())
+    assert np.isnan(torch.nn.functional.cross_entropy(tx, torch.full((4,), 2), ignore_index=2).item())
 
 
 def test_fused_cross_entropy_second_order():

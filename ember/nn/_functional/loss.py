@@ -202,15 +202,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
 def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
     """(N, C) logits against class indices in one primitive (see ``ember.ops.loss``)."""
-    kept = target != ignore_index
-    safe = target.where(kept, 0)
-    weights = kept._cast(input._data.dtype)
-    if weight is not None:
-        weights = weight.detach()[safe] * weights
-    loss = loss_ops.SoftmaxCrossEntropy.apply(input, safe, weights)
-    if reduction == "mean":
-        return loss.sum() / weights.sum()
-    return _reduce(loss, reduction)
+    class_weight = None if weight is None else weight.detach()._cast(input._data.dtype)
+    return loss_ops.SoftmaxCrossEntropy.apply(input, target, class_weight, ignore_index, reduction)
 
 
 def _soft_cross_entropy(input, target, weight, reduction, label_smoothing, class_dim):
