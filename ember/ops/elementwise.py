@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
 
 _LN2 = math.log(2.0)
@@ -451,7 +452,14 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        if not grad_enabled.get():  # no graph to record: the mask multiply on arrays, no node
+            return grad._wrap_like(_relu_grad(grad._data, out._data))
         return ReluGrad.apply(grad, out)
+
+
+def _relu_grad(grad, out):
+    """``grad`` where ``out > 0`` (or NaN, which passes the gradient as in PyTorch), else 0."""
+    return grad * ~(out <= 0)  # one multiply by a bool mask: cheaper than where/masked_fill
 
 
 class ReluGrad(Primitive):
@@ -462,7 +470,7 @@ class ReluGrad(Primitive):
     @staticmethod
     def forward(ctx, grad, out):
         ctx.save_for_backward(out)
-        return grad * ~(out <= 0)  # one multiply by a bool mask: cheaper than where/masked_fill
+        return _relu_grad(grad, out)
 
     @staticmethod
     def backward(ctx, grad):
