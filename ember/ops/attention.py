@@ -71,7 +71,14 @@ def _weights(q, k, bias, scale: float):
     scores = q.matmul(k.mT) * scale
     if bias is not None:
         scores = scores + q._wrap_like(bias)
+    return masked_softmax(scores)
+
+
+def masked_softmax(scores):
+    """softmax of a Tensor over its last dim; a row masked everywhere (all -inf) gives zeros, not NaN."""
     dead = (scores == -math.inf).all(-1, keepdim=True)
+    if not bool(dead.any()):
+        return scores.softmax(-1)
     return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
 
 

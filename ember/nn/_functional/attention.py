@@ -12,7 +12,7 @@ import math
 
 from ember import creation, dtypes
 from ember import functions as _fn
-from ember.ops.attention import ScaledDotProductAttention
+from ember.ops.attention import ScaledDotProductAttention, masked_softmax
 from ember.tensor import Tensor
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
@@ -24,14 +24,6 @@ def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
     from ember.nn._functional.dropout import dropout
 
     return dropout(x, p, True)
-
-
-def _masked_softmax(scores: Tensor) -> Tensor:
-    """softmax over the last dim; a row masked everywhere (all -inf) gives zeros, not NaN."""
-    dead = (scores == float("-inf")).all(-1, keepdim=True)
-    if not bool(dead.any()):
-        return scores.softmax(-1)
-    return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
 
 
 def _fusable(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, dropout_p: float) -> bool:
@@ -102,7 +94,7 @@ def _composed_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Te
             scores = scores + attn_mask
         else:
             scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
-    weights = _dropout(_masked_softmax(scores), dropout_p, True)
+    weights = _dropout(masked_softmax(scores), dropout_p, True)
     return weights.matmul(value)
 
 
