@@ -5,6 +5,7 @@
 """
 
 import importlib as _importlib
+import importlib.util as _importlib_util
 
 from ember import dtypes as _dtypes
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -27,21 +28,18 @@ from ember.tensor_repr import set_printoptions
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = (
-    "nn", "optim", "utils", "cuda", "accelerator", "autograd", "datasets", "backends", "train",
-    "grow", "distributed", "serialization", "random", "testing", "linalg", "special", "fft",
-    "examples", "bench",
-)
 
 
 def __getattr__(name):
-    if name in _LAZY_SUBMODULES:
-        module = _importlib.import_module(f"ember.{name}")
-        globals()[name] = module
-        return module
+    """Subpackages (``ember.nn``, ``ember.fft``, ...) load on first use; probes such as
+    ``hasattr(ember, "xyz")`` answer False for names that do not exist instead of raising."""
     if name in ("save", "load", "SerializationError"):
         serialization = _importlib.import_module("ember.serialization")
         return getattr(serialization, name)
+    if not name.startswith("_") and _importlib_util.find_spec(f"ember.{name}") is not None:
+        module = _importlib.import_module(f"ember.{name}")
+        globals()[name] = module
+        return module
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 
 

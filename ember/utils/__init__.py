@@ -8,12 +8,11 @@
 from __future__ import annotations
 
 import importlib
-
-_LAZY_SUBMODULES = ("data",)
+import importlib.util
 
 
 def __getattr__(name: str):
-    if name in _LAZY_SUBMODULES:
+    if not name.startswith("_") and importlib.util.find_spec(f"ember.utils.{name}") is not None:
         module = importlib.import_module(f"ember.utils.{name}")
         globals()[name] = module
         return module
