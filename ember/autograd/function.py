@@ -52,8 +52,8 @@ def set_trace_hook(hook):
     """Install ``hook`` (or None) to be told of every op as it runs; returns the previous hook.
 
     The hook has ``primitive(cls, args, kwargs, outputs)``, ``raw(kernel, operands, result)`` for
-    the ops computed outside the graph (comparisons, logical ops) and ``inplace(tensor, result)``
-    for in-place writes. ``ember.onnx`` uses it to record a model's ops.
+    the ops computed outside the graph (comparisons, logical ops), ``inplace(tensor, result)``
+    for in-place writes and ``read(tensor)`` when a value leaves for Python (``item()``). ``ember.onnx`` uses it to record a model's ops.
     """
     global _trace_hook
     previous, _trace_hook = _trace_hook, hook

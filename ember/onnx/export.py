@@ -198,6 +198,15 @@ def _build(onnx, model, tracer, inputs, alt_inputs, input_names, outputs, alt_ou
 
 def _emit(g, step) -> None:
     g.step = step
+    if step.kind == "read":
+        if g.reads_graph_values(step.args):
+            raise g.error(
+                "the model's forward reads a tensor's value into Python (bool() in an if, float(), "
+                "int(), .item() or .tolist()); that is data-dependent control flow or arithmetic, "
+                "which tracing cannot capture. Keep the computation in tensor ops (torch.where, "
+                "masks) instead"
+            )
+        return
     if step.kind == "inplace":
         target, result = step.args
         g.bind(target, g.name_of(result, step.alt.args[1] if step.alt is not None else None))

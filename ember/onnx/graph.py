@@ -128,8 +128,12 @@ class GraphBuilder:
         return self.const(np.asarray(value, dtype=self.dtype_for_scalar(value)))
 
     def dtype_for_scalar(self, value):
+        """A number operand takes the result's dtype, or its tensor operand's for comparisons."""
+        out = self.step.outputs[0]._data.dtype if self.step.outputs else None
+        if out is not None and out != np.bool_:
+            return out
         for a in self.step.args:
-            if isinstance(a, Tensor):
+            if isinstance(a, Tensor) and a._data.dtype != np.bool_:
                 return a._data.dtype
         return np.asarray(value).dtype
 

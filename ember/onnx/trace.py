@@ -12,10 +12,15 @@ are recorded as one step: while they run, the ops inside them are not recorded.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 
 from ember.autograd import function
 from ember.tensor import Tensor
+
+_EMBER_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_TENSOR_CODE = (os.path.join(_EMBER_CODE, "tensor.py"), os.path.join(_EMBER_CODE, "methods") + os.sep)
 
 
 @dataclass
@@ -37,7 +42,6 @@ class Tracer:
 
     def __init__(self, model, leaf_types: tuple):
         self.steps: list[Step] = []
-        self.renamed: dict[int, Tensor] = {}  # array id -> the tensor whose value it now holds
         self._keep: list = []
         self._paths: list[str] = []
         self._suspended = 0
@@ -94,8 +98,18 @@ class Tracer:
     def inplace(self, tensor, result) -> None:
         if not self._suspended:
             self._keep.append((tensor, result))
-            self.renamed[id(tensor._data)] = result
             self._record("inplace", "Assign", None, (tensor, result), {}, (tensor,))
+
+    def read(self, tensor) -> None:
+        """A value read into Python (``bool(t)`` in an ``if``, ``float(t)``): recorded when the
+        read comes from the model's own code; ember's layers read values only for checks."""
+        if self._suspended:
+            return
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_TENSOR_CODE):
+            frame = frame.f_back
+        if frame is not None and not frame.f_code.co_filename.startswith(_EMBER_CODE):
+            self._record("read", "item", None, (tensor,), {}, ())
 
     def _record(self, kind, op, target, args, kwargs, outputs) -> None:
         self._keep.append((args, kwargs, outputs))

@@ -146,6 +146,14 @@ def _lerp(g):
     return g.op("Add", a, g.op("Mul", w, g.op("Sub", b, a)))
 
 
+@symbolic("Logaddexp")
+def _logaddexp(g):
+    a, b = g.arg(0), g.arg(1)
+    top = g.op("Max", a, b)
+    total = g.op("Add", g.op("Exp", g.op("Sub", a, top)), g.op("Exp", g.op("Sub", b, top)))
+    return g.op("Add", top, g.op("Log", total))
+
+
 @symbolic("Atan2")
 def _atan2(g):
     raise g.error("atan2 has no ONNX operator; compute it with atan and where before exporting")
