@@ -116,3 +116,11 @@ def test_06_devices_asking_for_cuda_without_one_exits_0():
     )
     assert done.returncode == 0, done.stderr
     assert "CUDA is not available" in done.stdout
+
+
+def test_09_onnx_export():
+    pytest.importorskip("onnxruntime", reason="the onnx extra")
+    result = run_example("09_onnx_export")
+    assert result["agree"] == 1.0
+    assert result["largest_difference"] < 1e-4
+    assert result["accuracy"] > 0.8

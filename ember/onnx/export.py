@@ -101,6 +101,11 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
     """
     if unsupported:
         raise TypeError(f"ember.onnx.export: unsupported arguments {sorted(unsupported)}")
+    if not 14 <= opset_version <= 21:
+        raise ValueError(
+            f"ember.onnx.export: opset_version {opset_version} is not supported; use 14 to 21 "
+            "(17, the default, runs everywhere ONNX Runtime does)"
+        )
     onnx = _onnx()
     args, kwargs = _split_args(args)
     inputs = list(args) + list(kwargs.values())

@@ -120,3 +120,17 @@ def test_reachable_as_torch_onnx():
     import ember as torch
 
     assert callable(torch.onnx.export)
+
+
+@pytest.mark.parametrize("opset", [14, 18, 21])
+def test_other_opsets(opset):
+    model = ZOO["resnet"][0]().eval()
+    x = ember.randn(2, 3, 16, 16)
+    (got,) = run(export_bytes(model, x, opset_version=opset), x)
+    with ember.no_grad():
+        np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_unsupported_opset():
+    with pytest.raises(ValueError, match="opset_version 9"):
+        export_bytes(nn.Linear(2, 2), ember.randn(1, 2), opset_version=9)

@@ -152,8 +152,3 @@ def _logaddexp(g):
     top = g.op("Max", a, b)
     total = g.op("Add", g.op("Exp", g.op("Sub", a, top)), g.op("Exp", g.op("Sub", b, top)))
     return g.op("Add", top, g.op("Log", total))
-
-
-@symbolic("Atan2")
-def _atan2(g):
-    raise g.error("atan2 has no ONNX operator; compute it with atan and where before exporting")
