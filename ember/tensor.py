@@ -397,6 +397,8 @@ class Tensor(
         base = self._base
         if base is not None and result.grad_fn is not None and grad_enabled.get():
             return self._set_through_view(op, base, result)
+        if function._trace_hook is not None:
+            function._trace_hook.inplace(self, result)
         self.xp.copyto(self._data, result._data)
         if result.grad_fn is not None:
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
@@ -425,7 +427,8 @@ class Tensor(
 
     def _needs_graph(self, *others) -> bool:
         if not grad_enabled.get():
-            return False
+            return function._trace_hook is not None  # an export trace must see in-place ops
+
         if self._requires_grad:
             return True
         return builtins.any(isinstance(o, Tensor) and o._requires_grad for o in others)

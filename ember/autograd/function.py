@@ -32,10 +32,12 @@ __all__ = [
     "Node",
     "keep_saved_copy",
     "register_tensor_type",
+    "set_trace_hook",
 ]
 
 _Tensor = None  # ember.Tensor, registered by ember.tensor (a higher layer) as it loads
 _make = None
+_trace_hook = None  # set while ember.onnx traces a model: told of every op as it runs
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -44,6 +46,18 @@ _FREED_MESSAGE = (
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward."
 )
+
+
+def set_trace_hook(hook):
+    """Install ``hook`` (or None) to be told of every op as it runs; returns the previous hook.
+
+    The hook has ``primitive(cls, args, kwargs, outputs)``, ``raw(kernel, operands, result)`` for
+    the ops computed outside the graph (comparisons, logical ops), ``inplace(tensor, result)``
+    for in-place writes and ``read(tensor)`` when a value leaves for Python (``item()``). ``ember.onnx`` uses it to record a model's ops.
+    """
+    global _trace_hook
+    previous, _trace_hook = _trace_hook, hook
+    return previous
 
 
 def register_tensor_type(tensor_type, make) -> None:
@@ -347,6 +361,8 @@ def _apply_primitive(cls, args, kwargs):
         _connect(ctx, args, Tensor)
         if ctx._to_save:
             _resolve_saved(ctx, args, out, outputs)
+    if _trace_hook is not None:
+        _trace_hook.primitive(cls, args, kwargs, outputs)
     return outputs
 
 

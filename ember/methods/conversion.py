@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ember.autograd import function
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
 from ember.device import as_device
@@ -131,9 +132,13 @@ class ConversionMethods:
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
                 f"(shape {list(self.shape)}); item() needs exactly one element"
             )
+        if function._trace_hook is not None:
+            function._trace_hook.read(self)
         return self._data.item() if self.is_cpu else self._data.get().item()
 
     def tolist(self):
+        if function._trace_hook is not None:
+            function._trace_hook.read(self)
         return (self._data if self.is_cpu else self._data.get()).tolist()
 
 
