@@ -125,6 +125,8 @@ class Node:
 
     def apply(self, *grads):
         """Run the backward formula: grads of the outputs in, grads of the inputs out."""
+        if self._released:
+            raise RuntimeError(_FREED_MESSAGE)
         result = self._fn.backward(self, *grads)
         return result if isinstance(result, tuple) else (result,)
 
@@ -151,11 +153,29 @@ class Node:
         return self._more().metadata
 
     def _release(self) -> None:
+        """Free everything this node kept for backward: saved tensors and, for primitives, any
+        attribute holding an array or a tensor (metadata such as shapes stays; a user Function's
+        attributes are the user's, as in PyTorch). A node that kept nothing can run again, as in
+        PyTorch; one that kept something raises if backward reaches it again."""
+        held = self._saved is not None
         self._saved = None
-        self._released = True
+        attributes = self.__dict__
+        if attributes and self._fn.arrays:
+            for name in [k for k, v in attributes.items() if _holds_data(v)]:
+                del attributes[name]
+                held = True
+        self._released = self._released or held
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
+
+
+def _holds_data(value) -> bool:
+    """Whether a ctx attribute holds an array or a tensor (directly or in a tuple/list)."""
+    if isinstance(value, (tuple, list)):
+        return any(_holds_data(v) for v in value)
+    return hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__") or (
+        _Tensor is not None and isinstance(value, _Tensor))
 
 
 class _RemovableHandle:
