@@ -97,6 +97,11 @@ class Node:
         self._to_save = tensors
 
     @property
+    def saved_arrays(self) -> tuple:
+        """The saved values as arrays (None stays None), for ``backward_arrays``."""
+        return tuple(None if t is None else t._data for t in self.saved_tensors)
+
+    @property
     def saved_tensors(self) -> tuple:
         if self._released:
             raise RuntimeError(_FREED_MESSAGE)
@@ -127,8 +132,17 @@ class Node:
         """Run the backward formula: grads of the outputs in, grads of the inputs out."""
         if self._released:
             raise RuntimeError(_FREED_MESSAGE)
-        result = self._fn.backward(self, *grads)
+        fn = self._fn
+        if fn.backward_arrays is not None and not grad_enabled.get():
+            return self._apply_arrays(fn, grads)
+        result = fn.backward(self, *grads)
         return result if isinstance(result, tuple) else (result,)
+
+    def _apply_arrays(self, fn, grads) -> tuple:
+        """The first-order case (no graph recorded): ``backward_arrays`` on raw arrays."""
+        result = fn.backward_arrays(self, *[None if g is None else g._data for g in grads])
+        result = result if isinstance(result, tuple) else (result,)
+        return tuple(None if r is None else _make(r, False, None, 0, None) for r in result)
 
     def __call__(self, *grads):
         return self.apply(*grads)
@@ -301,6 +315,10 @@ class Function(metaclass=_FunctionMeta):
     """
 
     arrays = False  # primitives set True: forward works on raw arrays
+    # Optional: ``backward_arrays(ctx, *grads)`` on raw arrays, returning arrays (or None), run
+    # instead of ``backward`` when no graph is recorded (the usual, first-order case). The
+    # Tensor-op ``backward`` stays, for create_graph=True; tests compare the two.
+    backward_arrays = None
     is_view = False  # primitives whose output shares the first input's memory
     op_name = None  # the name used in error messages; defaults to the class name
 
