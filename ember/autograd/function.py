@@ -23,6 +23,7 @@ import traceback
 from ember import backend
 from ember.backend import _XP_BY_TYPE
 from ember.autograd import anomaly
+from ember.autograd.hooks import add_hook
 from ember.autograd.grad_mode import grad_enabled
 
 __all__ = [
@@ -58,8 +59,8 @@ class _Extras:
     __slots__ = ("hooks", "metadata", "prehooks", "retained", "tensor_prehooks", "trace")
 
     def __init__(self):
-        self.hooks = []
-        self.prehooks = []
+        self.hooks = {}
+        self.prehooks = {}
         self.tensor_prehooks = {}
         self.retained = {}
         self.trace = None
@@ -154,13 +155,11 @@ class Node:
 
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; may return new grad_inputs."""
-        self._more().hooks.append(fn)
-        return _RemovableHandle(self._extras.hooks, fn)
+        return add_hook(self._more().hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before this node's backward; may return new grad_outputs."""
-        self._more().prehooks.append(fn)
-        return _RemovableHandle(self._extras.prehooks, fn)
+        return add_hook(self._more().prehooks, fn)
 
     @property
     def metadata(self) -> dict:
@@ -190,23 +189,6 @@ def _holds_data(value) -> bool:
         return any(_holds_data(v) for v in value)
     return hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__") or (
         _Tensor is not None and isinstance(value, _Tensor))
-
-
-class _RemovableHandle:
-    def __init__(self, container, item):
-        self._container, self._item = container, item
-
-    def remove(self) -> None:
-        try:
-            self._container.remove(self._item)
-        except ValueError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 FunctionCtx = Node
