@@ -16,6 +16,7 @@ import numpy as np
 from ember import backend, dtypes
 from ember.autograd import engine, function
 from ember.autograd.function import AccumulateGrad
+from ember.autograd.hooks import add_hook
 from ember.autograd.grad_mode import grad_enabled
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
@@ -301,7 +302,7 @@ class Tensor(
 
     def _post_accumulate_hooks(self) -> tuple:
         hooks = self._hooks
-        return () if hooks is None else getattr(hooks, "post", ())
+        return () if hooks is None else tuple(hooks.post.values())
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``; see ``ember.autograd.backward``."""
@@ -333,13 +334,10 @@ class Tensor(
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            hooks = self.grad_fn._more().tensor_prehooks.setdefault(self._output_nr, [])
-            hooks.append(hook)
-            return function._RemovableHandle(hooks, hook)
+            return add_hook(self.grad_fn._more().tensor_prehooks.setdefault(self._output_nr, {}), hook)
         if self._hooks is None:
             self._hooks = _LeafHooks()
-        self._hooks.append(hook)
-        return function._RemovableHandle(self._hooks, hook)
+        return add_hook(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """``hook(tensor)`` runs after a leaf's ``.grad`` has been accumulated."""
@@ -347,8 +345,7 @@ class Tensor(
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if self._hooks is None:
             self._hooks = _LeafHooks()
-        self._hooks.post.append(hook)
-        return function._RemovableHandle(self._hooks.post, hook)
+        return add_hook(self._hooks.post, hook)
 
     # -- in place -------------------------------------------------------------------------
     def _check_inplace(self, op: str) -> None:
@@ -533,12 +530,12 @@ class Size(tuple):
         return Size(tuple(self) + tuple(other))
 
 
-class _LeafHooks(list):
-    """Hooks of a leaf tensor: ``grad`` hooks in the list, post-accumulate hooks in ``post``."""
+class _LeafHooks(dict):
+    """Hooks of a leaf tensor by handle id: ``grad`` hooks here, post-accumulate hooks in ``post``."""
 
     def __init__(self):
         super().__init__()
-        self.post = []
+        self.post = {}
 
 
 
