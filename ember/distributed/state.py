@@ -93,8 +93,6 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if GroupMember.WORLD is not None:
         raise ValueError("trying to initialize the default process group twice!")
     name = Backend(backend or "mpi")
-    if name == "gloo":
-        print(_GLOO_NOTE, file=sys.stderr)
     _check_init_method(init_method)
     from ember.distributed.mpi import MPICommunicator, import_mpi
 
@@ -110,6 +108,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         )
     _check_agrees("world_size", wanted_size, size)
     _check_agrees("rank", rank if rank >= 0 else _env_int("RANK"), me)
+    if name == "gloo" and me == 0:
+        print(_GLOO_NOTE, file=sys.stderr)
     comm = MPICommunicator(world.Dup())
     pg = ProcessGroup(comm, list(range(size)), str(name))
     GroupMember.WORLD = _groups.group.WORLD = pg
