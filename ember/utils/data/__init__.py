@@ -9,6 +9,7 @@
 
 from ember.utils.data.collate import default_collate, default_convert
 from ember.utils.data.dataloader import DataLoader
+from ember.utils.data.distributed import DistributedSampler
 from ember.utils.data.dataset import (
     ChainDataset,
     ConcatDataset,
@@ -35,6 +36,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
