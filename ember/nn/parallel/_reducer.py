@@ -54,14 +54,17 @@ def _bucket_params(params: list, cap_bytes: int) -> list[list]:
     for p in params:
         kind = (str(p._data.dtype), str(p.device))
         current = open_by_kind.get(kind)
-        limit = min(_FIRST_BUCKET_BYTES, cap_bytes) if len(buckets) <= 1 else cap_bytes
-        if current is None or sizes[id(current)] >= limit:
+        if current is None or sizes[id(current)] >= _limit(current, buckets, cap_bytes):
             current = open_by_kind[kind] = []
             buckets.append(current)
             sizes[id(current)] = 0
         current.append(p)
         sizes[id(current)] += p._data.nbytes
     return buckets
+
+
+def _limit(bucket: list, buckets: list, cap_bytes: int) -> int:
+    return min(_FIRST_BUCKET_BYTES, cap_bytes) if bucket is buckets[0] else cap_bytes
 
 
 def reachable_leaves(outputs) -> set[int]:
