@@ -16,22 +16,22 @@ _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 _LOCAL_VARIABLES = ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK")
 
 
-def _first(names, default: int) -> int:
+def _first(environ, names, default: int) -> int:
     for name in names:
-        if os.environ.get(name, "") != "":
-            return int(os.environ[name])
+        if environ.get(name, "") != "":
+            return int(environ[name])
     return default
 
 
 def set_torchrun_variables(environ=os.environ) -> int:
     """RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK from the MPI launcher's."""
-    rank = _first(_RANK_VARIABLES, 0)
-    size = _first(_SIZE_VARIABLES, 1)
+    rank = _first(environ, _RANK_VARIABLES, 0)
+    size = _first(environ, _SIZE_VARIABLES, 1)
     per_node = int(environ.get("LOCAL_WORLD_SIZE") or size)
     if environ.get("EMBER_SIMULATED_NODES"):  # --nnodes on one host: node = block of ranks
         local = rank % per_node
     else:
-        local = _first(_LOCAL_VARIABLES, rank % per_node)
+        local = _first(environ, _LOCAL_VARIABLES, rank % per_node)
     environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(local),
                    LOCAL_WORLD_SIZE=str(per_node), GROUP_RANK=str(rank // per_node),
                    NODE_RANK=str(rank // per_node))

@@ -1,0 +1,67 @@
+"""The launcher: failures stop the job with the failing rank's traceback; two 'hosts'."""
+
+import argparse
+
+import pytest
+
+from ember.distributed import run
+from tests.distributed.launch import assert_ok, run_job
+
+
+def test_exception_on_rank_1_stops_the_job_with_its_traceback():
+    done, seconds = run_job("fail.py", "raise")
+    assert done.returncode != 0
+    assert seconds < 30
+    assert "ember-run: rank 1 failed" in done.stderr
+    assert "ValueError: rank one cannot go on" in done.stderr.split("---- rank 1 ----")[1]
+
+
+def test_sigkill_of_rank_1_stops_the_job():
+    done, seconds = run_job("fail.py", "kill")
+    assert done.returncode != 0
+    assert seconds < 30
+    assert "ember-run: rank 1 failed" in done.stderr
+    assert "died without finishing" in done.stderr
+
+
+@pytest.mark.slow
+def test_two_hosts_as_two_groups_of_ranks():
+    done, _ = run_job("hosts.py", nproc=2, nnodes=2)
+    assert_ok(done)
+    assert done.stdout.count("hosts ok") == 4
+
+
+def _args(*argv):
+    return run._parser().parse_args(list(argv))
+
+
+def test_command_line_single_host():
+    command = run.build_command(_args("--nproc-per-node", "3", "train.py", "--lr", "0.1"),
+                                "mpiexec")
+    assert command[:3] == ["mpiexec", "-n", "3"]
+    assert command[-4:] == ["ember.distributed._rank", "train.py", "--lr", "0.1"]
+
+
+def test_command_line_hostfile_places_ranks_per_node(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("# two machines\nnode-a:4\nnode-b:4\n")
+    args = _args("--nnodes", "2", "--nproc-per-node", "4", "--hostfile", str(hosts), "t.py")
+    command = run.build_command(args, "mpiexec")
+    assert command[:7] == ["mpiexec", "-n", "8", "-f", str(hosts), "-ppn", "4"]
+    env = run._environment(args, str(tmp_path))
+    assert (env["WORLD_SIZE"], env["LOCAL_WORLD_SIZE"], env["MASTER_ADDR"]) == ("8", "4", "node-a")
+    assert "EMBER_SIMULATED_NODES" not in env
+
+
+def test_torchrun_variables_from_mpi():
+    from ember.distributed import _rank
+
+    target = {"PMI_RANK": "3", "PMI_SIZE": "4", "LOCAL_WORLD_SIZE": "2",
+              "EMBER_SIMULATED_NODES": "2"}
+    assert _rank.set_torchrun_variables(target) == 3
+    assert (target["RANK"], target["WORLD_SIZE"], target["LOCAL_RANK"], target["GROUP_RANK"]) \
+        == ("3", "4", "1", "1")
+
+
+def test_parser_accepts_torchrun_spelling():
+    assert isinstance(_args("--nproc_per_node", "2", "x.py"), argparse.Namespace)
