@@ -12,3 +12,4 @@ from ember.nn import utils as utils
 from ember.nn.modules import *
 from ember.nn.parameter import Buffer as Buffer
 from ember.nn.parameter import Parameter as Parameter
+from ember.nn.parallel import DataParallel as DataParallel
