@@ -194,7 +194,7 @@ def reduce_scatter(output, input_list: list, op=ReduceOp.SUM, group: ProcessGrou
     return _finish(work, write_back, async_op, [output])
 
 
-def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group: ProcessGroup | None = None,  # noqa: A002
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group: ProcessGroup | None = None,
                           async_op: bool = False):
     """Reduce ``input`` (``size`` blocks along dim 0) over the group; block i lands on rank i."""
     pg = _resolve(group)
@@ -280,7 +280,7 @@ def all_to_all(output_tensor_list: list, input_tensor_list: list,
     return _finish(work, write_back, async_op, output_tensor_list)
 
 
-def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None,  # noqa: A002
+def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None,
                       group: ProcessGroup | None = None, async_op: bool = False):
     """``all_to_all`` on the blocks of one tensor along dim 0 (split sizes default to equal)."""
     pg = _resolve(group)

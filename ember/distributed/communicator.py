@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["Communicator", "Work", "CompletedWork"]
+__all__ = ["Communicator", "CompletedWork", "Work"]
 
 
 class Work:

@@ -92,7 +92,7 @@ class MPICommunicator(Communicator):
         recv = array if self.rank == root else None
         finish = None
         if op == "avg" and self.rank == root:
-            finish = lambda: _divide_in_place(array, self.size)  # noqa: E731
+            finish = lambda: _divide_in_place(array, self.size)
         return self._run(lambda: self.comm.Ireduce(send, recv, mpi_op, root),
                          lambda: self.comm.Reduce(send, recv, mpi_op, root), async_op, finish)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Backend", "ProcessGroup", "ReduceOp", "GroupMember", "group"]
+__all__ = ["Backend", "GroupMember", "ProcessGroup", "ReduceOp", "group"]
 
 
 class ReduceOp(Enum):
@@ -92,7 +92,7 @@ class GroupMember:
     NON_GROUP_MEMBER = object()
 
 
-class group:  # noqa: N801 (PyTorch's name)
+class group:
     """``group.WORLD``: the default process group."""
 
     WORLD: ProcessGroup | None = None

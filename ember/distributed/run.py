@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 
-__all__ = ["main", "build_command"]
+__all__ = ["build_command", "main"]
 
 POLL_S = 0.1
 GRACE_S = 5.0  # after a failure, how long MPI gets to stop the job before we kill it

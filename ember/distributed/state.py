@@ -17,9 +17,19 @@ from ember.distributed import process_group as _groups
 from ember.distributed.process_group import Backend, GroupMember, ProcessGroup
 
 __all__ = [
-    "destroy_process_group", "get_backend", "get_rank", "get_world_size", "init_process_group",
-    "is_available", "is_gloo_available", "is_initialized", "is_mpi_available",
-    "is_nccl_available", "is_torchelastic_launched", "new_group", "default_group",
+    "default_group",
+    "destroy_process_group",
+    "get_backend",
+    "get_rank",
+    "get_world_size",
+    "init_process_group",
+    "is_available",
+    "is_gloo_available",
+    "is_initialized",
+    "is_mpi_available",
+    "is_nccl_available",
+    "is_torchelastic_launched",
+    "new_group",
 ]
 
 _GLOO_NOTE = "ember.distributed: backend 'gloo' runs on MPI (ember's CPU engine)"
@@ -129,7 +139,7 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
     if group is None or group is GroupMember.WORLD:
         pg = GroupMember.WORLD
         GroupMember.WORLD = _groups.group.WORLD = None
-        for sub in list(_SUBGROUPS):
+        for sub in _SUBGROUPS:
             sub.free()
         _SUBGROUPS.clear()
         if pg is not None:

@@ -4,6 +4,7 @@ What these cannot show (that NCCL itself moves the bytes on a GPU) is for the GP
 """
 
 from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -68,7 +69,7 @@ class FakeEvent:
 
 
 class FakeDevice:
-    entered = []
+    entered: ClassVar[list] = []
 
     def __init__(self, index):
         self.index = index
@@ -89,7 +90,7 @@ fake_cupy = SimpleNamespace(
 class FakeCpuComm:
     """The MPI side of a two-rank rendezvous, seen from ``rank``."""
 
-    shared = {}
+    shared: ClassVar[dict] = {}
 
     def __init__(self, rank, size=2):
         self.rank, self.size = rank, size

@@ -9,7 +9,6 @@
 
 from ember.utils.data.collate import default_collate, default_convert
 from ember.utils.data.dataloader import DataLoader
-from ember.utils.data.distributed import DistributedSampler
 from ember.utils.data.dataset import (
     ChainDataset,
     ConcatDataset,
@@ -20,6 +19,7 @@ from ember.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from ember.utils.data.distributed import DistributedSampler
 from ember.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
