@@ -259,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(supervisor: _Supervisor, code: int) -> int:
+    if supervisor.signal_received is not None:  # the user stopped the job: nobody to blame
+        name = signal.Signals(supervisor.signal_received).name
+        sys.stderr.write(f"\nember-run: received {name}; the job was stopped.\n")
+        return 128 + supervisor.signal_received
     failure = supervisor.final_failure()
     if failure is not None:
         rank, text = failure
@@ -267,8 +271,6 @@ def _report(supervisor: _Supervisor, code: int) -> int:
                          f"---- rank {rank} ----\n{text}")
         sys.stderr.flush()
         return code if code not in (0, None) else 1
-    if supervisor.signal_received is not None:
-        return 128 + supervisor.signal_received
     return code
 
 

@@ -65,3 +65,38 @@ def test_torchrun_variables_from_mpi():
 
 def test_parser_accepts_torchrun_spelling():
     assert isinstance(_args("--nproc_per_node", "2", "x.py"), argparse.Namespace)
+
+
+def test_sigterm_to_the_launcher_stops_every_rank():
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.distributed.launch import JOBS, ROOT, require_mpi
+
+    require_mpi()
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2",
+         os.path.join(JOBS, "sleep.py")],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        pids = []
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            line = launcher.stdout.readline()  # two ranks' lines may come out interleaved
+            pids += [int(pid) for _, pid in re.findall(r"ready (\d+) (\d+)", line)]
+        assert len(pids) == 2
+        start = time.monotonic()
+        launcher.send_signal(signal.SIGTERM)
+        code = launcher.wait(timeout=30)
+        assert code == 128 + signal.SIGTERM and time.monotonic() - start < 30
+        time.sleep(0.5)
+        for pid in pids:
+            assert not run._alive(pid)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
