@@ -13,8 +13,8 @@ import ember.distributed as dist
 
 dist.init_process_group("nccl")
 rank, world = dist.get_rank(), dist.get_world_size()
-device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-ember.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+ember.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def on_gpu(values):
