@@ -94,9 +94,14 @@ def _environment(args, run_dir: str) -> dict:
                MASTER_PORT=str(args.master_port), EMBER_RUN_DIR=run_dir)
     if args.nnodes > 1 and not args.hostfile:
         env["EMBER_SIMULATED_NODES"] = str(args.nnodes)
-    if args.threads_per_rank:
+    threads = args.threads_per_rank
+    if threads is None and args.nproc_per_node > 1 and "OMP_NUM_THREADS" not in os.environ:
+        threads = 1  # as torchrun: N ranks each with every core's threads would thrash
+        print("ember-run: OMP_NUM_THREADS (and OpenBLAS/MKL threads) set to 1 per rank; "
+              "use --threads-per-rank N to change it", file=sys.stderr)
+    if threads:
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[name] = str(args.threads_per_rank)
+            env[name] = str(threads)
     return env
 
 

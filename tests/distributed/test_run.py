@@ -100,3 +100,27 @@ def test_sigterm_to_the_launcher_stops_every_rank():
     finally:
         if launcher.poll() is None:
             launcher.kill()
+
+
+def test_watchdog_blames_the_rank_that_raised_else_the_one_that_vanished(tmp_path):
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / "rank0.pid").write_text(str(__import__("os").getpid()))
+    (tmp_path / "rank1.pid").write_text(str(gone.pid))
+    assert run.find_failure(str(tmp_path))[0] == 1
+    (tmp_path / "rank1.done").write_text("0")
+    assert run.find_failure(str(tmp_path)) is None
+    (tmp_path / "rank0.err").write_text("Traceback ...\nKeyError: 'x'\n")
+    assert run.find_failure(str(tmp_path)) == (0, "Traceback ...\nKeyError: 'x'\n")
+
+
+def test_one_thread_per_rank_unless_told(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    env = run._environment(_args("--nproc-per-node", "2", "t.py"), str(tmp_path))
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
+    env = run._environment(_args("--nproc-per-node", "2", "--threads-per-rank", "3", "t.py"),
+                           str(tmp_path))
+    assert env["MKL_NUM_THREADS"] == "3"
