@@ -57,17 +57,22 @@ def _rank_main(library: str, workload: str, steps: int, warmup: int) -> None:
         step()
     if world > 1:
         dist.barrier()
+        if library == "ember":
+            model.reducer.wait_seconds = 0.0
     start = time.perf_counter()
     for _ in range(steps):
         step()
     if world > 1:
         dist.barrier()
     elapsed = time.perf_counter() - start
+    waited = getattr(getattr(model, "reducer", None), "wait_seconds", None)
     if rank == 0:
         samples = world * BATCH[workload] * steps
-        print("RESULT " + json.dumps({"library": library, "workload": workload, "ranks": world,
-                                      "seconds": elapsed, "samples_per_s": samples / elapsed}),
-              flush=True)
+        result = {"library": library, "workload": workload, "ranks": world, "seconds": elapsed,
+                  "samples_per_s": samples / elapsed}
+        if waited is not None:  # ember: the share of the step spent waiting for all-reduces
+            result["comm_wait_share"] = waited / elapsed
+        print("RESULT " + json.dumps(result), flush=True)
     if world > 1:
         dist.destroy_process_group()
 
@@ -128,18 +133,20 @@ def _torch_available() -> bool:
 def table(results: dict, workloads: list, libraries: list) -> str:
     """One row per workload and library: samples/s at 1 and 2 ranks, speed-up, efficiency."""
     header = ("| workload | library | 1 rank (samples/s) | 2 ranks (samples/s) | speed-up | "
-              "scaling efficiency |")
-    lines = [header, "|---|---|---:|---:|---:|---:|"]
+              "scaling efficiency | 2 ranks: backward waiting for all-reduce |")
+    lines = [header, "|---|---|---:|---:|---:|---:|---:|"]
     for workload in workloads:
         for library in libraries:
             one, two = results[(library, workload, 1)], results[(library, workload, 2)]
             if "error" in one or "error" in two:
                 lines.append(f"| {workload} | {library} | {one.get('error', '')} | "
-                             f"{two.get('error', '')} | | |")
+                             f"{two.get('error', '')} | | | |")
                 continue
             speedup = two["samples_per_s"] / one["samples_per_s"]
+            wait = f"{two['comm_wait_share']:.0%}" if "comm_wait_share" in two else "n/a"
             lines.append(f"| {workload} | {library} | {one['samples_per_s']:.0f} | "
-                         f"{two['samples_per_s']:.0f} | {speedup:.2f}x | {speedup / 2:.0%} |")
+                         f"{two['samples_per_s']:.0f} | {speedup:.2f}x | {speedup / 2:.0%} | "
+                         f"{wait} |")
     return "\n".join(lines)
 
 

@@ -123,6 +123,7 @@ class Reducer:
         self.launch_log: list[dict] = []  # one record per started bucket (tests, profiling)
         self.globally_used = None
         self.used_work = None
+        self.wait_seconds = 0.0  # total time backward spent waiting for all-reduces (profiling)
 
     # -- one iteration ---------------------------------------------------------------------
     def prepare(self, outputs) -> None:
@@ -218,8 +219,11 @@ class Reducer:
             self.used_work.wait()
         flags = None if self.globally_used is None else self.globally_used.tolist()
         position = 0
+        start = time.perf_counter()
         for bucket in self.buckets:
             bucket.work.wait()
+        self.wait_seconds += time.perf_counter() - start
+        for bucket in self.buckets:
             for slot, p in enumerate(bucket.params):
                 used = flags is None or flags[position]
                 position += 1

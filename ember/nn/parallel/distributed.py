@@ -42,7 +42,6 @@ class DistributedDataParallel(Module):
                  check_reduction: bool = False, gradient_as_bucket_view: bool = False,
                  static_graph: bool = False, **_unused) -> None:
         super().__init__()
-        from ember import distributed as dist
         from ember.distributed.state import default_group
 
         self.module = module
@@ -52,7 +51,6 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
         self.require_forward_param_sync = True
-        self._dist = dist
         self._check_one_device()
         self._sync_module_states()
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
@@ -72,13 +70,13 @@ class DistributedDataParallel(Module):
         """Rank 0's parameters and buffers, everywhere (one broadcast per dtype)."""
         tensors = [p.detach() for p in self.module.parameters()]
         tensors += [b for b in self.module.buffers()]
-        _broadcast_coalesced(tensors, self.process_group, self._dist)
+        _broadcast_coalesced(tensors, self.process_group)
 
     def forward(self, *inputs, **kwargs):
         if self.broadcast_buffers and self.require_forward_param_sync:
             buffers = list(self.module.buffers())
             if buffers and self.process_group.size() > 1:
-                _broadcast_coalesced(buffers, self.process_group, self._dist)
+                _broadcast_coalesced(buffers, self.process_group)
         output = self.module(*inputs, **kwargs)
         if grad_enabled.get() and self.require_backward_grad_sync:
             self.reducer.prepare(output)
@@ -104,8 +102,9 @@ class DistributedDataParallel(Module):
 DDP = DistributedDataParallel
 
 
-def _broadcast_coalesced(tensors: list, group, dist) -> None:
+def _broadcast_coalesced(tensors: list, group) -> None:
     """Broadcast ``tensors`` from the group's first rank, one flat buffer per dtype and device."""
+    from ember import distributed as dist
     from ember.backend import xp_of
 
     by_kind: dict[tuple, list] = {}
