@@ -20,6 +20,9 @@ __all__ = [
     "default_group",
     "destroy_process_group",
     "get_backend",
+    "get_global_rank",
+    "get_group_rank",
+    "get_process_group_ranks",
     "get_rank",
     "get_world_size",
     "init_process_group",
@@ -198,3 +201,19 @@ def new_group(ranks: Sequence[int] | None = None, timeout=None, backend: str | N
     pg = ProcessGroup(comm, members, str(Backend(backend)) if backend else world.backend)
     _SUBGROUPS.append(pg)
     return pg
+
+
+def get_process_group_ranks(group: ProcessGroup) -> list[int]:
+    """The global ranks of ``group``, in group-rank order."""
+    pg = _resolve(group)
+    return [] if pg is None else list(pg.ranks)
+
+
+def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
+    """The global rank of ``group``'s rank ``group_rank``."""
+    return _resolve(group).ranks[group_rank]
+
+
+def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
+    """``group``'s number for global rank ``global_rank``."""
+    return _resolve(group).group_rank(global_rank)

@@ -19,6 +19,9 @@ assert os.environ["MASTER_ADDR"] and os.environ["MASTER_PORT"]
 
 hosts = [dist.new_group([h * per_host + i for i in range(per_host)]) for h in range(2)]
 mine = hosts[host]
+assert dist.get_process_group_ranks(mine) == [host * per_host + i for i in range(per_host)]
+assert dist.get_global_rank(mine, 1) == host * per_host + 1
+assert dist.get_group_rank(mine, rank) == local
 assert dist.get_rank(mine) == local and dist.get_world_size(mine) == per_host
 t = ember.tensor([float(rank)])
 dist.all_reduce(t, group=mine)
