@@ -16,9 +16,24 @@ from ember.distributed.process_group import ProcessGroup, ReduceOp
 from ember.distributed.state import _resolve
 
 __all__ = [
-    "all_gather", "all_gather_into_tensor", "all_reduce", "all_to_all", "all_to_all_single",
-    "barrier", "broadcast", "gather", "irecv", "isend", "recv", "reduce", "reduce_scatter",
-    "reduce_scatter_tensor", "scatter", "send",
+    "P2POp",
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_reduce",
+    "all_to_all",
+    "all_to_all_single",
+    "barrier",
+    "batch_isend_irecv",
+    "broadcast",
+    "gather",
+    "irecv",
+    "isend",
+    "recv",
+    "reduce",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "scatter",
+    "send",
 ]
 
 
@@ -361,3 +376,25 @@ def monitored_barrier(group: ProcessGroup | None = None, timeout=None,
                       wait_all_ranks: bool = False) -> None:
     barrier(group)
 
+
+
+class P2POp:
+    """One point-to-point operation for ``batch_isend_irecv``: ``P2POp(dist.isend, t, peer)``."""
+
+    def __init__(self, op, tensor, peer: int | None = None, group: ProcessGroup | None = None,
+                 tag: int = 0, group_peer: int | None = None) -> None:
+        if op not in (isend, irecv):
+            raise ValueError("P2POp: op must be ember.distributed.isend or irecv")
+        self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+        self.group_peer = group_peer
+
+
+def batch_isend_irecv(p2p_op_list: list) -> list:
+    """Start every ``P2POp`` of the list; returns their ``Work`` handles."""
+    works = []
+    for p in p2p_op_list:
+        if p.op is isend:
+            works.append(isend(p.tensor, p.peer, p.group, p.tag, group_dst=p.group_peer))
+        else:
+            works.append(irecv(p.tensor, p.peer, p.group, p.tag, group_src=p.group_peer))
+    return works

@@ -130,6 +130,12 @@ for w in works:
     w.wait()
 check("isend/irecv", got, data(left))
 
+got = ember.zeros(2, 3)
+ops = [dist.P2POp(dist.irecv, got, left), dist.P2POp(dist.isend, ember.tensor(data(rank)), right)]
+for w in dist.batch_isend_irecv(ops):
+    w.wait()
+check("batch_isend_irecv", got, data(left))
+
 # objects (pickle, between our own ranks)
 objects = [{"from": rank}, "x"] if rank == 1 else [None, None]
 dist.broadcast_object_list(objects, src=1)
