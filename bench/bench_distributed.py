@@ -150,6 +150,20 @@ def table(results: dict, workloads: list, libraries: list) -> str:
     return "\n".join(lines)
 
 
+def _write(text: str, args) -> None:
+    import datetime
+
+    from bench import report
+
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    body = (f"Measured {datetime.date.today()} with `python -m bench --distributed --steps "
+            f"{args.steps}` ({os.cpu_count()} cores, load average {load} when it finished). "
+            f"{args.note}\n\n{text}\n\nThe last column is the share of the timed steps that "
+            "ember's backward spent waiting for its all-reduces (which includes waiting for the "
+            "other rank to arrive); where it is small, communication is not what limits scaling.")
+    report.update_sections(os.path.join(ROOT, "BENCHMARKS.md"), {"distributed": body})
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workloads", nargs="+", default=["mlp", "convnet"], choices=list(BATCH))
@@ -157,6 +171,8 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--write", action="store_true", help="update the section in BENCHMARKS.md")
+    p.add_argument("--note", default="", help="a line to print above the table (e.g. the load)")
     p.add_argument("--rank-child", nargs=2, metavar=("LIBRARY", "WORKLOAD"),
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -172,7 +188,10 @@ def main(argv=None) -> int:
                     library, workload, ranks, args.steps, args.warmup, args.timeout)
                 print(f"{workload} {library} {ranks} rank(s): "
                       f"{results[(library, workload, ranks)]}", flush=True)
-    print("\n" + table(results, args.workloads, libraries), flush=True)
+    text = table(results, args.workloads, libraries)
+    print("\n" + text, flush=True)
+    if args.write:
+        _write(text, args)
     failed = any("error" in r for r in results.values())
     return 1 if failed else 0
 

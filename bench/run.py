@@ -395,7 +395,8 @@ def main(argv=None) -> int:
         from bench import bench_distributed
 
         steps = ["--steps", str(args.steps)] if args.steps else []
-        return bench_distributed.main(steps + (["--no-torch"] if args.no_torch else []))
+        flags = (["--no-torch"] if args.no_torch else []) + (["--write"] if args.write else [])
+        return bench_distributed.main(steps + flags)
     sections = {}
     if args.profile:
         if args.threads:
