@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import socket
 import sys
 import traceback
 
@@ -77,7 +78,7 @@ def main() -> None:
     run_dir = os.environ.get("EMBER_RUN_DIR")
     if run_dir:
         os.makedirs(run_dir, exist_ok=True)
-        _write(_path(run_dir, rank, "pid"), str(os.getpid()))
+        _write(_path(run_dir, rank, "pid"), f"{socket.gethostname()} {os.getpid()}")
     code = 0
     try:
         _run(sys.argv[1:])

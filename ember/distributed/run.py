@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -136,6 +137,14 @@ def _rank_of(path: str) -> int:
     return int(os.path.basename(path).split(".")[0][4:])
 
 
+def _local_pid(pid_file: str) -> int | None:
+    """The pid a rank recorded, if that rank runs on this machine (else None)."""
+    parts = _read(pid_file).split()
+    if len(parts) != 2 or parts[0] != socket.gethostname():
+        return None
+    return int(parts[1])
+
+
 def find_failure(run_dir: str) -> tuple[int, str] | None:
     """(rank, report) of the first rank that raised or died without finishing, else None."""
     errors = sorted(glob.glob(os.path.join(run_dir, "rank*.err")), key=_rank_of)
@@ -143,13 +152,12 @@ def find_failure(run_dir: str) -> tuple[int, str] | None:
         return _rank_of(errors[0]), _read(errors[0])
     for pid_file in sorted(glob.glob(os.path.join(run_dir, "rank*.pid")), key=_rank_of):
         rank = _rank_of(pid_file)
-        if os.path.exists(os.path.join(run_dir, f"rank{rank}.done")):
+        done = os.path.join(run_dir, f"rank{rank}.done")
+        pid = _local_pid(pid_file)
+        if pid is None or os.path.exists(done):
             continue
-        text = _read(pid_file).strip()
-        if text and not _alive(int(text)):
-            if os.path.exists(os.path.join(run_dir, f"rank{rank}.done")):
-                continue  # finished between the two looks
-            return rank, _died(rank, int(text))
+        if not _alive(pid) and not os.path.exists(done):  # (it may finish between the looks)
+            return rank, _died(rank, pid)
     return None
 
 
@@ -164,12 +172,21 @@ def _kill_job(proc: subprocess.Popen, run_dir: str, sig: int) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     for pid_file in glob.glob(os.path.join(run_dir, "rank*.pid")):
-        text = _read(pid_file).strip()
-        if text:
+        pid = _local_pid(pid_file)
+        if pid is not None and _alive(pid) and _is_rank_process(pid):
             try:
-                os.kill(int(text), sig)
-            except (ProcessLookupError, PermissionError, ValueError):
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
                 pass
+
+
+def _is_rank_process(pid: int) -> bool:
+    """Guards against a recycled pid: only a process running our rank wrapper is signalled."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"ember.distributed._rank" in f.read()
+    except OSError:
+        return not os.path.exists("/proc")  # no /proc (macOS): trust the pid
 
 
 class _Supervisor:
@@ -223,7 +240,7 @@ class _Supervisor:
             return _rank_of(errors[0]), _read(errors[0])
         if self.banner_pid is not None:
             for pid_file in glob.glob(os.path.join(self.run_dir, "rank*.pid")):
-                if _read(pid_file).strip() == str(self.banner_pid):
+                if _local_pid(pid_file) == self.banner_pid:
                     rank = _rank_of(pid_file)
                     return rank, _died(rank, self.banner_pid)
         return self.failure

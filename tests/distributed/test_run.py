@@ -108,8 +108,13 @@ def test_watchdog_blames_the_rank_that_raised_else_the_one_that_vanished(tmp_pat
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    (tmp_path / "rank0.pid").write_text(str(__import__("os").getpid()))
-    (tmp_path / "rank1.pid").write_text(str(gone.pid))
+    import os
+    import socket
+
+    host = socket.gethostname()
+    (tmp_path / "rank0.pid").write_text(f"{host} {os.getpid()}")
+    (tmp_path / "rank1.pid").write_text(f"{host} {gone.pid}")
+    (tmp_path / "rank2.pid").write_text(f"another-machine {gone.pid}")  # not ours to judge
     assert run.find_failure(str(tmp_path))[0] == 1
     (tmp_path / "rank1.done").write_text("0")
     assert run.find_failure(str(tmp_path)) is None
