@@ -37,6 +37,11 @@ for op, reduce in [(dist.ReduceOp.SUM, np.sum), (dist.ReduceOp.AVG, np.mean),
     assert work.is_completed()
     check(f"all_reduce async {op}", t, want)
 
+# bitwise reductions on integers (MPI)
+t = ember.tensor(np.array([1 << rank, 3], dtype=np.int32))
+dist.all_reduce(t, op=dist.ReduceOp.BOR)
+check("all_reduce bor", t, np.array([(1 << world) - 1, 3]))
+
 # integers (AVG floors), float16, a non-contiguous tensor
 t = ember.tensor(np.array([rank + 1, 7], dtype=np.int64))
 dist.all_reduce(t, op=dist.ReduceOp.AVG)
