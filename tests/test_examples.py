@@ -124,3 +124,11 @@ def test_09_onnx_export():
     assert result["agree"] == 1.0
     assert result["largest_difference"] < 1e-4
     assert result["accuracy"] > 0.8
+
+
+def test_07_distributed_in_one_process(capsys):
+    pytest.importorskip("sklearn")
+    result = run_example("07_distributed")
+    assert result["world"] == 1 and result["losses"][-1] < 0.5 * result["losses"][0]
+    assert result["accuracy"] > 0.8
+    assert "test accuracy" in capsys.readouterr().out

@@ -10,5 +10,6 @@ from ember.nn import functional as functional
 from ember.nn import init as init
 from ember.nn import utils as utils
 from ember.nn.modules import *
+from ember.nn.parallel import DataParallel as DataParallel
 from ember.nn.parameter import Buffer as Buffer
 from ember.nn.parameter import Parameter as Parameter
