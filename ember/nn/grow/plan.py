@@ -26,11 +26,7 @@ from ember.nn.modules.transformer import MultiheadAttention
 __all__ = ["Layout", "Plan", "plan_units", "width_of"]
 
 ELEMENTWISE = frozenset(
-    "Relu Gelu Tanh Sigmoid Exp Exp2 Expm1 Log Log2 Log10 Log1p Abs Neg Sqrt Rsqrt Reciprocal "
-    "PowScalar Pow RPow Clamp ClampTensor Erf Erfc Erfinv Sin Cos Tan Sinh Cosh Asin Acos Atan "
-    "Asinh Acosh Atanh Sign Floor Ceil Round Trunc Frac Sinc NanToNum Cast Clone ToDevice Add "
-    "Sub RSub Mul Div RDiv DivRounded Maximum Minimum Fmax Fmin Where Lerp Atan2 Hypot Logaddexp "
-    "Copysign Xlogy Remainder Fmod".split()
+    ["Relu", "Gelu", "Tanh", "Sigmoid", "Exp", "Exp2", "Expm1", "Log", "Log2", "Log10", "Log1p", "Abs", "Neg", "Sqrt", "Rsqrt", "Reciprocal", "PowScalar", "Pow", "RPow", "Clamp", "ClampTensor", "Erf", "Erfc", "Erfinv", "Sin", "Cos", "Tan", "Sinh", "Cosh", "Asin", "Acos", "Atan", "Asinh", "Acosh", "Atanh", "Sign", "Floor", "Ceil", "Round", "Trunc", "Frac", "Sinc", "NanToNum", "Cast", "Clone", "ToDevice", "Add", "Sub", "RSub", "Mul", "Div", "RDiv", "DivRounded", "Maximum", "Minimum", "Fmax", "Fmin", "Where", "Lerp", "Atan2", "Hypot", "Logaddexp", "Copysign", "Xlogy", "Remainder", "Fmod"]
 )
 POOLS = frozenset({"MaxPool2d", "AvgPool2d"})
 REDUCTIONS = frozenset({"Mean", "Sum", "Amax", "Prod"})
