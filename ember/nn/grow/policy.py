@@ -23,7 +23,8 @@ class GrowOnPlateau:
     Args:
         layers: layer names to widen; an entry that is a list names tied layers grown together.
         factor: each growth multiplies the width by this (rounded up), capped at ``max_width``.
-        max_width: the widest a layer may become; growth stops when every layer is there.
+        max_width: the widest a layer may become (an int, or a dict from layer name to int);
+            growth stops when every layer is there.
         patience: epochs without improvement to tolerate; the next one grows (as in
             ``ReduceLROnPlateau``).
         threshold: the relative improvement that counts (as ``ReduceLROnPlateau``'s 'rel').
@@ -43,7 +44,7 @@ class GrowOnPlateau:
     """
 
     def __init__(self, layers: Sequence[str | Sequence[str]], factor: float = 2,
-                 max_width: int = 1024, patience: int = 3, *, example_input, optimizer=None,
+                 max_width: int | dict[str, int] = 1024, patience: int = 3, *, example_input, optimizer=None,
                  threshold: float = 1e-3, cooldown: int = 0, noise: float = 0.0) -> None:
         if factor <= 1:
             raise ValueError(f"GrowOnPlateau: factor must be > 1, got {factor}")
@@ -84,7 +85,9 @@ class GrowOnPlateau:
         for layer in self.layers:
             first = layer if isinstance(layer, str) else layer[0]
             width = width_of(model.get_submodule(first))
-            target = min(self.max_width, math.ceil(width * self.factor))
+            cap = self.max_width
+            cap = cap.get(first, width) if isinstance(cap, dict) else cap
+            target = min(cap, math.ceil(width * self.factor))
             if target <= width:
                 continue
             report = widen_(model, layer, target, example_input=self.example_input,
