@@ -49,6 +49,7 @@ class Plan:
     width: int
     consumers: dict[str, tuple[Any, Layout]] = field(default_factory=dict)
     norms: dict[str, Any] = field(default_factory=dict)
+    reached: set = field(default_factory=set)  # the calls whose input carries the units
 
 
 def width_of(module) -> int:
@@ -114,6 +115,12 @@ def plan_units(op: str, trace: Trace, producers: list[tuple[str, Any]]) -> Plan:
     for node, arg, key, layout in joins:
         if seen.get(key) != layout:
             _tied_error(op, trace, names, node, key)
+    for name in list(plan.consumers) + list(plan.norms):
+        if any(call not in plan.reached for call in trace.calls_of(name)):
+            raise ValueError(
+                f"{op}: '{name}' reads the units of {names} in one call but other inputs in "
+                "another; its input width cannot grow for one call only"
+            )
     return plan
 
 
@@ -137,6 +144,7 @@ def _position(layout: Layout, shape: tuple) -> int:
 def _visit_call(op, plan, names, call: Call, layout: Layout, shape) -> list:
     module, where = call.module, f"'{call.name}' ({type(call.module).__name__})"
     pos = _position(layout, shape)
+    plan.reached.add(call)
     if isinstance(module, Linear):
         if pos != len(shape) - 1:
             raise ValueError(

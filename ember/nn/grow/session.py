@@ -91,6 +91,12 @@ class GrowthSession:
             model.eval()
             with no_grad():
                 outputs = _tensors(model(*_as_args(example_input)))
+        except Exception as exc:
+            self.rollback()
+            raise RuntimeError(
+                f"{self.op}: the grown model failed on the example input ({exc}); the model "
+                "uses the grown units in a way grow did not recognise, so nothing was changed"
+            ) from exc
         finally:
             for m, mode in modes:
                 m.training = mode

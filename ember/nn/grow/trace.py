@@ -135,6 +135,7 @@ def trace_model(model: Module, example_input) -> Trace:
             h.remove()
         for m, mode in modes:
             m.training = mode
+            m.__dict__.pop("_grow_open_calls", None)  # left over when forward raised
         for p in frozen:
             p.requires_grad_(False)
     trace.outputs = _tensors(result)

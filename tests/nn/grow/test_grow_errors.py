@@ -142,3 +142,28 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="activation"):
         deepen_(net, "0", example_input=x, activation=F.relu)
     assert len(net) == 3
+
+
+class Masked(nn.Module):
+    """A per-unit buffer (no gradient, so the trace cannot see its shape) multiplies the units."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 4)
+        self.register_buffer("mask", ember.tensor([1.0, 0.0, 1.0, 0.5]))
+        self.b = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.b(self.a(x) * self.mask)
+
+
+def test_final_check_puts_everything_back():
+    net, x = Masked(), ember.randn(4, 3)
+    opt = _opt_after_a_step(net, x)
+    snap = _snapshot(net, opt)
+    with pytest.raises(RuntimeError, match="nothing was changed"):
+        widen_(net, "a", 6, example_input=x, optimizer=opt)
+    _assert_untouched(net, snap, opt)
+    assert net.a.out_features == 4 and net.b.in_features == 4
+    _opt_after_a_step(net, x)
+    opt.step()  # the optimizer still works on the restored parameters

@@ -122,3 +122,25 @@ def test_frozen_layers_and_no_grad_callers():
         widen_(net, "0", 6, example_input=x)
     assert not net[0].weight.requires_grad and net[2].weight.requires_grad
     assert abs(net(x).detach().numpy() - before).max() < 1e-5
+
+
+def test_shared_layer_called_twice_and_lazy_attribute():
+    import importlib
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(3, 3)
+            self.b = nn.Linear(3, 4)
+            self.c = nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.c(self.b(self.a(self.a(x).tanh())).relu())
+
+    net, x = Twice(), ember.randn(5, 3)
+    before = net(x).detach().numpy().copy()
+    grow = importlib.import_module("ember").nn.grow  # reachable as an attribute of ember.nn
+    grow.widen_(net, "b", 6, example_input=x)
+    assert abs(net(x).detach().numpy() - before).max() < 1e-5
+    with pytest.raises(ValueError, match="other inputs"):
+        grow.widen_(net, "a", 5, example_input=x)  # a feeds itself: its input cannot grow
