@@ -60,8 +60,9 @@ def time_widen(widths=(8, 16, 32), batch: int = 32, example: int = 16, repeats: 
 
 
 def markdown(result: dict, timing: dict) -> str:
-    lines = ["| epoch | grown: widths | grown: parameters | grown: val acc | "
-             "scratch: parameters | scratch: val acc |", "|---|---|---|---|---|---|"]
+    header = ("| epoch | grown: widths | grown: parameters | grown: val acc | "
+              "scratch: parameters | scratch: val acc |")
+    lines = [header, "|---|---|---|---|---|---|"]
     for g, s in zip(result["grown"]["epochs"], result["scratch"]["epochs"]):
         lines.append(f"| {g['epoch']} | {g['widths']} | {g['parameters']:,} | {g['val_acc']:.1%} "
                      f"| {s['parameters']:,} | {s['val_acc']:.1%} |")

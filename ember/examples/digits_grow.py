@@ -15,8 +15,8 @@ import argparse
 import time
 
 import ember
-import ember.nn as nn
 import ember.nn.functional as F
+from ember import nn
 from ember.nn.grow import GrowOnPlateau
 from ember.utils.data import DataLoader, Subset
 
