@@ -8,6 +8,7 @@ import pytest
 import ember
 from ember import nn
 from ember.nn.grow import deepen_, prune_, widen_
+from ember.nn.grow.optimizer_state import MAGNITUDE_STATE
 
 from .nets import cnn_bn_flatten
 
@@ -45,7 +46,9 @@ def _sources(old_rows, new_rows, old):
     lambda ps: ember.optim.SGD(ps, lr=0.05, momentum=0.9),
     lambda ps: ember.optim.Adam(ps, lr=0.01),
     lambda ps: ember.optim.AdamW(ps, lr=0.01, amsgrad=True),
-], ids=["sgd-momentum", "adam", "adamw-amsgrad"])
+    lambda ps: ember.optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True),
+    lambda ps: ember.optim.Adagrad(ps, lr=0.01),
+], ids=["sgd-momentum", "adam", "adamw-amsgrad", "rmsprop-centered", "adagrad"])
 def test_state_follows_the_units_value_by_value(make_opt):
     net, x, y = _problem()
     opt = make_opt(net.parameters())
@@ -69,7 +72,7 @@ def test_state_follows_the_units_value_by_value(make_opt):
         np.testing.assert_array_equal(_state(opt, fc1.bias, k), before[("b1", k)][index])
         np.testing.assert_array_equal(_state(opt, fc2.bias, k), before[("b2", k)])
         old = before[("w2", k)]
-        linear = k in ("momentum_buffer", "exp_avg")
+        linear = k not in MAGNITUDE_STATE
         want = old[:, index] / (counts[index] if linear else 1)
         np.testing.assert_allclose(_state(opt, fc2.weight, k), want, rtol=1e-6, atol=0)
 
