@@ -102,6 +102,14 @@ def warmed(net, x):
     return net
 
 
+def activations():
+    net = nn.Sequential(
+        nn.Linear(3, 4), nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(4, 4), nn.LeakyReLU(),
+        nn.GELU(), nn.Linear(4, 4), nn.ELU(), nn.Softplus(), nn.Linear(4, 1),
+    )
+    return net, ember.randn(5, 3)
+
+
 #: (id, builder, layer names to widen, new width)
 WIDEN_CASES = [
     ("sequential-linear", mlp, "0", 7),
@@ -117,4 +125,7 @@ WIDEN_CASES = [
     ("global-mean-pool", lambda: (GlobalPool(), ember.randn(2, 2, 6, 6)), "conv", 5),
     ("conv1d-bn-avgpool", conv1d, "0", 5),
     ("doubling", mlp, "0", 6),
+    ("inplace-relu-dropout", activations, "0", 7),
+    ("leaky-gelu", activations, "3", 7),
+    ("elu-softplus", activations, "6", 9),
 ]
