@@ -5,8 +5,8 @@ average pooling, a linear layer) but starts at a quarter of its channels. Each t
 validation loss improves by less than ``threshold`` (relative), ``GrowOnPlateau`` doubles the
 channels of every convolution (Net2Net: copies of existing channels, the next layer's weights
 split among them) until DigitsNet's widths are reached. The function is unchanged by each
-growth (up to a 1% noise on the copies' incoming weights, which lets copies of a channel
-learn different things) and AdamW's state follows the channels, so training carries on.
+growth (up to a noise of a tenth of the weights' spread on the copies' incoming weights,
+which lets copies of a channel learn different things) and AdamW's state follows the channels, so training carries on.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _loaders(seed: int, batch_size: int):
 
 def train_digits(*, epochs: int = 10, widths=(4, 8, 16), grow: bool = True, lr: float = 3e-3,
                  batch_size: int = 32, seed: int = 0, device: str = "cpu",
-                 threshold: float = 0.1, noise: float = 0.01, verbose: bool = True) -> dict:
+                 threshold: float = 0.25, noise: float = 0.1, verbose: bool = True) -> dict:
     """Train on digits, growing (or not); a record of widths, parameters, losses and time."""
     ember.manual_seed(seed)
     device = ember.device(device)
