@@ -15,7 +15,7 @@ from typing import Any
 
 from ember.autograd.grad_mode import no_grad
 from ember.nn.grow.optimizer_state import MAGNITUDE_STATE, state_arrays
-from ember.nn.grow.trace import _as_args, _tensors
+from ember.nn.grow.trace import example_args, tensors_in
 from ember.tensor import Tensor, make
 
 __all__ = ["GrowthSession", "count_parameters"]
@@ -90,7 +90,7 @@ class GrowthSession:
         try:
             model.eval()
             with no_grad():
-                outputs = _tensors(model(*_as_args(example_input)))
+                outputs = tensors_in(model(*example_args(example_input)))
         except Exception as exc:
             self.rollback()
             raise RuntimeError(

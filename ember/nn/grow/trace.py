@@ -25,7 +25,7 @@ from ember.nn.modules.transformer import (
 )
 from ember.tensor import Tensor
 
-__all__ = ["SINK", "Call", "Trace", "trace_model"]
+__all__ = ["SINK", "Call", "Trace", "example_args", "tensors_in", "trace_model"]
 
 #: layers whose insides stay hidden even though they have children: growth cannot see into them
 OPAQUE = (MultiheadAttention, RNNBase, TransformerEncoderLayer, TransformerDecoderLayer)
@@ -87,13 +87,14 @@ def _collapsed(module: Module) -> bool:
     return own and not has_children
 
 
-def _tensors(value) -> list[Tensor]:
+def tensors_in(value) -> list[Tensor]:
+    """The tensors in a module's arguments or result (nested tuples, lists and dicts)."""
     if isinstance(value, Tensor):
         return [value]
     if isinstance(value, (list, tuple)):
-        return [t for v in value for t in _tensors(v)]
+        return [t for v in value for t in tensors_in(v)]
     if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors(v)]
+        return [t for v in value.values() for t in tensors_in(v)]
     return []
 
 
@@ -101,7 +102,8 @@ def _key(t: Tensor):
     return (t.grad_fn, t._output_nr) if t.grad_fn is not None else None
 
 
-def _as_args(example_input) -> tuple:
+def example_args(example_input) -> tuple:
+    """Positional arguments for the model; floating tensors become leaves that require grad."""
     args = example_input if isinstance(example_input, tuple) else (example_input,)
     out = []
     for a in args:
@@ -129,7 +131,7 @@ def trace_model(model: Module, example_input) -> Trace:
         for p in frozen:
             p.requires_grad_(True)
         with enable_grad():
-            result = model(*_as_args(example_input))
+            result = model(*example_args(example_input))
     finally:
         for h in handles:
             h.remove()
@@ -138,7 +140,7 @@ def trace_model(model: Module, example_input) -> Trace:
             m.__dict__.pop("_grow_open_calls", None)  # left over when forward raised
         for p in frozen:
             p.requires_grad_(False)
-    trace.outputs = _tensors(result)
+    trace.outputs = tensors_in(result)
     _assign_nodes(trace)
     _walk(trace)
     return trace
@@ -149,7 +151,7 @@ def _pre_hook(trace: Trace, name: str):
         if not _collapsed(module):
             return
         call = Call(name, module)
-        call.inputs = [(_key(t), tuple(t.shape)) for t in _tensors(args) if _key(t)]
+        call.inputs = [(_key(t), tuple(t.shape)) for t in tensors_in(args) if _key(t)]
         trace.calls.append(call)
         module.__dict__.setdefault("_grow_open_calls", []).append(call)
 
@@ -158,7 +160,7 @@ def _pre_hook(trace: Trace, name: str):
 
 def _post_hook(trace: Trace, name: str):
     def hook(module, args, output):
-        outs = _tensors(output)
+        outs = tensors_in(output)
         trace.module_outputs.setdefault(name, []).extend(outs)
         pending = module.__dict__.get("_grow_open_calls")
         if not pending:
