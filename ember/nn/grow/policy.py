@@ -58,6 +58,9 @@ class GrowOnPlateau:
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.history: list[GrowthReport] = []
+        #: the width each grown entry reached (first name of the entry -> width): what a resumed
+        #: run must widen a freshly built model to before loading a checkpoint into it
+        self.widths: dict[str, int] = {}
 
     def is_better(self, loss: float) -> bool:
         return loss < self.best * (1 - self.threshold) if self.best != math.inf else True
@@ -93,13 +96,15 @@ class GrowOnPlateau:
             report = widen_(model, layer, target, example_input=self.example_input,
                             optimizer=self.optimizer, noise=self.noise)
             self.history.append(report)
+            self.widths[first] = target
         return report
 
     def state_dict(self) -> dict:
         return {"best": self.best, "num_bad_epochs": self.num_bad_epochs,
-                "cooldown_counter": self.cooldown_counter}
+                "cooldown_counter": self.cooldown_counter, "widths": dict(self.widths)}
 
     def load_state_dict(self, state: dict) -> None:
         self.best = state["best"]
         self.num_bad_epochs = state["num_bad_epochs"]
         self.cooldown_counter = state["cooldown_counter"]
+        self.widths = dict(state.get("widths", {}))

@@ -40,7 +40,7 @@ def test_tied_entries_and_state_dict():
     state = policy.state_dict()
     other = GrowOnPlateau(["a"], example_input=None)
     other.load_state_dict(state)
-    assert other.best == 1.0
+    assert other.best == 1.0 and other.widths == {"a": 6}
 
 
 def test_arguments_checked():
