@@ -104,3 +104,10 @@ def test_replay_writes_the_tables_of_a_saved_run(tmp_path):
               "--json", str(saved), "--output", str(output)])
     assert run.main(["--replay", str(saved), "--write", "--output", str(output)]) == 0
     assert "| mlp |" in output.read_text()
+
+
+def test_bench_grow_times_a_widen_and_a_step():
+    from bench import bench_grow
+
+    timing = bench_grow.time_widen(widths=(2, 4, 8), batch=4, example=2, repeats=1)
+    assert timing["widen"] > 0 and timing["step"] > 0
