@@ -49,6 +49,7 @@ def test_whole_torch_model_maps_onto_ember_classes():
                                model(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # the first torch.optim import takes seconds
 def test_torch_transformer_lstm_and_optimizer():
     torch = torch_or_skip()
     tn = torch.nn
