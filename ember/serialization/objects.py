@@ -122,14 +122,20 @@ class ObjectDecoder(Decoder):
             return None
         if not isinstance(cls, type):
             raise ValueError(f"at {_where(path)}: {node[1]!r} is not a class")  # noqa: TRY004 - a malformed file
-        obj = self._made[node[2]] = cls.__new__(cls)
+        try:
+            obj = self._made[node[2]] = cls.__new__(cls)
+        except TypeError as exc:
+            raise ValueError(f"at {_where(path)}: cannot create a {node[1]} without arguments ({exc})") from None
         state = self.decode(node[3], path)
         if not isinstance(state, dict):
             raise ValueError(f"at {_where(path)}: the state of a {node[1]} is not a dict")  # noqa: TRY004 - a malformed file
-        if getattr(cls, "__setstate__", None) is not None:
-            obj.__setstate__(state)
-        else:
-            obj.__dict__.update(state)
+        try:
+            if getattr(cls, "__setstate__", None) is not None:
+                obj.__setstate__(state)
+            else:
+                obj.__dict__.update(state)
+        except (AttributeError, TypeError) as exc:
+            raise ValueError(f"at {_where(path)}: cannot set the state of a {node[1]} ({exc})") from None
         return obj
 
     def _decode_ref(self, node: list, path: tuple) -> Any:
@@ -143,8 +149,9 @@ class ObjectDecoder(Decoder):
         factory = None if node[1] is None else self.decode(node[1], path)
         if factory is REFUSED:
             factory = None
-        if factory is not None and not callable(factory):
-            raise ValueError(f"at {_where(path)}: a defaultdict factory must be callable")
+        if factory is not None and not isinstance(factory, type):
+            # a class such as dict or list: a function here would run on a later missing key
+            raise ValueError(f"at {_where(path)}: a defaultdict factory must be a class")
         if not isinstance(node[2], list):
             raise ValueError(f"at {_where(path)}: a defaultdict node holds a list of pairs")  # noqa: TRY004 - a malformed file
         out: collections.defaultdict = collections.defaultdict(factory)

@@ -224,3 +224,18 @@ def test_local_classes_and_lambdas_are_refused_at_save():
     net.register_forward_hook(lambda *args: None)
     with pytest.raises(SerializationError, match="_forward_hooks"):
         ember.save(net, io.BytesIO())
+
+
+@pytest.mark.parametrize("node", [
+    ["obj", "builtins:int", 0, ["d", []]],
+    ["obj", "builtins:dict", 0, ["d", [["a", 1]]]],
+    ["obj", "builtins:list", 0, ["l", []]],
+    ["ref", 3],
+    ["dd", ["g", "builtins:len"], []],
+    ["dd", None, "x"],
+    ["A", "missing"],
+    ["set", [["l", []]]],
+])
+def test_malformed_object_nodes_raise_serialization_errors(node):
+    with pytest.raises(SerializationError):
+        ember.load(crafted(node), weights_only=False)
