@@ -14,6 +14,7 @@ A file written by ``ember.save(model)`` records classes by import path
 
 from __future__ import annotations
 
+import argparse
 import collections
 import contextlib
 import importlib
@@ -166,6 +167,7 @@ def _build_torch_names() -> dict[str, Any]:
         "__builtin__.frozenset": frozenset, "collections.defaultdict": collections.defaultdict,
         "builtins.dict": dict, "__builtin__.dict": dict, "builtins.list": list,
         "__builtin__.list": list,
+        "argparse.Namespace": argparse.Namespace,  # the command-line arguments many checkpoints keep
     }
     for name in dir(functional):
         value = getattr(functional, name)

@@ -31,7 +31,7 @@ import numpy as np
 
 from ember import dtypes
 from ember.device import device as Device
-from ember.serialization import safe_globals
+from ember.serialization import numpy_pickle, safe_globals
 from ember.serialization.errors import SerializationError
 from ember.serialization.location import DeviceUnavailable, Placer
 from ember.tensor import Size, Tensor
@@ -156,6 +156,7 @@ _CALLS: dict[str, Callable[..., Any]] = {
     "_codecs.encode": _encode,
     "torch.Size": _size,
     "torch.device": _device,
+    **numpy_pickle.NAMES,
 }
 def _set(vm: _Machine, items: Any = ()) -> set:
     if not isinstance(items, (list, tuple)):
@@ -179,7 +180,14 @@ def _plain(kind: type) -> Callable[..., Any]:
     return build
 
 
+def _empty_bytes(vm: _Machine, *args: Any) -> bytes:
+    if args:
+        raise _Refused("builtins.bytes takes no arguments here (the raw data of an empty array)")
+    return b""
+
+
 _CONTAINERS: dict[str, tuple[type, Callable[..., Any]]] = {
+    "builtins.bytes": (bytes, _empty_bytes), "__builtin__.bytes": (bytes, _empty_bytes),
     "builtins.set": (set, _set), "__builtin__.set": (set, _set),
     "builtins.frozenset": (frozenset, _plain(frozenset)),
     "__builtin__.frozenset": (frozenset, _plain(frozenset)),
@@ -199,6 +207,8 @@ def _resolve(module: str, name: str, trusted: bool) -> Any:
         return _Name(qualname, "call")
     if qualname in _CONTAINERS:
         return _Name(qualname, "container", _CONTAINERS[qualname][0])
+    if qualname == "numpy.ndarray":
+        return _Name(qualname, "marker")  # only ever the first argument of _reconstruct
     if module == "torch" and name in _STORAGES:
         return _Name(name, "storage")
     if module == "torch" and name in _TORCH_DTYPES:
@@ -295,7 +305,10 @@ class _Machine:
         if func.kind == "container":
             self.stack.append(_CONTAINERS[func.qualname][1](self, *args))
         else:
-            self.stack.append(_CALLS[func.qualname](self, *args))
+            result = _CALLS[func.qualname](self, *args)
+            if func.qualname.endswith("._reconstruct"):
+                self.made.add(id(result))
+            self.stack.append(result)
 
     def newobj(self) -> None:
         args = self.stack.pop()
@@ -309,6 +322,13 @@ class _Machine:
     def build(self) -> None:
         state = self.stack.pop()
         target = self.stack[-1]
+        if isinstance(target, np.ndarray) and id(target) in self.made:
+            self.made.discard(id(target))  # an array is filled once
+            numpy_pickle.set_array_state(target, state)
+            return
+        if isinstance(target, np.dtype):
+            numpy_pickle.set_dtype_state(target, state)
+            return
         if id(target) in self.made:
             self._build_object(target, state)
             return

@@ -163,3 +163,34 @@ def test_build_only_sets_state_on_objects_the_reader_made():
 
     with pytest.raises(SerializationError, match="BUILD"):
         ember.load(_pickle_zip(pickle.dumps(Evil(), protocol=2)), weights_only=False)
+
+
+def test_numpy_values_and_argparse_namespace_in_torch_files():
+    torch = torch_or_skip()
+    import argparse
+
+    obj = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "i": np.array([1, -2], np.int64),
+           "best": np.float64(2.5), "n": np.int64(7), "flag": np.bool_(True), "e": np.zeros((0, 3)),
+           "f": np.asfortranarray(np.arange(6.0).reshape(2, 3)), "t": torch.ones(2)}
+    back = ember.load(torch_bytes(obj))  # plain data: allowed under weights_only=True
+    for key in ("a", "i", "e", "f"):
+        assert type(back[key]) is np.ndarray and back[key].dtype == obj[key].dtype
+        np.testing.assert_array_equal(back[key], obj[key])
+    assert back["best"] == 2.5 and back["n"] == 7 and back["flag"] is np.True_
+    back["a"][0, 0] = 9.0  # writable
+    args = argparse.Namespace(lr=0.1, name="run")
+    buf = torch_bytes({"args": args})
+    with pytest.raises(WeightsOnlyError, match="argparse.Namespace"):
+        ember.load(buf)
+    buf.seek(0)
+    assert ember.load(buf, weights_only=False)["args"] == args
+
+
+@pytest.mark.parametrize("payload", [
+    pickle.dumps(np.array([object()], dtype=object), protocol=2),
+    pickle.dumps(np.dtype([("a", "f4")]), protocol=2),
+    pickle.dumps(np.arange(3).astype(">i4"), protocol=2),
+])
+def test_numpy_pickles_other_than_plain_numbers_are_refused(payload):
+    with pytest.raises(SerializationError):
+        ember.load(_pickle_zip(payload), weights_only=False)
