@@ -28,11 +28,7 @@ import numpy as np
 from ember import dtypes
 from ember.device import device as Device
 from ember.serialization import safetensors, torch_pickle
-from ember.serialization.atomic import atomic_write
-from ember.serialization.errors import SerializationError
-from ember.serialization.location import DeviceUnavailable, Placer, placer
-from ember.serialization.objects import REFUSED, ObjectDecoder, ObjectEncoder
-from ember.serialization.safe_globals import (
+from ember.serialization.allowlist import (
     WeightsOnlyError,
     add_safe_globals,
     allowed,
@@ -43,6 +39,10 @@ from ember.serialization.safe_globals import (
     safe_globals,
     weights_only_message,
 )
+from ember.serialization.atomic import atomic_write
+from ember.serialization.errors import SerializationError
+from ember.serialization.location import DeviceUnavailable, Placer, placer
+from ember.serialization.objects import REFUSED, ObjectDecoder, ObjectEncoder
 from ember.tensor import Tensor
 
 __all__ = [
@@ -111,6 +111,7 @@ def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
 
         def place(array: np.ndarray, location: str) -> Tensor:
             return mapped(np.array(array), location)
+        place.copies = True  # NumPy arrays, which skip the placer, are copied too
     trusted = weights_only is False
     if isinstance(f, (str, bytes, os.PathLike)):
         with open(f, "rb") as handle:
@@ -182,7 +183,7 @@ def _tensor(arrays: dict[str, np.ndarray], name: str, flags: dict, place: Placer
         if not isinstance(value, _FLAGS.get(key, ())):
             raise SerializationError(file, name, f"invalid tensor flag {key!r}: {value!r}")
     if flags.get("numpy"):
-        return arrays[name]
+        return np.array(arrays[name]) if getattr(place, "copies", False) else arrays[name]
     location = flags.get("device", "cpu")
     try:
         Device(location)

@@ -15,7 +15,7 @@ encoded like any other data:
 Rebuilding creates the object with ``cls.__new__(cls)`` (``__init__`` does not run), then
 restores its state (``__setstate__`` where the class defines one, else ``__dict__``); tensors
 come back through ``map_location`` like any other. Which paths may be resolved, and how, is
-the caller's ``resolve`` function (see ``ember.serialization.safe_globals``).
+the caller's ``resolve`` function (see ``ember.serialization.allowlist``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from ember.serialization.safe_globals import path_of
+from ember.serialization.allowlist import path_of
 from ember.serialization.structure import Decoder, Encoder, _where
 
 __all__ = ["REFUSED", "ObjectDecoder", "ObjectEncoder"]

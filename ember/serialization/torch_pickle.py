@@ -10,7 +10,7 @@ functions. Any other name, and any opcode that builds arbitrary objects (``INST`
 ever calls the functions in ``_CALLS`` and the containers in ``_CONTAINERS`` below.
 
 Whole objects (``torch.save(model)``): ``NEWOBJ`` + ``BUILD`` create an instance only of a
-class that ``safe_globals.resolve_torch`` maps onto ember's own (``torch.nn.modules.linear.
+class that ``allowlist.resolve_torch`` maps onto ember's own (``torch.nn.modules.linear.
 Linear`` -> ``ember.nn.Linear``, the optimizers, the lr schedulers), and only when the caller
 said ``weights_only=False``, or of a class listed with ``add_safe_globals``. The instance is
 made with ``cls.__new__`` and its state set as data; a Module's state is translated onto
@@ -31,7 +31,7 @@ import numpy as np
 
 from ember import dtypes
 from ember.device import device as Device
-from ember.serialization import numpy_pickle, safe_globals
+from ember.serialization import allowlist, numpy_pickle
 from ember.serialization.errors import SerializationError
 from ember.serialization.location import DeviceUnavailable, Placer
 from ember.tensor import Size, Tensor
@@ -213,12 +213,12 @@ def _resolve(module: str, name: str, trusted: bool) -> Any:
         return _Name(name, "storage")
     if module == "torch" and name in _TORCH_DTYPES:
         return dtypes._BY_NAME[_TORCH_DTYPES[name]]
-    listed = safe_globals.allowed(qualname)
-    mapped = listed if listed is not None else safe_globals.resolve_torch(module, name)
-    if mapped is not None and (trusted or listed is not None or mapped in safe_globals.get_safe_globals()):
+    listed = allowlist.allowed(qualname)
+    mapped = listed if listed is not None else allowlist.resolve_torch(module, name)
+    if mapped is not None and (trusted or listed is not None or mapped in allowlist.get_safe_globals()):
         return _Name(qualname, "class", mapped) if isinstance(mapped, type) else mapped
     if mapped is not None:
-        raise _WeightsOnly(safe_globals.weights_only_message([qualname]))
+        raise _WeightsOnly(allowlist.weights_only_message([qualname]))
     hint = (" Classes of your own: allow them with ember.serialization.add_safe_globals([(YourEmberClass, "
             f"{qualname!r})])." if not module.startswith(("torch", "builtins", "__builtin__")) else "")
     raise _Refused(f"the pickle asks for {qualname!r}, which is not allowed: only tensors, dicts, lists, "
@@ -454,7 +454,7 @@ def unpickle(data: bytes, persistent_load: Callable[[Any], Any], place: Placer, 
     try:
         return vm.run()
     except _WeightsOnly as exc:
-        raise safe_globals.WeightsOnlyError(file, None, str(exc)) from None
+        raise allowlist.WeightsOnlyError(file, None, str(exc)) from None
     except _Refused as exc:
         raise SerializationError(file, None, f"refusing to load: {exc}") from None
     except (IndexError, KeyError, ValueError, TypeError, struct.error, OverflowError, MemoryError) as exc:

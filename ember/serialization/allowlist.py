@@ -18,6 +18,7 @@ import argparse
 import collections
 import contextlib
 import importlib
+import pickle
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -35,7 +36,7 @@ _BUILTINS: dict[str, Any] = {
 _BUILTINS["collections.OrderedDict"] = collections.OrderedDict
 
 
-class WeightsOnlyError(SerializationError, __import__("pickle").UnpicklingError):
+class WeightsOnlyError(SerializationError, pickle.UnpicklingError):
     """A file that needs classes imported, loaded with ``weights_only=True``.
 
     It is a ``SerializationError`` (a RuntimeError) and, as in PyTorch, a
