@@ -22,21 +22,22 @@ __all__ = [
 
 
 def is_available() -> bool:
-    """True when a CUDA device is usable (ember needs no separate cuDNN library)."""
-    from ember import cuda
-
-    return cuda.is_available()
+    """True when a CUDA device is usable and CuPy can reach cuDNN."""
+    return version() is not None
 
 
 def version() -> int | None:
     """The cuDNN version CuPy sees, or None without one (as in PyTorch)."""
-    if not is_available():
+    from ember import cuda
+
+    if not cuda.is_available():
         return None
     try:
         from cupy.cuda import cudnn as cupy_cudnn
-    except ImportError:
+
+        return int(cupy_cudnn.getVersion())
+    except (ImportError, RuntimeError, AttributeError):
         return None
-    return int(cupy_cudnn.getVersion())
 
 
 def is_acceptable(tensor) -> bool:

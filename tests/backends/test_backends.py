@@ -24,7 +24,7 @@ def test_cudnn_flags_are_shared_settings():
         assert cudnn.enabled is True and cudnn.benchmark is True
     finally:
         flags.cudnn.update(saved)
-    assert cudnn.is_available() == ember.cuda.is_available()
+    assert cudnn.is_available() <= ember.cuda.is_available()
     assert (cudnn.version() is None) == (not cudnn.is_available())
 
 
