@@ -52,5 +52,6 @@ y[range(3)] = 0.0
 print(y[:4].tolist())
 ember.backends.cuda.matmul.allow_tf32 = True
 from ember.backend import flags
+
 print("flag", flags.matmul.allow_tf32)
 print("OK")
