@@ -47,7 +47,7 @@ from ember.tensor import Tensor
 
 __all__ = [
     "SerializationError", "WeightsOnlyError", "add_safe_globals", "clear_safe_globals",
-    "get_safe_globals", "load", "safe_globals", "save",
+    "get_safe_globals", "get_unsafe_globals_in_checkpoint", "load", "safe_globals", "save",
 ]
 
 FileLike = str | os.PathLike | BinaryIO
@@ -169,7 +169,8 @@ def _rebuild(text: str, arrays: dict[str, np.ndarray], place: Placer, file: Any,
     except (ValueError, RecursionError) as exc:
         raise SerializationError(file, None, f"{_STRUCTURE}: {exc}") from None
     if refused:
-        raise WeightsOnlyError(file, None, weights_only_message(dotted(p) for p in refused))
+        names = [dotted(p) for p in refused]
+        raise WeightsOnlyError(file, None, weights_only_message(names), names)
     unused = set(arrays) - {key[0] for key in made}
     if unused:
         raise SerializationError(file, min(unused), f"the tensor is not referenced by {_STRUCTURE}")
@@ -206,3 +207,31 @@ def _place(place: Placer, array: np.ndarray, location: str, file: Any, name: str
         return place(array, location)
     except DeviceUnavailable as exc:
         raise SerializationError(file, name, str(exc)) from None
+
+
+def get_unsafe_globals_in_checkpoint(f: FileLike) -> list[str]:
+    """The class and function names in a checkpoint that ``weights_only=True`` would refuse.
+
+    As in PyTorch: nothing is imported or run. For a PyTorch file the pickle is only
+    disassembled; for an ember file the structure is decoded with every name refused.
+
+    >>> import ember, io
+    >>> buf = io.BytesIO()
+    >>> ember.save(ember.nn.ReLU(), buf)
+    >>> _ = buf.seek(0)
+    >>> ember.serialization.get_unsafe_globals_in_checkpoint(buf)
+    ['ember.nn.modules.activation.ReLU']
+    """
+    if isinstance(f, (str, bytes, os.PathLike)):
+        with open(f, "rb") as handle:
+            return get_unsafe_globals_in_checkpoint(handle)
+    start = f.tell()
+    magic = f.read(4)
+    f.seek(start)
+    if magic == b"PK\x03\x04":
+        return torch_pickle.unsafe_globals(f, f)
+    try:
+        load(f, map_location="cpu", weights_only=True, mmap=False)
+    except WeightsOnlyError as exc:
+        return exc.names
+    return []

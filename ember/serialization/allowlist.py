@@ -40,8 +40,16 @@ class WeightsOnlyError(SerializationError, pickle.UnpicklingError):
     """A file that needs classes imported, loaded with ``weights_only=True``.
 
     It is a ``SerializationError`` (a RuntimeError) and, as in PyTorch, a
-    ``pickle.UnpicklingError``, so either ``except`` clause catches it.
+    ``pickle.UnpicklingError``, so either ``except`` clause catches it. ``names`` lists the
+    dotted names that were refused.
     """
+
+    def __init__(self, file, tensor: str | None, reason: str, names: Iterable[str] = ()) -> None:
+        super().__init__(file, tensor, reason)
+        self.names = sorted(set(names))
+
+    def __reduce__(self):
+        return (type(self), (self.file, self.tensor, self.reason, self.names))
 
 
 def add_safe_globals(safe: Iterable[Any]) -> None:

@@ -462,6 +462,44 @@ def unpickle(data: bytes, persistent_load: Callable[[Any], Any], place: Placer, 
         raise SerializationError(file, None, reason) from None
 
 
+def _names_in(data: bytes) -> list[str]:
+    """Every GLOBAL / STACK_GLOBAL name in a pickle, found by disassembly alone."""
+    import pickletools
+
+    names, strings = [], []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == "GLOBAL":
+            names.append(arg.replace(" ", "."))
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            names.append(f"{strings[-2]}.{strings[-1]}")
+        elif isinstance(arg, str) and "UNICODE" in op.name:
+            strings.append(arg)
+    return names
+
+
+def unsafe_globals(handle: BinaryIO, file: Any) -> list[str]:
+    """The names in a ``torch.save`` zip that ``weights_only=True`` would refuse (nothing runs)."""
+    try:
+        archive = zipfile.ZipFile(handle)
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pickles) != 1:
+            raise SerializationError(file, None, "expected exactly one <root>/data.pkl in the zip")
+        info = archive.getinfo(pickles[0])
+        if info.file_size > MAX_PICKLE_BYTES:
+            raise SerializationError(file, None, f"data.pkl of {info.file_size} bytes exceeds the cap")
+        names = _names_in(archive.read(info))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise SerializationError(file, None, f"cannot disassemble the pickle ({exc})") from None
+    refused = set()
+    for name in names:
+        module, _, attr = name.rpartition(".")
+        try:
+            _resolve(module, attr, trusted=False)
+        except _Refused:
+            refused.add(name)
+    return sorted(refused)
+
+
 # -- the zip container --------------------------------------------------------------------
 def load_zip(handle: BinaryIO, file: Any, place: Placer, trusted: bool = False) -> Any:
     """Load a ``torch.save`` zip checkpoint from an open binary file.

@@ -239,3 +239,21 @@ def test_local_classes_and_lambdas_are_refused_at_save():
 def test_malformed_object_nodes_raise_serialization_errors(node):
     with pytest.raises(SerializationError):
         ember.load(crafted(node), weights_only=False)
+
+
+def test_get_unsafe_globals_in_checkpoint_names_without_loading():
+    from ember.serialization import get_unsafe_globals_in_checkpoint
+
+    buf = io.BytesIO()
+    ember.save({"model": Net(), "w": ember.ones(2)}, buf)
+    buf.seek(0)
+    names = get_unsafe_globals_in_checkpoint(buf)
+    assert "tests.serialization.test_objects.Net" in names
+    assert "ember.nn.modules.linear.Linear" in names and "ember.nn._functional.activation.relu" in names
+    with safe_globals([nn.Linear]):
+        buf.seek(0)
+        assert "ember.nn.modules.linear.Linear" not in get_unsafe_globals_in_checkpoint(buf)
+    buf = io.BytesIO()
+    ember.save({"w": ember.ones(2), "a": np.ones(2)}, buf)
+    buf.seek(0)
+    assert get_unsafe_globals_in_checkpoint(buf) == []

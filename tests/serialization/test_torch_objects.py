@@ -194,3 +194,15 @@ def test_numpy_values_and_argparse_namespace_in_torch_files():
 def test_numpy_pickles_other_than_plain_numbers_are_refused(payload):
     with pytest.raises(SerializationError):
         ember.load(_pickle_zip(payload), weights_only=False)
+
+
+def test_get_unsafe_globals_in_torch_checkpoints():
+    torch = torch_or_skip()
+    from ember.serialization import get_unsafe_globals_in_checkpoint
+
+    buf = torch_bytes({"m": torch.nn.Sequential(torch.nn.Linear(2, 2)), "w": torch.ones(2)})
+    assert get_unsafe_globals_in_checkpoint(buf) == [
+        "torch.nn.modules.container.Sequential", "torch.nn.modules.linear.Linear"]
+    assert get_unsafe_globals_in_checkpoint(torch_bytes({"w": torch.ones(2), "n": 3})) == []
+    evil = _pickle_zip(pickle.dumps(_Call(print, "pwned"), protocol=2))
+    assert get_unsafe_globals_in_checkpoint(evil) in (["builtins.print"], ["__builtin__.print"])
