@@ -121,14 +121,14 @@ class ObjectDecoder(Decoder):
             self.decode(node[3], path)
             return None
         if not isinstance(cls, type):
-            raise ValueError(f"at {_where(path)}: {node[1]!r} is not a class")  # noqa: TRY004 - a malformed file
+            raise _malformed(path, f"{node[1]!r} is not a class")
         try:
             obj = self._made[node[2]] = cls.__new__(cls)
         except TypeError as exc:
-            raise ValueError(f"at {_where(path)}: cannot create a {node[1]} without arguments ({exc})") from None
+            raise _malformed(path, f"cannot create a {node[1]} without arguments ({exc})") from None
         state = self.decode(node[3], path)
         if not isinstance(state, dict):
-            raise ValueError(f"at {_where(path)}: the state of a {node[1]} is not a dict")  # noqa: TRY004 - a malformed file
+            raise _malformed(path, f"the state of a {node[1]} is not a dict")
         try:
             if getattr(cls, "__setstate__", None) is not None:
                 obj.__setstate__(state)
@@ -153,7 +153,7 @@ class ObjectDecoder(Decoder):
             # a class such as dict or list: a function here would run on a later missing key
             raise ValueError(f"at {_where(path)}: a defaultdict factory must be a class")
         if not isinstance(node[2], list):
-            raise ValueError(f"at {_where(path)}: a defaultdict node holds a list of pairs")  # noqa: TRY004 - a malformed file
+            raise _malformed(path, "a defaultdict node holds a list of pairs")
         out: collections.defaultdict = collections.defaultdict(factory)
         self._fill(out, node[2], path)
         return out
@@ -162,3 +162,8 @@ class ObjectDecoder(Decoder):
         **Decoder._HANDLERS, "g": _decode_global, "obj": _decode_object, "ref": _decode_ref,
         "dd": _decode_defaultdict,
     }
+
+
+def _malformed(path: tuple, what: str) -> ValueError:
+    """The error for a malformed node (a ValueError: the caller names the file)."""
+    return ValueError(f"at {_where(path)}: {what}")

@@ -300,7 +300,8 @@ class _Machine:
     def reduce(self) -> None:
         args = self.stack.pop()
         func = self.stack.pop()
-        if not isinstance(func, _Name) or func.kind not in ("call", "container") or not isinstance(args, tuple):
+        callable_name = isinstance(func, _Name) and func.kind in ("call", "container")
+        if not callable_name or not isinstance(args, tuple):
             raise _Refused(f"REDUCE may only call allowed names, not {_describe(func)}")
         if func.kind == "container":
             self.stack.append(_CONTAINERS[func.qualname][1](self, *args))
