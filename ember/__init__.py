@@ -43,6 +43,16 @@ def __getattr__(name):
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 
 
+def install_as_torch() -> None:
+    """Make ``import torch`` (and every ``torch.X``) resolve to ember in this process.
+
+    Refuses when real PyTorch is already imported. See ``ember.as_torch`` and docs/as-torch.md.
+    """
+    from ember.as_torch import install
+
+    install()
+
+
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
