@@ -50,24 +50,24 @@ def test_failed_export_leaves_an_existing_file_alone(tmp_path):
     assert path.read_bytes() == b"old"
 
 
-def test_data_dependent_control_flow_is_explained():
+def test_data_dependent_control_flow_is_explained(tmp_path):
     with pytest.raises(ember.onnx.UnsupportedOperatorError,
                        match=r"Branchy.*reads a tensor's value.*data-dependent control flow"):
-        ember.onnx.export(Branchy(), ember.randn(2, 3), "unused.onnx")
+        ember.onnx.export(Branchy(), ember.randn(2, 3), str(tmp_path / "m.onnx"))
 
 
-def test_values_computed_outside_the_graph_are_refused():
+def test_values_computed_outside_the_graph_are_refused(tmp_path):
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match="float"):
-        ember.onnx.export(ReadsValues(), ember.randn(3, 4), "unused.onnx")
+        ember.onnx.export(ReadsValues(), ember.randn(3, 4), str(tmp_path / "m.onnx"))
 
 
-def test_unknown_dynamic_axes_name():
+def test_unknown_dynamic_axes_name(tmp_path):
     with pytest.raises(ember.onnx.OnnxExporterError, match="not an input or output name"):
-        ember.onnx.export(nn.Linear(2, 2), ember.randn(1, 2), "unused.onnx",
+        ember.onnx.export(nn.Linear(2, 2), ember.randn(1, 2), str(tmp_path / "m.onnx"),
                           dynamic_axes={"images": {0: "batch"}})
 
 
-def test_missing_onnx_names_the_extra(monkeypatch):
+def test_missing_onnx_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"ember\[onnx\]"):
-        ember.onnx.export(nn.Linear(2, 2), ember.randn(1, 2), "unused.onnx")
+        ember.onnx.export(nn.Linear(2, 2), ember.randn(1, 2), str(tmp_path / "m.onnx"))
