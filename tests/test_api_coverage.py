@@ -1,0 +1,76 @@
+"""ember's API coverage against PyTorch (see docs/api-coverage.md and tools/api_audit.py).
+
+Without PyTorch: every name the committed snapshot records as present still exists in ember
+and accepts the keywords recorded as accepted. With PyTorch: the audit reruns in-process, its
+coverage never falls below the snapshot's, and the issue's targets hold.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import torch_or_skip
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT = json.loads((ROOT / "tests" / "api_coverage_snapshot.json").read_text())
+
+
+def _load_audit():
+    tools = str(ROOT / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    spec = importlib.util.spec_from_file_location("api_audit", ROOT / "tools" / "api_audit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+audit = _load_audit()
+
+
+@pytest.mark.parametrize("label", sorted(SNAPSHOT["namespaces"]))
+def test_snapshot_names_and_keywords_still_present(label):
+    entry = SNAPSHOT["namespaces"][label]
+    lost, refused = [], []
+    for name, keywords in entry["present"].items():
+        ours = audit.ember_object(entry["ember"], name, entry["kind"])
+        if ours is None and not (entry["kind"] == "class"
+                                 and hasattr(audit.resolve(entry["ember"]), name)):
+            lost.append(name)
+            continue
+        refused += [f"{name}({k}=)" for k in keywords if not audit.keyword_accepted(ours, k)]
+    assert not lost, f"{label}: names recorded as present are gone: {lost}"
+    assert not refused, f"{label}: keywords recorded as accepted are refused: {refused}"
+
+
+@pytest.fixture(scope="module")
+def report():
+    torch_or_skip()
+    return audit.run_audit()
+
+
+def test_audit_is_fast(report):
+    assert report["seconds"] < 10, f"the audit took {report['seconds']} s (budget: 10 s)"
+
+
+def test_coverage_never_falls_below_the_snapshot(report):
+    if report["torch_version"] != SNAPSHOT["torch_version"]:
+        pytest.skip(f"snapshot taken against torch {SNAPSHOT['torch_version']}, "
+                    f"running {report['torch_version']}")
+    fallen = []
+    for label, recorded in SNAPSHOT["namespaces"].items():
+        now = audit.figures(report["namespaces"][label])
+        if now["coverage"] + 1e-4 < recorded["coverage"]:  # the snapshot keeps 4 digits
+            fallen.append(f"{label}: {now['coverage']:.1%} now, {recorded['coverage']:.1%} in the "
+                          f"snapshot (missing: {report['namespaces'][label]['missing'][:10]})")
+    assert not fallen, "coverage fell:\n" + "\n".join(fallen)
+
+
+def test_coverage_targets(report):
+    failures = audit.target_failures(report)
+    assert not failures, "targets missed:\n" + "\n".join(failures)
