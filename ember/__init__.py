@@ -5,9 +5,11 @@
 """
 
 import importlib as _importlib
+import math as _math
 import importlib.util as _importlib_util
 
 from ember import dtypes as _dtypes
+from ember import nn_aliases as _nn_aliases
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ember.autograd.grad_mode import is_inference_mode_enabled
 from ember.creation import *  # noqa: F403 - tensor, zeros, arange, ...
@@ -23,8 +25,16 @@ from ember.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from ember.random_ops import *  # noqa: F403 - rand, randn, randint, ...
+from ember.settings import *  # noqa: F403 - set_default_device, set_num_threads, ... (honest)
+from ember.settings import AcceleratorError, OutOfMemoryError, has_lapack, has_mkl, has_openmp, has_spectral
 from ember.tensor import Size, Tensor
 from ember.tensor_repr import set_printoptions
+from ember.transforms import compile, vmap  # noqa: A004 - PyTorch's names
+from ember.typed_tensors import *  # noqa: F403 - FloatTensor, LongTensor, ... (legacy constructors)
+from ember.typed_tensors import set_default_tensor_type
+from ember.windows import *  # noqa: F403 - hann_window, ...
+
+e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 
 __version__ = "0.1.0"
 
@@ -36,6 +46,9 @@ def __getattr__(name):
     if name in ("save", "load", "SerializationError"):
         serialization = _importlib.import_module("ember.serialization")
         return getattr(serialization, name)
+    alias = _nn_aliases.lookup(name)  # ember.conv2d, ember.dropout, ...: nn.functional's
+    if alias is not None:
+        return alias
     if not name.startswith("_") and _importlib_util.find_spec(f"ember.{name}") is not None:
         module = _importlib.import_module(f"ember.{name}")
         globals()[name] = module
@@ -47,16 +60,12 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def is_floating_point(t) -> bool:
-    return t.is_floating_point()
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
 
 
-def numel(t) -> int:
-    return t.numel()
-
-
-def get_default_device():
-    return device("cpu")
+def numel(input) -> int:
+    return input.numel()
 
 
 def typename(obj) -> str:

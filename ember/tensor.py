@@ -21,11 +21,15 @@ from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.conversion import ConversionMethods
 from ember.methods.elementwise import ElementwiseMethods
+from ember.methods.extra_math import ExtraMathMethods
 from ember.methods.fill import FillMethods
 from ember.methods.indexing import IndexingMethods
+from ember.methods.legacy import LegacyMethods
 from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
 from ember.methods.shape import ShapeMethods
+from ember.methods.stats import StatsMethods
+from ember.methods.structure import StructureMethods
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
@@ -56,7 +60,8 @@ _new = object.__new__
 
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods, ExtraMathMethods, StatsMethods, StructureMethods,
+    LegacyMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 

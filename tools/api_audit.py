@@ -211,7 +211,9 @@ def _python_visible(args) -> bool:
     has_tensor = any("Tensor" in type_ for _, _, _, type_ in args)
     if not has_tensor and not any(name in ("size", "dtype") for name, *_ in args):
         return False
-    return not any(name in _TORCHSCRIPT_ARGS and "Tensor" not in type_ for name, _, _, type_ in args)
+    if any(name == "self" and type_.startswith("List[") for name, _, _, type_ in args):
+        return False  # list methods (``sort.Tensor(Tensor[] self)``)
+    return not any(name in _TORCHSCRIPT_ARGS for name, *_ in args)
 
 
 def _schema_parameters(op: str, is_method: bool, doc_star: bool):

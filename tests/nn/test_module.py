@@ -95,7 +95,7 @@ def test_getattr_error_message():
 def test_assignment_type_errors():
     net = Net()
     net.extra = nn.Parameter(ember.ones(1))
-    with pytest.raises(TypeError, match="cannot assign 'ember.FloatTensor' as parameter 'extra'"):
+    with pytest.raises(TypeError, match="cannot assign 'torch.FloatTensor' as parameter 'extra'"):
         net.extra = ember.ones(1)
     with pytest.raises(TypeError, match="child module 'fc'"):
         net.fc = 3
@@ -103,7 +103,7 @@ def test_assignment_type_errors():
         net.register_buffer("a.b", ember.ones(1))
     with pytest.raises(KeyError, match="already exists"):
         net.register_parameter("forward", None)
-    with pytest.raises(TypeError, match="cannot assign 'ember.FloatTensor' object to parameter 'w'"):
+    with pytest.raises(TypeError, match="cannot assign 'torch.FloatTensor' object to parameter 'w'"):
         net.register_parameter("w", ember.ones(1))
 
     class Early(nn.Module):
