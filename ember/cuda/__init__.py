@@ -81,3 +81,16 @@ class device:  # noqa: N801
 
     def __exit__(self, *exc):
         set_device(self._prev)
+
+
+def _legacy_types() -> None:
+    """``ember.cuda.FloatTensor`` and friends (constructing one without a GPU raises)."""
+    from ember.settings import OutOfMemoryError
+    from ember.typed_tensors import CUDA_TYPES
+
+    globals().update(CUDA_TYPES)
+    globals()["OutOfMemoryError"] = OutOfMemoryError
+    __all__.extend([*CUDA_TYPES, "OutOfMemoryError"])
+
+
+_legacy_types()

@@ -86,7 +86,7 @@ def _convert_item(t, item, op: str):
         return int(item)
     if isinstance(item, slice):
         return _convert_slice(item, op)
-    if _is_tensor(item) or isinstance(item, (list, tuple)) or hasattr(item, "__array__"):
+    if _is_tensor(item) or isinstance(item, (list, tuple, range)) or hasattr(item, "__array__"):
         arr = _index_array(t, item, op)
         if arr.ndim == 0 and arr.dtype.kind != "b":
             return int(arr)  # a 0-d integer index selects, as a Python int does (PyTorch's rule)

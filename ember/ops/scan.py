@@ -36,6 +36,12 @@ class LogCumSumExp(Primitive):
         def reversed_scan(log_terms):
             return LogCumSumExp.apply(log_terms.flip(dim), dim).flip(dim)
 
-        positive = reversed_scan(grad.clamp(min=0).log() - out)
-        negative = reversed_scan((-grad).clamp(min=0).log() - out)
+        positive = reversed_scan(_log_or_minus_inf(grad.clamp(min=0)) - out)
+        negative = reversed_scan(_log_or_minus_inf((-grad).clamp(min=0)) - out)
         return (a + positive).exp() - (a + negative).exp(), None
+
+
+def _log_or_minus_inf(t):
+    """``log(t)`` for t >= 0, -inf at 0 without a division-by-zero warning."""
+    zero = t == 0
+    return t.masked_fill(zero, 1.0).log().masked_fill(zero, float("-inf"))
