@@ -298,6 +298,8 @@ def _one_quantile(sorted_values, d, q, valid, nan_count, interpolation, ignore_n
         hi = lo
     elif interpolation == "higher":
         lo = hi = xp.ceil(pos).astype("int64")
+    elif interpolation == "midpoint":
+        hi = xp.ceil(pos).astype("int64")
     elif interpolation == "nearest":
         lo = hi = xp.round(pos).astype("int64")
     lo_v = sorted_values.gather(d, _index_tensor(lo, sorted_values))
