@@ -28,15 +28,17 @@ def scatter_extreme(self, key, value, reduce: str, include_self: bool):
         result = xp.where(touched, result, data)
     if data.dtype.kind != "f":
         return make(result)
-    from_self = (data == result) if include_self else ~touched
+    # PyTorch counts ties with self's value even where include_self=False excludes self
+    tied_self = data == result
+    from_self = tied_self if include_self else ~touched
     from_src = value._data == result[key[1]]
-    ties = from_self.astype(data.dtype)
+    ties = tied_self.astype(data.dtype)
     ufunc_at(xp, "add", ties, key[1], from_src.astype(data.dtype))
     ties = xp.where(ties == 0, 1, ties)
     kept = self * make(from_self / ties)
-    scattered = value * make(from_src / ties[key[1]])
-    return ops.IndexPut.apply(kept, key, scattered, "add")
-
+    out = ops.IndexPut.apply(kept, key, value * make(from_src / ties[key[1]]), "add")
+    # the exact extreme as the value, the tie weights as the gradient (inf == inf needs no fix)
+    return out + make(xp.where(result == out._data, 0, result - out._data))
 
 def _identity(xp, dtype, reduce: str):
     if dtype.kind == "f":
