@@ -29,6 +29,10 @@ from ember.settings import *  # noqa: F403 - set_default_device, set_num_threads
 from ember.settings import AcceleratorError, OutOfMemoryError, has_lapack, has_mkl, has_openmp, has_spectral
 from ember.tensor import Size, Tensor
 from ember.tensor_repr import set_printoptions
+from ember.amp import GradScaler, autocast
+from ember.creation_extra import empty_strided, from_file, frombuffer, to_dlpack
+from ember.creation_extra import range  # noqa: A004 - torch.range (deprecated, end inclusive)
+from ember.layouts import *  # noqa: F403 - layout, strided, memory_format, channels_last, ...
 from ember.transforms import compile, vmap  # noqa: A004 - PyTorch's names
 from ember.typed_tensors import *  # noqa: F403 - FloatTensor, LongTensor, ... (legacy constructors)
 from ember.typed_tensors import set_default_tensor_type

@@ -25,6 +25,7 @@ from ember.tensor import Tensor, make
 
 __all__ = [
     "bernoulli",
+    "binomial",
     "multinomial",
     "normal",
     "poisson",
@@ -161,6 +162,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator: Generator | None = None, 
     shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     z = numpy_generator(generator).standard_normal(shape, dtype=_sample_dtype(d))
     return _finish(np.asarray(z * s + m), d, device or tensors[0].device, requires_grad)
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) -> Tensor:
+    """Draws from Binomial(count, prob), elementwise; float like ``prob``."""
+    draws = numpy_generator(generator).binomial(_host(count).astype(np.int64), _host(prob))
+    return _finish(draws, prob.dtype, prob.device if not prob.is_cpu else None, False)
 
 
 def _check_std(std) -> None:
@@ -391,5 +398,5 @@ for _name, _fn in _METHODS.items():
 
 # ``out=`` for every sampler PyTorch gives one (the dtype follows ``out`` unless given)
 for _name in ("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
-              "poisson", "rand_like", "randn_like", "randint_like"):
+              "poisson", "binomial", "rand_like", "randn_like", "randint_like"):
     globals()[_name] = with_out(globals()[_name], factory=True)

@@ -36,6 +36,9 @@ __all__ = [
     "set_num_threads",
     "set_warn_always",
     "use_deterministic_algorithms",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
+    "set_anomaly_enabled",
 ]
 
 # what this build offers, in PyTorch's words (NumPy brings LAPACK and an FFT, not MKL or OpenMP)
@@ -158,6 +161,24 @@ def set_warn_always(b: bool) -> None:
 
 def is_warn_always_enabled() -> bool:
     return _state["warn_always"]
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on (``ember.autograd.set_detect_anomaly``)."""
+    from ember.autograd import anomaly
+
+    return anomaly.enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return is_anomaly_enabled()
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Turn anomaly detection on or off for the whole process."""
+    from ember.autograd import anomaly
+
+    anomaly.set_detect_anomaly(enabled, check_nan)
 
 
 def set_flush_denormal(mode: bool) -> bool:

@@ -156,7 +156,9 @@ class Tensor(
 
     @property
     def layout(self) -> str:
-        return "strided"
+        from ember.layouts import strided
+
+        return strided
 
     @property
     def is_sparse(self) -> bool:

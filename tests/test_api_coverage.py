@@ -39,8 +39,7 @@ def test_snapshot_names_and_keywords_still_present(label):
     lost, refused = [], []
     for name, keywords in entry["present"].items():
         ours = audit.ember_object(entry["ember"], name, entry["kind"])
-        if ours is None and not (entry["kind"] == "class"
-                                 and hasattr(audit.resolve(entry["ember"]), name)):
+        if ours is audit.MISSING:
             lost.append(name)
             continue
         refused += [f"{name}({k}=)" for k in keywords if not audit.keyword_accepted(ours, k)]

@@ -86,17 +86,21 @@ def resolve(path: str):
     return None
 
 
+MISSING = object()  # what ember_object answers for an absent name (None is a value: newaxis)
+
+
 def ember_object(ember_path: str, name: str, kind: str):
-    """ember's counterpart of a torch name, or None when ember lacks it."""
+    """ember's counterpart of a torch name, or MISSING when ember lacks it."""
     space = resolve(ember_path)
     if space is None:
-        return None
+        return MISSING
     if kind == "submodules":
-        return resolve(f"{ember_path}.{name}")
+        found = resolve(f"{ember_path}.{name}")
+        return MISSING if found is None else found
     try:
-        return getattr(space, name, None)
+        return getattr(space, name, MISSING)
     except (ImportError, RuntimeError):  # a probe that fails counts as missing
-        return None
+        return MISSING
 
 
 # -- signatures --------------------------------------------------------------------------------
@@ -198,7 +202,7 @@ def _schema_table() -> dict:
 
         for schema in torch._C._jit_get_all_schemas():
             space, _, op = schema.name.partition("::")
-            if space == "aten":
+            if space == "aten" and schema.overload_name != "functional":  # not bound in Python
                 args = [(a.name, a.kwarg_only, bool(a.alias_info and a.alias_info.is_write),
                          str(a.type)) for a in schema.arguments]
                 if _python_visible(args):
@@ -320,7 +324,7 @@ def audit_namespace(label, torch_path, ember_path, kind) -> dict:
         if reason:
             entry["excluded"][name] = reason
         ours = ember_object(ember_path, name, kind)
-        if ours is None and not (kind == "class" and hasattr(resolve(ember_path), name)):
+        if ours is MISSING:
             if not reason:
                 entry["missing"].append(name)
             continue

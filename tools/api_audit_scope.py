@@ -63,7 +63,7 @@ _GLOBAL = [
 ]
 
 _JIT_NAMES = _words(
-    "AliasDb AnyType Argument ArgumentSpec AwaitType Block BoolType BufferDict CallStack Capsule "
+    "AliasDb AnyType ComplexType Argument ArgumentSpec AwaitType Block BoolType BufferDict CallStack Capsule "
     "ClassType Code CompilationUnit CompleteArgumentSpec ConcreteModuleType "
     "ConcreteModuleTypeBuilder DeepCopyMemoTable DeserializationStorageContext DeviceObjType "
     "DictType DispatchKey DispatchKeySet EnumType ErrorReport ExcludeDispatchKeyGuard "

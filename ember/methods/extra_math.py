@@ -25,7 +25,7 @@ FUNCTIONS = [
     "is_conj", "is_neg", "isreal", "is_nonzero", "is_same_size", "is_signed", "is_complex",
     "adjoint", "hardshrink",
 ]
-__all__ = ["can_cast", "is_inference", "result_type", "rsub"]
+__all__ = ["can_cast", "fill", "imag", "is_inference", "real", "result_type", "rsub"]
 INPLACE = ["float_power", "ldexp", "gcd", "lcm", "nextafter", "bitwise_left_shift",
            "bitwise_right_shift"]
 
@@ -168,6 +168,20 @@ def rsub(input, other, *, alpha=1) -> Tensor:
         input = _scalar_tensor(input, other)
     scaled = input if alpha == 1 else input * alpha
     return other - scaled if isinstance(other, _t.Tensor) else scaled.__rsub__(other)
+
+
+def real(input) -> Tensor:
+    """``input`` itself: ember tensors are real."""
+    return input.real
+
+
+def imag(input) -> Tensor:
+    return input.imag
+
+
+def fill(input, value) -> Tensor:
+    """A new tensor shaped like ``input`` holding ``value`` (the out-of-place ``fill_``)."""
+    return input.clone().fill_(value)
 
 
 def is_inference(input) -> bool:

@@ -58,8 +58,9 @@ class FillMethods:
         self._bump_version("fill_")
         return self
 
-    def copy_(self, src, non_blocking: bool = False) -> Tensor:
+    def copy_(self, src=None, non_blocking: bool = False, *, other=None) -> Tensor:
         """Copy ``src`` in (broadcast, cast and moved as needed); the gradient flows to ``src``."""
+        src = other if src is None else src
         src = _scalar_tensor(src, self)
         if self._needs_graph(src):
             moved = src.to(self.device)._cast(self._data.dtype)

@@ -26,7 +26,7 @@ FUNCTIONS = [
     "nanquantile", "nanmedian", "mode", "cov", "corrcoef", "unique", "unique_consecutive",
     "dist", "renorm",
 ]
-__all__ = ["bucketize", "cdist", "isin", "searchsorted"]
+__all__ = ["bucketize", "cdist", "histogramdd", "isin", "searchsorted"]
 INPLACE = ["renorm"]
 
 values_indices = {name: namedtuple(name, ["values", "indices"])
@@ -315,6 +315,23 @@ def _one_quantile(sorted_values, d, q, valid, nan_count, interpolation, ignore_n
 
 
 # -- free functions ---------------------------------------------------------------------------
+histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
+
+
+def histogramdd(input, bins=10, *, range=None, weight=None, density: bool = False):
+    """The histogram of the rows of ``input`` (N points in D dims) and each dim's bin edges."""
+    data = _host(input)
+    edges = [_host(b) for b in bins] if isinstance(bins, (list, tuple)) and bins and isinstance(
+        bins[0], _t.Tensor) else bins
+    ranges = None if range is None else list(zip(range[::2], range[1::2]))
+    hist, bin_edges = np.histogramdd(data.reshape(-1, data.shape[-1]), bins=edges, range=ranges,
+                                     weights=None if weight is None else _host(weight).reshape(-1),
+                                     density=density)
+    return histogramdd_result(_like(hist.astype(data.dtype), input),
+                              [_like(e.astype(data.dtype), input) for e in bin_edges])
+
+
+
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """The index of the bucket of ``boundaries`` (1-D, sorted) each value falls in."""
     if boundaries._data.ndim != 1:

@@ -58,7 +58,7 @@ INPLACE_FUNCTIONS = [
     "clamp_min_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_", "expm1_",
     "fix_", "floor_", "frac_", "gcd_", "index_put_", "lcm_", "ldexp_", "log10_", "log1p_",
     "log2_", "log_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "round_",
-    "rsqrt_", "sin_", "sinc_", "sinh_", "square_", "tan_", "trunc_", "xlogy_",
+    "rsqrt_", "sin_", "sinc_", "sinh_", "square_", "tan_", "trunc_", "xlogy_", "resize_as_",
 ]
 
 
