@@ -206,7 +206,7 @@ def _schema_table() -> dict:
                 args = [(a.name, a.kwarg_only, bool(a.alias_info and a.alias_info.is_write),
                          str(a.type)) for a in schema.arguments]
                 if _python_visible(args):
-                    _schemas.setdefault(op, []).append(args)
+                    _schemas.setdefault(op, []).append((schema.overload_name, args))
     return _schemas
 
 
@@ -225,7 +225,7 @@ def _schema_parameters(op: str, is_method: bool, doc_star: bool):
     if not overloads:
         return None
     params = []
-    for args in overloads:
+    for _, args in overloads:
         positional = [a for a in args if a[0] != "self" and not a[1]]
         for i, (name, kwarg_only, writes, type_) in enumerate(a for a in args if a[0] != "self"):
             if writes and kwarg_only:
@@ -236,7 +236,9 @@ def _schema_parameters(op: str, is_method: bool, doc_star: bool):
                 continue  # documented as *size: passed positionally
             if name not in params and name not in _IGNORED_KEYWORDS:
                 params.append(name)
-    if not is_method and any(a[0] == "self" for args in overloads for a in args):
+    # ``self`` is ``input`` in free functions; an out= overload alone (normal.out) does not count
+    if not is_method and any(a[0] == "self" for name, args in overloads
+                             if not name.endswith("out") for a in args):
         params.insert(0, "input")
     return params
 
