@@ -84,11 +84,15 @@ class device:  # noqa: N801
 
 
 def _legacy_types() -> None:
-    """``ember.cuda.FloatTensor`` and friends (constructing one without a GPU raises)."""
+    """``ember.cuda.FloatTensor`` and friends (constructing one without a GPU raises), and
+    ``ember.cuda.amp`` (the older spelling of ``ember.amp``)."""
+    import importlib
+
     from ember.settings import OutOfMemoryError
     from ember.typed_tensors import CUDA_TYPES
 
     globals().update(CUDA_TYPES)
+    globals()["amp"] = importlib.import_module("ember.cuda.amp")
     globals()["OutOfMemoryError"] = OutOfMemoryError
     __all__.extend([*CUDA_TYPES, "OutOfMemoryError"])
 
