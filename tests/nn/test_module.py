@@ -19,7 +19,10 @@ def _to_ember(state):
 
 
 def _same_repr(ember_module, torch_module):
-    assert repr(ember_module).replace("ember.", "") == repr(torch_module).replace("torch.", "")
+    def plain(text):  # ember names tensor types as PyTorch does ('torch.FloatTensor')
+        return text.replace("ember.", "").replace("torch.", "")
+
+    assert plain(repr(ember_module)) == plain(repr(torch_module))
 
 
 def _nested(lib):
