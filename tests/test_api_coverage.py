@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import ember
 from tests.helpers import torch_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,3 +74,50 @@ def test_coverage_never_falls_below_the_snapshot(report):
 def test_coverage_targets(report):
     failures = audit.target_failures(report)
     assert not failures, "targets missed:\n" + "\n".join(failures)
+
+
+# -- the audit's own parts, without PyTorch ---------------------------------------------------
+def test_docstring_signatures_give_parameter_names():
+    doc = ("add(input, other, *, alpha=1, out=None) -> Tensor\n\nAdds.\n\n"
+           ".. function:: add(input, other, *, dtype=None) -> Tensor\n")
+    assert audit._doc_parameters(doc, "add") == ["input", "other", "alpha", "out", "dtype"]
+    assert audit._doc_parameters("view(*shape) -> Tensor", "view") == []
+    assert audit._doc_parameters("no signature here", "view") is None
+
+
+def test_scope_rules_give_reasons_and_keep_device_probes_in_scope():
+    from api_audit_scope import out_of_scope_reason
+
+    assert "quantization" in out_of_scope_reason("torch", "quantize_per_tensor")
+    assert "named tensors" in out_of_scope_reason("torch.Tensor", "refine_names")
+    assert "symbolic" in out_of_scope_reason("torch", "sym_int")
+    assert out_of_scope_reason("torch.Tensor", "is_xpu") is None
+    assert out_of_scope_reason("torch", "add") is None
+    assert out_of_scope_reason("torch.linalg", "solve") is None  # alive there, removed from torch
+
+
+def test_keyword_acceptance_reads_signatures_and_kwargs():
+    def strict(input, *, dim=0):
+        return input
+
+    def forwards(input, **kwargs):
+        return input
+
+    assert audit.keyword_accepted(strict, "dim") and not audit.keyword_accepted(strict, "dims")
+    assert audit.keyword_accepted(forwards, "anything")
+    assert audit.keyword_accepted(ember.add, "out") and audit.keyword_accepted(ember.flip, "dims")
+
+
+def test_figures_and_target_report_name_the_namespace_and_the_shortfall():
+    entry = {"present": {"a": {"accepted": ["x"]}, "b": {"accepted": [], "missing": ["y"]},
+                         "q": {}},
+             "missing": ["c", "d"], "excluded": {"q": "quantization", "z": "quantization"}}
+    f = audit.figures(entry)
+    assert (f["total"], f["in_scope"], f["in_scope_present"]) == (6, 4, 2)
+    assert f["keyword_gaps"] == {"b": ["y"]}
+    report = {"namespaces": {label: entry if label == "torch.nn" else
+                             {"present": {}, "missing": [], "excluded": {}}
+                             for label in audit.TARGETS}}
+    lines = audit.target_failures(report)
+    assert any(line.startswith("torch.nn: 50.0%") and "2 more names" in line for line in lines)
+    assert any("b(y)" in line for line in lines)

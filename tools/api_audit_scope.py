@@ -30,6 +30,7 @@ DISPATCH = "__torch_function__ dispatch helpers"
 PROFILER = "profiler internals"
 EXPERIMENTAL = "experimental low-precision / grouped GEMM kernels"
 INTERNAL = "implementation details reachable by accident (helpers, typing aliases)"
+FIRST_CLASS_DIMS = "first-class dimensions (functorch.dim's Tensor.index)"
 
 def _words(text: str) -> frozenset:
     return frozenset(text.split())
@@ -167,6 +168,8 @@ def out_of_scope_reason(label: str, name: str):
     for reason, pattern in _NAMESPACE_RULES.get(label, ()):
         if pattern.match(name):
             return reason
+    if label == "torch.Tensor" and name == "index":
+        return FIRST_CLASS_DIMS
     if label in ("torch", "torch.Tensor"):
         if name in _JIT_NAMES:
             return JIT
