@@ -17,6 +17,7 @@ from ember import backend, dtypes
 from ember.autograd import engine, function
 from ember.autograd.function import AccumulateGrad
 from ember.autograd.grad_mode import grad_enabled
+from ember.methods import numpy_keywords
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.conversion import ConversionMethods
@@ -570,3 +571,4 @@ def _rebuild(array, requires_grad):
 
 
 function.register_tensor_type(Tensor, make)
+numpy_keywords.install(Tensor)  # x.sum(axis=0, keepdims=True), as PyTorch's parser allows

@@ -96,14 +96,14 @@ class StatsMethods:
         d = wrap_dim(dim, self._data.ndim, op)
         if self._data.ndim == 0:
             return values_indices[op](self.clone(), _index_tensor(0, self))
-        xp, x = self.xp, self._data
-        best = getattr(xp, ufunc).accumulate(x, axis=d)
+        x = _host(self)  # ufunc.accumulate is NumPy's (CuPy lacks it for maximum/minimum)
+        best = getattr(np, ufunc).accumulate(x, axis=d)
         shape = [1] * x.ndim
         shape[d] = x.shape[d]
-        positions = xp.arange(x.shape[d]).reshape(shape)
-        hit = (x == best) | (xp.isnan(x) if x.dtype.kind == "f" else False)
-        indices = xp.maximum.accumulate(xp.where(hit, positions, 0), axis=d)
-        idx = _index_tensor(indices, self)
+        positions = np.arange(x.shape[d]).reshape(shape)
+        hit = (x == best) | (np.isnan(x) if x.dtype.kind == "f" else False)
+        indices = np.maximum.accumulate(np.where(hit, positions, 0), axis=d)
+        idx = _like(indices.astype(np.int64), self)
         return values_indices[op](self.gather(d, idx), idx)
 
     def cummax(self, dim: int):

@@ -102,3 +102,15 @@ def test_range_is_an_index_like_a_list():
     ours[range(2)] = 0.0
     theirs[range(2)] = 0.0
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_numpy_spellings_of_dim_and_keepdim():
+    torch = torch_or_skip()
+    a = np.random.default_rng(1).normal(size=(3, 4))
+    ours, theirs = ember.tensor(a), torch.tensor(a)
+    for name in ("sum", "mean", "amax", "std", "logsumexp", "argmax"):
+        np.testing.assert_allclose(getattr(ours, name)(axis=1, keepdims=True).numpy(),
+                                   getattr(theirs, name)(axis=1, keepdims=True).numpy())
+    np.testing.assert_allclose(ember.sum(ours, axis=0).numpy(), torch.sum(theirs, axis=0).numpy())
+    with pytest.raises(TypeError, match="multiple values"):
+        ours.sum(dim=0, axis=1)
