@@ -70,19 +70,28 @@ _TYPING_MODULES = ("typing", "typing_extensions", "collections", "abc", "enum", 
 
 
 # -- resolving objects (works without torch) ------------------------------------------------
+def _foreign_module(obj) -> bool:
+    """A module of ``ember`` loaded from outside this checkout (an editable install of another
+    worktree can supply submodules this one lacks): it must not count for this tree."""
+    if not isinstance(obj, types.ModuleType) or not obj.__name__.startswith("ember"):
+        return False
+    origin = getattr(obj, "__file__", None)
+    return origin is not None and not Path(origin).resolve().is_relative_to(ROOT)
+
+
 def resolve(path: str):
     """The object at a dotted path (``ember.nn.functional``, ``ember.Tensor``), or None."""
     parts = path.split(".")
     for cut in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:cut]))
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr, None)
+                if obj is None:
+                    return None
         except ImportError:
             continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr, None)
-            if obj is None:
-                return None
-        return obj
+        return None if _foreign_module(obj) else obj
     return None
 
 
@@ -98,9 +107,10 @@ def ember_object(ember_path: str, name: str, kind: str):
         found = resolve(f"{ember_path}.{name}")
         return MISSING if found is None else found
     try:
-        return getattr(space, name, MISSING)
+        found = getattr(space, name, MISSING)
     except (ImportError, RuntimeError):  # a probe that fails counts as missing
         return MISSING
+    return MISSING if _foreign_module(found) else found
 
 
 # -- signatures --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ PROFILER = "profiler internals"
 EXPERIMENTAL = "experimental low-precision / grouped GEMM kernels"
 INTERNAL = "implementation details reachable by accident (helpers, typing aliases)"
 FIRST_CLASS_DIMS = "first-class dimensions (functorch.dim's Tensor.index)"
+GRAD_DTYPE = "gradient dtype override (Tensor.grad_dtype, new in PyTorch 2.10)"
 
 def _words(text: str) -> frozenset:
     return frozenset(text.split())
@@ -47,7 +48,7 @@ _GLOBAL = [
     (AUTOCAST, r"autocast_.*|get_autocast_.*|set_autocast_.*|is_autocast_.*|clear_autocast_cache"),
     (STORAGE, (r".*Storage|StorageBase|storage|untyped_storage|storage_type|set_|is_set_to|"
               r"UntypedStorage|TypedStorage")),
-    (NAMED, r"names|rename_?|refine_names|align_to|align_as|has_names|name"),
+    (NAMED, r"names|rename_?|refine_names|align_to|align_as|has_names"),
     (NESTED, r"is_nested|to_padded_tensor|nested"),
     (COMPLEX, (r"complex(32|64|128)?|polar|view_as_real(_copy)?|view_as_complex(_copy)?|cdouble|"
               r"cfloat|chalf|conj_physical_?|ComplexDoubleStorage|ComplexFloatStorage")),
@@ -80,7 +81,7 @@ _JIT_NAMES = _words(
     "parse_type_comment merge_type_from_type_comment unify_type_list import_ir_module "
     "import_ir_module_from_buffer fork wait cond while_loop classproperty compiled_with_cxx11_abi "
     "get_file_path prepare_multiprocessing_environment profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
-    "thread_safe_generator hash_tensor nonzero_static slice_inverse module_load grad_dtype "
+    "thread_safe_generator hash_tensor nonzero_static slice_inverse module_load name "
     "is_distributed"
 )
 
@@ -170,6 +171,8 @@ def out_of_scope_reason(label: str, name: str):
             return reason
     if label == "torch.Tensor" and name == "index":
         return FIRST_CLASS_DIMS
+    if label == "torch.Tensor" and name == "grad_dtype":
+        return GRAD_DTYPE
     if label in ("torch", "torch.Tensor"):
         if name in _JIT_NAMES:
             return JIT
