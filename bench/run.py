@@ -350,6 +350,8 @@ def parse(argv=None):
     p.add_argument("--profile", choices=workloads.NAMES, nargs="+", metavar="NAME",
                    help="profile ember on these workloads instead of comparing")
     p.add_argument("--top", type=int, default=20, help="functions listed per profile")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel scaling at 1 and 2 ranks (bench/bench_distributed.py)")
     p.add_argument("--child", nargs=2, metavar=("LIBRARY", "WORKLOAD"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -389,6 +391,12 @@ def main(argv=None) -> int:
     if args.child:
         _child_main(args)
         return 0
+    if args.distributed:
+        from bench import bench_distributed
+
+        steps = ["--steps", str(args.steps)] if args.steps else []
+        flags = (["--no-torch"] if args.no_torch else []) + (["--write"] if args.write else [])
+        return bench_distributed.main(steps + flags)
     sections = {}
     if args.profile:
         if args.threads:

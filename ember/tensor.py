@@ -17,6 +17,7 @@ from ember import backend, dtypes
 from ember.autograd import engine, function
 from ember.autograd.function import AccumulateGrad
 from ember.autograd.grad_mode import grad_enabled
+from ember.autograd.hooks import add_hook
 from ember.methods import numpy_keywords
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
@@ -29,6 +30,7 @@ from ember.methods.legacy import LegacyMethods
 from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
 from ember.methods.shape import ShapeMethods
+from ember.methods.sharing import SharingMethods
 from ember.methods.stats import StatsMethods
 from ember.methods.structure import StructureMethods
 from ember.ops import views
@@ -61,8 +63,8 @@ _new = object.__new__
 
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods, ExtraMathMethods, StatsMethods, StructureMethods,
-    LegacyMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods, SharingMethods, ExtraMathMethods, StatsMethods,
+    StructureMethods, LegacyMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
@@ -309,7 +311,7 @@ class Tensor(
 
     def _post_accumulate_hooks(self) -> tuple:
         hooks = self._hooks
-        return () if hooks is None else getattr(hooks, "post", ())
+        return () if hooks is None else tuple(hooks.post.values())
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``; see ``ember.autograd.backward``."""
@@ -341,13 +343,10 @@ class Tensor(
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            hooks = self.grad_fn._more().tensor_prehooks.setdefault(self._output_nr, [])
-            hooks.append(hook)
-            return function._RemovableHandle(hooks, hook)
+            return add_hook(self.grad_fn._more().tensor_prehooks.setdefault(self._output_nr, {}), hook)
         if self._hooks is None:
             self._hooks = _LeafHooks()
-        self._hooks.append(hook)
-        return function._RemovableHandle(self._hooks, hook)
+        return add_hook(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """``hook(tensor)`` runs after a leaf's ``.grad`` has been accumulated."""
@@ -355,8 +354,7 @@ class Tensor(
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if self._hooks is None:
             self._hooks = _LeafHooks()
-        self._hooks.post.append(hook)
-        return function._RemovableHandle(self._hooks.post, hook)
+        return add_hook(self._hooks.post, hook)
 
     # -- in place -------------------------------------------------------------------------
     def _check_inplace(self, op: str) -> None:
@@ -405,6 +403,8 @@ class Tensor(
         base = self._base
         if base is not None and result.grad_fn is not None and grad_enabled.get():
             return self._set_through_view(op, base, result)
+        if function._trace_hook is not None:
+            function._trace_hook.inplace(self, result)
         self.xp.copyto(self._data, result._data)
         if result.grad_fn is not None:
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
@@ -433,7 +433,8 @@ class Tensor(
 
     def _needs_graph(self, *others) -> bool:
         if not grad_enabled.get():
-            return False
+            return function._trace_hook is not None  # an export trace must see in-place ops
+
         if self._requires_grad:
             return True
         return builtins.any(isinstance(o, Tensor) and o._requires_grad for o in others)
@@ -538,12 +539,12 @@ class Size(tuple):
         return Size(tuple(self) + tuple(other))
 
 
-class _LeafHooks(list):
-    """Hooks of a leaf tensor: ``grad`` hooks in the list, post-accumulate hooks in ``post``."""
+class _LeafHooks(dict):
+    """Hooks of a leaf tensor by handle id: ``grad`` hooks here, post-accumulate hooks in ``post``."""
 
     def __init__(self):
         super().__init__()
-        self.post = []
+        self.post = {}
 
 
 

@@ -4,10 +4,11 @@ Shows two things a static graph cannot do easily, because ember records the grap
 every forward pass:
   1. **random depth and width per step**: each step draws how many hidden layers to run (a plain
      Python loop) and how many of their units to use (a slice of the weight), then trains;
-  2. **a layer that grows**: a hidden layer starts with a few neurons and gains more mid-training.
-     The new neurons are new Parameters handed to the running optimizer with
-     ``add_param_group``; the old ones keep their values and their Adam state, and the new
-     output weights start at zero, so the network computes the same function right after growing.
+  2. **a layer that grows**: a hidden layer starts with a few neurons and gains more mid-training
+     with one call, ``ember.nn.grow.widen_``: new neurons copy existing ones and the next
+     layer's weights are split among the copies (Net2Net), so the network computes the same
+     function right after growing; the same Parameter objects change size in place and Adam's
+     state follows each neuron, so the optimizer carries on as if they had always been there.
 
     python examples/05_dynamic_network.py [--steps 300]
 """
@@ -19,6 +20,7 @@ import argparse
 import ember
 import ember.nn.functional as F
 from ember import nn
+from ember.nn import grow
 
 
 def make_data(points: int):
@@ -70,59 +72,29 @@ def random_depth_demo(x, y, steps: int) -> list[float]:
     return losses
 
 
-class GrowingLinear(nn.Module):
-    """A hidden layer stored as blocks of neurons; ``grow(n)`` appends a block of ``n`` more."""
-
-    def __init__(self, in_features: int, out_features: int, width: int):
-        super().__init__()
-        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
-        self.readouts = nn.ParameterList()  # the next layer's columns for each block
-        self.out_bias = nn.Parameter(ember.zeros(out_features))
-        self.in_features, self.out_features = in_features, out_features
-        self.grow(width, readout_scale=0.5)
-
-    @property
-    def width(self) -> int:
-        return sum(w.shape[0] for w in self.weights)
-
-    def grow(self, n: int, readout_scale: float = 0.0) -> list[nn.Parameter]:
-        new = [
-            nn.Parameter(ember.randn(n, self.in_features)),
-            nn.Parameter(ember.randn(n) * 0.5),
-            nn.Parameter(ember.randn(self.out_features, n) * readout_scale),
-        ]
-        self.weights.append(new[0])
-        self.biases.append(new[1])
-        self.readouts.append(new[2])
-        return new
-
-    def forward(self, x):
-        hidden = F.linear(x, ember.cat(list(self.weights)), ember.cat(list(self.biases))).tanh()
-        return F.linear(hidden, ember.cat(list(self.readouts), dim=1), self.out_bias)
-
-
-def growing_demo(x, y, steps: int, grow_every: int) -> dict:
-    print("\n2. a hidden layer that grows while Adam keeps training it")
-    model = GrowingLinear(1, 1, width=2)
+def growing_demo(x, y, steps: int, grow_every: int, noise: float = 1e-6) -> dict:
+    print("\n2. a hidden layer that grows while Adam keeps training it (ember.nn.grow.widen_)")
+    model = nn.Sequential(nn.Linear(1, 2), nn.Tanh(), nn.Linear(2, 1))
     optimizer = ember.optim.Adam(model.parameters(), lr=0.02)
-    widths, losses, jumps = [model.width], [], []
+    widths, losses, jumps = [model[0].out_features], [], []
     for step in range(1, steps + 1):
         if step % grow_every == 0 and step < steps:
             with ember.no_grad():
                 before = F.mse_loss(model(x), y).item()
-            new = model.grow(4)
-            optimizer.add_param_group({"params": new})
+            # new neurons copy existing ones, the next layer's weights are split among the
+            # copies (the function is unchanged) and Adam's state follows the units;
+            # a tiny noise breaks the symmetry between copies
+            report = grow.widen_(model, "0", model[0].out_features + 4, example_input=x,
+                                 optimizer=optimizer, noise=noise)
             with ember.no_grad():
                 after = F.mse_loss(model(x), y).item()
             jumps.append(abs(after - before))
-            widths.append(model.width)
-            blocks = [tuple(w.shape) for w in model.weights]
-            kept = int(optimizer.state[model.weights[0]]["step"])
-            print(f"   step {step:4d}: {widths[-2]:2d} -> {model.width:2d} neurons, blocks {blocks}")
-            groups = len(optimizer.param_groups)
+            widths.append(model[0].out_features)
+            kept = int(optimizer.state[model[0].weight]["step"])
+            print(f"   step {step:4d}: {report}".replace("\n", "\n" + " " * 16))
             print(
-                f"{'':16s}loss {before:.4f} before growing, {after:.4f} after; {groups} param groups; "
-                f"block 0 keeps its Adam state ({kept} steps)"
+                f"{'':16s}loss {before:.6f} before growing, {after:.6f} after; "
+                f"{len(optimizer.param_groups)} param group; Adam state kept ({kept} steps)"
             )
         loss = F.mse_loss(model(x), y)
         optimizer.zero_grad()

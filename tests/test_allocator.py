@@ -46,5 +46,6 @@ def test_freed_arrays_are_reused_without_page_faults():
     assert _faults_per_step(None) < 50
 
 
+@pytest.mark.slow
 def test_opting_out_leaves_glibc_defaults():
     assert _faults_per_step("default") > 1000  # each 4 MB array is mapped and faulted in afresh

@@ -82,6 +82,7 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
+@pytest.mark.slow
 def test_rss_flat_from_step_50_to_500():
     with _one_blas_thread():
         _check_rss_flat()

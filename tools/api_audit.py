@@ -237,7 +237,7 @@ def _schema_parameters(op: str, is_method: bool, doc_star: bool):
     params = []
     for _, args in overloads:
         positional = [a for a in args if a[0] != "self" and not a[1]]
-        for i, (name, kwarg_only, writes, type_) in enumerate(a for a in args if a[0] != "self"):
+        for name, kwarg_only, writes, type_ in (a for a in args if a[0] != "self"):
             if writes and kwarg_only:
                 name = "out"  # PyTorch's Python binding names every out= overload's outputs `out`
                 if is_method:

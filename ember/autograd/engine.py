@@ -265,7 +265,7 @@ class _Walk:
             grads = _materialize(node, grads)
         extras = node._extras
         if extras is not None and extras.prehooks:
-            for hook in extras.prehooks:
+            for hook in tuple(extras.prehooks.values()):
                 new = hook(tuple(grads))
                 if new is not None:
                     grads = list(new)
@@ -276,7 +276,7 @@ class _Walk:
                 f"(expected {len(node._edges)}, got {len(outputs)})"
             )
         if extras is not None and extras.hooks:
-            for hook in extras.hooks:
+            for hook in tuple(extras.hooks.values()):
                 new = hook(outputs, tuple(grads))
                 if new is not None:
                     outputs = tuple(new)
@@ -288,7 +288,7 @@ class _Walk:
         extras = node._extras
         for nr, hooks in extras.tensor_prehooks.items():
             if nr < len(grads) and grads[nr] is not None:
-                for hook in hooks:
+                for hook in tuple(hooks.values()):
                     new = hook(grads[nr])
                     if new is not None:
                         grads[nr] = new
@@ -311,7 +311,7 @@ class _Walk:
         t = node.variable
         if t is None:
             return
-        for hook in t._hooks or ():
+        for hook in tuple(t._hooks.values()) if t._hooks else ():
             new = hook(g)
             if new is not None:
                 g = new

@@ -23,6 +23,7 @@ import traceback
 from ember import backend
 from ember.backend import _XP_BY_TYPE
 from ember.autograd import anomaly
+from ember.autograd.hooks import add_hook
 from ember.autograd.grad_mode import grad_enabled
 
 __all__ = [
@@ -32,10 +33,12 @@ __all__ = [
     "Node",
     "keep_saved_copy",
     "register_tensor_type",
+    "set_trace_hook",
 ]
 
 _Tensor = None  # ember.Tensor, registered by ember.tensor (a higher layer) as it loads
 _make = None
+_trace_hook = None  # set while ember.onnx traces a model: told of every op as it runs
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -44,6 +47,18 @@ _FREED_MESSAGE = (
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward."
 )
+
+
+def set_trace_hook(hook):
+    """Install ``hook`` (or None) to be told of every op as it runs; returns the previous hook.
+
+    The hook has ``primitive(cls, args, kwargs, outputs)``, ``raw(kernel, operands, result)`` for
+    the ops computed outside the graph (comparisons, logical ops), ``inplace(tensor, result)``
+    for in-place writes and ``read(tensor)`` when a value leaves for Python (``item()``). ``ember.onnx`` uses it to record a model's ops.
+    """
+    global _trace_hook
+    previous, _trace_hook = _trace_hook, hook
+    return previous
 
 
 def register_tensor_type(tensor_type, make) -> None:
@@ -58,8 +73,8 @@ class _Extras:
     __slots__ = ("hooks", "metadata", "prehooks", "retained", "tensor_prehooks", "trace")
 
     def __init__(self):
-        self.hooks = []
-        self.prehooks = []
+        self.hooks = {}
+        self.prehooks = {}
         self.tensor_prehooks = {}
         self.retained = {}
         self.trace = None
@@ -97,6 +112,11 @@ class Node:
         self._to_save = tensors
 
     @property
+    def saved_arrays(self) -> tuple:
+        """The saved values as arrays (None stays None), for ``backward_arrays``."""
+        return tuple(None if t is None else t._data for t in self.saved_tensors)
+
+    @property
     def saved_tensors(self) -> tuple:
         if self._released:
             raise RuntimeError(_FREED_MESSAGE)
@@ -125,8 +145,19 @@ class Node:
 
     def apply(self, *grads):
         """Run the backward formula: grads of the outputs in, grads of the inputs out."""
-        result = self._fn.backward(self, *grads)
+        if self._released:
+            raise RuntimeError(_FREED_MESSAGE)
+        fn = self._fn
+        if fn.backward_arrays is not None and not grad_enabled.get():
+            return self._apply_arrays(fn, grads)
+        result = fn.backward(self, *grads)
         return result if isinstance(result, tuple) else (result,)
+
+    def _apply_arrays(self, fn, grads) -> tuple:
+        """The first-order case (no graph recorded): ``backward_arrays`` on raw arrays."""
+        result = fn.backward_arrays(self, *[None if g is None else g._data for g in grads])
+        result = result if isinstance(result, tuple) else (result,)
+        return tuple(None if r is None else _make(r, False, None, 0, None) for r in result)
 
     def __call__(self, *grads):
         return self.apply(*grads)
@@ -138,41 +169,40 @@ class Node:
 
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; may return new grad_inputs."""
-        self._more().hooks.append(fn)
-        return _RemovableHandle(self._extras.hooks, fn)
+        return add_hook(self._more().hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before this node's backward; may return new grad_outputs."""
-        self._more().prehooks.append(fn)
-        return _RemovableHandle(self._extras.prehooks, fn)
+        return add_hook(self._more().prehooks, fn)
 
     @property
     def metadata(self) -> dict:
         return self._more().metadata
 
     def _release(self) -> None:
+        """Free everything this node kept for backward: saved tensors and, for primitives, any
+        attribute holding an array or a tensor (metadata such as shapes stays; a user Function's
+        attributes are the user's, as in PyTorch). A node that kept nothing can run again, as in
+        PyTorch; one that kept something raises if backward reaches it again."""
+        held = self._saved is not None
         self._saved = None
-        self._released = True
+        attributes = self.__dict__
+        if attributes and self._fn.arrays:
+            for name in [k for k, v in attributes.items() if _holds_data(v)]:
+                del attributes[name]
+                held = True
+        self._released = self._released or held
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
 
 
-class _RemovableHandle:
-    def __init__(self, container, item):
-        self._container, self._item = container, item
-
-    def remove(self) -> None:
-        try:
-            self._container.remove(self._item)
-        except ValueError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
+def _holds_data(value) -> bool:
+    """Whether a ctx attribute holds an array or a tensor (directly or in a tuple/list)."""
+    if isinstance(value, (tuple, list)):
+        return any(_holds_data(v) for v in value)
+    return hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__") or (
+        _Tensor is not None and isinstance(value, _Tensor))
 
 
 FunctionCtx = Node
@@ -281,6 +311,10 @@ class Function(metaclass=_FunctionMeta):
     """
 
     arrays = False  # primitives set True: forward works on raw arrays
+    # Optional: ``backward_arrays(ctx, *grads)`` on raw arrays, returning arrays (or None), run
+    # instead of ``backward`` when no graph is recorded (the usual, first-order case). The
+    # Tensor-op ``backward`` stays, for create_graph=True; tests compare the two.
+    backward_arrays = None
     is_view = False  # primitives whose output shares the first input's memory
     op_name = None  # the name used in error messages; defaults to the class name
 
@@ -347,6 +381,8 @@ def _apply_primitive(cls, args, kwargs):
         _connect(ctx, args, Tensor)
         if ctx._to_save:
             _resolve_saved(ctx, args, out, outputs)
+    if _trace_hook is not None:
+        _trace_hook.primitive(cls, args, kwargs, outputs)
     return outputs
 
 

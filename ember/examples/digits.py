@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/digits", help="folder for weights, metrics and the plot")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--grow", action="store_true",
+                        help="start with few channels and grow them during training")
 
 
 def _progress(iterable, enabled: bool, **kwargs):
@@ -96,6 +98,10 @@ def save_plot(history: list[dict], path: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "grow", False):
+        from ember.examples.digits_grow import run_grow
+
+        return run_grow(args)
     from ember.datasets import load_digits
 
     ember.manual_seed(args.seed)

@@ -9,6 +9,7 @@ import numpy as np
 
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
+from ember.autograd import function
 from ember.device import as_device
 from ember.ops import convert
 
@@ -134,9 +135,13 @@ class ConversionMethods:
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
                 f"(shape {list(self.shape)}); item() needs exactly one element"
             )
+        if function._trace_hook is not None:
+            function._trace_hook.read(self)
         return self._data.item() if self.is_cpu else self._data.get().item()
 
     def tolist(self):
+        if function._trace_hook is not None:
+            function._trace_hook.read(self)
         return (self._data if self.is_cpu else self._data.get()).tolist()
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import dtypes
+from ember.autograd import function
 from ember.methods.arithmetic import as_tensor_like, promote
 from ember.ops import binary, special
 from ember.ops import elementwise as ew
@@ -65,7 +66,10 @@ def _raw_binary(self: Tensor, other, kernel: str, op: str, strict: bool = True):
         out = getattr(xp, kernel)(self._data, value)
     except (TypeError, ValueError) as exc:
         raise _binary_error(op, self, other) from exc
-    return _t.make(out if type(out) is type(self._data) else xp.asarray(out))
+    result = _t.make(out if type(out) is type(self._data) else xp.asarray(out))
+    if function._trace_hook is not None:
+        function._trace_hook.raw(kernel, (self, other), result)
+    return result
 
 
 def _binary_error(op: str, a: Tensor, b) -> RuntimeError:
@@ -85,7 +89,10 @@ def _binary_error(op: str, a: Tensor, b) -> RuntimeError:
 def _raw_unary(self: Tensor, kernel: str) -> Tensor:
     xp = self.xp
     out = getattr(xp, kernel)(self._data)
-    return _t.make(out if type(out) is type(self._data) else xp.asarray(out))
+    result = _t.make(out if type(out) is type(self._data) else xp.asarray(out))
+    if function._trace_hook is not None:
+        function._trace_hook.raw(kernel, (self,), result)
+    return result
 
 
 def _check_bitwise(self: Tensor, other, op: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import warnings
 
 import numpy as np
 
@@ -106,6 +107,15 @@ def _convert_slice(item: slice, op: str) -> slice:
     return slice(start, stop, step)
 
 
+def _sequence_as_tuple(key: list) -> bool:
+    """PyTorch's legacy rule: a short list holding sequences, tensors, slices, None or ``...``
+    is a tuple of indices (``x[[[0, 1], [1, 2]]]`` is ``x[[0, 1], [1, 2]]``), not one index."""
+    return len(key) < 32 and builtins.any(
+        k is None or k is Ellipsis or _is_tensor(k) or isinstance(k, (list, tuple, range, slice, np.ndarray))
+        for k in key
+    )
+
+
 def _dims_used(item) -> int:
     if item is None or item is Ellipsis:
         return 0
@@ -120,6 +130,13 @@ def parse_key(t, key, op: str) -> tuple:
     As in PyTorch, ints, slices, None and ``...`` are applied first (a view); index arrays and
     masks then index that view, each at the dim it now sits at (NumPy's rules from there).
     """
+    if type(key) is list and _sequence_as_tuple(key):
+        warnings.warn(
+            "Using a non-tuple sequence for multidimensional indexing is deprecated; use "
+            "x[tuple(seq)] instead of x[seq] (PyTorch warns the same and reads it as a tuple)",
+            UserWarning, stacklevel=3,
+        )
+        key = tuple(key)
     items = [_convert_item(t, k, op) for k in (key if isinstance(key, tuple) else (key,))]
     shape = t._data.shape
     used = builtins.sum(_dims_used(i) for i in items)
@@ -306,6 +323,9 @@ class IndexingMethods:
 
     def __setitem__(self, key, value) -> None:
         """``t[key] = value``: a Tensor (broadcast and cast to ``t``'s dtype) or a number."""
+        if key is False or (type(key) is np.bool_ and not key):
+            _value_operand(self, value, "__setitem__")  # x[False] = v writes nothing, as in PyTorch
+            return
         self._put("__setitem__", parse_key(self, key, "__setitem__"), value, None)
 
     def _put(self, op: str, key, value, mode):

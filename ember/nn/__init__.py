@@ -10,5 +10,14 @@ from ember.nn import functional as functional
 from ember.nn import init as init
 from ember.nn import utils as utils
 from ember.nn.modules import *
+from ember.nn.parallel import DataParallel as DataParallel
 from ember.nn.parameter import Buffer as Buffer
 from ember.nn.parameter import Parameter as Parameter
+
+
+def __getattr__(name: str):
+    if name == "grow":  # imported on first use: ember.nn.grow after a bare ``import ember``
+        import importlib
+
+        return importlib.import_module("ember.nn.grow")
+    raise AttributeError(f"module 'ember.nn' has no attribute '{name}'")

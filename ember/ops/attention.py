@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 
-from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
 
 
@@ -112,21 +111,24 @@ class ScaledDotProductAttention(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        q, k, v, p = ctx.saved_tensors
+        """create_graph: p must depend on q and k in the new graph."""
+        q, k, v, _ = ctx.saved_tensors
+        return _recorded_backward(ctx, grad, q, k, v)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        q, k, v, p = ctx.saved_arrays
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
-        if grad_enabled.get():  # create_graph: p must depend on q and k in the new graph
-            return _recorded_backward(ctx, grad, q, k, v)
-        xp, scale, wrap = ctx.xp, ctx.scale, grad._wrap_like
-        g, p = grad._data, p._data
-        grad_v = wrap(xp.matmul(p.swapaxes(-1, -2), g)) if need_v else None
+        xp, scale = ctx.xp, ctx.scale
+        grad_v = xp.matmul(p.swapaxes(-1, -2), g) if need_v else None
         grad_q = grad_k = None
         if need_q or need_k:
             # the scale folded into g: ds here is d(loss) / d(q k^T), already times scale
-            ds = xp.matmul(g * scale, v._data.swapaxes(-1, -2))
+            ds = xp.matmul(g * scale, v.swapaxes(-1, -2))
             ds -= _row_sums(xp, ds, p)
             ds *= p
-            grad_q = wrap(xp.matmul(ds, k._data)) if need_q else None
-            grad_k = wrap(xp.matmul(ds.swapaxes(-1, -2), q._data)) if need_k else None
+            grad_q = xp.matmul(ds, k) if need_q else None
+            grad_k = xp.matmul(ds.swapaxes(-1, -2), q) if need_k else None
         return grad_q, grad_k, grad_v, None, None, None
 
 

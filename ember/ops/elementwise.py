@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import math
 
-from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
 
 _LN2 = math.log(2.0)
@@ -452,9 +451,12 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        if not grad_enabled.get():  # no graph to record: the mask multiply on arrays, no node
-            return grad._wrap_like(_relu_grad(grad._data, out._data))
         return ReluGrad.apply(grad, out)
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return _relu_grad(grad, out)
 
 
 def _relu_grad(grad, out):

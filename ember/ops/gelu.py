@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 
-from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
 from ember.ops.elementwise import _as_array, _quiet
 from ember.ops.special import Erf
@@ -121,13 +120,17 @@ class Gelu(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        x, phi = ctx.saved_tensors
-        if grad_enabled.get():  # create_graph: the derivative must depend on x in the new graph
-            return grad * _derivative_ops(x)
+        """create_graph: the derivative must depend on x in the new graph."""
+        x, _ = ctx.saved_tensors
+        return grad * _derivative_ops(x)
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        x, phi = ctx.saved_arrays
         xp = ctx.xp
-        dtype = phi._data.dtype  # float64, or float32 for the float32 and half inputs
-        flat_x = x._data.reshape(-1).astype(dtype, copy=False)
-        flat_grad = grad._data.reshape(-1).astype(dtype, copy=False)
+        dtype = phi.dtype  # float64, or float32 for the float32 and half inputs
+        flat_x = x.reshape(-1).astype(dtype, copy=False)
+        flat_grad = grad.reshape(-1).astype(dtype, copy=False)
         with _quiet(xp):  # x * x overflows to inf for huge |x|, and exp(-inf) = 0 is right
-            out = _derivative_times(xp, flat_x, phi._data.reshape(-1), flat_grad)
-        return grad._wrap_like(out.reshape(x.shape).astype(x._data.dtype, copy=False))
+            out = _derivative_times(xp, flat_x, phi.reshape(-1), flat_grad)
+        return out.reshape(x.shape).astype(x.dtype, copy=False)

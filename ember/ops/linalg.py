@@ -9,7 +9,6 @@ operand's own labels; a label found only in that operand is broadcast back, and 
 
 from __future__ import annotations
 
-from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
 
 
@@ -174,17 +173,20 @@ class Linear(Primitive):
         return out.reshape(x.shape[:-1] + (w.shape[0],))
 
     @staticmethod
+    def backward_arrays(ctx, grad):
+        x, w = ctx.saved_arrays
+        need_x, need_w, need_b = ctx.needs_input_grad
+        g2 = grad.reshape(-1, grad.shape[-1])
+        return (
+            (g2 @ w).reshape(x.shape) if need_x else None,
+            g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None,
+            g2.sum(0) if need_b else None,
+        )
+
+    @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        if not grad_enabled.get():  # the usual case: three array products, no Tensor dispatch
-            g2 = grad._data.reshape(-1, grad.shape[-1])
-            wrap = grad._wrap_like
-            return (
-                wrap((g2 @ w._data).reshape(x.shape)) if need_x else None,
-                wrap(g2.T @ x._data.reshape(-1, x.shape[-1])) if need_w else None,
-                wrap(g2.sum(0)) if need_b else None,
-            )
         g2 = grad.reshape(-1, grad.shape[-1])
         grad_x = (g2 @ w).reshape(x.shape) if need_x else None
         grad_w = g2.mT @ x.reshape(-1, x.shape[-1]) if need_w else None

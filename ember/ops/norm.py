@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 
-from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
 
 
@@ -75,19 +74,19 @@ class Normalize(Primitive):
 
     @staticmethod
     def backward(ctx, grad, grad_mean, grad_var):
-        if grad_enabled.get():  # create_graph: xhat and rstd must depend on x in the new graph
-            return _recorded_backward(ctx, grad)
-        x, weight, centred, rstd = (None if t is None else t._data for t in ctx.saved_tensors)
+        """create_graph: xhat and rstd must depend on x in the new graph."""
+        return _recorded_backward(ctx, grad)
+
+    @staticmethod
+    def backward_arrays(ctx, grad, grad_mean, grad_var):
+        x, weight, centred, rstd = ctx.saved_arrays
         xp, dims = ctx.xp, ctx.dims
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        g = grad._data
         grads = _per_channel_grads if _constant_over(weight, dims, x.ndim) else _general_grads
-        grad_x, grad_w, sum_g = grads(xp, g, _full_rank(weight, x.ndim), centred, rstd, dims, need_x, need_w)
-        grad_b = _bias_grad(xp, g, sum_g, ctx.bias_shape, dims) if need_b else None
-        wrap = grad._wrap_like
-        return (None if grad_x is None else wrap(grad_x),
-                None if grad_w is None else wrap(grad_w.reshape(weight.shape)),
-                None if grad_b is None else wrap(grad_b), None, None)
+        grad_x, grad_w, sum_g = grads(xp, grad, _full_rank(weight, x.ndim), centred, rstd, dims,
+                                      need_x, need_w)
+        grad_b = _bias_grad(xp, grad, sum_g, ctx.bias_shape, dims) if need_b else None
+        return grad_x, None if grad_w is None else grad_w.reshape(weight.shape), grad_b, None, None
 
 
 # ---------------------------------------------------------------- forward

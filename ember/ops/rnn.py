@@ -14,7 +14,6 @@ on the saved inputs instead, so higher-order gradients still work.
 
 from __future__ import annotations
 
-from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive, movement
 
 
@@ -75,19 +74,22 @@ class LSTMLayer(Primitive):
 
     @staticmethod
     def backward(ctx, grad_out, grad_h, grad_c):
-        if grad_enabled.get():
-            return _recorded_backward(ctx, grad_out, grad_h, grad_c)
-        gates_x, h0, c0, w_hh, acts, cells, tanh_cells, out = (t._data for t in ctx.saved_tensors)
+        """create_graph: the step-by-step recurrence in Tensor ops."""
+        return _recorded_backward(ctx, grad_out, grad_h, grad_c)
+
+    @staticmethod
+    def backward_arrays(ctx, grad_out, grad_h, grad_c):
+        gates_x, h0, c0, w_hh, acts, cells, tanh_cells, out = ctx.saved_arrays
         xp = ctx.xp
         steps, _, four_h = gates_x.shape
         hidden = four_h // 4
         order = range(steps) if ctx.reverse else range(steps - 1, -1, -1)  # reverse of forward
-        g_out = grad_out._data
+        g_out = grad_out
         c_prev, h_prev = _previous_states(xp, cells, c0, out, h0, ctx.reverse)
         dc_from_h, gate_scale, o_scale = _local_derivatives(xp, acts, tanh_cells, c_prev)
         f = acts[:, :, hidden: 2 * hidden]
-        dh = grad_h._data.copy()
-        dc = grad_c._data.copy()
+        dh = grad_h.copy()
+        dc = grad_c.copy()
         dgates = xp.empty_like(acts)
         scratch = xp.empty_like(dc)
         batch = dgates.shape[1]
@@ -103,12 +105,11 @@ class LSTMLayer(Primitive):
         grad_w = None
         if need[3]:
             grad_w = dgates.reshape(-1, four_h).T @ h_prev.reshape(-1, hidden)
-        wrap = grad_out._wrap_like
         return (
-            wrap(dgates) if need[0] else None,
-            wrap(dh) if need[1] else None,
-            wrap(dc) if need[2] else None,
-            None if grad_w is None else wrap(grad_w),
+            dgates if need[0] else None,
+            dh if need[1] else None,
+            dc if need[2] else None,
+            grad_w,
             None,
         )
 

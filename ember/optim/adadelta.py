@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, xp_of
 
 __all__ = ["Adadelta"]
 
@@ -43,12 +43,8 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_common(lr)
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        check_common(lr, eps, weight_decay)
-        if capturable or differentiable:
-            raise NotImplementedError("Adadelta: capturable/differentiable are not supported by ember")
+        check_options("Adadelta", lr=lr, eps=eps, weight_decay=weight_decay, rho=rho,
+                      capturable=capturable, differentiable=differentiable)
         defaults = {
             "lr": lr,
             "rho": rho,
@@ -65,7 +61,7 @@ class Adadelta(Optimizer):
         zeros = param.xp.zeros_like
         return {"step": 0.0, "square_avg": zeros(param._data), "acc_delta": zeros(param._data)}
 
-    def update(self, group, param, grad, state, step) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         xp = xp_of(param)
         rho, eps = group["rho"], group["eps"]
         if group["weight_decay"] != 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, check_unsupported, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, xp_of
 
 __all__ = ["Adagrad"]
 
@@ -43,14 +43,9 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        check_common(lr)
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        check_common(lr, None, weight_decay)
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        check_common(lr, eps)
-        check_unsupported("Adagrad", foreach, fused, False, differentiable)
+        check_options("Adagrad", lr=lr, eps=eps, weight_decay=weight_decay, lr_decay=lr_decay,
+                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                      fused=fused, differentiable=differentiable)
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,
@@ -71,11 +66,12 @@ class Adagrad(Optimizer):
         value = self.defaults["initial_accumulator_value"]
         return {"step": 0.0, "sum": param.xp.full_like(param._data, value)}
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         return group["lr"] / (1 + (step - 1) * group["lr_decay"])
 
-    def update(self, group, param, grad, state, clr) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
+        clr = coeffs
         xp = xp_of(param)
         if group["weight_decay"] != 0:
             grad += param * group["weight_decay"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, check_unsupported, adam_moments, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, adam_moments, check_options, xp_of
 
 __all__ = ["Adam"]
 
@@ -49,9 +49,9 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        check_common(lr, eps, None, betas)
-        check_common(lr, None, weight_decay)
-        check_unsupported(type(self).__name__, foreach, fused, capturable, differentiable)
+        check_options(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
+                      foreach=foreach, fused=fused, capturable=capturable,
+                      differentiable=differentiable)
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -74,13 +74,13 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = zeros(param._data)
         return state
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         beta1, beta2 = group["betas"]
         step_size = group["lr"] / (1 - beta1**step)
         return step_size, (1 - beta2**step) ** 0.5
 
-    def update(self, group, param, grad, state, coeffs) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         step_size, bias_correction2_sqrt = coeffs
         xp = xp_of(param)
         scratch = adam_moments(xp, group, param, grad, state)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, lerp_, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, lerp_, xp_of
 
 __all__ = ["Adamax"]
 
@@ -40,9 +40,8 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay, betas)
-        if capturable or differentiable:
-            raise NotImplementedError("Adamax: capturable/differentiable are not supported by ember")
+        check_options("Adamax", lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
+                      capturable=capturable, differentiable=differentiable)
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -59,11 +58,12 @@ class Adamax(Optimizer):
         zeros = param.xp.zeros_like
         return {"step": 0.0, "exp_avg": zeros(param._data), "exp_inf": zeros(param._data)}
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         return group["lr"] / (1 - group["betas"][0] ** step)
 
-    def update(self, group, param, grad, state, clr) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
+        clr = coeffs
         xp = xp_of(param)
         beta1, beta2 = group["betas"]
         if group["weight_decay"] != 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, xp_of
 
 __all__ = ["ASGD"]
 
@@ -47,9 +47,8 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check_common(lr, None, weight_decay)
-        if capturable or differentiable:
-            raise NotImplementedError("ASGD: capturable/differentiable are not supported by ember")
+        check_options("ASGD", lr=lr, weight_decay=weight_decay, capturable=capturable,
+                      differentiable=differentiable)
         defaults = {
             "lr": lr,
             "lambd": lambd,
@@ -66,7 +65,7 @@ class ASGD(Optimizer):
     def init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
         return {"step": 0.0, "eta": float(group["lr"]), "mu": 1.0, "ax": param.xp.zeros_like(param._data)}
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         eta, mu = scalars["eta"], scalars["mu"]
         lr = group["lr"]
@@ -74,7 +73,7 @@ class ASGD(Optimizer):
         scalars["mu"] = 1 / max(1, step - group["t0"])
         return eta, mu
 
-    def update(self, group, param, grad, state, coeffs) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         eta, mu = coeffs
         xp = xp_of(param)
         if group["weight_decay"] != 0:

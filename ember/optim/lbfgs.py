@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.autograd.grad_mode import enable_grad
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, xp_of
 from ember.tensor import make
 
 __all__ = ["LBFGS"]
@@ -56,7 +56,7 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
-        check_common(lr)
+        check_options("LBFGS", lr=lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = {

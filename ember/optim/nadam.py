@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, adam_moments, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, adam_moments, check_options, xp_of
 
 __all__ = ["NAdam"]
 
@@ -51,11 +51,9 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay, betas)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
-        if capturable or differentiable:
-            raise NotImplementedError("NAdam: capturable/differentiable are not supported by ember")
+        check_options("NAdam", lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
+                      momentum_decay=momentum_decay, capturable=capturable,
+                      differentiable=differentiable)
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -79,7 +77,7 @@ class NAdam(Optimizer):
             "exp_avg_sq": zeros(param._data),
         }
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         beta1, beta2 = group["betas"]
         lr, decay = group["lr"], group["momentum_decay"]
@@ -90,7 +88,7 @@ class NAdam(Optimizer):
         avg_coeff = lr * mu_next / (1.0 - mu_product * mu_next)
         return 1 - beta2**step, grad_coeff, avg_coeff
 
-    def update(self, group, param, grad, state, coeffs) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         bias_correction2, grad_coeff, avg_coeff = coeffs
         xp = xp_of(param)
         scratch = adam_moments(xp, group, param, grad, state)

@@ -24,13 +24,11 @@ import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from itertools import chain
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
+from typing import Any
 
 from ember import creation, dtypes
 from ember.autograd.grad_mode import enable_grad, no_grad
+from ember.autograd.hooks import RemovableHandle, add_hook
 from ember.backend import xp_of
 from ember.optim import _flat
 from ember.tensor import Tensor, make
@@ -48,26 +46,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict):
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def _with_step_hooks(step: Callable) -> Callable:
@@ -395,23 +373,23 @@ class Optimizer:
     # -- hooks ---------------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` runs before each step; it may return new (args, kwargs)."""
-        return _register(self._optimizer_step_pre_hooks, hook)
+        return add_hook(self._optimizer_step_pre_hooks, hook)
 
     def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` runs after each step."""
-        return _register(self._optimizer_step_post_hooks, hook)
+        return add_hook(self._optimizer_step_post_hooks, hook)
 
     def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        return _register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+        return add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
 
     def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        return _register(self._optimizer_state_dict_post_hooks, hook, prepend)
+        return add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
 
     def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        return _register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+        return add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
 
     def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        return _register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+        return add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -421,14 +399,6 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
-
-
-def _register(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> RemovableHandle:
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
-    if prepend:
-        hooks.move_to_end(handle.id, last=False)
-    return handle
 
 
 def _scalar(value: float) -> Tensor:
@@ -473,38 +443,48 @@ def lerp_(xp, start, end, weight: float, scratch) -> None:
         xp.add(end, scratch, out=start)
 
 
-def check_nonneg(name: str, value: float, what: str = "value") -> None:
-    """Raise PyTorch's ``Invalid <name> <what>: v`` unless ``0 <= value``."""
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {name} {what}: {value}")
-
-
-def check_common(
-    lr: float,
+def check_options(
+    optimizer: str,
+    *,
+    lr: float | Tensor,
     eps: float | None = None,
     weight_decay: float | None = None,
     betas: tuple[float, float] | None = None,
+    rho: float | None = None,
+    etas: tuple[float, float] | None = None,
+    foreach: bool | None = None,
+    fused: bool | None = None,
+    capturable: bool = False,
+    differentiable: bool = False,
+    **at_least_zero: float,
 ) -> None:
-    """The checks most optimizers share, with PyTorch's messages."""
+    """Every optimizer's argument checks, with PyTorch's messages (``Invalid learning rate: -1``).
+
+    ``at_least_zero`` names further options that must be >= 0 (``momentum=0.9``). The PyTorch
+    options ember does not implement (``capturable``, ``differentiable``) are refused here too.
+    """
     if isinstance(lr, Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
     if eps is not None and not 0.0 <= eps:
         raise ValueError(f"Invalid epsilon value: {eps}")
+    for name, value in at_least_zero.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {name} value: {value}")
+    if rho is not None and not 0.0 <= rho <= 1.0:
+        raise ValueError(f"Invalid rho value: {rho}")
+    if etas is not None and not 0.0 < etas[0] < 1.0 < etas[1]:
+        raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+    if weight_decay is not None and not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
     if betas is not None:
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-    if weight_decay is not None and not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
-def check_unsupported(name: str, foreach=None, fused=None, capturable=False, differentiable=False) -> None:
-    """Reject the PyTorch options ember does not implement, and illegal combinations."""
     if fused and foreach:
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
     if capturable:
-        raise NotImplementedError(f"{name}: capturable=True (CUDA graphs) is not supported by ember")
+        raise NotImplementedError(f"{optimizer}: capturable=True (CUDA graphs) is not supported by ember")
     if differentiable:
-        raise NotImplementedError(f"{name}: differentiable=True is not supported by ember")
+        raise NotImplementedError(f"{optimizer}: differentiable=True is not supported by ember")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, adam_moments, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, adam_moments, check_options, xp_of
 
 __all__ = ["RAdam"]
 
@@ -50,9 +50,8 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay, betas)
-        if capturable or differentiable:
-            raise NotImplementedError("RAdam: capturable/differentiable are not supported by ember")
+        check_options("RAdam", lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
+                      capturable=capturable, differentiable=differentiable)
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -70,7 +69,7 @@ class RAdam(Optimizer):
         zeros = param.xp.zeros_like
         return {"step": 0.0, "exp_avg": zeros(param._data), "exp_avg_sq": zeros(param._data)}
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         beta1, beta2 = group["betas"]
         bias_correction1 = 1 - beta1**step
@@ -82,7 +81,7 @@ class RAdam(Optimizer):
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         return bias_correction1, bias_correction2**0.5, rect
 
-    def update(self, group, param, grad, state, coeffs) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         bias_correction1, bias_correction2_sqrt, rect = coeffs
         xp = xp_of(param)
         lr = group["lr"]

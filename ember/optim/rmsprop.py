@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, lerp_, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, lerp_, xp_of
 
 __all__ = ["RMSprop"]
 
@@ -47,14 +47,8 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_common(lr, eps)
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        check_common(lr, None, weight_decay)
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
-        if capturable or differentiable:
-            raise NotImplementedError("RMSprop: capturable/differentiable are not supported by ember")
+        check_options("RMSprop", lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
+                      alpha=alpha, capturable=capturable, differentiable=differentiable)
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -78,7 +72,7 @@ class RMSprop(Optimizer):
             state["grad_avg"] = zeros(param._data)
         return state
 
-    def update(self, group, param, grad, state, step) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         xp = xp_of(param)
         alpha, wd = group["alpha"], group["weight_decay"]
         if wd != 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, xp_of
 
 __all__ = ["Rprop"]
 
@@ -46,11 +46,7 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_common(lr)
-        if not 0.0 < etas[0] < 1.0 < etas[1]:
-            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
-        if capturable or differentiable:
-            raise NotImplementedError("Rprop: capturable/differentiable are not supported by ember")
+        check_options("Rprop", lr=lr, etas=etas, capturable=capturable, differentiable=differentiable)
         defaults = {
             "lr": lr,
             "etas": tuple(etas),
@@ -70,7 +66,7 @@ class Rprop(Optimizer):
             "step_size": xp.full_like(param._data, group["lr"]),
         }
 
-    def update(self, group, param, grad, state, step) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         xp = xp_of(param)
         etaminus, etaplus = group["etas"]
         step_min, step_max = group["step_sizes"]

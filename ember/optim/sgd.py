@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_unsupported
+from ember.optim.optimizer import Optimizer, ParamsT, check_options
 
 __all__ = ["SGD"]
 
@@ -46,15 +46,10 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_options("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=foreach,
+                      fused=fused, differentiable=differentiable)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        check_unsupported("SGD", foreach, fused, False, differentiable)
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -79,7 +74,8 @@ class SGD(Optimizer):
 
     writes_grad = False  # update() leaves the gradient array alone, so the step need not copy it
 
-    def update(self, group, param, grad, state, fresh) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
+        fresh = coeffs
         wd, momentum, lr = group["weight_decay"], group["momentum"], group["lr"]
         if wd != 0:
             grad = grad + param * wd  # out of place: SGD never writes into the gradient it is given

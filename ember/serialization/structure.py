@@ -11,7 +11,12 @@ JSON array is a tagged node ``[tag, ...]``:
 ``["l", items]``   a list; ``["t", items]`` a tuple; ``["S", items]`` an ``ember.Size``
 ``["f", text]``    a float JSON cannot hold: ``"inf"``, ``"-inf"`` or ``"nan"``
 ``["dtype", n]``   an ``ember.dtype`` by name; ``["device", s]`` an ``ember.device``
+``["A", name]``    a NumPy array (loads back as a NumPy array), stored as entry ``name``
+``["set", items]`` a set; ``["fs", items]`` a frozenset
 =================  =================================================================
+
+Dict keys may be tensors (an optimizer's ``state`` is keyed by its parameters). Whole objects
+(``["obj", ...]``, ``["g", ...]``) are ``ember.serialization.objects``' business.
 
 Tensors are named by their path (``optimizer.state.0.exp_avg``), so a flat state dict's
 entries carry exactly its keys. Tensors with the same memory, shape, strides and dtype (the
@@ -30,6 +35,7 @@ import numpy as np
 
 from ember import backend, dtypes
 from ember.device import device as Device
+from ember.serialization import safetensors
 from ember.tensor import Size, Tensor
 
 __all__ = ["Decoder", "Encoder"]
@@ -59,6 +65,8 @@ class Encoder:
         """The JSON-able tree for ``obj``; ``path`` is where ``obj`` sits (for names and errors)."""
         if isinstance(obj, Tensor):
             return self._tensor(obj, path)
+        if isinstance(obj, np.ndarray):
+            return self._array(obj, path)
         if isinstance(obj, (bool, np.bool_)):
             return bool(obj)
         if isinstance(obj, (int, np.integer)):
@@ -72,8 +80,12 @@ class Encoder:
             return ["dtype", obj.name]
         if isinstance(obj, Device):
             return ["device", str(obj)]
-        if isinstance(obj, (Mapping, list, tuple)):
+        if isinstance(obj, (Mapping, list, tuple, set, frozenset)):
             return self._container(obj, path)
+        return self._other(obj, path)
+
+    def _other(self, obj: Any, path: tuple) -> Any:
+        """Anything that is not plain data: refused here (``objects.ObjectEncoder`` saves objects)."""
         raise TypeError(f"at {_where(path)}: cannot save an object of type {type(obj).__name__}; "
                         "ember.save takes tensors, numbers, strings, bools, None, dtypes, devices "
                         "and dicts, lists and tuples of them")
@@ -86,31 +98,50 @@ class Encoder:
         self._open.add(id(obj))
         try:
             if isinstance(obj, Mapping):
-                pairs = [[self._key(k, path), self.encode(v, path + (k,))] for k, v in obj.items()]
+                pairs = self._pairs(obj, path)
                 if not isinstance(obj, OrderedDict):
-                    return ["d", pairs]
+                    return self._mapping(obj, pairs)
                 extra = getattr(obj, "_metadata", None)
                 return ["o", pairs] if extra is None else ["o", pairs, self.encode(extra, path + ("_metadata",))]
+            if isinstance(obj, (set, frozenset)):
+                items = [self.encode(v, path + (i,)) for i, v in enumerate(obj)]
+                return ["set" if isinstance(obj, set) else "fs", items]
             tag = "S" if isinstance(obj, Size) else "t" if isinstance(obj, tuple) else "l"
             return [tag, [self.encode(v, path + (i,)) for i, v in enumerate(obj)]]
         finally:
             self._open.discard(id(obj))
 
+    def _mapping(self, obj: Mapping, pairs: list) -> list:
+        """The node for a plain dict (``objects.ObjectEncoder`` adds ``defaultdict``)."""
+        return ["d", pairs]
+
+    def _pairs(self, obj: Mapping, path: tuple) -> list:
+        pairs = []
+        for i, (k, v) in enumerate(obj.items()):
+            label = k if _is_key(k) else i  # a tensor key names its value by position
+            pairs.append([self._key(k, path + (label,)), self.encode(v, path + (label,))])
+        return pairs
+
+    #: whether dict keys may be tensors (inside a saved object: an optimizer's ``state``)
+    tensor_keys = False
+
     def _key(self, key: Any, path: tuple) -> Any:
-        if not _is_key(key):
-            raise TypeError(f"at {_where(path)}: dict key {key!r} of type {type(key).__name__} cannot "
-                            "be saved; keys must be strings, numbers, bools, None or tuples of them")
-        return self.encode(key, path + (key,))
+        if not (_is_key(key) or (self.tensor_keys and isinstance(key, Tensor))):
+            raise TypeError(f"at {_where(path[:-1])}: dict key {key!r} of type {type(key).__name__} "
+                            "cannot be saved; keys must be strings, numbers, bools, None or tuples "
+                            "of them (tensors only inside a saved object, such as an optimizer)")
+        return self.encode(key, path[:-1] + (f"key{path[-1]}",) if isinstance(key, Tensor) else path)
+
+    def _array(self, array: np.ndarray, path: tuple) -> list:
+        try:
+            safetensors._code_of(array)
+        except TypeError:
+            raise TypeError(f"at {_where(path)}: cannot save a NumPy array of dtype {array.dtype}; "
+                            "safetensors holds float16/32/64, bfloat16, int8-64, uint8 and bool") from None
+        return ["A", self._entry(np.asarray(array), path)]
 
     def _tensor(self, t: Tensor, path: tuple) -> list:
-        array = t._data if t.is_cpu else backend.to_device(t._data, "cpu")
-        memory = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
-        name = self._by_memory.get(memory) if array.size else None
-        if name is None:
-            name = self._fresh_name(path)
-            self.entries.append((name, array))
-            if array.size:
-                self._by_memory[memory] = name
+        name = self._entry(t._data if t.is_cpu else backend.to_device(t._data, "cpu"), path)
         flags: dict[str, Any] = {}
         if t.requires_grad:
             flags["requires_grad"] = True
@@ -119,6 +150,17 @@ class Encoder:
         if not t.is_cpu:
             flags["device"] = str(t.device)
         return ["T", name, flags] if flags else ["T", name]
+
+    def _entry(self, array: np.ndarray, path: tuple) -> str:
+        """The entry holding ``array``: an existing one with the same memory, or a new one."""
+        memory = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+        name = self._by_memory.get(memory) if array.size else None
+        if name is None:
+            name = self._fresh_name(path)
+            self.entries.append((name, array))
+            if array.size:
+                self._by_memory[memory] = name
+        return name
 
     def _fresh_name(self, path: tuple) -> str:
         base = ".".join(map(str, path)) or "tensor"
@@ -163,9 +205,28 @@ class Decoder:
             raise ValueError(f"at {_where(path)}: a tensor node is ['T', name] or ['T', name, flags]")
         return self._tensor(node[1], flags)
 
+    def _decode_array(self, node: list, path: tuple) -> np.ndarray:
+        if len(node) != 2 or not isinstance(node[1], str):
+            raise ValueError(f"at {_where(path)}: an array node is ['A', name]")
+        return self._tensor(node[1], {"numpy": True})
+
+    def _decode_set(self, node: list, path: tuple) -> set | frozenset:
+        items = [self.decode(v, path + (i,)) for i, v in enumerate(_items(node, path, 2))]
+        try:
+            return set(items) if node[0] == "set" else frozenset(items)
+        except TypeError:
+            raise ValueError(f"at {_where(path)}: a set holds an unhashable item") from None
+
     def _decode_mapping(self, node: list, path: tuple) -> dict:
         pairs = _items(node, path, 3 if node[0] == "o" else 2)
         out: dict = OrderedDict() if node[0] == "o" else {}
+        self._fill(out, pairs, path)
+        if len(node) == 3:
+            out._metadata = self.decode(node[2], path + ("_metadata",))
+        return out
+
+    def _fill(self, out: dict, pairs: list, path: tuple) -> None:
+        """Decode ``[[key, value], ...]`` into ``out``."""
         for pair in pairs:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise ValueError(f"at {_where(path)}: a dict entry is a [key, value] pair")
@@ -174,10 +235,7 @@ class Decoder:
                 hash(key)
             except TypeError:
                 raise ValueError(f"at {_where(path)}: unhashable dict key of type {type(key).__name__}") from None
-            out[key] = self.decode(pair[1], path + (key,))
-        if len(node) == 3:
-            out._metadata = self.decode(node[2], path + ("_metadata",))
-        return out
+            out[key] = self.decode(pair[1], path + (key if _is_key(key) else "key",))
 
     def _decode_sequence(self, node: list, path: tuple) -> Any:
         items = [self.decode(v, path + (i,)) for i, v in enumerate(_items(node, path, 2))]
@@ -204,7 +262,7 @@ class Decoder:
     _HANDLERS: ClassVar[dict[str, Callable]] = {
         "T": _decode_tensor, "d": _decode_mapping, "o": _decode_mapping, "l": _decode_sequence,
         "t": _decode_sequence, "S": _decode_sequence, "f": _decode_float, "dtype": _decode_dtype,
-        "device": _decode_device,
+        "device": _decode_device, "A": _decode_array, "set": _decode_set, "fs": _decode_set,
     }
 
 

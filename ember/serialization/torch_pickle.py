@@ -5,13 +5,21 @@ referring to storages by key) and ``<root>/data/<key>`` (raw storage bytes). Pyt
 ``pickle`` would import and call whatever the pickle names; this module instead runs its own
 small interpreter over the opcodes that plain data needs (containers, numbers, strings,
 memo, persistent ids) and maps the handful of names torch uses for tensors to ember's own
-functions. Any other name, and any opcode that builds arbitrary objects (``NEWOBJ``,
-``INST``, ``OBJ``, ``EXT*``), is refused before anything happens; nothing is ever imported,
-and ``REDUCE`` only ever calls the functions in ``_CALLS`` below.
+functions. Any other name, and any opcode that builds arbitrary objects (``INST``, ``OBJ``,
+``EXT*``), is refused before anything happens; nothing is ever imported, and ``REDUCE`` only
+ever calls the functions in ``_CALLS`` and the containers in ``_CONTAINERS`` below.
+
+Whole objects (``torch.save(model)``): ``NEWOBJ`` + ``BUILD`` create an instance only of a
+class that ``allowlist.resolve_torch`` maps onto ember's own (``torch.nn.modules.linear.
+Linear`` -> ``ember.nn.Linear``, the optimizers, the lr schedulers), and only when the caller
+said ``weights_only=False``, or of a class listed with ``add_safe_globals``. The instance is
+made with ``cls.__new__`` and its state set as data; a Module's state is translated onto
+ember's Module layout (``_restore_module``).
 """
 
 from __future__ import annotations
 
+import collections
 import mmap as _mmap
 import struct
 import zipfile
@@ -23,6 +31,7 @@ import numpy as np
 
 from ember import dtypes
 from ember.device import device as Device
+from ember.serialization import allowlist, numpy_pickle
 from ember.serialization.errors import SerializationError
 from ember.serialization.location import DeviceUnavailable, Placer
 from ember.tensor import Size, Tensor
@@ -41,13 +50,21 @@ class _Refused(Exception):
     """A pickle that asks for something this reader will not do."""
 
 
+class _WeightsOnly(_Refused):
+    """A class that only ``weights_only=False`` (or ``add_safe_globals``) would allow."""
+
+
 class _Name:
-    """What a GLOBAL opcode produced: a name from the allow-list, never a real callable."""
+    """What a GLOBAL opcode produced: a name from the allow-list, never called directly.
 
-    __slots__ = ("kind", "qualname")
+    ``kind`` is ``"call"`` (a function of ``_CALLS``), ``"storage"``, ``"container"`` (a
+    builtin of ``_CONTAINERS``) or ``"class"`` (an ember class ``obj`` that NEWOBJ may create).
+    """
 
-    def __init__(self, qualname: str, kind: str) -> None:
-        self.qualname, self.kind = qualname, kind
+    __slots__ = ("kind", "obj", "qualname")
+
+    def __init__(self, qualname: str, kind: str, obj: Any = None) -> None:
+        self.qualname, self.kind, self.obj = qualname, kind, obj
 
 
 class _Storage:
@@ -139,6 +156,44 @@ _CALLS: dict[str, Callable[..., Any]] = {
     "_codecs.encode": _encode,
     "torch.Size": _size,
     "torch.device": _device,
+    **numpy_pickle.NAMES,
+}
+def _set(vm: _Machine, items: Any = ()) -> set:
+    if not isinstance(items, (list, tuple)):
+        raise _Refused("builtins.set takes a list here")
+    return set(items)
+
+
+def _defaultdict(vm: _Machine, factory: Any = None) -> collections.defaultdict:
+    if isinstance(factory, _Name) and factory.kind == "container" and factory.obj in (dict, list, set):
+        return collections.defaultdict(factory.obj)
+    if factory is not None:
+        raise _Refused(f"collections.defaultdict with factory {_describe(factory)} is not allowed")
+    return collections.defaultdict()
+
+
+def _plain(kind: type) -> Callable[..., Any]:
+    def build(vm: _Machine, items: Any = ()) -> Any:
+        if not isinstance(items, (list, tuple, dict)):
+            raise _Refused(f"builtins.{kind.__name__} takes a list, tuple or dict here")
+        return kind(items)
+    return build
+
+
+def _empty_bytes(vm: _Machine, *args: Any) -> bytes:
+    if args:
+        raise _Refused("builtins.bytes takes no arguments here (the raw data of an empty array)")
+    return b""
+
+
+_CONTAINERS: dict[str, tuple[type, Callable[..., Any]]] = {
+    "builtins.bytes": (bytes, _empty_bytes), "__builtin__.bytes": (bytes, _empty_bytes),
+    "builtins.set": (set, _set), "__builtin__.set": (set, _set),
+    "builtins.frozenset": (frozenset, _plain(frozenset)),
+    "__builtin__.frozenset": (frozenset, _plain(frozenset)),
+    "collections.defaultdict": (collections.defaultdict, _defaultdict),
+    "builtins.dict": (dict, _plain(dict)), "__builtin__.dict": (dict, _plain(dict)),
+    "builtins.list": (list, _plain(list)), "__builtin__.list": (list, _plain(list)),
 }
 _TORCH_DTYPES = {"float64": "float64", "double": "float64", "float32": "float32", "float": "float32",
                  "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
@@ -146,24 +201,58 @@ _TORCH_DTYPES = {"float64": "float64", "double": "float64", "float32": "float32"
                  "uint8": "uint8", "bool": "bool"}
 
 
-def _resolve(module: str, name: str) -> Any:
+def _resolve(module: str, name: str, trusted: bool) -> Any:
     qualname = f"{module}.{name}"
     if qualname in _CALLS:
         return _Name(qualname, "call")
+    if qualname in _CONTAINERS:
+        return _Name(qualname, "container", _CONTAINERS[qualname][0])
+    if qualname == "numpy.ndarray":
+        return _Name(qualname, "marker")  # only ever the first argument of _reconstruct
     if module == "torch" and name in _STORAGES:
         return _Name(name, "storage")
     if module == "torch" and name in _TORCH_DTYPES:
         return dtypes._BY_NAME[_TORCH_DTYPES[name]]
+    listed = allowlist.allowed(qualname)
+    mapped = listed if listed is not None else allowlist.resolve_torch(module, name)
+    if mapped is not None and (trusted or listed is not None or mapped in allowlist.get_safe_globals()):
+        return _Name(qualname, "class", mapped) if isinstance(mapped, type) else mapped
+    if mapped is not None:
+        raise _WeightsOnly(allowlist.weights_only_message([qualname]))
+    hint = (" Classes of your own: allow them with ember.serialization.add_safe_globals([(YourEmberClass, "
+            f"{qualname!r})])." if not module.startswith(("torch", "builtins", "__builtin__")) else "")
     raise _Refused(f"the pickle asks for {qualname!r}, which is not allowed: only tensors, dicts, lists, "
-                   "tuples, numbers, strings and OrderedDict can be loaded (nothing was executed)")
+                   "tuples, numbers, strings, OrderedDict and (with weights_only=False) PyTorch's "
+                   f"nn modules, optimizers and lr schedulers can be loaded (nothing was executed).{hint}")
+
+
+def _restore_module(obj: Any, state: dict) -> None:
+    """Set a PyTorch Module's pickled state on an ember Module made without ``__init__``."""
+    from ember.nn import Module
+
+    Module.__init__(obj)
+    for key, value in state.items():
+        if key in ("_parameters", "_buffers", "_modules"):
+            if not isinstance(value, dict):
+                raise _Refused(f"a module's {key} must be a dict")
+            getattr(obj, key).update(value)
+        elif key == "_non_persistent_buffers_set":
+            obj.__dict__[key] = set(value)
+        elif key.endswith(("_hooks", "_hooks_with_kwargs", "_hooks_always_called")):
+            if value:
+                raise _Refused(f"a module with {key} cannot be loaded (hooks are code)")
+        else:
+            obj.__dict__[key] = value
 
 
 # -- the interpreter ----------------------------------------------------------------------
 class _Machine:
     """Runs the data-only subset of the pickle protocol (0-5) over ``data``."""
 
-    def __init__(self, data: bytes, persistent_load: Callable[[Any], Any], place: Placer) -> None:
-        self.data, self.pos = data, 0
+    def __init__(self, data: bytes, persistent_load: Callable[[Any], Any], place: Placer,
+                 trusted: bool = False) -> None:
+        self.data, self.pos, self.trusted = data, 0, trusted
+        self.made: set[int] = set()  # ids of objects NEWOBJ created, the only BUILD targets
         self.stack: list[Any] = []
         self.marks: list[int] = []
         self.memo: dict[int, Any] = {}
@@ -211,13 +300,39 @@ class _Machine:
     def reduce(self) -> None:
         args = self.stack.pop()
         func = self.stack.pop()
-        if not isinstance(func, _Name) or func.kind != "call" or not isinstance(args, tuple):
+        callable_name = isinstance(func, _Name) and func.kind in ("call", "container")
+        if not callable_name or not isinstance(args, tuple):
             raise _Refused(f"REDUCE may only call allowed names, not {_describe(func)}")
-        self.stack.append(_CALLS[func.qualname](self, *args))
+        if func.kind == "container":
+            self.stack.append(_CONTAINERS[func.qualname][1](self, *args))
+        else:
+            result = _CALLS[func.qualname](self, *args)
+            if func.qualname.endswith("._reconstruct"):
+                self.made.add(id(result))
+            self.stack.append(result)
+
+    def newobj(self) -> None:
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        if not isinstance(cls, _Name) or cls.kind != "class" or args != ():
+            raise _Refused(f"NEWOBJ may only create allowed classes without arguments, not {_describe(cls)}")
+        obj = cls.obj.__new__(cls.obj)
+        self.made.add(id(obj))
+        self.stack.append(obj)
 
     def build(self) -> None:
         state = self.stack.pop()
         target = self.stack[-1]
+        if isinstance(target, np.ndarray) and id(target) in self.made:
+            self.made.discard(id(target))  # an array is filled once
+            numpy_pickle.set_array_state(target, state)
+            return
+        if isinstance(target, np.dtype):
+            numpy_pickle.set_dtype_state(target, state)
+            return
+        if id(target) in self.made:
+            self._build_object(target, state)
+            return
         if not isinstance(target, OrderedDict) or not isinstance(state, dict) or set(state) - {"_metadata"}:
             keys = sorted(map(repr, state)) if isinstance(state, dict) else _describe(state)
             raise _Refused(f"BUILD may only set an OrderedDict's _metadata; asked to set {keys} "
@@ -225,15 +340,27 @@ class _Machine:
         if "_metadata" in state:
             target._metadata = state["_metadata"]
 
+    def _build_object(self, target: Any, state: Any) -> None:
+        from ember.nn import Module
+
+        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+            raise _Refused(f"the state of a {type(target).__name__} must be a dict of attributes")
+        if isinstance(target, Module):
+            _restore_module(target, state)
+        elif getattr(type(target), "__setstate__", None) is not None:
+            target.__setstate__(state)
+        else:
+            target.__dict__.update(state)
+
     def persid(self) -> None:
         self.stack.append(self.persistent_load(self.stack.pop()))
 
     def global_(self, module: str, name: str) -> None:
-        self.stack.append(_resolve(module, name))
+        self.stack.append(_resolve(module, name, self.trusted))
 
     def setitems(self, items: list) -> None:
         target = self.stack[-1]
-        if type(target) not in (dict, OrderedDict) or len(items) % 2:
+        if type(target) not in (dict, OrderedDict, collections.defaultdict) or len(items) % 2:
             raise ValueError(f"SETITEM(S) on {_describe(target)} or with an odd number of items")
         for i in range(0, len(items), 2):
             target[items[i]] = items[i + 1]
@@ -305,6 +432,7 @@ _OPS: dict[int, Callable[[_Machine], None]] = {
     0x93: lambda vm: vm.global_(*_two_strings(vm.stack.pop(-2), vm.stack.pop())),  # STACK_GLOBAL
     0x52: _Machine.reduce,  # REDUCE
     0x62: _Machine.build,  # BUILD
+    0x81: _Machine.newobj,  # NEWOBJ
     0x51: _Machine.persid,  # BINPERSID
 }
 
@@ -315,16 +443,19 @@ def _two_strings(module: Any, name: Any) -> tuple[str, str]:
     return module, name
 
 
-def unpickle(data: bytes, persistent_load: Callable[[Any], Any], place: Placer, file: Any = None) -> Any:
+def unpickle(data: bytes, persistent_load: Callable[[Any], Any], place: Placer, file: Any = None,
+             trusted: bool = False) -> Any:
     """Interpret a data-only pickle; refuse (``SerializationError``) anything that is not data.
 
     >>> import pickle
     >>> unpickle(pickle.dumps({"a": [1, 2.5, (None, True)]}, protocol=2), None, None)
     {'a': [1, 2.5, (None, True)]}
     """
-    vm = _Machine(bytes(data), persistent_load, place)
+    vm = _Machine(bytes(data), persistent_load, place, trusted)
     try:
         return vm.run()
+    except _WeightsOnly as exc:
+        raise allowlist.WeightsOnlyError(file, None, str(exc)) from None
     except _Refused as exc:
         raise SerializationError(file, None, f"refusing to load: {exc}") from None
     except (IndexError, KeyError, ValueError, TypeError, struct.error, OverflowError, MemoryError) as exc:
@@ -332,8 +463,46 @@ def unpickle(data: bytes, persistent_load: Callable[[Any], Any], place: Placer, 
         raise SerializationError(file, None, reason) from None
 
 
+def _names_in(data: bytes) -> list[str]:
+    """Every GLOBAL / STACK_GLOBAL name in a pickle, found by disassembly alone."""
+    import pickletools
+
+    names, strings = [], []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == "GLOBAL":
+            names.append(arg.replace(" ", "."))
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            names.append(f"{strings[-2]}.{strings[-1]}")
+        elif isinstance(arg, str) and "UNICODE" in op.name:
+            strings.append(arg)
+    return names
+
+
+def unsafe_globals(handle: BinaryIO, file: Any) -> list[str]:
+    """The names in a ``torch.save`` zip that ``weights_only=True`` would refuse (nothing runs)."""
+    try:
+        archive = zipfile.ZipFile(handle)
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pickles) != 1:
+            raise SerializationError(file, None, "expected exactly one <root>/data.pkl in the zip")
+        info = archive.getinfo(pickles[0])
+        if info.file_size > MAX_PICKLE_BYTES:
+            raise SerializationError(file, None, f"data.pkl of {info.file_size} bytes exceeds the cap")
+        names = _names_in(archive.read(info))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise SerializationError(file, None, f"cannot disassemble the pickle ({exc})") from None
+    refused = set()
+    for name in names:
+        module, _, attr = name.rpartition(".")
+        try:
+            _resolve(module, attr, trusted=False)
+        except _Refused:
+            refused.add(name)
+    return sorted(refused)
+
+
 # -- the zip container --------------------------------------------------------------------
-def load_zip(handle: BinaryIO, file: Any, place: Placer) -> Any:
+def load_zip(handle: BinaryIO, file: Any, place: Placer, trusted: bool = False) -> Any:
     """Load a ``torch.save`` zip checkpoint from an open binary file.
 
     Storages stored uncompressed (as torch writes them) are memory-mapped copy-on-write when
@@ -341,14 +510,15 @@ def load_zip(handle: BinaryIO, file: Any, place: Placer) -> Any:
     """
     try:
         archive = zipfile.ZipFile(handle)
-        return _Archive(archive, handle, file, place).load()
+        return _Archive(archive, handle, file, place, trusted).load()
     except zipfile.BadZipFile as exc:
         raise SerializationError(file, None, f"not a valid zip archive ({exc})") from None
 
 
 class _Archive:
-    def __init__(self, archive: zipfile.ZipFile, handle: BinaryIO, file: Any, place: Placer) -> None:
-        self.archive, self.handle, self.file = archive, handle, file
+    def __init__(self, archive: zipfile.ZipFile, handle: BinaryIO, file: Any, place: Placer,
+                 trusted: bool) -> None:
+        self.archive, self.handle, self.file, self.trusted = archive, handle, file, trusted
         self.place = self._guarded(place)
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
@@ -363,7 +533,7 @@ class _Archive:
         info = self.archive.getinfo(self.root + "data.pkl")
         if info.file_size > MAX_PICKLE_BYTES:
             raise SerializationError(self.file, None, f"data.pkl of {info.file_size} bytes exceeds the cap")
-        return unpickle(self.archive.read(info), self.storage, self.place, self.file)
+        return unpickle(self.archive.read(info), self.storage, self.place, self.file, self.trusted)
 
     def _guarded(self, place: Placer) -> Placer:
         def guarded(array: np.ndarray, location: str) -> Tensor:

@@ -129,6 +129,7 @@ def test_backward_create_graph_then_backward_again():
     np.testing.assert_allclose(x.grad.numpy(), [9.0])
 
 
+@pytest.mark.slow
 def test_gradient_penalty_matches_torch():
     torch = torch_or_skip()
     rng = np.random.default_rng(0)
@@ -194,6 +195,7 @@ def test_inplace_on_nonleaf_is_differentiated():
     np.testing.assert_allclose(got, want)
 
 
+@pytest.mark.slow
 def test_long_chain_has_no_recursion_error():
     x = ember.ones(1, requires_grad=True)
     y = x

@@ -41,12 +41,14 @@ def test_child_reports_time_memory_and_loss():
     assert math.isfinite(result["first_loss"])
 
 
+@pytest.mark.slow
 def test_spawned_child_runs_in_a_fresh_process():
     result = run.spawn("ember", "mlp", steps=1, warmup=1, timeout=300)
     assert "error" not in result, result.get("error")
     assert result["library"] == "ember" and result["steps"] == 1
 
 
+@pytest.mark.slow
 def test_quick_command_writes_the_tables(tmp_path, monkeypatch, capsys):
     output = tmp_path / "BENCHMARKS.md"
     output.write_text("# Benchmarks\n\nkept\n\n<!-- bench:workloads -->\nold\n<!-- /bench:workloads -->\n")
@@ -94,6 +96,7 @@ def test_options():
         run.parse(["--extras", "nope"])
 
 
+@pytest.mark.slow
 def test_replay_writes_the_tables_of_a_saved_run(tmp_path):
     saved = tmp_path / "run.json"
     output = tmp_path / "B.md"
@@ -101,3 +104,10 @@ def test_replay_writes_the_tables_of_a_saved_run(tmp_path):
               "--json", str(saved), "--output", str(output)])
     assert run.main(["--replay", str(saved), "--write", "--output", str(output)]) == 0
     assert "| mlp |" in output.read_text()
+
+
+def test_bench_grow_times_a_widen_and_a_step():
+    from bench import bench_grow
+
+    timing = bench_grow.time_widen(widths=(2, 4, 8), batch=4, example=2, repeats=1)
+    assert timing["widen"] > 0 and timing["step"] > 0

@@ -10,6 +10,7 @@ from ember.examples.__main__ import main
 pytest.importorskip("sklearn")
 
 
+@pytest.mark.slow
 def test_digits_demo_trains_reports_and_saves(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["digits", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0

@@ -271,6 +271,7 @@ def test_conv2d_paths_agree(monkeypatch, x_shape, w_shape, kwargs):
                 np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=label)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", PATH_CASES, ids=str)
 def test_conv2d_paths_match_torch_and_gradgradcheck(x_shape, w_shape, kwargs):
     torch = torch_or_skip()

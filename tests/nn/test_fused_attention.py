@@ -138,6 +138,7 @@ def test_second_derivative_matches_composite(dtype):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["none", "causal", "bool_dead_rows", "float_dead_rows"])
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 1e-5)], ids=["float64", "float32"])
 def test_matches_torch(kind, dtype, tol):

@@ -266,6 +266,7 @@ def test_array_backward_matches_torch(kind, dtype, affine):
         np.testing.assert_allclose(a.numpy(), t.numpy(), **tol)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(NORMS))
 def test_gradgradcheck_without_affine_and_with_bias_only(kind):
     fn, shape, wshape = NORMS[kind]

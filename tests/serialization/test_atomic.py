@@ -111,6 +111,7 @@ def check_consistent(path: Path) -> int:
     return version
 
 
+@pytest.mark.slow
 def test_sigkill_during_large_saves_leaves_old_or_new(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     ember.save({"version": 0, "w": [ember.zeros(1 << 20) for _ in range(6)]}, path)

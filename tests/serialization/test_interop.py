@@ -15,8 +15,10 @@ import pytest
 import ember
 from ember.serialization import SerializationError
 from ember.serialization.torch_pickle import unpickle
+from tests.helpers import torch_or_skip
 
-torch = pytest.importorskip("torch")
+torch = torch_or_skip(module=True)
+pytestmark = pytest.mark.needs_torch
 st_numpy = pytest.importorskip("safetensors.numpy")
 st_torch = pytest.importorskip("safetensors.torch")
 

@@ -136,6 +136,7 @@ def mutated_files(draw):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
+@pytest.mark.slow
 @given(blob=mutated_files())
 def test_fuzz_only_serialization_errors_and_bounded_allocation(tmp_path, blob):
     path = tmp_path / "fuzz.safetensors"

@@ -448,7 +448,12 @@ class Module(StateDictMixin):
         return self._apply(lambda t: t.type(dst_type))
 
     def share_memory(self) -> Module:
-        return self  # one process owns the arrays; nothing to share
+        """Move parameters, buffers and their gradients into shared memory (Hogwild training)."""
+        for t in (*self.parameters(), *self.buffers()):
+            t.share_memory_()
+            if t.grad is not None:
+                t.grad.share_memory_()
+        return self
 
     # -- hooks ------------------------------------------------------------------------------
     def _add_hook(self, hooks: OrderedDict, hook: Callable, prepend: bool,

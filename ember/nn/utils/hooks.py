@@ -1,4 +1,4 @@
-"""Hook plumbing for Modules: ``RemovableHandle`` and the full backward hooks.
+"""Hook plumbing for Modules: the full backward hooks (``RemovableHandle`` is ``ember.autograd.hooks``'s).
 
 A Module's full backward hooks are built from two identity Functions: one wraps the module's
 inputs before ``forward`` and one wraps its outputs after. The output node's pre-hook sees the
@@ -8,48 +8,14 @@ user's hooks with both.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 from ember.autograd.function import Function
+from ember.autograd.hooks import RemovableHandle
 from ember.autograd.grad_mode import is_grad_enabled
 from ember.tensor import Tensor
 
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
 __all__ = ["BackwardHook", "RemovableHandle"]
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``remove()`` takes the hook out of every dict it is in.
-
-    >>> hooks = OrderedDict()
-    >>> handle = RemovableHandle(hooks)
-    >>> hooks[handle.id] = print
-    >>> handle.remove()
-    >>> len(hooks)
-    0
-    """
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks_dict: dict, *, extra_dict: dict | list | None = None):
-        self.hooks_dicts = [hooks_dict]
-        if extra_dict is not None:
-            self.hooks_dicts += extra_dict if isinstance(extra_dict, list) else [extra_dict]
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        for d in self.hooks_dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 class _BackwardHookFunction(Function):

@@ -1,0 +1,1 @@
+"""ONNX mappings of ember's primitives, one module per family; importing one registers it."""

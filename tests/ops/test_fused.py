@@ -1,0 +1,151 @@
+"""The fused primitives, from one table: each against the composite it replaces (forward and
+gradients), and its two backward paths against each other — ``backward_arrays`` (no graph
+recorded, the usual case) and the Tensor-op ``backward`` (``create_graph=True``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.nn._functional import rnn as F_rnn
+from ember.ops import Primitive
+
+
+def _erf_gelu(x):
+    return 0.5 * x * (1 + (x / math.sqrt(2.0)).erf())
+
+
+def _composite_cross_entropy(x, t):
+    return -(x.log_softmax(1).gather(1, t.unsqueeze(1))).mean()
+
+
+def _composite_layer_norm(x, w, b):
+    mean = x.mean(-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(-1, keepdim=True)
+    return (x - mean) / (var + 1e-5).sqrt() * w + b
+
+
+def _composite_batch_norm(x, w, b):
+    mean = x.mean((0, 2), keepdim=True)
+    var = ((x - mean) ** 2).mean((0, 2), keepdim=True)
+    return (x - mean) / (var + 1e-5).sqrt() * w.reshape(1, -1, 1) + b.reshape(1, -1, 1)
+
+
+def _composite_attention(q, k, v):
+    return ((q @ k.mT) / math.sqrt(q.shape[-1])).softmax(-1) @ v
+
+
+def _lstm(fused):
+    def run(gates_x, h0, c0, w_hh):
+        out, h, c = F_rnn._direction("LSTM", gates_x, None, h0, c0, w_hh, None, None, False, fused=fused)
+        return out, h, c
+    return run
+
+
+def _rand(*shape):
+    return lambda rng: rng.standard_normal(shape)
+
+
+# name: (primitive, fused fn, composite fn, input makers, which inputs get gradients)
+FUSED = {
+    "Relu": ("Relu", F.relu, lambda x: x * (x > 0), [_rand(4, 5)]),
+    "Linear": ("Linear", F.linear, lambda x, w, b: x @ w.mT + b, [_rand(3, 2, 4), _rand(5, 4), _rand(5)]),
+    "SoftmaxCrossEntropy": (
+        "SoftmaxCrossEntropy", F.cross_entropy, _composite_cross_entropy,
+        [_rand(6, 4), lambda rng: rng.integers(0, 4, 6)]),
+    "Normalize (layer norm)": (
+        "Normalize", lambda x, w, b: F.layer_norm(x, (5,), w, b), _composite_layer_norm,
+        [_rand(3, 5), _rand(5), _rand(5)]),
+    "Normalize (batch norm)": (
+        "Normalize", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        _composite_batch_norm, [_rand(4, 3, 2), _rand(3), _rand(3)]),
+    "Gelu": ("Gelu", F.gelu, _erf_gelu, [_rand(4, 5)]),
+    "ScaledDotProductAttention": (
+        "ScaledDotProductAttention", F.scaled_dot_product_attention, _composite_attention,
+        [_rand(2, 3, 4), _rand(2, 5, 4), _rand(2, 5, 2)]),
+    "LSTMLayer": ("LSTMLayer", _lstm(True), _lstm(False),
+                  [_rand(4, 2, 12), _rand(2, 3), _rand(2, 3), _rand(12, 3)]),
+}
+
+
+def _inputs(makers, seed=0):
+    rng = np.random.default_rng(seed)
+    tensors = []
+    for make in makers:
+        a = make(rng)
+        tensors.append(ember.tensor(a, requires_grad=a.dtype.kind == "f"))
+    return tensors
+
+
+def _loss(out, rng):
+    outs = out if isinstance(out, tuple) else (out,)
+    return sum((o * ember.tensor(rng.standard_normal(o.shape))).sum() for o in outs)
+
+
+def _grads(fn, inputs, create_graph):
+    out = fn(*inputs)
+    diff = [t for t in inputs if t.requires_grad]
+    loss = _loss(out, np.random.default_rng(1))
+    return ember.autograd.grad(loss, diff, create_graph=create_graph)
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fused_matches_its_composite_and_both_backward_paths_agree(name):
+    primitive, fused, composite, makers = FUSED[name]
+    inputs = _inputs(makers)
+    out = fused(*inputs)
+    first = out[0] if isinstance(out, tuple) else out
+    assert type(first.grad_fn).__name__ == primitive + "Backward0", "the fused primitive ran"
+    reference = composite(*inputs)
+    for o, r in zip(out if isinstance(out, tuple) else (out,),
+                    reference if isinstance(reference, tuple) else (reference,)):
+        np.testing.assert_allclose(o.detach().numpy(), r.detach().numpy(), rtol=1e-7, atol=1e-9)
+    on_arrays = _grads(fused, inputs, create_graph=False)
+    on_tensors = _grads(fused, inputs, create_graph=True)
+    composed = _grads(composite, inputs, create_graph=False)
+    for a, t, c in zip(on_arrays, on_tensors, composed):
+        assert a.grad_fn is None
+        np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-7, atol=1e-9)
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_primitive_with_an_array_backward_is_in_the_table():
+    import ember.ops.attention, ember.ops.gelu, ember.ops.loss, ember.ops.norm, ember.ops.rnn  # noqa: F401, E401
+
+    with_arrays = {c.__name__ for c in _subclasses(Primitive) if c.backward_arrays is not None}
+    assert with_arrays <= {entry[0] for entry in FUSED.values()}
+
+
+def test_the_engine_picks_the_path_by_grad_mode():
+    calls = []
+
+    class Twice(Primitive):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            calls.append("tensors")
+            return grad * 2
+
+        @staticmethod
+        def backward_arrays(ctx, grad):
+            calls.append("arrays")
+            return grad * 2
+
+    x = ember.ones(3, requires_grad=True)
+    Twice.apply(x).sum().backward()
+    (g,) = ember.autograd.grad(Twice.apply(x).sum(), [x], create_graph=True)
+    assert calls == ["arrays", "tensors"]
+    assert x.grad.tolist() == [2.0, 2.0, 2.0] and g.tolist() == [2.0, 2.0, 2.0]
