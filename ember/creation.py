@@ -6,8 +6,9 @@ import builtins
 
 import numpy as np
 
-from ember import backend, dtypes
+from ember import backend, dtypes, settings
 from ember.device import as_device
+from ember.methods._out import with_out
 from ember.methods._util import size_args
 from ember.tensor import Tensor, make
 
@@ -148,10 +149,19 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return _finish(_infer_numpy(data, dtype, "as_tensor"), device, False)
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing memory when possible (``copy=True`` always copies)."""
+    if copy:
+        result = tensor(obj, dtype=dtype, device=device)
+    else:
+        result = as_tensor(obj, dtype=dtype, device=device)
+        if copy is False and isinstance(obj, (np.ndarray, Tensor)) and result._data is not (
+                obj._data if isinstance(obj, Tensor) else obj):
+            raise ValueError("asarray: copy=False, but the conversion needs a copy")
+    return result.requires_grad_(True) if requires_grad else result
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
+def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing ``array``'s memory: writes to one show in the other.
 
     >>> import numpy as np
@@ -160,14 +170,21 @@ def from_numpy(array: np.ndarray) -> Tensor:
     tensor([1., 1.], dtype=ember.float64)
     [1.0, 1.0]
     """
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
-    dtypes.from_numpy_dtype(array.dtype)
-    return make(array)
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    dtypes.from_numpy_dtype(ndarray.dtype)
+    return make(ndarray)
 
 
-def from_dlpack(ext) -> Tensor:
+def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     """A tensor sharing memory with any object that implements ``__dlpack__`` (NumPy, PyTorch, CuPy)."""
+    shared = _from_dlpack(ext_tensor)
+    if device is not None or copy:
+        return shared.to(device, copy=bool(copy)) if device is not None else shared.clone()
+    return shared
+
+
+def _from_dlpack(ext) -> Tensor:
     if isinstance(ext, Tensor):
         return make(ext._data)
     if not hasattr(ext, "__dlpack__"):
@@ -200,6 +217,8 @@ def _factory(op, fill, size, dtype, device, requires_grad):
     shape = size_args(size, op)
     if builtins.any(s < 0 for s in shape):
         raise RuntimeError(f"{op}: Dimension size must be non-negative, got size {list(shape)}")
+    if device is None:
+        device = settings.default_device_or_none()
     dev = as_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda":  # allocate on the device, not on the host
         xp = _xp(dev)
@@ -210,6 +229,8 @@ def _factory(op, fill, size, dtype, device, requires_grad):
 
 def _finish(array, device, requires_grad: bool) -> Tensor:
     """Wrap a host array, moved to ``device`` (a CPU device or None keeps it in place)."""
+    if device is None:
+        device = settings.default_device_or_none()
     if device is not None and as_device(device).type != "cpu":
         array = backend.to_device(array, device)
     t = make(array)
@@ -218,12 +239,14 @@ def _finish(array, device, requires_grad: bool) -> Tensor:
     return t
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False) -> Tensor:
     """A tensor of zeros; ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same."""
     return _factory("zeros", lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
     """A tensor of ones."""
     return _factory("ones", lambda xp, s, d: xp.ones(s, d), size, dtype, device, requires_grad)
 
@@ -235,7 +258,7 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: 
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows the value (int64, bool or float).
 
     >>> full((2,), 7).dtype, full((2,), 7.0).dtype
@@ -251,7 +274,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     return _factory("full", lambda xp, s, d: xp.full(s, fill_value, d), size, dtype, device, requires_grad)
 
 
-def scalar_tensor(value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def scalar_tensor(value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
     """A 0-d tensor of the default float dtype (or ``dtype``)."""
     return full((), value, dtype=dtype or dtypes.get_default_dtype(), device=device, requires_grad=requires_grad)
 
@@ -261,32 +285,32 @@ def _like(fn, t, dtype, device, requires_grad, *extra):
 
 
 def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None) -> Tensor:
+               memory_format=None, pin_memory: bool = False) -> Tensor:
     """Zeros with ``input``'s shape, dtype and device."""
     return _like(zeros, input, dtype, device, requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-              memory_format=None) -> Tensor:
+              memory_format=None, pin_memory: bool = False) -> Tensor:
     """Ones with ``input``'s shape, dtype and device."""
     return _like(ones, input, dtype, device, requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None) -> Tensor:
+               memory_format=None, pin_memory: bool = False) -> Tensor:
     """An uninitialised tensor with ``input``'s shape, dtype and device."""
     return _like(empty, input, dtype, device, requires_grad)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+              requires_grad: bool = False, memory_format=None, pin_memory: bool = False) -> Tensor:
     """``fill_value`` (cast to ``input``'s dtype) with ``input``'s shape and device."""
     return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Values from ``start`` up to (not including) ``end``; int64 unless a bound is a float.
 
     >>> arange(3), arange(0, 1, 0.25)
@@ -318,7 +342,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
 
 
 def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     steps = _check_steps("linspace", steps)
     start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
@@ -327,7 +351,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
-             device=None, requires_grad: bool = False) -> Tensor:
+             device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
     steps = _check_steps("logspace", steps)
     start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
@@ -343,9 +367,15 @@ def _check_steps(op: str, steps) -> int:
 
 
 def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
-        requires_grad: bool = False) -> Tensor:
+        requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An ``n`` x ``m`` matrix with ones on the diagonal."""
     m = n if m is None else m
     if n < 0 or m < 0:
         raise RuntimeError(f"eye: n and m must be greater or equal to 0, got n={n}, m={m}")
     return _finish(np.eye(n, m, dtype=_np_dtype(dtype)), device, requires_grad)
+
+
+# ``out=`` for every factory PyTorch gives one (the dtype follows ``out`` unless given)
+for _name in ("zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye",
+              "zeros_like", "ones_like", "empty_like", "full_like"):
+    globals()[_name] = with_out(globals()[_name], factory=True)

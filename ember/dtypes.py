@@ -175,8 +175,9 @@ def is_floating_point(d: dtype) -> bool:
     return d.category == _FLOAT
 
 
-def promote_types(a: dtype, b: dtype) -> dtype:
+def promote_types(type1: dtype, type2: dtype) -> dtype:
     """PyTorch's promotion of two dtypes (``torch.promote_types``)."""
+    a, b = type1, type2
     if a is b:
         return a
     if a.category != b.category:

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember import backend, dtypes
+from ember import backend, dtypes, settings
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import grad_enabled
 from ember.creation import zeros
+from ember.methods._out import with_out
 from ember.methods._util import size_args
 from ember.random import Generator, numpy_generator
 from ember.tensor import Tensor, make
 
 __all__ = [
     "bernoulli",
+    "binomial",
     "multinomial",
     "normal",
     "poisson",
@@ -51,6 +53,8 @@ def _sample_dtype(d: dtypes.dtype):
 
 
 def _finish(array, dtype: dtypes.dtype, device, requires_grad: bool) -> Tensor:
+    if device is None:
+        device = settings.default_device_or_none()
     if array.dtype != dtype.np:
         array = array.astype(dtype.np)
     if device is not None:
@@ -93,9 +97,11 @@ def randn(*size, generator: Generator | None = None, out=None, dtype=None, layou
     return _finish(arr, d, device, requires_grad)
 
 
-def randint(*args, size=None, generator: Generator | None = None, out=None, dtype=None, layout=None,
-            device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randint(*args, size=None, low=None, high=None, generator: Generator | None = None, out=None,
+            dtype=None, layout=None, device=None, requires_grad: bool = False,
+            pin_memory: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    args = tuple(a for a in (low, high) if a is not None) + args if high is not None else args
     if size is None:
         if not args or not isinstance(args[-1], (tuple, list)):
             raise TypeError(
@@ -156,6 +162,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator: Generator | None = None, 
     shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     z = numpy_generator(generator).standard_normal(shape, dtype=_sample_dtype(d))
     return _finish(np.asarray(z * s + m), d, device or tensors[0].device, requires_grad)
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) -> Tensor:
+    """Draws from Binomial(count, prob), elementwise; float like ``prob``."""
+    draws = numpy_generator(generator).binomial(_host(count).astype(np.int64), _host(prob))
+    return _finish(draws, prob.dtype, prob.device if not prob.is_cpu else None, False)
 
 
 def _check_std(std) -> None:
@@ -222,14 +234,16 @@ def _like_dtype(input: Tensor, dtype):
 
 
 def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-              memory_format=None, generator: Generator | None = None) -> Tensor:
+              memory_format=None, generator: Generator | None = None,
+              pin_memory: bool = False) -> Tensor:
     """``rand`` with ``input``'s shape, dtype and device."""
     return rand(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
                 device=device or input.device, requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None, generator: Generator | None = None) -> Tensor:
+               memory_format=None, generator: Generator | None = None,
+              pin_memory: bool = False) -> Tensor:
     """``randn`` with ``input``'s shape, dtype and device."""
     return randn(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
                  device=device or input.device, requires_grad=requires_grad)
@@ -237,7 +251,7 @@ def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None, layout=None,
                  device=None, requires_grad: bool = False, memory_format=None,
-                 generator: Generator | None = None) -> Tensor:
+                 generator: Generator | None = None, pin_memory: bool = False) -> Tensor:
     """``randint`` with ``input``'s shape, dtype and device: ``randint_like(x, high)`` or ``(x, low, high)``."""
     if high is None:
         low, high = 0, low
@@ -380,3 +394,9 @@ for _name, _fn in _METHODS.items():
     _fn.__name__ = _fn.__qualname__ = _name
     setattr(Tensor, _name, _fn)
 
+
+
+# ``out=`` for every sampler PyTorch gives one (the dtype follows ``out`` unless given)
+for _name in ("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
+              "poisson", "binomial", "rand_like", "randn_like", "randint_like"):
+    globals()[_name] = with_out(globals()[_name], factory=True)

@@ -16,18 +16,23 @@ import numpy as np
 from ember import backend, dtypes
 from ember.autograd import engine, function
 from ember.autograd.function import AccumulateGrad
-from ember.autograd.hooks import add_hook
 from ember.autograd.grad_mode import grad_enabled
+from ember.autograd.hooks import add_hook
+from ember.methods import numpy_keywords
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.conversion import ConversionMethods
 from ember.methods.elementwise import ElementwiseMethods
+from ember.methods.extra_math import ExtraMathMethods
 from ember.methods.fill import FillMethods
 from ember.methods.indexing import IndexingMethods
+from ember.methods.legacy import LegacyMethods
 from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
 from ember.methods.shape import ShapeMethods
 from ember.methods.sharing import SharingMethods
+from ember.methods.stats import StatsMethods
+from ember.methods.structure import StructureMethods
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
@@ -58,7 +63,8 @@ _new = object.__new__
 
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods, SharingMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods, SharingMethods, ExtraMathMethods, StatsMethods,
+    StructureMethods, LegacyMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
@@ -153,7 +159,9 @@ class Tensor(
 
     @property
     def layout(self) -> str:
-        return "strided"
+        from ember.layouts import strided
+
+        return strided
 
     @property
     def is_sparse(self) -> bool:
@@ -564,3 +572,4 @@ def _rebuild(array, requires_grad):
 
 
 function.register_tensor_type(Tensor, make)
+numpy_keywords.install(Tensor)  # x.sum(axis=0, keepdims=True), as PyTorch's parser allows

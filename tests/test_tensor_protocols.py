@@ -141,7 +141,7 @@ def test_dtype_conversions():
     assert x.to("cpu") is x and x.to("cpu", ember.float64).dtype == ember.float64
     assert x.to(ember.zeros(1, dtype=ember.float64)).dtype == ember.float64
     assert x.to(dtype=ember.float32, copy=True) is not x
-    assert x.type() == "ember.FloatTensor" and x.long().type() == "ember.LongTensor"
+    assert x.type() == "torch.FloatTensor" and x.long().type() == "torch.LongTensor"
     x.double().sum().backward()  # casts are differentiable
     assert x.grad.dtype == ember.float32 and x.grad.tolist() == [1.0, 1.0]
 

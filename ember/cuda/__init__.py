@@ -65,15 +65,15 @@ def memory_allocated(device=None) -> int:
     return _cuda().memory_allocated(device) if is_available() else 0
 
 
-def is_bf16_supported() -> bool:
+def is_bf16_supported(including_emulation: bool = True) -> bool:
     return is_available()
 
 
 class device:  # noqa: N801
     """Context manager that makes a CUDA device current (``torch.cuda.device``)."""
 
-    def __init__(self, index):
-        self.index = index if isinstance(index, int) else int(str(index).split(":")[-1])
+    def __init__(self, device):
+        self.index = device if isinstance(device, int) else int(str(device).split(":")[-1])
 
     def __enter__(self):
         self._prev = current_device()
@@ -81,3 +81,20 @@ class device:  # noqa: N801
 
     def __exit__(self, *exc):
         set_device(self._prev)
+
+
+def _legacy_types() -> None:
+    """``ember.cuda.FloatTensor`` and friends (constructing one without a GPU raises), and
+    ``ember.cuda.amp`` (the older spelling of ``ember.amp``)."""
+    import importlib
+
+    from ember.settings import OutOfMemoryError
+    from ember.typed_tensors import CUDA_TYPES
+
+    globals().update(CUDA_TYPES)
+    globals()["amp"] = importlib.import_module("ember.cuda.amp")
+    globals()["OutOfMemoryError"] = OutOfMemoryError
+    __all__.extend([*CUDA_TYPES, "OutOfMemoryError"])
+
+
+_legacy_types()

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ember.autograd import function
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
+from ember.autograd import function
 from ember.device import as_device
 from ember.ops import convert
 
@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 FUNCTIONS: list = []
 __all__: list = []
 
-_TYPE_NAMES = {
-    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-    "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-    "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
-}
 
 
 class ConversionMethods:
@@ -48,48 +43,56 @@ class ConversionMethods:
             out = self.clone()
         return out
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
         return self.to(as_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """No argument: PyTorch's type name (``'torch.FloatTensor'``); else convert to ``dtype``,
+        a typed class (``ember.LongTensor``, ``ember.cuda.FloatTensor``) or its name."""
+        from ember.typed_tensors import parse_type, type_name
+
         if dtype is None:
-            return f"ember.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
-        return self.to(dtype)
+            return type_name(self)
+        target, device_type = parse_type(dtype)
+        out = self.to(target)
+        if device_type is not None and device_type != out.device.type:
+            out = out.to(device_type)
+        return out
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def float(self) -> Tensor:
+    def float(self, memory_format=None) -> Tensor:
         return self._cast(np.float32)
 
-    def double(self) -> Tensor:
+    def double(self, memory_format=None) -> Tensor:
         return self._cast(np.float64)
 
-    def half(self) -> Tensor:
+    def half(self, memory_format=None) -> Tensor:
         return self._cast(np.float16)
 
-    def bfloat16(self) -> Tensor:
+    def bfloat16(self, memory_format=None) -> Tensor:
         return self._cast(dtypes.bfloat16.np)
 
-    def long(self) -> Tensor:
+    def long(self, memory_format=None) -> Tensor:
         return self._cast(np.int64)
 
-    def int(self) -> Tensor:
+    def int(self, memory_format=None) -> Tensor:
         return self._cast(np.int32)
 
-    def short(self) -> Tensor:
+    def short(self, memory_format=None) -> Tensor:
         return self._cast(np.int16)
 
-    def char(self) -> Tensor:
+    def char(self, memory_format=None) -> Tensor:
         return self._cast(np.int8)
 
-    def byte(self) -> Tensor:
+    def byte(self, memory_format=None) -> Tensor:
         return self._cast(np.uint8)
 
-    def bool(self) -> Tensor:
+    def bool(self, memory_format=None) -> Tensor:
         return self._cast(np.bool_)
 
     def clone(self, memory_format=None) -> Tensor:

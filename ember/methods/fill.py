@@ -58,8 +58,9 @@ class FillMethods:
         self._bump_version("fill_")
         return self
 
-    def copy_(self, src, non_blocking: bool = False) -> Tensor:
+    def copy_(self, src=None, non_blocking: bool = False, *, other=None) -> Tensor:
         """Copy ``src`` in (broadcast, cast and moved as needed); the gradient flows to ``src``."""
+        src = other if src is None else src
         src = _scalar_tensor(src, self)
         if self._needs_graph(src):
             moved = src.to(self.device)._cast(self._data.dtype)
@@ -82,25 +83,33 @@ class FillMethods:
         return _t.make(self.xp.full((), value, bool))
 
     # -- factories with this tensor's dtype and device -----------------------------------------
-    def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False,
+                   layout=None, pin_memory: bool = False) -> Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given."""
         from ember import creation
 
         return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                                requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    def new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad: bool = False,
+                  layout=None, pin_memory: bool = False) -> Tensor:
         """Zeros of ``size``, with this tensor's dtype and device unless given."""
+        size = args if size is None else (size,)
         return _new_array(self, "zeros", size, 0, dtype, device, requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    def new_ones(self, *args, size=None, dtype=None, device=None, requires_grad: bool = False,
+                 layout=None, pin_memory: bool = False) -> Tensor:
         """Ones of ``size``, with this tensor's dtype and device unless given."""
+        size = args if size is None else (size,)
         return _new_array(self, "ones", size, 1, dtype, device, requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    def new_empty(self, *args, size=None, dtype=None, device=None, requires_grad: bool = False,
+                  layout=None, pin_memory: bool = False) -> Tensor:
         """An uninitialised tensor of ``size``, with this tensor's dtype and device unless given."""
+        size = args if size is None else (size,)
         return _new_array(self, "empty", size, None, dtype, device, requires_grad)
 
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
+                 layout=None, pin_memory: bool = False) -> Tensor:
         """``fill_value`` repeated to ``size``, with this tensor's dtype and device unless given."""
         return _new_array(self, "full", (size,), fill_value, dtype, device, requires_grad)

@@ -403,15 +403,19 @@ class IndexingMethods:
         return self._put("scatter_add_", key, value, "add")
 
     def scatter_reduce(self, dim: int, index, src, reduce: str, *, include_self: bool = True):
-        """Reduce ``src`` into ``self`` along ``dim`` at ``index``; ``reduce`` is 'sum' or 'mean'."""
-        if reduce not in ("sum", "mean"):
+        """Reduce ``src`` into ``self`` along ``dim`` at ``index`` by sum, prod, mean, amax or amin."""
+        if reduce not in ("sum", "mean", "prod", "amax", "amin"):
             raise RuntimeError(
-                f"scatter_reduce(): reduce={reduce!r} is not supported yet: ember has 'sum' and 'mean' "
-                "(PyTorch also has 'prod', 'amax' and 'amin')"
+                f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, "
+                f"got {reduce!r}"
             )
         if reduce == "mean" and self._data.dtype.kind != "f":
             raise RuntimeError(f"scatter_reduce(): reduce='mean' needs a floating point tensor, got {self.dtype}")
         key, value = self._scatter_args("scatter_reduce", dim, index, src)
+        if reduce in ("prod", "amax", "amin"):
+            from ember.methods.scatter_extremes import scatter_extreme
+
+            return scatter_extreme(self, key, value, reduce, include_self)
         base = self if include_self else ops.IndexPut.apply(self, key, 0.0, None)
         out = ops.IndexPut.apply(base, key, value, "add")
         if reduce == "mean":

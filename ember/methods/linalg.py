@@ -94,9 +94,9 @@ class LinalgMethods:
         _need_equal("mv", a, b, a.shape[1], b.shape[0])
         return linalg.MatMul.apply(a, b)
 
-    def dot(self, other):
+    def dot(self, tensor):
         """Inner product of two 1-D tensors of the same length."""
-        a, b = _common("dot", self, other)
+        a, b = _common("dot", self, tensor)
         _need_ndim("dot", (1, 1), a, b)
         _need_equal("dot", a, b, a.shape[0], b.shape[0], "have different lengths")
         return linalg.MatMul.apply(a, b)

@@ -130,13 +130,13 @@ class ReduceMethods:
         """``(min, max)`` over ``dim`` (all dims if None)."""
         return return_types.aminmax(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
-    def max(self, dim=None, keepdim: bool = False):
+    def max(self, dim=None, keepdim: bool = False, *, other=None):
         """No dim: the largest value. ``dim``: (values, indices). A tensor: elementwise maximum."""
-        return self._extreme(dim, keepdim, "max")
+        return self._extreme(dim if other is None else other, keepdim, "max")
 
-    def min(self, dim=None, keepdim: bool = False):
+    def min(self, dim=None, keepdim: bool = False, *, other=None):
         """No dim: the smallest value. ``dim``: (values, indices). A tensor: elementwise minimum."""
-        return self._extreme(dim, keepdim, "min")
+        return self._extreme(dim if other is None else other, keepdim, "min")
 
     def _extreme(self, dim, keepdim, kind):
         if dim is None:

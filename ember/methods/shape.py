@@ -21,11 +21,16 @@ if TYPE_CHECKING:
 FUNCTIONS = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "unsqueeze", "squeeze", "flatten",
     "unflatten", "t", "movedim", "moveaxis", "broadcast_to", "repeat_interleave", "tile", "flip",
-    "fliplr", "flipud", "roll", "narrow", "select", "diagonal", "split", "tensor_split", "chunk",
+    "fliplr", "flipud", "roll", "narrow", "select", "diagonal", "tensor_split", "chunk",
     "unbind", "ravel",
 ]
 # free functions defined here (joining tensors lives in ember.methods.join)
-__all__: list = []
+__all__: list = ["split"]
+
+
+def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """``tensor.split(split_size_or_sections, dim)``."""
+    return tensor.split(split_size_or_sections, dim)
 
 
 def _numel(shape) -> int:
@@ -59,6 +64,24 @@ def _dims_arg(dims) -> tuple:
     return tuple(int(d) for d in dims)
 
 
+def _varargs_or_keyword(args: tuple, keyword, op: str, name: str) -> tuple:
+    """Sizes or dims given as ``*args`` or as the keyword PyTorch also accepts (``dims=``)."""
+    if keyword is None:
+        return args
+    if args:
+        raise TypeError(f"{op}() got multiple values for argument '{name}'")
+    return (keyword,)
+
+
+def _one_of(op: str, **candidates):
+    """The one argument given among aliases (``sections=``, ``indices=``, ...)."""
+    given = [(k, v) for k, v in candidates.items() if v is not None]
+    if len(given) != 1:
+        raise TypeError(f"{op}() expects exactly one of {', '.join(candidates)}, got "
+                        f"{[k for k, _ in given] or 'none'}")
+    return given[0][1]
+
+
 class ShapeMethods:
     __slots__ = ()
 
@@ -70,8 +93,9 @@ class ShapeMethods:
             return None
         return movement.Reshape.apply(self, shape)
 
-    def view(self, *shape) -> Tensor:
+    def view(self, *shape, size=None, dtype=None) -> Tensor:
         """The same data with another shape; fails where the strides make a copy necessary."""
+        shape = _varargs_or_keyword(shape, size if dtype is None else dtype, "view", "size")
         if len(shape) == 1 and not isinstance(shape[0], (numbers.Integral, tuple, list)):
             return self._view_dtype(shape[0])
         shape = _infer_shape(size_args(shape, "view"), self._data.size, "view", self._data.shape)
@@ -105,8 +129,9 @@ class ShapeMethods:
         """``self.view(other.shape)``."""
         return self.view(other.shape)
 
-    def reshape(self, *shape) -> Tensor:
+    def reshape(self, *args, shape=None) -> Tensor:
         """A view with the new shape where the strides allow one, else a contiguous copy."""
+        shape = _varargs_or_keyword(args, shape, "reshape", "shape")
         shape = _infer_shape(size_args(shape, "reshape"), self._data.size, "reshape", self._data.shape)
         out = self._view(shape)
         return out if out is not None else movement.Reshape.apply(self.contiguous(), shape)
@@ -197,9 +222,9 @@ class ShapeMethods:
         """``self.expand(other.shape)``."""
         return self.expand(other.shape)
 
-    def broadcast_to(self, *size) -> Tensor:
+    def broadcast_to(self, *args, size=None) -> Tensor:
         """``self.expand(size)``."""
-        return self.expand(*size)
+        return self.expand(*_varargs_or_keyword(args, size, "broadcast_to", "size"))
 
     def sum_to_size(self, *size) -> Tensor:
         """Sum over the dims that ``size`` broadcasts, giving a tensor of shape ``size``."""
@@ -220,9 +245,9 @@ class ShapeMethods:
         return out.reshape(shape)
 
     # -- reordering dims ----------------------------------------------------------------
-    def permute(self, *dims) -> Tensor:
+    def permute(self, *args, dims=None) -> Tensor:
         """A view with the dims in the order ``dims``."""
-        dims = size_args(dims, "permute")
+        dims = size_args(_varargs_or_keyword(args, dims, "permute", "dims"), "permute")
         ndim = self._data.ndim
         if len(dims) != ndim:
             raise RuntimeError(
@@ -243,7 +268,13 @@ class ShapeMethods:
             dims[d0], dims[d1] = dims[d1], dims[d0]
         return movement.Permute.apply(self, tuple(dims))
 
-    swapaxes = swapdims = transpose
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """``transpose(axis0, axis1)``."""
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        """``transpose(dim0, dim1)``."""
+        return self.transpose(dim0, dim1)
 
     def t(self) -> Tensor:
         """Transpose a tensor of at most 2 dims (0-d and 1-d come back as views of themselves)."""
@@ -370,8 +401,10 @@ class ShapeMethods:
     def _split_sizes(self, sizes, dim: int) -> tuple:
         return movement.Split.apply(self, dim, tuple(sizes))
 
-    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+    def split(self, split_size_or_sections=None, dim: int = 0, *, split_size=None) -> tuple:
         """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
+        split_size_or_sections = _one_of("split", split_size_or_sections=split_size_or_sections,
+                                         split_size=split_size)
         shape = self._data.shape
         if not shape:
             raise RuntimeError("split: expected a tensor with at least 1 dimension, got a 0-dim tensor")
@@ -401,8 +434,12 @@ class ShapeMethods:
         n = shape[wrap_dim(dim, len(shape), "chunk")]
         return self.split(-(-n // chunks), dim) if n else self.split([0] * chunks, dim)
 
-    def tensor_split(self, indices_or_sections, dim: int = 0) -> tuple:
+    def tensor_split(self, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None,
+                     tensor_indices_or_sections=None) -> tuple:
         """``sections`` near-equal pieces, or pieces cut before each listed index, along ``dim``."""
+        indices_or_sections = _one_of(
+            "tensor_split", indices_or_sections=indices_or_sections, sections=sections,
+            indices=indices, tensor_indices_or_sections=tensor_indices_or_sections)
         shape = self._data.shape
         if not shape:
             raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a 0-dim tensor")
@@ -431,9 +468,9 @@ class ShapeMethods:
         return movement.Unbind.apply(self, d)
 
     # -- copies -------------------------------------------------------------------------
-    def flip(self, *dims) -> Tensor:
+    def flip(self, *args, dims=None) -> Tensor:
         """A copy with the order of entries reversed along ``dims``."""
-        dims = _dims_arg(dims)
+        dims = _dims_arg(_varargs_or_keyword(args, dims, "flip", "dims"))
         ndim = self._data.ndim
         dims = normalize_dims(dims, ndim, "flip") if dims and ndim else ()
         return movement.Flip.apply(self, dims)
@@ -484,9 +521,9 @@ class ShapeMethods:
         out = self.reshape(split).expand(grown)
         return out.reshape(tuple(r * s for r, s in zip(sizes, shape)))
 
-    def tile(self, *dims) -> Tensor:
+    def tile(self, *args, dims=None) -> Tensor:
         """``repeat`` with ``dims`` padded by leading ones to the tensor's number of dims."""
-        dims = size_args(dims, "tile")
+        dims = size_args(_varargs_or_keyword(args, dims, "tile", "dims"), "tile")
         return self.repeat((1,) * (self._data.ndim - len(dims)) + dims)
 
     def repeat_interleave(self, repeats=None, dim=None, *, output_size=None) -> Tensor:

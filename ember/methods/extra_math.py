@@ -1,0 +1,202 @@
+"""More elementwise math: float_power, frexp, ldexp, gcd/lcm, nextafter, signbit, logaddexp2,
+shifts, the real-number answers of the complex API (conj, angle, ...), and dtype queries.
+
+Differentiable ones are composed from existing primitives; integer and bit-level ones work on
+the arrays directly and never join the graph, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from typing import TYPE_CHECKING
+
+import ember.tensor as _t
+from ember import dtypes
+from ember.methods._util import dtype_category
+from ember.methods.elementwise import _float, _raw_binary, _scalar_tensor
+
+if TYPE_CHECKING:
+    from ember.tensor import Tensor
+
+FUNCTIONS = [
+    "float_power", "frexp", "ldexp", "gcd", "lcm", "nextafter", "signbit", "logaddexp2",
+    "bitwise_left_shift", "bitwise_right_shift", "angle", "conj", "resolve_conj", "resolve_neg",
+    "is_conj", "is_neg", "isreal", "is_nonzero", "is_same_size", "is_signed", "is_complex",
+    "adjoint", "hardshrink",
+]
+__all__ = ["can_cast", "fill", "imag", "is_inference", "real", "result_type", "rsub"]
+INPLACE = ["float_power", "ldexp", "gcd", "lcm", "nextafter", "bitwise_left_shift",
+           "bitwise_right_shift"]
+
+frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
+
+
+def _integer_only(t: Tensor, other, op: str) -> None:
+    for x in (t, other):
+        if isinstance(x, _t.Tensor) and x._data.dtype.kind not in "biu" or isinstance(x, float):
+            raise RuntimeError(f"{op}: expected integer tensors, got {getattr(x, 'dtype', x)!r} "
+                               f"(shape {list(getattr(x, 'shape', []))}); call .long() first")
+
+
+class ExtraMathMethods:
+    __slots__ = ()
+
+    def float_power(self, exponent) -> Tensor:
+        """``self ** exponent`` computed in double precision (the result is float64)."""
+        if isinstance(exponent, _t.Tensor):
+            exponent = exponent._cast(dtypes.float64.np)
+        return self._cast(dtypes.float64.np).pow(exponent)
+
+    def float_power_(self, exponent) -> Tensor:
+        if self._data.dtype != dtypes.float64.np:
+            raise RuntimeError(
+                f"float_power_: the base given to float_power_ has dtype {self.dtype} but the "
+                "operation's result requires dtype ember.float64; call .double() first"
+            )
+        return self._set_from("float_power_", self.float_power(exponent))
+
+    def frexp(self):
+        """``(mantissa, exponent)`` with ``self == mantissa * 2 ** exponent``."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"frexp: only supports floating-point dtypes, got {self.dtype}")
+        mantissa, exponent = self.xp.frexp(self._data)
+        return frexp_result(_t.make(mantissa), _t.make(exponent.astype("int32")))
+
+    def ldexp(self, other) -> Tensor:
+        """``self * 2 ** other``."""
+        two = _scalar_tensor(2.0, self, dtypes.get_default_dtype().np)
+        return _float(self) * two.pow(other)
+
+    def gcd(self, other) -> Tensor:
+        """Greatest common divisor, elementwise (integer tensors)."""
+        _integer_only(self, other, "gcd")
+        return _raw_binary(self, other, "gcd", "gcd")
+
+    def lcm(self, other) -> Tensor:
+        """Least common multiple, elementwise (integer tensors)."""
+        _integer_only(self, other, "lcm")
+        return _raw_binary(self, other, "lcm", "lcm")
+
+    def nextafter(self, other) -> Tensor:
+        """The next representable float after ``self`` towards ``other``."""
+        return _raw_binary(self, other, "nextafter", "nextafter")
+
+    def signbit(self) -> Tensor:
+        """True where the sign bit is set (including -0.0)."""
+        return _t.make(self.xp.asarray(self.xp.signbit(self._data)))
+
+    def logaddexp2(self, other) -> Tensor:
+        """``log2(2**self + 2**other)``, without overflow."""
+        a = _float(self)
+        b = _float(other if isinstance(other, _t.Tensor) else _scalar_tensor(other, a, a._data.dtype))
+        top = a.maximum(b).detach()
+        top = top.masked_fill(top.isinf(), 0.0)
+        return top + ((a - top).exp2() + (b - top).exp2()).log2()
+
+    def bitwise_left_shift(self, other) -> Tensor:
+        """``self << other``."""
+        return _raw_binary(self, other, "left_shift", "bitwise_left_shift")
+
+    def bitwise_right_shift(self, other) -> Tensor:
+        """``self >> other`` (arithmetic shift for signed integers)."""
+        return _raw_binary(self, other, "right_shift", "bitwise_right_shift")
+
+    __lshift__ = bitwise_left_shift
+    __rshift__ = bitwise_right_shift
+
+    # -- the complex API on real tensors ----------------------------------------------------------
+    def angle(self) -> Tensor:
+        """The argument: pi for negative numbers, 0 otherwise (NaN stays NaN); no gradient."""
+        x = _float(self).detach()
+        return x.lt(0).to(x.dtype).mul(math.pi).where(~x.isnan(), x)
+
+    def conj(self) -> Tensor:
+        """``self``: real tensors are their own conjugates."""
+        return self
+
+    resolve_conj = resolve_neg = conj
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def isreal(self) -> Tensor:
+        """All True: ember tensors are real."""
+        return _t.make(self.xp.ones(self._data.shape, dtype=bool))
+
+    def adjoint(self) -> Tensor:
+        """The conjugate transpose of the last two dims (a transpose for real tensors)."""
+        return self.mH
+
+    # -- predicates --------------------------------------------------------------------------------
+    def is_nonzero(self) -> bool:
+        """Whether a one-element tensor is nonzero."""
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        if self._data.size > 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape "
+                f"{list(self.shape)})"
+            )
+        return bool(self.item())
+
+    def is_same_size(self, other) -> bool:
+        return self.shape == other.shape
+
+    def is_inference(self) -> bool:
+        """False: tensors made under ember's inference_mode are ordinary tensors."""
+        return False
+
+    # -- activations PyTorch also has as Tensor methods --------------------------------------------
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        """Zero where ``|x| <= lambd``, ``x`` elsewhere."""
+        return self.masked_fill(self.abs() <= lambd, 0)
+
+    def prelu(self, weight) -> Tensor:
+        """``max(0, x) + weight * min(0, x)``, the weight broadcast along dim 1."""
+        from ember.nn import functional
+
+        return functional.prelu(self, weight)
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``."""
+    if not isinstance(input, _t.Tensor):
+        input = _scalar_tensor(input, other)
+    scaled = input if alpha == 1 else input * alpha
+    return other - scaled if isinstance(other, _t.Tensor) else scaled.__rsub__(other)
+
+
+def real(input) -> Tensor:
+    """``input`` itself: ember tensors are real."""
+    return input.real
+
+
+def imag(input) -> Tensor:
+    return input.imag
+
+
+def fill(input, value) -> Tensor:
+    """A new tensor shaped like ``input`` holding ``value`` (the out-of-place ``fill_``)."""
+    return input.clone().fill_(value)
+
+
+def is_inference(input) -> bool:
+    return input.is_inference()
+
+
+def result_type(tensor=None, other=None, *, scalar=None) -> dtypes.dtype:
+    """The dtype PyTorch's promotion gives an op on these two operands (tensors or numbers)."""
+    operands = [x for x in (tensor, other, scalar) if x is not None]
+    return dtypes.result_type(*operands)
+
+
+def can_cast(from_, to) -> bool:
+    """Whether casting ``from_`` to ``to`` keeps the kind (bool < integer < float)."""
+    src, dst = dtypes.as_dtype(from_).np, dtypes.as_dtype(to).np
+    if dst.kind == "b" and src.kind != "b":
+        return False
+    return dtype_category(src) <= dtype_category(dst)
