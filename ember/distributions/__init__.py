@@ -1,0 +1,50 @@
+"""``ember.distributions``: probability distributions with PyTorch's API (``torch.distributions``).
+
+Parameters and samples are ember Tensors, so ``log_prob``, ``entropy``, ``rsample`` and
+``kl_divergence`` differentiate back to the parameters; random draws use ember's generator
+(``ember.manual_seed``).
+
+>>> import ember
+>>> from ember.distributions import Normal
+>>> Normal(ember.tensor(0.0), ember.tensor(1.0)).log_prob(ember.tensor(0.0))
+tensor(-0.9189)
+"""
+
+from ember.distributions import constraints, transforms
+from ember.distributions.bernoulli import Bernoulli
+from ember.distributions.binomial import Binomial, Multinomial
+from ember.distributions.categorical import (
+    Categorical, OneHotCategorical, OneHotCategoricalStraightThrough,
+)
+from ember.distributions.cauchy import Cauchy
+from ember.distributions.dirichlet import Beta, Dirichlet
+from ember.distributions.distribution import Distribution
+from ember.distributions.gamma import Chi2, Exponential, Gamma
+from ember.distributions.independent import Independent
+from ember.distributions.kl import kl_divergence, register_kl
+from ember.distributions.laplace import Laplace
+from ember.distributions.log_normal import LogNormal
+from ember.distributions.multivariate_normal import MultivariateNormal
+from ember.distributions.normal import Normal
+from ember.distributions.poisson import Poisson
+from ember.distributions.relaxed import (
+    ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical,
+)
+from ember.distributions.studentT import StudentT
+from ember.distributions.transformed_distribution import TransformedDistribution
+from ember.distributions.transforms import (
+    AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform,
+    SigmoidTransform, SoftmaxTransform, TanhTransform, Transform,
+)
+from ember.distributions.uniform import Uniform
+
+__all__ = [
+    "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy",
+    "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpRelaxedCategorical",
+    "ExpTransform", "Exponential", "Gamma", "Independent", "Laplace", "LogNormal",
+    "LogitRelaxedBernoulli", "Multinomial", "MultivariateNormal", "Normal", "OneHotCategorical",
+    "OneHotCategoricalStraightThrough", "Poisson", "PowerTransform", "RelaxedBernoulli",
+    "RelaxedOneHotCategorical", "SigmoidTransform", "SoftmaxTransform", "StudentT", "TanhTransform",
+    "Transform", "TransformedDistribution", "Uniform", "constraints", "kl_divergence",
+    "register_kl", "transforms",
+]
