@@ -58,11 +58,12 @@ class Dirichlet(Distribution):
     @property
     def mode(self):
         concm1 = (self.concentration - 1).clamp(min=0.0)
-        mode = concm1 / concm1.sum(-1, keepdim=True)
+        total = concm1.sum(-1, keepdim=True)
+        mode = concm1 / total.where(total > 0, ember.full_like(total, float("nan")))
         below_one = (self.concentration < 1).all(-1, keepdim=True)
         n = self.concentration.shape[-1]
         one_hot = (ember.arange(n, device=mode.device)
-                   == self.concentration.argmax(-1, keepdim=True)).type_as(mode)
+                   == mode.argmax(-1, keepdim=True)).type_as(mode)  # as PyTorch: NaN wins
         return ember.where(below_one, one_hot, mode)
 
     @property
