@@ -14,7 +14,9 @@ from ember.distributions import constraints, transforms
 from ember.distributions.bernoulli import Bernoulli
 from ember.distributions.binomial import Binomial, Multinomial
 from ember.distributions.categorical import (
-    Categorical, OneHotCategorical, OneHotCategoricalStraightThrough,
+    Categorical,
+    OneHotCategorical,
+    OneHotCategoricalStraightThrough,
 )
 from ember.distributions.cauchy import Cauchy
 from ember.distributions.dirichlet import Beta, Dirichlet
@@ -28,13 +30,23 @@ from ember.distributions.multivariate_normal import MultivariateNormal
 from ember.distributions.normal import Normal
 from ember.distributions.poisson import Poisson
 from ember.distributions.relaxed import (
-    ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical,
+    ExpRelaxedCategorical,
+    LogitRelaxedBernoulli,
+    RelaxedBernoulli,
+    RelaxedOneHotCategorical,
 )
-from ember.distributions.studentT import StudentT
+from ember.distributions.student_t import StudentT
 from ember.distributions.transformed_distribution import TransformedDistribution
 from ember.distributions.transforms import (
-    AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform,
-    SigmoidTransform, SoftmaxTransform, TanhTransform, Transform,
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftmaxTransform,
+    TanhTransform,
+    Transform,
 )
 from ember.distributions.uniform import Uniform
 

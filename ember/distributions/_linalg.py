@@ -29,7 +29,7 @@ class Cholesky(Primitive):
     def forward(ctx, a):
         try:
             out = ctx.xp.linalg.cholesky(a)
-        except Exception as exc:  # numpy.linalg.LinAlgError
+        except Exception as exc:  # noqa: BLE001 - numpy or cupy LinAlgError
             raise RuntimeError(
                 f"cholesky: the input of shape {list(a.shape)} is not positive-definite ({exc})"
             ) from None

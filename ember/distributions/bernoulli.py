@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import numbers
+from typing import ClassVar
 
 import ember
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import (
-    as_size, broadcast_all, lazy_property, logits_to_probs, probs_to_logits, softplus,
+    as_size,
+    broadcast_all,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+    softplus,
 )
 from ember.tensor import Size
 
@@ -18,7 +24,10 @@ __all__ = ["Bernoulli"]
 class Bernoulli(Distribution):
     """Bernoulli distribution: 1 with probability ``probs`` (or ``sigmoid(logits)``), else 0."""
 
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints: ClassVar[dict] = {
+        "probs": constraints.unit_interval,
+        "logits": constraints.real,
+    }
     support = constraints.boolean
     has_enumerate_support = True
     _mean_carrier_measure = 0
@@ -77,7 +86,7 @@ class Bernoulli(Distribution):
     def variance(self):
         return self.probs * (1 - self.probs)
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
             return ember.bernoulli(self.probs.expand(shape))

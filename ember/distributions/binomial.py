@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import ember
 from ember.distributions import constraints
 from ember.distributions._special import lgamma
 from ember.distributions.categorical import Categorical
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import (
-    as_size, broadcast_all, host_sample, lazy_property, logits_to_probs, probs_to_logits,
+    as_size,
+    broadcast_all,
+    host_sample,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
 )
 from ember.tensor import Size, Tensor
 
@@ -23,7 +30,7 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
 class Binomial(Distribution):
     """The number of successes in ``total_count`` Bernoulli(``probs``) trials."""
 
-    arg_constraints = {"total_count": constraints.nonnegative_integer,
+    arg_constraints: ClassVar[dict] = {"total_count": constraints.nonnegative_integer,
                        "probs": constraints.unit_interval, "logits": constraints.real}
     has_enumerate_support = True
 
@@ -81,7 +88,7 @@ class Binomial(Distribution):
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
             return host_sample(lambda gen, p, n: gen.binomial(n.astype("int64"), p),
@@ -121,7 +128,10 @@ class Binomial(Distribution):
 class Multinomial(Distribution):
     """Counts of each of K categories in ``total_count`` draws from ``probs`` (or ``logits``)."""
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    arg_constraints: ClassVar[dict] = {
+        "probs": constraints.simplex,
+        "logits": constraints.real_vector,
+    }
 
     def __init__(self, total_count: int = 1, probs=None, logits=None, validate_args=None):
         if not isinstance(total_count, int):
@@ -168,7 +178,7 @@ class Multinomial(Distribution):
     def param_shape(self) -> Size:
         return self._categorical.param_shape
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         sample_shape = as_size(sample_shape)
         with ember.no_grad():
             draws = self._categorical.sample(Size((self.total_count,)) + sample_shape)

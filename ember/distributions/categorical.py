@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import ember
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
@@ -19,8 +21,10 @@ class Categorical(Distribution):
     tensor(-1.3863)
     """
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(
-        constraints.real, 1)}
+    arg_constraints: ClassVar[dict] = {
+        "probs": constraints.simplex,
+        "logits": constraints.independent(constraints.real, 1),
+    }
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -87,7 +91,7 @@ class Categorical(Distribution):
         return ember.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype,
                           device=self.probs.device)
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         """Inverse-CDF draws: count the cumulative probabilities below a uniform number."""
         sample_shape = as_size(sample_shape)
         with ember.no_grad():
@@ -124,8 +128,10 @@ class Categorical(Distribution):
 class OneHotCategorical(Distribution):
     """A categorical distribution whose samples are one-hot vectors of length K."""
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(
-        constraints.real, 1)}
+    arg_constraints: ClassVar[dict] = {
+        "probs": constraints.simplex,
+        "logits": constraints.independent(constraints.real, 1),
+    }
     support = constraints.one_hot
     has_enumerate_support = True
 
@@ -175,7 +181,7 @@ class OneHotCategorical(Distribution):
     def param_shape(self) -> Size:
         return self._categorical.param_shape
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         probs = self._categorical.probs
         indices = self._categorical.sample(sample_shape)
         return _one_hot(indices, self._categorical._num_events, probs)
@@ -203,7 +209,7 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
 
     has_rsample = True
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         samples = self.sample(sample_shape)
         probs = self._categorical.probs
         return samples + (probs - probs.detach())

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import ember
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import as_size, broadcast_all
-from ember.tensor import Size
 
 __all__ = ["Cauchy"]
 
@@ -16,7 +16,7 @@ __all__ = ["Cauchy"]
 class Cauchy(Distribution):
     """Cauchy (Lorentz) distribution with median ``loc`` and half-width ``scale``."""
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
@@ -47,7 +47,7 @@ class Cauchy(Distribution):
         return ember.full(self._extended_shape(), math.inf, dtype=self.loc.dtype,
                           device=self.loc.device)
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         u = ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + self.scale * (math.pi * (u - 0.5)).tan()

@@ -148,7 +148,7 @@ class _IntegerGreaterThan(Constraint):
 
 class _Real(Constraint):
     def check(self, value):
-        return value == value  # False only for NaN
+        return value.isnan().logical_not()
 
 
 class _GreaterThan(Constraint):

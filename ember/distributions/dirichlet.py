@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numbers
+from typing import ClassVar
 
 import ember
 from ember.distributions import constraints
 from ember.distributions._special import digamma, lgamma, standard_gamma
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import as_size, broadcast_all
-from ember.tensor import Size
 
 __all__ = ["Beta", "Dirichlet"]
 
@@ -20,7 +20,9 @@ class Dirichlet(Distribution):
     ``rsample`` normalises reparameterised Gamma samples, so gradients reach ``concentration``.
     """
 
-    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    arg_constraints: ClassVar[dict] = {
+        "concentration": constraints.independent(constraints.positive, 1),
+    }
     support = constraints.simplex
     has_rsample = True
 
@@ -39,7 +41,7 @@ class Dirichlet(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         gammas = standard_gamma(self.concentration.expand(shape))
         total = gammas.sum(-1, keepdim=True)
@@ -83,7 +85,7 @@ class Dirichlet(Distribution):
 class Beta(Distribution):
     """Beta distribution with ``concentration1`` (alpha) and ``concentration0`` (beta)."""
 
-    arg_constraints = {"concentration1": constraints.positive,
+    arg_constraints: ClassVar[dict] = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
@@ -118,7 +120,7 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         return self._dirichlet.rsample(sample_shape).select(-1, 0)
 
     def log_prob(self, value):

@@ -26,7 +26,7 @@ class Distribution:
             raise ValueError
         Distribution._validate_args = value
 
-    def __init__(self, batch_shape=Size(), event_shape=Size(), validate_args: bool | None = None):
+    def __init__(self, batch_shape=(), event_shape=(), validate_args: bool | None = None):
         self._batch_shape = as_size(batch_shape)
         self._event_shape = as_size(event_shape)
         if validate_args is not None:
@@ -95,12 +95,12 @@ class Distribution:
     def stddev(self) -> Tensor:
         return self.variance.sqrt()
 
-    def sample(self, sample_shape=Size()) -> Tensor:
+    def sample(self, sample_shape=()) -> Tensor:
         """Draw samples of shape ``sample_shape + batch_shape + event_shape`` (no gradient)."""
         with ember.no_grad():
             return self.rsample(sample_shape)
 
-    def rsample(self, sample_shape=Size()) -> Tensor:
+    def rsample(self, sample_shape=()) -> Tensor:
         """Draw reparameterised samples: gradients flow back to the parameters."""
         raise NotImplementedError
 
@@ -127,12 +127,12 @@ class Distribution:
     def perplexity(self) -> Tensor:
         return self.entropy().exp()
 
-    def _extended_shape(self, sample_shape=Size()) -> Size:
+    def _extended_shape(self, sample_shape=()) -> Size:
         return Size(tuple(as_size(sample_shape)) + self._batch_shape + self._event_shape)
 
     def _validate_sample(self, value) -> None:
         if not isinstance(value, Tensor):
-            raise ValueError("The value argument to log_prob must be a Tensor")
+            raise ValueError("The value argument to log_prob must be a Tensor")  # noqa: TRY004
         event_dim_start = value.dim() - len(self._event_shape)
         if value.shape[event_dim_start:] != self._event_shape:
             raise ValueError(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import ember
 from ember.distributions import constraints
 from ember.distributions._special import digamma, lgamma, standard_gamma
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import as_size, broadcast_all
-from ember.tensor import Size
 
 __all__ = ["Chi2", "Exponential", "Gamma"]
 
@@ -18,7 +19,9 @@ class Gamma(Distribution):
     ``rsample`` differentiates through the sampler by implicit reparameterisation.
     """
 
-    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    arg_constraints: ClassVar[dict] = {
+        "concentration": constraints.positive, "rate": constraints.positive,
+    }
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
@@ -48,7 +51,7 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         value = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
         return value.clamp(min=ember.finfo(value.dtype).tiny)
@@ -75,7 +78,7 @@ class Gamma(Distribution):
 class Exponential(Distribution):
     """Exponential distribution with ``rate``."""
 
-    arg_constraints = {"rate": constraints.positive}
+    arg_constraints: ClassVar[dict] = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
@@ -108,7 +111,7 @@ class Exponential(Distribution):
     def variance(self):
         return self.rate.pow(-2)
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         u = ember.rand(shape, dtype=self.rate.dtype, device=self.rate.device)
         return -(-u).log1p() / self.rate  # u < 1, so log1p(-u) is finite
@@ -133,7 +136,7 @@ class Exponential(Distribution):
 class Chi2(Gamma):
     """Chi-squared distribution with ``df`` degrees of freedom: Gamma(df / 2, 1 / 2)."""
 
-    arg_constraints = {"df": constraints.positive}
+    arg_constraints: ClassVar[dict] = {"df": constraints.positive}
 
     def __init__(self, df, validate_args=None):
         (df,) = broadcast_all(df)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import _sum_rightmost, as_size
-from ember.tensor import Size
 
 __all__ = ["Independent"]
 
@@ -20,7 +21,7 @@ class Independent(Distribution):
     ember.Size([3])
     """
 
-    arg_constraints: dict = {}
+    arg_constraints: ClassVar[dict] = {}
 
     def __init__(self, base_distribution, reinterpreted_batch_ndims: int, validate_args=None):
         if reinterpreted_batch_ndims > len(base_distribution.batch_shape):
@@ -75,10 +76,10 @@ class Independent(Distribution):
     def variance(self):
         return self.base_dist.variance
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         return self.base_dist.sample(sample_shape)
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         return self.base_dist.rsample(sample_shape)
 
     def log_prob(self, value):

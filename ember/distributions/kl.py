@@ -8,8 +8,8 @@ import warnings
 import ember
 from ember.distributions._linalg import solve_triangular
 from ember.distributions._special import digamma, lgamma
-from ember.distributions.binomial import Binomial
 from ember.distributions.bernoulli import Bernoulli
+from ember.distributions.binomial import Binomial
 from ember.distributions.categorical import Categorical, OneHotCategorical
 from ember.distributions.cauchy import Cauchy
 from ember.distributions.dirichlet import Beta, Dirichlet

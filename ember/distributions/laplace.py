@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import ember
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import as_size, broadcast_all
-from ember.tensor import Size
 
 __all__ = ["Laplace"]
 
@@ -16,7 +16,7 @@ __all__ = ["Laplace"]
 class Laplace(Distribution):
     """Laplace distribution with location ``loc`` and scale ``scale``."""
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
@@ -49,7 +49,7 @@ class Laplace(Distribution):
     def stddev(self):
         return math.sqrt(2) * self.scale
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         eps = ember.finfo(self.loc.dtype).eps
         u = ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device) * (2 - 2 * eps) - (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import ember
 from ember.distributions import constraints
@@ -39,7 +40,7 @@ class MultivariateNormal(Distribution):
     """Multivariate normal with mean ``loc`` and one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril`` (lower Cholesky factor of the covariance)."""
 
-    arg_constraints = {
+    arg_constraints: ClassVar[dict] = {
         "loc": constraints.real_vector,
         "covariance_matrix": constraints.positive_definite,
         "precision_matrix": constraints.positive_definite,
@@ -124,7 +125,7 @@ class MultivariateNormal(Distribution):
         return (self._unbroadcasted_scale_tril.pow(2).sum(-1)
                 .expand(self._batch_shape + self._event_shape))
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         eps = standard_normal(self._extended_shape(sample_shape), self.loc)
         return self.loc + _batch_mv(self._unbroadcasted_scale_tril, eps)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import ClassVar
 
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
@@ -24,7 +25,7 @@ class Normal(Distribution):
     ember.Size([1])
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
     _mean_carrier_measure = 0
@@ -60,7 +61,7 @@ class Normal(Distribution):
     def variance(self):
         return self.stddev.pow(2)
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         eps = standard_normal(self._extended_shape(sample_shape), self.loc)
         return self.loc + eps * self.scale
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import ember
 from ember.distributions import constraints
 from ember.distributions._special import lgamma
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import as_size, broadcast_all, host_sample
-from ember.tensor import Size
 
 __all__ = ["Poisson"]
 
@@ -15,7 +16,7 @@ __all__ = ["Poisson"]
 class Poisson(Distribution):
     """Poisson distribution with ``rate``: ``P(k) = rate^k e^-rate / k!``."""
 
-    arg_constraints = {"rate": constraints.nonnegative}
+    arg_constraints: ClassVar[dict] = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
@@ -42,7 +43,7 @@ class Poisson(Distribution):
     def variance(self):
         return self.rate
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
             return host_sample(lambda gen, rate: gen.poisson(rate), self.rate.expand(shape))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import ember
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
 from ember.distributions.independent import Independent
 from ember.distributions.transforms import ComposeTransform, Transform
 from ember.distributions.utils import _sum_rightmost, as_size
-from ember.tensor import Size
 
 __all__ = ["TransformedDistribution"]
 
@@ -25,7 +26,7 @@ class TransformedDistribution(Distribution):
     True
     """
 
-    arg_constraints: dict = {}
+    arg_constraints: ClassVar[dict] = {}
 
     def __init__(self, base_distribution, transforms, validate_args=None):
         if isinstance(transforms, Transform):
@@ -35,7 +36,8 @@ class TransformedDistribution(Distribution):
                 raise ValueError("transforms must be a Transform or a list of Transforms")
             self.transforms = transforms
         else:
-            raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
+            message = f"transforms must be a Transform or list, but was {transforms}"
+            raise ValueError(message)  # noqa: TRY004
         base_shape = base_distribution.batch_shape + base_distribution.event_shape
         base_event_dim = len(base_distribution.event_shape)
         transform = ComposeTransform(self.transforms)
@@ -74,14 +76,14 @@ class TransformedDistribution(Distribution):
     def has_rsample(self) -> bool:
         return self.base_dist.has_rsample
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         with ember.no_grad():
             x = self.base_dist.sample(sample_shape)
             for transform in self.transforms:
                 x = transform(x)
             return x
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         x = self.base_dist.rsample(sample_shape)
         for transform in self.transforms:
             x = transform(x)

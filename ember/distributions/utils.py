@@ -1,4 +1,4 @@
-"""Helpers shared by the distributions: broadcasting parameters, logits <-> probs, lazy properties."""
+"""Helpers shared by the distributions: broadcasting parameters, logits <-> probs, laziness."""
 
 from __future__ import annotations
 

@@ -104,7 +104,7 @@ def _perturb(name, value):
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_expand(case):
-    e, t, *_ = _both(case)
+    e, *_ = _both(case)
     big = e.expand((2,) + tuple(e.batch_shape))
     assert tuple(big.batch_shape) == (2,) + tuple(e.batch_shape)
     value = ember.tensor(case.value, dtype=ember.float64)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ember
 import ember.distributions as D
-import ember.nn as nn
-import ember.optim as optim
+from ember import nn, optim
 
 
 def test_vae_loss_decreases():

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import ember
 from ember.distributions import constraints
 from ember.distributions._special import digamma, lgamma, standard_gamma
 from ember.distributions.distribution import Distribution
 from ember.distributions.utils import as_size, broadcast_all, standard_normal
-from ember.tensor import Size
 
 __all__ = ["StudentT"]
 
@@ -17,7 +17,7 @@ __all__ = ["StudentT"]
 class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom, location ``loc`` and ``scale``."""
 
-    arg_constraints = {"df": constraints.positive, "loc": constraints.real,
+    arg_constraints: ClassVar[dict] = {"df": constraints.positive, "loc": constraints.real,
                        "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -51,7 +51,7 @@ class StudentT(Distribution):
         infinite = ember.full_like(df, math.inf)
         return ember.where(df > 2, finite, ember.where(df > 1, infinite, df * float("nan")))
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         x = standard_normal(shape, self.df)
         chi2 = 2 * standard_gamma(0.5 * self.df.expand(shape))
