@@ -19,10 +19,12 @@ from ember.dtypes import (
 from ember.dtypes import dtype  # noqa: F401  (after the names above: ember.dtype is the class)
 from ember.functions import *  # noqa: F403  - the free-function twins of Tensor methods
 from ember.functions import __all__ as _function_names
+from ember.layouts import layout, sparse_coo, sparse_csr, strided
 from ember.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from ember.random_ops import *  # noqa: F403 - rand, randn, randint, ...
+from ember.sparse import hspmm, smm, sparse_coo_tensor, sparse_csr_tensor, spmm
 from ember.tensor import Size, Tensor
 from ember.tensor_repr import set_printoptions
 

@@ -17,6 +17,7 @@ from ember import backend, dtypes
 from ember.autograd import engine, function
 from ember.autograd.function import AccumulateGrad
 from ember.autograd.grad_mode import grad_enabled
+from ember.layouts import strided as _strided
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.conversion import ConversionMethods
@@ -26,6 +27,7 @@ from ember.methods.indexing import IndexingMethods
 from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
 from ember.methods.shape import ShapeMethods
+from ember.methods.sparse import SparseMethods
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
@@ -56,7 +58,7 @@ _new = object.__new__
 
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods, SparseMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
@@ -150,8 +152,8 @@ class Tensor(
         return self._data.nbytes
 
     @property
-    def layout(self) -> str:
-        return "strided"
+    def layout(self):
+        return _strided
 
     @property
     def is_sparse(self) -> bool:
