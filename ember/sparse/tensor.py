@@ -174,8 +174,20 @@ class SparseTensor(Tensor):
 
     @property
     def grad(self):
+        """The gradient as a sparse tensor on this tensor's pattern.
+
+        Duplicate entries of an uncoalesced tensor stand for one element, so the gradient
+        holds that element's gradient once (as PyTorch's does), not once per duplicate.
+        """
         grad = self._sp_values.grad
-        return None if grad is None else self._with_values(grad)
+        if grad is None:
+            return None
+        if self._sp_coalesced:
+            return self._with_values(grad)
+        with ember.no_grad():
+            summed = self._with_values(grad).coalesce()
+            counts = self._with_values(ember.ones_like(grad)).coalesce()._sp_values
+        return summed._with_values(summed._sp_values / counts)
 
     @grad.setter
     def grad(self, value) -> None:
