@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-
 from ember import dtypes
 from ember.ops.indexing import ufunc_at
 from ember.ops.sparse import SparseDenseMM

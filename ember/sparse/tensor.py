@@ -26,6 +26,8 @@ class _NoDenseArray:
     __slots__ = ()
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # protocol probes (copy, doctest, inspect) answer normally
+            raise AttributeError(name)
         raise RuntimeError(
             f"ember: this operation needs a dense (strided) tensor, but got a sparse one "
             f"(array attribute {name!r} requested); convert with .to_dense() first"
@@ -49,14 +51,15 @@ class SparseTensor(Tensor):
             [4., 0.]])
     """
 
-    __slots__ = ("_sp_indices", "_sp_values", "_sp_size", "_sp_coalesced")
+    __slots__ = ("_sp_coalesced", "_sp_indices", "_sp_size", "_sp_values")
     _sp_layout = _layout.sparse_coo
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("use ember.sparse_coo_tensor(indices, values, size) to build a sparse tensor")
+        raise TypeError("use ember.sparse_coo_tensor(indices, values, size) to build a sparse "
+                        "tensor")
 
     @classmethod
     def _from_parts(cls, indices: Tensor, values: Tensor, size, coalesced: bool = False):
