@@ -8,6 +8,7 @@ tensor([ True, False])
 from __future__ import annotations
 
 import ember
+from ember.tensor import make
 
 __all__ = [
     "Constraint", "boolean", "dependent", "dependent_property", "greater_than",
@@ -259,8 +260,7 @@ class _PositiveDefinite(_Symmetric):
         symmetric = super().check(value)
         if not bool(symmetric.all()):
             return symmetric
-        eigenvalues = value.xp.linalg.eigvalsh(value.detach()._data)
-        return ember.tensor(eigenvalues, device=value.device).gt(0).all(-1)
+        return make(value.xp.linalg.eigvalsh(value.detach()._data)).gt(0).all(-1)
 
 
 class _PositiveSemidefinite(_Symmetric):
@@ -268,8 +268,7 @@ class _PositiveSemidefinite(_Symmetric):
         symmetric = super().check(value)
         if not bool(symmetric.all()):
             return symmetric
-        eigenvalues = value.xp.linalg.eigvalsh(value.detach()._data)
-        return ember.tensor(eigenvalues, device=value.device).ge(0).all(-1)
+        return make(value.xp.linalg.eigvalsh(value.detach()._data)).ge(0).all(-1)
 
 
 dependent = _Dependent()
