@@ -319,6 +319,21 @@ class SparseTensor(Tensor):
         return type(self)._from_parts(self._sp_indices.clone(), self._sp_values.clone(),
                                       self._sp_size, self._sp_coalesced)
 
+    def __deepcopy__(self, memo) -> SparseTensor:
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol; detach() first")
+        values = self._sp_values.detach().clone().requires_grad_(self.requires_grad)
+        return type(self)._from_parts(self._sp_indices.clone(), values, self._sp_size,
+                                      self._sp_coalesced)
+
+    def __reduce_ex__(self, protocol):
+        from ember.sparse.creation import sparse_coo_tensor
+
+        values = self._sp_values.detach()
+        return (_rebuild, (sparse_coo_tensor, self._sp_indices, values, tuple(self._sp_size),
+                           self.requires_grad, self._sp_coalesced, self.is_sparse_csr))
+
     def numpy(self, force: bool = False):
         raise RuntimeError("numpy: sparse tensors have no NumPy view; call .to_dense() first")
 
@@ -437,3 +452,9 @@ class SparseTensor(Tensor):
                 f"layout={self._sp_layout})")
 
     __str__ = __repr__
+
+
+def _rebuild(build, indices, values, size, requires_grad, coalesced, csr):
+    """Pickle support: the tensor from its parts."""
+    out = build(indices, values, size, requires_grad=requires_grad, is_coalesced=coalesced)
+    return out.to_sparse_csr() if csr else out

@@ -162,3 +162,16 @@ def test_sparse_softmax_matches_torch():
     weights = ember.randn(3, 3, dtype=ember.float64)
     assert gradcheck(lambda v: ember.sparse.softmax(
         ember.sparse_coo_tensor(INDICES, v, (3, 3)), 1).to_dense() * weights, (check,))
+
+
+def test_copy_and_pickle():
+    import copy
+    import pickle
+
+    s = ember.sparse_coo_tensor(INDICES, VALUES, (3, 3), requires_grad=True)
+    for clone in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert clone.is_sparse and clone.requires_grad
+        np.testing.assert_array_equal(clone.to_dense().detach().numpy(),
+                                      s.to_dense().detach().numpy())
+    csr = pickle.loads(pickle.dumps(ember.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse_csr()))
+    assert csr.layout is ember.sparse_csr
