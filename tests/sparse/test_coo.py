@@ -175,3 +175,15 @@ def test_copy_and_pickle():
                                       s.to_dense().detach().numpy())
     csr = pickle.loads(pickle.dumps(ember.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse_csr()))
     assert csr.layout is ember.sparse_csr
+
+
+def test_legacy_typed_constructor_as_pygcn_uses_it():
+    coo = pytest.importorskip("scipy.sparse").coo_matrix(np.eye(3, k=1, dtype=np.float32))
+    indices = ember.from_numpy(np.vstack((coo.row, coo.col)).astype(np.int64))
+    values = ember.from_numpy(coo.data)
+    adj = ember.sparse.FloatTensor(indices, values, ember.Size(coo.shape))
+    assert isinstance(adj, ember.sparse.FloatTensor) and adj.dtype == ember.float32
+    assert not isinstance(adj, ember.sparse.DoubleTensor)
+    np.testing.assert_array_equal(ember.spmm(adj, ember.ones(3, 1)).numpy(), [[1], [1], [0]])
+    empty = ember.sparse.FloatTensor(2, 3)
+    assert empty.shape == (2, 3) and empty._nnz() == 0
