@@ -6,12 +6,12 @@ import math
 from typing import ClassVar
 
 import ember
-from ember.distributions import constraints
+from ember.distributions import constraints, transforms
 from ember.distributions._special import lgamma
 from ember.distributions.cauchy import Cauchy
 from ember.distributions.gamma import Exponential
 from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
+from ember.distributions.transforms import AbsTransform, AffineTransform, ExpTransform
 from ember.distributions.utils import broadcast_all, euler_constant
 
 __all__ = ["HalfCauchy", "Pareto", "Weibull"]
@@ -120,7 +120,7 @@ class Weibull(TransformedDistribution):
         self.scale, self.concentration = broadcast_all(scale, concentration)
         self.concentration_reciprocal = self.concentration.reciprocal()
         base_dist = Exponential(ember.ones_like(self.scale), validate_args=validate_args)
-        transforms = [PowerTransform(exponent=self.concentration_reciprocal),
+        transforms = [transforms.PowerTransform(exponent=self.concentration_reciprocal),
                       AffineTransform(loc=0, scale=self.scale)]
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
@@ -130,7 +130,7 @@ class Weibull(TransformedDistribution):
         new.concentration = self.concentration.expand(batch_shape)
         new.concentration_reciprocal = new.concentration.reciprocal()
         base_dist = self.base_dist.expand(batch_shape)
-        transforms = [PowerTransform(exponent=new.concentration_reciprocal),
+        transforms = [transforms.PowerTransform(exponent=new.concentration_reciprocal),
                       AffineTransform(loc=0, scale=new.scale)]
         TransformedDistribution.__init__(new, base_dist, transforms, validate_args=False)
         new._validate_args = self._validate_args

@@ -13,12 +13,11 @@ tensor([[2.],
 from ember.sparse.creation import dense_to_sparse, sparse_coo_tensor
 from ember.sparse.csr import SparseCsrTensor, sparse_csr_tensor
 from ember.sparse.functional import addmm, hspmm, log_softmax, mm, smm, softmax, spmm, sum
-from ember.sparse.legacy import (
-    ByteTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
-)
+from ember.sparse.legacy import ByteTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from ember.sparse.tensor import SparseTensor
 
 __all__ = [
     "ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor", "LongTensor", "SparseCsrTensor",
-    "SparseTensor", "addmm", "dense_to_sparse", "hspmm", "log_softmax", "mm", "smm", "softmax", "sparse_coo_tensor", "sparse_csr_tensor", "spmm", "sum",
+    "SparseTensor", "addmm", "dense_to_sparse", "hspmm", "log_softmax", "mm", "smm", "softmax",
+    "sparse_coo_tensor", "sparse_csr_tensor", "spmm", "sum",
 ]
