@@ -76,8 +76,8 @@ class Pareto(TransformedDistribution):
     def __init__(self, scale, alpha, validate_args=None):
         self.scale, self.alpha = broadcast_all(scale, alpha)
         base_dist = Exponential(self.alpha, validate_args=validate_args)
-        transforms = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        parts = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
+        super().__init__(base_dist, parts, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Pareto, _instance)
@@ -120,9 +120,9 @@ class Weibull(TransformedDistribution):
         self.scale, self.concentration = broadcast_all(scale, concentration)
         self.concentration_reciprocal = self.concentration.reciprocal()
         base_dist = Exponential(ember.ones_like(self.scale), validate_args=validate_args)
-        transforms = [transforms.PowerTransform(exponent=self.concentration_reciprocal),
+        parts = [transforms.PowerTransform(exponent=self.concentration_reciprocal),
                       AffineTransform(loc=0, scale=self.scale)]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        super().__init__(base_dist, parts, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Weibull, _instance)
@@ -130,9 +130,9 @@ class Weibull(TransformedDistribution):
         new.concentration = self.concentration.expand(batch_shape)
         new.concentration_reciprocal = new.concentration.reciprocal()
         base_dist = self.base_dist.expand(batch_shape)
-        transforms = [transforms.PowerTransform(exponent=new.concentration_reciprocal),
+        parts = [transforms.PowerTransform(exponent=new.concentration_reciprocal),
                       AffineTransform(loc=0, scale=new.scale)]
-        TransformedDistribution.__init__(new, base_dist, transforms, validate_args=False)
+        TransformedDistribution.__init__(new, base_dist, parts, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
