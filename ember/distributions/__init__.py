@@ -19,14 +19,18 @@ from ember.distributions.categorical import (
     OneHotCategoricalStraightThrough,
 )
 from ember.distributions.cauchy import Cauchy
+from ember.distributions.constraint_registry import biject_to, transform_to
 from ember.distributions.dirichlet import Beta, Dirichlet
 from ember.distributions.distribution import Distribution
+from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.gamma import Chi2, Exponential, Gamma
 from ember.distributions.geometric import Geometric, NegativeBinomial
 from ember.distributions.half_normal import Gumbel, HalfNormal
 from ember.distributions.heavy_tailed import HalfCauchy, Pareto, Weibull
 from ember.distributions.independent import Independent
+from ember.distributions.inverse_gamma import FisherSnedecor, InverseGamma
 from ember.distributions.kl import kl_divergence, register_kl
+from ember.distributions.kumaraswamy import Kumaraswamy, LogisticNormal
 from ember.distributions.laplace import Laplace
 from ember.distributions.log_normal import LogNormal
 from ember.distributions.mixture_same_family import MixtureSameFamily
@@ -52,16 +56,27 @@ from ember.distributions.transforms import (
     TanhTransform,
     Transform,
 )
+from ember.distributions.transforms_extra import (
+    CumulativeDistributionTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    ReshapeTransform,
+    SoftplusTransform,
+    StickBreakingTransform,
+)
 from ember.distributions.uniform import Uniform
 
 __all__ = [
     "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy",
-    "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpRelaxedCategorical",
-    "ExpTransform", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-    "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "MixtureSameFamily",
+    "Chi2", "ComposeTransform", "CumulativeDistributionTransform", "Dirichlet", "Distribution",
+    "ExpRelaxedCategorical", "ExpTransform", "Exponential", "ExponentialFamily",
+    "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+    "IndependentTransform", "InverseGamma", "Kumaraswamy", "Laplace", "LogNormal",
+    "LogisticNormal", "LogitRelaxedBernoulli", "LowerCholeskyTransform", "MixtureSameFamily",
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "PowerTransform",
-    "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform", "SoftmaxTransform",
-    "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "Weibull",
-    "constraints", "kl_divergence", "register_kl", "transforms",
+    "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform",
+    "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "StudentT",
+    "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "Weibull", "biject_to",
+    "constraints", "kl_divergence", "register_kl", "transform_to", "transforms",
 ]

@@ -8,6 +8,7 @@ from typing import ClassVar
 import ember
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
+from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.utils import (
     as_size,
     broadcast_all,
@@ -21,7 +22,7 @@ from ember.tensor import Size
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """Bernoulli distribution: 1 with probability ``probs`` (or ``sigmoid(logits)``), else 0."""
 
     arg_constraints: ClassVar[dict] = {

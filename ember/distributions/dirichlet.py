@@ -9,12 +9,13 @@ import ember
 from ember.distributions import constraints
 from ember.distributions._special import digamma, lgamma, standard_gamma
 from ember.distributions.distribution import Distribution
+from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.utils import as_size, broadcast_all
 
 __all__ = ["Beta", "Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet distribution over the simplex, with ``concentration`` along the last dim.
 
     ``rsample`` normalises reparameterised Gamma samples, so gradients reach ``concentration``.
@@ -82,7 +83,7 @@ class Dirichlet(Distribution):
                 - ((c - 1.0) * digamma(c)).sum(-1))
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """Beta distribution with ``concentration1`` (alpha) and ``concentration0`` (beta)."""
 
     arg_constraints: ClassVar[dict] = {"concentration1": constraints.positive,

@@ -8,12 +8,13 @@ import ember
 from ember.distributions import constraints
 from ember.distributions._special import digamma, lgamma, standard_gamma
 from ember.distributions.distribution import Distribution
+from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.utils import as_size, broadcast_all
 
 __all__ = ["Chi2", "Exponential", "Gamma"]
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma distribution with shape ``concentration`` and ``rate`` (inverse scale).
 
     ``rsample`` differentiates through the sampler by implicit reparameterisation.
@@ -75,7 +76,7 @@ class Gamma(Distribution):
         return gammainc(self.concentration, self.rate * value)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Exponential distribution with ``rate``."""
 
     arg_constraints: ClassVar[dict] = {"rate": constraints.positive}

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
+from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.utils import as_size, broadcast_all, standard_normal
 from ember.tensor import Size
 
@@ -16,7 +17,7 @@ __all__ = ["Normal"]
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """Normal distribution with mean ``loc`` and standard deviation ``scale``.
 
     >>> import ember

@@ -8,12 +8,13 @@ import ember
 from ember.distributions import constraints
 from ember.distributions._special import lgamma
 from ember.distributions.distribution import Distribution
+from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.utils import as_size, broadcast_all, host_sample
 
 __all__ = ["Poisson"]
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Poisson distribution with ``rate``: ``P(k) = rate^k e^-rate / k!``."""
 
     arg_constraints: ClassVar[dict] = {"rate": constraints.nonnegative}

@@ -10,6 +10,7 @@ from ember.distributions.distribution import Distribution
 from ember.distributions.independent import Independent
 from ember.distributions.transforms import ComposeTransform, Transform
 from ember.distributions.utils import _sum_rightmost, as_size
+from ember.tensor import Size
 
 __all__ = ["TransformedDistribution"]
 
@@ -44,20 +45,28 @@ class TransformedDistribution(Distribution):
         if len(base_shape) < transform.domain.event_dim:
             raise ValueError(f"base_distribution needs to have shape with size at least "
                              f"{transform.domain.event_dim}, but got {base_shape}.")
+        forward_shape = Size(transform.forward_shape(base_shape))
+        expanded_base_shape = Size(transform.inverse_shape(forward_shape))
+        if base_shape != expanded_base_shape:
+            base_batch = expanded_base_shape[: len(expanded_base_shape) - base_event_dim]
+            base_distribution = base_distribution.expand(base_batch)
         reinterpreted = transform.domain.event_dim - base_event_dim
         if reinterpreted > 0:
             base_distribution = Independent(base_distribution, reinterpreted)
         self.base_dist = base_distribution
         change = transform.codomain.event_dim - transform.domain.event_dim
         event_dim = max(transform.codomain.event_dim, base_event_dim + change)
-        cut = len(base_shape) - event_dim
-        super().__init__(base_shape[:cut], base_shape[cut:], validate_args=validate_args)
+        cut = len(forward_shape) - event_dim
+        super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(TransformedDistribution, _instance)
         batch_shape = as_size(batch_shape)
-        base_shape = batch_shape + self.base_dist.batch_shape[len(self.batch_shape):]
-        new.base_dist = self.base_dist.expand(base_shape)
+        shape = batch_shape + self.event_shape
+        for t in reversed(self.transforms):
+            shape = t.inverse_shape(shape)
+        base_batch_shape = shape[: len(shape) - len(self.base_dist.event_shape)]
+        new.base_dist = self.base_dist.expand(Size(base_batch_shape))
         new.transforms = self.transforms
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args

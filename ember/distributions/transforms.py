@@ -142,6 +142,12 @@ class _InverseTransform(Transform):
     def __call__(self, x):
         return self._inv_transform._inv_call(x)
 
+    def forward_shape(self, shape):
+        return self._inv_transform.inverse_shape(shape)
+
+    def inverse_shape(self, shape):
+        return self._inv_transform.forward_shape(shape)
+
     def log_abs_det_jacobian(self, x, y):
         return -self._inv_transform.log_abs_det_jacobian(y, x)
 
@@ -208,6 +214,16 @@ class ComposeTransform(Transform):
         for part in self.parts:
             x = part(x)
         return x
+
+    def forward_shape(self, shape):
+        for part in self.parts:
+            shape = part.forward_shape(shape)
+        return shape
+
+    def inverse_shape(self, shape):
+        for part in reversed(self.parts):
+            shape = part.inverse_shape(shape)
+        return shape
 
     def log_abs_det_jacobian(self, x, y):
         if not self.parts:
@@ -424,3 +440,12 @@ class SoftmaxTransform(Transform):
 
     def _inverse(self, y):
         return y.log()
+
+
+def __getattr__(name):
+    """The less common transforms live in ``transforms_extra``; reach them from here too."""
+    from ember.distributions import transforms_extra
+
+    if name in transforms_extra.__all__:
+        return getattr(transforms_extra, name)
+    raise AttributeError(f"module 'ember.distributions.transforms' has no attribute {name!r}")

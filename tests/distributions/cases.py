@@ -131,6 +131,15 @@ CASES = [
     Case("GMM-2d", {"logits": _real(B, 3), "loc": _real(B, 3, 2), "scale": _pos(B, 3, 2)},
          lambda D, p: D.MixtureSameFamily(D.Categorical(logits=p["logits"]), D.Independent(
              D.Normal(p["loc"], p["scale"]), 1)), _real(B, 2), entropy=False, mode=False),
+    Case("InverseGamma", {"c": _pos(B, low=2.5, high=4), "rate": _pos(B)},
+         lambda D, p: D.InverseGamma(p["c"], p["rate"]), _pos(B)),
+    Case("FisherSnedecor", {"df1": _pos(B, low=3, high=6), "df2": _pos(B, low=12, high=16)},
+         lambda D, p: D.FisherSnedecor(p["df1"], p["df2"]), _pos(B), entropy=False),
+    Case("Kumaraswamy", {"c1": _pos(B, low=1.5, high=3), "c0": _pos(B, low=1.5, high=3)},
+         lambda D, p: D.Kumaraswamy(p["c1"], p["c0"]), _rng.uniform(0.1, 0.9, B)),
+    Case("LogisticNormal", {"loc": _real(B, 2), "scale": _pos(B, 2)},
+         lambda D, p: D.LogisticNormal(p["loc"], p["scale"]), _simplex(B, 3),
+         entropy=False, mean=False, variance=False, mode=False),
     Case("Tanh-Normal", {"loc": _real(B), "scale": _pos(B)},
          lambda D, p: D.TransformedDistribution(
              D.Normal(p["loc"], p["scale"]), [D.transforms.TanhTransform()]),

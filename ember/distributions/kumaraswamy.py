@@ -1,0 +1,97 @@
+"""Kumaraswamy and LogisticNormal distributions (transformed ones on (0, 1) and the simplex)."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import ember
+from ember.distributions import constraints
+from ember.distributions._special import digamma, lgamma
+from ember.distributions.normal import Normal
+from ember.distributions.transformed_distribution import TransformedDistribution
+from ember.distributions.transforms import AffineTransform, PowerTransform
+from ember.distributions.transforms_extra import StickBreakingTransform
+from ember.distributions.uniform import Uniform
+from ember.distributions.utils import broadcast_all, euler_constant
+
+__all__ = ["Kumaraswamy", "LogisticNormal"]
+
+
+def _moments(a, b, n):
+    """The n-th moment of Kumaraswamy(a, b): ``b B(1 + n / a, b)``."""
+    arg1 = 1 + n / a
+    return b * (lgamma(arg1) + lgamma(b) - lgamma(arg1 + b)).exp()
+
+
+class Kumaraswamy(TransformedDistribution):
+    """Kumaraswamy distribution on (0, 1) with ``concentration1`` and ``concentration0``."""
+
+    arg_constraints: ClassVar[dict] = {"concentration1": constraints.positive,
+                                       "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        base_dist = Uniform(ember.zeros_like(self.concentration0),
+                            ember.ones_like(self.concentration0), validate_args=validate_args)
+        transforms = [PowerTransform(exponent=self.concentration0.reciprocal()),
+                      AffineTransform(loc=1.0, scale=-1.0),
+                      PowerTransform(exponent=self.concentration1.reciprocal())]
+        super().__init__(base_dist, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Kumaraswamy, _instance)
+        new.concentration1 = self.concentration1.expand(batch_shape)
+        new.concentration0 = self.concentration0.expand(batch_shape)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def mean(self):
+        return _moments(self.concentration1, self.concentration0, 1)
+
+    @property
+    def mode(self):
+        c1, c0 = self.concentration1, self.concentration0
+        log_mode = c0.reciprocal() * (-c0).log1p() - (-c0 * c1).log1p()
+        log_mode = ember.where((c0 < 1) | (c1 < 1), log_mode * math.nan, log_mode)
+        return log_mode.exp()
+
+    @property
+    def variance(self):
+        c1, c0 = self.concentration1, self.concentration0
+        return _moments(c1, c0, 2) - _moments(c1, c0, 1).pow(2)
+
+    def entropy(self):
+        c1, c0 = self.concentration1, self.concentration0
+        t1 = 1 - c1.reciprocal()
+        t0 = 1 - c0.reciprocal()
+        h0 = digamma(c0 + 1) + euler_constant
+        return t0 + t1 * h0 - c1.log() - c0.log()
+
+
+class LogisticNormal(TransformedDistribution):
+    """Stick-breaking of ``Normal(loc, scale)``: a distribution on the simplex."""
+
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        base_dist = Normal(loc, scale, validate_args=validate_args)
+        if not base_dist.batch_shape:
+            base_dist = base_dist.expand([1])
+        super().__init__(base_dist, StickBreakingTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(LogisticNormal, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def loc(self):
+        return self.base_dist.base_dist.loc
+
+    @property
+    def scale(self):
+        return self.base_dist.base_dist.scale
