@@ -53,10 +53,10 @@ class Kumaraswamy(TransformedDistribution):
 
     @property
     def mode(self):
+        # ((a - 1) / (a b - 1)) ** (1 / a); PyTorch's log-space formula gives NaN for b > 1
         c1, c0 = self.concentration1, self.concentration0
-        log_mode = c0.reciprocal() * (-c0).log1p() - (-c0 * c1).log1p()
-        log_mode = ember.where((c0 < 1) | (c1 < 1), log_mode * math.nan, log_mode)
-        return log_mode.exp()
+        mode = ((c1 - 1) / (c1 * c0 - 1)).clamp(min=0) ** c1.reciprocal()
+        return ember.where((c0 < 1) | (c1 < 1), mode * math.nan, mode)
 
     @property
     def variance(self):

@@ -136,7 +136,8 @@ CASES = [
     Case("FisherSnedecor", {"df1": _pos(B, low=3, high=6), "df2": _pos(B, low=12, high=16)},
          lambda D, p: D.FisherSnedecor(p["df1"], p["df2"]), _pos(B), entropy=False),
     Case("Kumaraswamy", {"c1": _pos(B, low=1.5, high=3), "c0": _pos(B, low=1.5, high=3)},
-         lambda D, p: D.Kumaraswamy(p["c1"], p["c0"]), _rng.uniform(0.1, 0.9, B)),
+         lambda D, p: D.Kumaraswamy(p["c1"], p["c0"]), _rng.uniform(0.1, 0.9, B),
+         mode=False),  # PyTorch's mode is NaN for concentration0 > 1 (test_against_scipy)
     Case("LogisticNormal", {"loc": _real(B, 2), "scale": _pos(B, 2)},
          lambda D, p: D.LogisticNormal(p["loc"], p["scale"]), _simplex(B, 3),
          entropy=False, mean=False, variance=False, mode=False),

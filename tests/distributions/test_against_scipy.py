@@ -88,6 +88,13 @@ def test_multivariate_families_match_scipy():
                                stats.multinomial(6, probs).entropy(), rtol=1e-9)
 
 
+def test_kumaraswamy_mode_maximises_the_density():
+    d = D.Kumaraswamy(_t([2.0, 3.0]), _t([4.0, 1.5]))
+    grid = np.linspace(0.001, 0.999, 9999)
+    density = d.log_prob(_t(np.stack([grid, grid], 1))).numpy()
+    np.testing.assert_allclose(d.mode.numpy(), grid[density.argmax(0)], atol=2e-4)
+
+
 def test_kl_normal_closed_form_against_monte_carlo():
     ember.manual_seed(0)
     p, q = D.Normal(_t(0.3), _t(1.2)), D.Normal(_t(-0.5), _t(0.7))
