@@ -111,3 +111,10 @@ def test_expand(case):
     lp = big.log_prob(value)
     np.testing.assert_allclose(lp.detach().numpy()[1], e.log_prob(value).detach().numpy())
     assert tuple(big.sample().shape) == (2,) + tuple(e.batch_shape) + tuple(e.event_shape)
+
+
+def test_matrices_of_multivariate_normals():
+    for case in [c for c in CASES if c.name in ("LowRankMVN", "MVN-cov", "MVN-prec", "MVN-tril")]:
+        e, t, *_ = _both(case)
+        for name in ("covariance_matrix", "precision_matrix", "scale_tril"):
+            _close(getattr(e, name), getattr(t, name), rtol=1e-8)
