@@ -24,35 +24,49 @@ def _as_tensor(array):
     return make(array)
 
 
+def _csr(values, rows, cols, shape):
+    """The CSR matrix of COO parts; rows already sorted (a coalesced tensor) skip the sort."""
+    module = sparse_module(values)
+    xp = backend.xp_of(values)
+    if rows.size == 0 or bool((rows[1:] >= rows[:-1]).all()):
+        indptr = xp.searchsorted(rows, xp.arange(shape[0] + 1))
+        return module.csr_matrix((values, cols, indptr), shape=shape)
+    return module.coo_matrix((values, (rows, cols)), shape=shape).tocsr()
+
+
 class SparseDenseMM(Primitive):
-    """``S @ dense`` for a 2-D sparse ``S`` given by ``values`` at ``(rows, cols)``.
+    """``S @ dense`` (or ``S^T @ dense`` with ``transpose``) for a 2-D sparse ``S`` given by
+    ``values`` at ``(rows, cols)``.
 
     The gradient of ``values`` is ``grad[rows] . dense[cols]`` (PyTorch's ``sparse.mm``: the
-    gradient of the sparse operand is sparse at its nonzeros); of ``dense``, ``S^T @ grad``.
+    gradient of the sparse operand is sparse at its nonzeros); of ``dense``, ``S^T @ grad``,
+    which is this primitive again with ``transpose`` flipped (so it differentiates again).
     """
 
     op_name = "sparse.mm"
 
     @staticmethod
-    def forward(ctx, values, dense, rows, cols, shape):
-        matrix = sparse_module(values).coo_matrix((values, (rows, cols)), shape=shape)
-        out = matrix.tocsr() @ dense
-        ctx.rows, ctx.cols, ctx.shape = rows, cols, shape
+    def forward(ctx, values, dense, rows, cols, shape, transpose):
+        matrix = _csr(values, rows, cols, shape)
+        out = (matrix.T if transpose else matrix) @ dense
+        ctx.rows, ctx.cols, ctx.shape, ctx.transpose = rows, cols, shape, transpose
         ctx.save_for_backward(values, dense)
         return ctx.xp.asarray(out, dtype=dense.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         values, dense = ctx.saved_tensors
-        rows, cols = _as_tensor(ctx.rows), _as_tensor(ctx.cols)
+        out_index, in_index = _as_tensor(ctx.rows), _as_tensor(ctx.cols)
+        if ctx.transpose:
+            out_index, in_index = in_index, out_index
         grad_values = grad_dense = None
         if ctx.needs_input_grad[0]:
-            products = grad.index_select(0, rows) * dense.index_select(0, cols)
+            products = grad.index_select(0, out_index) * dense.index_select(0, in_index)
             grad_values = products.sum(-1) if products.dim() > 1 else products
         if ctx.needs_input_grad[1]:
-            transposed = (ctx.shape[1], ctx.shape[0])
-            grad_dense = SparseDenseMM.apply(values, grad, ctx.cols, ctx.rows, transposed)
-        return grad_values, grad_dense, None, None, None
+            grad_dense = SparseDenseMM.apply(values, grad, ctx.rows, ctx.cols, ctx.shape,
+                                             not ctx.transpose)
+        return grad_values, grad_dense, None, None, None, None
 
 
 class SparseToDense(Primitive):

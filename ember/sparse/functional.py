@@ -23,21 +23,23 @@ def _sparse_matrix(op: str, s: SparseTensor) -> None:
                            f"{s.dense_dim()})")
 
 
-def _sparse_times_dense(op: str, s: SparseTensor, dense: Tensor) -> Tensor:
+def _sparse_times_dense(op: str, s: SparseTensor, dense: Tensor, transpose: bool = False):
+    """``s @ dense``, or ``s.t() @ dense`` with ``transpose`` (without re-sorting indices)."""
     _sparse_matrix(op, s)
     if dense.dim() not in (1, 2):
         raise RuntimeError(f"{op}: expected a 1-D or 2-D dense operand, got size "
                            f"{_shape_of(dense)}")
-    if s.shape[1] != dense.shape[0]:
-        raise RuntimeError(f"{op}: mat1 and mat2 shapes cannot be multiplied ({s.shape[0]}x"
-                           f"{s.shape[1]} and {'x'.join(map(str, dense.shape))})")
+    n_rows, n_cols = (s.shape[1], s.shape[0]) if transpose else (s.shape[0], s.shape[1])
+    if n_cols != dense.shape[0]:
+        raise RuntimeError(f"{op}: mat1 and mat2 shapes cannot be multiplied ({n_rows}x"
+                           f"{n_cols} and {'x'.join(map(str, dense.shape))})")
     if s.device != dense.device:
         raise RuntimeError(f"{op}: expected both operands on the same device, but the sparse "
                            f"matrix is on {s.device} and the dense one on {dense.device}")
     target = dtypes.result_type(s._sp_values, dense).np
     values, dense = s._sp_values._cast(target), dense._cast(target)
     rows, cols = s._sp_indices._data
-    return SparseDenseMM.apply(values, dense, rows, cols, tuple(s.shape))
+    return SparseDenseMM.apply(values, dense, rows, cols, tuple(s.shape), transpose)
 
 
 def mm(mat1, mat2, reduce: str | None = None) -> Tensor:
@@ -60,8 +62,8 @@ def mm(mat1, mat2, reduce: str | None = None) -> Tensor:
         return _sparse_times_dense("mm", mat1, mat2)
     if right:
         if mat1.dim() == 1:
-            return _sparse_times_dense("mm", mat2.t(), mat1)
-        return _sparse_times_dense("mm", mat2.t(), mat1.t()).t()
+            return _sparse_times_dense("mm", mat2, mat1, transpose=True)
+        return _sparse_times_dense("mm", mat2, mat1.t(), transpose=True).t()
     return mat1.mm(mat2)
 
 
