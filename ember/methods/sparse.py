@@ -52,6 +52,49 @@ class SparseMethods:
     def dense_dim(self) -> int:
         return self.dim()
 
+    def sparse_mask(self, mask):
+        """This tensor's values at ``mask``'s nonzeros, as a sparse tensor with its pattern."""
+        if not getattr(mask, "is_sparse", False):
+            raise RuntimeError(f"sparse_mask: expected a sparse COO mask, got layout "
+                               f"{mask.layout}")
+        if tuple(mask.shape) != tuple(self.shape):
+            raise RuntimeError(f"sparse_mask: operands have incompatible sizes "
+                               f"{list(self.shape)} and {list(mask.shape)}")
+        coalesced = mask.coalesce()
+        key = tuple(row for row in coalesced._indices().unbind(0))
+        return coalesced._with_values(self[key])
+
+    def _sparse_only(self, name: str):
+        raise RuntimeError(f"{name} expected sparse tensor layout but got {self.layout}; "
+                           f"convert with .to_sparse() first")
+
+    def _indices(self):
+        self._sparse_only("_indices")
+
+    def _values(self):
+        self._sparse_only("_values")
+
+    def indices(self):
+        self._sparse_only("indices")
+
+    def values(self):
+        self._sparse_only("values")
+
+    def coalesce(self):
+        self._sparse_only("coalesce")
+
+    def is_coalesced(self) -> bool:
+        self._sparse_only("is_coalesced")
+
+    def _nnz(self) -> int:
+        self._sparse_only("_nnz")
+
+    def crow_indices(self):
+        self._sparse_only("crow_indices")
+
+    def col_indices(self):
+        self._sparse_only("col_indices")
+
     def _sparse_matmul(self, other) -> Tensor:
         """``self @ other`` where either operand is sparse (see ``ember.sparse.mm``)."""
         from ember.sparse import mm

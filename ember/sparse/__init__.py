@@ -10,14 +10,36 @@ tensor([[2.],
         [1.]])
 """
 
-from ember.sparse.creation import dense_to_sparse, sparse_coo_tensor
+from ember.sparse.creation import (
+    check_sparse_tensor_invariants,
+    dense_to_sparse,
+    sparse_coo_tensor,
+    spdiags,
+)
 from ember.sparse.csr import SparseCsrTensor, sparse_csr_tensor
 from ember.sparse.functional import addmm, hspmm, log_softmax, mm, smm, softmax, spmm, sum
 from ember.sparse.legacy import ByteTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from ember.sparse.tensor import SparseTensor
 
 __all__ = [
-    "ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor", "LongTensor", "SparseCsrTensor",
-    "SparseTensor", "addmm", "dense_to_sparse", "hspmm", "log_softmax", "mm", "smm", "softmax",
-    "sparse_coo_tensor", "sparse_csr_tensor", "spmm", "sum",
+    "ByteTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "IntTensor",
+    "LongTensor",
+    "SparseCsrTensor",
+    "SparseTensor",
+    "addmm",
+    "check_sparse_tensor_invariants",
+    "dense_to_sparse",
+    "hspmm",
+    "log_softmax",
+    "mm",
+    "smm",
+    "softmax",
+    "sparse_coo_tensor",
+    "sparse_csr_tensor",
+    "spdiags",
+    "spmm",
+    "sum",
 ]

@@ -6,7 +6,7 @@ import ember
 from ember.sparse.tensor import SparseTensor
 from ember.tensor import Tensor, make
 
-__all__ = ["dense_to_sparse", "sparse_coo_tensor"]
+__all__ = ["check_sparse_tensor_invariants", "dense_to_sparse", "sparse_coo_tensor", "spdiags"]
 
 
 def _as_values(values, dtype, device, requires_grad: bool) -> Tensor:
@@ -93,3 +93,69 @@ def dense_to_sparse(dense: Tensor, sparse_dim: int | None = None) -> SparseTenso
     key = tuple(make(row) for row in coords)
     values = dense[key]
     return SparseTensor._from_parts(make(coords), values, dense.shape, True)
+
+
+def spdiags(diagonals, offsets, shape, layout=None) -> SparseTensor:
+    """A sparse matrix with the rows of ``diagonals`` on the diagonals ``offsets``:
+    ``diagonals[k, j]`` goes to ``(j - offsets[k], j)`` (SciPy's ``spdiags`` convention).
+
+    >>> import ember
+    >>> spdiags(ember.tensor([[1.0, 2.0, 3.0]]), ember.tensor([0]), (3, 3)).to_dense()
+    tensor([[1., 0., 0.],
+            [0., 2., 0.],
+            [0., 0., 3.]])
+    """
+    if diagonals.dim() != 2:
+        raise ValueError(f"spdiags: diagonals must be 2-D, got shape {list(diagonals.shape)}")
+    rows, cols, picks = [], [], []
+    n_rows, n_cols = int(shape[0]), int(shape[1])
+    width = diagonals.shape[1]
+    for k, offset in enumerate(ember.as_tensor(offsets).tolist()):
+        for j in range(max(0, offset), min(n_cols, n_rows + offset, width)):
+            rows.append(j - offset)
+            cols.append(j)
+            picks.append(k * width + j)
+    values = diagonals.reshape(-1)[ember.tensor(picks, dtype=ember.int64,
+                                                device=diagonals.device)]
+    out = sparse_coo_tensor([rows, cols] if rows else [[], []], values, (n_rows, n_cols))
+    from ember import layouts
+
+    return out.coalesce().to_sparse_csr() if layout is layouts.sparse_csr else out.coalesce()
+
+
+class check_sparse_tensor_invariants:
+    """PyTorch's switch for invariant checks; ember always checks indices against the size,
+    so this only records the flag (usable as a context manager or decorator)."""
+
+    _enabled = True
+
+    def __init__(self, enable: bool = True):
+        self.state = enable
+        self.saved_state = None
+
+    @staticmethod
+    def is_enabled() -> bool:
+        return check_sparse_tensor_invariants._enabled
+
+    @staticmethod
+    def enable() -> None:
+        check_sparse_tensor_invariants._enabled = True
+
+    @staticmethod
+    def disable() -> None:
+        check_sparse_tensor_invariants._enabled = False
+
+    def __enter__(self):
+        self.saved_state = check_sparse_tensor_invariants._enabled
+        check_sparse_tensor_invariants._enabled = self.state
+        return self
+
+    def __exit__(self, *exc):
+        check_sparse_tensor_invariants._enabled = self.saved_state
+
+    def __call__(self, fn):
+        def wrapped(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+
+        return wrapped

@@ -187,3 +187,28 @@ def test_legacy_typed_constructor_as_pygcn_uses_it():
     np.testing.assert_array_equal(ember.spmm(adj, ember.ones(3, 1)).numpy(), [[1], [1], [0]])
     empty = ember.sparse.FloatTensor(2, 3)
     assert empty.shape == (2, 3) and empty._nnz() == 0
+
+
+def test_spdiags_matches_torch():
+    torch = torch_or_skip()
+    diagonals = np.arange(12.0).reshape(3, 4)
+    offsets = [0, -1, 2]
+    e = ember.sparse.spdiags(ember.tensor(diagonals), ember.tensor(offsets), (4, 5))
+    t = torch.sparse.spdiags(torch.tensor(diagonals), torch.tensor(offsets), (4, 5))
+    np.testing.assert_array_equal(e.to_dense().numpy(), t.to_dense().numpy())
+    with ember.sparse.check_sparse_tensor_invariants(False):
+        assert not ember.sparse.check_sparse_tensor_invariants.is_enabled()
+    assert ember.sparse.check_sparse_tensor_invariants.is_enabled()
+
+
+def test_dense_tensor_sparse_api():
+    dense = ember.tensor([[0.0, 1.0], [2.0, 3.0]], requires_grad=True)
+    with pytest.raises(RuntimeError, match="values expected sparse tensor layout"):
+        dense.values()
+    assert dense.to_dense() is dense and dense.sparse_dim() == 0 and dense.dense_dim() == 2
+    mask = ember.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 1.0], (2, 2))
+    masked = dense.sparse_mask(mask)
+    assert masked.is_sparse
+    np.testing.assert_array_equal(masked.to_dense().detach().numpy(), [[0, 1], [2, 0]])
+    masked.to_dense().sum().backward()
+    np.testing.assert_array_equal(dense.grad.numpy(), [[0, 1], [1, 0]])
