@@ -118,3 +118,28 @@ def test_matrices_of_multivariate_normals():
         e, t, *_ = _both(case)
         for name in ("covariance_matrix", "precision_matrix", "scale_tril"):
             _close(getattr(e, name), getattr(t, name), rtol=1e-8)
+
+
+def _torch_kl(torch, p, q):
+    return torch.distributions.kl_divergence(p, q)
+
+
+@pytest.mark.parametrize("pair", ["Geometric", "HalfNormal", "Gumbel", "Exponential-Gamma",
+                                  "Gamma-Exponential", "Normal-Laplace", "Beta-Uniform"])
+def test_more_kl_pairs(pair):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(11)
+    a, b = rng.uniform(0.5, 2.0, 4), rng.uniform(0.5, 2.0, 4)
+    loc = rng.normal(size=4)
+    makers = {
+        "Geometric": lambda D, T: (D.Geometric(T(a / 3)), D.Geometric(T(b / 3))),
+        "HalfNormal": lambda D, T: (D.HalfNormal(T(a)), D.HalfNormal(T(b))),
+        "Gumbel": lambda D, T: (D.Gumbel(T(loc), T(a)), D.Gumbel(T(-loc), T(b))),
+        "Exponential-Gamma": lambda D, T: (D.Exponential(T(a)), D.Gamma(T(b), T(a + 1))),
+        "Gamma-Exponential": lambda D, T: (D.Gamma(T(b), T(a + 1)), D.Exponential(T(a))),
+        "Normal-Laplace": lambda D, T: (D.Normal(T(loc), T(a)), D.Laplace(T(-loc), T(b))),
+        "Beta-Uniform": lambda D, T: (D.Beta(T(a), T(b)), D.Uniform(T(a * 0 - 0.1), T(a * 0 + 1))),
+    }
+    e_p, e_q = makers[pair](ED, lambda x: ember.tensor(x))
+    t_p, t_q = makers[pair](torch.distributions, lambda x: torch.tensor(x))
+    _close(ED.kl_divergence(e_p, e_q), _torch_kl(torch, t_p, t_q), rtol=1e-8)
