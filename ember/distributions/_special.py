@@ -148,3 +148,44 @@ def _broadcast(*tensors):
     import ember
 
     return ember.broadcast_tensors(*tensors)
+
+
+class LogI0(Primitive):
+    """``log I0(x)``, the log of the modified Bessel function of order 0 (x >= 0)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return ctx.xp.asarray(ctx.xp.log(_kernels(a).i0e(a)) + ctx.xp.abs(a), dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * BesselRatio.apply(a)
+
+
+class BesselRatio(Primitive):
+    """``I1(x) / I0(x)``, the derivative of ``log I0``; its own derivative is
+    ``1 - r / x - r^2``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        kernels = _kernels(a)
+        out = ctx.xp.asarray(kernels.i1e(a) / kernels.i0e(a), dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, ratio = ctx.saved_tensors
+        return grad * (1 - ratio / a - ratio * ratio)
+
+
+def log_i0(x: Tensor) -> Tensor:
+    """``log I0(x)``, differentiable (twice)."""
+    return LogI0.apply(_floating(x))
+
+
+def bessel_ratio(x: Tensor) -> Tensor:
+    """``I1(x) / I0(x)``."""
+    return BesselRatio.apply(_floating(x))

@@ -149,6 +149,8 @@ CASES = [
          cdf=True, icdf=True, mode=False),
     Case("LowRankMVN", {"loc": _real(B, 3), "w": _real(B, 3, 2), "d": _pos(B, 3)},
          lambda D, p: D.LowRankMultivariateNormal(p["loc"], p["w"], p["d"]), _real(B, 3)),
+    Case("VonMises", {"loc": _rng.uniform(-2, 2, B), "k": _pos(B, low=0.5, high=5)},
+         lambda D, p: D.VonMises(p["loc"], p["k"]), _rng.uniform(-3, 3, B), entropy=False),
     Case("Tanh-Normal", {"loc": _real(B), "scale": _pos(B)},
          lambda D, p: D.TransformedDistribution(
              D.Normal(p["loc"], p["scale"]), [D.transforms.TanhTransform()]),

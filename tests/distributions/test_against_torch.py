@@ -58,12 +58,13 @@ def test_shapes_and_moments(case):
     assert tuple(e.batch_shape) == tuple(t.batch_shape)
     assert tuple(e.event_shape) == tuple(t.event_shape)
     assert e.has_rsample == t.has_rsample
+    rtol = 1e-6 if case.name == "VonMises" else 1e-7  # PyTorch approximates log I0, I1
     for prop in ("mean", "variance", "mode"):
         if getattr(case, prop):
             np.testing.assert_allclose(getattr(e, prop).numpy(),
-                                       getattr(t, prop).detach().numpy(), rtol=1e-7)
+                                       getattr(t, prop).detach().numpy(), rtol=rtol)
     if case.variance:
-        np.testing.assert_allclose(e.stddev.numpy(), t.stddev.detach().numpy(), rtol=1e-7)
+        np.testing.assert_allclose(e.stddev.numpy(), t.stddev.detach().numpy(), rtol=rtol)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.cdf], ids=lambda c: c.name)

@@ -166,3 +166,9 @@ def test_log_prob_gradcheck():
     conc = (ember.rand(3, dtype=ember.float64) + 0.5).requires_grad_()
     point = ember.tensor([0.2, 0.3, 0.5], dtype=ember.float64)
     assert gradcheck(lambda c: D.Dirichlet(c).log_prob(point), (conc,))
+
+
+def test_bessel_log_i0_gradients():
+    x = (ember.rand(5, dtype=ember.float64) * 4 + 0.1).requires_grad_()
+    assert gradcheck(_special.log_i0, (x,))
+    assert gradcheck(_special.bessel_ratio, (x,))

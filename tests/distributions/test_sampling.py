@@ -50,6 +50,11 @@ def test_sample_moments(case):
     mean, var = d.mean.numpy(), d.variance.numpy()
     if case.name == "LogNormal":  # heavy tails: check the moments of log(x) instead
         x, mean, var = np.log(x), d.loc.numpy(), d.scale.numpy() ** 2
+    if case.name == "VonMises":  # circular statistics: mean direction and 1 - |E exp(ix)|
+        resultant = np.exp(1j * x).mean(0)
+        np.testing.assert_allclose(np.angle(resultant), mean, atol=0.05)
+        np.testing.assert_allclose(1 - np.abs(resultant), var, rtol=0.05, atol=0.005)
+        return
     if case.name == "Pareto":  # log(x / scale) is Exponential(alpha)
         x, mean, var = np.log(x / d.scale.numpy()), 1 / d.alpha.numpy(), d.alpha.numpy() ** -2
     # the standard error of the mean is sqrt(var / N); of the variance about var * sqrt(2 / N)
