@@ -1,13 +1,12 @@
-"""Private special functions for the distributions: lgamma, digamma, polygamma, standard gamma.
+"""Private special functions for the distributions: lgamma, digamma, polygamma, gammainc,
+log I0 and the reparameterised standard-gamma sampler.
 
-TODO(coordinator): once ``ember.special`` (lgamma, digamma, polygamma) is merged, call it here
-instead of these private primitives. The kernels are SciPy's (``cupyx.scipy.special`` on CUDA),
+TODO(coordinator): once ``ember.special`` (lgamma, digamma, polygamma, gammainc, i0e, i1e) is
+merged, call it here instead of these private primitives (the sampler stays here). The kernels are SciPy's (``cupyx.scipy.special`` on CUDA),
 imported lazily; SciPy is the optional extra ``sparse``.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -106,14 +105,6 @@ def digamma(x: Tensor) -> Tensor:
 def polygamma(n: int, x: Tensor) -> Tensor:
     return Polygamma.apply(_floating(x), int(n))
 
-
-def mvlgamma(x: Tensor, p: int) -> Tensor:
-    """The multivariate log-gamma function of dimension ``p``."""
-    terms = [lgamma(x - 0.5 * j) for j in range(p)]
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    return total + p * (p - 1) / 4 * math.log(math.pi)
 
 
 def standard_gamma(alpha: Tensor, generator=None) -> Tensor:

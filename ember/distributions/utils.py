@@ -86,18 +86,6 @@ def standard_normal(shape, like: Tensor) -> Tensor:
     return ember.randn(as_size(shape), dtype=like.dtype, device=like.device)
 
 
-def uniform_open(shape, like: Tensor) -> Tensor:
-    """Uniform draws in the open interval (0, 1) (``rand`` can return exactly 0)."""
-    u = ember.rand(as_size(shape), dtype=like.dtype, device=like.device)
-    return u.clamp(min=ember.finfo(like.dtype).tiny)
-
-
-def expand_params(src, new, names, batch_shape) -> None:
-    """Copy the parameters ``names`` of ``src`` onto ``new``, expanded to ``batch_shape``."""
-    for name in names:
-        if name in src.__dict__:
-            value = src.__dict__[name]
-            setattr(new, name, value.expand(batch_shape + value.shape[len(src.batch_shape):]))
 
 
 def host_sample(draw, *params: Tensor) -> Tensor:
