@@ -2,8 +2,9 @@
 log I0 and the reparameterised standard-gamma sampler.
 
 TODO(coordinator): once ``ember.special`` (lgamma, digamma, polygamma, gammainc, i0e, i1e) is
-merged, call it here instead of these private primitives (the sampler stays here). The kernels are SciPy's (``cupyx.scipy.special`` on CUDA),
-imported lazily; SciPy is the optional extra ``sparse``.
+merged, call it here instead of these private primitives (the sampler stays here). The
+kernels are SciPy's (``cupyx.scipy.special`` on CUDA), imported lazily; SciPy is the optional
+extra ``sparse``.
 """
 
 from __future__ import annotations

@@ -9,18 +9,22 @@ import ember
 from ember.distributions._linalg import solve_triangular
 from ember.distributions._special import digamma, lgamma
 from ember.distributions.bernoulli import Bernoulli
+from ember.distributions.beta import Beta
 from ember.distributions.binomial import Binomial
-from ember.distributions.categorical import Categorical, OneHotCategorical
+from ember.distributions.categorical import Categorical
 from ember.distributions.cauchy import Cauchy
-from ember.distributions.dirichlet import Beta, Dirichlet
+from ember.distributions.dirichlet import Dirichlet
 from ember.distributions.distribution import Distribution
-from ember.distributions.gamma import Exponential, Gamma
+from ember.distributions.exponential import Exponential
+from ember.distributions.gamma import Gamma
 from ember.distributions.geometric import Geometric
-from ember.distributions.half_normal import Gumbel, HalfNormal
+from ember.distributions.gumbel import Gumbel
+from ember.distributions.half_normal import HalfNormal
 from ember.distributions.independent import Independent
 from ember.distributions.laplace import Laplace
 from ember.distributions.multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from ember.distributions.normal import Normal
+from ember.distributions.one_hot_categorical import OneHotCategorical
 from ember.distributions.poisson import Poisson
 from ember.distributions.transformed_distribution import TransformedDistribution
 from ember.distributions.uniform import Uniform

@@ -1,4 +1,4 @@
-"""Kumaraswamy and LogisticNormal distributions (transformed ones on (0, 1) and the simplex)."""
+"""Kumaraswamy distribution."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from typing import ClassVar
 import ember
 from ember.distributions import constraints
 from ember.distributions._special import digamma, lgamma
-from ember.distributions.normal import Normal
 from ember.distributions.transformed_distribution import TransformedDistribution
 from ember.distributions.transforms import AffineTransform, PowerTransform
-from ember.distributions.transforms_extra import StickBreakingTransform
 from ember.distributions.uniform import Uniform
 from ember.distributions.utils import broadcast_all, euler_constant
 
-__all__ = ["Kumaraswamy", "LogisticNormal"]
+__all__ = ["Kumaraswamy"]
 
 
 def _moments(a, b, n):
@@ -27,8 +25,10 @@ def _moments(a, b, n):
 class Kumaraswamy(TransformedDistribution):
     """Kumaraswamy distribution on (0, 1) with ``concentration1`` and ``concentration0``."""
 
-    arg_constraints: ClassVar[dict] = {"concentration1": constraints.positive,
-                                       "concentration0": constraints.positive}
+    arg_constraints: ClassVar[dict] = {
+        "concentration1": constraints.positive,
+        "concentration0": constraints.positive,
+    }
     support = constraints.unit_interval
     has_rsample = True
 
@@ -69,29 +69,3 @@ class Kumaraswamy(TransformedDistribution):
         t0 = 1 - c0.reciprocal()
         h0 = digamma(c0 + 1) + euler_constant
         return t0 + t1 * h0 - c1.log() - c0.log()
-
-
-class LogisticNormal(TransformedDistribution):
-    """Stick-breaking of ``Normal(loc, scale)``: a distribution on the simplex."""
-
-    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.simplex
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        base_dist = Normal(loc, scale, validate_args=validate_args)
-        if not base_dist.batch_shape:
-            base_dist = base_dist.expand([1])
-        super().__init__(base_dist, StickBreakingTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LogisticNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
-
-    @property
-    def loc(self):
-        return self.base_dist.base_dist.loc
-
-    @property
-    def scale(self):
-        return self.base_dist.base_dist.scale

@@ -1,3 +1,4 @@
+# ruff: noqa: N999 - PyTorch names this module studentT
 """Student's t distribution."""
 
 from __future__ import annotations
