@@ -62,6 +62,7 @@ from ember.distributions.transforms import (
     SoftmaxTransform,
     TanhTransform,
     Transform,
+    identity_transform,
 )
 from ember.distributions.transforms_extra import (
     CumulativeDistributionTransform,
