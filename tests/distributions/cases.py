@@ -151,6 +151,11 @@ CASES = [
          lambda D, p: D.LowRankMultivariateNormal(p["loc"], p["w"], p["d"]), _real(B, 3)),
     Case("VonMises", {"loc": _rng.uniform(-2, 2, B), "k": _pos(B, low=0.5, high=5)},
          lambda D, p: D.VonMises(p["loc"], p["k"]), _rng.uniform(-3, 3, B), entropy=False),
+    Case("GeneralizedPareto", {"loc": np.array([0.1, -0.3, 0.5, 1.0]),
+                               "scale": np.array([1.0, 2.0, 0.5, 1.5]),
+                               "xi": np.array([0.2, -0.2, 0.0, 0.3])},
+         lambda D, p: D.GeneralizedPareto(p["loc"], p["scale"], p["xi"]),
+         np.array([0.6, 0.7, 0.7, 3.0]), cdf=True, icdf=True),
     Case("Tanh-Normal", {"loc": _real(B), "scale": _pos(B)},
          lambda D, p: D.TransformedDistribution(
              D.Normal(p["loc"], p["scale"]), [D.transforms.TanhTransform()]),

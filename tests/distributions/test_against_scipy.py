@@ -34,6 +34,8 @@ CASES = [
      stats.lognorm(s=P1, scale=np.exp(LOC)), X_POS),
     ("HalfNormal", lambda: D.HalfNormal(_t(P1)), stats.halfnorm(scale=P1), X_POS),
     ("Gumbel", lambda: D.Gumbel(_t(LOC), _t(P1)), stats.gumbel_r(LOC, P1), X_REAL),
+    ("GeneralizedPareto", lambda: D.GeneralizedPareto(_t(LOC), _t(P1), _t(PROB - 0.5)),
+     stats.genpareto(PROB - 0.5, LOC, P1), LOC + 0.3 * P1),
     ("Bernoulli", lambda: D.Bernoulli(_t(PROB)), stats.bernoulli(PROB), X_COUNT % 2),
     ("Binomial", lambda: D.Binomial(6, _t(PROB)), stats.binom(6, PROB), X_COUNT),
     ("Poisson", lambda: D.Poisson(_t(P1)), stats.poisson(P1), X_COUNT),
@@ -44,7 +46,7 @@ CASES = [
 _DISCRETE = {"Bernoulli", "Binomial", "Poisson", "Geometric", "NegativeBinomial"}
 _NO_MOMENTS = {"Cauchy"}
 _NO_ENTROPY = {"Poisson", "NegativeBinomial", "Geometric"}  # SciPy's are numerical sums
-_CDF = {"Normal", "Laplace", "Cauchy", "Uniform", "Exponential", "Gamma", "LogNormal",
+_CDF = {"GeneralizedPareto", "Normal", "Laplace", "Cauchy", "Uniform", "Exponential", "Gamma", "LogNormal",
         "HalfNormal", "Gumbel"}
 
 

@@ -11,6 +11,11 @@ from tests.distributions.cases import CASES
 from tests.helpers import torch_or_skip
 
 IDS = [c.name for c in CASES]
+# checked against SciPy instead (tests/distributions/test_against_scipy.py)
+TORCH_FLOAT64_BROKEN = {
+    "GeneralizedPareto": "PyTorch's log_prob/cdf compare a float64 concentration with a float32 "
+                         "zero and raise",
+}
 
 
 def _both(case, requires_grad=False):
@@ -30,6 +35,8 @@ def _close(e, t, rtol=1e-7, atol=1e-9):
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_log_prob(case):
+    if case.name in TORCH_FLOAT64_BROKEN:
+        pytest.skip(TORCH_FLOAT64_BROKEN[case.name])
     e, t, ep, tp, torch = _both(case, requires_grad=True)
     e_lp = e.log_prob(ember.tensor(case.value, dtype=ember.float64))
     t_lp = t.log_prob(torch.tensor(case.value, dtype=torch.float64))
@@ -69,6 +76,8 @@ def test_shapes_and_moments(case):
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.cdf], ids=lambda c: c.name)
 def test_cdf_icdf(case):
+    if case.name in TORCH_FLOAT64_BROKEN:
+        pytest.skip(TORCH_FLOAT64_BROKEN[case.name])
     e, t, _, _, torch = _both(case)
     value = case.value
     _close(e.cdf(ember.tensor(value)), t.cdf(torch.tensor(value)))

@@ -8,9 +8,9 @@ import pkgutil
 import ember.distributions as ED
 from tests.helpers import torch_or_skip
 
-NOT_YET = {"LKJCholesky", "Wishart", "GeneralizedPareto", "CatTransform", "StackTransform",
+NOT_YET = {"LKJCholesky", "Wishart", "CatTransform", "StackTransform",
            "CorrCholeskyTransform", "PositiveDefiniteTransform",
-           "lkj_cholesky", "wishart", "generalized_pareto"}
+           "lkj_cholesky", "wishart"}
 
 
 def test_public_names_match_torch():
