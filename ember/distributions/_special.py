@@ -9,6 +9,8 @@ extra ``sparse``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ember import backend
@@ -181,3 +183,19 @@ def log_i0(x: Tensor) -> Tensor:
 def bessel_ratio(x: Tensor) -> Tensor:
     """``I1(x) / I0(x)``."""
     return BesselRatio.apply(_floating(x))
+
+
+def mvlgamma(x: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``."""
+    total = lgamma(x)
+    for j in range(1, p):
+        total = total + lgamma(x - 0.5 * j)
+    return total + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def mvdigamma(x: Tensor, p: int) -> Tensor:
+    """The derivative of ``mvlgamma`` in ``x``: ``sum_j digamma(x - j / 2)``."""
+    total = digamma(x)
+    for j in range(1, p):
+        total = total + digamma(x - 0.5 * j)
+    return total

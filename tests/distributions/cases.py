@@ -29,6 +29,12 @@ def _simplex(*shape):
 _cov = _spd(3)
 
 
+def _corr_cholesky(n):
+    spd = _spd(n)
+    scale = 1 / np.sqrt(np.diagonal(spd, axis1=-2, axis2=-1))
+    return np.linalg.cholesky(spd * scale[:, :, None] * scale[:, None, :])
+
+
 class Case:
     """``build(D, T)``: the distribution from the module ``D`` (ember/torch .distributions),
     ``T`` turning a NumPy array into that framework's tensor."""
@@ -156,6 +162,13 @@ CASES = [
                                "xi": np.array([0.2, -0.2, 0.0, 0.3])},
          lambda D, p: D.GeneralizedPareto(p["loc"], p["scale"], p["xi"]),
          np.array([0.6, 0.7, 0.7, 3.0]), cdf=True, icdf=True),
+    Case("Wishart", {"df": _pos(B, low=3.5, high=6), "cov": _cov},
+         lambda D, p: D.Wishart(p["df"], covariance_matrix=p["cov"]), _spd(3)),
+    Case("Wishart-prec", {"df": _pos(B, low=3.5, high=6), "prec": _cov},
+         lambda D, p: D.Wishart(p["df"], precision_matrix=p["prec"]), _spd(3)),
+    Case("LKJCholesky", {"c": _pos(B, low=0.5, high=3)},
+         lambda D, p: D.LKJCholesky(3, p["c"]), _corr_cholesky(3), entropy=False, mean=False,
+         variance=False, mode=False),
     Case("Tanh-Normal", {"loc": _real(B), "scale": _pos(B)},
          lambda D, p: D.TransformedDistribution(
              D.Normal(p["loc"], p["scale"]), [D.transforms.TanhTransform()]),

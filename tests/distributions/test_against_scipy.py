@@ -46,8 +46,8 @@ CASES = [
 _DISCRETE = {"Bernoulli", "Binomial", "Poisson", "Geometric", "NegativeBinomial"}
 _NO_MOMENTS = {"Cauchy"}
 _NO_ENTROPY = {"Poisson", "NegativeBinomial", "Geometric"}  # SciPy's are numerical sums
-_CDF = {"GeneralizedPareto", "Normal", "Laplace", "Cauchy", "Uniform", "Exponential", "Gamma", "LogNormal",
-        "HalfNormal", "Gumbel"}
+_CDF = {"GeneralizedPareto", "Normal", "Laplace", "Cauchy", "Uniform", "Exponential", "Gamma",
+        "LogNormal", "HalfNormal", "Gumbel"}
 
 
 def _t(x):

@@ -172,3 +172,28 @@ def test_bessel_log_i0_gradients():
     x = (ember.rand(5, dtype=ember.float64) * 4 + 0.1).requires_grad_()
     assert gradcheck(_special.log_i0, (x,))
     assert gradcheck(_special.bessel_ratio, (x,))
+
+
+def test_wishart_rsample_gradient_statistically():
+    """d/d(cov, df) of the Monte-Carlo mean matches the derivative of ``df * cov``."""
+    ember.manual_seed(3)
+    cov = _e([[2.0, 0.5], [0.5, 1.0]])
+    df = _e(4.5)
+    weights = _e([[1.0, 0.3], [0.3, 2.0]], False)
+    mc = (D.Wishart(df, covariance_matrix=cov).rsample((20000,)).mean(0) * weights).sum()
+    mc_grads = [g.copy() for g in _grads(mc, cov, df)]
+    cov.grad = df.grad = None
+    (D.Wishart(df, covariance_matrix=cov).mean * weights).sum().backward()
+    np.testing.assert_allclose(mc_grads[0], cov.grad.numpy(), rtol=0.05, atol=0.05)
+    np.testing.assert_allclose(mc_grads[1], df.grad.numpy(), rtol=0.05)
+
+
+def test_lkj_cholesky_marginal_correlations():
+    """Off-diagonal correlations of LKJ(eta) in d dims have E[r^2] = 1 / (2 eta + d - 1)."""
+    ember.manual_seed(4)
+    for eta, dim in [(0.5, 3), (2.0, 4)]:
+        low = D.LKJCholesky(dim, ember.tensor(eta, dtype=ember.float64)).sample((20000,))
+        corr = (low @ low.transpose(-2, -1)).numpy()
+        np.testing.assert_allclose(np.diagonal(corr, axis1=-2, axis2=-1), 1.0, atol=1e-12)
+        r2 = corr[:, np.triu_indices(dim, 1)[0], np.triu_indices(dim, 1)[1]] ** 2
+        np.testing.assert_allclose(r2.mean(0), 1 / (2 * eta + dim - 1), rtol=0.05)
