@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from ember.distributions import constraints, transforms
 from ember.distributions.transforms_extra import (
+    CorrCholeskyTransform,
     IndependentTransform,
     LowerCholeskyTransform,
+    PositiveDefiniteTransform,
     StickBreakingTransform,
 )
 
@@ -97,3 +99,6 @@ biject_to.register(constraints.simplex, lambda c: StickBreakingTransform())
 transform_to.register(constraints.simplex, lambda c: transforms.SoftmaxTransform())
 # PyTorch registers lower_cholesky for transform_to only
 transform_to.register(constraints.lower_cholesky, lambda c: LowerCholeskyTransform())
+for _registry in (biject_to, transform_to):
+    _registry.register(constraints.corr_cholesky, lambda c: CorrCholeskyTransform())
+transform_to.register(constraints.positive_definite, lambda c: PositiveDefiniteTransform())

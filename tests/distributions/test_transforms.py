@@ -26,7 +26,14 @@ TRANSFORMS = [
     ("Independent", lambda T: T.IndependentTransform(T.SigmoidTransform(), 1),
      rng.normal(size=(3, 4))),
     ("Reshape", lambda T: T.ReshapeTransform((4,), (2, 2)), rng.normal(size=(3, 4))),
+    ("CorrCholesky", lambda T: T.CorrCholeskyTransform(), rng.normal(size=(2, 6))),
+    ("PositiveDefinite", lambda T: T.PositiveDefiniteTransform(), rng.normal(size=(2, 3, 3))),
+    ("Cat", lambda T: T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=1,
+                                     lengths=[1, 3]), rng.normal(size=(3, 4))),
+    ("Stack", lambda T: T.StackTransform([T.ExpTransform(), T.TanhTransform()], dim=0),
+     rng.normal(size=(2, 4))),
 ]
+NO_LOG_DET = {"LowerCholesky", "PositiveDefinite"}  # PyTorch defines none
 
 
 @pytest.mark.parametrize("name, build, x", TRANSFORMS, ids=[t[0] for t in TRANSFORMS])
@@ -37,16 +44,18 @@ def test_transform_matches_torch(name, build, x):
     ey, ty = e(ex), t(tx)
     np.testing.assert_allclose(ey.numpy(), ty.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(e.inv(ey).numpy(), t.inv(ty).numpy(), rtol=1e-8, atol=1e-10)
-    if name != "LowerCholesky":  # not bijective in PyTorch: no log-det
+    if name not in NO_LOG_DET:
         np.testing.assert_allclose(e.log_abs_det_jacobian(ex, ey).numpy(),
                                    t.log_abs_det_jacobian(tx, ty).numpy(), rtol=1e-9)
-    assert e.domain.event_dim == t.domain.event_dim
-    assert e.codomain.event_dim == t.codomain.event_dim
+    if name not in ("Cat", "Stack"):
+        assert e.domain.event_dim == t.domain.event_dim
+        assert e.codomain.event_dim == t.codomain.event_dim
 
 
 @pytest.mark.parametrize("constraint", ["real", "positive", "unit_interval", "simplex",
                                         "lower_cholesky", "real_vector", "greater_than",
-                                        "interval", "less_than"])
+                                        "interval", "less_than", "corr_cholesky",
+                                        "positive_definite"])
 @pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
 def test_constraint_registry_matches_torch(constraint, registry):
     torch = torch_or_skip()
@@ -57,10 +66,11 @@ def test_constraint_registry_matches_torch(constraint, registry):
             -1.0, 2.0), "less_than": lambda: c.less_than(-0.5)}.get(
                 constraint, lambda: getattr(c, constraint))()
 
-    x = rng.normal(size=(2, 3, 3)) if constraint == "lower_cholesky" else rng.normal(size=(2, 3))
-    if (registry, constraint) == ("biject_to", "lower_cholesky"):  # not registered in PyTorch
+    matrix = constraint in ("lower_cholesky", "positive_definite")
+    x = rng.normal(size=(2, 3, 3)) if matrix else rng.normal(size=(2, 3))
+    if registry == "biject_to" and matrix:  # not registered in PyTorch
         with pytest.raises(NotImplementedError):
-            ED.biject_to(ED.constraints.lower_cholesky)
+            ED.biject_to(getattr(ED.constraints, constraint))
         return
     e = getattr(ED, registry)(pick(ED))
     t = getattr(torch.distributions, registry)(pick(torch.distributions))
