@@ -61,6 +61,7 @@ from ember.random import (
 from ember.random_ops import *  # noqa: F403 - rand, randn, randint, ...
 from ember.settings import *  # noqa: F403 - set_default_device, set_num_threads, ... (honest)
 from ember.settings import AcceleratorError, OutOfMemoryError, has_lapack, has_mkl, has_openmp, has_spectral
+from ember.sparse import hspmm, smm, sparse_coo_tensor, sparse_csr_tensor, spmm
 from ember.tensor import Size, Tensor
 from ember.tensor_repr import set_printoptions
 from ember.transforms import compile, vmap  # noqa: A004 - PyTorch's names

@@ -19,6 +19,7 @@ from ember.autograd.function import AccumulateGrad
 from ember.autograd.grad_mode import grad_enabled
 from ember.autograd.hooks import add_hook
 from ember.methods import numpy_keywords
+from ember.layouts import strided as _strided
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.conversion import ConversionMethods
@@ -33,6 +34,7 @@ from ember.methods.shape import ShapeMethods
 from ember.methods.sharing import SharingMethods
 from ember.methods.stats import StatsMethods
 from ember.methods.structure import StructureMethods
+from ember.methods.sparse import SparseMethods
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
@@ -64,7 +66,7 @@ _new = object.__new__
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
     ShapeMethods, IndexingMethods, LinalgMethods, SharingMethods, ExtraMathMethods, StatsMethods,
-    StructureMethods, LegacyMethods,
+    StructureMethods, LegacyMethods, SparseMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
@@ -158,10 +160,8 @@ class Tensor(
         return self._data.nbytes
 
     @property
-    def layout(self) -> str:
-        from ember.layouts import strided
-
-        return strided
+    def layout(self):
+        return _strided
 
     @property
     def is_sparse(self) -> bool:

@@ -29,3 +29,25 @@ def to_numpy(array):
 
 def synchronize(index: int | None = None) -> None:
     """Nothing to wait for: NumPy calls finish before they return."""
+
+
+def _scipy(submodule: str):
+    try:
+        import importlib
+
+        return importlib.import_module(f"scipy.{submodule}")
+    except ImportError as exc:
+        raise ImportError(
+            f"ember needs SciPy for scipy.{submodule} on the CPU (sparse tensors, special "
+            f'functions of the distributions): pip install "ember[sparse]"'
+        ) from exc
+
+
+def sparse_module():
+    """``scipy.sparse``: the sparse-matrix kernels for NumPy arrays (SciPy is optional)."""
+    return _scipy("sparse")
+
+
+def special_module():
+    """``scipy.special``: special-function kernels for NumPy arrays (SciPy is optional)."""
+    return _scipy("special")

@@ -100,3 +100,19 @@ def memory_allocated(index: int | None = None) -> int:
 def empty_cache() -> None:
     if _load() is not None:
         _cupy.get_default_memory_pool().free_all_blocks()
+
+
+def sparse_module():
+    """``cupyx.scipy.sparse``: the sparse-matrix kernels for CuPy arrays."""
+    _require()
+    import cupyx.scipy.sparse
+
+    return cupyx.scipy.sparse
+
+
+def special_module():
+    """``cupyx.scipy.special``: special-function kernels for CuPy arrays."""
+    _require()
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special

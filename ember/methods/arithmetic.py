@@ -10,6 +10,7 @@ import numpy as np
 
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
+from ember.layouts import strided
 from ember.methods._util import dtype_category
 from ember.ops import elementwise, linalg
 
@@ -134,6 +135,8 @@ class ArithmeticMethods:
     def matmul(self, other):
         if not isinstance(other, _t.Tensor):
             raise TypeError(f"matmul: expected a Tensor as the second operand, got {type(other).__name__}")
+        if self.layout is not strided or other.layout is not strided:  # ember.sparse operands
+            return self._sparse_matmul(other)
         if self._data.ndim == 0 or other._data.ndim == 0:
             raise RuntimeError(
                 f"matmul: both arguments need at least 1 dimension, got shapes {list(self.shape)} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 
 from ember import dtypes
+from ember.layouts import strided
 from ember.ops import linalg
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
@@ -74,6 +75,8 @@ class LinalgMethods:
 
     def mm(self, mat2):
         """Matrix product of two 2-D tensors (no broadcasting)."""
+        if self.layout is not strided or getattr(mat2, "layout", strided) is not strided:
+            return self._sparse_matmul(mat2)
         a, b = _common("mm", self, mat2)
         _need_ndim("mm", (2, 2), a, b)
         _need_equal("mm", a, b, a.shape[1], b.shape[0])
