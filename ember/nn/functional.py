@@ -1,6 +1,7 @@
 """``ember.nn.functional``: stateless versions of the layers, gathered from one file per family."""
 
 from ember.nn._functional.activation import *  # noqa: F403
+from ember.nn._functional.adaptive_pooling import *  # noqa: F403
 from ember.nn._functional.attention import *  # noqa: F403
 from ember.nn._functional.conv import *  # noqa: F403
 from ember.nn._functional.distance import *  # noqa: F403
