@@ -12,5 +12,6 @@ from ember.nn._functional.normalization import *  # noqa: F403
 from ember.nn._functional.padding import *  # noqa: F403
 from ember.nn._functional.pooling import *  # noqa: F403
 from ember.nn._functional.rnn import *  # noqa: F403
+from ember.nn._functional.sampling import *  # noqa: F403
 from ember.nn._functional.sparse import *  # noqa: F403
 from ember.nn._functional.vision import *  # noqa: F403
