@@ -3,11 +3,13 @@
 from ember.nn._functional.activation import *  # noqa: F403
 from ember.nn._functional.adaptive_pooling import *  # noqa: F403
 from ember.nn._functional.attention import *  # noqa: F403
+from ember.nn._functional.compat import *  # noqa: F403
 from ember.nn._functional.conv import *  # noqa: F403
 from ember.nn._functional.distance import *  # noqa: F403
 from ember.nn._functional.dropout import *  # noqa: F403
 from ember.nn._functional.linear import *  # noqa: F403
 from ember.nn._functional.loss import *  # noqa: F403
+from ember.nn._functional.loss_composite import *  # noqa: F403
 from ember.nn._functional.normalization import *  # noqa: F403
 from ember.nn._functional.padding import *  # noqa: F403
 from ember.nn._functional.pooling import *  # noqa: F403
