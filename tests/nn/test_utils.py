@@ -172,3 +172,70 @@ def test_register_and_remove_parametrization():
     assert type(m) is nn.Linear and isinstance(m.weight, nn.Parameter)
     np.testing.assert_allclose(m.weight.detach().numpy(), 1.0)
     assert list(m.state_dict()) == ["bias", "weight"]  # as in PyTorch
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_fuse_conv_bn_eval_matches_the_pair(transpose):
+    ember.manual_seed(0)
+    conv = (nn.ConvTranspose2d if transpose else nn.Conv2d)(3, 4, 3, dtype=ember.float64).eval()
+    bn = nn.BatchNorm2d(4, dtype=ember.float64).eval()
+    bn.running_mean.normal_()
+    bn.running_var.uniform_(0.5, 2.0)
+    with ember.no_grad():
+        bn.weight.normal_()
+        bn.bias.normal_()
+    fused = nn.utils.fuse_conv_bn_eval(conv, bn, transpose=transpose)
+    x = ember.randn(2, 3, 5, 5, dtype=ember.float64)
+    np.testing.assert_allclose(fused(x).detach().numpy(), bn(conv(x)).detach().numpy(), atol=1e-12)
+    assert isinstance(fused.weight, nn.Parameter) and fused is not conv
+    with pytest.raises(AssertionError, match="eval"):
+        nn.utils.fuse_conv_bn_eval(conv.train(), bn)
+
+
+def test_fuse_linear_bn_eval_and_weights_match_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    w, b, rm, rv, bw, bb = (rng.standard_normal(s) for s in [(4, 3), 4, 4, 4, 4, 4])
+    rv = np.abs(rv) + 0.5
+    e = nn.utils.fuse_linear_bn_weights(*(ember.tensor(a) for a in (w, b, rm, rv)), 1e-5,
+                                        ember.tensor(bw), ember.tensor(bb))
+    t = torch.nn.utils.fuse_linear_bn_weights(*(torch.tensor(a) for a in (w, b, rm, rv)), 1e-5,
+                                              torch.tensor(bw), torch.tensor(bb))
+    for ea, ta in zip(e, t):
+        np.testing.assert_allclose(ea.detach().numpy(), ta.detach().numpy(), rtol=1e-12)
+    lin, bn = nn.Linear(3, 4).eval(), nn.BatchNorm1d(4).eval()
+    x = ember.randn(5, 3)
+    fused = nn.utils.fuse_linear_bn_eval(lin, bn)
+    np.testing.assert_allclose(fused(x).detach().numpy(), bn(lin(x)).detach().numpy(), atol=1e-6)
+
+
+def test_skip_init_memory_format_and_module_utils():
+    from ember.nn.modules.utils import _pair, _reverse_repeat_tuple, _triple
+
+    assert nn.utils.skip_init(nn.Linear, 3, 2, device="cpu").weight.shape == (2, 3)
+    with pytest.raises(RuntimeError, match="device"):
+        nn.utils.skip_init(nn.ReLU)
+    conv = nn.Conv2d(1, 1, 1)
+    assert nn.utils.convert_conv2d_weight_memory_format(conv, None) is conv
+    assert _pair(3) == (3, 3) and _triple((1, 2, 3)) == (1, 2, 3)
+    assert _reverse_repeat_tuple((1, 2), 2) == (2, 2, 1, 1)
+    assert nn.factory_kwargs({"device": "cpu", "factory_kwargs": {"dtype": None}}) == {
+        "device": "cpu", "dtype": None}
+    with pytest.raises(TypeError, match="unexpected"):
+        nn.factory_kwargs({"bias": True})
+    with pytest.warns(FutureWarning, match="Container"):
+        container = nn.Container(fc=nn.Linear(2, 2))
+    assert list(dict(container.named_children())) == ["fc"]
+
+
+def test_functional_compat_names():
+    from ember.nn import functional as F
+
+    assert not F.has_torch_function((ember.ones(1),)) and not F.has_torch_function_unary(1)
+    assert F.handle_torch_function(lambda x: x + 1, (), 1) == 2
+    pick = F.boolean_dispatch("flag", 1, False, lambda x, flag=True: "yes",
+                              lambda x, flag=False: "no", func_name="pick")
+    assert (pick(0), pick(0, True), pick(0, flag=True), pick.__name__) == ("no", "yes", "yes", "pick")
+    with pytest.raises(AssertionError, match="size"):
+        F.assert_int_or_pair([1, 2, 3], "size", "{} must be an int or a pair")
+    assert F.Tensor is ember.Tensor and isinstance(F.reproducibility_notes, dict)

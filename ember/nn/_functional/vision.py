@@ -127,11 +127,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         raise ValueError(f"interpolate: output size {list(sizes)} must be positive (input shape "
                          f"{list(input.shape)})")
     if mode == "area":
-        from ember.nn._functional import pooling
+        from ember.nn._functional import adaptive_pooling as pooling
 
-        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d}.get(spatial)
-        if fn is None:
-            raise NotImplementedError("interpolate: mode 'area' supports 3- and 4-dim inputs")
+        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d,
+              3: pooling.adaptive_avg_pool3d}[spatial]
         return fn(input, sizes)
     xp, out = input.xp, input
     for axis in range(spatial):

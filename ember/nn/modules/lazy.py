@@ -67,8 +67,12 @@ class LazyModuleMixin:
                     value.materialize(state_dict[key].shape)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
-        if not self.has_uninitialized_params():
+        if not self.has_uninitialized_params() and "_lazy_hook" in self.__dict__:
+            self._sizes_from_parameters()
             self._finish_lazy()
+
+    def _sizes_from_parameters(self) -> None:
+        """Set the inferred size attribute from materialized parameters (after loading)."""
 
     def _finish_lazy(self) -> None:
         hook = self.__dict__.pop("_lazy_hook", None)
@@ -109,6 +113,9 @@ class LazyLinear(LazyModuleMixin, Linear):
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
 
+    def _sizes_from_parameters(self) -> None:
+        self.in_features = self.weight.shape[1]
+
     def initialize_parameters(self, input: Tensor, *args) -> None:
         if self.has_uninitialized_params():
             self.in_features = input.shape[-1]
@@ -128,6 +135,10 @@ class _LazyConvMixin(LazyModuleMixin):
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
+
+    def _sizes_from_parameters(self) -> None:
+        shape = self.weight.shape
+        self.in_channels = shape[0] if self._transposed else shape[1] * self.groups
 
     def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
         if not self.has_uninitialized_params():
@@ -203,6 +214,13 @@ class _LazyNormMixin(LazyModuleMixin):
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.num_features != 0:
             super().reset_parameters()
+
+    def _sizes_from_parameters(self) -> None:
+        for name in ("weight", "running_mean"):
+            value = getattr(self, name)
+            if value is not None:
+                self.num_features = value.shape[0]
+                return
 
     def initialize_parameters(self, input: Tensor, *args) -> None:
         if not self.has_uninitialized_params():
