@@ -100,7 +100,7 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     >>> jv
     tensor([2., 0.])
     """
-    in_tuple, xs = _as_tuple(inputs, "inputs", "jvp")
+    _, xs = _as_tuple(inputs, "inputs", "jvp")
     with enable_grad():
         xs = _prepare(xs, create_graph)
         if v is None:
