@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from ember.ops import linalg
 from ember.tensor import Tensor
 
@@ -67,7 +69,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 def _group_bounds(offs, total: int) -> list:
     """[(start, end), ...] of the groups that the increasing end offsets ``offs`` delimit."""
     ends = [int(e) for e in offs.tolist()]
-    if any(b < a for a, b in zip(ends, ends[1:])) or (ends and (ends[0] < 0 or ends[-1] > total)):
+    if any(b < a for a, b in itertools.pairwise(ends)) or (ends and (ends[0] < 0 or ends[-1] > total)):
         raise RuntimeError(f"grouped_mm: offs {ends} must increase and stay within {total}")
     return list(zip([0] + ends[:-1], ends))
 
