@@ -239,3 +239,50 @@ def test_functional_compat_names():
     with pytest.raises(AssertionError, match="size"):
         F.assert_int_or_pair([1, 2, 3], "size", "{} must be an int or a pair")
     assert F.Tensor is ember.Tensor and isinstance(F.reproducibility_notes, dict)
+
+
+@pytest.mark.parametrize("shape,orthogonal_map", [
+    ((4, 4), None), ((4, 4), "cayley"), ((4, 4), "householder"), ((5, 3), None),
+    ((3, 5), None), ((5, 3), "matrix_exp"), ((3, 5), "cayley"),
+], ids=str)
+def test_orthogonal_parametrization_matches_torch(shape, orthogonal_map):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    e_layer = nn.Linear(shape[1], shape[0], dtype=ember.float64)
+    t_layer = torch.nn.Linear(shape[1], shape[0], dtype=torch.float64)
+    w = rng.standard_normal(shape)
+    with ember.no_grad():
+        e_layer.weight.copy_(ember.tensor(w))
+    with torch.no_grad():
+        t_layer.weight.copy_(torch.tensor(w))
+    parametrizations.orthogonal(e_layer, orthogonal_map=orthogonal_map)
+    torch.nn.utils.parametrizations.orthogonal(t_layer, orthogonal_map=orthogonal_map)
+    np.testing.assert_allclose(e_layer.weight.detach().numpy(), t_layer.weight.detach().numpy(),
+                               atol=1e-12)
+    # a trained state: the same unconstrained X (diagonal -1 for the Householder map) and base
+    tall = max(shape), min(shape)
+    x = np.tril(rng.standard_normal(tall), -1) * 0.3 - np.eye(*tall)
+    x = x if shape[0] >= shape[1] else x.T
+    e_param, t_param = e_layer.parametrizations.weight, t_layer.parametrizations.weight
+    e_param[0].base = ember.tensor(t_param[0].base.numpy())
+    with ember.no_grad():
+        e_param.original.copy_(ember.tensor(x))
+    with torch.no_grad():
+        t_param.original.copy_(torch.tensor(x))
+    e_w, t_w = e_layer.weight, t_layer.weight
+    np.testing.assert_allclose(e_w.detach().numpy(), t_w.detach().numpy(), atol=1e-10)
+    q = e_w.detach().numpy()
+    gram = q.T @ q if shape[0] >= shape[1] else q @ q.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-10)
+    g = rng.standard_normal(shape)
+    (e_w * ember.tensor(g)).sum().backward()
+    (t_w * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(e_param.original.grad.numpy(), t_param.original.grad.numpy(),
+                               atol=1e-10)
+
+
+def test_orthogonal_errors():
+    with pytest.raises(ValueError, match="matrix"):
+        parametrizations.orthogonal(nn.Linear(2, 2), "bias")
+    with pytest.raises(ValueError, match="orthogonal_map"):
+        parametrizations.orthogonal(nn.Linear(2, 2), orthogonal_map="qr")
