@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 from contextvars import ContextVar
 
-__all__ = ["enforce_grad_layout_policy", "is_multithreading_enabled",
-           "set_multithreading_enabled"]
+__all__ = ["enforce_grad_layout_policy", "is_multithreading_enabled", "set_multithreading_enabled"]
 
 _multithreading: ContextVar[bool] = ContextVar("ember_multithreading", default=True)
 _layout_policy: ContextVar[bool] = ContextVar("ember_grad_layout_policy", default=True)

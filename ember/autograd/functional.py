@@ -23,15 +23,18 @@ def _as_tuple(value, name: str, fn: str) -> tuple[bool, tuple]:
     items = tuple(value) if is_tuple else (value,)
     for i, item in enumerate(items):
         if not isinstance(item, Tensor):
-            raise TypeError(f"The {name} given to {fn} must be either a Tensor or a tuple of "
-                            f"Tensors but the value at index {i} has type {type(item)}.")
+            raise TypeError(
+                f"The {name} given to {fn} must be either a Tensor or a tuple of "
+                f"Tensors but the value at index {i} has type {type(item)}."
+            )
     return is_tuple, items
 
 
 def _prepare(inputs: tuple, create_graph: bool) -> tuple:
     """Inputs that require grad, detached from any outer graph unless ``create_graph``."""
-    return tuple((x if create_graph and x.requires_grad else x.detach()).requires_grad_(True)
-                 for x in inputs)
+    return tuple(
+        (x if create_graph and x.requires_grad else x.detach()).requires_grad_(True) for x in inputs
+    )
 
 
 def _grads(outputs, inputs, grad_outputs, create_graph: bool, strict: bool, fn: str) -> tuple:
@@ -39,18 +42,23 @@ def _grads(outputs, inputs, grad_outputs, create_graph: bool, strict: bool, fn: 
     differentiable = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
     if not differentiable:
         if strict:
-            raise RuntimeError(f"{fn}: the output of the user-provided function does not require "
-                               "gradients (strict=True)")
+            raise RuntimeError(
+                f"{fn}: the output of the user-provided function does not require "
+                "gradients (strict=True)"
+            )
         return tuple(x.new_zeros(x.shape) for x in inputs)
     outs, gouts = zip(*differentiable)
-    result = _grad(outs, inputs, gouts, retain_graph=True, create_graph=create_graph,
-                   allow_unused=True)
+    result = _grad(
+        outs, inputs, gouts, retain_graph=True, create_graph=create_graph, allow_unused=True
+    )
     grads = []
     for i, (g, x) in enumerate(zip(result, inputs)):
         if g is None:
             if strict:
-                raise RuntimeError(f"{fn}: the output of the user-provided function is "
-                                   f"independent of input {i}. This is not allowed in strict mode.")
+                raise RuntimeError(
+                    f"{fn}: the output of the user-provided function is "
+                    f"independent of input {i}. This is not allowed in strict mode."
+                )
             g = x.new_zeros(x.shape)
         grads.append(g)
     return tuple(grads)
@@ -82,14 +90,17 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         out_tuple, outs = _call(func, xs, "vjp")
         if v is None:
             if len(outs) != 1 or outs[0].numel() != 1:
-                raise RuntimeError("vjp: the vector v can only be None if the user-provided "
-                                   "function returns a single Tensor with a single element.")
+                raise RuntimeError(
+                    "vjp: the vector v can only be None if the user-provided "
+                    "function returns a single Tensor with a single element."
+                )
             vs = (outs[0].new_ones(outs[0].shape),)
         else:
             vs = _as_tuple(v, "v", "vjp")[1]
         grads = _grads(outs, xs, vs, create_graph, strict, "vjp")
-    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(in_tuple, _finish(grads,
-                                                                                      create_graph))
+    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(
+        in_tuple, _finish(grads, create_graph)
+    )
 
 
 def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -105,8 +116,10 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         xs = _prepare(xs, create_graph)
         if v is None:
             if len(xs) != 1 or xs[0].numel() != 1:
-                raise RuntimeError("jvp: the vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single element.")
+                raise RuntimeError(
+                    "jvp: the vector v can only be None if the input to the "
+                    "user-provided function is a single Tensor with a single element."
+                )
             vs = (xs[0].new_ones(xs[0].shape),)
         else:
             vs = _as_tuple(v, "v", "jvp")[1]
@@ -114,12 +127,19 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         cotangents = tuple(o.new_zeros(o.shape).requires_grad_(True) for o in outs)
         vjps = _grads(outs, xs, cotangents, True, strict, "jvp")
         jv = _grads(vjps, cotangents, vs, create_graph, strict, "jvp")
-    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(out_tuple, _finish(jv,
-                                                                                       create_graph))
+    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(
+        out_tuple, _finish(jv, create_graph)
+    )
 
 
-def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = False,
-             vectorize: bool = False, strategy: str = "reverse-mode"):
+def jacobian(
+    func: Callable,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+):
     """The Jacobian of ``func`` at ``inputs``: ``out.shape + in.shape`` per (output, input).
 
     >>> import ember
@@ -130,9 +150,11 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
     from ember.methods.join import stack
 
     if strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: '
-                         'If your function has more outputs than inputs, "forward-mode" tends to '
-                         'be more performant. Otherwise, prefer to use "reverse-mode".')
+        raise ValueError(
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: '
+            'If your function has more outputs than inputs, "forward-mode" tends to '
+            'be more performant. Otherwise, prefer to use "reverse-mode".'
+        )
     in_tuple, xs = _as_tuple(inputs, "inputs", "jacobian")
     with enable_grad():
         xs = _prepare(xs, create_graph)
@@ -143,21 +165,24 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
             rows = [[] for _ in xs]
             for k in range(flat.numel()):
                 if out.requires_grad:
-                    grads = _grad(flat[k], xs, retain_graph=True, create_graph=create_graph,
-                                  allow_unused=True)
+                    grads = _grad(
+                        flat[k], xs, retain_graph=True, create_graph=create_graph, allow_unused=True
+                    )
                 else:
                     grads = (None,) * len(xs)
                 for j, (g, x) in enumerate(zip(grads, xs)):
                     if g is None:
                         if strict:
-                            raise RuntimeError(f"jacobian: output {k} of the user-provided "
-                                               f"function is independent of input {j}. This is "
-                                               "not allowed in strict mode.")
+                            raise RuntimeError(
+                                f"jacobian: output {k} of the user-provided "
+                                f"function is independent of input {j}. This is "
+                                "not allowed in strict mode."
+                            )
                         g = x.new_zeros(x.shape)
                     rows[j].append(g)
             per_input = []
             for j, x in enumerate(xs):
-                block = (stack(rows[j]) if rows[j] else x.new_zeros((0,) + tuple(x.shape)))
+                block = stack(rows[j]) if rows[j] else x.new_zeros((0,) + tuple(x.shape))
                 block = block.reshape(tuple(out.shape) + tuple(x.shape))
                 per_input.append(block if create_graph else block.detach())
             blocks.append(tuple(per_input))
@@ -170,8 +195,14 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
     return tuple(blocks)
 
 
-def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = False,
-            vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode"):
+def hessian(
+    func: Callable,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+):
     """The Hessian of a scalar function: ``in.shape + in.shape`` per pair of inputs.
 
     >>> import ember
@@ -185,8 +216,9 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
         out = func(*args)
         _, outs = _as_tuple(out, "outputs of the user-provided function", "hessian")
         if len(outs) != 1 or outs[0].numel() != 1:
-            raise RuntimeError("The function given to hessian should return a single Tensor "
-                               "with a single element.")
+            raise RuntimeError(
+                "The function given to hessian should return a single Tensor with a single element."
+            )
         return _grads(outs, args, (outs[0].new_ones(outs[0].shape),), True, strict, "hessian")
 
     result = jacobian(gradient, xs, create_graph, strict, vectorize, outer_jacobian_strategy)
@@ -221,12 +253,15 @@ def _hessian_product(func, inputs, v, create_graph: bool, strict: bool, fn: str)
         xs = _prepare(xs, create_graph)
         _, outs = _call(func, xs, fn)
         if len(outs) != 1 or outs[0].numel() != 1:
-            raise RuntimeError(f"The function given to {fn} should return a single Tensor with a "
-                               "single element.")
+            raise RuntimeError(
+                f"The function given to {fn} should return a single Tensor with a single element."
+            )
         if v is None:
             if len(xs) != 1 or xs[0].numel() != 1:
-                raise RuntimeError(f"{fn}: the vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single element.")
+                raise RuntimeError(
+                    f"{fn}: the vector v can only be None if the input to the "
+                    "user-provided function is a single Tensor with a single element."
+                )
             vs = (xs[0].new_ones(xs[0].shape),)
         else:
             vs = _as_tuple(v, "v", fn)[1]

@@ -33,7 +33,7 @@ _TILE_BYTES = 1 << 19  # input per chunk of samples in MaxPool2d's tiling path (
 
 
 class PoolGeometry:
-    """Sizes of one N-D pooling (2-D usually): kernel, stride, padding, dilation, input and output sizes.
+    """Sizes of one N-D pooling (usually 2-D): kernel, stride, padding, dilation, in/out sizes.
 
     ``extra`` is the padding past ``padding`` that ceil_mode's last window reaches on the
     bottom/right; the padded input is ``in + 2 * padding + extra`` along each dim.
@@ -93,7 +93,8 @@ class PoolGeometry:
         """The unpadded part of an array of ``padded_shape``."""
         if not self.padded:
             return padded
-        return padded[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(self.padding, self.in_hw))]
+        inner = tuple(slice(p, p + s) for p, s in zip(self.padding, self.in_hw))
+        return padded[(Ellipsis,) + inner]
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,

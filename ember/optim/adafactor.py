@@ -37,10 +37,18 @@ class Adafactor(Optimizer):
 
     elementwise = False  # the factored moments reduce over rows and columns
 
-    def __init__(self, params: ParamsT, lr: float = 1e-2, beta2_decay: float = -0.8,
-                 eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
-                 weight_decay: float = 0.0, *, foreach: bool | None = None,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        beta2_decay: float = -0.8,
+        eps: tuple[float | None, float] = (None, 1e-3),
+        d: float = 1.0,
+        weight_decay: float = 0.0,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+    ) -> None:
         check_nonneg("learning", lr, "rate")
         if not 0.0 >= beta2_decay:
             raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
@@ -51,8 +59,15 @@ class Adafactor(Optimizer):
         if not 1.0 <= d:
             raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
         check_nonneg("weight_decay", weight_decay)
-        defaults = {"lr": lr, "beta2_decay": beta2_decay, "eps": tuple(eps), "d": d,
-                    "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "beta2_decay": beta2_decay,
+            "eps": tuple(eps),
+            "d": d,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
@@ -60,8 +75,11 @@ class Adafactor(Optimizer):
         if data.ndim > 1:
             rows, cols = list(data.shape), list(data.shape)
             rows[-1], cols[-2] = 1, 1
-            return {"step": 0.0, "row_var": xp.zeros(rows, data.dtype),
-                    "col_var": xp.zeros(cols, data.dtype)}
+            return {
+                "step": 0.0,
+                "row_var": xp.zeros(rows, data.dtype),
+                "col_var": xp.zeros(cols, data.dtype),
+            }
         return {"step": 0.0, "variance": xp.zeros_like(data)}
 
     def advance(self, group, scalars, fresh):

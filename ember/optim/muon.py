@@ -65,10 +65,18 @@ class Muon(Optimizer):
     elementwise = False  # the orthogonalisation mixes the whole matrix
     scalar_state = ()
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, weight_decay: float = 0.1,
-                 momentum: float = 0.95, nesterov: bool = True,
-                 ns_coefficients: tuple[float, float, float] = (3.4445, -4.775, 2.0315),
-                 eps: float = 1e-7, ns_steps: int = 5, adjust_lr_fn: str | None = None) -> None:
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        weight_decay: float = 0.1,
+        momentum: float = 0.95,
+        nesterov: bool = True,
+        ns_coefficients: tuple[float, float, float] = (3.4445, -4.775, 2.0315),
+        eps: float = 1e-7,
+        ns_steps: int = 5,
+        adjust_lr_fn: str | None = None,
+    ) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
         if not 0.0 <= momentum:
@@ -77,15 +85,24 @@ class Muon(Optimizer):
             raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
         if adjust_lr_fn is not None and adjust_lr_fn not in ("original", "match_rms_adamw"):
             raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
-        defaults = {"lr": lr, "weight_decay": weight_decay, "momentum": momentum,
-                    "nesterov": nesterov, "ns_coefficients": tuple(ns_coefficients), "eps": eps,
-                    "ns_steps": ns_steps, "adjust_lr_fn": adjust_lr_fn}
+        defaults = {
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "nesterov": nesterov,
+            "ns_coefficients": tuple(ns_coefficients),
+            "eps": eps,
+            "ns_steps": ns_steps,
+            "adjust_lr_fn": adjust_lr_fn,
+        }
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.dim() != 2:
-                    raise ValueError("Muon only supports 2D parameters whereas we found a parameter "
-                                     f"with size: {p.size()}")
+                    raise ValueError(
+                        "Muon only supports 2D parameters whereas we found a parameter "
+                        f"with size: {p.size()}"
+                    )
 
     def init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
         return {"momentum_buffer": param.xp.zeros_like(param._data)}
@@ -98,9 +115,11 @@ class Muon(Optimizer):
         buf = state["momentum_buffer"]
         buf += (grad - buf) * (1 - momentum)
         direction = grad + (buf - grad) * momentum if group["nesterov"] else buf
-        ortho = zeropower_via_newtonschulz(xp, direction, group["ns_coefficients"],
-                                           group["ns_steps"], group["eps"])
+        ortho = zeropower_via_newtonschulz(
+            xp, direction, group["ns_coefficients"], group["ns_steps"], group["eps"]
+        )
         lr = group["lr"]
         param *= 1 - lr * group["weight_decay"]
-        param -= ortho.astype(param.dtype, copy=False) * adjusted_lr(lr, group["adjust_lr_fn"],
-                                                                       param.shape)
+        param -= ortho.astype(param.dtype, copy=False) * adjusted_lr(
+            lr, group["adjust_lr_fn"], param.shape
+        )

@@ -32,11 +32,18 @@ class SparseAdam(Optimizer):
     tensor([0.9000, 1.0000], requires_grad=True)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        maximize: bool = False,
+    ) -> None:
         check_common(lr, eps, None, betas)
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
-                                  "maximize": maximize})
+        super().__init__(
+            params, {"lr": lr, "betas": tuple(betas), "eps": eps, "maximize": maximize}
+        )
         for group in self.param_groups:
             for p in group["params"]:
                 if p.is_complex():

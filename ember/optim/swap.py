@@ -12,8 +12,9 @@ __all__ = ["swap_in_optimizer_params_and_state"]
 
 
 @contextlib.contextmanager
-def swap_in_optimizer_params_and_state(optimizer, swapin_parameters: dict, swapin_optim_state:
-                                       dict[str, Any]):
+def swap_in_optimizer_params_and_state(
+    optimizer, swapin_parameters: dict, swapin_optim_state: dict[str, Any]
+):
     """Temporarily give ``optimizer`` other parameters and a state-dict-shaped state.
 
     ``swapin_parameters`` lists tensors in the order of the optimizer's parameters (usually
@@ -34,18 +35,22 @@ def swap_in_optimizer_params_and_state(optimizer, swapin_parameters: dict, swapi
     params = list(swapin_parameters.values())
     groups = swapin_optim_state["param_groups"]
     if len(groups) != len(optimizer.param_groups):
-        raise ValueError(f"swap_in_optimizer_params_and_state: the state has {len(groups)} param "
-                         f"groups, the optimizer {len(optimizer.param_groups)}")
+        raise ValueError(
+            f"swap_in_optimizer_params_and_state: the state has {len(groups)} param "
+            f"groups, the optimizer {len(optimizer.param_groups)}"
+        )
     if len(params) != sum(len(g["params"]) for g in groups):
-        raise ValueError(f"swap_in_optimizer_params_and_state: {len(params)} parameters given for "
-                         f"{sum(len(g['params']) for g in groups)} in the state's param groups")
+        raise ValueError(
+            f"swap_in_optimizer_params_and_state: {len(params)} parameters given for "
+            f"{sum(len(g['params']) for g in groups)} in the state's param groups"
+        )
     snapshots = [dict(g) for g in optimizer.param_groups]
     saved = optimizer.state, optimizer._flat
     try:
         swapped: defaultdict = defaultdict(dict)
         position = 0
         for live, group in zip(optimizer.param_groups, groups):
-            own = params[position: position + len(group["params"])]
+            own = params[position : position + len(group["params"])]
             position += len(own)
             live.update({k: v for k, v in group.items() if k != "params"})
             live["params"] = own

@@ -37,22 +37,28 @@ def _inputs(module):
     return module.tensor(X), module.tensor(Y)
 
 
-@pytest.mark.parametrize("name,func,args", [
-    ("jacobian", two_outputs, ()),
-    ("jacobian", lambda a: a.exp() * a, "single"),
-    ("hessian", scalar, ()),
-    ("hessian", lambda a: (a**3).prod(), "single"),
-    ("vjp", two_outputs, "v_out"),
-    ("jvp", two_outputs, "v_in"),
-    ("hvp", scalar, "v_in"),
-    ("vhp", scalar, "v_in"),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    "name,func,args",
+    [
+        ("jacobian", two_outputs, ()),
+        ("jacobian", lambda a: a.exp() * a, "single"),
+        ("hessian", scalar, ()),
+        ("hessian", lambda a: (a**3).prod(), "single"),
+        ("vjp", two_outputs, "v_out"),
+        ("jvp", two_outputs, "v_in"),
+        ("hvp", scalar, "v_in"),
+        ("vhp", scalar, "v_in"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_matches_torch(name, func, args):
     torch = torch_or_skip()
     ours, theirs = _inputs(ember), _inputs(torch)
     if args == "single":
-        _close(getattr(AF, name)(func, ours[0]),
-               getattr(torch.autograd.functional, name)(func, theirs[0]))
+        _close(
+            getattr(AF, name)(func, ours[0]),
+            getattr(torch.autograd.functional, name)(func, theirs[0]),
+        )
         return
     extra_e, extra_t = (), ()
     if args == "v_out":
@@ -60,8 +66,10 @@ def test_matches_torch(name, func, args):
         extra_e, extra_t = (tuple(map(ember.tensor, v)),), (tuple(map(torch.tensor, v)),)
     elif args == "v_in":
         extra_e, extra_t = (tuple(map(ember.tensor, U)),), (tuple(map(torch.tensor, U)),)
-    _close(getattr(AF, name)(func, ours, *extra_e),
-           getattr(torch.autograd.functional, name)(func, theirs, *extra_t))
+    _close(
+        getattr(AF, name)(func, ours, *extra_e),
+        getattr(torch.autograd.functional, name)(func, theirs, *extra_t),
+    )
 
 
 def test_create_graph_gives_differentiable_results():

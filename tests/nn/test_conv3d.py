@@ -30,13 +30,18 @@ def _run(fn, args, grads_of):
 def test_conv3d_matches_torch(case, w_shape):
     torch = torch_or_skip()
     rng = np.random.default_rng(0)
-    x, w, b = rng.standard_normal((2, 4, 5, 6, 7)), rng.standard_normal(w_shape), rng.standard_normal(
-        w_shape[0])
+    x, w, b = (
+        rng.standard_normal((2, 4, 5, 6, 7)),
+        rng.standard_normal(w_shape),
+        rng.standard_normal(w_shape[0]),
+    )
     ex, ew, eb = (ember.tensor(a, requires_grad=True) for a in (x, w, b))
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     e_out = F.conv3d(ex, ew, eb, **case)
     t_out = torch.nn.functional.conv3d(tx, tw, tb, **case)
-    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10
+    )
     g = rng.standard_normal(tuple(t_out.shape))
     e_out.backward(ember.tensor(g))
     t_out.backward(torch.tensor(g))
@@ -44,19 +49,30 @@ def test_conv3d_matches_torch(case, w_shape):
         np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("case", [{}, {"stride": 2, "padding": 1, "output_padding": 1},
-                                  {"stride": (1, 2, 2), "groups": 2, "dilation": (2, 1, 1)}],
-                         ids=str)
+@pytest.mark.parametrize(
+    "case",
+    [
+        {},
+        {"stride": 2, "padding": 1, "output_padding": 1},
+        {"stride": (1, 2, 2), "groups": 2, "dilation": (2, 1, 1)},
+    ],
+    ids=str,
+)
 def test_conv_transpose3d_matches_torch(case):
     torch = torch_or_skip()
     rng = np.random.default_rng(0)
-    x, w, b = rng.standard_normal((2, 4, 3, 4, 3)), rng.standard_normal((4, 3, 3, 2, 3)), \
-        rng.standard_normal(3 * case.get("groups", 1))
+    x, w, b = (
+        rng.standard_normal((2, 4, 3, 4, 3)),
+        rng.standard_normal((4, 3, 3, 2, 3)),
+        rng.standard_normal(3 * case.get("groups", 1)),
+    )
     ex, ew, eb = (ember.tensor(a, requires_grad=True) for a in (x, w, b))
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     e_out = F.conv_transpose3d(ex, ew, eb, **case)
     t_out = torch.nn.functional.conv_transpose3d(tx, tw, tb, **case)
-    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10
+    )
     g = rng.standard_normal(tuple(t_out.shape))
     e_out.backward(ember.tensor(g))
     t_out.backward(torch.tensor(g))
@@ -91,16 +107,23 @@ def test_conv3d_layers_match_torch(mode):
     t = torch.nn.Conv3d(2, 4, 3, padding=1, padding_mode=mode, dtype=torch.float64)
     t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((2, 2, 4, 5, 3))
-    np.testing.assert_allclose(e(ember.tensor(x)).detach().numpy(),
-                               t(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        e(ember.tensor(x)).detach().numpy(),
+        t(torch.tensor(x)).detach().numpy(),
+        rtol=1e-10,
+        atol=1e-10,
+    )
     assert repr(e) == repr(t)
     et = nn.ConvTranspose3d(4, 2, 2, stride=2, dtype=ember.float64)
     tt = torch.nn.ConvTranspose3d(4, 2, 2, stride=2, dtype=torch.float64)
     tt.load_state_dict({k: torch.tensor(v.numpy()) for k, v in et.state_dict().items()})
     y = np.random.default_rng(1).standard_normal((1, 4, 2, 3, 2))
-    np.testing.assert_allclose(et(ember.tensor(y), output_size=[5, 7, 4]).detach().numpy(),
-                               tt(torch.tensor(y), output_size=[5, 7, 4]).detach().numpy(),
-                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        et(ember.tensor(y), output_size=[5, 7, 4]).detach().numpy(),
+        tt(torch.tensor(y), output_size=[5, 7, 4]).detach().numpy(),
+        rtol=1e-10,
+        atol=1e-10,
+    )
 
 
 def test_conv_tbc_matches_torch():

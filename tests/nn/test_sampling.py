@@ -13,10 +13,14 @@ from ember.autograd.numerical import gradcheck, gradgradcheck
 from ember.nn import functional as F
 from tests.helpers import torch_or_skip
 
-MODES_2D = list(itertools.product(["bilinear", "nearest", "bicubic"],
-                                  ["zeros", "border", "reflection"], [False, True]))
-MODES_3D = list(itertools.product(["bilinear", "nearest"], ["zeros", "border", "reflection"],
-                                  [False, True]))
+MODES_2D = list(
+    itertools.product(
+        ["bilinear", "nearest", "bicubic"], ["zeros", "border", "reflection"], [False, True]
+    )
+)
+MODES_3D = list(
+    itertools.product(["bilinear", "nearest"], ["zeros", "border", "reflection"], [False, True])
+)
 
 
 def _compare(x, g, mode, padding_mode, align_corners):
@@ -49,8 +53,11 @@ def test_grid_sample_3d_matches_torch(mode, padding_mode, align_corners):
     _compare(x, g, mode, padding_mode, align_corners)
 
 
-@pytest.mark.parametrize("size,shape", [([2, 3, 4, 5], (2, 2, 3)), ([2, 3, 2, 4, 5], (2, 3, 4)),
-                                        ([1, 1, 1, 3], (1, 2, 3))], ids=str)
+@pytest.mark.parametrize(
+    "size,shape",
+    [([2, 3, 4, 5], (2, 2, 3)), ([2, 3, 2, 4, 5], (2, 3, 4)), ([1, 1, 1, 3], (1, 2, 3))],
+    ids=str,
+)
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_affine_grid_matches_torch(size, shape, align_corners):
     torch = torch_or_skip()
@@ -68,10 +75,12 @@ def test_spatial_transformer_identity_and_gradcheck():
     x = ember.tensor(np.random.default_rng(3).standard_normal((1, 2, 3, 4)), requires_grad=True)
     identity = ember.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=ember.float64)
     grid = F.affine_grid(identity, [1, 2, 3, 4], align_corners=False)
-    np.testing.assert_allclose(F.grid_sample(x, grid, align_corners=False).detach().numpy(),
-                               x.detach().numpy(), atol=1e-12)
-    theta = ember.tensor([[[0.9, 0.2, 0.1], [-0.1, 0.8, 0.05]]], dtype=ember.float64,
-                         requires_grad=True)
+    np.testing.assert_allclose(
+        F.grid_sample(x, grid, align_corners=False).detach().numpy(), x.detach().numpy(), atol=1e-12
+    )
+    theta = ember.tensor(
+        [[[0.9, 0.2, 0.1], [-0.1, 0.8, 0.05]]], dtype=ember.float64, requires_grad=True
+    )
 
     def warp(x, theta):
         grid = F.affine_grid(theta, [1, 2, 3, 3], align_corners=False)

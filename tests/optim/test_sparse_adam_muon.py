@@ -30,11 +30,19 @@ def _run(ember_cls, torch_cls, shapes, kwargs, steps=6, sparse_rows=False):
     return ep, tp, e_opt
 
 
-@pytest.mark.parametrize("kwargs", [{"lr": 0.05}, {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-4},
-                                    {"lr": 0.05, "maximize": True}], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"lr": 0.05}, {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-4}, {"lr": 0.05, "maximize": True}],
+    ids=str,
+)
 def test_sparse_adam_matches_torch_sparse_gradients(kwargs):
-    ep, tp, opt = _run(ember.optim.SparseAdam, __import__("torch").optim.SparseAdam,
-                       [(6, 3), (4, 2)], kwargs, sparse_rows=True)
+    ep, tp, opt = _run(
+        ember.optim.SparseAdam,
+        __import__("torch").optim.SparseAdam,
+        [(6, 3), (4, 2)],
+        kwargs,
+        sparse_rows=True,
+    )
     for e, t in zip(ep, tp):
         np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
     assert sorted(opt.state_dict()["state"][0]) == ["exp_avg", "exp_avg_sq", "step"]
@@ -53,9 +61,15 @@ def test_sparse_adam_trains_an_embedding_and_leaves_untouched_rows():
         ember.optim.SparseAdam(emb.parameters(), lr=-1)
 
 
-@pytest.mark.parametrize("kwargs", [{"lr": 0.05}, {"lr": 0.05, "nesterov": False,
-                                                   "adjust_lr_fn": "match_rms_adamw"},
-                                    {"lr": 0.02, "weight_decay": 0.0, "momentum": 0.5}], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lr": 0.05},
+        {"lr": 0.05, "nesterov": False, "adjust_lr_fn": "match_rms_adamw"},
+        {"lr": 0.02, "weight_decay": 0.0, "momentum": 0.5},
+    ],
+    ids=str,
+)
 def test_muon_matches_torch_within_bfloat16(kwargs):
     """PyTorch orthogonalises in bfloat16, ember in the parameter's dtype: ~1e-2 apart."""
     ep, tp, _ = _run(ember.optim.Muon, __import__("torch").optim.Muon, [(4, 3), (2, 5)], kwargs)

@@ -15,14 +15,19 @@ def _session(lib):
         w.grad = lib.tensor([1.0, -1.0])
         opt.step()
     sd = opt.state_dict()
-    swapped = {"state": {0: {k: v.clone() for k, v in sd["state"][0].items()}},
-               "param_groups": [dict(sd["param_groups"][0], lr=0.5)]}
+    swapped = {
+        "state": {0: {k: v.clone() for k, v in sd["state"][0].items()}},
+        "param_groups": [dict(sd["param_groups"][0], lr=0.5)],
+    }
     other = lib.tensor([5.0, 5.0], requires_grad=True)
     other.grad = lib.tensor([1.0, 1.0])
     with lib.optim.swap_in_optimizer_params_and_state(opt, {"w": other}, swapped):
         opt.step()
-    inside = (other.detach().numpy().copy(), swapped["state"][0]["exp_avg"].numpy().copy(),
-              float(swapped["state"][0]["step"]))
+    inside = (
+        other.detach().numpy().copy(),
+        swapped["state"][0]["exp_avg"].numpy().copy(),
+        float(swapped["state"][0]["step"]),
+    )
     w.grad = lib.tensor([1.0, -1.0])
     opt.step()
     return inside, w.detach().numpy().copy(), opt.param_groups[0]["lr"]

@@ -17,10 +17,18 @@ from ember.ops.pool import PlaneGather
 from ember.tensor import Tensor, make
 
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices",
-    "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices", "fractional_max_pool2d",
-    "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d",
+    "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d",
     "fractional_max_pool3d_with_indices",
 ]
 
@@ -36,7 +44,8 @@ def _adaptive_size(op: str, output_size, in_sizes: tuple, spatial: int) -> tuple
 
 
 def adaptive_windows(xp, size: int, out: int) -> tuple:
-    """PyTorch's adaptive windows: ``start = floor(i * size / out)``, ``end = ceil((i+1) * size / out)``."""
+    """PyTorch's adaptive windows: ``start = floor(i * size / out)``,
+    ``end = ceil((i + 1) * size / out)``."""
     i = xp.arange(out)
     return (i * size) // out, -((-(i + 1) * size) // out)
 
@@ -114,7 +123,7 @@ def _window_argmax(xp, data, starts: list, spans: list, ends: list | None = None
         shape = [1] * (2 * nd)
         shape[i], shape[nd + i] = pos.shape[-2:]
         flat = flat * sizes[i] + pos.reshape(tuple(lead) + tuple(shape))
-    out_sizes = flat.shape[2: 2 + nd]
+    out_sizes = flat.shape[2 : 2 + nd]
     flat = xp.broadcast_to(flat, (n, c) + flat.shape[2:]).reshape(n, c, -1)
     values = xp.take_along_axis(data.reshape(n, c, -1), flat, axis=2)
     values = values.reshape((n, c, math.prod(out_sizes), -1))
@@ -193,82 +202,154 @@ def _fractional_starts(xp, samples, size: int, kernel: int, out: int):
         return xp.full(samples.shape + (1,), size - kernel, dtype=xp.int64)
     alpha = (size - kernel) / (out - 1)
     i = xp.arange(out - 1)
-    starts = (xp.floor((i + samples[..., None]) * alpha)
-              - xp.floor(samples[..., None] * alpha)).astype(xp.int64)
+    starts = (
+        xp.floor((i + samples[..., None]) * alpha) - xp.floor(samples[..., None] * alpha)
+    ).astype(xp.int64)
     last = xp.full(samples.shape + (1,), size - kernel, dtype=xp.int64)
     return xp.concatenate([starts, last], axis=-1)
 
 
-def _fractional(op: str, spatial: int, input: Tensor, kernel_size, output_size, output_ratio,
-                return_indices: bool, _random_samples):
+def _fractional(
+    op: str,
+    spatial: int,
+    input: Tensor,
+    kernel_size,
+    output_size,
+    output_ratio,
+    return_indices: bool,
+    _random_samples,
+):
     x, restore = as_batched(op, input, spatial)
     n, c, *sizes = x.shape
     kernel = expand_param(kernel_size, spatial, "kernel_size", op)
     if output_size is None:
         if output_ratio is None:
             raise ValueError(f"{op}: requires specifying either an output_size or an output_ratio")
-        ratio = expand_param(output_ratio, spatial, "output_ratio", op) if isinstance(
-            output_ratio, int) else tuple(output_ratio) if isinstance(
-            output_ratio, (tuple, list)) else (float(output_ratio),) * spatial
+        ratio = (
+            expand_param(output_ratio, spatial, "output_ratio", op)
+            if isinstance(output_ratio, int)
+            else tuple(output_ratio)
+            if isinstance(output_ratio, (tuple, list))
+            else (float(output_ratio),) * spatial
+        )
         if not all(0 < r < 1 for r in ratio):
             raise ValueError(f"{op}: output_ratio must be between 0 and 1 (got {output_ratio})")
         output_size = tuple(int(s * r) for s, r in zip(sizes, ratio))
     out_sizes = expand_param(output_size, spatial, "output_size", op)
     for s, k, o in zip(sizes, kernel, out_sizes):
         if o + k - 1 > s:
-            raise RuntimeError(f"{op}: output_size {list(out_sizes)} + kernel_size {list(kernel)} "
-                               f"- 1 is too large for an input of shape {list(input.shape)}")
+            raise RuntimeError(
+                f"{op}: output_size {list(out_sizes)} + kernel_size {list(kernel)} "
+                f"- 1 is too large for an input of shape {list(input.shape)}"
+            )
     xp = x.xp
     if _random_samples is None:
         _random_samples = random_ops.rand(n, c, spatial, dtype=input.dtype, device=input.device)
     samples = _random_samples._data.astype(xp.float64)
     if samples.shape != (n, c, spatial):
-        raise RuntimeError(f"{op}: expected _random_samples of shape {[n, c, spatial]}, got "
-                           f"{list(samples.shape)}")
+        raise RuntimeError(
+            f"{op}: expected _random_samples of shape {[n, c, spatial]}, got {list(samples.shape)}"
+        )
     # PyTorch's samples run (w, h) in 2-D but (t, h, w) in 3-D
     order = [1, 0] if spatial == 2 else [0, 1, 2]
-    starts = [_fractional_starts(xp, samples[:, :, order[i]], sizes[i], kernel[i], out_sizes[i])
-              for i in range(spatial)]
+    starts = [
+        _fractional_starts(xp, samples[:, :, order[i]], sizes[i], kernel[i], out_sizes[i])
+        for i in range(spatial)
+    ]
     idx = _window_argmax(xp, x._data, starts, list(kernel))
     out = PlaneGather.apply(x, idx)
     return (restore(out), restore(make(idx))) if return_indices else restore(out)
 
 
-def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
-                          return_indices: bool = False, _random_samples=None):
+def fractional_max_pool2d(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = False,
+    _random_samples=None,
+):
     """Fractional max pooling (Graham, 2014) over (N, C, H, W): pseudo-random window starts.
 
     >>> import ember
     >>> fractional_max_pool2d(ember.ones(1, 2, 9, 9), 2, output_size=5).shape
     ember.Size([1, 2, 5, 5])
     """
-    return _fractional("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
-                       return_indices, _random_samples)
+    return _fractional(
+        "fractional_max_pool2d",
+        2,
+        input,
+        kernel_size,
+        output_size,
+        output_ratio,
+        return_indices,
+        _random_samples,
+    )
 
 
-def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
-                          return_indices: bool = False, _random_samples=None):
+def fractional_max_pool3d(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = False,
+    _random_samples=None,
+):
     """Fractional max pooling over (N, C, D, H, W).
 
     >>> import ember
     >>> fractional_max_pool3d(ember.ones(1, 2, 6, 6, 6), 2, output_ratio=0.5).shape
     ember.Size([1, 2, 3, 3, 3])
     """
-    return _fractional("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
-                       return_indices, _random_samples)
+    return _fractional(
+        "fractional_max_pool3d",
+        3,
+        input,
+        kernel_size,
+        output_size,
+        output_ratio,
+        return_indices,
+        _random_samples,
+    )
 
 
-def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None,
-                                       output_ratio=None, return_indices: bool = True,
-                                       _random_samples=None):
+def fractional_max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = True,
+    _random_samples=None,
+):
     """``fractional_max_pool2d`` returning ``(values, indices)``."""
-    return _fractional("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
-                       True, _random_samples)
+    return _fractional(
+        "fractional_max_pool2d",
+        2,
+        input,
+        kernel_size,
+        output_size,
+        output_ratio,
+        True,
+        _random_samples,
+    )
 
 
-def fractional_max_pool3d_with_indices(input: Tensor, kernel_size, output_size=None,
-                                       output_ratio=None, return_indices: bool = True,
-                                       _random_samples=None):
+def fractional_max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = True,
+    _random_samples=None,
+):
     """``fractional_max_pool3d`` returning ``(values, indices)``."""
-    return _fractional("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
-                       True, _random_samples)
+    return _fractional(
+        "fractional_max_pool3d",
+        3,
+        input,
+        kernel_size,
+        output_size,
+        output_ratio,
+        True,
+        _random_samples,
+    )

@@ -10,10 +10,23 @@ from typing import TYPE_CHECKING, Optional
 from ember.tensor import Tensor
 
 __all__ = [
-    "TYPE_CHECKING", "BroadcastingList1", "BroadcastingList2", "BroadcastingList3", "Callable",
-    "DType", "Optional", "Tensor", "assert_int_or_pair", "boolean_dispatch",
-    "handle_torch_function", "has_torch_function", "has_torch_function_unary",
-    "has_torch_function_variadic", "reproducibility_notes", "sparse_support_notes", "tf32_notes",
+    "TYPE_CHECKING",
+    "BroadcastingList1",
+    "BroadcastingList2",
+    "BroadcastingList3",
+    "Callable",
+    "DType",
+    "Optional",
+    "Tensor",
+    "assert_int_or_pair",
+    "boolean_dispatch",
+    "handle_torch_function",
+    "has_torch_function",
+    "has_torch_function_unary",
+    "has_torch_function_variadic",
+    "reproducibility_notes",
+    "sparse_support_notes",
+    "tf32_notes",
 ]
 
 DType = int  # what PyTorch's functional module names its dtype alias for annotations
@@ -49,12 +62,19 @@ def handle_torch_function(public_api: Callable, relevant_args, *args, **kwargs):
     return public_api(*args, **kwargs)
 
 
-def boolean_dispatch(arg_name: str, arg_index: int, default: bool, if_true: Callable,
-                     if_false: Callable, module_name: str | None = None,
-                     func_name: str | None = None) -> Callable:
+def boolean_dispatch(
+    arg_name: str,
+    arg_index: int,
+    default: bool,
+    if_true: Callable,
+    if_false: Callable,
+    module_name: str | None = None,
+    func_name: str | None = None,
+) -> Callable:
     """A function calling ``if_true`` or ``if_false`` by the boolean argument ``arg_name``.
 
-    >>> f = boolean_dispatch("flag", 1, False, lambda x, flag=True: "yes", lambda x, flag=False: "no")
+    >>> f = boolean_dispatch("flag", 1, False, lambda x, flag=True: "yes",
+    ...                      lambda x, flag=False: "no")
     >>> f(0), f(0, True), f(0, flag=True)
     ('no', 'yes', 'yes')
     """

@@ -122,8 +122,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             stacklevel=2,
         )
     if input.dim() < 2:
-        raise RuntimeError(f"dropout2d: Feature dropout requires at least 2 dimensions in the input, "
-                           f"got shape {list(input.shape)}")
+        raise RuntimeError("dropout2d: Feature dropout requires at least 2 dimensions in the "
+                           f"input, got shape {list(input.shape)}")
     if not training or p == 0.0:
         return input
     return _masked(input, p, _feature_shape(input), inplace)
@@ -141,8 +141,8 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     _check_p("dropout3d", p)
     _warn_rank("dropout3d", input, 3)
     if input.dim() == 0:
-        raise RuntimeError("dropout3d: Feature dropout requires at least 2 dimensions in the input, "
-                           "got a 0-D input")
+        raise RuntimeError("dropout3d: Feature dropout requires at least 2 dimensions in the "
+                           "input, got a 0-D input")
     if not training or p == 0.0:
         return input
     if input.dim() == 5:

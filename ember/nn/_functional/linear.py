@@ -69,7 +69,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 def _group_bounds(offs, total: int) -> list:
     """[(start, end), ...] of the groups that the increasing end offsets ``offs`` delimit."""
     ends = [int(e) for e in offs.tolist()]
-    if any(b < a for a, b in itertools.pairwise(ends)) or (ends and (ends[0] < 0 or ends[-1] > total)):
+    decreasing = any(b < a for a, b in itertools.pairwise(ends))
+    if decreasing or (ends and (ends[0] < 0 or ends[-1] > total)):
         raise RuntimeError(f"grouped_mm: offs {ends} must increase and stay within {total}")
     return list(zip([0] + ends[:-1], ends))
 
@@ -97,7 +98,8 @@ def grouped_mm(mat_a: Tensor, mat_b: Tensor, *, offs: Tensor | None = None,
         out = mat_a.matmul(mat_b)
     elif dims in ((2, 3), (2, 2), (3, 2)):
         if offs is None:
-            raise RuntimeError(f"grouped_mm: offs is required for {dims[0]}-D x {dims[1]}-D operands")
+            raise RuntimeError(f"grouped_mm: offs is required for {dims[0]}-D x {dims[1]}-D "
+                               "operands")
         out = _jagged_mm(mat_a, mat_b, offs, dims)
     else:
         raise RuntimeError(f"grouped_mm: expected 2-D or 3-D operands, got shapes "

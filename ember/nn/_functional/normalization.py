@@ -244,7 +244,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 
 def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                     k: float = 1.0) -> Tensor:
-    """Legacy Lua-Torch cross-channel LRN over (N, C, H, W): ``x * (k + alpha / size * S) ** -beta``.
+    """Legacy Lua-Torch cross-channel LRN over (N, C, H, W): ``x * (k + alpha/size * S)^-beta``.
 
     ``S`` sums squares over channels ``c - h + 1 .. c + h - 1`` with ``h = (size - 1) // 2 + 1``,
     plus channel 0 always, which is the window PyTorch's ``CrossMapLRN2d`` computes.

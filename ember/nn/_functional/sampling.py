@@ -16,15 +16,21 @@ from ember import creation
 from ember.methods.join import stack
 from ember.tensor import Tensor, make
 
-__all__ = ["GRID_SAMPLE_INTERPOLATION_MODES", "GRID_SAMPLE_PADDING_MODES", "affine_grid",
-           "grid_sample"]
+__all__ = [
+    "GRID_SAMPLE_INTERPOLATION_MODES",
+    "GRID_SAMPLE_PADDING_MODES",
+    "affine_grid",
+    "grid_sample",
+]
 
 GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
 GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
 
-_ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False "
-                  "since 1.3.0. Please specify align_corners=True if the old behavior is desired. "
-                  "See the documentation of grid_sample for details.")
+_ALIGN_WARNING = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False "
+    "since 1.3.0. Please specify align_corners=True if the old behavior is desired. "
+    "See the documentation of grid_sample for details."
+)
 
 
 def _base_coordinates(size: int, align_corners: bool, like: Tensor) -> Tensor:
@@ -36,7 +42,8 @@ def _base_coordinates(size: int, align_corners: bool, like: Tensor) -> Tensor:
 
 
 def affine_grid(theta: Tensor, size: list, align_corners: bool | None = None) -> Tensor:
-    """Sampling grid (N, H, W, 2) or (N, D, H, W, 3) of the affine maps ``theta`` (N, 2, 3) / (N, 3, 4).
+    """Sampling grid (N, H, W, 2) or (N, D, H, W, 3) of the affine maps ``theta``, (N, 2, 3) or
+    (N, 3, 4).
 
     >>> import ember
     >>> affine_grid(ember.tensor([[[1., 0., 0.], [0., 1., 0.]]]), [1, 1, 2, 2], False)[0, 0]
@@ -51,15 +58,21 @@ def affine_grid(theta: Tensor, size: list, align_corners: bool | None = None) ->
     size = [int(s) for s in size]
     spatial = len(size) - 2
     if spatial not in (2, 3):
-        raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D affine "
-                                  f"transforms, respectively. Got size {size}.")
+        raise NotImplementedError(
+            "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine "
+            f"transforms, respectively. Got size {size}."
+        )
     if theta.dim() != 3 or tuple(theta.shape[1:]) != (spatial, spatial + 1):
-        raise ValueError(f"Expected a batch of {spatial}D affine matrices of shape "
-                         f"Nx{spatial}x{spatial + 1} for size {size}. Got {list(theta.shape)}.")
+        raise ValueError(
+            f"Expected a batch of {spatial}D affine matrices of shape "
+            f"Nx{spatial}x{spatial + 1} for size {size}. Got {list(theta.shape)}."
+        )
     if align_corners and min(size[2:]) == 1:
-        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids "
-                      "when align_corners=True. This is not an intended use case of affine_grid.",
-                      stacklevel=2)
+        warnings.warn(
+            "Since version 1.3.0, affine_grid behavior has changed for unit-size grids "
+            "when align_corners=True. This is not an intended use case of affine_grid.",
+            stacklevel=2,
+        )
     elif min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
     n, out = size[0], size[2:]
@@ -149,29 +162,43 @@ def _taps(coord: Tensor, size: int, mode: str, padding_mode: str, align_corners:
 
 def _check_sample_args(input: Tensor, grid: Tensor, mode: str, padding_mode: str) -> None:
     if mode not in GRID_SAMPLE_INTERPOLATION_MODES:
-        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' "
-                         f"or 'bicubic', but got: '{mode}'")
+        raise ValueError(
+            "nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' "
+            f"or 'bicubic', but got: '{mode}'"
+        )
     if padding_mode not in GRID_SAMPLE_PADDING_MODES:
-        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
-                         f"'border', or 'reflection', but got: '{padding_mode}'")
+        raise ValueError(
+            "nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+            f"'border', or 'reflection', but got: '{padding_mode}'"
+        )
     spatial = input.dim() - 2
     if spatial not in (2, 3) or grid.dim() != input.dim() or grid.shape[-1] != spatial:
         raise RuntimeError(
             f"grid_sample(): expected a 4-D input with a grid (N, H_out, W_out, 2) or a 5-D input "
             f"with a grid (N, D_out, H_out, W_out, 3), got input {list(input.shape)} and grid "
-            f"{list(grid.shape)}")
+            f"{list(grid.shape)}"
+        )
     if grid.shape[0] != input.shape[0]:
-        raise RuntimeError(f"grid_sample(): expected grid and input to have the same batch size, "
-                           f"but got input {list(input.shape)} and grid {list(grid.shape)}")
+        raise RuntimeError(
+            f"grid_sample(): expected grid and input to have the same batch size, "
+            f"but got input {list(input.shape)} and grid {list(grid.shape)}"
+        )
     if mode == "bicubic" and spatial != 2:
         raise RuntimeError("grid_sample(): bicubic interpolation only supports 4D input")
     if input.dtype != grid.dtype:
-        raise RuntimeError(f"grid_sample(): expected input ({input.dtype}) and grid ({grid.dtype}) "
-                           "to have the same dtype")
+        raise RuntimeError(
+            f"grid_sample(): expected input ({input.dtype}) and grid ({grid.dtype}) "
+            "to have the same dtype"
+        )
 
 
-def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
-                align_corners: bool | None = None) -> Tensor:
+def grid_sample(
+    input: Tensor,
+    grid: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Sample ``input`` (N, C, H, W) at ``grid`` (N, H_out, W_out, 2) positions in [-1, 1].
 
     ``mode`` is ``'bilinear'``, ``'nearest'`` or ``'bicubic'`` (4-D only); ``padding_mode`` is

@@ -14,8 +14,8 @@ from ember.ops.conv import Col2Im, ConvGeometry, Im2Col
 from ember.tensor import Tensor, make
 
 __all__ = [
-    "channel_shuffle", "fold", "native_channel_shuffle", "interpolate", "pixel_shuffle", "pixel_unshuffle", "unfold", "upsample",
-    "upsample_bilinear", "upsample_nearest",
+    "channel_shuffle", "fold", "interpolate", "native_channel_shuffle", "pixel_shuffle",
+    "pixel_unshuffle", "unfold", "upsample", "upsample_bilinear", "upsample_nearest",
 ]
 
 _MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "bicubic": 2,

@@ -36,17 +36,31 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     (ember.Size([4]), ember.Size([4, 20]))
     """
 
-    def __init__(self, in_features: int, n_classes: int, cutoffs: Sequence[int],
-                 div_value: float = 4.0, head_bias: bool = False, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        n_classes: int,
+        cutoffs: Sequence[int],
+        div_value: float = 4.0,
+        head_bias: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         cutoffs = list(cutoffs)
         if len(cutoffs) == 0:
             raise ValueError("cutoffs should be a sequence of length larger than 0")
-        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > (n_classes - 1)
-                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
-            raise ValueError("cutoffs should be a sequence of unique, positive integers sorted in "
-                             "an increasing order, where each value is between 1 and n_classes-1")
+        if (
+            cutoffs != sorted(cutoffs)
+            or min(cutoffs) <= 0
+            or max(cutoffs) > (n_classes - 1)
+            or len(set(cutoffs)) != len(cutoffs)
+            or any(int(c) != c for c in cutoffs)
+        ):
+            raise ValueError(
+                "cutoffs should be a sequence of unique, positive integers sorted in "
+                "an increasing order, where each value is between 1 and n_classes-1"
+            )
         self.in_features, self.n_classes = in_features, n_classes
         self.cutoffs = cutoffs + [n_classes]
         self.div_value, self.head_bias = div_value, head_bias
@@ -59,8 +73,12 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         for i in range(self.n_clusters):
             hidden = int(in_features // (div_value ** (i + 1)))
             size = self.cutoffs[i + 1] - self.cutoffs[i]
-            self.tail.append(Sequential(Linear(in_features, hidden, bias=False, **factory),
-                                        Linear(hidden, size, bias=False, **factory)))
+            self.tail.append(
+                Sequential(
+                    Linear(in_features, hidden, bias=False, **factory),
+                    Linear(hidden, size, bias=False, **factory),
+                )
+            )
 
     def reset_parameters(self) -> None:
         self.head.reset_parameters()
@@ -76,11 +94,14 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         if input.dim() != 2 or target.dim() != 1 or input.shape[0] != target.shape[0]:
             raise RuntimeError(
                 f"AdaptiveLogSoftmaxWithLoss: expected input (N, {self.in_features}) and target "
-                f"(N,), got {list(input.shape)} and {list(target.shape)}")
+                f"(N,), got {list(input.shape)} and {list(target.shape)}"
+            )
         if target.numel() and (int(target.min()) < 0 or int(target.max()) >= self.n_classes):
-            raise RuntimeError(f"AdaptiveLogSoftmaxWithLoss: target values should be in [0, "
-                               f"{self.n_classes - 1}], got min {int(target.min())} and max "
-                               f"{int(target.max())}")
+            raise RuntimeError(
+                f"AdaptiveLogSoftmaxWithLoss: target values should be in [0, "
+                f"{self.n_classes - 1}], got min {int(target.min())} and max "
+                f"{int(target.max())}"
+            )
         head_logprob = F.log_softmax(self.head(input), dim=1)
         head_target = target.clamp(max=self.shortlist_size - 1)
         output = creation.zeros(target.shape[0], dtype=head_logprob.dtype, device=input.device)
@@ -140,34 +161,63 @@ class LinearCrossEntropyLoss(_WeightedLoss):
     ember.Size([])
     """
 
-    def __init__(self, in_features: int, num_classes: int, *, out_features: tuple = (),
-                 bias: bool = False, device=None, dtype=None, reduction: str = "mean",
-                 weight: Tensor | None = None, ignore_index: int | None = None,
-                 label_smoothing: float = 0.0, options: LinearCrossEntropyOptions | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        *,
+        out_features: tuple = (),
+        bias: bool = False,
+        device=None,
+        dtype=None,
+        reduction: str = "mean",
+        weight: Tensor | None = None,
+        ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
+        options: LinearCrossEntropyOptions | None = None,
+    ) -> None:
         if weight is not None and tuple(weight.shape) != (num_classes,):
-            raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got "
-                               f"{tuple(weight.shape)}")
+            raise RuntimeError(
+                f"expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}"
+            )
         if not 0 <= label_smoothing <= 1.0:
-            raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got "
-                               f"{label_smoothing}")
+            raise RuntimeError(
+                f"expected label_smoothing to be in range [0, 1], got {label_smoothing}"
+            )
         super().__init__(weight, None, None, reduction)
         self.num_classes, self.out_features = num_classes, tuple(out_features)
-        self.ignore_index, self.label_smoothing, self.options = ignore_index, label_smoothing, options
-        self.linear = Linear(in_features, math.prod(self.out_features, start=num_classes),
-                             bias=bias, device=device, dtype=dtype)
+        self.ignore_index, self.label_smoothing, self.options = (
+            ignore_index,
+            label_smoothing,
+            options,
+        )
+        self.linear = Linear(
+            in_features,
+            math.prod(self.out_features, start=num_classes),
+            bias=bias,
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         shape = (self.num_classes, *self.out_features)
         bias = None if self.linear.bias is None else self.linear.bias.reshape(shape)
         return F.linear_cross_entropy(
-            input, self.linear.weight.reshape(shape + (self.linear.in_features,)), target,
-            linear_bias=bias, weight=self.weight, reduction=self.reduction,
-            ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-            options=self.options)
+            input,
+            self.linear.weight.reshape(shape + (self.linear.in_features,)),
+            target,
+            linear_bias=bias,
+            weight=self.weight,
+            reduction=self.reduction,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            options=self.options,
+        )
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
-                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
-                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
-                f"label_smoothing={self.label_smoothing}, options={self.options}")
+        return (
+            f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+            f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+            f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+            f"label_smoothing={self.label_smoothing}, options={self.options}"
+        )

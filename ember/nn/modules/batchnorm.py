@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.batchnorm``: the layers live in ``normalization.py``."""
+"""``torch.nn.modules.batchnorm``: re-exports from ``normalization.py``."""
 
 from __future__ import annotations
 

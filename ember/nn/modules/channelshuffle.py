@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.channelshuffle``: the layers live in ``vision.py``."""
+"""``torch.nn.modules.channelshuffle``: re-exports from ``vision.py``."""
 
 from __future__ import annotations
 

@@ -245,5 +245,6 @@ class ConvTranspose3d(_ConvTransposeNd):
     _spatial = 3
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
+        output_padding = self._output_padding(input, output_size)
         return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups, self.dilation)
+                                  output_padding, self.groups, self.dilation)

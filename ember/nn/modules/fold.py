@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.fold``: the layers live in ``vision.py``."""
+"""``torch.nn.modules.fold``: re-exports from ``vision.py``."""
 
 from __future__ import annotations
 

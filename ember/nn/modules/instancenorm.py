@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.instancenorm``: the layers live in ``normalization.py``."""
+"""``torch.nn.modules.instancenorm``: re-exports from ``normalization.py``."""
 
 from __future__ import annotations
 

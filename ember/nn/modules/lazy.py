@@ -30,9 +30,19 @@ from ember.nn.parameter import UninitializedBuffer, UninitializedParameter
 from ember.tensor import Tensor
 
 __all__ = [
-    "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
-    "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
-    "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "LazyLinear",
     "LazyModuleMixin",
 ]
 
@@ -57,16 +67,24 @@ class LazyModuleMixin:
         """Materialize the placeholders from the forward arguments (each lazy layer writes it)."""
         raise NotImplementedError(f"{type(self).__name__}: initialize_parameters is not written")
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
-                              strict: bool, missing_keys: list, unexpected_keys: list,
-                              error_msgs: list) -> None:
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
         for name, value in list(self._parameters.items()) + list(self._buffers.items()):
             key = prefix + name
             if isinstance(value, _PLACEHOLDERS) and isinstance(state_dict.get(key), Tensor):
                 with no_grad():
                     value.materialize(state_dict[key].shape)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
         if not self.has_uninitialized_params() and "_lazy_hook" in self.__dict__:
             self._sizes_from_parameters()
             self._finish_lazy()
@@ -86,8 +104,10 @@ def _infer_parameters(module: LazyModuleMixin, args: tuple) -> None:
     with no_grad():
         module.initialize_parameters(*args)
     if module.has_uninitialized_params():
-        raise RuntimeError(f"{type(module).__name__}: module {module._get_name()} has not been "
-                           "fully initialized by its first input")
+        raise RuntimeError(
+            f"{type(module).__name__}: module {module._get_name()} has not been "
+            "fully initialized by its first input"
+        )
     module._finish_lazy()
 
 
@@ -146,8 +166,10 @@ class _LazyConvMixin(LazyModuleMixin):
         batched = input.dim() == self._spatial + 2
         self.in_channels = input.shape[1 if batched else 0]
         if self.in_channels % self.groups:
-            raise ValueError(f"{type(self).__name__}: in_channels ({self.in_channels}) must be "
-                             f"divisible by groups ({self.groups})")
+            raise ValueError(
+                f"{type(self).__name__}: in_channels ({self.in_channels}) must be "
+                f"divisible by groups ({self.groups})"
+            )
         if self._transposed:
             shape = (self.in_channels, self.out_channels // self.groups)
         else:
@@ -167,28 +189,81 @@ def _lazy_conv(name: str, base: type, transposed: bool) -> type:
     """The lazy form of a convolution layer: the same arguments less ``in_channels``."""
 
     if transposed:
-        def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
-                     groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
-                     device=None, dtype=None) -> None:
+
+        def __init__(
+            self,
+            out_channels: int,
+            kernel_size,
+            stride=1,
+            padding=0,
+            output_padding=0,
+            groups: int = 1,
+            bias: bool = True,
+            dilation=1,
+            padding_mode: str = "zeros",
+            device=None,
+            dtype=None,
+        ) -> None:
             self._lazy_out_channels = out_channels
-            base.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups,
-                          False, dilation, padding_mode, device=device, dtype=dtype)
+            base.__init__(
+                self,
+                0,
+                0,
+                kernel_size,
+                stride,
+                padding,
+                output_padding,
+                groups,
+                False,
+                dilation,
+                padding_mode,
+                device=device,
+                dtype=dtype,
+            )
             _register_hook(self)
             self._lazy_init(bias, device, dtype)
     else:
-        def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                     groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
-                     dtype=None) -> None:
+
+        def __init__(
+            self,
+            out_channels: int,
+            kernel_size,
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups: int = 1,
+            bias: bool = True,
+            padding_mode: str = "zeros",
+            device=None,
+            dtype=None,
+        ) -> None:
             self._lazy_out_channels = out_channels
-            base.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False,
-                          padding_mode, device=device, dtype=dtype)
+            base.__init__(
+                self,
+                0,
+                0,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                groups,
+                False,
+                padding_mode,
+                device=device,
+                dtype=dtype,
+            )
             _register_hook(self)
             self._lazy_init(bias, device, dtype)
 
-    doc = (f"A ``{base.__name__}`` whose ``in_channels`` is read from its first input "
-           "(``cls_to_become`` once it has run).")
-    return type(name, (_LazyConvMixin, base), {"__init__": __init__, "cls_to_become": base,
-                                               "__doc__": doc, "__module__": __name__})
+    doc = (
+        f"A ``{base.__name__}`` whose ``in_channels`` is read from its first input "
+        "(``cls_to_become`` once it has run)."
+    )
+    return type(
+        name,
+        (_LazyConvMixin, base),
+        {"__init__": __init__, "cls_to_become": base, "__doc__": doc, "__module__": __name__},
+    )
 
 
 LazyConv1d = _lazy_conv("LazyConv1d", Conv1d, False)
@@ -239,18 +314,36 @@ def _lazy_norm(name: str, base: type) -> type:
     batch_norm = base.__name__.startswith("Batch")
     defaults = (True, True) if batch_norm else (False, False)
 
-    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = defaults[0],
-                 track_running_stats: bool = defaults[1], device=None, dtype=None, *,
-                 bias: bool = True) -> None:
+    def __init__(
+        self,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = defaults[0],
+        track_running_stats: bool = defaults[1],
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         _register_hook(self)
         self._lazy_init(device, dtype)
 
-    doc = (f"A ``{base.__name__}`` whose ``num_features`` is read from its first input "
-           "(``cls_to_become`` once it has run).")
-    return type(name, (_LazyNormMixin, base), {
-        "__init__": __init__, "cls_to_become": base, "__doc__": doc, "__module__": __name__,
-        "_unbatched_rank": None if batch_norm else base._dims[1]})
+    doc = (
+        f"A ``{base.__name__}`` whose ``num_features`` is read from its first input "
+        "(``cls_to_become`` once it has run)."
+    )
+    return type(
+        name,
+        (_LazyNormMixin, base),
+        {
+            "__init__": __init__,
+            "cls_to_become": base,
+            "__doc__": doc,
+            "__module__": __name__,
+            "_unbatched_rank": None if batch_norm else base._dims[1],
+        },
+    )
 
 
 LazyBatchNorm1d = _lazy_norm("LazyBatchNorm1d", BatchNorm1d)

@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.linear_cross_entropy``: the layers live in ``adaptive.py``."""
+"""``torch.nn.modules.linear_cross_entropy``: re-exports from ``adaptive.py``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.linear_cross_entropy_options``: the layers live in ``adaptive.py``."""
+"""``torch.nn.modules.linear_cross_entropy_options``: re-exports from ``adaptive.py``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.pixelshuffle``: the layers live in ``vision.py``."""
+"""``torch.nn.modules.pixelshuffle``: re-exports from ``vision.py``."""
 
 from __future__ import annotations
 

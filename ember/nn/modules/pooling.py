@@ -332,7 +332,8 @@ class MaxUnpool3d(_MaxUnpoolNd):
     _spatial = 3
 
     def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
-        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
 
 
 class _FractionalMaxPoolNd(Module):
@@ -344,7 +345,8 @@ class _FractionalMaxPoolNd(Module):
                              "or a pooling ratio")
         if output_size is not None and output_ratio is not None:
             raise ValueError("only one of output_size and output_ratio may be specified")
-        self.kernel_size, self.output_size, self.output_ratio = kernel_size, output_size, output_ratio
+        self.kernel_size, self.output_size = kernel_size, output_size
+        self.output_ratio = output_ratio
         self.return_indices = return_indices
         self.register_buffer("_random_samples", _random_samples)
 

@@ -1,4 +1,4 @@
-"""PyTorch's module path ``torch.nn.modules.upsampling``: the layers live in ``vision.py``."""
+"""``torch.nn.modules.upsampling``: re-exports from ``vision.py``."""
 
 from __future__ import annotations
 

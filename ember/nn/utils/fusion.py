@@ -8,13 +8,24 @@ from ember.autograd.grad_mode import no_grad
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
 
-__all__ = ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
-           "fuse_linear_bn_weights"]
+__all__ = [
+    "fuse_conv_bn_eval",
+    "fuse_conv_bn_weights",
+    "fuse_linear_bn_eval",
+    "fuse_linear_bn_weights",
+]
 
 
-def fuse_conv_bn_weights(conv_w: Tensor, conv_b: Tensor | None, bn_rm: Tensor, bn_rv: Tensor,
-                         bn_eps: float, bn_w: Tensor | None, bn_b: Tensor | None,
-                         transpose: bool = False) -> tuple:
+def fuse_conv_bn_weights(
+    conv_w: Tensor,
+    conv_b: Tensor | None,
+    bn_rm: Tensor,
+    bn_rv: Tensor,
+    bn_eps: float,
+    bn_w: Tensor | None,
+    bn_b: Tensor | None,
+    transpose: bool = False,
+) -> tuple:
     """Weight and bias of one convolution equal to ``conv`` followed by eval-mode batch norm.
 
     >>> import ember
@@ -47,13 +58,27 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
         raise AssertionError("fuse_conv_bn_eval: the batch norm needs running statistics")
     with no_grad():
         fused.weight, fused.bias = fuse_conv_bn_weights(
-            fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias,
-            transpose)
+            fused.weight,
+            fused.bias,
+            bn.running_mean,
+            bn.running_var,
+            bn.eps,
+            bn.weight,
+            bn.bias,
+            transpose,
+        )
     return fused
 
 
-def fuse_linear_bn_weights(linear_w: Tensor, linear_b: Tensor | None, bn_rm: Tensor,
-                           bn_rv: Tensor, bn_eps: float, bn_w: Tensor, bn_b: Tensor) -> tuple:
+def fuse_linear_bn_weights(
+    linear_w: Tensor,
+    linear_b: Tensor | None,
+    bn_rm: Tensor,
+    bn_rv: Tensor,
+    bn_eps: float,
+    bn_w: Tensor,
+    bn_b: Tensor,
+) -> tuple:
     """Weight and bias of one linear layer equal to ``linear`` followed by eval-mode batch norm."""
     if linear_b is None:
         linear_b = bn_rm.new_zeros(bn_rm.shape)
@@ -68,12 +93,14 @@ def fuse_linear_bn_eval(linear, bn):
     if linear.training or bn.training:
         raise AssertionError("Fusion only for eval!")
     if linear.out_features != bn.num_features and bn.num_features != 1:
-        raise AssertionError("To fuse, linear.out_features must equal bn.num_features or "
-                             "bn.num_features must be 1")
+        raise AssertionError(
+            "To fuse, linear.out_features must equal bn.num_features or bn.num_features must be 1"
+        )
     if bn.running_mean is None or bn.running_var is None:
         raise AssertionError("fuse_linear_bn_eval: the batch norm needs running statistics")
     fused = copy.deepcopy(linear)
     with no_grad():
         fused.weight, fused.bias = fuse_linear_bn_weights(
-            fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+            fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
+        )
     return fused

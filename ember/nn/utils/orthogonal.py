@@ -46,12 +46,13 @@ def _householder_product(reflectors: Tensor, tau: Tensor) -> Tensor:
     """The first k columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^T`` (LAPACK's orgqr)."""
     n, k = reflectors.shape[-2], reflectors.shape[-1]
     eye = _eye(n, reflectors)
-    vectors = reflectors.tril(-1) + creation.eye(n, k, dtype=reflectors.dtype,
-                                                 device=reflectors.device)
+    vectors = reflectors.tril(-1) + creation.eye(
+        n, k, dtype=reflectors.dtype, device=reflectors.device
+    )
     q = eye.expand(*reflectors.shape[:-2], n, n)
     for i in range(k):
-        v = vectors[..., :, i: i + 1]
-        q = q - (q.matmul(v) * tau[..., i: i + 1].unsqueeze(-1)).matmul(v.mT)
+        v = vectors[..., :, i : i + 1]
+        q = q - (q.matmul(v) * tau[..., i : i + 1].unsqueeze(-1)).matmul(v.mT)
     return q[..., :k]
 
 
@@ -75,8 +76,9 @@ def _is_orthogonal(q: Tensor) -> bool:
 class _Orthogonal(Module):
     """The parametrization module: ``forward`` maps an unconstrained X to an orthogonal Q."""
 
-    def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True
-                 ) -> None:
+    def __init__(
+        self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True
+    ) -> None:
         super().__init__()
         self.shape = tuple(weight.shape)
         self.orthogonal_map = orthogonal_map
@@ -115,8 +117,10 @@ class _Orthogonal(Module):
 
     def _right_inverse(self, Q: Tensor) -> Tensor:
         if tuple(Q.shape) != self.shape:
-            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
-                             f"Got a tensor of shape {tuple(Q.shape)}.")
+            raise ValueError(
+                f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                f"Got a tensor of shape {tuple(Q.shape)}."
+            )
         original = Q
         n, k = Q.shape[-2], Q.shape[-1]
         if n < k:
@@ -125,7 +129,8 @@ class _Orthogonal(Module):
         if "base" not in self._buffers:
             raise NotImplementedError(
                 "orthogonal: assigning to the parametrization with use_trivialization=False is "
-                "not supported by ember (it needs LAPACK's geqrf reflectors)")
+                "not supported by ember (it needs LAPACK's geqrf reflectors)"
+            )
         if n == k:
             Q = Q.clone() if _is_orthogonal(Q) else _qr_orthogonal(Q)
         else:
@@ -154,8 +159,13 @@ def _cayley(eye: Tensor, a: Tensor) -> Tensor:
     return (eye + half).matmul(inverse).matmul(eye + half)
 
 
-def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
-               use_trivialization: bool = True) -> Module:
+def orthogonal(
+    module: Module,
+    name: str = "weight",
+    orthogonal_map: str | None = None,
+    *,
+    use_trivialization: bool = True,
+) -> Module:
     """Keep ``module.<name>`` orthogonal (or with orthonormal rows/columns when not square).
 
     >>> import ember
@@ -166,15 +176,20 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
     """
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+        raise ValueError(  # noqa: TRY004 - the type PyTorch raises
+            f"Module '{module}' has no parameter or buffer with name '{name}'"
+        )
     if weight.dim() < 2:
-        raise ValueError("Expected a matrix or batch of matrices. "
-                         f"Got a tensor of {weight.dim()} dimensions.")
+        raise ValueError(
+            f"Expected a matrix or batch of matrices. Got a tensor of {weight.dim()} dimensions."
+        )
     if orthogonal_map is None:
         orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
     if orthogonal_map not in _MAPS:
-        raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
-                         f"Got: {orthogonal_map}")
+        raise ValueError(
+            'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
+            f"Got: {orthogonal_map}"
+        )
     orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module

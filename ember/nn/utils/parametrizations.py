@@ -7,7 +7,7 @@ from ember import creation
 from ember.autograd.grad_mode import no_grad
 from ember.nn.modules.module import Module
 from ember.nn.utils import parametrize
-from ember.nn.utils.orthogonal import orthogonal as orthogonal
+from ember.nn.utils.orthogonal import orthogonal
 from ember.tensor import Tensor
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
