@@ -68,4 +68,4 @@ class SparseAdam(Optimizer):
         xp.copyto(exp_avg, new_avg, where=touched)
         xp.copyto(exp_avg_sq, new_sq, where=touched)
         change = new_avg / (xp.sqrt(new_sq) + group["eps"]) * step_size
-        xp.subtract(param, change, out=param, where=touched)
+        param -= xp.where(touched, change, 0)
