@@ -42,8 +42,8 @@ def __getattr__(name):
         from ember.autograd.variable import Variable
 
         return Variable
-    if name == "functional":
+    if name in ("functional", "profiler"):
         import importlib
 
-        return importlib.import_module("ember.autograd.functional")
+        return importlib.import_module(f"ember.autograd.{name}")
     raise AttributeError(f"module 'ember.autograd' has no attribute {name!r}")

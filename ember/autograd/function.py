@@ -31,6 +31,7 @@ __all__ = [
     "FunctionCtx",
     "Node",
     "keep_saved_copy",
+    "once_differentiable",
     "register_tensor_type",
 ]
 
@@ -472,3 +473,35 @@ def _apply_user(cls, args, kwargs):
         ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None for o in outs]
         _resolve_saved(ctx, args, tuple(r._data if isinstance(r, Tensor) else r for r in results), results)
     return results[0] if single else tuple(results)
+
+
+def once_differentiable(fn):
+    """Mark a custom ``backward`` as not differentiable itself: it runs under ``no_grad`` (so
+    it may use non-differentiable code), and its results carry no graph.
+
+    >>> import ember
+    >>> class Square(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     @once_differentiable
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 2 * x
+    >>> x = ember.tensor([3.0], requires_grad=True)
+    >>> Square.apply(x).backward()
+    >>> x.grad
+    tensor([6.])
+    """
+    import functools
+
+    from ember.autograd.grad_mode import no_grad
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper

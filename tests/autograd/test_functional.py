@@ -126,3 +126,47 @@ def test_gradcheck_accepts_pytorchs_keywords():
                                         gen_non_contig_grad_outputs=True)
     with pytest.raises(NotImplementedError, match="check_forward_ad"):
         ember.autograd.gradcheck(lambda t: t.sum(), (x,), check_forward_ad=True)
+
+
+def test_once_differentiable_backward_runs_without_a_graph():
+    from ember.autograd.function import once_differentiable
+
+    seen = []
+
+    class Square(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            seen.append(ember.is_grad_enabled())
+            return grad * 2 * x
+
+    x = ember.tensor([3.0], requires_grad=True)
+    (g,) = ember.autograd.grad(Square.apply(x), x, create_graph=True)
+    assert g.tolist() == [6.0] and seen == [False] and not g.requires_grad
+
+
+def test_profiler_records_ranges(tmp_path):
+    import json
+
+    from ember.autograd import profiler
+
+    with profiler.profile() as prof:
+        for _ in range(3):
+            with profiler.record_function("step"):
+                ember.ones(4).sum()
+        profiler.record_function("fn")(lambda: None)()
+    averages = {e.key: e for e in prof.key_averages()}
+    assert averages["step"].count == 3 and averages["fn"].count == 1
+    assert "step" in prof.key_averages().table(sort_by="cpu_time_total")
+    path = tmp_path / "trace.json"
+    prof.export_chrome_trace(str(path))
+    assert len(json.loads(path.read_text())["traceEvents"]) == 4
+    with profiler.record_function("outside"):
+        pass
+    assert len(prof.function_events) == 4
