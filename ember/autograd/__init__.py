@@ -42,7 +42,7 @@ def __getattr__(name):
         from ember.autograd.variable import Variable
 
         return Variable
-    if name in ("functional", "profiler"):
+    if name in ("functional", "graph", "profiler"):
         import importlib
 
         return importlib.import_module(f"ember.autograd.{name}")

@@ -19,6 +19,7 @@ differentiable ops, so ``create_graph=True`` differentiates it again.
 from __future__ import annotations
 
 import traceback
+from contextvars import ContextVar
 
 from ember import backend
 from ember.backend import _XP_BY_TYPE
@@ -179,7 +180,22 @@ class _RemovableHandle:
 FunctionCtx = Node
 
 
+class _Packed:
+    """A saved tensor that went through a ``saved_tensors_hooks`` pack hook."""
+
+    __slots__ = ("unpack", "value")
+
+    def __init__(self, unpack, value) -> None:
+        self.unpack, self.value = unpack, value
+
+
+#: the (pack, unpack) pairs of the active ``saved_tensors_hooks`` blocks, innermost last
+saved_tensor_hooks: ContextVar[tuple] = ContextVar("ember_saved_tensor_hooks", default=())
+
+
 def _unpack(node: Node, entry):
+    if type(entry) is _Packed:
+        return _without_hooks(entry.unpack, entry.value)
     tensor, array, counter, version, output_nr = entry
     if array is None and counter is None:
         return tensor
@@ -201,6 +217,8 @@ def keep_saved_copy(node: Node, tensor) -> None:
     if not saved:
         return
     for i, entry in enumerate(saved):
+        if type(entry) is _Packed:
+            continue
         t = entry[0]
         if t is not None and entry[2] is not None and t._data is tensor._data:
             snapshot = _make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr, None)
@@ -395,7 +413,30 @@ def _resolve_saved(ctx, args, out, outputs):
     saved = []
     for item in items:
         saved.append(_saved_entry(item, args, outs, wrapped, Tensor))
+    hooks = saved_tensor_hooks.get()
+    if hooks:
+        saved = [_pack(ctx, entry, hooks[-1]) for entry in saved]
     ctx._saved = saved
+
+
+def _pack(ctx, entry, hooks):
+    """Run the innermost pack hook on a saved tensor (numbers and None pass through)."""
+    pack, unpack = hooks
+    if pack is None:  # inside disable_saved_tensors_hooks: save as usual
+        return entry
+    tensor = _unpack(ctx, entry)
+    if tensor is None or not isinstance(tensor, _Tensor):
+        return entry
+    return _Packed(unpack, _without_hooks(pack, tensor))
+
+
+def _without_hooks(hook, value):
+    """Run a pack or unpack hook with no hooks active: the ops inside it must not pack again."""
+    token = saved_tensor_hooks.set(())
+    try:
+        return hook(value)
+    finally:
+        saved_tensor_hooks.reset(token)
 
 
 def _saved_entry(item, args, outs, wrapped, Tensor):
