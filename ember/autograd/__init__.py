@@ -3,6 +3,7 @@ anomaly detection and gradient checking."""
 
 from ember.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ember.autograd.engine import backward, grad
+from ember.autograd.engine_flags import enforce_grad_layout_policy, set_multithreading_enabled
 from ember.autograd.function import Function, FunctionCtx
 from ember.autograd.grad_mode import (
     enable_grad,
@@ -21,6 +22,7 @@ __all__ = [
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "enforce_grad_layout_policy",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -31,6 +33,7 @@ __all__ = [
     "no_grad",
     "set_detect_anomaly",
     "set_grad_enabled",
+    "set_multithreading_enabled",
 ]
 
 
@@ -39,8 +42,8 @@ def __getattr__(name):
         from ember.autograd.variable import Variable
 
         return Variable
-    if name == "functional":
+    if name in ("functional", "graph", "profiler"):
         import importlib
 
-        return importlib.import_module("ember.autograd.functional")
+        return importlib.import_module(f"ember.autograd.{name}")
     raise AttributeError(f"module 'ember.autograd' has no attribute {name!r}")

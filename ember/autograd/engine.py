@@ -13,6 +13,8 @@ and insertion-ordered dicts only, so it is the same on every run.
 
 from __future__ import annotations
 
+import warnings
+
 import weakref
 
 from ember.autograd import anomaly
@@ -75,8 +77,20 @@ def _root_grads(tensors, grad_tensors, create_graph):
     return out, external
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``)."""
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None, *,
+             grad_variables=None):
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``).
+
+    ``grad_variables`` is PyTorch's deprecated name for ``grad_tensors`` (keyword-only here, so
+    that ``inputs`` keeps its place for positional callers).
+    """
+    if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
+                      FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both "
+                               "passed to `backward()`. Please only use `grad_tensors`.")
+        grad_tensors = grad_variables
     tensors = _as_tuple(tensors)
     if retain_graph is None:
         retain_graph = create_graph

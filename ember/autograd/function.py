@@ -19,6 +19,7 @@ differentiable ops, so ``create_graph=True`` differentiates it again.
 from __future__ import annotations
 
 import traceback
+from contextvars import ContextVar
 
 from ember import backend
 from ember.backend import _XP_BY_TYPE
@@ -32,6 +33,7 @@ __all__ = [
     "FunctionCtx",
     "Node",
     "keep_saved_copy",
+    "once_differentiable",
     "register_tensor_type",
     "set_trace_hook",
 ]
@@ -208,7 +210,22 @@ def _holds_data(value) -> bool:
 FunctionCtx = Node
 
 
+class _Packed:
+    """A saved tensor that went through a ``saved_tensors_hooks`` pack hook."""
+
+    __slots__ = ("unpack", "value")
+
+    def __init__(self, unpack, value) -> None:
+        self.unpack, self.value = unpack, value
+
+
+#: the (pack, unpack) pairs of the active ``saved_tensors_hooks`` blocks, innermost last
+saved_tensor_hooks: ContextVar[tuple] = ContextVar("ember_saved_tensor_hooks", default=())
+
+
 def _unpack(node: Node, entry):
+    if type(entry) is _Packed:
+        return _without_hooks(entry.unpack, entry.value)
     tensor, array, counter, version, output_nr = entry
     if array is None and counter is None:
         return tensor
@@ -230,6 +247,8 @@ def keep_saved_copy(node: Node, tensor) -> None:
     if not saved:
         return
     for i, entry in enumerate(saved):
+        if type(entry) is _Packed:
+            continue
         t = entry[0]
         if t is not None and entry[2] is not None and t._data is tensor._data:
             snapshot = _make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr, None)
@@ -430,7 +449,30 @@ def _resolve_saved(ctx, args, out, outputs):
     saved = []
     for item in items:
         saved.append(_saved_entry(item, args, outs, wrapped, Tensor))
+    hooks = saved_tensor_hooks.get()
+    if hooks:
+        saved = [_pack(ctx, entry, hooks[-1]) for entry in saved]
     ctx._saved = saved
+
+
+def _pack(ctx, entry, hooks):
+    """Run the innermost pack hook on a saved tensor (numbers and None pass through)."""
+    pack, unpack = hooks
+    if pack is None:  # inside disable_saved_tensors_hooks: save as usual
+        return entry
+    tensor = _unpack(ctx, entry)
+    if tensor is None or not isinstance(tensor, _Tensor):
+        return entry
+    return _Packed(unpack, _without_hooks(pack, tensor))
+
+
+def _without_hooks(hook, value):
+    """Run a pack or unpack hook with no hooks active: the ops inside it must not pack again."""
+    token = saved_tensor_hooks.set(())
+    try:
+        return hook(value)
+    finally:
+        saved_tensor_hooks.reset(token)
 
 
 def _saved_entry(item, args, outs, wrapped, Tensor):
@@ -508,3 +550,35 @@ def _apply_user(cls, args, kwargs):
         ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None for o in outs]
         _resolve_saved(ctx, args, tuple(r._data if isinstance(r, Tensor) else r for r in results), results)
     return results[0] if single else tuple(results)
+
+
+def once_differentiable(fn):
+    """Mark a custom ``backward`` as not differentiable itself: it runs under ``no_grad`` (so
+    it may use non-differentiable code), and its results carry no graph.
+
+    >>> import ember
+    >>> class Square(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     @once_differentiable
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 2 * x
+    >>> x = ember.tensor([3.0], requires_grad=True)
+    >>> Square.apply(x).backward()
+    >>> x.grad
+    tensor([6.])
+    """
+    import functools
+
+    from ember.autograd.grad_mode import no_grad
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper

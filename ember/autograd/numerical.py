@@ -75,9 +75,25 @@ def analytical_jacobian(func, inputs):
     return jacobians
 
 
+def _unsupported_checks(op: str, **flags) -> None:
+    """Raise for the PyTorch checks that need forward AD or vmap, which ember does not have."""
+    wanted = [name for name, on in flags.items() if on]
+    if wanted:
+        raise NotImplementedError(f"{op}: {', '.join(wanted)}=True needs forward-mode AD or vmap, "
+                                  "which ember does not implement; leave them False")
+
+
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **unused) -> bool:
+              raise_exception: bool = True, nondet_tol: float = 0.0,
+              check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+              check_batched_grad: bool = False, check_batched_forward_grad: bool = False,
+              check_forward_ad: bool = False, check_backward_ad: bool = True,
+              fast_mode: bool = False, masked: bool | None = None) -> bool:
     """Check autograd's gradients of ``func`` at ``inputs`` (float64 tensors) against finite differences.
+
+    ``nondet_tol``, ``check_undefined_grad``, ``check_grad_dtypes``, ``fast_mode`` and ``masked``
+    are accepted for PyTorch's signature (ember always runs the full, exact check);
+    ``check_backward_ad=False`` skips the check; the forward-AD and batched checks raise.
 
     >>> import ember
     >>> x = ember.randn(3, dtype=ember.float64, requires_grad=True)
@@ -86,6 +102,11 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     """
     from ember.tensor import Tensor
 
+    _unsupported_checks("gradcheck", check_batched_grad=check_batched_grad,
+                        check_batched_forward_grad=check_batched_forward_grad,
+                        check_forward_ad=check_forward_ad)
+    if not check_backward_ad:
+        return True
     inputs = _as_tuple(inputs)
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor) and x.requires_grad and x._data.dtype != np.float64:
@@ -110,11 +131,24 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, raise_exception: bool = True, **unused) -> bool:
-    """Check second derivatives: gradcheck of the map (inputs, v) -> vJ computed with create_graph."""
+                  rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False,
+                  raise_exception: bool = True, nondet_tol: float = 0.0,
+                  check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+                  check_rev_over_rev: bool = True, fast_mode: bool = False,
+                  masked: bool = False) -> bool:
+    """Check second derivatives: gradcheck of the map (inputs, v) -> vJ computed with create_graph.
+
+    PyTorch's extra keywords are accepted as in ``gradcheck``; ``check_rev_over_rev=False``
+    skips the check; ``check_batched_grad`` and ``check_fwd_over_rev`` raise.
+    """
     from ember.autograd.engine import grad as autograd_grad
     from ember.tensor import Tensor, make
 
+    _unsupported_checks("gradgradcheck", check_batched_grad=check_batched_grad,
+                        check_fwd_over_rev=check_fwd_over_rev)
+    if not check_rev_over_rev:
+        return True
     inputs = _as_tuple(inputs)
     outputs = _differentiable_outputs(func, inputs)
     rng = np.random.default_rng(0)

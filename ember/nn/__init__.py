@@ -10,9 +10,12 @@ from ember.nn import functional as functional
 from ember.nn import init as init
 from ember.nn import utils as utils
 from ember.nn.modules import *
+from ember.nn.modules.utils import factory_kwargs as factory_kwargs
 from ember.nn.parallel import DataParallel as DataParallel
 from ember.nn.parameter import Buffer as Buffer
 from ember.nn.parameter import Parameter as Parameter
+from ember.nn.parameter import UninitializedBuffer as UninitializedBuffer
+from ember.nn.parameter import UninitializedParameter as UninitializedParameter
 
 
 def __getattr__(name: str):

@@ -7,7 +7,7 @@ import copy
 from ember import creation
 from ember.tensor import Tensor, make
 
-__all__ = ["Buffer", "Parameter"]
+__all__ = ["Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter"]
 
 
 def _alias(cls, data, requires_grad: bool):
@@ -94,3 +94,78 @@ class Buffer(Tensor):
     def _as_tensor(self) -> Tensor:
         """The plain Tensor the module stores (same memory, same ``requires_grad``)."""
         return _alias(Tensor, self, self._requires_grad)
+
+
+class _Uninitialized:
+    """Shared by the placeholders of lazy modules: no shape until ``materialize(shape)``.
+
+    The placeholder holds an empty array of the requested dtype and device, which
+    ``materialize`` reads when it is not told otherwise.
+    """
+
+    __slots__ = ()
+    cls_to_become: type = Tensor
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Allocate (uninitialised) memory of ``shape`` and become ``cls_to_become``."""
+        device = self.device if device is None else device
+        dtype = self.dtype if dtype is None else dtype
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self._data = creation.empty(shape, device=device, dtype=dtype)._data
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
+            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+            "initialized one. Call `forward` to initialize the parameters before accessing their "
+            "attributes."
+        )
+
+    def size(self, dim=None):
+        return self.shape
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def __deepcopy__(self, memo):
+        return type(self)(self._requires_grad, self.device, self.dtype)
+
+
+class UninitializedParameter(_Uninitialized, Parameter):
+    """A Parameter of a lazy module whose shape is fixed by the first forward pass.
+
+    >>> p = UninitializedParameter()
+    >>> p.materialize((2, 3))
+    >>> type(p).__name__, tuple(p.shape)
+    ('Parameter', (2, 3))
+    """
+
+    __slots__ = ()
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
+        return _alias(cls, creation.empty(0, device=device, dtype=dtype), requires_grad)
+
+    def __init__(self, requires_grad: bool = True, device=None, dtype=None):
+        pass
+
+
+class UninitializedBuffer(_Uninitialized, Tensor):
+    """A buffer of a lazy module whose shape is fixed by the first forward pass.
+
+    >>> b = UninitializedBuffer()
+    >>> b.materialize(4)
+    >>> type(b).__name__, tuple(b.shape)
+    ('Tensor', (4,))
+    """
+
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad: bool = False, device=None, dtype=None):
+        return _alias(cls, creation.empty(0, device=device, dtype=dtype), requires_grad)
+
+    def __init__(self, requires_grad: bool = False, device=None, dtype=None):
+        pass

@@ -1,10 +1,13 @@
-"""2-D convolution primitives by im2col and matrix products (1-D calls these with H=1).
+"""N-D convolution primitives by im2col and matrix products (1-D calls the 2-D form with H=1).
 
 Three linear primitives close under differentiation, so every order of gradient works:
 
 * ``Conv2d(x, w, b)``: the convolution (bias optional);
 * ``Conv2dInputGrad(g, w)``: its adjoint in the input (``conv_transpose2d`` is this op);
 * ``Conv2dWeightGrad(x, g)``: its adjoint in the weight.
+
+The helpers take any number of spatial dims (3-D convolutions use them as they are); the
+measurements below are of the 2-D case.
 
 Layout: im2col reads the padded input through a strided window view and copies it once into a
 ``(C*kh*kw, N*Ho*Wo)`` matrix, rows in weight order (c, i, j), columns in (n, ho, wo) order,
@@ -36,6 +39,9 @@ CNNs (LeNet-5 and the 3-layer 3x3 net, batch 64):
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from ember.ops import Primitive
 
 
@@ -50,9 +56,14 @@ class ConvGeometry:
         if out_hw is None:
             out_hw = tuple(
                 (in_hw[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
-                for i in range(2)
+                for i in range(len(kernel))
             )
         self.out_hw = out_hw
+
+    @property
+    def pixels(self) -> int:
+        """Output positions per sample and channel (Ho*Wo in 2-D)."""
+        return math.prod(self.out_hw)
 
 
 def copy_rows(xp, dst, src):
@@ -80,48 +91,49 @@ def contiguous(xp, a):
     return out
 
 
+def _inner(padding, sizes) -> tuple:
+    """Slices picking the unpadded part of each padded spatial dim."""
+    return tuple(slice(p, p + s) for p, s in zip(padding, sizes))
+
+
 def _pad(xp, x, padding):
-    ph, pw = padding
-    if ph == 0 and pw == 0:
+    if not any(padding):
         return x
-    n, c, h, w = x.shape
-    out = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
-    copy_rows(xp, out[:, :, ph: ph + h, pw: pw + w], x)
+    spatial = tuple(s + 2 * p for s, p in zip(x.shape[2:], padding))
+    out = xp.zeros(x.shape[:2] + spatial, x.dtype)
+    copy_rows(xp, out[(slice(None), slice(None)) + _inner(padding, x.shape[2:])], x)
     return out
 
 
 def _windows(xp, padded, geo: ConvGeometry):
-    """The windows of an already padded (N, C, Hp, Wp) array as a (C, kh, kw, N, Ho, Wo) view."""
+    """The windows of an already padded (N, C, *S) array as a (C, *kernel, N, *out) view."""
     n, c = padded.shape[:2]
-    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
-    s_n, s_c, s_h, s_w = padded.strides
+    s_n, s_c, *s_sp = padded.strides
     return xp.lib.stride_tricks.as_strided(
-        padded, shape=(c, kh, kw, n, ho, wo),
-        strides=(s_c, s_h * geo.dilation[0], s_w * geo.dilation[1], s_n, s_h * geo.stride[0],
-                 s_w * geo.stride[1]),
+        padded, shape=(c, *geo.kernel, n, *geo.out_hw),
+        strides=(s_c, *(s * d for s, d in zip(s_sp, geo.dilation)), s_n,
+                 *(s * st for s, st in zip(s_sp, geo.stride))),
     )
 
 
 def im2col(xp, x, geo: ConvGeometry):
-    """``x`` (N, C, H, W) as columns (C*kh*kw, N*Ho*Wo): rows (c, i, j), columns (n, ho, wo)."""
+    """``x`` (N, C, *S) as columns (C*prod(kernel), N*prod(out)): rows (c, i, j, ...)."""
     windows = _windows(xp, _pad(xp, x, geo.padding), geo)
-    c, kh, kw, n, ho, wo = windows.shape
-    return contiguous(xp, windows).reshape(c * kh * kw, n * ho * wo)
+    rows = x.shape[1] * math.prod(geo.kernel)
+    return contiguous(xp, windows).reshape(rows, x.shape[0] * geo.pixels)
 
 
 def col2im(xp, cols, batch: int, channels: int, geo: ConvGeometry):
-    """The adjoint of ``im2col``: sum columns (C*kh*kw, N*Ho*Wo) back into (N, C, H, W)."""
-    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
-    (sh, sw), (dh, dw), (ph, pw) = geo.stride, geo.dilation, geo.padding
-    h, w = geo.in_hw
-    out = xp.zeros((channels, batch, h + 2 * ph, w + 2 * pw), cols.dtype)  # summed in C, N order
-    blocks = cols.reshape(channels, kh, kw, batch, ho, wo)
-    for i in range(kh):
-        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
-        for j in range(kw):
-            out[:, :, rows, j * dw: j * dw + sw * (wo - 1) + 1: sw] += blocks[:, i, j]
-    out = out[:, :, ph: ph + h, pw: pw + w]
-    return contiguous(xp, out.transpose(1, 0, 2, 3))
+    """The adjoint of ``im2col``: sum columns (C*prod(kernel), N*prod(out)) into (N, C, *S)."""
+    padded = tuple(s + 2 * p for s, p in zip(geo.in_hw, geo.padding))
+    out = xp.zeros((channels, batch) + padded, cols.dtype)  # summed in C, N order
+    blocks = cols.reshape((channels, *geo.kernel, batch, *geo.out_hw))
+    for offset in itertools.product(*(range(k) for k in geo.kernel)):
+        where = tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o in
+                      zip(offset, geo.dilation, geo.stride, geo.out_hw))
+        out[(slice(None), slice(None)) + where] += blocks[(slice(None),) + offset]
+    out = out[(slice(None), slice(None)) + _inner(geo.padding, geo.in_hw)]
+    return contiguous(xp, out.swapaxes(0, 1))
 
 
 def _gemm(xp, a, b, groups: int):
@@ -135,13 +147,12 @@ def _gemm(xp, a, b, groups: int):
 
 def _per_sample(geo: ConvGeometry, rows: int) -> bool:
     """Whether to run one GEMM per sample: groups == 1 and fewer column rows than pixels."""
-    return geo.groups == 1 and rows < geo.out_hw[0] * geo.out_hw[1]
+    return geo.groups == 1 and rows < geo.pixels
 
 
 def _sample_blocks(cols, geo: ConvGeometry):
     """Columns (K, N*P) as N blocks (N, K, P): a strided view, no copy."""
-    pixels = geo.out_hw[0] * geo.out_hw[1]
-    return cols.reshape(cols.shape[0], -1, pixels).transpose(1, 0, 2)
+    return cols.reshape(cols.shape[0], -1, geo.pixels).transpose(1, 0, 2)
 
 
 def _channels_first(g):
@@ -150,7 +161,7 @@ def _channels_first(g):
 
 
 def _grad_blocks(w, groups: int):
-    """Each group's weight transposed: (O, C/g, kh, kw) -> (g * C/g*kh*kw, O/g)."""
+    """Each group's weight transposed: (O, C/g, *kernel) -> (g * C/g*prod(kernel), O/g)."""
     o = w.shape[0]
     wg = w.reshape(groups, o // groups, -1)
     return wg.transpose(0, 2, 1).reshape(-1, o // groups)
@@ -158,7 +169,8 @@ def _grad_blocks(w, groups: int):
 
 def _rows_pay(geo: ConvGeometry) -> bool:
     """Whether the input gradient goes through zero-padded rows: stride 1 and ``Wp < 2*Wo``."""
-    return geo.stride == (1, 1) and geo.in_hw[1] + 2 * geo.padding[1] < 2 * geo.out_hw[1]
+    return (len(geo.kernel) == 2 and geo.stride == (1, 1)
+            and geo.in_hw[1] + 2 * geo.padding[1] < 2 * geo.out_hw[1])
 
 
 def _input_grad_rows(xp, g, w, geo: ConvGeometry, channels: int):
@@ -204,7 +216,10 @@ def _weight_grad(xp, cols, g, geo: ConvGeometry):
 
 
 class Conv2d(Primitive):
-    """``conv2d(x, w, b)`` with x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) or None."""
+    """``conv2d(x, w, b)`` with x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) or None.
+
+    Inputs with one or three spatial dims run the same code (``conv3d``).
+    """
 
     op_name = "conv2d"
 
@@ -221,12 +236,12 @@ class Conv2d(Primitive):
             if b is not None:
                 out += b.reshape(-1, 1)
             return out.reshape((n, o) + geo.out_hw)
-        nchw = _gemm(xp, w2, cols, geo.groups).reshape((o, n) + geo.out_hw).transpose(1, 0, 2, 3)
+        nchw = _gemm(xp, w2, cols, geo.groups).reshape((o, n) + geo.out_hw).swapaxes(0, 1)
         out = xp.empty(nchw.shape, nchw.dtype)
         if b is None:
             out[...] = nchw
         else:
-            xp.add(nchw, b.reshape(1, -1, 1, 1), out=out)
+            xp.add(nchw, b.reshape((1, -1) + (1,) * len(geo.out_hw)), out=out)
         return out
 
     @staticmethod
@@ -236,7 +251,7 @@ class Conv2d(Primitive):
         geo = ctx.geo
         grad_x = Conv2dInputGrad.apply(grad, w, geo, x.shape[1]) if need_x else None
         grad_w = Conv2dWeightGrad.apply(x, grad, geo, tuple(w.shape)) if need_w else None
-        grad_b = grad.sum((0, 2, 3)) if need_b else None
+        grad_b = grad.sum((0,) + tuple(range(2, grad.dim()))) if need_b else None
         return grad_x, grad_w, grad_b, None
 
 
@@ -275,7 +290,7 @@ class Conv2dWeightGrad(Primitive):
         xp = ctx.xp
         ctx.save_for_backward(x, g)
         ctx.geo, ctx.w_shape = geo, w_shape
-        g3 = g.reshape(g.shape[0], w_shape[0], geo.out_hw[0] * geo.out_hw[1])
+        g3 = g.reshape(g.shape[0], w_shape[0], geo.pixels)
         dw = _weight_grad(xp, im2col(xp, x, geo), g3, geo)
         return dw.reshape(w_shape)
 

@@ -1,5 +1,8 @@
 """Pooling primitives on (N, C, H, W) arrays; the 1-D forms call these with H=1.
 
+The geometry and the kernels take any number of trailing spatial dims (3-D pooling runs them on
+(N, C, D, H, W)); the tiling fast paths below are 2-D only.
+
 Every kernel reads the (padded) input through strided slices, one per kernel offset, so Python
 loops run over the kh*kw offsets only, never over pixels:
 
@@ -21,6 +24,7 @@ reduction over the window axes of a (N, C, Ho, kh, Wo, kw) view measured 10-25x 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from ember.ops import Primitive
@@ -29,7 +33,7 @@ _TILE_BYTES = 1 << 19  # input per chunk of samples in MaxPool2d's tiling path (
 
 
 class PoolGeometry:
-    """Sizes of one 2-D pooling: kernel, stride, padding, dilation, input and output sizes.
+    """Sizes of one N-D pooling (usually 2-D): kernel, stride, padding, dilation, in/out sizes.
 
     ``extra`` is the padding past ``padding`` that ceil_mode's last window reaches on the
     bottom/right; the padded input is ``in + 2 * padding + extra`` along each dim.
@@ -43,18 +47,24 @@ class PoolGeometry:
         self.in_hw = in_hw
         if out_hw is None:
             out_hw = tuple(pool_output_size(in_hw[i], kernel[i], stride[i], padding[i],
-                                            dilation[i], ceil_mode) for i in range(2))
+                                            dilation[i], ceil_mode) for i in range(len(kernel)))
         self.out_hw = out_hw
         self.extra = tuple(
             max(0, (out_hw[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
                 - in_hw[i] - 2 * padding[i])
-            for i in range(2)
+            for i in range(len(kernel))
         )
+
+    @property
+    def ndim(self) -> int:
+        """The number of spatial dims."""
+        return len(self.kernel)
 
     @property
     def overlapping(self) -> bool:
         """Whether some input element lies in two windows (stride < dilated kernel extent)."""
-        return any(self.stride[i] < self.dilation[i] * (self.kernel[i] - 1) + 1 for i in range(2))
+        return any(self.stride[i] < self.dilation[i] * (self.kernel[i] - 1) + 1
+                   for i in range(self.ndim))
 
     @property
     def padded(self) -> bool:
@@ -63,27 +73,28 @@ class PoolGeometry:
     @property
     def tiles(self) -> bool:
         """Whether the windows tile the input exactly: stride = kernel, no padding or dilation."""
-        return (self.stride == self.kernel and not self.padded and self.dilation == (1, 1)
+        return (self.ndim == 2 and self.stride == self.kernel and not self.padded
+                and self.dilation == (1, 1)
                 and all(self.in_hw[i] == self.out_hw[i] * self.kernel[i] for i in range(2)))
 
     def offsets(self):
-        """(i, j, slices into the padded input that pick offset (i, j) of every window)."""
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        ho, wo = self.out_hw
-        for i in range(kh):
-            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
-            for j in range(kw):
-                yield i * kw + j, (Ellipsis, rows, slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+        """(k, slices into the padded input that pick flat kernel offset k of every window)."""
+        ranges = (range(k) for k in self.kernel)
+        for k, offset in enumerate(itertools.product(*ranges)):
+            yield k, (Ellipsis,) + tuple(
+                slice(i * d, i * d + s * (o - 1) + 1, s)
+                for i, d, s, o in zip(offset, self.dilation, self.stride, self.out_hw))
 
     def padded_shape(self, lead: tuple) -> tuple:
-        return lead + tuple(self.in_hw[i] + 2 * self.padding[i] + self.extra[i] for i in range(2))
+        return lead + tuple(self.in_hw[i] + 2 * self.padding[i] + self.extra[i]
+                            for i in range(self.ndim))
 
     def crop(self, padded):
         """The unpadded part of an array of ``padded_shape``."""
         if not self.padded:
             return padded
-        (ph, pw), (h, w) = self.padding, self.in_hw
-        return padded[..., ph: ph + h, pw: pw + w]
+        inner = tuple(slice(p, p + s) for p, s in zip(self.padding, self.in_hw))
+        return padded[(Ellipsis,) + inner]
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
@@ -99,7 +110,7 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
 def _pad(xp, x, geo: PoolGeometry, fill):
     if not geo.padded:
         return x
-    out = xp.full(geo.padded_shape(x.shape[:-2]), fill, dtype=x.dtype)
+    out = xp.full(geo.padded_shape(x.shape[:-geo.ndim]), fill, dtype=x.dtype)
     geo.crop(out)[...] = x
     return out
 
@@ -160,7 +171,7 @@ def _window_add(xp, fill, geo: PoolGeometry, lead: tuple, dtype):
     an uninitialised result; otherwise parts are added into a zeroed padded grid, then cropped.
     """
     if geo.overlapping or geo.padded or any(
-            geo.in_hw[i] != geo.out_hw[i] * geo.stride[i] for i in range(2)):
+            geo.in_hw[i] != geo.out_hw[i] * geo.stride[i] for i in range(geo.ndim)):
         out = xp.zeros(geo.padded_shape(lead), dtype)
         for k, where in geo.offsets():
             fill(k, out[where], True)
@@ -179,9 +190,9 @@ class MaxPool2d(Primitive):
     @staticmethod
     def forward(ctx, x, geo: PoolGeometry, flat: bool = False):
         xp = ctx.xp
-        (kh, kw), lead = geo.kernel, x.shape[:-2]
+        lead = x.shape[:-geo.ndim]
         best = xp.empty(lead + geo.out_hw, x.dtype)
-        arg = xp.empty(best.shape, xp.int8 if kh * kw < 128 else xp.int32)
+        arg = xp.empty(best.shape, xp.int8 if math.prod(geo.kernel) < 128 else xp.int32)
         if geo.tiles:
             for n0, n1, planes in _tile_chunks(xp, x, geo):
                 _first_max(xp, planes, best[n0:n1], arg[n0:n1])
@@ -200,12 +211,15 @@ class MaxPool2d(Primitive):
 
 def flat_indices(xp, arg, geo: PoolGeometry):
     """Local window offsets -> PyTorch's flat indices into each unpadded (H, W) plane (int64)."""
-    (_kh, kw), (sh, sw), (dh, dw), (ph, pw) = geo.kernel, geo.stride, geo.dilation, geo.padding
-    ho, wo = geo.out_hw
     arg = arg.astype(xp.int64)
-    rows = (xp.arange(ho, dtype=xp.int64) * sh - ph)[:, None] + (arg // kw) * dh
-    cols = (xp.arange(wo, dtype=xp.int64) * sw - pw) + (arg % kw) * dw
-    return rows * geo.in_hw[1] + cols
+    flat = 0
+    for i in range(geo.ndim):  # the offset along dim i is a digit of arg in base kernel[i]
+        inner = math.prod(geo.kernel[i + 1:])
+        local = (arg // inner) % geo.kernel[i]
+        start = xp.arange(geo.out_hw[i], dtype=xp.int64) * geo.stride[i] - geo.padding[i]
+        start = start.reshape((-1,) + (1,) * (geo.ndim - 1 - i))
+        flat = flat * geo.in_hw[i] + start + local * geo.dilation[i]
+    return flat
 
 
 class MaxPoolScatter(Primitive):
@@ -224,7 +238,7 @@ class MaxPoolScatter(Primitive):
             else:
                 xp.multiply(g, arg == k, out=dest)
 
-        return _window_add(xp, fill, geo, g.shape[:-2], g.dtype)
+        return _window_add(xp, fill, geo, g.shape[:-geo.ndim], g.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -256,7 +270,7 @@ def avg_divisor(xp, geo: PoolGeometry, count_include_pad: bool, divisor_override
     if divisor_override:
         return xp.full(geo.out_hw, divisor_override, dtype=dtype)
     factors = []
-    for i in range(2):
+    for i in range(geo.ndim):
         k, s, p, size = geo.kernel[i], geo.stride[i], geo.padding[i], geo.in_hw[i]
         start = xp.arange(geo.out_hw[i]) * s - p
         end = xp.minimum(start + k, size + p)
@@ -264,7 +278,10 @@ def avg_divisor(xp, geo: PoolGeometry, count_include_pad: bool, divisor_override
             factors.append(end - start)
         else:
             factors.append(xp.minimum(end, size) - xp.maximum(start, 0))
-    return (factors[0][:, None] * factors[1][None, :]).astype(dtype)
+    total = factors[0]
+    for f in factors[1:]:
+        total = total[..., None] * f
+    return total.astype(dtype)
 
 
 class AvgPool2d(Primitive):
@@ -276,9 +293,8 @@ class AvgPool2d(Primitive):
     def forward(ctx, x, geo: PoolGeometry, divisor):
         xp = ctx.xp
         ctx.geo, ctx.divisor = geo, divisor
-        (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
-        n_c = x.shape[:-2]
-        if not geo.padded and geo.stride == geo.kernel and geo.in_hw == (ho * kh, wo * kw):
+        if geo.tiles:
+            (kh, kw), (ho, wo), n_c = geo.kernel, geo.out_hw, x.shape[:-2]
             total = x.reshape(n_c + (ho, kh, wo, kw)).sum(axis=(-3, -1))
         else:
             padded = _pad(xp, x, geo, 0)
@@ -310,7 +326,7 @@ class AvgPoolSpread(Primitive):
             else:
                 dest[...] = share
 
-        return _window_add(xp, fill, geo, g.shape[:-2], g.dtype)
+        return _window_add(xp, fill, geo, g.shape[:-geo.ndim], g.dtype)
 
     @staticmethod
     def backward(ctx, grad):

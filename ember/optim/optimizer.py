@@ -97,6 +97,15 @@ class Optimizer:
     elementwise: bool = True
     #: whether ``update`` writes into the gradient array it gets (then the step passes a copy)
     writes_grad: bool = True
+    #: the hook signatures, as PyTorch names them for annotations
+    OptimizerPreHook = Callable[..., Any]
+    OptimizerPostHook = Callable[..., None]
+
+    @staticmethod
+    def profile_hook_step(func: Callable) -> Callable:
+        """PyTorch wraps ``step`` for its profiler with this; ember runs the step hooks itself
+        (every subclass's ``step`` is wrapped), so it returns ``func`` unchanged."""
+        return func
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

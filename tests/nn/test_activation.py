@@ -140,3 +140,24 @@ def test_errors_name_the_problem():
         F.gelu(ember.randn(2), approximate="fast")
     with pytest.raises(ValueError, match="Softmax2d"):
         nn.Softmax2d()(ember.randn(3))
+
+
+def test_gumbel_softmax_samples_and_straight_through_gradient():
+    ember.manual_seed(0)
+    logits = ember.tensor(np.log([[0.7, 0.2, 0.1]] * 4000), requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.sum(-1).detach().numpy(), 1.0, rtol=1e-12)
+    hard = F.gumbel_softmax(logits, tau=1.0, hard=True)
+    assert set(np.unique(hard.detach().numpy())) == {0.0, 1.0}
+    freq = hard.detach().numpy().mean(0)  # Gumbel-max samples the categorical exactly
+    np.testing.assert_allclose(freq, [0.7, 0.2, 0.1], atol=0.03)
+    (hard * ember.tensor([1.0, 2.0, 3.0], dtype=ember.float64)).sum().backward()
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+    with pytest.warns(UserWarning, match="eps"):
+        F.gumbel_softmax(logits, eps=1e-3)
+
+
+def test_hardtanh_deprecated_min_value_max_value():
+    with pytest.warns(FutureWarning, match="min_value"):
+        layer = nn.Hardtanh(min_value=-2.0, max_value=3.0)
+    assert (layer.min_val, layer.max_val) == (-2.0, 3.0)

@@ -109,3 +109,27 @@ def test_reprs_match_torch():
     torch = torch_or_skip()
     for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"):
         assert repr(getattr(nn, name)(0.3, True)) == repr(getattr(torch.nn, name)(0.3, True))
+
+
+@pytest.mark.parametrize("op,shape,drop_shape", [
+    ("dropout2d", (4, 6), (4, 6)),
+    ("dropout2d", (2, 3, 4, 5, 6), (2, 3, 1, 1, 1)),
+    ("dropout3d", (4, 6), (4, 1)),
+    ("dropout3d", (6,), (6,)),
+    ("dropout3d", (4, 3, 5), (4, 1, 1)),
+])
+def test_feature_dropout_of_unexpected_rank_warns_and_proceeds(op, shape, drop_shape):
+    """As PyTorch: a deprecation warning, then dropout along dims 0 and 1 (or dim 0, unbatched)."""
+    with pytest.warns(UserWarning, match=f"Received a {len(shape)}-D input to {op}"):
+        out = getattr(F, op)(ember.ones(*shape), 0.5).numpy()
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    # constant across the dims the mask broadcasts over
+    reduced = out.reshape(drop_shape + (-1,)) if drop_shape != shape else out[..., None]
+    assert (reduced == reduced[..., :1]).all()
+
+
+def test_dropout2d_layer_on_2d_input_warns_not_raises():
+    with pytest.warns(UserWarning, match="dropout2d"):
+        assert nn.Dropout2d(0.5)(ember.ones(4, 6)).shape == (4, 6)
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"), pytest.warns(UserWarning):
+        F.dropout2d(ember.ones(6), 0.5)

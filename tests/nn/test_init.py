@@ -128,3 +128,14 @@ def test_init_does_not_record_graph():
     for fn in (init.uniform_, init.normal_, init.xavier_uniform_, init.orthogonal_, init.zeros_, init.eye_):
         out = fn(w)
         assert out is w and w.grad_fn is None and w.requires_grad
+
+
+@pytest.mark.parametrize("name", ["uniform", "normal", "eye", "dirac", "xavier_uniform",
+                                  "kaiming_normal", "orthogonal"])
+def test_deprecated_spellings_warn_and_fill(name):
+    torch = torch_or_skip()
+    shape = (3, 2, 3) if name == "dirac" else (3, 3)
+    with pytest.warns(FutureWarning, match=f"nn.init.{name}` is now deprecated"):
+        out = getattr(init, name)(ember.empty(*shape))
+    assert out.shape == shape
+    assert getattr(torch.nn.init, name).__name__ == getattr(init, name).__name__

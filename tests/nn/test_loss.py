@@ -440,3 +440,39 @@ def test_ctc_errors():
         F.ctc_loss(lp, ember.tensor([[1, 2], [0, 3]]), [5, 5], [2, 2])
     with pytest.raises(ValueError, match="input_lengths"):
         F.ctc_loss(lp, ember.tensor([[1, 2], [1, 3]]), [6, 5], [2, 2])
+
+
+@pytest.mark.parametrize("kw", [{}, {"margin": 0.5, "swap": True, "reduction": "none"},
+                                {"reduction": "sum"}], ids=str)
+@pytest.mark.parametrize("custom", [False, True])
+def test_triplet_margin_with_distance_loss_matches_torch(kw, custom):
+    torch = torch_or_skip()
+    a, p, n = (_randn(N, C) for _ in range(3))
+
+    def distance(x, y):
+        return 1.0 - (x * y).sum(-1) / ((x * x).sum(-1) * (y * y).sum(-1)).sqrt()
+
+    dist = {"distance_function": distance} if custom else {}
+    e_in = [ember.tensor(v, requires_grad=True) for v in (a, p, n)]
+    t_in = [torch.tensor(v, requires_grad=True) for v in (a, p, n)]
+    e_out = F.triplet_margin_with_distance_loss(*e_in, **dist, **kw)
+    t_out = torch.nn.functional.triplet_margin_with_distance_loss(*t_in, **dist, **kw)
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10)
+    e_out.sum().backward()
+    t_out.sum().backward()
+    for e, t in zip(e_in, t_in):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-12)
+    layer = nn.TripletMarginWithDistanceLoss(**dist, **kw)
+    np.testing.assert_allclose(layer(*e_in).detach().numpy(), t_out.detach().numpy(), rtol=1e-10)
+
+
+def test_triplet_margin_with_distance_loss_errors_and_nll_loss2d():
+    a = ember.ones(2, 3)
+    with pytest.raises(ValueError, match="margin"):
+        F.triplet_margin_with_distance_loss(a, a, a, margin=0.0)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        F.triplet_margin_with_distance_loss(a, a, ember.ones(3))
+    logp = ember.tensor(_randn(2, 3, 2, 2)).log_softmax(1)
+    target = ember.tensor(rng.integers(0, 3, (2, 2, 2)))
+    assert ember.allclose(nn.NLLLoss2d()(logp, target), F.nll_loss(logp, target))
+    assert isinstance(nn.NLLLoss2d(), nn.NLLLoss)

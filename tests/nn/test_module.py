@@ -379,3 +379,22 @@ def test_parameterlist_parameterdict():
     assert pd.pop("w").shape == (2,) and len(pd) == 1
     with pytest.raises(RuntimeError, match="should not be called"):
         pd()
+
+
+def test_module_extras_set_submodule_to_empty_compile_and_legacy_hooks():
+    net = nn.Sequential(nn.Sequential(nn.Linear(2, 2)))
+    net.set_submodule("0.0", nn.Tanh())
+    assert isinstance(net[0][0], nn.Tanh)
+    with pytest.raises(AttributeError, match="has no attribute"):
+        net.set_submodule("0.1", nn.Tanh(), strict=True)
+    layer = nn.Linear(2, 3)
+    weight = layer.weight
+    assert layer.to_empty(device="cpu") is layer and layer.weight is weight
+    assert layer.compile() is None
+    calls = []
+    layer.register_backward_hook(lambda module, grad_in, grad_out: calls.append(len(grad_out)))
+    layer(ember.ones(1, 2, requires_grad=True)).sum().backward()
+    assert calls == [1]
+    with pytest.raises(RuntimeError, match="XPU"):
+        layer.xpu()
+    assert sum(1 for _ in net.modules(remove_duplicate=False)) == 3

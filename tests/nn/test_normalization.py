@@ -311,3 +311,46 @@ def test_normalize_leaves_its_input_alone_when_a_reduced_dim_has_size_one():
     np.testing.assert_array_equal(out.detach().numpy(), np.zeros((4, 1)))
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((4, 1)))
+
+
+def test_sync_batch_norm_is_batch_norm_on_one_process():
+    torch = torch_or_skip()
+    x = np.random.default_rng(0).standard_normal((4, 3, 2, 5)).astype(np.float32)
+    e, t = nn.SyncBatchNorm(3, momentum=0.3), torch.nn.SyncBatchNorm(3, momentum=0.3)
+    e_out, t_out = e(ember.tensor(x)), t(torch.tensor(x))
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(e.running_var.numpy(), t.running_var.numpy(), atol=1e-6)
+    assert repr(e) == repr(t)
+    with pytest.raises(ValueError, match="at least 2D"):
+        e(ember.ones(3))
+
+
+def test_convert_sync_batchnorm_shares_state():
+    net = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3), nn.Sequential(nn.BatchNorm1d(3)))
+    bn_weight = net[1].weight
+    net[1].eval()
+    out = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    assert type(out[1]) is nn.SyncBatchNorm and type(out[2][0]) is nn.SyncBatchNorm
+    assert out[1].weight is bn_weight and not out[1].training
+    assert nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm1d(2)).num_features == 2
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 9])
+def test_cross_map_lrn2d_forward_matches_torch(size):
+    torch = torch_or_skip()
+    x = np.random.default_rng(size).standard_normal((2, 7, 3, 4))
+    e = nn.CrossMapLRN2d(size, 0.1, 0.75, 2)(ember.tensor(x))
+    t = torch.nn.CrossMapLRN2d(size, 0.1, 0.75, 2)(torch.tensor(x))
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)
+    assert repr(nn.CrossMapLRN2d(size)) == repr(torch.nn.CrossMapLRN2d(size))
+
+
+def test_cross_map_lrn2d_gradcheck_and_rank_error():
+    x = ember.tensor(np.random.default_rng(0).standard_normal((1, 4, 2, 2)), requires_grad=True)
+    assert gradcheck(lambda x: nn.CrossMapLRN2d(3, 0.5, 0.75, 1.0)(x), (x,))
+    with pytest.raises(ValueError, match="4D"):
+        nn.CrossMapLRN2d(3)(ember.ones(2, 3, 4))
+
+
+def test_rms_norm_forward_takes_x_by_keyword():
+    assert nn.RMSNorm(3)(x=ember.ones(2, 3)).shape == (2, 3)

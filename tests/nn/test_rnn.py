@@ -274,3 +274,22 @@ def test_lstm_learns_a_toy_sequence_task():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_rnn_argument_checks_match_torch():
+    torch = torch_or_skip()
+    for lib in (ember, torch):
+        lstm = lib.nn.LSTM(3, 4, num_layers=2, batch_first=True, proj_size=2)
+        x = lib.ones(5, 7, 3)
+        lstm.check_forward_args(x, (lib.zeros(2, 5, 2), lib.zeros(2, 5, 4)), None)
+        assert tuple(lstm.get_expected_hidden_size(x, None)) == (2, 5, 2)
+        assert tuple(lstm.get_expected_cell_size(x, None)) == (2, 5, 4)
+        with pytest.raises(RuntimeError, match=r"Expected hidden\[0\] size \(2, 5, 2\)"):
+            lstm.check_forward_args(x, (lib.zeros(2, 5, 4), lib.zeros(2, 5, 4)), None)
+        gru = lib.nn.GRU(3, 4)
+        with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 5, 4\), got \[1, 4, 4\]"):
+            gru.check_forward_args(lib.ones(7, 5, 3), lib.zeros(1, 4, 4), None)
+        with pytest.raises(RuntimeError, match="input_size"):
+            gru.check_input(lib.ones(7, 5, 2), None)
+        permuted = gru.permute_hidden(lib.arange(6.0).reshape(1, 3, 2), lib.tensor([2, 0, 1]))
+        assert permuted.tolist() == [[[4.0, 5.0], [0.0, 1.0], [2.0, 3.0]]]

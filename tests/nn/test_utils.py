@@ -172,3 +172,118 @@ def test_register_and_remove_parametrization():
     assert type(m) is nn.Linear and isinstance(m.weight, nn.Parameter)
     np.testing.assert_allclose(m.weight.detach().numpy(), 1.0)
     assert list(m.state_dict()) == ["bias", "weight"]  # as in PyTorch
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_fuse_conv_bn_eval_matches_the_pair(transpose):
+    ember.manual_seed(0)
+    conv = (nn.ConvTranspose2d if transpose else nn.Conv2d)(3, 4, 3, dtype=ember.float64).eval()
+    bn = nn.BatchNorm2d(4, dtype=ember.float64).eval()
+    bn.running_mean.normal_()
+    bn.running_var.uniform_(0.5, 2.0)
+    with ember.no_grad():
+        bn.weight.normal_()
+        bn.bias.normal_()
+    fused = nn.utils.fuse_conv_bn_eval(conv, bn, transpose=transpose)
+    x = ember.randn(2, 3, 5, 5, dtype=ember.float64)
+    np.testing.assert_allclose(fused(x).detach().numpy(), bn(conv(x)).detach().numpy(), atol=1e-12)
+    assert isinstance(fused.weight, nn.Parameter) and fused is not conv
+    with pytest.raises(AssertionError, match="eval"):
+        nn.utils.fuse_conv_bn_eval(conv.train(), bn)
+
+
+def test_fuse_linear_bn_eval_and_weights_match_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    w, b, rm, rv, bw, bb = (rng.standard_normal(s) for s in [(4, 3), 4, 4, 4, 4, 4])
+    rv = np.abs(rv) + 0.5
+    e = nn.utils.fuse_linear_bn_weights(*(ember.tensor(a) for a in (w, b, rm, rv)), 1e-5,
+                                        ember.tensor(bw), ember.tensor(bb))
+    t = torch.nn.utils.fuse_linear_bn_weights(*(torch.tensor(a) for a in (w, b, rm, rv)), 1e-5,
+                                              torch.tensor(bw), torch.tensor(bb))
+    for ea, ta in zip(e, t):
+        np.testing.assert_allclose(ea.detach().numpy(), ta.detach().numpy(), rtol=1e-12)
+    lin, bn = nn.Linear(3, 4).eval(), nn.BatchNorm1d(4).eval()
+    x = ember.randn(5, 3)
+    fused = nn.utils.fuse_linear_bn_eval(lin, bn)
+    np.testing.assert_allclose(fused(x).detach().numpy(), bn(lin(x)).detach().numpy(), atol=1e-6)
+
+
+def test_skip_init_memory_format_and_module_utils():
+    from ember.nn.modules.utils import _pair, _reverse_repeat_tuple, _triple
+
+    assert nn.utils.skip_init(nn.Linear, 3, 2, device="cpu").weight.shape == (2, 3)
+    with pytest.raises(RuntimeError, match="device"):
+        nn.utils.skip_init(nn.ReLU)
+    conv = nn.Conv2d(1, 1, 1)
+    assert nn.utils.convert_conv2d_weight_memory_format(conv, None) is conv
+    assert _pair(3) == (3, 3) and _triple((1, 2, 3)) == (1, 2, 3)
+    assert _reverse_repeat_tuple((1, 2), 2) == (2, 2, 1, 1)
+    assert nn.factory_kwargs({"device": "cpu", "factory_kwargs": {"dtype": None}}) == {
+        "device": "cpu", "dtype": None}
+    with pytest.raises(TypeError, match="unexpected"):
+        nn.factory_kwargs({"bias": True})
+    with pytest.warns(FutureWarning, match="Container"):
+        container = nn.Container(fc=nn.Linear(2, 2))
+    assert list(dict(container.named_children())) == ["fc"]
+
+
+def test_functional_compat_names():
+    from ember.nn import functional as F
+
+    assert not F.has_torch_function((ember.ones(1),)) and not F.has_torch_function_unary(1)
+    assert F.handle_torch_function(lambda x: x + 1, (), 1) == 2
+    pick = F.boolean_dispatch("flag", 1, False, lambda x, flag=True: "yes",
+                              lambda x, flag=False: "no", func_name="pick")
+    assert (pick(0), pick(0, True), pick(0, flag=True)) == ("no", "yes", "yes")
+    assert pick.__name__ == "pick"
+    with pytest.raises(AssertionError, match="size"):
+        F.assert_int_or_pair([1, 2, 3], "size", "{} must be an int or a pair")
+    assert F.Tensor is ember.Tensor and isinstance(F.reproducibility_notes, dict)
+
+
+@pytest.mark.parametrize("shape,orthogonal_map", [
+    ((4, 4), None), ((4, 4), "cayley"), ((4, 4), "householder"), ((5, 3), None),
+    ((3, 5), None), ((5, 3), "matrix_exp"), ((3, 5), "cayley"),
+], ids=str)
+def test_orthogonal_parametrization_matches_torch(shape, orthogonal_map):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    e_layer = nn.Linear(shape[1], shape[0], dtype=ember.float64)
+    t_layer = torch.nn.Linear(shape[1], shape[0], dtype=torch.float64)
+    w = rng.standard_normal(shape)
+    with ember.no_grad():
+        e_layer.weight.copy_(ember.tensor(w))
+    with torch.no_grad():
+        t_layer.weight.copy_(torch.tensor(w))
+    parametrizations.orthogonal(e_layer, orthogonal_map=orthogonal_map)
+    torch.nn.utils.parametrizations.orthogonal(t_layer, orthogonal_map=orthogonal_map)
+    np.testing.assert_allclose(e_layer.weight.detach().numpy(), t_layer.weight.detach().numpy(),
+                               atol=1e-12)
+    # a trained state: the same unconstrained X (diagonal -1 for the Householder map) and base
+    tall = max(shape), min(shape)
+    x = np.tril(rng.standard_normal(tall), -1) * 0.3 - np.eye(*tall)
+    x = x if shape[0] >= shape[1] else x.T
+    e_param, t_param = e_layer.parametrizations.weight, t_layer.parametrizations.weight
+    e_param[0].base = ember.tensor(t_param[0].base.numpy())
+    with ember.no_grad():
+        e_param.original.copy_(ember.tensor(x))
+    with torch.no_grad():
+        t_param.original.copy_(torch.tensor(x))
+    e_w, t_w = e_layer.weight, t_layer.weight
+    np.testing.assert_allclose(e_w.detach().numpy(), t_w.detach().numpy(), atol=1e-10)
+    q = e_w.detach().numpy()
+    gram = q.T @ q if shape[0] >= shape[1] else q @ q.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-10)
+    g = rng.standard_normal(shape)
+    (e_w * ember.tensor(g)).sum().backward()
+    (t_w * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(e_param.original.grad.numpy(), t_param.original.grad.numpy(),
+                               atol=1e-10)
+
+
+def test_orthogonal_errors():
+    with pytest.raises(ValueError, match="matrix"):
+        parametrizations.orthogonal(nn.Linear(2, 2), "bias")
+    with pytest.raises(ValueError, match="orthogonal_map"):
+        parametrizations.orthogonal(nn.Linear(2, 2), orthogonal_map="qr")

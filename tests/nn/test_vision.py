@@ -253,3 +253,22 @@ def test_small_resnet_loss_falls():
     x, y = _synthetic(16, (3, 12, 12), 4)
     losses = _train(model, x, y, steps=12, lr=0.05)
     assert losses[-1] < 0.8 * losses[0], losses
+
+
+@pytest.mark.parametrize("shape,groups", [((2, 6, 3), 3), ((1, 8, 2, 2), 2), ((1, 4, 1, 2, 2), 4)])
+def test_channel_shuffle_matches_torch(shape, groups):
+    torch = torch_or_skip()
+    compare_fn(lambda x: F.channel_shuffle(x, groups),
+               lambda x: torch.nn.functional.channel_shuffle(x, groups), shape)
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    np.testing.assert_array_equal(nn.ChannelShuffle(groups)(ember.tensor(x)).numpy(),
+                                  torch.nn.ChannelShuffle(groups)(torch.tensor(x)).numpy())
+    assert F.native_channel_shuffle(ember.tensor(x), groups).shape == shape
+    assert repr(nn.ChannelShuffle(groups)) == repr(torch.nn.ChannelShuffle(groups))
+
+
+def test_channel_shuffle_errors():
+    with pytest.raises(RuntimeError, match="divisible"):
+        F.channel_shuffle(ember.ones(1, 5, 2), 2)
+    with pytest.raises(RuntimeError, match="positive"):
+        F.channel_shuffle(ember.ones(1, 4, 2), 0)

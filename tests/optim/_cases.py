@@ -73,6 +73,11 @@ CASES = {
         {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "weight_decay": 0.1},
         {"lr": 0.05, "t0": 3, "maximize": True},
     ],
+    "Adafactor": [
+        {"lr": 0.05},
+        {"lr": 0.05, "weight_decay": 0.1, "beta2_decay": -0.5},
+        {"lr": 0.05, "eps": (1e-20, 1e-2), "d": 1.5, "maximize": True},
+    ],
     "Rprop": [
         {"lr": 0.01},
         {"lr": 0.01, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.05)},

@@ -1,6 +1,6 @@
-"""nn.functional: ``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``.
+"""nn.functional: ``conv1d/2d/3d``, ``conv_transpose1d/2d/3d`` and ``conv_tbc``.
 
-All four run on the 2-D primitives of ``ember.ops.conv``; the 1-D forms add a unit height.
+All run on the N-D primitives of ``ember.ops.conv``; the 1-D forms add a unit height.
 """
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 from ember.ops.conv import Conv2d, Conv2dInputGrad, ConvGeometry
 from ember.tensor import Tensor
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]
 
 
 def expand_param(value, n: int, name: str, op: str) -> tuple:
@@ -85,8 +86,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 def _conv2d(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups: int,
             op: str) -> Tensor:
-    stride = expand_param(stride, 2, "stride", op)
-    dilation = expand_param(dilation, 2, "dilation", op)
+    n = weight.dim() - 2
+    stride = expand_param(stride, n, "stride", op)
+    dilation = expand_param(dilation, n, "dilation", op)
     kernel = tuple(weight.shape[2:])
     out_channels, in_per_group = weight.shape[:2]
     if groups < 1 or out_channels % groups:
@@ -101,9 +103,9 @@ def _conv2d(input: Tensor, weight: Tensor, bias, stride, padding, dilation, grou
     _check_bias(op, bias, out_channels, weight)
     if isinstance(padding, str):
         if padding == "valid":
-            padding = (0, 0)
+            padding = (0,) * n
         elif padding == "same":
-            if stride != (1, 1):
+            if any(s != 1 for s in stride):
                 raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
             pads = same_padding(kernel, dilation)
             if any(a != b for a, b in pads):
@@ -113,7 +115,7 @@ def _conv2d(input: Tensor, weight: Tensor, bias, stride, padding, dilation, grou
             padding = tuple(a for a, _ in pads)
         else:
             raise ValueError(f"{op}: invalid padding string {padding!r}, expected 'valid' or 'same'")
-    padding = expand_param(padding, 2, "padding", op)
+    padding = expand_param(padding, n, "padding", op)
     in_hw = tuple(input.shape[2:])
     geo = ConvGeometry(stride, padding, dilation, groups, kernel, in_hw)
     if min(geo.out_hw) < 1 or any(p < 0 for p in padding):
@@ -153,10 +155,11 @@ def transposed_size(size: int, kernel: int, stride: int, padding: int, dilation:
 
 def _conv_transpose2d(input: Tensor, weight: Tensor, bias, stride, padding, output_padding,
                       groups: int, dilation, op: str) -> Tensor:
-    stride = expand_param(stride, 2, "stride", op)
-    padding = expand_param(padding, 2, "padding", op)
-    output_padding = expand_param(output_padding, 2, "output_padding", op)
-    dilation = expand_param(dilation, 2, "dilation", op)
+    n = weight.dim() - 2
+    stride = expand_param(stride, n, "stride", op)
+    padding = expand_param(padding, n, "padding", op)
+    output_padding = expand_param(output_padding, n, "output_padding", op)
+    dilation = expand_param(dilation, n, "dilation", op)
     in_channels, out_per_group = weight.shape[:2]
     if groups < 1 or in_channels % groups:
         raise RuntimeError(f"{op}: groups={groups} must be positive and divide in_channels "
@@ -177,13 +180,13 @@ def _conv_transpose2d(input: Tensor, weight: Tensor, bias, stride, padding, outp
     kernel = tuple(weight.shape[2:])
     in_hw = tuple(input.shape[2:])
     out_hw = tuple(transposed_size(in_hw[i], kernel[i], stride[i], padding[i], dilation[i],
-                                   output_padding[i]) for i in range(2))
+                                   output_padding[i]) for i in range(n))
     if min(out_hw) < 1:
         raise RuntimeError(f"{op}: input of shape {list(input.shape)} gives a non-positive output "
                            f"size {list(out_hw)}; reduce padding {list(padding)}")
     geo = ConvGeometry(stride, padding, dilation, groups, kernel, out_hw, out_hw=in_hw)
     out = Conv2dInputGrad.apply(input, weight, geo, out_per_group * groups)
-    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+    return out if bias is None else out + bias.reshape((1, -1) + (1,) * n)
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
@@ -223,3 +226,49 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                             groups, lift(dilation, "dilation", 1), op)
     out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation of (N, C, D, H, W) with weight (O, C/groups, kd, kh, kw).
+
+    >>> import ember
+    >>> conv3d(ember.ones(1, 2, 4, 5, 5), ember.ones(3, 2, 3, 3, 3), padding=1).shape
+    ember.Size([1, 3, 4, 5, 5])
+    """
+    unbatched = _check_input("conv3d", input, weight, 3, "N, C, D, H, W")
+    if unbatched:
+        input = input.unsqueeze(0)
+    out = _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv3d")
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution, weight (C_in, C_out/groups, kd, kh, kw).
+
+    >>> import ember
+    >>> conv_transpose3d(ember.ones(1, 4, 3, 3, 3), ember.ones(4, 2, 2, 2, 2), stride=2).shape
+    ember.Size([1, 2, 6, 6, 6])
+    """
+    unbatched = _check_input("conv_transpose3d", input, weight, 3, "N, C, D, H, W")
+    if unbatched:
+        input = input.unsqueeze(0)
+    out = _conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                            dilation, "conv_transpose3d")
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """1-D convolution in (time, batch, channel) layout, weight (k, C_in, C_out), bias (C_out,).
+
+    >>> import ember
+    >>> conv_tbc(ember.ones(5, 2, 3), ember.ones(3, 3, 4), ember.zeros(4), 1).shape
+    ember.Size([5, 2, 4])
+    """
+    if input.dim() != 3 or weight.dim() != 3 or bias.dim() != 1:
+        raise RuntimeError(f"conv_tbc: expected input (T, B, C_in), weight (k, C_in, C_out) and "
+                           f"bias (C_out,), got {list(input.shape)}, {list(weight.shape)} and "
+                           f"{list(bias.shape)}")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)

@@ -89,16 +89,31 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _feature_dropout("dropout1d", input, p, training, inplace, 3)
 
 
+def _warn_rank(op: str, input: Tensor, spatial: int) -> None:
+    """PyTorch's deprecation warning for a channel-wise dropout on an input of unexpected rank."""
+    if input.dim() not in (spatial + 1, spatial + 2):
+        warnings.warn(
+            f"{op}: Received a {input.dim()}-D input to {op}, which is deprecated and will result "
+            "in an error in a future release. To retain the behavior and silence this warning, "
+            f"please use dropout instead. Note that {op} exists to provide channel-wise dropout "
+            f"on inputs with {spatial} spatial dimensions, a channel dimension, and an optional "
+            f"batch dimension (i.e. {spatial + 1}D or {spatial + 2}D inputs).",
+            stacklevel=3,
+        )
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of a (N, C, H, W) input with probability ``p``.
 
-    A 3-D input is taken as (N, C, L), as PyTorch does (with the same warning).
+    A 3-D input is taken as (N, C, L), as PyTorch does (with the same warning); other ranks warn
+    and drop along dims 0 and 1, as PyTorch does.
 
     >>> import ember
     >>> dropout2d(ember.ones(2, 3, 4, 4), 0.5).shape
     ember.Size([2, 3, 4, 4])
     """
     _check_p("dropout2d", p)
+    _warn_rank("dropout2d", input, 2)
     if input.dim() == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
@@ -106,18 +121,33 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             "To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2,
         )
-        return _feature_dropout("dropout2d", input, p, training, inplace, 3)
-    return _feature_dropout("dropout2d", input, p, training, inplace, 4)
+    if input.dim() < 2:
+        raise RuntimeError("dropout2d: Feature dropout requires at least 2 dimensions in the "
+                           f"input, got shape {list(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    return _masked(input, p, _feature_shape(input), inplace)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability ``p``.
 
+    Other ranks warn and are taken as unbatched (dropping along dim 0), as PyTorch does.
+
     >>> import ember
     >>> dropout3d(ember.ones(1, 2, 2, 2, 2), 0.5).shape
     ember.Size([1, 2, 2, 2, 2])
     """
-    return _feature_dropout("dropout3d", input, p, training, inplace, 5)
+    _check_p("dropout3d", p)
+    _warn_rank("dropout3d", input, 3)
+    if input.dim() == 0:
+        raise RuntimeError("dropout3d: Feature dropout requires at least 2 dimensions in the "
+                           "input, got a 0-D input")
+    if not training or p == 0.0:
+        return input
+    if input.dim() == 5:
+        return _masked(input, p, _feature_shape(input), inplace)
+    return _masked(input, p, (input.shape[0],) + (1,) * (input.dim() - 1), inplace)
 
 
 def _alpha(input: Tensor, p: float, shape: tuple, inplace: bool) -> Tensor:

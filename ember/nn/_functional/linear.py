@@ -1,11 +1,13 @@
-"""nn.functional: ``linear`` and ``bilinear``."""
+"""nn.functional: ``linear``, ``bilinear`` and ``grouped_mm``."""
 
 from __future__ import annotations
+
+import itertools
 
 from ember.ops import linalg
 from ember.tensor import Tensor
 
-__all__ = ["bilinear", "linear"]
+__all__ = ["bilinear", "grouped_mm", "linear"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -62,3 +64,63 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     if bias is not None:
         out = out + bias
     return out.reshape(lead + (out_features,))
+
+
+def _group_bounds(offs, total: int) -> list:
+    """[(start, end), ...] of the groups that the increasing end offsets ``offs`` delimit."""
+    ends = [int(e) for e in offs.tolist()]
+    decreasing = any(b < a for a, b in itertools.pairwise(ends))
+    if decreasing or (ends and (ends[0] < 0 or ends[-1] > total)):
+        raise RuntimeError(f"grouped_mm: offs {ends} must increase and stay within {total}")
+    return list(zip([0] + ends[:-1], ends))
+
+
+def grouped_mm(mat_a: Tensor, mat_b: Tensor, *, offs: Tensor | None = None,
+               bias: Tensor | None = None, out_dtype=None) -> Tensor:
+    """Matrix products of groups (Mixture-of-Experts): ``offs`` ends the groups of a 2-D operand.
+
+    2-D x 3-D: rows of ``mat_a`` (M, K) by group times ``mat_b[g]`` (K, N) -> (M, N);
+    3-D x 3-D: a batched product; 2-D x 2-D: the shared K dim split by group -> (G, M, N);
+    3-D x 2-D: ``mat_a[g]`` times the columns of ``mat_b`` in group g -> (M, N). Rows or
+    columns past ``offs[-1]`` are zero.
+
+    >>> import ember
+    >>> grouped_mm(ember.ones(4, 2), ember.ones(2, 2, 3), offs=ember.tensor([1, 4])).shape
+    ember.Size([4, 3])
+    """
+    if bias is not None:
+        raise NotImplementedError("grouped_mm: bias is not supported (nor is it by PyTorch's CPU "
+                                  "kernel)")
+    dims = (mat_a.dim(), mat_b.dim())
+    if dims == (3, 3):
+        if offs is not None:
+            raise RuntimeError("grouped_mm: offs must be None when both operands are 3-D")
+        out = mat_a.matmul(mat_b)
+    elif dims in ((2, 3), (2, 2), (3, 2)):
+        if offs is None:
+            raise RuntimeError(f"grouped_mm: offs is required for {dims[0]}-D x {dims[1]}-D "
+                               "operands")
+        out = _jagged_mm(mat_a, mat_b, offs, dims)
+    else:
+        raise RuntimeError(f"grouped_mm: expected 2-D or 3-D operands, got shapes "
+                           f"{list(mat_a.shape)} and {list(mat_b.shape)}")
+    return out if out_dtype is None else out.to(out_dtype)
+
+
+def _jagged_mm(mat_a: Tensor, mat_b: Tensor, offs: Tensor, dims: tuple) -> Tensor:
+    from ember.methods.join import cat, stack
+
+    if dims == (2, 3):  # groups of rows of a
+        bounds = _group_bounds(offs, mat_a.shape[0])
+        parts = [mat_a[s:e].matmul(mat_b[g]) for g, (s, e) in enumerate(bounds)]
+        rest = mat_a.shape[0] - (bounds[-1][1] if bounds else 0)
+        parts.append(mat_a.new_zeros((rest, mat_b.shape[-1])))
+        return cat(parts, 0)
+    if dims == (2, 2):  # the shared dim split into groups
+        bounds = _group_bounds(offs, mat_a.shape[1])
+        return stack([mat_a[:, s:e].matmul(mat_b[s:e]) for s, e in bounds])
+    bounds = _group_bounds(offs, mat_b.shape[1])  # 3-D x 2-D: groups of columns of b
+    parts = [mat_a[g].matmul(mat_b[:, s:e]) for g, (s, e) in enumerate(bounds)]
+    rest = mat_b.shape[1] - (bounds[-1][1] if bounds else 0)
+    parts.append(mat_a.new_zeros((mat_a.shape[1], rest)))
+    return cat(parts, 1)

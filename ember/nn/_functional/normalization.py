@@ -240,3 +240,21 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
         out.copy_(result)
         return out
     return result
+
+
+def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                    k: float = 1.0) -> Tensor:
+    """Legacy Lua-Torch cross-channel LRN over (N, C, H, W): ``x * (k + alpha/size * S)^-beta``.
+
+    ``S`` sums squares over channels ``c - h + 1 .. c + h - 1`` with ``h = (size - 1) // 2 + 1``,
+    plus channel 0 always, which is the window PyTorch's ``CrossMapLRN2d`` computes.
+    """
+    if input.dim() != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+    xp, channels = input.xp, input.shape[1]
+    half = (size - 1) // 2 + 1
+    c = xp.arange(channels)
+    inside = (xp.abs(c[:, None] - c[None, :]) <= half - 1) | (c[None, :] == 0)
+    window = input._wrap_like(inside.astype(input._data.dtype).T.copy())  # (j, c)
+    summed = (input * input).movedim(1, -1).matmul(window).movedim(-1, 1)
+    return input * (summed * (alpha / size) + k) ** -beta

@@ -14,8 +14,8 @@ from ember.ops.conv import Col2Im, ConvGeometry, Im2Col
 from ember.tensor import Tensor, make
 
 __all__ = [
-    "fold", "interpolate", "pixel_shuffle", "pixel_unshuffle", "unfold", "upsample",
-    "upsample_bilinear", "upsample_nearest",
+    "channel_shuffle", "fold", "interpolate", "native_channel_shuffle", "pixel_shuffle",
+    "pixel_unshuffle", "unfold", "upsample", "upsample_bilinear", "upsample_nearest",
 ]
 
 _MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "bicubic": 2,
@@ -127,11 +127,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         raise ValueError(f"interpolate: output size {list(sizes)} must be positive (input shape "
                          f"{list(input.shape)})")
     if mode == "area":
-        from ember.nn._functional import pooling
+        from ember.nn._functional import adaptive_pooling as pooling
 
-        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d}.get(spatial)
-        if fn is None:
-            raise NotImplementedError("interpolate: mode 'area' supports 3- and 4-dim inputs")
+        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d,
+              3: pooling.adaptive_avg_pool3d}[spatial]
         return fn(input, sizes)
     xp, out = input.xp, input
     for axis in range(spatial):
@@ -284,3 +283,26 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         )
     out = Col2Im.apply(cols, geo, cols.shape[1] // blocks)
     return out.squeeze(0) if unbatched else out
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of (N, C, *) from ``groups`` groups: (g, C/g) -> (C/g, g).
+
+    >>> import ember
+    >>> channel_shuffle(ember.arange(4.).reshape(1, 4, 1), 2).flatten()
+    tensor([0., 2., 1., 3.])
+    """
+    if input.dim() < 3:
+        raise RuntimeError(f"channel_shuffle: expected an input of at least 3 dims (N, C, *), got "
+                           f"shape {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"channel_shuffle: Number of groups to divide channels in must be "
+                           f"positive. Value of groups:{groups}")
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(f"channel_shuffle: Number of channels ({c}) must be divisible by "
+                           f"groups ({groups})")
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(input.shape)
+
+
+native_channel_shuffle = channel_shuffle

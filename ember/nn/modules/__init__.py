@@ -16,3 +16,5 @@ from ember.nn.modules.vision import *  # noqa: F403
 from ember.nn.modules.distance import *  # noqa: F403
 from ember.nn.modules.padding import *  # noqa: F403
 from ember.nn.modules.flatten import *  # noqa: F403
+from ember.nn.modules.lazy import *  # noqa: F403
+from ember.nn.modules.adaptive import *  # noqa: F403

@@ -1,4 +1,4 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``."""
+"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d`` (lazy forms: ``lazy.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -147,6 +147,28 @@ class Conv1d(_ConvNd):
                         self.groups)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W), weight (C_out, C_in/groups, kd, kh, kw).
+
+    >>> import ember
+    >>> Conv3d(2, 4, 3, padding=1)(ember.ones(1, 2, 4, 4, 4)).shape
+    ember.Size([1, 4, 4, 4, 4])
+    """
+
+    _spatial = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, padding_mode, device=device, dtype=dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        x = input if self.padding_mode == "zeros" else self._padded(input)
+        return F.conv3d(x, self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
+                        self.groups)
+
+
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
@@ -210,3 +232,19 @@ class ConvTranspose1d(_ConvTransposeNd):
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution, weight (C_in, C_out/groups, kd, kh, kw).
+
+    >>> import ember
+    >>> ConvTranspose3d(4, 2, 2, stride=2)(ember.ones(1, 4, 3, 3, 3)).shape
+    ember.Size([1, 2, 6, 6, 6])
+    """
+
+    _spatial = 3
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        output_padding = self._output_padding(input, output_size)
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                  output_padding, self.groups, self.dilation)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 from ember import dtypes
 from ember.autograd.grad_mode import no_grad
+from ember.nn.modules._module_extras import ModuleExtrasMixin
 from ember.nn.modules._state_dict import StateDictMixin
 from ember.nn.parameter import Buffer, Parameter
 from ember.nn.utils.hooks import BackwardHook, RemovableHandle
@@ -66,7 +67,7 @@ def _parse_to(args, kwargs):
     return device, dtype
 
 
-class Module(StateDictMixin):
+class Module(StateDictMixin, ModuleExtrasMixin):
     """Base class of all layers: assign Parameters, Modules and buffers as attributes to register them.
 
     >>> import ember
@@ -334,8 +335,8 @@ class Module(StateDictMixin):
                 memo.add(id(module))
                 yield name, module
 
-    def modules(self) -> Iterator[Module]:
-        for _, module in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
 
     def named_modules(self, memo: set | None = None, prefix: str = "",

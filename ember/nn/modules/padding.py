@@ -1,4 +1,4 @@
-"""Padding layers: zero, constant, reflection, replication and circular padding in 1-D and 2-D."""
+"""Padding layers: zero, constant, reflection, replication and circular padding in 1, 2, 3-D."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from ember.nn.modules.module import Module
 from ember.tensor import Tensor
 
 __all__ = [
-    "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
-    "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d",
+    "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
+    "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+    "ReplicationPad2d", "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
 ]
 
 
@@ -157,3 +158,58 @@ class CircularPad1d(CircularPad2d):
     """
 
     _spatial = 1
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last three dims with a constant ``value``.
+
+    >>> import ember
+    >>> ConstantPad3d(1, 3.5)(ember.ones(1, 2, 2, 2)).shape
+    ember.Size([1, 4, 4, 4])
+    """
+
+    _spatial = 3
+
+
+class ZeroPad3d(ZeroPad2d):
+    """Pad the last three dims with zeros.
+
+    >>> import ember
+    >>> ZeroPad3d((1, 0, 0, 0, 0, 2))(ember.ones(1, 2, 2, 2)).shape
+    ember.Size([1, 4, 2, 3])
+    """
+
+    _spatial = 3
+
+
+class ReflectionPad3d(ReflectionPad2d):
+    """Pad the last three dims by reflection.
+
+    >>> import ember
+    >>> ReflectionPad3d(1)(ember.ones(1, 1, 3, 3, 3)).shape
+    ember.Size([1, 1, 5, 5, 5])
+    """
+
+    _spatial = 3
+
+
+class ReplicationPad3d(ReplicationPad2d):
+    """Pad the last three dims by repeating the edge values.
+
+    >>> import ember
+    >>> ReplicationPad3d(1)(ember.ones(1, 1, 2, 2, 2)).shape
+    ember.Size([1, 1, 4, 4, 4])
+    """
+
+    _spatial = 3
+
+
+class CircularPad3d(CircularPad2d):
+    """Pad the last three dims by wrapping around.
+
+    >>> import ember
+    >>> CircularPad3d(1)(ember.ones(1, 1, 2, 2, 2)).shape
+    ember.Size([1, 1, 4, 4, 4])
+    """
+
+    _spatial = 3

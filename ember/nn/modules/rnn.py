@@ -13,6 +13,7 @@ import warnings
 from ember import creation
 from ember.nn import init
 from ember.nn._functional import rnn as F_rnn
+from ember.nn.modules._rnn_checks import RNNChecksMixin
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.nn.utils.rnn import PackedSequence
@@ -21,7 +22,7 @@ from ember.tensor import Tensor
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
 
-class RNNBase(Module):
+class RNNBase(Module, RNNChecksMixin):
     """The shared machinery of ``RNN``, ``LSTM`` and ``GRU``: parameters, checks and the call.
 
     >>> RNNBase("LSTM", 3, 4).weight_ih_l0.shape

@@ -1,4 +1,5 @@
-"""``ember.nn.utils``: gradient clipping, parameter/vector conversion, weight and spectral norm.
+"""``ember.nn.utils``: gradient clipping, parameter/vector conversion, weight and spectral norm,
+conv/linear + batch norm fusion.
 
 ``parametrize``, ``parametrizations``, ``rnn`` and the hook-based ``weight_norm`` load on first use
 (they need ``Module``, which itself imports ``ember.nn.utils.hooks``).
@@ -19,6 +20,10 @@ _SUBMODULES = ("parametrize", "parametrizations", "rnn")
 _FROM = {
     "weight_norm": "hook_norms", "remove_weight_norm": "hook_norms",
     "spectral_norm": "hook_norms", "remove_spectral_norm": "hook_norms",
+    "fuse_conv_bn_eval": "fusion", "fuse_conv_bn_weights": "fusion",
+    "fuse_linear_bn_eval": "fusion", "fuse_linear_bn_weights": "fusion",
+    "skip_init": "module_setup", "convert_conv2d_weight_memory_format": "module_setup",
+    "convert_conv3d_weight_memory_format": "module_setup",
 }
 
 

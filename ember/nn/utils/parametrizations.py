@@ -1,4 +1,5 @@
-"""Parametrizations: ``weight_norm`` and ``spectral_norm`` built on ``register_parametrization``."""
+"""Parametrizations: ``weight_norm``, ``spectral_norm`` and ``orthogonal`` (in ``orthogonal.py``),
+built on ``register_parametrization``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from ember import creation
 from ember.autograd.grad_mode import no_grad
 from ember.nn.modules.module import Module
 from ember.nn.utils import parametrize
+from ember.nn.utils.orthogonal import orthogonal
 from ember.tensor import Tensor
 
-__all__ = ["spectral_norm", "weight_norm"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
