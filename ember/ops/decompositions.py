@@ -1,0 +1,272 @@
+"""Matrix decompositions: Cholesky, QR, symmetric eigendecomposition, SVD, LU and general eig.
+
+Forward calls the backend's ``xp.linalg`` (LU is computed here, batched, with partial pivoting);
+backward formulas are written with ember ops so that they differentiate again. The gradients of
+eigenvectors and singular vectors assume distinct eigen/singular values, as PyTorch's do.
+"""
+
+from __future__ import annotations
+
+from ember.ops import Primitive
+from ember.ops.matrix import LinAlgError, SolveTriangular, diag_embed
+
+
+def _swap(xp, a):
+    return xp.swapaxes(a, -1, -2)
+
+
+def _copy_lower_to_upper(m):
+    """The symmetric matrix whose lower triangle (diagonal included) is ``m``'s."""
+    lower = m.tril(-1)
+    return lower + lower.mT + diag_embed(m.diagonal(0, -2, -1))
+
+
+class Cholesky(Primitive):
+    """The lower Cholesky factor ``L`` of a symmetric positive-definite ``A = L L^T``."""
+
+    op_name = "linalg.cholesky"
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        try:
+            out = xp.linalg.cholesky(a)
+        except xp.linalg.LinAlgError:
+            raise LinAlgError(
+                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not positive-definite"
+            ) from None
+        if bool(xp.isnan(out).any()):  # CuPy reports failure with NaNs instead of raising
+            raise LinAlgError(
+                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not positive-definite"
+            )
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # A = L L^T gives L^-1 dA L^-T = X + X^T with X = L^-1 dL lower: dL = L Phi(L^-1 dA L^-T)
+        (low,) = ctx.saved_tensors
+        phi = (low.mT @ grad).tril()
+        phi = phi - 0.5 * diag_embed(phi.diagonal(0, -2, -1))
+        s = SolveTriangular.apply(low.mT, phi, True, False)  # L^-T Phi
+        s = SolveTriangular.apply(low.mT, s.mT, True, False).mT  # ... L^-1
+        return 0.5 * (s + s.mT)
+
+
+class QR(Primitive):
+    """``Q, R`` with ``A = Q R`` (mode 'reduced', 'complete' or 'r')."""
+
+    op_name = "linalg.qr"
+
+    @staticmethod
+    def forward(ctx, a, mode):
+        xp = ctx.xp
+        q, r = xp.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
+        ctx.mode = mode
+        ctx.save_for_backward(a, q, r)
+        if mode == "r":
+            return xp.zeros((0,), a.dtype), r
+        return q, r
+
+    @staticmethod
+    def backward(ctx, grad_q, grad_r):
+        a, q, r = ctx.saved_tensors
+        m, n = a.shape[-2], a.shape[-1]
+        if ctx.mode == "r":
+            raise RuntimeError(
+                "linalg.qr: the derivative of mode='r' is not implemented; use mode='reduced'"
+            )
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError(
+                f"linalg.qr: mode='complete' is not differentiable when rows > columns "
+                f"(input shape {list(a.shape)})"
+            )
+        if m >= n:
+            return _qr_backward(q, r, grad_q, grad_r), None
+        # A = [X | Y] with X square: R = [U | Q^T Y], so Y feeds Q's gradient through Q^T Y
+        y = a[..., m:]
+        grad_u, grad_v = grad_r[..., :m], grad_r[..., m:]
+        grad_x = _qr_backward(q, r[..., :m], grad_q + y @ grad_v.mT, grad_u)
+        from ember.methods.join import cat
+
+        return cat([grad_x, q @ grad_v], -1), None
+
+
+def _qr_backward(q, r, grad_q, grad_r):
+    """The gradient of ``A = QR`` for rows >= columns (Walter and Lehmann; PyTorch's formula)."""
+    m = r @ grad_r.mT - grad_q.mT @ q
+    b = grad_q + q @ _copy_lower_to_upper(m)
+    return SolveTriangular.apply(r, b.mT, True, False).mT  # b R^-T
+
+
+def _pairwise_inverse(values):
+    """``F[i, j] = 1 / (values[j] - values[i])`` off the diagonal, 0 on it."""
+    diff = values.unsqueeze(-2) - values.unsqueeze(-1)
+    eye = diag_embed(values.new_ones(tuple(values.shape)))
+    return (1 - eye) / (diff + eye)
+
+
+class Eigh(Primitive):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices."""
+
+    op_name = "linalg.eigh"
+
+    @staticmethod
+    def forward(ctx, a, uplo):
+        w, v = ctx.xp.linalg.eigh(a, UPLO=uplo)
+        ctx.save_for_backward(w, v)
+        return w, v
+
+    @staticmethod
+    def backward(ctx, grad_w, grad_v):
+        w, v = ctx.saved_tensors
+        inner = diag_embed(grad_w) + _pairwise_inverse(w) * (v.mT @ grad_v)
+        return v @ inner @ v.mT, None
+
+
+class SVD(Primitive):
+    """``U, S, Vh`` with ``A = U diag(S) Vh``; S descending."""
+
+    op_name = "linalg.svd"
+
+    @staticmethod
+    def forward(ctx, a, full_matrices):
+        u, s, vh = ctx.xp.linalg.svd(a, full_matrices=full_matrices)
+        ctx.full = full_matrices
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, grad_u, grad_s, grad_vh):
+        u, s, vh = ctx.saved_tensors
+        k = s.shape[-1]
+        if ctx.full and (u.shape[-1] > k or vh.shape[-2] > k):
+            raise RuntimeError(
+                "linalg.svd: full_matrices=True is not differentiable for a non-square input; "
+                "use full_matrices=False"
+            )
+        return _svd_backward(u, s, vh.mT, grad_u, grad_s, grad_vh.mT), None
+
+
+def _svd_backward(u, s, v, grad_u, grad_s, grad_v):
+    """Townsend's formula for the reduced SVD (distinct, nonzero singular values)."""
+    f = _pairwise_inverse(s * s)
+    s_mat = diag_embed(s)
+    ut_gu = u.mT @ grad_u
+    vt_gv = v.mT @ grad_v
+    inner = (f * (ut_gu - ut_gu.mT)) @ s_mat + diag_embed(grad_s) + s_mat @ (f * (vt_gv - vt_gv.mT))
+    out = u @ inner @ v.mT
+    inv_s = diag_embed(1 / s)
+    m, n = u.shape[-2], v.shape[-2]
+    k = s.shape[-1]
+    if m > k:
+        out = out + (grad_u - u @ ut_gu) @ inv_s @ v.mT
+    if n > k:
+        out = out + u @ inv_s @ (grad_v - v @ vt_gv).mT
+    return out
+
+
+def lu_factor(xp, a):
+    """Batched LU with partial pivoting: packed ``LU`` and LAPACK-style 1-based ``pivots``."""
+    lu = a.astype(a.dtype, copy=True)
+    m, n = a.shape[-2], a.shape[-1]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    pivots = xp.empty(batch + (k,), dtype=xp.int32)
+    rows = lu.reshape((-1, m, n))
+    pivot_rows = pivots.reshape((-1, k))
+    index = xp.arange(rows.shape[0])
+    for j in range(k):
+        p = j + xp.argmax(xp.abs(rows[:, j:, j]), axis=1)
+        pivot_rows[:, j] = p + 1
+        top, chosen = rows[index, j].copy(), rows[index, p].copy()
+        rows[index, j], rows[index, p] = chosen, top
+        head = rows[:, j, j]
+        safe = xp.where(head == 0, 1, head)
+        rows[:, j + 1:, j] /= safe[:, None]
+        rows[:, j + 1:, j + 1:] -= rows[:, j + 1:, j:j + 1] * rows[:, j:j + 1, j + 1:]
+    return rows.reshape(a.shape), pivots
+
+
+def permutation_from_pivots(xp, pivots, m: int, dtype):
+    """The permutation matrices ``P`` (with ``A = P L U``) of LAPACK-style pivots."""
+    batch = pivots.shape[:-1]
+    flat = pivots.reshape((-1, pivots.shape[-1])) - 1
+    order = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
+    index = xp.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        p = flat[:, j]
+        top, chosen = order[index, j].copy(), order[index, p].copy()
+        order[index, j], order[index, p] = chosen, top
+    # row j of P^T A is row order[j] of A
+    perm = xp.zeros((flat.shape[0], m, m), dtype=dtype)
+    perm[index[:, None], order, xp.arange(m)[None, :]] = 1
+    return perm.reshape(batch + (m, m))
+
+
+def unpack_lu(xp, lu):
+    """``L`` (unit lower, m x k) and ``U`` (upper, k x n) from a packed LU."""
+    m, n = lu.shape[-2], lu.shape[-1]
+    k = min(m, n)
+    low = triangle_lower_unit(xp, lu[..., :, :k])
+    up = xp.triu(lu[..., :k, :])
+    return low, up
+
+
+def triangle_lower_unit(xp, a):
+    low = xp.tril(a, -1)
+    k = min(a.shape[-2], a.shape[-1])
+    low[..., range(k), range(k)] = 1
+    return low
+
+
+class LU(Primitive):
+    """``P, L, U`` with ``A = P L U`` (partial pivoting)."""
+
+    op_name = "linalg.lu"
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        packed, pivots = lu_factor(xp, a)
+        low, up = unpack_lu(xp, packed)
+        perm = permutation_from_pivots(xp, pivots, a.shape[-2], a.dtype)
+        ctx.save_for_backward(perm, low, up)
+        return perm, low, up
+
+    @staticmethod
+    def backward(ctx, grad_p, grad_l, grad_u):
+        perm, low, up = ctx.saved_tensors
+        if low.shape[-2] != up.shape[-1]:
+            raise RuntimeError(
+                f"linalg.lu: the derivative is implemented for square matrices only, got "
+                f"L {list(low.shape)} and U {list(up.shape)}"
+            )
+        # A = P L U: P^T dA = dL U + L dU, so L^-1 P^T dA U^-1 = (L^-1 dL) + (dU U^-1)
+        inner = (low.mT @ grad_l).tril(-1) + (grad_u @ up.mT).triu()
+        x = SolveTriangular.apply(low.mT, inner, True, True)  # L^-T inner
+        return perm @ _right_solve_upper_t(up, x)
+
+
+def _right_solve_upper_t(up, x):
+    """``x U^-T`` for an upper-triangular ``U``."""
+    return SolveTriangular.apply(up, x.mT, True, False).mT
+
+
+class Eig(Primitive):
+    """Eigenvalues and eigenvectors of general square matrices (complex results; no gradient)."""
+
+    op_name = "linalg.eig"
+
+    @staticmethod
+    def forward(ctx, a, vectors):
+        xp = ctx.xp
+        if vectors:
+            w, v = xp.linalg.eig(a)
+            return w, v
+        return xp.linalg.eigvals(a)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("linalg.eig: the derivative is not implemented in ember; for symmetric "
+                           "matrices use linalg.eigh, which has one")
