@@ -309,6 +309,9 @@ def lu_factor(A, *, pivot: bool = True):
     """``(LU, pivots)``: the packed factors of ``A = P L U`` and 1-based LAPACK pivots (int32)."""
     _need_pivot(pivot)
     packed, pivots = dec.lu_factor(A.xp, _matrix("linalg.lu_factor", A)._data)
+    if A.requires_grad and A.shape[-1] == A.shape[-2]:  # the packed factors, differentiably
+        _, low, up = dec.LU.apply(A)
+        return LUFactorResult(low.tril(-1) + up, A._wrap_like(pivots))
     return LUFactorResult(A._wrap_like(packed), A._wrap_like(pivots))
 
 

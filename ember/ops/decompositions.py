@@ -121,7 +121,8 @@ class Eigh(Primitive):
     def backward(ctx, grad_w, grad_v):
         w, v = ctx.saved_tensors
         inner = diag_embed(grad_w) + _pairwise_inverse(w) * (v.mT @ grad_v)
-        return v @ inner @ v.mT, None
+        full = v @ inner @ v.mT
+        return 0.5 * (full + full.mT), None  # symmetric, as PyTorch gives it
 
 
 class SVD(Primitive):
