@@ -397,7 +397,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, tol=None):
     xp = A.xp
     s = values._data
     cutoff = xp.maximum(atol, rtol * s.max(-1, initial=0.0))[..., None]
-    return A._wrap_like((s > cutoff).sum(-1).astype(xp.int64))
+    return A._wrap_like(xp.asarray((s > cutoff).sum(-1), dtype=xp.int64))
 
 
 def cond(A, p=None):

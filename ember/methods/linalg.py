@@ -5,14 +5,17 @@ from __future__ import annotations
 import string
 
 from ember import dtypes
+from ember.methods.decompositions import DecompositionMethods, lu, lu_unpack  # noqa: F401
 from ember.ops import linalg
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
 FUNCTIONS = [
     "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
-    "baddbmm", "addr", "kron", "matrix_power", "trace", "diag",
+    "baddbmm", "addr", "kron", "matrix_power", "trace", "diag", "det", "logdet", "slogdet",
+    "inverse", "pinverse", "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse",
+    "lu_solve", "triangular_solve", "matrix_exp", "cross", "orgqr", "ormqr", "geqrf",
 ]
-__all__: list = ["chain_matmul", "einsum", "tensordot"]  # free functions defined here
+__all__: list = ["chain_matmul", "einsum", "tensordot", "lu", "lu_unpack"]  # defined here
 
 
 def _shapes(*tensors) -> str:
@@ -69,7 +72,7 @@ def _broadcast(a: tuple, b: tuple) -> tuple:
     return tuple(reversed(out))
 
 
-class LinalgMethods:
+class LinalgMethods(DecompositionMethods):
     __slots__ = ()
 
     def mm(self, mat2):
@@ -157,7 +160,7 @@ class LinalgMethods:
         if len(shape) < 2 or shape[-1] != shape[-2]:
             raise RuntimeError(f"matrix_power: expected a (batch of) square matrices, got shape {list(shape)}")
         if n < 0:
-            raise RuntimeError(f"matrix_power: n={n} needs a matrix inverse, which ember does not have yet")
+            return self.inverse().matrix_power(-n)
         if n == 0:
             xp = self.xp
             eye = xp.broadcast_to(xp.eye(shape[-1], dtype=self._data.dtype), shape).copy()
