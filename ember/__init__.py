@@ -13,8 +13,9 @@ from ember.autograd.grad_mode import is_inference_mode_enabled
 from ember.creation import *  # noqa: F403 - tensor, zeros, arange, ...
 from ember.device import device
 from ember.dtypes import (
-    bfloat16, bool, double, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
-    int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
+    bfloat16, bool, cdouble, cfloat, complex64, complex128, double, finfo, float, float16, float32,
+    float64, get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long, promote_types,
+    set_default_dtype, short, uint8,
 )
 from ember.dtypes import dtype  # noqa: F401  (after the names above: ember.dtype is the class)
 from ember.functions import *  # noqa: F403  - the free-function twins of Tensor methods

@@ -19,6 +19,7 @@ from ember.autograd.function import AccumulateGrad
 from ember.autograd.grad_mode import grad_enabled
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
+from ember.methods.complex import ComplexMethods
 from ember.methods.conversion import ConversionMethods
 from ember.methods.elementwise import ElementwiseMethods
 from ember.methods.fill import FillMethods
@@ -56,7 +57,7 @@ _new = object.__new__
 
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods, ComplexMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
@@ -199,7 +200,7 @@ class Tensor(
         return self._data.dtype.kind == "f"
 
     def is_complex(self) -> bool:
-        return False
+        return self._data.dtype.kind == "c"
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed
@@ -232,9 +233,9 @@ class Tensor(
                     "var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients, got {self.dtype} "
+                f"only Tensors of floating point and complex dtype can require gradients, got {self.dtype} "
                 f"(shape {list(self.shape)}); convert with .float() first"
             )
         self._requires_grad = bool(requires_grad)

@@ -62,7 +62,7 @@ def _int_promoted(t, dtype):
 def _require_float(t, op: str, dtype=None):
     """``t`` (cast to ``dtype`` if given), which must be floating point for ``op``."""
     src = t if dtype is None else t.to(dtype)
-    if src._data.dtype.kind != "f":
+    if src._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"{op}(): expected a floating point input, got {src.dtype} (shape {list(src.shape)}); "
             "call .float() first"

@@ -16,6 +16,7 @@ import math
 
 from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
+from ember.ops.complex import conj
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -84,7 +85,7 @@ class Mul(Primitive):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (grad * b if need_a else None), (grad * a if need_b else None)
+        return (grad * conj(b) if need_a else None), (grad * conj(a) if need_b else None)
 
 
 class Div(Primitive):
@@ -97,8 +98,8 @@ class Div(Primitive):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad / b if need_a else None
-        grad_b = -grad * a / (b * b) if need_b else None
+        grad_a = grad / conj(b) if need_a else None
+        grad_b = -grad * conj(a / (b * b)) if need_b else None
         return grad_a, grad_b
 
 
@@ -116,7 +117,7 @@ class RDiv(Primitive):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        return -grad * out / a, None
+        return -grad * conj(out / a), None
 
 
 class Neg(Primitive):
@@ -153,8 +154,8 @@ class PowScalar(Primitive):
         if p == 0:
             return grad * 0, None
         if p == 2:
-            return grad * a * 2, None
-        return grad * p * a ** (p - 1), None
+            return grad * conj(a) * 2, None
+        return grad * conj(p * a ** (p - 1)), None
 
 
 class Pow(Primitive):
@@ -208,7 +209,7 @@ class Exp(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * out
+        return grad * conj(out)
 
 
 class Log(Primitive):
@@ -220,7 +221,7 @@ class Log(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / a
+        return grad / conj(a)
 
 
 # -- unary ops, by what their derivative is written in -------------------------------------
@@ -241,7 +242,7 @@ class _OfInput(Primitive):
     @classmethod
     def backward(cls, ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * cls.derivative(a)
+        return grad * conj(cls.derivative(a))
 
 
 class _OfOutput(_OfInput):
@@ -269,6 +270,11 @@ class _Flat(_OfInput):
 class Abs(_OfInput):
     kernel = "abs"
     derivative = staticmethod(lambda a: a.sign())  # sign(0) = 0: abs'(0) = 0, as PyTorch
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * a.sign()  # for complex a, sgn(a) = a / |a| (real-valued: no conjugate)
 
 
 class Sin(_OfInput):

@@ -35,8 +35,8 @@ class MatMul(Primitive):
             grad_a = grad.unsqueeze(-1) * b if need_a else None
             grad_b = (a.mT @ grad.unsqueeze(-1)).squeeze(-1) if need_b else None
             return grad_a, grad_b
-        grad_a = grad @ b.mT if need_a else None
-        grad_b = a.mT @ grad if need_b else None
+        grad_a = grad @ b.mT.conj() if need_a else None
+        grad_b = a.mT.conj() @ grad if need_b else None
         return grad_a, grad_b
 
 
