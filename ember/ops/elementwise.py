@@ -274,7 +274,12 @@ class Abs(_OfInput):
     @classmethod
     def backward(cls, ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * a.sign()  # for complex a, sgn(a) = a / |a| (real-valued: no conjugate)
+        if a._data.dtype.kind != "c":
+            return grad * a.sign()
+        # sgn(a) = a / |a|, written in differentiable ops (it is not flat, unlike a real sign);
+        # no conjugate: |a| is real-valued, so its gradient is d|a|/dx + i d|a|/dy
+        size = Abs.apply(a)
+        return grad * a / size.where(size > 0, size.new_ones(()))
 
 
 class Sin(_OfInput):

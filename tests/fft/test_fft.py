@@ -1,0 +1,146 @@
+"""ember.fft against NumPy and PyTorch, and its gradients (finite differences and PyTorch's)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember.autograd import gradcheck, gradgradcheck
+from tests.helpers import torch_or_skip
+
+rng = np.random.default_rng(5)
+REAL = rng.standard_normal((3, 4, 6))
+CPLX = REAL + 1j * rng.standard_normal((3, 4, 6))
+COMPLEX_IN = {"fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "irfft", "irfft2", "irfftn", "hfft",
+              "hfft2", "hfftn"}
+KWARGS_1D = [{}, {"n": 4}, {"n": 9, "dim": 1}, {"norm": "ortho"}, {"norm": "forward", "dim": 0}]
+KWARGS_ND = [{}, {"s": (3, 5)}, {"dim": (0, 2)}, {"norm": "ortho", "s": (5, -1), "dim": (2, 0)},
+             {"norm": "forward"}]
+ONE_D = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft"]
+N_D = ["fft2", "ifft2", "fftn", "ifftn", "rfft2", "irfft2", "rfftn", "irfftn", "hfft2", "ihfft2",
+       "hfftn", "ihfftn"]
+CASES = [(name, kw) for name in ONE_D for kw in KWARGS_1D] + \
+        [(name, kw) for name in N_D for kw in KWARGS_ND]
+
+
+def _source(name):
+    return CPLX if name in COMPLEX_IN else REAL
+
+
+def _numpy(array):
+    return array.resolve_conj().numpy() if hasattr(array, "resolve_conj") else array.numpy()
+
+
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_forward_against_torch(name, kwargs):
+    torch = torch_or_skip()
+    mine = getattr(ember.fft, name)(ember.tensor(_source(name)), **kwargs)
+    theirs = getattr(torch.fft, name)(torch.tensor(_source(name)), **kwargs)
+    assert tuple(mine.shape) == tuple(theirs.shape)
+    assert str(mine.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    np.testing.assert_allclose(mine.numpy(), _numpy(theirs), atol=1e-10)
+
+
+def test_forward_against_numpy():
+    x = ember.tensor(REAL)
+    np.testing.assert_allclose(ember.fft.rfft(x).numpy(), np.fft.rfft(REAL), atol=1e-12)
+    np.testing.assert_allclose(ember.fft.fftn(ember.tensor(CPLX)).numpy(), np.fft.fftn(CPLX), atol=1e-10)
+    np.testing.assert_allclose(ember.fft.irfft(ember.tensor(CPLX), 7).numpy(), np.fft.irfft(CPLX, 7),
+                               atol=1e-12)
+    np.testing.assert_allclose(ember.fft.fftfreq(7, 0.5).numpy(), np.fft.fftfreq(7, 0.5), atol=1e-7)
+    np.testing.assert_allclose(ember.fft.rfftfreq(8).numpy(), np.fft.rfftfreq(8), atol=1e-7)
+    np.testing.assert_allclose(ember.fft.fftshift(x).numpy(), np.fft.fftshift(REAL))
+    np.testing.assert_allclose(ember.fft.ifftshift(x, dim=1).numpy(), np.fft.ifftshift(REAL, axes=1))
+
+
+def test_dtypes():
+    assert ember.fft.rfft(ember.ones(4)).dtype == ember.complex64
+    assert ember.fft.fft(ember.arange(4)).dtype == ember.complex64
+    assert ember.fft.irfft(ember.fft.rfft(ember.ones(4, dtype=ember.float64))).dtype == ember.float64
+    assert ember.fft.fftfreq(4, dtype=ember.float64).dtype == ember.float64
+
+
+def _as_real_function(name, kwargs):
+    """The transform as a map between real tensors (complex ones as (..., 2) pairs)."""
+    def f(x):
+        if name in COMPLEX_IN:
+            x = ember.view_as_complex(x)
+        out = getattr(ember.fft, name)(x, **kwargs)
+        return ember.view_as_real(out) if out.is_complex() else out
+    return f
+
+
+def _real_input(name, shape=(2, 3, 4)):
+    source = _source(name)[: shape[0], : shape[1], : shape[2]]
+    if name in COMPLEX_IN:
+        source = np.stack([source.real, source.imag], -1)
+    return ember.tensor(np.ascontiguousarray(source), requires_grad=True)
+
+
+GRAD_CASES = [(name, kw) for name in ONE_D for kw in ({}, {"n": 5, "norm": "ortho"}, {"n": 3})] + \
+             [(name, kw) for name in N_D for kw in ({}, {"s": (2, 5), "norm": "forward"})]
+
+
+@pytest.mark.parametrize("name,kwargs", GRAD_CASES, ids=[f"{n}-{k}" for n, k in GRAD_CASES])
+def test_gradcheck(name, kwargs):
+    assert gradcheck(_as_real_function(name, kwargs), (_real_input(name),))
+
+
+@pytest.mark.parametrize("name,kwargs", GRAD_CASES, ids=[f"{n}-{k}" for n, k in GRAD_CASES])
+def test_gradients_against_torch(name, kwargs):
+    torch = torch_or_skip()
+    source = _source(name)[:2, :3, :4]
+    weights = None
+
+    def run(lib, x):
+        nonlocal weights
+        out = getattr(lib.fft, name)(x, **kwargs).resolve_conj()
+        pairs = lib.view_as_real(out) if out.is_complex() else out
+        if weights is None:
+            weights = rng.standard_normal(tuple(pairs.shape))
+        return (pairs * lib.tensor(weights)).sum() + (out.abs() ** 2).sum()
+
+    mine = ember.tensor(source, requires_grad=True)
+    theirs = torch.tensor(source, requires_grad=True)
+    run(ember, mine).backward()
+    run(torch, theirs).backward()
+    np.testing.assert_allclose(mine.grad.numpy(), _numpy(theirs.grad), rtol=1e-8, atol=1e-10)
+
+
+def test_common_compositions_against_torch():
+    torch = torch_or_skip()
+    x = rng.standard_normal((2, 8))
+    compositions = [
+        lambda lib, t: lib.fft.rfft(t).abs().sum(),
+        lambda lib, t: (lib.fft.irfft(lib.fft.rfft(t), n=8) * lib.arange(8.0).double()).sum(),
+        lambda lib, t: (lib.fft.fftshift(t) * lib.arange(8.0).double()).sum(),
+        lambda lib, t: lib.fft.rfft(t).real.pow(2).sum() + lib.fft.rfft(t).imag.sum(),
+        lambda lib, t: lib.fft.fft(t).angle().sum(),
+        lambda lib, t: (lib.fft.ifft(lib.fft.fft(t) * lib.fft.fftfreq(8).double()).real ** 2).sum(),
+    ]
+    for f in compositions:
+        mine = ember.tensor(x, requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        f(ember, mine).backward()
+        f(torch, theirs).backward()
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_round_trip_and_second_order():
+    x = ember.tensor(REAL[0], requires_grad=True)
+    np.testing.assert_allclose(ember.fft.irfft(ember.fft.rfft(x), n=6).detach().numpy(), REAL[0],
+                               atol=1e-12)
+    assert gradgradcheck(lambda t: ember.fft.rfft(t).abs(), (ember.tensor(REAL[0, :2], requires_grad=True),))
+    assert gradgradcheck(_as_real_function("irfft", {"n": 5}), (_real_input("irfft", (1, 2, 3)),))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="normalization"):
+        ember.fft.fft(ember.ones(4), norm="bad")
+    with pytest.raises(RuntimeError, match="real input"):
+        ember.fft.rfft(ember.fft.fft(ember.ones(4)))
+    with pytest.raises(IndexError, match="out of range"):
+        ember.fft.fft(ember.ones(4), dim=2)
+    with pytest.raises(RuntimeError, match="Invalid number of data points"):
+        ember.fft.fft(ember.ones(4), n=0)
