@@ -7,10 +7,10 @@ itself (``cat``, ``where``, ...). This module gathers both for ``ember/__init__.
 
 from __future__ import annotations
 
-from ember.methods import complex, elementwise, indexing, join, linalg, reduce, shape
+from ember.methods import complex, elementwise, indexing, join, linalg, reduce, shape, special
 from ember.tensor import Tensor
 
-_FAMILIES = (elementwise, reduce, shape, join, indexing, linalg, complex)
+_FAMILIES = (elementwise, reduce, shape, join, indexing, linalg, complex, special)
 _CORE = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg",
          "negative", "matmul", "clone", "detach"]
 

@@ -27,6 +27,7 @@ from ember.methods.indexing import IndexingMethods
 from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
 from ember.methods.shape import ShapeMethods
+from ember.methods.special import SpecialMethods
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
@@ -57,7 +58,7 @@ _new = object.__new__
 
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods, ComplexMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods, ComplexMethods, SpecialMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 

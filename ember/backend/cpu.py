@@ -29,3 +29,15 @@ def to_numpy(array):
 
 def synchronize(index: int | None = None) -> None:
     """Nothing to wait for: NumPy calls finish before they return."""
+
+
+def special_module():
+    """SciPy's ``scipy.special`` (optional): the kernels of ``ember.special`` that NumPy lacks."""
+    try:
+        from scipy import special
+    except ImportError as exc:
+        raise ImportError(
+            'this special function needs SciPy on the CPU: pip install "ember[special]" '
+            "(or pip install scipy)"
+        ) from exc
+    return special

@@ -100,3 +100,11 @@ def memory_allocated(index: int | None = None) -> int:
 def empty_cache() -> None:
     if _load() is not None:
         _cupy.get_default_memory_pool().free_all_blocks()
+
+
+def special_module():
+    """CuPy's ``cupyx.scipy.special``: the kernels of ``ember.special`` on the GPU."""
+    _require()
+    from cupyx.scipy import special
+
+    return special
