@@ -396,7 +396,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, tol=None):
     values = eigvalsh(A).abs() if hermitian else svdvals(A)
     xp = A.xp
     s = values._data
-    cutoff = xp.maximum(atol, rtol * s.max(-1, initial=0.0))[..., None]
+    cutoff = xp.maximum(atol, rtol * matrix.largest(xp, s))
     return A._wrap_like(xp.asarray((s > cutoff).sum(-1), dtype=xp.int64))
 
 

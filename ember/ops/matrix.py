@@ -195,6 +195,13 @@ class MatrixExp(Primitive):
         return big[..., :n, n:]
 
 
+def largest(xp, values):
+    """The largest of ``values`` along the last dim, kept as a size-1 dim (0 when empty)."""
+    if values.shape[-1] == 0:
+        return xp.zeros(values.shape[:-1] + (1,), values.dtype)
+    return values.max(-1, keepdims=True)
+
+
 class Pinv(Primitive):
     """The Moore-Penrose pseudo-inverse (singular values below ``atol + rtol * max`` dropped)."""
 
@@ -208,7 +215,7 @@ class Pinv(Primitive):
             s = xp.abs(w)
         else:
             u, s, vh = xp.linalg.svd(a, full_matrices=False)
-        cutoff = xp.maximum(atol, rtol * s.max(-1, initial=0.0))[..., None]
+        cutoff = xp.maximum(atol, rtol * largest(xp, s))
         inverse = xp.where(s > cutoff, 1.0 / xp.where(s > cutoff, s, 1.0), 0.0).astype(a.dtype)
         if hermitian:
             inverse = inverse * xp.sign(w)
