@@ -21,12 +21,14 @@ from ember._linalg_norms import (
     cross, diagonal, matmul, matrix_norm, multi_dot, norm, vander, vecdot, vector_norm,
 )
 from ember.ops import decompositions as dec
+from ember.ops import ldl
 from ember.ops import matrix
 from ember.ops.matrix import LinAlgError
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
-    "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+    "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex",
+    "ldl_solve", "lstsq", "lu", "lu_factor",
     "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power",
     "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
     "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
@@ -44,6 +46,8 @@ LUFactorExResult = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
 InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
 CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
 SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
+LDLFactorResult = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
+LDLFactorExResult = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
 LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 
@@ -357,6 +361,37 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):
         return perm @ y
     y = solve_triangular(low, perm.mT @ B, upper=False, unitriangular=True)
     return solve_triangular(up, y, upper=True)
+
+
+def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):
+    """``(LD, pivots, info)``: the Bunch-Kaufman LDL^T factors of symmetric matrices (no gradient).
+
+    Only the lower triangle of A is read; the layout is LAPACK's ``sytrf`` (see
+    ``ember.ops.ldl``). info is k > 0 where ``D[k-1, k-1]`` is exactly zero.
+    """
+    _matrix("linalg.ldl_factor", A, True)
+    packed, pivots, info = ldl.ldl_factor(A.xp, A.detach()._data)
+    if check_errors and bool(info.any()):
+        raise LinAlgError(f"linalg.ldl_factor: the factorization of a matrix of shape "
+                          f"{list(A.shape)} has a zero pivot: D is singular")
+    wrap = A._wrap_like
+    return LDLFactorExResult(wrap(packed), wrap(pivots), wrap(info))
+
+
+def ldl_factor(A, *, hermitian: bool = False):
+    """``(LD, pivots)`` of :func:`ldl_factor_ex`; LinAlgError where D is singular."""
+    packed, pivots, _ = ldl_factor_ex(A, hermitian=hermitian, check_errors=True)
+    return LDLFactorResult(packed, pivots)
+
+
+def ldl_solve(LD, pivots, B, *, hermitian: bool = False):
+    """``X`` with ``A X = B`` from :func:`ldl_factor`'s output (differentiable in B)."""
+    _matrix("linalg.ldl_solve", LD, True)
+    _matrix("linalg.ldl_solve", B)
+    if B.shape[-2] != LD.shape[-1]:
+        raise RuntimeError(f"linalg.ldl_solve: incompatible shapes of LD {list(LD.shape)} and B "
+                           f"{list(B.shape)}: B needs {LD.shape[-1]} rows")
+    return ldl.LdlSolve.apply(LD, pivots, B)
 
 
 def householder_product(A, tau):

@@ -180,3 +180,32 @@ def test_named_results_and_float32():
     assert la.inv(a32).dtype == ember.float32
     assert la.svd(a32).U.dtype == ember.float32
     assert la.eigvals(a32).dtype == ember.complex64
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 7])
+def test_ldl_against_torch(n):
+    torch = torch_or_skip()
+    local = np.random.default_rng(n)
+    for trial in range(6):
+        m = local.standard_normal((2, n, n))
+        sym = m + m.transpose(0, 2, 1)
+        if trial % 2:
+            sym[:, 0, 0] = 0.0  # forces interchanges and 2x2 blocks
+        rhs = local.standard_normal((2, n, 3))
+        ld, piv = la.ldl_factor(e(sym))
+        ld_t, piv_t = torch.linalg.ldl_factor(torch.tensor(sym))
+        _close(ld, ld_t)
+        np.testing.assert_array_equal(piv.numpy(), piv_t.numpy())
+        _close(la.ldl_solve(ld, piv, e(rhs)), np.linalg.solve(sym, rhs), atol=1e-8)
+
+
+def test_ldl_solve_gradient_and_singular():
+    from ember.autograd import gradcheck
+
+    sym = A + A.transpose(0, 2, 1)
+    ld, piv = la.ldl_factor(e(sym))
+    rhs = ember.tensor(B.copy(), requires_grad=True)
+    assert gradcheck(lambda b: la.ldl_solve(ld, piv, b), (rhs,))
+    assert int(la.ldl_factor_ex(ember.zeros(3, 3)).info) == 1
+    with pytest.raises(la.LinAlgError, match="singular"):
+        la.ldl_factor(ember.zeros(3, 3))
