@@ -122,6 +122,10 @@ class DecompositionMethods:
         q = q.mT if transpose else q
         return q @ input3 if left else input3 @ q
 
+    def lu(self, pivot: bool = True, get_infos: bool = False):
+        """``(LU, pivots)`` (and ``infos`` when asked), as ``torch.lu``."""
+        return lu(self, pivot, get_infos)
+
     def geqrf(self):
         """``(a, tau)``: QR as LAPACK stores it (R above the diagonal, reflectors below); no grad."""
         a, tau = _householder_qr(self.xp, self.detach()._data)
@@ -176,3 +180,31 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     unit = LU_data._wrap_like(xp.eye(m, k, dtype=LU_data._data.dtype))
     low = LU_data[..., :, :k].tril(-1) + unit
     return LUUnpackResult(perm, low, LU_data[..., :k, :].triu())
+
+
+def svd_lowrank(A, q: int | None = 6, niter: int = 2, M=None):
+    """``(U, S, V)`` of rank ``q`` approximating ``A - M``.
+
+    PyTorch draws a randomized range finder; ember returns the exact truncated SVD (the best
+    rank-q approximation, which the randomized one estimates), so results are deterministic.
+    """
+    source = A if M is None else A - M
+    k = min(q if q is not None else 6, source.shape[-2], source.shape[-1])
+    u, s, vh = _la().svd(source, full_matrices=False)
+    return SVDResult(u[..., :k], s[..., :k], vh[..., :k, :].mT)
+
+
+def pca_lowrank(A, q: int | None = None, center: bool = True, niter: int = 2):
+    """``(U, S, V)`` of the principal components of ``A`` (columns centred unless asked not to)."""
+    if q is None:
+        q = min(6, A.shape[-2], A.shape[-1])
+    source = A - A.mean(-2, keepdim=True) if center else A
+    return svd_lowrank(source, q, niter)
+
+
+def vander(x, N: int | None = None, increasing: bool = False):
+    """The Vandermonde matrix of a 1-D ``x``: powers ``N-1 ... 0`` (``0 ... N-1`` if increasing)."""
+    if x.ndim != 1:
+        raise RuntimeError(f"vander: x must be a one-dimensional tensor, got shape {list(x.shape)}")
+    powers = _la().vander(x, N=N)
+    return powers if increasing else powers.flip(-1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import string
 
 from ember import dtypes
-from ember.methods.decompositions import DecompositionMethods, lu, lu_unpack  # noqa: F401
+from ember.methods.decompositions import (  # noqa: F401 - re-exported through __all__
+    DecompositionMethods, lu_unpack, pca_lowrank, svd_lowrank, vander,
+)
 from ember.ops import linalg
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
@@ -13,9 +15,10 @@ FUNCTIONS = [
     "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
     "baddbmm", "addr", "kron", "matrix_power", "trace", "diag", "det", "logdet", "slogdet",
     "inverse", "pinverse", "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse",
-    "lu_solve", "triangular_solve", "matrix_exp", "cross", "orgqr", "ormqr", "geqrf",
+    "lu_solve", "triangular_solve", "matrix_exp", "cross", "orgqr", "ormqr", "geqrf", "lu",
 ]
-__all__: list = ["chain_matmul", "einsum", "tensordot", "lu", "lu_unpack"]  # defined here
+__all__: list = ["chain_matmul", "einsum", "tensordot", "lu_unpack", "svd_lowrank", "pca_lowrank",
+                 "vander"]  # free functions defined here (or in ember.methods.decompositions)
 
 
 def _shapes(*tensors) -> str:

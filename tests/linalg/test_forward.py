@@ -211,3 +211,16 @@ def test_ldl_solve_gradient_and_singular():
     assert int(la.ldl_factor_ex(ember.zeros(3, 3)).info) == 1
     with pytest.raises(la.LinAlgError, match="singular"):
         la.ldl_factor(ember.zeros(3, 3))
+
+
+def test_lowrank_vander_and_lu_method():
+    torch = torch_or_skip()
+    x = np.array([1.0, 2.0, 3.0, 0.5])
+    _close(ember.vander(e(x)), torch.vander(torch.tensor(x)))
+    _close(ember.vander(e(x), 3, True), torch.vander(torch.tensor(x), 3, True))
+    s = ember.svd_lowrank(e(TALL), q=2).S
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(TALL, compute_uv=False)[:2])
+    u, s, v = ember.pca_lowrank(e(TALL))
+    centred = TALL - TALL.mean(0)
+    _close((u * s) @ v.mT, centred, atol=1e-9)
+    np.testing.assert_array_equal(e(A).lu()[1].numpy(), torch.linalg.lu_factor(torch.tensor(A))[1].numpy())
