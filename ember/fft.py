@@ -7,7 +7,7 @@ complex64/complex128 tensors; gradients follow PyTorch's convention for real los
 
 >>> import ember
 >>> ember.fft.rfft(ember.tensor([1.0, 0.0, 0.0, 0.0]))
-tensor([1.+0.j, 1.+0.j, 1.+0.j], dtype=ember.complex64)
+tensor([1.+0.j, 1.+0.j, 1.+0.j])
 """
 
 from __future__ import annotations
