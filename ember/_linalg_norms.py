@@ -105,8 +105,7 @@ def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
 
 def cross(input, other, *, dim: int = -1):
     """The cross product of 3-vectors along ``dim`` (inputs broadcast)."""
-    from ember.methods.join import stack
-    from ember.methods.join import broadcast_tensors
+    from ember.methods.join import broadcast_tensors, stack
 
     a, b = broadcast_tensors(input, other)
     dim = dim % max(a.ndim, 1)

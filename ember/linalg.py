@@ -18,11 +18,18 @@ from collections import namedtuple
 
 from ember import dtypes
 from ember._linalg_norms import (
-    cross, diagonal, matmul, matrix_norm, multi_dot, norm, vander, vecdot, vector_norm,
+    cross,
+    diagonal,
+    matmul,
+    matrix_norm,
+    multi_dot,
+    norm,
+    vander,
+    vecdot,
+    vector_norm,
 )
 from ember.ops import decompositions as dec
-from ember.ops import ldl
-from ember.ops import matrix
+from ember.ops import ldl, matrix
 from ember.ops.matrix import LinAlgError
 
 __all__ = [

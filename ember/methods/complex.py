@@ -9,7 +9,7 @@ from ember.ops import complex as cx
 
 FUNCTIONS = ["real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "angle",
              "is_conj", "is_neg"]
-__all__ = ["view_as_real", "view_as_complex", "complex", "polar", "is_complex"]
+__all__ = ["complex", "is_complex", "polar", "view_as_complex", "view_as_real"]
 
 
 def _need_complex(op: str, t) -> None:
