@@ -7,10 +7,12 @@ itself (``cat``, ``where``, ...). This module gathers both for ``ember/__init__.
 
 from __future__ import annotations
 
-from ember.methods import complex, elementwise, indexing, join, linalg, reduce, shape, special
+from ember.methods import (
+    complex, elementwise, indexing, join, linalg, reduce, shape, special, spectral,
+)
 from ember.tensor import Tensor
 
-_FAMILIES = (elementwise, reduce, shape, join, indexing, linalg, complex, special)
+_FAMILIES = (elementwise, reduce, shape, join, indexing, linalg, complex, special, spectral)
 _CORE = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg",
          "negative", "matmul", "clone", "detach"]
 

@@ -28,6 +28,7 @@ from ember.methods.linalg import LinalgMethods
 from ember.methods.reduce import ReduceMethods
 from ember.methods.shape import ShapeMethods
 from ember.methods.special import SpecialMethods
+from ember.methods.spectral import SpectralMethods
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
@@ -58,7 +59,7 @@ _new = object.__new__
 
 class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods, ComplexMethods, SpecialMethods,
+    ShapeMethods, IndexingMethods, LinalgMethods, ComplexMethods, SpecialMethods, SpectralMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
