@@ -8,7 +8,15 @@ itself (``cat``, ``where``, ...). This module gathers both for ``ember/__init__.
 from __future__ import annotations
 
 from ember.methods import (
-    complex, elementwise, indexing, join, linalg, reduce, shape, special, spectral,
+    complex,
+    elementwise,
+    indexing,
+    join,
+    linalg,
+    reduce,
+    shape,
+    special,
+    spectral,
 )
 from ember.tensor import Tensor
 
