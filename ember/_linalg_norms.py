@@ -52,8 +52,9 @@ def _keep(out, rows, cols, keepdim):
     return out
 
 
-def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
+def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
     """A vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim`` a pair, 2-D input)."""
+    A = input
     if isinstance(dim, int):
         dim = (dim,)
     if dim is None and ord is None:

@@ -13,6 +13,7 @@ tensor([1.+0.j, 1.+0.j, 1.+0.j])
 from __future__ import annotations
 
 from ember import dtypes
+from ember._outparam import add_out_to
 from ember.ops.fft import C2C, C2R, DUAL_NORM, R2C
 
 __all__ = [
@@ -269,3 +270,6 @@ def ifftshift(input, dim=None):
     """The inverse of :func:`fftshift`."""
     dims = _shift_dims(input, dim)
     return input.roll(tuple(-(input.shape[d] // 2) for d in dims), tuple(dims))
+
+
+add_out_to(globals(), [n for n in __all__ if not n.endswith(("freq", "shift"))])

@@ -17,6 +17,7 @@ import math
 from collections import namedtuple
 
 from ember import dtypes
+from ember._outparam import add_out_to
 from ember._linalg_norms import (
     cross,
     diagonal,
@@ -451,3 +452,5 @@ def cond(A, p=None):
         return ratio if p != -2 else 1 / ratio
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
+
+add_out_to(globals(), [n for n in __all__ if n not in ("LinAlgError", "multi_dot")] + ["multi_dot"])

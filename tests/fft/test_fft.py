@@ -144,3 +144,9 @@ def test_errors():
         ember.fft.fft(ember.ones(4), dim=2)
     with pytest.raises(RuntimeError, match="Invalid number of data points"):
         ember.fft.fft(ember.ones(4), n=0)
+
+
+def test_out_keyword():
+    out = ember.empty(3, dtype=ember.complex64)
+    assert ember.fft.rfft(ember.ones(4), out=out) is out
+    np.testing.assert_allclose(out.numpy(), np.fft.rfft(np.ones(4)))

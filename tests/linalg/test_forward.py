@@ -224,3 +224,16 @@ def test_lowrank_vander_and_lu_method():
     centred = TALL - TALL.mean(0)
     _close((u * s) @ v.mT, centred, atol=1e-9)
     np.testing.assert_array_equal(e(A).lu()[1].numpy(), torch.linalg.lu_factor(torch.tensor(A))[1].numpy())
+
+
+def test_out_keyword():
+    out = ember.empty(4, 4, dtype=ember.float64)
+    assert la.inv(e(A[0]), out=out) is out
+    _close(out, np.linalg.inv(A[0]))
+    q, r = ember.empty(1), ember.empty(1)  # resized, as PyTorch does
+    la.qr(ember.tensor(TALL, dtype=ember.float32), out=(q, r))
+    assert tuple(q.shape) == (5, 3) and tuple(r.shape) == (3, 3)
+    with pytest.raises(RuntimeError, match="dtype"):
+        la.det(e(A[0]), out=ember.empty((), dtype=ember.float32))
+    with pytest.raises(RuntimeError, match="automatic differentiation"):
+        la.det(ember.tensor(A[0], requires_grad=True), out=ember.empty((), dtype=ember.float64))
