@@ -17,7 +17,6 @@ import math
 from collections import namedtuple
 
 from ember import dtypes
-from ember._outparam import add_out_to
 from ember._linalg_norms import (
     cross,
     diagonal,
@@ -29,6 +28,7 @@ from ember._linalg_norms import (
     vecdot,
     vector_norm,
 )
+from ember._outparam import add_out_to
 from ember.ops import decompositions as dec
 from ember.ops import ldl, matrix
 from ember.ops.matrix import LinAlgError
