@@ -9,6 +9,8 @@ from ember.ops import decompositions as dec
 
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
     """The ``ord``-norm of ``x`` over ``dim`` (all elements when None)."""
+    if x.is_complex():
+        x = x.abs()  # the norm of complex entries is that of their magnitudes
     if dtype is not None:
         return x.norm(ord, dim, keepdim, dtype=dtype)
     return x.norm(ord, dim, keepdim)
@@ -29,7 +31,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     if rows == cols:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different, got {tuple(dim)}")
     if ord == "fro":
-        return A.norm(2, (rows, cols), keepdim)
+        return vector_norm(A, 2, (rows, cols), keepdim)
     if ord in ("nuc", 2, -2):
         moved = A.movedim((rows, cols), (-2, -1))
         s = _singular_values(moved)

@@ -248,7 +248,7 @@ class finfo:
     """Machine limits of a floating dtype (``torch.finfo``)."""
 
     def __init__(self, d=None):
-        d = as_dtype(d) if d is not None else _default_float
+        d = as_dtype(d).to_real() if d is not None else _default_float  # complex: its parts
         if not d.is_floating_point:
             raise TypeError(f"finfo: expected a floating point dtype, got {d}; use iinfo for integers")
         if d is bfloat16:

@@ -73,6 +73,11 @@ def _matrix(op: str, a, square: bool = False):
             f"{op}: Expected a floating point or complex tensor as input. Got {a.dtype} "
             f"(shape {list(a.shape)})"
         )
+    if a._data.dtype.kind == "c" and a.requires_grad:
+        raise NotImplementedError(
+            f"{op}: gradients for complex matrices are not implemented in ember (the forward "
+            "works); detach the input or use real matrices"
+        )
     if square and a.shape[-1] != a.shape[-2]:
         raise RuntimeError(
             f"{op}: A must be batches of square matrices, but they are {a.shape[-2]} by "

@@ -171,11 +171,11 @@ class Pow(Primitive):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_a = grad * conj(b * a ** (b - 1)) if need_a else None
         grad_b = None
         if need_b:  # d/db a^b = a^b log a, taken as 0 where a == 0 (as PyTorch does)
             safe_log = a.where(a != 0, a.new_ones(())).log()
-            grad_b = grad * out * safe_log
+            grad_b = grad * conj(out * safe_log)
         return grad_a, grad_b
 
 

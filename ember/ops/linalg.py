@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ember.autograd.grad_mode import grad_enabled
 from ember.ops import Primitive
+from ember.ops.complex import conj
 
 
 class MatMul(Primitive):
@@ -25,6 +26,7 @@ class MatMul(Primitive):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        a, b = conj(a), conj(b)  # complex operands: the gradient uses their conjugates
         if a.ndim == 1 and b.ndim == 1:
             return (grad * b if need_a else None), (grad * a if need_b else None)
         if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
@@ -35,8 +37,8 @@ class MatMul(Primitive):
             grad_a = grad.unsqueeze(-1) * b if need_a else None
             grad_b = (a.mT @ grad.unsqueeze(-1)).squeeze(-1) if need_b else None
             return grad_a, grad_b
-        grad_a = grad @ b.mT.conj() if need_a else None
-        grad_b = a.mT.conj() @ grad if need_b else None
+        grad_a = grad @ b.mT if need_a else None
+        grad_b = a.mT @ grad if need_b else None
         return grad_a, grad_b
 
 
@@ -79,7 +81,7 @@ class Einsum(Primitive):
             labels = _unique(term)
             kept = "".join(c for c in labels if c in available)
             eq = ",".join([out] + others) + "->" + kept
-            g = Einsum.apply(eq, grad, *[o for j, o in enumerate(operands) if j != k])
+            g = Einsum.apply(eq, grad, *[conj(o) for j, o in enumerate(operands) if j != k])
             if kept != labels:  # labels summed inside this operand alone: broadcast back
                 g = g.reshape(tuple(ctx.sizes[c] if c in kept else 1 for c in labels))
                 g = g.expand(tuple(ctx.sizes[c] for c in labels))

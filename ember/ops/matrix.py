@@ -128,7 +128,7 @@ class Slogdet(Primitive):
         sign, logabs = ctx.xp.linalg.slogdet(a)
         ctx.save_for_backward(a)
         xp = ctx.xp
-        return xp.asarray(sign, dtype=a.dtype), xp.asarray(logabs, dtype=a.dtype)
+        return xp.asarray(sign, dtype=a.dtype), xp.asarray(logabs, dtype=a.real.dtype)
 
     @staticmethod
     def backward(ctx, grad_sign, grad_logabs):
@@ -216,12 +216,13 @@ class Pinv(Primitive):
         else:
             u, s, vh = xp.linalg.svd(a, full_matrices=False)
         cutoff = xp.maximum(atol, rtol * largest(xp, s))
-        inverse = xp.where(s > cutoff, 1.0 / xp.where(s > cutoff, s, 1.0), 0.0).astype(a.dtype)
+        inverse = xp.where(s > cutoff, 1.0 / xp.where(s > cutoff, s, 1.0), 0.0).astype(s.dtype)
         if hermitian:
             inverse = inverse * xp.sign(w)
-            out = (v * inverse[..., None, :]) @ xp.swapaxes(v, -1, -2)
+            out = (v * inverse[..., None, :]) @ xp.conj(xp.swapaxes(v, -1, -2))
         else:
-            out = (xp.swapaxes(vh, -1, -2) * inverse[..., None, :]) @ xp.swapaxes(u, -1, -2)
+            out = (xp.conj(xp.swapaxes(vh, -1, -2)) * inverse[..., None, :]) @ \
+                xp.conj(xp.swapaxes(u, -1, -2))
         ctx.save_for_backward(a, out)
         return out
 

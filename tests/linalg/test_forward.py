@@ -237,3 +237,25 @@ def test_out_keyword():
         la.det(e(A[0]), out=ember.empty((), dtype=ember.float32))
     with pytest.raises(RuntimeError, match="automatic differentiation"):
         la.det(ember.tensor(A[0], requires_grad=True), out=ember.empty((), dtype=ember.float64))
+
+
+def test_complex_matrices_forward_and_refused_gradients():
+    torch = torch_or_skip()
+    c = A + 1j * B[..., :1]
+    herm = c @ np.conj(c.transpose(0, 2, 1)) + np.eye(4)
+    t = torch.tensor
+    for mine, theirs in [
+        (la.inv(e(c)), torch.linalg.inv(t(c))),
+        (la.det(e(c)), torch.linalg.det(t(c))),
+        (la.solve(e(c), e(B + 0j)), torch.linalg.solve(t(c), t(B + 0j))),
+        (la.slogdet(e(c)).logabsdet, torch.linalg.slogdet(t(c)).logabsdet),
+        (la.cholesky(e(herm)), torch.linalg.cholesky(t(herm))),
+        (la.eigvalsh(e(herm)), torch.linalg.eigvalsh(t(herm))),
+        (la.pinv(e(c)), torch.linalg.pinv(t(c))),
+        (la.matrix_norm(e(c)), torch.linalg.matrix_norm(t(c))),
+        (la.matrix_exp(e(c)), torch.linalg.matrix_exp(t(c))),
+    ]:
+        assert str(mine.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+        _close(mine, theirs)
+    with pytest.raises(NotImplementedError, match="complex"):
+        la.inv(ember.tensor(c, requires_grad=True))
