@@ -217,7 +217,8 @@ def unpack_lu(xp, lu):
 def triangle_lower_unit(xp, a):
     low = xp.tril(a, -1)
     k = min(a.shape[-2], a.shape[-1])
-    low[..., range(k), range(k)] = 1
+    diagonal = xp.arange(k)
+    low[..., diagonal, diagonal] = 1
     return low
 
 
@@ -262,6 +263,9 @@ class Eig(Primitive):
     @staticmethod
     def forward(ctx, a, vectors):
         xp = ctx.xp
+        if not hasattr(xp.linalg, "eig"):
+            raise RuntimeError(f"linalg.eig: this backend ({xp.__name__}) has no general "
+                               "eigendecomposition; move the matrix to the CPU first")
         if vectors:
             w, v = xp.linalg.eig(a)
             return w, v

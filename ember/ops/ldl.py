@@ -131,7 +131,7 @@ class LdlSolve(Primitive):
     @staticmethod
     def forward(ctx, packed, pivots, b):
         xp = ctx.xp
-        batch = xp.broadcast_shapes(packed.shape[:-2], b.shape[:-2])
+        batch = xp.broadcast_arrays(packed[..., 0, 0], b[..., 0, 0])[0].shape
         packed = xp.broadcast_to(packed, batch + packed.shape[-2:])
         pivots = xp.broadcast_to(pivots, batch + pivots.shape[-1:])
         b = xp.broadcast_to(b, batch + b.shape[-2:])

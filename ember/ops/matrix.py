@@ -83,9 +83,9 @@ def triangle(xp, a, upper: bool, unitriangular: bool = False):
     """The upper or lower triangle of ``a``'s matrices, with ones on the diagonal if asked."""
     t = xp.triu(a) if upper else xp.tril(a)
     if unitriangular:
-        n = a.shape[-1]
+        diagonal = xp.arange(a.shape[-1])
         t = t.copy()
-        t[..., range(n), range(n)] = 1
+        t[..., diagonal, diagonal] = 1
     return t
 
 

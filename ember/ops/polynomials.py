@@ -30,8 +30,8 @@ class Polynomial(Primitive):
         xp = ctx.xp
         ctx.name = ("shifted_" if shifted else "") + name
         first, step = _FAMILIES[name]
+        x, degree = xp.broadcast_arrays(x, xp.asarray(n).astype(xp.int64))
         at = 2 * x - 1 if shifted else x
-        degree = xp.broadcast_to(xp.asarray(n).astype(xp.int64), xp.broadcast_shapes(x.shape, xp.shape(n)))
         previous, current = xp.ones_like(at), first(at)
         out = xp.where(degree == 0, previous, 0.0)
         out = xp.where(degree == 1, current, out)
