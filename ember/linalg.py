@@ -60,8 +60,11 @@ LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "sing
 
 
 # -- checks -------------------------------------------------------------------------------------
-def _matrix(op: str, a, square: bool = False):
-    """``a`` checked to be a floating (batch of) matrix, square when asked."""
+def _matrix(op: str, a, square: bool = False, complex_grad: bool = False):
+    """``a`` checked to be a floating (batch of) matrix, square when asked.
+
+    Complex matrices that require grad are refused unless the op's gradient handles them.
+    """
     if not hasattr(a, "_data"):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a._data.ndim < 2:
@@ -73,7 +76,7 @@ def _matrix(op: str, a, square: bool = False):
             f"{op}: Expected a floating point or complex tensor as input. Got {a.dtype} "
             f"(shape {list(a.shape)})"
         )
-    if a._data.dtype.kind == "c" and a.requires_grad:
+    if a._data.dtype.kind == "c" and a.requires_grad and not complex_grad:
         raise NotImplementedError(
             f"{op}: gradients for complex matrices are not implemented in ember (the forward "
             "works); detach the input or use real matrices"
@@ -111,7 +114,7 @@ def _nan_like(a):
 # -- inverses and solves --------------------------------------------------------------------------
 def inv(A):
     """The inverse of square matrices; LinAlgError if singular."""
-    return matrix.Inv.apply(_matrix("linalg.inv", A, True))
+    return matrix.Inv.apply(_matrix("linalg.inv", A, True, complex_grad=True))
 
 
 def inv_ex(A, *, check_errors: bool = False):
@@ -126,7 +129,7 @@ def inv_ex(A, *, check_errors: bool = False):
 
 def solve(A, B, *, left: bool = True):
     """``X`` with ``A X = B`` (``X A = B`` when ``left=False``); B may be a (batch of) vector(s)."""
-    _matrix("linalg.solve", A, True)
+    _matrix("linalg.solve", A, True, complex_grad=True)
     _same_dtype("linalg.solve", A, B)
     vector = _is_vector_rhs(A, B)
     if not left:
@@ -157,8 +160,8 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
     """``X`` with ``A X = B`` for triangular ``A`` (only the named triangle of A is read)."""
-    _matrix("linalg.solve_triangular", A, True)
-    _matrix("linalg.solve_triangular", B)
+    _matrix("linalg.solve_triangular", A, True, complex_grad=True)
+    _matrix("linalg.solve_triangular", B, complex_grad=True)
     _same_dtype("linalg.solve_triangular", A, B)
     if not left:
         return solve_triangular(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
@@ -172,7 +175,7 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
 
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
     """The Moore-Penrose pseudo-inverse: singular values below ``max(atol, rtol * s_max)`` dropped."""
-    _matrix("linalg.pinv", A, hermitian)
+    _matrix("linalg.pinv", A, hermitian, complex_grad=not hermitian)
     atol, rtol = _tolerances(A, atol, rtol)
     return matrix.Pinv.apply(A, atol, rtol, bool(hermitian))
 
@@ -244,12 +247,12 @@ def tensorsolve(A, B, dims=None):
 # -- determinants ---------------------------------------------------------------------------------
 def det(A):
     """The determinant of square matrices."""
-    return matrix.Det.apply(_matrix("linalg.det", A, True))
+    return matrix.Det.apply(_matrix("linalg.det", A, True, complex_grad=True))
 
 
 def slogdet(A):
     """``(sign, logabsdet)``: the sign and log of the absolute value of the determinant."""
-    sign, logabs = matrix.Slogdet.apply(_matrix("linalg.slogdet", A, True))
+    sign, logabs = matrix.Slogdet.apply(_matrix("linalg.slogdet", A, True, complex_grad=True))
     return SlogdetResult(sign, logabs)
 
 
@@ -427,7 +430,7 @@ def householder_product(A, tau):
 # -- functions of matrices --------------------------------------------------------------------------
 def matrix_exp(A):
     """The matrix exponential ``sum_k A^k / k!``."""
-    return matrix.MatrixExp.apply(_matrix("linalg.matrix_exp", A, True))
+    return matrix.MatrixExp.apply(_matrix("linalg.matrix_exp", A, True, complex_grad=True))
 
 
 def matrix_power(A, n: int):

@@ -8,6 +8,7 @@ Decompositions (Cholesky, QR, SVD, eigh, LU) are in ``ember.ops.decompositions``
 from __future__ import annotations
 
 from ember.ops import Primitive
+from ember.ops.complex import conj
 
 
 class LinAlgError(RuntimeError):
@@ -53,7 +54,7 @@ class Inv(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return -(out.mT @ grad @ out.mT)
+        return -(out.mH @ grad @ out.mH)
 
 
 class Solve(Primitive):
@@ -74,8 +75,8 @@ class Solve(Primitive):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        grad_b = Solve.apply(a.mT, grad)
-        grad_a = -(grad_b @ out.mT) if ctx.needs_input_grad[0] else None
+        grad_b = Solve.apply(a.mH, grad)
+        grad_a = -(grad_b @ out.mH) if ctx.needs_input_grad[0] else None
         return grad_a, grad_b
 
 
@@ -110,10 +111,10 @@ class SolveTriangular(Primitive):
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
         upper, unit = ctx.upper, ctx.unitriangular
-        grad_b = SolveTriangular.apply(a.mT, grad, not upper, unit)
+        grad_b = SolveTriangular.apply(a.mH, grad, not upper, unit)
         grad_a = None
         if ctx.needs_input_grad[0]:
-            full = -(grad_b @ out.mT)
+            full = -(grad_b @ out.mH)
             grad_a = full.triu(1 if unit else 0) if upper else full.tril(-1 if unit else 0)
         return grad_a, grad_b, None, None
 
@@ -133,7 +134,7 @@ class Slogdet(Primitive):
     @staticmethod
     def backward(ctx, grad_sign, grad_logabs):
         (a,) = ctx.saved_tensors
-        return grad_logabs.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+        return grad_logabs.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mH
 
 
 class Det(Primitive):
@@ -150,8 +151,8 @@ class Det(Primitive):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        scale = (grad * out).unsqueeze(-1).unsqueeze(-1)
-        return scale * Inv.apply(a).mT
+        scale = (grad * conj(out)).unsqueeze(-1).unsqueeze(-1)
+        return scale * Inv.apply(a).mH
 
 
 def _expm(xp, a):
@@ -189,8 +190,8 @@ class MatrixExp(Primitive):
         (a,) = ctx.saved_tensors
         n = a.shape[-1]
         zeros = grad.new_zeros(tuple(grad.shape))
-        top = cat([a.mT.expand(tuple(grad.shape)), grad], -1)
-        bottom = cat([zeros, a.mT.expand(tuple(grad.shape))], -1)
+        top = cat([a.mH.expand(tuple(grad.shape)), grad], -1)
+        bottom = cat([zeros, a.mH.expand(tuple(grad.shape))], -1)
         big = MatrixExp.apply(cat([top, bottom], -2))
         return big[..., :n, n:]
 
@@ -233,9 +234,9 @@ class Pinv(Primitive):
         left = _eye_like(a.mT) - a @ p
         right = _eye_like(a) - p @ a
         return (
-            -(p.mT @ grad @ p.mT)
-            + left @ grad.mT @ (p @ p.mT)
-            + (p.mT @ p) @ grad.mT @ right,
+            -(p.mH @ grad @ p.mH)
+            + left @ grad.mH @ (p @ p.mH)
+            + (p.mH @ p) @ grad.mH @ right,
             None,
             None,
             None,

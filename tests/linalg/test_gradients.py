@@ -141,3 +141,33 @@ def test_decomposition_gradients_against_torch(name):
     loss(ember, mine).backward()
     loss(torch, theirs).backward()
     np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-7, atol=1e-9)
+
+
+def _complex(*shape):
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+C_SQUARE = _complex(2, 3, 3) + 3 * np.eye(3)
+C_RHS = _complex(2, 3, 2)
+COMPLEX_LOSSES = {
+    "inv": lambda lib, a, b: (lib.linalg.inv(a) * lib.tensor(C_SQUARE.conj())).real.sum(),
+    "solve": lambda lib, a, b: lib.linalg.solve(a, b).abs().sum(),
+    "solve_triangular": lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=True).abs().sum(),
+    "det": lambda lib, a, b: lib.linalg.det(a).abs().sum() + lib.linalg.det(a).real.sum(),
+    "slogdet": lambda lib, a, b: lib.linalg.slogdet(a)[1].sum(),
+    "matrix_exp": lambda lib, a, b: lib.linalg.matrix_exp(a / 3).abs().sum(),
+    "pinv": lambda lib, a, b: lib.linalg.pinv(b).abs().sum(),
+    "mH": lambda lib, a, b: (a.mH @ b).abs().sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPLEX_LOSSES))
+def test_complex_gradients_against_torch(name):
+    torch = torch_or_skip()
+    mine = [ember.tensor(x, requires_grad=True) for x in (C_SQUARE, C_RHS)]
+    theirs = [torch.tensor(x, requires_grad=True) for x in (C_SQUARE, C_RHS)]
+    COMPLEX_LOSSES[name](ember, *mine).backward()
+    COMPLEX_LOSSES[name](torch, *theirs).backward()
+    for m, t in zip(mine, theirs):
+        if t.grad is not None:
+            np.testing.assert_allclose(m.grad.numpy(), t.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12)
