@@ -190,3 +190,11 @@ def test_complex_tensors_basics():
     np.testing.assert_allclose(ember.complex(x, x).numpy(), [1 + 1j, -2 - 2j])
     np.testing.assert_allclose(x.angle().numpy(), [0, np.pi], rtol=1e-6)
     assert ember.finfo(ember.complex128).eps == np.finfo(np.float64).eps
+
+
+def test_backward_of_a_complex_scalar_is_refused():
+    z = ember.tensor([1 + 2j], requires_grad=True)
+    with pytest.raises(RuntimeError, match="real scalar outputs"):
+        (z * z).sum().backward()
+    (z * z).sum().real.backward()
+    np.testing.assert_allclose(z.grad.numpy(), [2 - 4j])
