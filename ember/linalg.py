@@ -211,7 +211,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         values = svdvals(A)
         m, n = A.shape[-2], A.shape[-1]
         if m > n and bool((rank == n).all()):
-            residuals = ((A @ solution - rhs) ** 2).sum(-2)
+            residuals = ((A @ solution - rhs).abs() ** 2).sum(-2)
     if vector:
         solution = solution.squeeze(-1)
     return LstsqResult(solution, residuals, rank, values)
@@ -259,8 +259,8 @@ def slogdet(A):
 # -- decompositions -------------------------------------------------------------------------------
 def cholesky(A, *, upper: bool = False):
     """The lower (or upper) Cholesky factor of symmetric positive-definite matrices."""
-    low = dec.Cholesky.apply(_matrix("linalg.cholesky", A, True))
-    return low.mT if upper else low
+    low = dec.Cholesky.apply(_matrix("linalg.cholesky", A, True, complex_grad=True))
+    return low.mH if upper else low
 
 
 def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):
@@ -284,7 +284,8 @@ def qr(A, mode: str = "reduced"):
 def eigh(A, UPLO: str = "L"):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices (one triangle read)."""
     _check_uplo(UPLO)
-    return EighResult(*dec.Eigh.apply(_matrix("linalg.eigh", A, True), UPLO.upper()))
+    return EighResult(*dec.Eigh.apply(_matrix("linalg.eigh", A, True, complex_grad=True),
+                                      UPLO.upper()))
 
 
 def eigvalsh(A, UPLO: str = "L"):
@@ -369,11 +370,11 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):
                                                      LU._data.dtype))
     low = LU.tril(-1) + matrix.diag_embed(LU.new_ones(tuple(LU.shape[:-1])))
     up = LU.triu()
-    if not left:  # X A = B  <=>  A^T X^T = B^T
-        return lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
-    if adjoint:  # A^T = U^T L^T P^T
-        y = solve_triangular(up.mT, B, upper=False)
-        y = solve_triangular(low.mT, y, upper=True, unitriangular=True)
+    if not left:  # X op(A) = B  <=>  op(A)^H X^H = B^H
+        return lu_solve(LU, pivots, B.mH, adjoint=not adjoint).mH
+    if adjoint:  # A^H = U^H L^H P^T
+        y = solve_triangular(up.mH, B, upper=False)
+        y = solve_triangular(low.mH, y, upper=True, unitriangular=True)
         return perm @ y
     y = solve_triangular(low, perm.mT @ B, upper=False, unitriangular=True)
     return solve_triangular(up, y, upper=True)
@@ -423,7 +424,7 @@ def householder_product(A, tau):
     q = eye[:, :n].expand(tuple(A.shape[:-2]) + (m, n))
     for i in range(k - 1, -1, -1):  # Q = H_1 (H_2 (... H_k I))
         v = below[..., :, i:i + 1]
-        q = q - (tau[..., i:i + 1].unsqueeze(-1) * v) @ (v.mT @ q)
+        q = q - (tau[..., i:i + 1].unsqueeze(-1) * v) @ (v.mH @ q)
     return q
 
 

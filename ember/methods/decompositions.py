@@ -34,6 +34,8 @@ class DecompositionMethods:
     def logdet(self):
         """``log(det(A))``: NaN where the determinant is negative, -inf where it is 0."""
         sign, logabs = _la().slogdet(self)
+        if sign.is_complex():  # log det = log(sign) + log|det|, a complex number
+            return sign.log() + logabs
         nan = logabs.new_full((), float("nan"))
         return logabs.where(sign >= 0, nan).where(sign != 0, logabs.new_full((), float("-inf")))
 
@@ -57,7 +59,7 @@ class DecompositionMethods:
             batch = tuple(self.shape[:-2])
             return SVDResult(self.new_zeros(batch + (m, m)), s, self.new_zeros(batch + (n, n)))
         u, s, vh = _la().svd(self, full_matrices=not some)
-        return SVDResult(u, s, vh.mT)
+        return SVDResult(u, s, vh.mH)
 
     def qr(self, some: bool = True):
         """``(Q, R)`` with ``A = Q R`` (reduced unless ``some=False``)."""
@@ -70,8 +72,8 @@ class DecompositionMethods:
     def cholesky_solve(self, input2, upper: bool = False):
         """``A^-1 B`` for ``B = self`` and the Cholesky factor ``input2`` of A."""
         la = _la()
-        low = input2.mT if upper else input2  # A = low @ low^T
-        return la.solve_triangular(low.mT, la.solve_triangular(low, self, upper=False), upper=True)
+        low = input2.mH if upper else input2  # A = low @ low^H
+        return la.solve_triangular(low.mH, la.solve_triangular(low, self, upper=False), upper=True)
 
     def cholesky_inverse(self, upper: bool = False):
         """``A^-1`` from the Cholesky factor ``self`` of A."""
@@ -119,7 +121,7 @@ class DecompositionMethods:
         batch = tuple(self.shape[:-2])
         padded = cat([self[..., :k], self.new_zeros(batch + (m, m - k))], -1)
         q = _la().householder_product(padded, input2)
-        q = q.mT if transpose else q
+        q = q.mH if transpose else q
         return q @ input3 if left else input3 @ q
 
     def lu(self, pivot: bool = True, get_infos: bool = False):
@@ -128,6 +130,8 @@ class DecompositionMethods:
 
     def geqrf(self):
         """``(a, tau)``: QR as LAPACK stores it (R above the diagonal, reflectors below); no grad."""
+        if self.is_complex():
+            raise NotImplementedError("geqrf: complex inputs are not implemented in ember")
         a, tau = _householder_qr(self.xp, self.detach()._data)
         return GeqrfResult(self._wrap_like(a), self._wrap_like(tau))
 
@@ -191,7 +195,7 @@ def svd_lowrank(A, q: int | None = 6, niter: int = 2, M=None):
     source = A if M is None else A - M
     k = min(q if q is not None else 6, source.shape[-2], source.shape[-1])
     u, s, vh = _la().svd(source, full_matrices=False)
-    return SVDResult(u[..., :k], s[..., :k], vh[..., :k, :].mT)
+    return SVDResult(u[..., :k], s[..., :k], vh[..., :k, :].mH)
 
 
 def pca_lowrank(A, q: int | None = None, center: bool = True, niter: int = 2):

@@ -44,13 +44,12 @@ class Cholesky(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        # A = L L^T gives L^-1 dA L^-T = X + X^T with X = L^-1 dL lower: dL = L Phi(L^-1 dA L^-T)
+        # A = L L^H gives L^-1 dA L^-H = X + X^H with X = L^-1 dL lower: dL = L Phi(L^-1 dA L^-H)
         (low,) = ctx.saved_tensors
-        phi = (low.mT @ grad).tril()
-        phi = phi - 0.5 * diag_embed(phi.diagonal(0, -2, -1))
-        s = SolveTriangular.apply(low.mT, phi, True, False)  # L^-T Phi
-        s = SolveTriangular.apply(low.mT, s.mT, True, False).mT  # ... L^-1
-        return 0.5 * (s + s.mT)
+        phi = (low.mH @ grad).tril()
+        phi = 0.5 * (phi + phi.tril(-1).mH)  # Hermitian off the diagonal, half the diagonal
+        s = SolveTriangular.apply(low.mH, phi, True, False)  # L^-H Phi
+        return SolveTriangular.apply(low.mH, s.mH, True, False).mH  # ... L^-1
 
 
 class QR(Primitive):
@@ -120,9 +119,11 @@ class Eigh(Primitive):
     @staticmethod
     def backward(ctx, grad_w, grad_v):
         w, v = ctx.saved_tensors
-        inner = diag_embed(grad_w) + _pairwise_inverse(w) * (v.mT @ grad_v)
-        full = v @ inner @ v.mT
-        return 0.5 * (full + full.mT), None  # symmetric, as PyTorch gives it
+        # only the skew-Hermitian part of V^H gV moves A along symmetric directions: the
+        # gradient comes out Hermitian, as PyTorch gives it
+        m = v.mH @ grad_v
+        inner = diag_embed(grad_w) + _pairwise_inverse(w) * (0.5 * (m - m.mH))
+        return v @ inner @ v.mH, None
 
 
 class SVD(Primitive):

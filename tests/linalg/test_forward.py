@@ -257,5 +257,14 @@ def test_complex_matrices_forward_and_refused_gradients():
     ]:
         assert str(mine.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
         _close(mine, theirs)
+    lu_data, piv = torch.linalg.lu_factor(t(c))
+    for adjoint in (False, True):
+        _close(la.lu_solve(e(lu_data.numpy()), e(piv.numpy()), e(B + 1j), adjoint=adjoint),
+               torch.linalg.lu_solve(lu_data, piv, t(B + 1j), adjoint=adjoint))
+    low = torch.linalg.cholesky(t(herm))
+    _close(ember.cholesky_solve(e(B + 1j), e(low.numpy())), torch.cholesky_solve(t(B + 1j), low))
+    _close(ember.logdet(e(c)), torch.logdet(t(c)))
+    u, s, v = ember.svd(e(c))
+    _close((u * s.to(ember.complex128).unsqueeze(-2)) @ v.mH, c)
     with pytest.raises(NotImplementedError, match="complex"):
-        la.cholesky(ember.tensor(herm, requires_grad=True))
+        la.qr(ember.tensor(herm, requires_grad=True))

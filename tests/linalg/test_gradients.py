@@ -158,7 +158,15 @@ COMPLEX_LOSSES = {
     "matrix_exp": lambda lib, a, b: lib.linalg.matrix_exp(a / 3).abs().sum(),
     "pinv": lambda lib, a, b: lib.linalg.pinv(b).abs().sum(),
     "mH": lambda lib, a, b: (a.mH @ b).abs().sum(),
+    "cholesky": lambda lib, a, b: (lib.linalg.cholesky(_hermitian(a)).abs() ** 2).sum()
+    + lib.linalg.cholesky(_hermitian(a), upper=True).imag.sum(),
+    "eigh": lambda lib, a, b: (lib.linalg.eigh(_hermitian(a))[1].abs() ** 4).sum()
+    + (lib.linalg.eigvalsh(_hermitian(a)) ** 2).sum(),
 }
+
+
+def _hermitian(a):
+    return a @ a.mH  # positive definite: C_SQUARE is well away from singular
 
 
 @pytest.mark.parametrize("name", sorted(COMPLEX_LOSSES))
