@@ -243,8 +243,6 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     """
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    if isinstance(fill_value, complex):
-        raise TypeError("full: complex fill values are not supported")
     if dtype is None:
         dtype = dtypes.result_type(fill_value)
     size = (size,) if isinstance(size, int) else size
