@@ -60,11 +60,8 @@ LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "sing
 
 
 # -- checks -------------------------------------------------------------------------------------
-def _matrix(op: str, a, square: bool = False, complex_grad: bool = False):
-    """``a`` checked to be a floating (batch of) matrix, square when asked.
-
-    Complex matrices that require grad are refused unless the op's gradient handles them.
-    """
+def _matrix(op: str, a, square: bool = False):
+    """``a`` checked to be a floating or complex (batch of) matrix, square when asked."""
     if not hasattr(a, "_data"):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a._data.ndim < 2:
@@ -75,11 +72,6 @@ def _matrix(op: str, a, square: bool = False, complex_grad: bool = False):
         raise RuntimeError(
             f"{op}: Expected a floating point or complex tensor as input. Got {a.dtype} "
             f"(shape {list(a.shape)})"
-        )
-    if a._data.dtype.kind == "c" and a.requires_grad and not complex_grad:
-        raise NotImplementedError(
-            f"{op}: gradients for complex matrices are not implemented in ember (the forward "
-            "works); detach the input or use real matrices"
         )
     if square and a.shape[-1] != a.shape[-2]:
         raise RuntimeError(
@@ -114,7 +106,7 @@ def _nan_like(a):
 # -- inverses and solves --------------------------------------------------------------------------
 def inv(A):
     """The inverse of square matrices; LinAlgError if singular."""
-    return matrix.Inv.apply(_matrix("linalg.inv", A, True, complex_grad=True))
+    return matrix.Inv.apply(_matrix("linalg.inv", A, True))
 
 
 def inv_ex(A, *, check_errors: bool = False):
@@ -129,7 +121,7 @@ def inv_ex(A, *, check_errors: bool = False):
 
 def solve(A, B, *, left: bool = True):
     """``X`` with ``A X = B`` (``X A = B`` when ``left=False``); B may be a (batch of) vector(s)."""
-    _matrix("linalg.solve", A, True, complex_grad=True)
+    _matrix("linalg.solve", A, True)
     _same_dtype("linalg.solve", A, B)
     vector = _is_vector_rhs(A, B)
     if not left:
@@ -160,8 +152,8 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
     """``X`` with ``A X = B`` for triangular ``A`` (only the named triangle of A is read)."""
-    _matrix("linalg.solve_triangular", A, True, complex_grad=True)
-    _matrix("linalg.solve_triangular", B, complex_grad=True)
+    _matrix("linalg.solve_triangular", A, True)
+    _matrix("linalg.solve_triangular", B)
     _same_dtype("linalg.solve_triangular", A, B)
     if not left:
         return solve_triangular(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
@@ -175,7 +167,7 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
 
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
     """The Moore-Penrose pseudo-inverse: singular values below ``max(atol, rtol * s_max)`` dropped."""
-    _matrix("linalg.pinv", A, hermitian, complex_grad=not hermitian)
+    _matrix("linalg.pinv", A, hermitian)
     atol, rtol = _tolerances(A, atol, rtol)
     return matrix.Pinv.apply(A, atol, rtol, bool(hermitian))
 
@@ -247,19 +239,19 @@ def tensorsolve(A, B, dims=None):
 # -- determinants ---------------------------------------------------------------------------------
 def det(A):
     """The determinant of square matrices."""
-    return matrix.Det.apply(_matrix("linalg.det", A, True, complex_grad=True))
+    return matrix.Det.apply(_matrix("linalg.det", A, True))
 
 
 def slogdet(A):
     """``(sign, logabsdet)``: the sign and log of the absolute value of the determinant."""
-    sign, logabs = matrix.Slogdet.apply(_matrix("linalg.slogdet", A, True, complex_grad=True))
+    sign, logabs = matrix.Slogdet.apply(_matrix("linalg.slogdet", A, True))
     return SlogdetResult(sign, logabs)
 
 
 # -- decompositions -------------------------------------------------------------------------------
 def cholesky(A, *, upper: bool = False):
     """The lower (or upper) Cholesky factor of symmetric positive-definite matrices."""
-    low = dec.Cholesky.apply(_matrix("linalg.cholesky", A, True, complex_grad=True))
+    low = dec.Cholesky.apply(_matrix("linalg.cholesky", A, True))
     return low.mH if upper else low
 
 
@@ -284,7 +276,7 @@ def qr(A, mode: str = "reduced"):
 def eigh(A, UPLO: str = "L"):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices (one triangle read)."""
     _check_uplo(UPLO)
-    return EighResult(*dec.Eigh.apply(_matrix("linalg.eigh", A, True, complex_grad=True),
+    return EighResult(*dec.Eigh.apply(_matrix("linalg.eigh", A, True),
                                       UPLO.upper()))
 
 
@@ -300,7 +292,8 @@ def _check_uplo(uplo):
 
 def svd(A, full_matrices: bool = True, *, driver=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``; S descending."""
-    return SVDResult(*dec.SVD.apply(_matrix("linalg.svd", A), bool(full_matrices)))
+    return SVDResult(*dec.SVD.apply(_matrix("linalg.svd", A),
+                                    bool(full_matrices)))
 
 
 def svdvals(A, *, driver=None):
@@ -387,6 +380,8 @@ def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):
     ``ember.ops.ldl``). info is k > 0 where ``D[k-1, k-1]`` is exactly zero.
     """
     _matrix("linalg.ldl_factor", A, True)
+    if A.is_complex():
+        raise NotImplementedError("linalg.ldl_factor: complex matrices are not implemented in ember")
     packed, pivots, info = ldl.ldl_factor(A.xp, A.detach()._data)
     if check_errors and bool(info.any()):
         raise LinAlgError(f"linalg.ldl_factor: the factorization of a matrix of shape "
@@ -431,7 +426,7 @@ def householder_product(A, tau):
 # -- functions of matrices --------------------------------------------------------------------------
 def matrix_exp(A):
     """The matrix exponential ``sum_k A^k / k!``."""
-    return matrix.MatrixExp.apply(_matrix("linalg.matrix_exp", A, True, complex_grad=True))
+    return matrix.MatrixExp.apply(_matrix("linalg.matrix_exp", A, True))
 
 
 def matrix_power(A, n: int):

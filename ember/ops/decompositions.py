@@ -16,9 +16,9 @@ def _swap(xp, a):
 
 
 def _copy_lower_to_upper(m):
-    """The symmetric matrix whose lower triangle (diagonal included) is ``m``'s."""
+    """The (Hermitian off the diagonal) matrix whose lower triangle and diagonal are ``m``'s."""
     lower = m.tril(-1)
-    return lower + lower.mT + diag_embed(m.diagonal(0, -2, -1))
+    return lower + lower.mH + diag_embed(m.diagonal(0, -2, -1))
 
 
 class Cholesky(Primitive):
@@ -85,7 +85,7 @@ class QR(Primitive):
         # A = [X | Y] with X square: R = [U | Q^T Y], so Y feeds Q's gradient through Q^T Y
         y = a[..., m:]
         grad_u, grad_v = grad_r[..., :m], grad_r[..., m:]
-        grad_x = _qr_backward(q, r[..., :m], grad_q + y @ grad_v.mT, grad_u)
+        grad_x = _qr_backward(q, r[..., :m], grad_q + y @ grad_v.mH, grad_u)
         from ember.methods.join import cat
 
         return cat([grad_x, q @ grad_v], -1), None
@@ -93,9 +93,9 @@ class QR(Primitive):
 
 def _qr_backward(q, r, grad_q, grad_r):
     """The gradient of ``A = QR`` for rows >= columns (Walter and Lehmann; PyTorch's formula)."""
-    m = r @ grad_r.mT - grad_q.mT @ q
+    m = r @ grad_r.mH - grad_q.mH @ q
     b = grad_q + q @ _copy_lower_to_upper(m)
-    return SolveTriangular.apply(r, b.mT, True, False).mT  # b R^-T
+    return SolveTriangular.apply(r, b.mH, True, False).mH  # b R^-H
 
 
 def _pairwise_inverse(values):
@@ -147,24 +147,28 @@ class SVD(Primitive):
                 "linalg.svd: full_matrices=True is not differentiable for a non-square input; "
                 "use full_matrices=False"
             )
-        return _svd_backward(u, s, vh.mT, grad_u, grad_s, grad_vh.mT), None
+        return _svd_backward(u, s, vh.mH, grad_u, grad_s, grad_vh.mH), None
 
 
 def _svd_backward(u, s, v, grad_u, grad_s, grad_v):
-    """Townsend's formula for the reduced SVD (distinct, nonzero singular values)."""
+    """Townsend's formula for the reduced SVD (distinct, nonzero singular values); for complex
+    input, PyTorch's extra diagonal term for the phase each singular pair may take."""
     f = _pairwise_inverse(s * s)
     s_mat = diag_embed(s)
-    ut_gu = u.mT @ grad_u
-    vt_gv = v.mT @ grad_v
-    inner = (f * (ut_gu - ut_gu.mT)) @ s_mat + diag_embed(grad_s) + s_mat @ (f * (vt_gv - vt_gv.mT))
-    out = u @ inner @ v.mT
+    uh_gu = u.mH @ grad_u
+    vh_gv = v.mH @ grad_v
+    skew_u = uh_gu - uh_gu.mH
+    inner = (f * skew_u) @ s_mat + diag_embed(grad_s) + s_mat @ (f * (vh_gv - vh_gv.mH))
+    if u.is_complex():
+        inner = inner + diag_embed(skew_u.diagonal(0, -2, -1) / (2 * s))
+    out = u @ inner @ v.mH
     inv_s = diag_embed(1 / s)
     m, n = u.shape[-2], v.shape[-2]
     k = s.shape[-1]
     if m > k:
-        out = out + (grad_u - u @ ut_gu) @ inv_s @ v.mT
+        out = out + (grad_u - u @ uh_gu) @ inv_s @ v.mH
     if n > k:
-        out = out + u @ inv_s @ (grad_v - v @ vt_gv).mT
+        out = out + u @ inv_s @ (grad_v - v @ vh_gv).mH
     return out
 
 
@@ -246,14 +250,14 @@ class LU(Primitive):
                 f"L {list(low.shape)} and U {list(up.shape)}"
             )
         # A = P L U: P^T dA = dL U + L dU, so L^-1 P^T dA U^-1 = (L^-1 dL) + (dU U^-1)
-        inner = (low.mT @ grad_l).tril(-1) + (grad_u @ up.mT).triu()
-        x = SolveTriangular.apply(low.mT, inner, True, True)  # L^-T inner
+        inner = (low.mH @ grad_l).tril(-1) + (grad_u @ up.mH).triu()
+        x = SolveTriangular.apply(low.mH, inner, True, True)  # L^-H inner
         return perm @ _right_solve_upper_t(up, x)
 
 
 def _right_solve_upper_t(up, x):
-    """``x U^-T`` for an upper-triangular ``U``."""
-    return SolveTriangular.apply(up, x.mT, True, False).mT
+    """``x U^-H`` for an upper-triangular ``U``."""
+    return SolveTriangular.apply(up, x.mH, True, False).mH
 
 
 class Eig(Primitive):

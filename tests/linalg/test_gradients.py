@@ -162,7 +162,23 @@ COMPLEX_LOSSES = {
     + lib.linalg.cholesky(_hermitian(a), upper=True).imag.sum(),
     "eigh": lambda lib, a, b: (lib.linalg.eigh(_hermitian(a))[1].abs() ** 4).sum()
     + (lib.linalg.eigvalsh(_hermitian(a)) ** 2).sum(),
+    "svd": lambda lib, a, b: _svd_loss(*lib.linalg.svd(b, full_matrices=False))
+    + _svd_loss(*lib.linalg.svd(b.mT, full_matrices=False)) + lib.linalg.svdvals(a).sum(),
+    "qr": lambda lib, a, b: _qr_loss(*lib.linalg.qr(b)) + _qr_loss(*lib.linalg.qr(b.mT)),
+    "lu": lambda lib, a, b: (lib.linalg.lu(a)[1].abs() ** 2).sum() + lib.linalg.lu(a)[2].imag.sum(),
+    "lu_solve": lambda lib, a, b: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, adjoint=True)
+    .abs().sum(),
+    "lstsq": lambda lib, a, b: lib.linalg.lstsq(a, b).solution.abs().sum(),
 }
+
+
+def _svd_loss(u, s, vh):
+    """Invariant to the phase each singular pair may take, as a well-posed loss must be."""
+    return (u.abs() ** 4).sum() + (vh.abs() ** 4).sum() + (s**2).sum() + ((u * s.unsqueeze(-2)) @ vh).real.sum()
+
+
+def _qr_loss(q, r):
+    return (q.abs() ** 4).sum() + (r.abs() ** 2).sum() + (q[..., 0] * r[..., 0, 0].unsqueeze(-1)).real.sum()
 
 
 def _hermitian(a):
