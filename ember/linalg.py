@@ -3,7 +3,7 @@
 Inputs are (batches of) matrices in their last two dims. Gradients flow through inverses,
 solves, determinants, Cholesky, QR, SVD, eigh, LU, the matrix exponential and the
 pseudo-inverse (primitives in ``ember.ops.matrix`` and ``ember.ops.decompositions``); the rest
-is composed from them. ``eig``/``eigvals`` give complex results and have no gradient.
+is composed from them. ``eig``/``eigvals`` give complex results.
 
 >>> import ember
 >>> a = ember.tensor([[2.0, 1.0], [1.0, 3.0]])
@@ -302,21 +302,13 @@ def svdvals(A, *, driver=None):
 
 
 def eig(A):
-    """Eigenvalues and eigenvectors of general square matrices, as complex tensors (no gradient)."""
-    w, v = dec.Eig.apply(_matrix("linalg.eig", A, True), True)
-    return EigResult(_to_complex(w, A), _to_complex(v, A))
+    """Eigenvalues and eigenvectors (unit columns) of general square matrices, as complex tensors."""
+    return EigResult(*dec.Eig.apply(_matrix("linalg.eig", A, True), True))
 
 
 def eigvals(A):
-    """Eigenvalues of general square matrices, as a complex tensor (no gradient)."""
-    return _to_complex(dec.Eig.apply(_matrix("linalg.eigvals", A, True), False), A)
-
-
-def _to_complex(t, like):
-    """``t`` as complex64 for single-precision ``like``, complex128 otherwise (as PyTorch)."""
-    single = like._data.dtype.kind == "f" and like._data.dtype.itemsize <= 4
-    return t._wrap_like(t._data.astype("complex64" if single or like._data.dtype.itemsize == 8
-                                       and like._data.dtype.kind == "c" else "complex128"))
+    """Eigenvalues of general square matrices, as a complex tensor."""
+    return dec.Eig.apply(_matrix("linalg.eigvals", A, True), False)
 
 
 def lu_factor(A, *, pivot: bool = True):

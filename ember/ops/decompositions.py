@@ -8,7 +8,7 @@ eigenvectors and singular vectors assume distinct eigen/singular values, as PyTo
 from __future__ import annotations
 
 from ember.ops import Primitive
-from ember.ops.matrix import LinAlgError, SolveTriangular, diag_embed
+from ember.ops.matrix import LinAlgError, Solve, SolveTriangular, diag_embed
 
 
 def _swap(xp, a):
@@ -261,7 +261,7 @@ def _right_solve_upper_t(up, x):
 
 
 class Eig(Primitive):
-    """Eigenvalues and eigenvectors of general square matrices (complex results; no gradient)."""
+    """Eigenvalues and eigenvectors (unit columns) of general square matrices, always complex."""
 
     op_name = "linalg.eig"
 
@@ -271,12 +271,25 @@ class Eig(Primitive):
         if not hasattr(xp.linalg, "eig"):
             raise RuntimeError(f"linalg.eig: this backend ({xp.__name__}) has no general "
                                "eigendecomposition; move the matrix to the CPU first")
-        if vectors:
-            w, v = xp.linalg.eig(a)
-            return w, v
-        return xp.linalg.eigvals(a)
+        target = xp.complex64 if a.dtype in (xp.float32, xp.complex64) else xp.complex128
+        ctx.real_input = a.dtype.kind == "f"
+        w, v = xp.linalg.eig(a)
+        w, v = w.astype(target, copy=False), v.astype(target, copy=False)
+        ctx.save_for_backward(w, v)
+        return (w, v) if vectors else w
 
     @staticmethod
-    def backward(ctx, *grads):
-        raise RuntimeError("linalg.eig: the derivative is not implemented in ember; for symmetric "
-                           "matrices use linalg.eigh, which has one")
+    def backward(ctx, grad_w, grad_v=None):
+        # PyTorch's formula: with E_ij = conj(w_j - w_i), gA = V^-H (diag(gw) + (V^H gV
+        # - V^H V Re(diag(V^H gV))) / E) V^H; the second term keeps the columns of unit norm
+        w, v = ctx.saved_tensors
+        inner = diag_embed(grad_w)
+        if grad_v is not None:
+            vh_gv = v.mH @ grad_v
+            vh_gv = vh_gv - v.mH @ (v * vh_gv.diagonal(0, -2, -1).real.unsqueeze(-2))
+            wc = w.conj()
+            diff = wc.unsqueeze(-2) - wc.unsqueeze(-1)
+            eye = diag_embed(w.real.new_ones(tuple(w.shape)))
+            inner = inner + (1 - eye) * vh_gv / (diff + eye)
+        grad = Solve.apply(v.mH, inner @ v.mH)
+        return (grad.real if ctx.real_input else grad), None

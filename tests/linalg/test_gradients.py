@@ -195,3 +195,20 @@ def test_complex_gradients_against_torch(name):
     for m, t in zip(mine, theirs):
         if t.grad is not None:
             np.testing.assert_allclose(m.grad.numpy(), t.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("complex_input", [False, True])
+def test_eig_gradients_against_torch(complex_input):
+    torch = torch_or_skip()
+    source = SQUARE + (1j * rng.standard_normal(SQUARE.shape) if complex_input else 0)
+
+    def loss(lib, a):
+        values, vectors = lib.linalg.eig(a)
+        return (vectors.abs() ** 4).sum() + (values**2).real.sum() + lib.linalg.eigvals(a).abs().sum()
+
+    mine = ember.tensor(source, requires_grad=True)
+    theirs = torch.tensor(source, requires_grad=True)
+    loss(ember, mine).backward()
+    loss(torch, theirs).backward()
+    assert mine.grad.dtype == (ember.complex128 if complex_input else ember.float64)
+    np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.resolve_conj().numpy(), rtol=1e-8, atol=1e-10)
