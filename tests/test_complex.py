@@ -38,3 +38,14 @@ def test_complex_variance_is_real():
     z = ember.tensor(Z)
     assert z.var().dtype == ember.float64
     np.testing.assert_allclose(z.var().item(), np.var(Z, ddof=1), rtol=1e-12)
+
+
+def test_adjoint_casts_and_inplace_conjugate():
+    z = ember.tensor([[1 + 2j, 3j], [1.0, 2.0]])
+    np.testing.assert_allclose(z.adjoint().numpy(), np.conj(z.numpy()).T)
+    np.testing.assert_allclose(ember.adjoint(z).numpy(), np.conj(z.numpy()).T)
+    assert ember.ones(2).cfloat().dtype == ember.complex64
+    assert ember.ones(2).cdouble().dtype == ember.complex128
+    w = z.clone()
+    assert w.conj_physical_() is w
+    np.testing.assert_allclose(w.numpy(), np.conj(z.numpy()))

@@ -7,8 +7,8 @@ from __future__ import annotations
 from ember import dtypes
 from ember.ops import complex as cx
 
-FUNCTIONS = ["real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "angle",
-             "is_conj", "is_neg"]
+FUNCTIONS = ["real", "imag", "conj", "conj_physical", "conj_physical_", "resolve_conj",
+             "resolve_neg", "angle", "is_conj", "is_neg", "adjoint"]
 __all__ = ["complex", "is_complex", "polar", "view_as_complex", "view_as_real"]
 
 
@@ -37,6 +37,22 @@ class ComplexMethods:
         return cx.Conj.apply(self) if self._data.dtype.kind == "c" else self
 
     conj_physical = conj
+
+    def conj_physical_(self):
+        """In-place conjugate (nothing to do for real tensors)."""
+        return self._set_from("conj_physical_", self.conj()) if self.is_complex() else self
+
+    def adjoint(self):
+        """The conjugate transpose of the last two dims (``mH``)."""
+        return self.mH
+
+    def cfloat(self):
+        """This tensor as complex64."""
+        return self.to(dtypes.complex64)
+
+    def cdouble(self):
+        """This tensor as complex128."""
+        return self.to(dtypes.complex128)
 
     def resolve_conj(self):
         """The tensor itself: ember materialises conjugates at once."""
