@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ember import dtypes
+from ember._outparam import accepts_out
 from ember.ops import complex as cx
 
 FUNCTIONS = ["real", "imag", "conj", "conj_physical", "conj_physical_", "resolve_conj",
@@ -85,6 +86,7 @@ def view_as_complex(input):
     return cx.ViewAsComplex.apply(input)
 
 
+@accepts_out
 def complex(real, imag):
     """``real + i imag`` for two float tensors of one dtype."""
     if real._data.dtype != imag._data.dtype or real._data.dtype.kind != "f":
@@ -94,6 +96,7 @@ def complex(real, imag):
     return real._cast(target) + imag._cast(target) * 1j
 
 
+@accepts_out
 def polar(abs, angle):
     """``abs * (cos(angle) + i sin(angle))``."""
     return complex(abs * angle.cos(), abs * angle.sin())

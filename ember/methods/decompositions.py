@@ -10,6 +10,8 @@ from __future__ import annotations
 import warnings
 from collections import namedtuple
 
+from ember._outparam import accepts_out
+
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 SVDResult = namedtuple("svd", ["U", "S", "V"])
 QRResult = namedtuple("qr", ["Q", "R"])
@@ -167,6 +169,7 @@ def lu(A, pivot: bool = True, get_infos: bool = False):
     return tuple(la.lu_factor(A, pivot=pivot))
 
 
+@accepts_out
 def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True):
     """``(P, L, U)`` from packed LU factors and pivots."""
     from ember.ops import decompositions as dec

@@ -5,8 +5,12 @@ from __future__ import annotations
 import string
 
 from ember import dtypes
-from ember.methods.decompositions import (  # noqa: F401 - re-exported through __all__
-    DecompositionMethods, lu_unpack, pca_lowrank, svd_lowrank, vander,
+from ember.methods.decompositions import (
+    DecompositionMethods,
+    lu_unpack,
+    pca_lowrank,
+    svd_lowrank,
+    vander,
 )
 from ember.ops import linalg
 
@@ -17,8 +21,15 @@ FUNCTIONS = [
     "inverse", "pinverse", "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse",
     "lu_solve", "triangular_solve", "matrix_exp", "cross", "orgqr", "ormqr", "geqrf", "lu",
 ]
-__all__: list = ["chain_matmul", "einsum", "tensordot", "lu_unpack", "svd_lowrank", "pca_lowrank",
-                 "vander"]  # free functions defined here (or in ember.methods.decompositions)
+__all__: list = [
+    "chain_matmul",
+    "einsum",
+    "lu_unpack",
+    "pca_lowrank",
+    "svd_lowrank",
+    "tensordot",
+    "vander",
+]  # free functions defined here (or in ember.methods.decompositions)
 
 
 def _shapes(*tensors) -> str:

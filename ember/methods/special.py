@@ -9,6 +9,7 @@ import math
 
 import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import dtypes
+from ember._outparam import accepts_out
 from ember.methods.elementwise import _float, _inplace, _scalar_tensor
 from ember.ops import special_functions as sf
 
@@ -88,6 +89,7 @@ class SpecialMethods:
     logit_ = _inplace("logit")
 
 
+@accepts_out
 def polygamma(n: int, input):
     """The ``n``-th derivative of digamma of ``input`` (``torch.polygamma(n, input)``)."""
     return input.polygamma(n)

@@ -121,11 +121,13 @@ class SpectralMethods:
 
     def stft(self, n_fft: int, hop_length=None, win_length=None, window=None,
              center: bool = True, pad_mode: str = "reflect", normalized: bool = False,
-             onesided=None, return_complex=None):
+             onesided=None, return_complex=None, align_to_window=None):
         """The short-time Fourier transform: ``(n_freq, n_frames)`` (batched for 2-D input)."""
         from ember import fft
         from ember.methods.complex import view_as_real
 
+        if align_to_window:
+            raise NotImplementedError("stft: align_to_window=True is not implemented in ember")
         x = self
         if return_complex is None:
             if not (x.is_complex() or (window is not None and window.is_complex())):
