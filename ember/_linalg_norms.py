@@ -23,8 +23,10 @@ def _singular_values(a):
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
     """A matrix norm over the two ``dim``: 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2."""
     if A.ndim < 2:
-        raise RuntimeError(f"linalg.matrix_norm: the input tensor A must have at least 2 "
-                           f"dimensions, got shape {list(A.shape)}")
+        raise RuntimeError(
+            f"linalg.matrix_norm: the input tensor A must have at least 2 "
+            f"dimensions, got shape {list(A.shape)}"
+        )
     if dtype is not None:
         A = A.to(dtype)
     rows, cols = (d % A.ndim for d in dim)
@@ -42,8 +44,10 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
         sums = A.abs().sum(summed, keepdim=True)
         pick = sums.amax(other, keepdim=True) if ord > 0 else sums.amin(other, keepdim=True)
         return pick if keepdim else pick.squeeze(max(rows, cols)).squeeze(min(rows, cols))
-    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported; use 'fro', 'nuc', inf, "
-                       "-inf, 1, -1, 2 or -2")
+    raise RuntimeError(
+        f"linalg.matrix_norm: Order {ord} not supported; use 'fro', 'nuc', inf, "
+        "-inf, 1, -1, 2 or -2"
+    )
 
 
 def _keep(out, rows, cols, keepdim):
@@ -55,17 +59,20 @@ def _keep(out, rows, cols, keepdim):
 
 
 def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
-    """A vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim`` a pair, 2-D input)."""
+    """A vector norm (``dim`` an int, or 1-D input) or a matrix norm (``dim`` a pair, 2-D input)."""
     A = input
     if isinstance(dim, int):
         dim = (dim,)
     if dim is None and ord is None:
         return vector_norm(A.reshape(-1), 2, None, False, dtype=dtype).reshape(
-            (1,) * A.ndim if keepdim else ())
+            (1,) * A.ndim if keepdim else ()
+        )
     if dim is None:
         if A.ndim not in (1, 2):
-            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must "
-                               f"be 1D or 2D. Got {A.ndim}D (shape {list(A.shape)})")
+            raise RuntimeError(
+                f"linalg.norm: If dim is not specified but ord is, the input must "
+                f"be 1D or 2D. Got {A.ndim}D (shape {list(A.shape)})"
+            )
         dim = tuple(range(A.ndim))
     if len(dim) == 2:
         return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
@@ -84,8 +91,9 @@ def multi_dot(tensors):
         tensors[-1] = tensors[-1].unsqueeze(-1)
     for i, t in enumerate(tensors):
         if t.ndim != 2:
-            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D "
-                               f"(shape {list(t.shape)})")
+            raise RuntimeError(
+                f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D (shape {list(t.shape)})"
+            )
     result = tensors[0]
     for t in tensors[1:]:
         result = result.mm(t)
@@ -113,8 +121,10 @@ def cross(input, other, *, dim: int = -1):
     a, b = broadcast_tensors(input, other)
     dim = dim % max(a.ndim, 1)
     if a.shape[dim] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                           f"{input.shape[dim % input.ndim]} and {other.shape[dim % other.ndim]}")
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+            f"{input.shape[dim % input.ndim]} and {other.shape[dim % other.ndim]}"
+        )
     x = [a.select(dim, i) for i in range(3)]
     y = [b.select(dim, i) for i in range(3)]
     parts = [x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]]

@@ -19,12 +19,15 @@ def write_out(op: str, result, out):
     if len(results) != len(outs):
         raise TypeError(f"{op}(): out= expects {len(results)} tensor(s), got {len(outs)}")
     if is_grad_enabled() and any(getattr(r, "requires_grad", False) for r in results):
-        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
+        raise RuntimeError(
+            f"{op}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
     for r, o in zip(results, outs):
         if r.dtype != o.dtype:
-            raise RuntimeError(f"{op}(): Expected out tensor to have dtype {r.dtype}, but got "
-                               f"{o.dtype} instead")
+            raise RuntimeError(
+                f"{op}(): Expected out tensor to have dtype {r.dtype}, but got {o.dtype} instead"
+            )
         with no_grad():
             if tuple(o.shape) == tuple(r.shape):
                 o.copy_(r)

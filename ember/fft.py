@@ -47,8 +47,9 @@ def _norm(op: str, norm):
     if norm is None:
         return "backward"
     if norm not in DUAL_NORM:
-        raise ValueError(f"{op}: Invalid normalization mode: {norm!r}; expected 'backward', "
-                         "'ortho' or 'forward'")
+        raise ValueError(
+            f"{op}: Invalid normalization mode: {norm!r}; expected 'backward', 'ortho' or 'forward'"
+        )
     return norm
 
 
@@ -61,8 +62,7 @@ def _dims_and_sizes(op: str, x, s, dim):
         dims = [dim] if isinstance(dim, int) else list(dim)
     for d in dims:
         if not -ndim <= d < ndim:
-            raise IndexError(f"{op}: dim {d} is out of range for a tensor of shape "
-                             f"{list(x.shape)}")
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor of shape {list(x.shape)}")
     dims = [d % ndim for d in dims]
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"{op}: dims must be unique, got {dim}")
@@ -70,8 +70,10 @@ def _dims_and_sizes(op: str, x, s, dim):
         sizes = [x.shape[d] for d in dims]
     else:
         if len(s) != len(dims):
-            raise RuntimeError(f"{op}: When given, dim and shape arguments must have the same "
-                               f"length, got s={list(s)} and dim={dims}")
+            raise RuntimeError(
+                f"{op}: When given, dim and shape arguments must have the same "
+                f"length, got s={list(s)} and dim={dims}"
+            )
         sizes = [x.shape[d] if n == -1 else int(n) for d, n in zip(dims, s)]
     for n in sizes:
         if n < 1:
@@ -104,8 +106,9 @@ def _as_complex(x):
 
 def _as_real(op: str, x):
     if x.is_complex():
-        raise RuntimeError(f"{op} expects a real input tensor, but got {x.dtype} "
-                           f"(shape {list(x.shape)})")
+        raise RuntimeError(
+            f"{op} expects a real input tensor, but got {x.dtype} (shape {list(x.shape)})"
+        )
     if x._data.dtype.kind != "f":
         return x._cast(dtypes.get_default_dtype().np)
     return x
@@ -177,7 +180,7 @@ def rfft2(input, s=None, dim=(-2, -1), norm=None):
 
 
 def irfftn(input, s=None, dim=None, norm=None):
-    """The inverse of :func:`rfftn`: real output, ``2 * (bins - 1)`` points on the last dim by default."""
+    """The inverse of :func:`rfftn`: real output, ``2 * (bins - 1)`` last-dim points by default."""
     norm = _norm("irfftn", norm)
     x = _as_complex(input)
     dims, sizes = _dims_and_sizes("irfftn", x, s, dim)
@@ -234,8 +237,16 @@ def ihfft2(input, s=None, dim=(-2, -1), norm=None):
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def fftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device=None,
-            requires_grad: bool = False):
+def fftfreq(
+    n: int,
+    d: float = 1.0,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+):
     """The sample frequencies ``[0, 1, ..., n/2-1, -n/2, ..., -1] / (d * n)``."""
     from ember.creation import arange
 
@@ -245,8 +256,16 @@ def fftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device
     return freqs.requires_grad_(requires_grad)
 
 
-def rfftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False):
+def rfftfreq(
+    n: int,
+    d: float = 1.0,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+):
     """The non-negative sample frequencies ``[0, 1, ..., n // 2] / (d * n)``."""
     from ember.creation import arange
 

@@ -34,12 +34,47 @@ from ember.ops import ldl, matrix
 from ember.ops.matrix import LinAlgError
 
 __all__ = [
-    "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
-    "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex",
-    "ldl_solve", "lstsq", "lu", "lu_factor",
-    "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power",
-    "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
-    "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
+    "LinAlgError",
+    "cholesky",
+    "cholesky_ex",
+    "cond",
+    "cross",
+    "det",
+    "diagonal",
+    "eig",
+    "eigh",
+    "eigvals",
+    "eigvalsh",
+    "householder_product",
+    "inv",
+    "inv_ex",
+    "ldl_factor",
+    "ldl_factor_ex",
+    "ldl_solve",
+    "lstsq",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
+    "matmul",
+    "matrix_exp",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "solve_ex",
+    "solve_triangular",
+    "svd",
+    "svdvals",
+    "tensorinv",
+    "tensorsolve",
+    "vander",
+    "vecdot",
     "vector_norm",
 ]
 
@@ -146,8 +181,9 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):
         if check_errors:
             raise
         shape = tuple(B.shape)
-        return SolveExResult(B._wrap_like(B.xp.full(shape, float("nan"), B._data.dtype)),
-                             _info(A, True))
+        return SolveExResult(
+            B._wrap_like(B.xp.full(shape, float("nan"), B._data.dtype)), _info(A, True)
+        )
 
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
@@ -166,7 +202,7 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
-    """The Moore-Penrose pseudo-inverse: singular values below ``max(atol, rtol * s_max)`` dropped."""
+    """The Moore-Penrose pseudo-inverse: small singular values dropped.."""
     _matrix("linalg.pinv", A, hermitian)
     atol, rtol = _tolerances(A, atol, rtol)
     return matrix.Pinv.apply(A, atol, rtol, bool(hermitian))
@@ -175,8 +211,11 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
 def _tolerances(A, atol, rtol):
     """PyTorch's defaults: rtol = eps * max(m, n) unless atol alone is given."""
     if rtol is None:
-        rtol = 0.0 if atol is not None and atol > 0 else \
-            dtypes.finfo(A.dtype).eps * max(A.shape[-2], A.shape[-1])
+        rtol = (
+            0.0
+            if atol is not None and atol > 0
+            else dtypes.finfo(A.dtype).eps * max(A.shape[-2], A.shape[-1])
+        )
     return float(0.0 if atol is None else atol), float(rtol)
 
 
@@ -226,9 +265,9 @@ def tensorsolve(A, B, dims=None):
     if dims is not None:
         dims = [d % A.ndim for d in dims]
         A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)
-    rest = tuple(A.shape[B.ndim:])
+    rest = tuple(A.shape[B.ndim :])
     rows, cols = math.prod(B.shape), math.prod(rest)
-    if rows != cols or tuple(A.shape[:B.ndim]) != tuple(B.shape):
+    if rows != cols or tuple(A.shape[: B.ndim]) != tuple(B.shape):
         raise RuntimeError(
             f"linalg.tensorsolve: A {list(A.shape)} does not fit B {list(B.shape)}: A's leading "
             "dims must be B's shape and the rest must have as many elements"
@@ -268,16 +307,17 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):
 def qr(A, mode: str = "reduced"):
     """``(Q, R)`` with ``A = Q R``; ``mode`` is 'reduced', 'complete' or 'r' (Q empty)."""
     if mode not in ("reduced", "complete", "r"):
-        raise RuntimeError(f"linalg.qr: qr received unrecognized mode {mode!r} but expected one "
-                           "of 'reduced' (default), 'r', or 'complete'")
+        raise RuntimeError(
+            f"linalg.qr: qr received unrecognized mode {mode!r} but expected one "
+            "of 'reduced' (default), 'r', or 'complete'"
+        )
     return QRResult(*dec.QR.apply(_matrix("linalg.qr", A), mode))
 
 
 def eigh(A, UPLO: str = "L"):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices (one triangle read)."""
     _check_uplo(UPLO)
-    return EighResult(*dec.Eigh.apply(_matrix("linalg.eigh", A, True),
-                                      UPLO.upper()))
+    return EighResult(*dec.Eigh.apply(_matrix("linalg.eigh", A, True), UPLO.upper()))
 
 
 def eigvalsh(A, UPLO: str = "L"):
@@ -287,13 +327,14 @@ def eigvalsh(A, UPLO: str = "L"):
 
 def _check_uplo(uplo):
     if not isinstance(uplo, str) or uplo.upper() not in ("L", "U"):
-        raise RuntimeError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {uplo!r}")
+        raise RuntimeError(
+            f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {uplo!r}"
+        )
 
 
 def svd(A, full_matrices: bool = True, *, driver=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``; S descending."""
-    return SVDResult(*dec.SVD.apply(_matrix("linalg.svd", A),
-                                    bool(full_matrices)))
+    return SVDResult(*dec.SVD.apply(_matrix("linalg.svd", A), bool(full_matrices)))
 
 
 def svdvals(A, *, driver=None):
@@ -302,7 +343,7 @@ def svdvals(A, *, driver=None):
 
 
 def eig(A):
-    """Eigenvalues and eigenvectors (unit columns) of general square matrices, as complex tensors."""
+    """Eigenvalues and unit eigenvectors of general square matrices, as complex tensors."""
     return EigResult(*dec.Eig.apply(_matrix("linalg.eig", A, True), True))
 
 
@@ -328,15 +369,19 @@ def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False):
     xp = A.xp
     info = xp.where((diagonal == 0).any(-1), 1, 0).astype(xp.int32)
     if check_errors and bool(info.any()):
-        raise LinAlgError(f"linalg.lu_factor_ex: the factorization of a matrix of shape "
-                          f"{list(A.shape)} has a zero pivot: U is singular")
+        raise LinAlgError(
+            f"linalg.lu_factor_ex: the factorization of a matrix of shape "
+            f"{list(A.shape)} has a zero pivot: U is singular"
+        )
     return LUFactorExResult(packed, pivots, A._wrap_like(info))
 
 
 def _need_pivot(pivot):
     if not pivot:
-        raise RuntimeError("linalg.lu: LU without pivoting is not implemented on the CPU "
-                           "(PyTorch supports it on CUDA only); use pivot=True")
+        raise RuntimeError(
+            "linalg.lu: LU without pivoting is not implemented on the CPU "
+            "(PyTorch supports it on CUDA only); use pivot=True"
+        )
 
 
 def lu(A, *, pivot: bool = True):
@@ -351,8 +396,9 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):
     Differentiable in B and in LU.
     """
     _matrix("linalg.lu_solve", LU, True)
-    perm = LU._wrap_like(dec.permutation_from_pivots(LU.xp, pivots._data, LU.shape[-1],
-                                                     LU._data.dtype))
+    perm = LU._wrap_like(
+        dec.permutation_from_pivots(LU.xp, pivots._data, LU.shape[-1], LU._data.dtype)
+    )
     low = LU.tril(-1) + matrix.diag_embed(LU.new_ones(tuple(LU.shape[:-1])))
     up = LU.triu()
     if not left:  # X op(A) = B  <=>  op(A)^H X^H = B^H
@@ -373,11 +419,15 @@ def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):
     """
     _matrix("linalg.ldl_factor", A, True)
     if A.is_complex():
-        raise NotImplementedError("linalg.ldl_factor: complex matrices are not implemented in ember")
+        raise NotImplementedError(
+            "linalg.ldl_factor: complex matrices are not implemented in ember"
+        )
     packed, pivots, info = ldl.ldl_factor(A.xp, A.detach()._data)
     if check_errors and bool(info.any()):
-        raise LinAlgError(f"linalg.ldl_factor: the factorization of a matrix of shape "
-                          f"{list(A.shape)} has a zero pivot: D is singular")
+        raise LinAlgError(
+            f"linalg.ldl_factor: the factorization of a matrix of shape "
+            f"{list(A.shape)} has a zero pivot: D is singular"
+        )
     wrap = A._wrap_like
     return LDLFactorExResult(wrap(packed), wrap(pivots), wrap(info))
 
@@ -393,8 +443,10 @@ def ldl_solve(LD, pivots, B, *, hermitian: bool = False):
     _matrix("linalg.ldl_solve", LD, True)
     _matrix("linalg.ldl_solve", B)
     if B.shape[-2] != LD.shape[-1]:
-        raise RuntimeError(f"linalg.ldl_solve: incompatible shapes of LD {list(LD.shape)} and B "
-                           f"{list(B.shape)}: B needs {LD.shape[-1]} rows")
+        raise RuntimeError(
+            f"linalg.ldl_solve: incompatible shapes of LD {list(LD.shape)} and B "
+            f"{list(B.shape)}: B needs {LD.shape[-1]} rows"
+        )
     return ldl.LdlSolve.apply(LD, pivots, B)
 
 
@@ -404,18 +456,20 @@ def householder_product(A, tau):
     m, n = A.shape[-2], A.shape[-1]
     k = tau.shape[-1]
     if not (m >= n >= k):
-        raise RuntimeError(f"linalg.householder_product: expected m >= n >= k, got A "
-                           f"{list(A.shape)} and tau {list(tau.shape)}")
+        raise RuntimeError(
+            f"linalg.householder_product: expected m >= n >= k, got A "
+            f"{list(A.shape)} and tau {list(tau.shape)}"
+        )
     eye = A._wrap_like(A.xp.eye(m, dtype=A._data.dtype))
     below = A.tril(-1) + eye[:, :n]
     q = eye[:, :n].expand(tuple(A.shape[:-2]) + (m, n))
     for i in range(k - 1, -1, -1):  # Q = H_1 (H_2 (... H_k I))
-        v = below[..., :, i:i + 1]
-        q = q - (tau[..., i:i + 1].unsqueeze(-1) * v) @ (v.mH @ q)
+        v = below[..., :, i : i + 1]
+        q = q - (tau[..., i : i + 1].unsqueeze(-1) * v) @ (v.mH @ q)
     return q
 
 
-# -- functions of matrices --------------------------------------------------------------------------
+# -- functions of matrices ---------------------------------------------------------------------
 def matrix_exp(A):
     """The matrix exponential ``sum_k A^k / k!``."""
     return matrix.MatrixExp.apply(_matrix("linalg.matrix_exp", A, True))

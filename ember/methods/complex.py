@@ -1,5 +1,6 @@
 """Complex-number methods: ``real``, ``imag``, ``conj``, ``angle`` and the free functions
-``view_as_real``, ``view_as_complex``, ``complex`` and ``polar`` (primitives in ``ember.ops.complex``).
+``view_as_real``, ``view_as_complex``, ``complex`` and ``polar`` (primitives in
+``ember.ops.complex``).
 """
 
 from __future__ import annotations
@@ -8,15 +9,28 @@ from ember import dtypes
 from ember._outparam import accepts_out
 from ember.ops import complex as cx
 
-FUNCTIONS = ["real", "imag", "conj", "conj_physical", "conj_physical_", "resolve_conj",
-             "resolve_neg", "angle", "is_conj", "is_neg", "adjoint"]
+FUNCTIONS = [
+    "real",
+    "imag",
+    "conj",
+    "conj_physical",
+    "conj_physical_",
+    "resolve_conj",
+    "resolve_neg",
+    "angle",
+    "is_conj",
+    "is_neg",
+    "adjoint",
+]
 __all__ = ["complex", "is_complex", "polar", "view_as_complex", "view_as_real"]
 
 
 def _need_complex(op: str, t) -> None:
     if t._data.dtype.kind != "c":
-        raise RuntimeError(f"{op} is not implemented for tensors with non-complex dtypes "
-                           f"(got {t.dtype}, shape {list(t.shape)})")
+        raise RuntimeError(
+            f"{op} is not implemented for tensors with non-complex dtypes "
+            f"(got {t.dtype}, shape {list(t.shape)})"
+        )
 
 
 class ComplexMethods:
@@ -90,8 +104,10 @@ def view_as_complex(input):
 def complex(real, imag):
     """``real + i imag`` for two float tensors of one dtype."""
     if real._data.dtype != imag._data.dtype or real._data.dtype.kind != "f":
-        raise RuntimeError(f"complex: Expected both inputs to be Half, Float or Double tensors of "
-                           f"one dtype, but got {real.dtype} and {imag.dtype}")
+        raise RuntimeError(
+            f"complex: Expected both inputs to be Half, Float or Double tensors of "
+            f"one dtype, but got {real.dtype} and {imag.dtype}"
+        )
     target = dtypes.from_numpy_dtype(real._data.dtype).to_complex().np
     return real._cast(target) + imag._cast(target) * 1j
 

@@ -87,12 +87,14 @@ class DecompositionMethods:
         """``A^-1 b`` for ``b = self`` from ``torch.linalg.lu_factor``'s output."""
         return _la().lu_solve(LU_data, LU_pivots, self)
 
-    def triangular_solve(self, A, upper: bool = True, transpose: bool = False,
-                         unitriangular: bool = False):
+    def triangular_solve(
+        self, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False
+    ):
         """``(X, A.clone())`` with ``A X = b`` (``A^T X = b`` if ``transpose``) for ``b = self``."""
         coefficient = A.mT if transpose else A
-        solution = _la().solve_triangular(coefficient, self, upper=upper != transpose,
-                                          unitriangular=unitriangular)
+        solution = _la().solve_triangular(
+            coefficient, self, upper=upper != transpose, unitriangular=unitriangular
+        )
         return TriangularSolveResult(solution, A.clone())
 
     def matrix_exp(self):
@@ -104,15 +106,19 @@ class DecompositionMethods:
         if dim is None:
             dim = next((d for d, n in enumerate(self.shape) if n == 3), None)
             if dim is None:
-                raise RuntimeError(f"cross: no dimension of size 3 in input of shape "
-                                   f"{list(self.shape)}")
-            warnings.warn("Using torch.cross without specifying the dim arg is deprecated. Please "
-                          "either pass the dim explicitly or simply use torch.linalg.cross.",
-                          UserWarning, stacklevel=2)
+                raise RuntimeError(
+                    f"cross: no dimension of size 3 in input of shape {list(self.shape)}"
+                )
+            warnings.warn(
+                "Using torch.cross without specifying the dim arg is deprecated. Please "
+                "either pass the dim explicitly or simply use torch.linalg.cross.",
+                UserWarning,
+                stacklevel=2,
+            )
         return _la().cross(self, other, dim=dim)
 
     def orgqr(self, input2):
-        """The Householder product of ``self`` and ``tau`` (``torch.linalg.householder_product``)."""
+        """The Householder product of ``self`` and ``tau`` (``linalg.householder_product``)."""
         return _la().householder_product(self, input2)
 
     def ormqr(self, input2, input3, left: bool = True, transpose: bool = False):
@@ -131,7 +137,7 @@ class DecompositionMethods:
         return lu(self, pivot, get_infos)
 
     def geqrf(self):
-        """``(a, tau)``: QR as LAPACK stores it (R above the diagonal, reflectors below); no grad."""
+        """``(a, tau)``: QR as LAPACK stores it (R on and above the diagonal); no gradient."""
         if self.is_complex():
             raise NotImplementedError("geqrf: complex inputs are not implemented in ember")
         a, tau = _householder_qr(self.xp, self.detach()._data)
@@ -146,7 +152,7 @@ def _householder_qr(xp, a):
     tau = xp.zeros(r.shape[:-2] + (k,), dtype=r.dtype)
     for j in range(k):
         alpha = r[..., j, j].copy()
-        tail = r[..., j + 1:, j]
+        tail = r[..., j + 1 :, j]
         tail_norm = xp.sqrt((tail * tail).sum(-1))
         beta = -xp.copysign(xp.sqrt(alpha * alpha + tail_norm * tail_norm), alpha)
         active = tail_norm != 0
@@ -156,7 +162,7 @@ def _householder_qr(xp, a):
         block = r[..., j:, j:]
         block -= (t[..., None] * v)[..., :, None] * (v[..., None, :] @ block)
         r[..., j, j] = xp.where(active, beta, alpha)
-        r[..., j + 1:, j] = xp.where(active[..., None], v[..., 1:], tail)
+        r[..., j + 1 :, j] = xp.where(active[..., None], v[..., 1:], tail)
         tau[..., j] = t
     return r, tau
 
@@ -180,8 +186,9 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     empty = LU_data.new_zeros((0,))
     perm = empty
     if unpack_pivots:
-        perm = LU_data._wrap_like(dec.permutation_from_pivots(xp, LU_pivots._data, m,
-                                                              LU_data._data.dtype))
+        perm = LU_data._wrap_like(
+            dec.permutation_from_pivots(xp, LU_pivots._data, m, LU_data._data.dtype)
+        )
     if not unpack_data:
         return LUUnpackResult(perm, empty, empty)
     unit = LU_data._wrap_like(xp.eye(m, k, dtype=LU_data._data.dtype))

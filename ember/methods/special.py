@@ -13,16 +13,29 @@ from ember._outparam import accepts_out
 from ember.methods.elementwise import _float, _inplace, _scalar_tensor
 from ember.ops import special_functions as sf
 
-FUNCTIONS = ["lgamma", "digamma", "mvlgamma", "i0", "igamma", "igammac", "logit", "lgamma_",
-             "digamma_", "i0_", "logit_"]
+FUNCTIONS = [
+    "lgamma",
+    "digamma",
+    "mvlgamma",
+    "i0",
+    "igamma",
+    "igammac",
+    "logit",
+    "lgamma_",
+    "digamma_",
+    "i0_",
+    "logit_",
+]
 __all__ = ["polygamma"]  # torch.polygamma(n, input): the order differs from the method's
 
 
 def float_pair(op: str, a, b):
     """Two operands (Tensors or numbers) as Tensors of their common floating dtype."""
     if not isinstance(a, _t.Tensor) and not isinstance(b, _t.Tensor):
-        raise TypeError(f"{op}: expected at least one Tensor operand, got {type(a).__name__} and "
-                        f"{type(b).__name__}")
+        raise TypeError(
+            f"{op}: expected at least one Tensor operand, got {type(a).__name__} and "
+            f"{type(b).__name__}"
+        )
     like = a if isinstance(a, _t.Tensor) else b
     target = dtypes.result_type(a, b)
     if not target.is_floating_point:
@@ -54,7 +67,9 @@ class SpecialMethods:
         if p < 1:
             raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1, got {p}")
         if bool((x._data <= (p - 1) / 2).any()):
-            raise RuntimeError(f"mvlgamma: All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+            raise RuntimeError(
+                f"mvlgamma: All elements must be greater than (p-1)/2 = {(p - 1) / 2}"
+            )
         total = sum((x - i / 2).lgamma() for i in range(p))
         return total + p * (p - 1) / 4 * math.log(math.pi)
 

@@ -33,11 +33,13 @@ class Cholesky(Primitive):
             out = xp.linalg.cholesky(a)
         except xp.linalg.LinAlgError:
             raise LinAlgError(
-                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not positive-definite"
+                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not "
+                "positive-definite"
             ) from None
         if bool(xp.isnan(out).any()):  # CuPy reports failure with NaNs instead of raising
             raise LinAlgError(
-                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not positive-definite"
+                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not "
+                "positive-definite"
             )
         ctx.save_for_backward(out)
         return out
@@ -189,8 +191,8 @@ def lu_factor(xp, a):
         rows[index, j], rows[index, p] = chosen, top
         head = rows[:, j, j]
         safe = xp.where(head == 0, 1, head)
-        rows[:, j + 1:, j] /= safe[:, None]
-        rows[:, j + 1:, j + 1:] -= rows[:, j + 1:, j:j + 1] * rows[:, j:j + 1, j + 1:]
+        rows[:, j + 1 :, j] /= safe[:, None]
+        rows[:, j + 1 :, j + 1 :] -= rows[:, j + 1 :, j : j + 1] * rows[:, j : j + 1, j + 1 :]
     return rows.reshape(a.shape), pivots
 
 
@@ -269,8 +271,10 @@ class Eig(Primitive):
     def forward(ctx, a, vectors):
         xp = ctx.xp
         if not hasattr(xp.linalg, "eig"):
-            raise RuntimeError(f"linalg.eig: this backend ({xp.__name__}) has no general "
-                               "eigendecomposition; move the matrix to the CPU first")
+            raise RuntimeError(
+                f"linalg.eig: this backend ({xp.__name__}) has no general "
+                "eigendecomposition; move the matrix to the CPU first"
+            )
         target = xp.complex64 if a.dtype in (xp.float32, xp.complex64) else xp.complex128
         ctx.real_input = a.dtype.kind == "f"
         w, v = xp.linalg.eig(a)

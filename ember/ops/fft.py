@@ -32,8 +32,12 @@ class C2C(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        return C2C.apply(grad, ctx.dims, DUAL_NORM[ctx.norm], not ctx.forward_direction), None, \
-            None, None
+        return (
+            C2C.apply(grad, ctx.dims, DUAL_NORM[ctx.norm], not ctx.forward_direction),
+            None,
+            None,
+            None,
+        )
 
 
 class R2C(Primitive):
@@ -80,7 +84,7 @@ class C2R(Primitive):
         if doubled > 0:
             xp = grad.xp
             weight = xp.ones(ctx.bins, dtype=grad._data.dtype)
-            weight[1:1 + doubled] = 2
+            weight[1 : 1 + doubled] = 2
             shape = [1] * grad.ndim
             shape[last] = ctx.bins
             spectrum = spectrum * grad._wrap_like(weight.reshape(shape))

@@ -20,7 +20,7 @@ def _choose_pivot(xp, a, k: int, n: int):
     """``(kp, step, singular)`` for step k of the factorization of ``a`` (LAPACK's ``dsytf2``)."""
     absakk = abs(float(a[k, k]))
     if k + 1 < n:
-        imax = k + 1 + int(xp.argmax(xp.abs(a[k + 1:, k])))
+        imax = k + 1 + int(xp.argmax(xp.abs(a[k + 1 :, k])))
         colmax = abs(float(a[imax, k]))
     else:
         imax, colmax = k, 0.0
@@ -30,7 +30,7 @@ def _choose_pivot(xp, a, k: int, n: int):
         return k, 1, False
     rowmax = float(xp.abs(a[imax, k:imax]).max())
     if imax + 1 < n:
-        rowmax = max(rowmax, float(xp.abs(a[imax + 1:, imax]).max()))
+        rowmax = max(rowmax, float(xp.abs(a[imax + 1 :, imax]).max()))
     if absakk >= _ALPHA * colmax * (colmax / rowmax):
         return k, 1, False
     if abs(float(a[imax, imax])) >= _ALPHA * rowmax:
@@ -40,12 +40,12 @@ def _choose_pivot(xp, a, k: int, n: int):
 
 def _swap_trailing(a, kk: int, kp: int):
     """Interchange rows and columns ``kk`` and ``kp`` of the trailing lower triangle."""
-    below = a[kp + 1:, kk].copy()
-    a[kp + 1:, kk] = a[kp + 1:, kp]
-    a[kp + 1:, kp] = below
-    middle = a[kk + 1:kp, kk].copy()
-    a[kk + 1:kp, kk] = a[kp, kk + 1:kp]
-    a[kp, kk + 1:kp] = middle
+    below = a[kp + 1 :, kk].copy()
+    a[kp + 1 :, kk] = a[kp + 1 :, kp]
+    a[kp + 1 :, kp] = below
+    middle = a[kk + 1 : kp, kk].copy()
+    a[kk + 1 : kp, kk] = a[kp, kk + 1 : kp]
+    a[kp, kk + 1 : kp] = middle
     a[kk, kk], a[kp, kp] = a[kp, kp].copy(), a[kk, kk].copy()
 
 
@@ -66,19 +66,20 @@ def ldl_factor_one(xp, matrix):
                 a[k + 1, k], a[kp, k] = a[kp, k].copy(), a[k + 1, k].copy()
         if step == 1:
             if k + 1 < n and not singular:
-                column = a[k + 1:, k] / a[k, k]
-                a[k + 1:, k + 1:] -= xp.tril(xp.outer(column, a[k + 1:, k]))
-                a[k + 1:, k] = column
+                column = a[k + 1 :, k] / a[k, k]
+                a[k + 1 :, k + 1 :] -= xp.tril(xp.outer(column, a[k + 1 :, k]))
+                a[k + 1 :, k] = column
             pivots[k] = kp + 1
         else:
             if k + 2 < n:
-                block = a[k:k + 2, k:k + 2]
-                d = xp.stack([xp.stack([block[0, 0], block[1, 0]]),
-                              xp.stack([block[1, 0], block[1, 1]])])
-                columns = a[k + 2:, k:k + 2]
+                block = a[k : k + 2, k : k + 2]
+                d = xp.stack(
+                    [xp.stack([block[0, 0], block[1, 0]]), xp.stack([block[1, 0], block[1, 1]])]
+                )
+                columns = a[k + 2 :, k : k + 2]
                 multipliers = xp.linalg.solve(d, columns.T).T  # columns @ inv(D)
-                a[k + 2:, k + 2:] -= xp.tril(multipliers @ columns.T)
-                a[k + 2:, k:k + 2] = multipliers
+                a[k + 2 :, k + 2 :] -= xp.tril(multipliers @ columns.T)
+                a[k + 2 :, k : k + 2] = multipliers
             pivots[k] = pivots[k + 1] = -(kp + 1)
         k += step
     return a, pivots, info
@@ -92,27 +93,32 @@ def ldl_solve_one(xp, packed, pivots, b):
     while k < n:  # L D y = P b, one elimination step at a time
         if pivots[k] > 0:
             _swap_rows(x, k, int(pivots[k]) - 1)
-            x[k + 1:] -= xp.outer(packed[k + 1:, k], x[k])
+            x[k + 1 :] -= xp.outer(packed[k + 1 :, k], x[k])
             x[k] /= packed[k, k]
             k += 1
         else:
             _swap_rows(x, k + 1, -int(pivots[k]) - 1)
-            x[k + 2:] -= xp.outer(packed[k + 2:, k], x[k]) + xp.outer(packed[k + 2:, k + 1], x[k + 1])
+            x[k + 2 :] -= xp.outer(packed[k + 2 :, k], x[k]) + xp.outer(
+                packed[k + 2 :, k + 1], x[k + 1]
+            )
             off = packed[k + 1, k]
             first, second = packed[k, k] / off, packed[k + 1, k + 1] / off
             denominator = first * second - 1
             top, bottom = x[k] / off, x[k + 1] / off
-            x[k], x[k + 1] = (second * top - bottom) / denominator, (first * bottom - top) / denominator
+            x[k], x[k + 1] = (
+                (second * top - bottom) / denominator,
+                (first * bottom - top) / denominator,
+            )
             k += 2
     k = n - 1
     while k >= 0:  # then L^T x = y, undoing the interchanges backwards
         if pivots[k] > 0:
-            x[k] -= packed[k + 1:, k] @ x[k + 1:]
+            x[k] -= packed[k + 1 :, k] @ x[k + 1 :]
             _swap_rows(x, k, int(pivots[k]) - 1)
             k -= 1
         else:
-            x[k] -= packed[k + 1:, k] @ x[k + 1:]
-            x[k - 1] -= packed[k + 1:, k - 1] @ x[k + 1:]
+            x[k] -= packed[k + 1 :, k] @ x[k + 1 :]
+            x[k - 1] -= packed[k + 1 :, k - 1] @ x[k + 1 :]
             _swap_rows(x, k, -int(pivots[k]) - 1)
             k -= 2
     return x
@@ -145,8 +151,10 @@ class LdlSolve(Primitive):
     def backward(ctx, grad):
         packed, pivots = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
-            raise RuntimeError("linalg.ldl_solve: the derivative with respect to LD is not "
-                               "implemented (as in PyTorch)")
+            raise RuntimeError(
+                "linalg.ldl_solve: the derivative with respect to LD is not "
+                "implemented (as in PyTorch)"
+            )
         return None, None, LdlSolve.apply(packed, pivots, grad)
 
 

@@ -91,7 +91,7 @@ def triangle(xp, a, upper: bool, unitriangular: bool = False):
 
 
 class SolveTriangular(Primitive):
-    """``X`` with ``A X = B`` for a triangular ``A`` (only its ``upper`` or lower triangle is read)."""
+    """``X`` with ``A X = B`` for a triangular ``A`` (only its ``upper`` or lower triangle read)."""
 
     op_name = "linalg.solve_triangular"
 
@@ -138,7 +138,7 @@ class Slogdet(Primitive):
 
 
 class Det(Primitive):
-    """``det A``; the gradient is ``det(A) A^-T`` (through a solve, so singular ``A`` is refused)."""
+    """``det A``; the gradient is ``det(A) A^-H`` (an inverse: singular ``A`` is refused)."""
 
     op_name = "linalg.det"
 
@@ -222,8 +222,9 @@ class Pinv(Primitive):
             inverse = inverse * xp.sign(w)
             out = (v * inverse[..., None, :]) @ xp.conj(xp.swapaxes(v, -1, -2))
         else:
-            out = (xp.conj(xp.swapaxes(vh, -1, -2)) * inverse[..., None, :]) @ \
-                xp.conj(xp.swapaxes(u, -1, -2))
+            out = (xp.conj(xp.swapaxes(vh, -1, -2)) * inverse[..., None, :]) @ xp.conj(
+                xp.swapaxes(u, -1, -2)
+            )
         ctx.save_for_backward(a, out)
         return out
 
@@ -234,9 +235,7 @@ class Pinv(Primitive):
         left = _eye_like(a.mT) - a @ p
         right = _eye_like(a) - p @ a
         return (
-            -(p.mH @ grad @ p.mH)
-            + left @ grad.mH @ (p @ p.mH)
-            + (p.mH @ p) @ grad.mH @ right,
+            -(p.mH @ grad @ p.mH) + left @ grad.mH @ (p @ p.mH) + (p.mH @ p) @ grad.mH @ right,
             None,
             None,
             None,

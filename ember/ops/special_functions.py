@@ -17,9 +17,17 @@ from ember.ops.elementwise import _quiet
 
 _HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 _INV_SQRT_TWO_PI = 1 / math.sqrt(2 * math.pi)
-_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-            -176.61502916214059, 12.507343278686905, -0.13857109526572012,
-            9.9843695780195716e-6, 1.5056327351493116e-7)
+_LANCZOS = (
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
+    1.5056327351493116e-7,
+)
 
 
 def _optional_library(xp):
@@ -33,8 +41,10 @@ def _kernel(xp, name: str):
     library = backend.special_module(xp)
     fn = getattr(library, name, None)
     if fn is None:
-        raise RuntimeError(f"{name}: the backend's special-function module "
-                           f"({library.__name__}) has no kernel {name!r}")
+        raise RuntimeError(
+            f"{name}: the backend's special-function module "
+            f"({library.__name__}) has no kernel {name!r}"
+        )
     return fn
 
 
@@ -108,8 +118,7 @@ class _NoGrad(_Unary):
 
     @classmethod
     def backward(cls, ctx, grad):
-        raise RuntimeError(f"the derivative for '{cls.op_name}' is not implemented (as in "
-                           "PyTorch)")
+        raise RuntimeError(f"the derivative for '{cls.op_name}' is not implemented (as in PyTorch)")
 
 
 class Lgamma(_Unary):
@@ -160,7 +169,7 @@ class Polygamma(Primitive):
 
 
 class Gammainc(Primitive):
-    """The regularized lower (``upper=False``) or upper incomplete gamma function P(a, x) / Q(a, x)."""
+    """The regularized lower (``upper=False``) or upper incomplete gamma P(a, x) or Q(a, x)."""
 
     op_name = "gammainc"
 
@@ -176,8 +185,10 @@ class Gammainc(Primitive):
     def backward(ctx, grad):
         a, x = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
-            raise RuntimeError("the derivative of igamma/gammainc with respect to its first "
-                               "argument (a) is not implemented (as in PyTorch)")
+            raise RuntimeError(
+                "the derivative of igamma/gammainc with respect to its first "
+                "argument (a) is not implemented (as in PyTorch)"
+            )
         density = ((a - 1) * x.log() - x - Lgamma.apply(a)).exp()
         return None, (-grad * density if ctx.upper else grad * density), None
 
@@ -197,8 +208,9 @@ class Zeta(Primitive):
     def backward(ctx, grad):
         x, q = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
-            raise RuntimeError("the derivative of zeta with respect to x is not implemented "
-                               "(as in PyTorch)")
+            raise RuntimeError(
+                "the derivative of zeta with respect to x is not implemented (as in PyTorch)"
+            )
         return None, -grad * x * Zeta.apply(x + 1, q)
 
 
@@ -248,7 +260,9 @@ class LogNdtr(_Unary):
 def _no_grad_kernel(name: str, kernel: str, compute=None):
     attrs = {"op_name": name, "kernel": kernel}
     if compute is not None:
-        attrs["compute"] = classmethod(lambda cls, xp, a: compute(xp, a).astype(a.dtype, copy=False))
+        attrs["compute"] = classmethod(
+            lambda cls, xp, a: compute(xp, a).astype(a.dtype, copy=False)
+        )
     return type(name, (_NoGrad,), attrs)
 
 

@@ -62,18 +62,27 @@ def test_stft_gradients():
     assert gradcheck(lambda t: ember.stft(t, 8, 3, return_complex=True).abs(), (x,))
     mine = ember.tensor(SIGNAL.copy(), requires_grad=True)
     theirs = torch.tensor(SIGNAL.copy(), requires_grad=True)
-    window_e, window_t = ember.hann_window(16, dtype=ember.float64), torch.hann_window(16, dtype=torch.float64)
+    window_e, window_t = (
+        ember.hann_window(16, dtype=ember.float64),
+        torch.hann_window(16, dtype=torch.float64),
+    )
     spec = ember.stft(mine, 16, window=window_e, return_complex=True)
     (spec.abs() ** 2).sum().backward()
     spec_t = torch.stft(theirs, 16, window=window_t, return_complex=True)
     (spec_t.abs() ** 2).sum().backward()
     np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-9)
-    round_trip = ember.istft(ember.stft(mine, 16, window=window_e, return_complex=True), 16,
-                             window=window_e, length=40)
-    assert gradcheck(lambda t: ember.istft(ember.stft(t, 8, window=ember.hann_window(8, dtype=ember.float64),
-                                                      return_complex=True), 8,
-                                           window=ember.hann_window(8, dtype=ember.float64), length=20),
-                     (x,))
+    round_trip = ember.istft(
+        ember.stft(mine, 16, window=window_e, return_complex=True), 16, window=window_e, length=40
+    )
+    assert gradcheck(
+        lambda t: ember.istft(
+            ember.stft(t, 8, window=ember.hann_window(8, dtype=ember.float64), return_complex=True),
+            8,
+            window=ember.hann_window(8, dtype=ember.float64),
+            length=20,
+        ),
+        (x,),
+    )
     assert round_trip.shape == (2, 40)
 
 

@@ -39,7 +39,9 @@ def test_against_numpy():
     _close(la.pinv(e(B)), np.linalg.pinv(B))
     _close(la.matrix_rank(e(TALL @ TALL.T)), np.linalg.matrix_rank(TALL @ TALL.T))
     _close(la.slogdet(e(A)).logabsdet, np.linalg.slogdet(A)[1])
-    _close(la.tensorinv(e(A[0].reshape(4, 2, 2)), ind=1), np.linalg.tensorinv(A[0].reshape(4, 2, 2), 1))
+    _close(
+        la.tensorinv(e(A[0].reshape(4, 2, 2)), ind=1), np.linalg.tensorinv(A[0].reshape(4, 2, 2), 1)
+    )
     _close(la.cond(e(A)), np.linalg.cond(A))
     _close(la.matrix_power(e(A), -2), np.linalg.matrix_power(A, -2))
     p, low, up = la.lu(e(A))
@@ -63,65 +65,123 @@ def _torch_cases(torch):
     lu_data, piv = _torch_lu(torch)
     cases = {
         "inv": (lambda: la.inv(e(A)), lambda: torch.linalg.inv(t(A))),
-        "solve_vector": (lambda: la.solve(e(A), e(B[..., 0])), lambda: torch.linalg.solve(t(A), t(B[..., 0]))),
-        "solve_right": (lambda: la.solve(e(A), e(B.transpose(0, 2, 1)), left=False),
-                        lambda: torch.linalg.solve(t(A), t(B.transpose(0, 2, 1)), left=False)),
-        "solve_triangular": (lambda: la.solve_triangular(e(UPPER), e(B), upper=True),
-                             lambda: torch.linalg.solve_triangular(t(UPPER), t(B), upper=True)),
-        "cholesky_upper": (lambda: la.cholesky(e(SPD), upper=True),
-                           lambda: torch.linalg.cholesky(t(SPD), upper=True)),
+        "solve_vector": (
+            lambda: la.solve(e(A), e(B[..., 0])),
+            lambda: torch.linalg.solve(t(A), t(B[..., 0])),
+        ),
+        "solve_right": (
+            lambda: la.solve(e(A), e(B.transpose(0, 2, 1)), left=False),
+            lambda: torch.linalg.solve(t(A), t(B.transpose(0, 2, 1)), left=False),
+        ),
+        "solve_triangular": (
+            lambda: la.solve_triangular(e(UPPER), e(B), upper=True),
+            lambda: torch.linalg.solve_triangular(t(UPPER), t(B), upper=True),
+        ),
+        "cholesky_upper": (
+            lambda: la.cholesky(e(SPD), upper=True),
+            lambda: torch.linalg.cholesky(t(SPD), upper=True),
+        ),
         "matrix_exp": (lambda: la.matrix_exp(e(A)), lambda: torch.linalg.matrix_exp(t(A))),
-        "pinv_hermitian": (lambda: la.pinv(e(SPD), hermitian=True),
-                           lambda: torch.linalg.pinv(t(SPD), hermitian=True)),
-        "lstsq": (lambda: la.lstsq(e(TALL), e(B[0, :, :2].repeat(2, 0)[:5])).solution,
-                  lambda: torch.linalg.lstsq(t(TALL), t(B[0, :, :2].repeat(2, 0)[:5])).solution),
+        "pinv_hermitian": (
+            lambda: la.pinv(e(SPD), hermitian=True),
+            lambda: torch.linalg.pinv(t(SPD), hermitian=True),
+        ),
+        "lstsq": (
+            lambda: la.lstsq(e(TALL), e(B[0, :, :2].repeat(2, 0)[:5])).solution,
+            lambda: torch.linalg.lstsq(t(TALL), t(B[0, :, :2].repeat(2, 0)[:5])).solution,
+        ),
         "lstsq_gelsd_residuals": (
             lambda: la.lstsq(e(TALL), e(B[0, :, :2].repeat(2, 0)[:5]), driver="gelsd").residuals,
-            lambda: torch.linalg.lstsq(t(TALL), t(B[0, :, :2].repeat(2, 0)[:5]), driver="gelsd").residuals),
+            lambda: (
+                torch.linalg.lstsq(
+                    t(TALL), t(B[0, :, :2].repeat(2, 0)[:5]), driver="gelsd"
+                ).residuals
+            ),
+        ),
         "lu_factor": (lambda: la.lu_factor(e(A)).LU, lambda: lu_data),
         "pivots": (lambda: la.lu_factor(e(A)).pivots, lambda: piv),
-        "lu_solve": (lambda: la.lu_solve(e(lu_data.numpy()), e(piv.numpy()), e(B)),
-                     lambda: torch.linalg.lu_solve(lu_data, piv, t(B))),
-        "lu_solve_adjoint": (lambda: la.lu_solve(e(lu_data.numpy()), e(piv.numpy()), e(B), adjoint=True),
-                             lambda: torch.linalg.lu_solve(lu_data, piv, t(B), adjoint=True)),
+        "lu_solve": (
+            lambda: la.lu_solve(e(lu_data.numpy()), e(piv.numpy()), e(B)),
+            lambda: torch.linalg.lu_solve(lu_data, piv, t(B)),
+        ),
+        "lu_solve_adjoint": (
+            lambda: la.lu_solve(e(lu_data.numpy()), e(piv.numpy()), e(B), adjoint=True),
+            lambda: torch.linalg.lu_solve(lu_data, piv, t(B), adjoint=True),
+        ),
         "cond_1": (lambda: la.cond(e(A), 1), lambda: torch.linalg.cond(t(A), 1)),
-        "cross": (lambda: la.cross(e(B[:, :3]), e(A[:, :3, :3])),
-                  lambda: torch.linalg.cross(t(B[:, :3]), t(A[:, :3, :3]))),
-        "vander": (lambda: la.vander(e(B[0, 0]), N=5), lambda: torch.linalg.vander(t(B[0, 0]), N=5)),
-        "vecdot": (lambda: la.vecdot(e(A), e(B[..., :1])), lambda: torch.linalg.vecdot(t(A), t(B[..., :1]))),
-        "multi_dot": (lambda: la.multi_dot([e(B[0, :, 0]), e(A[0]), e(B[0])]),
-                      lambda: torch.linalg.multi_dot([t(B[0, :, 0]), t(A[0]), t(B[0])])),
+        "cross": (
+            lambda: la.cross(e(B[:, :3]), e(A[:, :3, :3])),
+            lambda: torch.linalg.cross(t(B[:, :3]), t(A[:, :3, :3])),
+        ),
+        "vander": (
+            lambda: la.vander(e(B[0, 0]), N=5),
+            lambda: torch.linalg.vander(t(B[0, 0]), N=5),
+        ),
+        "vecdot": (
+            lambda: la.vecdot(e(A), e(B[..., :1])),
+            lambda: torch.linalg.vecdot(t(A), t(B[..., :1])),
+        ),
+        "multi_dot": (
+            lambda: la.multi_dot([e(B[0, :, 0]), e(A[0]), e(B[0])]),
+            lambda: torch.linalg.multi_dot([t(B[0, :, 0]), t(A[0]), t(B[0])]),
+        ),
         "norm": (lambda: la.norm(e(A)), lambda: torch.linalg.norm(t(A))),
         "norm_matrix_2": (lambda: la.norm(e(A[0]), 2), lambda: torch.linalg.norm(t(A[0]), 2)),
-        "tensorsolve": (lambda: la.tensorsolve(e(A[0].reshape(2, 2, 4)), e(B[0, :, 0].reshape(2, 2))),
-                        lambda: torch.linalg.tensorsolve(t(A[0].reshape(2, 2, 4)), t(B[0, :, 0].reshape(2, 2)))),
-        "householder_product": (lambda: la.householder_product(e(TALL), e(np.array([1.2, 0.7]))),
-                                lambda: torch.linalg.householder_product(t(TALL), t(np.array([1.2, 0.7])))),
-        "diagonal": (lambda: la.diagonal(e(A), offset=1), lambda: torch.linalg.diagonal(t(A), offset=1)),
+        "tensorsolve": (
+            lambda: la.tensorsolve(e(A[0].reshape(2, 2, 4)), e(B[0, :, 0].reshape(2, 2))),
+            lambda: torch.linalg.tensorsolve(t(A[0].reshape(2, 2, 4)), t(B[0, :, 0].reshape(2, 2))),
+        ),
+        "householder_product": (
+            lambda: la.householder_product(e(TALL), e(np.array([1.2, 0.7]))),
+            lambda: torch.linalg.householder_product(t(TALL), t(np.array([1.2, 0.7]))),
+        ),
+        "diagonal": (
+            lambda: la.diagonal(e(A), offset=1),
+            lambda: torch.linalg.diagonal(t(A), offset=1),
+        ),
         "eigvals": (lambda: la.eigvals(e(A)).abs(), lambda: torch.linalg.eigvals(t(A)).abs()),
         # top-level twins
         "logdet": (lambda: ember.logdet(e(A)), lambda: torch.logdet(t(A))),
         "inverse": (lambda: ember.inverse(e(A)), lambda: torch.inverse(t(A))),
         "pinverse": (lambda: e(B).pinverse(), lambda: t(B).pinverse()),
         "svd_S": (lambda: ember.svd(e(B))[1], lambda: torch.svd(t(B))[1]),
-        "svd_no_uv": (lambda: ember.svd(e(B), compute_uv=False)[0], lambda: torch.svd(t(B), compute_uv=False)[0]),
-        "cholesky_solve": (lambda: ember.cholesky_solve(e(B), la.cholesky(e(SPD))),
-                           lambda: torch.cholesky_solve(t(B), torch.linalg.cholesky(t(SPD)))),
+        "svd_no_uv": (
+            lambda: ember.svd(e(B), compute_uv=False)[0],
+            lambda: torch.svd(t(B), compute_uv=False)[0],
+        ),
+        "cholesky_solve": (
+            lambda: ember.cholesky_solve(e(B), la.cholesky(e(SPD))),
+            lambda: torch.cholesky_solve(t(B), torch.linalg.cholesky(t(SPD))),
+        ),
         "cholesky_solve_upper": (
             lambda: ember.cholesky_solve(e(B), la.cholesky(e(SPD), upper=True), True),
-            lambda: torch.cholesky_solve(t(B), torch.linalg.cholesky(t(SPD), upper=True), True)),
-        "cholesky_inverse": (lambda: ember.cholesky_inverse(la.cholesky(e(SPD[0]))),
-                             lambda: torch.cholesky_inverse(torch.linalg.cholesky(t(SPD[0])))),
-        "lu_unpack_L": (lambda: ember.lu_unpack(e(lu_data.numpy()), e(piv.numpy())).L,
-                        lambda: torch.lu_unpack(lu_data, piv).L),
-        "lu_unpack_P": (lambda: ember.lu_unpack(e(lu_data.numpy()), e(piv.numpy())).P,
-                        lambda: torch.lu_unpack(lu_data, piv).P),
-        "triangular_solve_T": (lambda: ember.triangular_solve(e(B), e(A), True, True)[0],
-                               lambda: torch.triangular_solve(t(B), t(A), True, True)[0]),
-        "matrix_power": (lambda: ember.matrix_power(e(A), -3), lambda: torch.matrix_power(t(A), -3)),
+            lambda: torch.cholesky_solve(t(B), torch.linalg.cholesky(t(SPD), upper=True), True),
+        ),
+        "cholesky_inverse": (
+            lambda: ember.cholesky_inverse(la.cholesky(e(SPD[0]))),
+            lambda: torch.cholesky_inverse(torch.linalg.cholesky(t(SPD[0]))),
+        ),
+        "lu_unpack_L": (
+            lambda: ember.lu_unpack(e(lu_data.numpy()), e(piv.numpy())).L,
+            lambda: torch.lu_unpack(lu_data, piv).L,
+        ),
+        "lu_unpack_P": (
+            lambda: ember.lu_unpack(e(lu_data.numpy()), e(piv.numpy())).P,
+            lambda: torch.lu_unpack(lu_data, piv).P,
+        ),
+        "triangular_solve_T": (
+            lambda: ember.triangular_solve(e(B), e(A), True, True)[0],
+            lambda: torch.triangular_solve(t(B), t(A), True, True)[0],
+        ),
+        "matrix_power": (
+            lambda: ember.matrix_power(e(A), -3),
+            lambda: torch.matrix_power(t(A), -3),
+        ),
         "geqrf": (lambda: ember.geqrf(e(TALL))[0], lambda: torch.geqrf(t(TALL))[0]),
-        "ormqr": (lambda: ember.ormqr(*ember.geqrf(e(TALL)), e(B[0, :, :2].repeat(2, 0)[:5]), True, True),
-                  lambda: torch.ormqr(*torch.geqrf(t(TALL)), t(B[0, :, :2].repeat(2, 0)[:5]), True, True)),
+        "ormqr": (
+            lambda: ember.ormqr(*ember.geqrf(e(TALL)), e(B[0, :, :2].repeat(2, 0)[:5]), True, True),
+            lambda: torch.ormqr(*torch.geqrf(t(TALL)), t(B[0, :, :2].repeat(2, 0)[:5]), True, True),
+        ),
     }
     return cases
 
@@ -223,7 +283,9 @@ def test_lowrank_vander_and_lu_method():
     u, s, v = ember.pca_lowrank(e(TALL))
     centred = TALL - TALL.mean(0)
     _close((u * s) @ v.mT, centred, atol=1e-9)
-    np.testing.assert_array_equal(e(A).lu()[1].numpy(), torch.linalg.lu_factor(torch.tensor(A))[1].numpy())
+    np.testing.assert_array_equal(
+        e(A).lu()[1].numpy(), torch.linalg.lu_factor(torch.tensor(A))[1].numpy()
+    )
 
 
 def test_out_keyword():
@@ -259,8 +321,10 @@ def test_complex_matrices_forward_and_refused_gradients():
         _close(mine, theirs)
     lu_data, piv = torch.linalg.lu_factor(t(c))
     for adjoint in (False, True):
-        _close(la.lu_solve(e(lu_data.numpy()), e(piv.numpy()), e(B + 1j), adjoint=adjoint),
-               torch.linalg.lu_solve(lu_data, piv, t(B + 1j), adjoint=adjoint))
+        _close(
+            la.lu_solve(e(lu_data.numpy()), e(piv.numpy()), e(B + 1j), adjoint=adjoint),
+            torch.linalg.lu_solve(lu_data, piv, t(B + 1j), adjoint=adjoint),
+        )
     low = torch.linalg.cholesky(t(herm))
     _close(ember.cholesky_solve(e(B + 1j), e(low.numpy())), torch.cholesky_solve(t(B + 1j), low))
     _close(ember.logdet(e(c)), torch.logdet(t(c)))

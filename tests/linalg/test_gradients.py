@@ -20,7 +20,7 @@ RHS = rng.standard_normal((2, 3, 2))
 
 
 def _sym(f):
-    """``f`` of the symmetrised input: eigh/cholesky read one triangle, so check on ``(A + A^T)/2``."""
+    """``f`` of ``(A + A^T) / 2``: eigh and cholesky read one triangle only."""
     return lambda a, *rest: f((a + a.mT) / 2, *rest)
 
 
@@ -36,14 +36,21 @@ CASES = {
     "slogdet": (lambda a: la.slogdet(a)[1], lambda t, a: t.linalg.slogdet(a)[1], (SQUARE,)),
     "solve": (la.solve, "linalg.solve", (SQUARE, RHS)),
     "solve_vector": (la.solve, "linalg.solve", (SQUARE, RHS[..., 0])),
-    "solve_right": (lambda a, b: la.solve(a, b, left=False),
-                    lambda t, a, b: t.linalg.solve(a, b, left=False), (SQUARE, RHS.transpose(0, 2, 1))),
-    "solve_triangular": (lambda a, b: la.solve_triangular(a, b, upper=True),
-                         lambda t, a, b: t.linalg.solve_triangular(a, b, upper=True), (SQUARE, RHS)),
+    "solve_right": (
+        lambda a, b: la.solve(a, b, left=False),
+        lambda t, a, b: t.linalg.solve(a, b, left=False),
+        (SQUARE, RHS.transpose(0, 2, 1)),
+    ),
+    "solve_triangular": (
+        lambda a, b: la.solve_triangular(a, b, upper=True),
+        lambda t, a, b: t.linalg.solve_triangular(a, b, upper=True),
+        (SQUARE, RHS),
+    ),
     "solve_triangular_unit": (
         lambda a, b: la.solve_triangular(a, b, upper=False, unitriangular=True),
         lambda t, a, b: t.linalg.solve_triangular(a, b, upper=False, unitriangular=True),
-        (SQUARE, RHS)),
+        (SQUARE, RHS),
+    ),
     "cholesky": (_sym(la.cholesky), None, (SPD,)),
     "cholesky_upper": (_sym(lambda a: la.cholesky(a, upper=True)), None, (SPD,)),
     "qr_tall": (lambda a: tuple(la.qr(a)), "linalg.qr", (TALL,)),
@@ -56,21 +63,40 @@ CASES = {
     "matrix_exp": (la.matrix_exp, "linalg.matrix_exp", (SQUARE / 3,)),
     "pinv_tall": (la.pinv, "linalg.pinv", (TALL,)),
     "pinv_wide": (la.pinv, "linalg.pinv", (WIDE,)),
-    "lstsq": (lambda a, b: la.lstsq(a, b).solution,
-              lambda t, a, b: t.linalg.lstsq(a, b).solution, (TALL, TALL[..., :2] + 1)),
+    "lstsq": (
+        lambda a, b: la.lstsq(a, b).solution,
+        lambda t, a, b: t.linalg.lstsq(a, b).solution,
+        (TALL, TALL[..., :2] + 1),
+    ),
     "lu": (lambda a: tuple(la.lu(a))[1:], lambda t, a: tuple(t.linalg.lu(a))[1:], (SQUARE,)),
-    "lu_solve": (lambda a, b: la.lu_solve(*la.lu_factor(a), b),
-                 lambda t, a, b: t.linalg.lu_solve(*t.linalg.lu_factor(a), b), (SQUARE, RHS)),
-    "matrix_norm_nuc": (lambda a: la.matrix_norm(a, "nuc"),
-                        lambda t, a: t.linalg.matrix_norm(a, "nuc"), (TALL,)),
-    "matrix_norm_2": (lambda a: la.matrix_norm(a, 2), lambda t, a: t.linalg.matrix_norm(a, 2), (TALL,)),
+    "lu_solve": (
+        lambda a, b: la.lu_solve(*la.lu_factor(a), b),
+        lambda t, a, b: t.linalg.lu_solve(*t.linalg.lu_factor(a), b),
+        (SQUARE, RHS),
+    ),
+    "matrix_norm_nuc": (
+        lambda a: la.matrix_norm(a, "nuc"),
+        lambda t, a: t.linalg.matrix_norm(a, "nuc"),
+        (TALL,),
+    ),
+    "matrix_norm_2": (
+        lambda a: la.matrix_norm(a, 2),
+        lambda t, a: t.linalg.matrix_norm(a, 2),
+        (TALL,),
+    ),
     "cond": (la.cond, "linalg.cond", (SQUARE,)),
     "cross": (la.cross, "linalg.cross", (TALL[:, :3, :], SQUARE)),
-    "householder_product": (la.householder_product, "linalg.householder_product",
-                            (TALL, rng.uniform(0.5, 1.5, (2, 2)))),
+    "householder_product": (
+        la.householder_product,
+        "linalg.householder_product",
+        (TALL, rng.uniform(0.5, 1.5, (2, 2))),
+    ),
     "vander": (la.vander, "linalg.vander", (RHS[0, :, 0],)),
-    "tensorinv": (lambda a: la.tensorinv(a, ind=1), lambda t, a: t.linalg.tensorinv(a, ind=1),
-                  (SQUARE[0].reshape(3, 3, 1),)),
+    "tensorinv": (
+        lambda a: la.tensorinv(a, ind=1),
+        lambda t, a: t.linalg.tensorinv(a, ind=1),
+        (SQUARE[0].reshape(3, 3, 1),),
+    ),
 }
 
 
@@ -84,8 +110,22 @@ def test_gradcheck(name):
     assert gradcheck(fn, _inputs(arrays))
 
 
-@pytest.mark.parametrize("name", ["inv", "det", "solve", "cholesky", "qr_tall", "eigh", "svd_tall",
-                                  "matrix_exp", "pinv_tall", "slogdet", "lu"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "inv",
+        "det",
+        "solve",
+        "cholesky",
+        "qr_tall",
+        "eigh",
+        "svd_tall",
+        "matrix_exp",
+        "pinv_tall",
+        "slogdet",
+        "lu",
+    ],
+)
 def test_gradgradcheck(name):
     fn, _, arrays = CASES[name]
     inputs = tuple(ember.tensor(a[:1].copy(), requires_grad=True) for a in arrays)
@@ -134,7 +174,9 @@ def test_decomposition_gradients_against_torch(name):
             return (lib.linalg.cholesky(a) * lib.arange(9.0).reshape(3, 3).double()).sum()
         if name == "eigh":
             w, v = lib.linalg.eigh(a)
-            return (w * lib.arange(3.0).double()).sum() + (v**2 * lib.arange(9.0).reshape(3, 3).double()).sum()
+            return (w * lib.arange(3.0).double()).sum() + (
+                v**2 * lib.arange(9.0).reshape(3, 3).double()
+            ).sum()
         u, s, vh = lib.linalg.svd(a, full_matrices=False)
         return s.sum() + (u**2).sum(-1).mul(lib.arange(4.0).double()).sum() + (vh**2)[..., 0].sum()
 
@@ -158,27 +200,44 @@ COMPLEX_LOSSES = {
     "matrix_exp": lambda lib, a, b: lib.linalg.matrix_exp(a / 3).abs().sum(),
     "pinv": lambda lib, a, b: lib.linalg.pinv(b).abs().sum(),
     "mH": lambda lib, a, b: (a.mH @ b).abs().sum(),
-    "cholesky": lambda lib, a, b: (lib.linalg.cholesky(_hermitian(a)).abs() ** 2).sum()
-    + lib.linalg.cholesky(_hermitian(a), upper=True).imag.sum(),
-    "eigh": lambda lib, a, b: (lib.linalg.eigh(_hermitian(a))[1].abs() ** 4).sum()
-    + (lib.linalg.eigvalsh(_hermitian(a)) ** 2).sum(),
-    "svd": lambda lib, a, b: _svd_loss(*lib.linalg.svd(b, full_matrices=False))
-    + _svd_loss(*lib.linalg.svd(b.mT, full_matrices=False)) + lib.linalg.svdvals(a).sum(),
+    "cholesky": lambda lib, a, b: (
+        (lib.linalg.cholesky(_hermitian(a)).abs() ** 2).sum()
+        + lib.linalg.cholesky(_hermitian(a), upper=True).imag.sum()
+    ),
+    "eigh": lambda lib, a, b: (
+        (lib.linalg.eigh(_hermitian(a))[1].abs() ** 4).sum()
+        + (lib.linalg.eigvalsh(_hermitian(a)) ** 2).sum()
+    ),
+    "svd": lambda lib, a, b: (
+        _svd_loss(*lib.linalg.svd(b, full_matrices=False))
+        + _svd_loss(*lib.linalg.svd(b.mT, full_matrices=False))
+        + lib.linalg.svdvals(a).sum()
+    ),
     "qr": lambda lib, a, b: _qr_loss(*lib.linalg.qr(b)) + _qr_loss(*lib.linalg.qr(b.mT)),
     "lu": lambda lib, a, b: (lib.linalg.lu(a)[1].abs() ** 2).sum() + lib.linalg.lu(a)[2].imag.sum(),
-    "lu_solve": lambda lib, a, b: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, adjoint=True)
-    .abs().sum(),
+    "lu_solve": lambda lib, a, b: (
+        lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, adjoint=True).abs().sum()
+    ),
     "lstsq": lambda lib, a, b: lib.linalg.lstsq(a, b).solution.abs().sum(),
 }
 
 
 def _svd_loss(u, s, vh):
     """Invariant to the phase each singular pair may take, as a well-posed loss must be."""
-    return (u.abs() ** 4).sum() + (vh.abs() ** 4).sum() + (s**2).sum() + ((u * s.unsqueeze(-2)) @ vh).real.sum()
+    return (
+        (u.abs() ** 4).sum()
+        + (vh.abs() ** 4).sum()
+        + (s**2).sum()
+        + ((u * s.unsqueeze(-2)) @ vh).real.sum()
+    )
 
 
 def _qr_loss(q, r):
-    return (q.abs() ** 4).sum() + (r.abs() ** 2).sum() + (q[..., 0] * r[..., 0, 0].unsqueeze(-1)).real.sum()
+    return (
+        (q.abs() ** 4).sum()
+        + (r.abs() ** 2).sum()
+        + (q[..., 0] * r[..., 0, 0].unsqueeze(-1)).real.sum()
+    )
 
 
 def _hermitian(a):
@@ -194,7 +253,9 @@ def test_complex_gradients_against_torch(name):
     COMPLEX_LOSSES[name](torch, *theirs).backward()
     for m, t in zip(mine, theirs):
         if t.grad is not None:
-            np.testing.assert_allclose(m.grad.numpy(), t.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(
+                m.grad.numpy(), t.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12
+            )
 
 
 @pytest.mark.parametrize("complex_input", [False, True])
@@ -204,11 +265,15 @@ def test_eig_gradients_against_torch(complex_input):
 
     def loss(lib, a):
         values, vectors = lib.linalg.eig(a)
-        return (vectors.abs() ** 4).sum() + (values**2).real.sum() + lib.linalg.eigvals(a).abs().sum()
+        return (
+            (vectors.abs() ** 4).sum() + (values**2).real.sum() + lib.linalg.eigvals(a).abs().sum()
+        )
 
     mine = ember.tensor(source, requires_grad=True)
     theirs = torch.tensor(source, requires_grad=True)
     loss(ember, mine).backward()
     loss(torch, theirs).backward()
     assert mine.grad.dtype == (ember.complex128 if complex_input else ember.float64)
-    np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.resolve_conj().numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        mine.grad.numpy(), theirs.grad.resolve_conj().numpy(), rtol=1e-8, atol=1e-10
+    )

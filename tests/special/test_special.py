@@ -20,20 +20,66 @@ ANY = np.concatenate([rng.uniform(-3, 3, 20), [0.0, 1.0, -1.0, 0.5, 2.0]])
 POSITIVE = rng.uniform(0.2, 5, 12)
 UNIT = rng.uniform(0.05, 0.95, 12)
 
-UNARY = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
-         "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
-         "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0",
-         "digamma", "psi", "gammaln", "erf", "erfc", "erfcx", "expit", "i0", "i0e", "i1", "i1e",
-         "log_ndtr", "ndtr", "sinc", "entr", "exp2", "expm1", "log1p", "round", "erfinv", "logit",
-         "ndtri"]
-NEEDS_POSITIVE = {"bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
-                  "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "log1p"}
+UNARY = [
+    "airy_ai",
+    "bessel_j0",
+    "bessel_j1",
+    "bessel_y0",
+    "bessel_y1",
+    "modified_bessel_i0",
+    "modified_bessel_i1",
+    "modified_bessel_k0",
+    "modified_bessel_k1",
+    "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1",
+    "spherical_bessel_j0",
+    "digamma",
+    "psi",
+    "gammaln",
+    "erf",
+    "erfc",
+    "erfcx",
+    "expit",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "log_ndtr",
+    "ndtr",
+    "sinc",
+    "entr",
+    "exp2",
+    "expm1",
+    "log1p",
+    "round",
+    "erfinv",
+    "logit",
+    "ndtri",
+]
+NEEDS_POSITIVE = {
+    "bessel_y0",
+    "bessel_y1",
+    "modified_bessel_k0",
+    "modified_bessel_k1",
+    "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1",
+    "log1p",
+}
 NEEDS_UNIT = {"erfinv", "logit", "ndtri"}
-POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
-               "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
-               "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
-               "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
-               "laguerre_polynomial_l", "legendre_polynomial_p"]
+POLYNOMIALS = [
+    "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u",
+    "chebyshev_polynomial_v",
+    "chebyshev_polynomial_w",
+    "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u",
+    "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w",
+    "hermite_polynomial_h",
+    "hermite_polynomial_he",
+    "laguerre_polynomial_l",
+    "legendre_polynomial_p",
+]
 
 
 def _input(name):
@@ -41,8 +87,9 @@ def _input(name):
 
 
 def _torch_close(mine, theirs, atol=1e-9):
-    np.testing.assert_allclose(mine.detach().numpy(), theirs.detach().numpy(), atol=atol, rtol=1e-7,
-                               equal_nan=True)
+    np.testing.assert_allclose(
+        mine.detach().numpy(), theirs.detach().numpy(), atol=atol, rtol=1e-7, equal_nan=True
+    )
 
 
 def test_every_torch_special_name_exists():
@@ -58,28 +105,38 @@ def test_unary_against_torch(name):
     torch = torch_or_skip()
     source = _input(name)
     atol = 1e-5 if name == "airy_ai" else 1e-9  # PyTorch's airy_ai is a float32-grade approximation
-    _torch_close(getattr(S, name)(ember.tensor(source)), getattr(torch.special, name)(torch.tensor(source)),
-                 atol)
+    _torch_close(
+        getattr(S, name)(ember.tensor(source)),
+        getattr(torch.special, name)(torch.tensor(source)),
+        atol,
+    )
 
 
 def test_against_scipy():
     x = ember.tensor(POSITIVE)
     np.testing.assert_allclose(S.gammaln(x).numpy(), scipy_special.gammaln(POSITIVE), rtol=1e-13)
     np.testing.assert_allclose(S.i1e(x).numpy(), scipy_special.i1e(POSITIVE), rtol=1e-13)
-    np.testing.assert_allclose(S.zeta(x + 1.5, x).numpy(), scipy_special.zeta(POSITIVE + 1.5, POSITIVE))
+    np.testing.assert_allclose(
+        S.zeta(x + 1.5, x).numpy(), scipy_special.zeta(POSITIVE + 1.5, POSITIVE)
+    )
     np.testing.assert_allclose(S.gammainc(x, 2.0).numpy(), scipy_special.gammainc(POSITIVE, 2.0))
     np.testing.assert_allclose(S.polygamma(2, x).numpy(), scipy_special.polygamma(2, POSITIVE))
-    np.testing.assert_allclose(S.multigammaln(x + 2, 3).numpy(),
-                               scipy_special.multigammaln(POSITIVE[:, None] + 2, 3)[:, 0] if False
-                               else [scipy_special.multigammaln(v + 2, 3) for v in POSITIVE])
+    np.testing.assert_allclose(
+        S.multigammaln(x + 2, 3).numpy(),
+        scipy_special.multigammaln(POSITIVE[:, None] + 2, 3)[:, 0]
+        if False
+        else [scipy_special.multigammaln(v + 2, 3) for v in POSITIVE],
+    )
 
 
 def test_native_gamma_fallbacks_match_scipy():
     values = np.concatenate([ANY[ANY != np.round(ANY)], POSITIVE * 7, [0.5, 1e-3, 30.5]])
-    np.testing.assert_allclose(sf._lgamma_native(np, values), scipy_special.gammaln(values),
-                               rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(sf._digamma_native(np, values), scipy_special.psi(values),
-                               rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(
+        sf._lgamma_native(np, values), scipy_special.gammaln(values), rtol=1e-12, atol=1e-13
+    )
+    np.testing.assert_allclose(
+        sf._digamma_native(np, values), scipy_special.psi(values), rtol=1e-11, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", POLYNOMIALS)
@@ -88,9 +145,14 @@ def test_polynomials_against_torch(name):
     degrees = np.array([0, 1, 3, 6, -1] * 5)
     for x in (ANY / 3, ANY):
         for n in (0, 1, 2, 5):
-            _torch_close(getattr(S, name)(ember.tensor(x), n), getattr(torch.special, name)(torch.tensor(x), n))
-        _torch_close(getattr(S, name)(ember.tensor(x), ember.tensor(degrees)),
-                     getattr(torch.special, name)(torch.tensor(x), torch.tensor(degrees)))
+            _torch_close(
+                getattr(S, name)(ember.tensor(x), n),
+                getattr(torch.special, name)(torch.tensor(x), n),
+            )
+        _torch_close(
+            getattr(S, name)(ember.tensor(x), ember.tensor(degrees)),
+            getattr(torch.special, name)(torch.tensor(x), torch.tensor(degrees)),
+        )
 
 
 def test_binary_against_torch():
@@ -98,9 +160,14 @@ def test_binary_against_torch():
     a, b = POSITIVE, POSITIVE[::-1].copy()
     t = torch.tensor
     for name in ("gammainc", "gammaincc", "zeta", "xlogy", "xlog1py"):
-        _torch_close(getattr(S, name)(ember.tensor(a), ember.tensor(b)), getattr(torch.special, name)(t(a), t(b)))
-    _torch_close(S.xlog1py(ember.tensor(np.array([0.0, 2.0])), 3.0),
-                 torch.special.xlog1py(t(np.array([0.0, 2.0])), 3.0))
+        _torch_close(
+            getattr(S, name)(ember.tensor(a), ember.tensor(b)),
+            getattr(torch.special, name)(t(a), t(b)),
+        )
+    _torch_close(
+        S.xlog1py(ember.tensor(np.array([0.0, 2.0])), 3.0),
+        torch.special.xlog1py(t(np.array([0.0, 2.0])), 3.0),
+    )
     _torch_close(S.logit(ember.tensor(UNIT), 0.2), torch.special.logit(t(UNIT), 0.2))
     _torch_close(S.polygamma(3, ember.tensor(a)), torch.special.polygamma(3, t(a)))
     _torch_close(S.multigammaln(ember.tensor(a + 2), 3), torch.special.multigammaln(t(a + 2), 3))
@@ -189,8 +256,16 @@ def test_top_level_and_tensor_twins():
     _torch_close(ember.logit(ember.tensor(UNIT), 0.3), torch.logit(torch.tensor(UNIT), 0.3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, args in [("lgamma_", ()), ("digamma_", ()), ("polygamma_", (1,)), ("mvlgamma_", (1,)),
-                           ("i0_", ()), ("igamma_", (x,)), ("igammac_", (x,)), ("logit_", ())]:
+        for name, args in [
+            ("lgamma_", ()),
+            ("digamma_", ()),
+            ("polygamma_", (1,)),
+            ("mvlgamma_", (1,)),
+            ("i0_", ()),
+            ("igamma_", (x,)),
+            ("igammac_", (x,)),
+            ("logit_", ()),
+        ]:
             mine, theirs = ember.tensor(UNIT), torch.tensor(UNIT)
             targs = tuple(torch.tensor(a.numpy()) if hasattr(a, "numpy") else a for a in args)
             assert getattr(mine, name)(*args) is mine
@@ -222,5 +297,6 @@ def test_missing_scipy_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", without_scipy)
     with pytest.raises(ImportError, match=r'pip install "ember\[special\]"'):
         S.i1e(ember.tensor([1.0]))
-    np.testing.assert_allclose(S.gammaln(ember.tensor(POSITIVE)).numpy(), scipy_special.gammaln(POSITIVE),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        S.gammaln(ember.tensor(POSITIVE)).numpy(), scipy_special.gammaln(POSITIVE), rtol=1e-12
+    )
