@@ -20,6 +20,21 @@ LUUnpackResult = namedtuple("lu_unpack", ["P", "L", "U"])
 GeqrfResult = namedtuple("geqrf", ["a", "tau"])
 
 
+_WARNED: set = set()
+
+
+def _deprecated(old: str, new: str) -> None:
+    """PyTorch's once-per-process warning for the old top-level decompositions."""
+    if old not in _WARNED:
+        _WARNED.add(old)
+        warnings.warn(
+            f"torch.{old} is deprecated in favor of torch.{new} and will be removed in a "
+            "future PyTorch release.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _la():
     import ember.linalg
 
@@ -65,10 +80,12 @@ class DecompositionMethods:
 
     def qr(self, some: bool = True):
         """``(Q, R)`` with ``A = Q R`` (reduced unless ``some=False``)."""
+        _deprecated("qr", "linalg.qr")
         return QRResult(*_la().qr(self, "reduced" if some else "complete"))
 
     def cholesky(self, upper: bool = False):
         """The Cholesky factor of symmetric positive-definite matrices."""
+        _deprecated("cholesky", "linalg.cholesky")
         return _la().cholesky(self, upper=upper)
 
     def cholesky_solve(self, input2, upper: bool = False):
@@ -85,12 +102,14 @@ class DecompositionMethods:
 
     def lu_solve(self, LU_data, LU_pivots):
         """``A^-1 b`` for ``b = self`` from ``torch.linalg.lu_factor``'s output."""
+        _deprecated("lu_solve", "linalg.lu_solve")
         return _la().lu_solve(LU_data, LU_pivots, self)
 
     def triangular_solve(
         self, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False
     ):
         """``(X, A.clone())`` with ``A X = b`` (``A^T X = b`` if ``transpose``) for ``b = self``."""
+        _deprecated("triangular_solve", "linalg.solve_triangular")
         coefficient = A.mT if transpose else A
         solution = _la().solve_triangular(
             coefficient, self, upper=upper != transpose, unitriangular=unitriangular
@@ -169,6 +188,7 @@ def _householder_qr(xp, a):
 
 def lu(A, pivot: bool = True, get_infos: bool = False):
     """``(LU, pivots)`` (and ``infos`` when asked), as ``torch.lu``."""
+    _deprecated("lu", "linalg.lu_factor")
     la = _la()
     if get_infos:
         return tuple(la.lu_factor_ex(A, pivot=pivot))

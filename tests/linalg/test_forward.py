@@ -332,3 +332,14 @@ def test_complex_matrices_forward_and_refused_gradients():
     _close((u * s.to(ember.complex128).unsqueeze(-2)) @ v.mH, c)
     with pytest.raises(NotImplementedError, match="complex"):
         la.ldl_factor(e(herm))
+
+
+def test_deprecated_top_level_forms_warn_once_like_pytorch():
+    from ember.methods import decompositions
+
+    decompositions._WARNED.discard("qr")
+    with pytest.warns(UserWarning, match="torch.qr is deprecated"):
+        ember.qr(e(A[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ember.qr(e(A[0]))  # once per process, as PyTorch's TORCH_WARN_ONCE
