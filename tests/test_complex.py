@@ -51,3 +51,10 @@ def test_adjoint_casts_and_inplace_conjugate():
     w = z.clone()
     assert w.conj_physical_() is w
     np.testing.assert_allclose(w.numpy(), np.conj(z.numpy()))
+
+
+def test_randn_draws_complex_samples():
+    z = ember.randn(20000, dtype=ember.complex128)
+    assert z.dtype == ember.complex128
+    assert abs(z.real.var().item() - 0.5) < 0.05 and abs(z.imag.var().item() - 0.5) < 0.05
+    assert ember.randn((), dtype=ember.cfloat).dtype == ember.complex64
