@@ -457,7 +457,9 @@ def _apply_user(cls, args, kwargs):
             results.append(o)
             continue
         differentiable = (
-            record and (o.dtype.is_floating_point or o.dtype.is_complex) and not any(o is n for n in non_diff)
+            record
+            and (o.dtype.is_floating_point or o.dtype.is_complex)
+            and not any(o is n for n in non_diff)
         )
         if any(o is d for d in dirty):
             o._bump_version(cls.__name__)
