@@ -25,6 +25,10 @@ from ember.device import device
 from ember.dtypes import (
     bfloat16,
     bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     dtype,  # noqa: F401  (after the names above: ember.dtype is the class)
     finfo,

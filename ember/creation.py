@@ -55,8 +55,8 @@ def _infer_numpy(data, dtype, op: str = "tensor") -> np.ndarray:
 
 
 def _array_dtype(np_dtype, op: str) -> dtypes.dtype:
-    if np_dtype.kind == "c":
-        raise TypeError(f"{op}: complex data ({np_dtype}) is not supported; pass .real and .imag separately")
+    if np_dtype.kind == "c" and np_dtype.itemsize > 16:
+        raise TypeError(f"{op}: complex data of dtype {np_dtype} is not supported; use complex128")
     if np_dtype.kind == "u" and np_dtype.itemsize > 1:
         return dtypes.int64  # uint16/32/64 have no ember dtype; int64 holds their usual values
     if np_dtype.kind in "OUSVMm":
@@ -91,8 +91,8 @@ def _kind_dtypes(kind, seq, op: str):
         return (dtypes.int64,)
     if kind is bool or kind is np.bool_:
         return (dtypes.bool,)
-    if kind is complex or issubclass(kind, np.complexfloating):
-        raise TypeError(f"{op}: complex numbers are not supported; pass the real and imaginary parts separately")
+    if kind is complex:
+        return (dtypes.get_default_dtype().to_complex(),)
     if issubclass(kind, (np.generic, np.ndarray)):
         return tuple({_array_dtype(np.dtype(x.dtype), op) for x in seq if type(x) is kind})
     if issubclass(kind, Tensor):
@@ -266,8 +266,6 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     """
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    if isinstance(fill_value, complex):
-        raise TypeError("full: complex fill values are not supported")
     if dtype is None:
         dtype = dtypes.result_type(fill_value)
     size = (size,) if isinstance(size, int) else size

@@ -15,6 +15,10 @@ _py_float, _py_int, _py_bool = _builtins.float, _builtins.int, _builtins.bool
 __all__ = [
     "bfloat16",
     "bool",
+    "cdouble",
+    "cfloat",
+    "complex128",
+    "complex64",
     "double",
     "dtype",
     "finfo",
@@ -41,7 +45,7 @@ __all__ = [
     "uint8",
 ]
 
-_BOOL, _INT, _FLOAT = 0, 1, 2
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
@@ -68,10 +72,15 @@ class dtype:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self.category == _COMPLEX
 
     def to_real(self) -> dtype:
-        return self
+        """The real dtype of a complex one (complex64 -> float32); real dtypes give themselves."""
+        return {"complex64": float32, "complex128": float64}.get(self.name, self)
+
+    def to_complex(self) -> dtype:
+        """The complex dtype of a floating one (float64 -> complex128); complex give themselves."""
+        return complex128 if self in (float64, complex128) else complex64
 
     def __repr__(self) -> str:
         return f"ember.{self.name}"
@@ -102,10 +111,14 @@ int32 = dtype("int32", np.int32, _INT, 4, True)
 int64 = dtype("int64", np.int64, _INT, 8, True)
 uint8 = dtype("uint8", np.uint8, _INT, 1, False)
 bool = dtype("bool", np.bool_, _BOOL, 1, False)
+complex64 = dtype("complex64", np.complex64, _COMPLEX, 8, True)
+complex128 = dtype("complex128", np.complex128, _COMPLEX, 16, True)
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
+cfloat, cdouble = complex64, complex128
 
-ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool)
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool, complex64,
+       complex128)
 _BY_NAME = {d.name: d for d in ALL}
 _FROM_NP = {d._np: d for d in ALL if d._np is not None}
 _default_float = float32
@@ -128,7 +141,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     if found is None:
         raise TypeError(
             f"can't convert NumPy array of dtype {np_dtype}: the supported types are "
-            "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8 and bool"
+            "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, bool, "
+            "complex64 and complex128"
         )
     return found
 
@@ -180,6 +194,9 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     a, b = type1, type2
     if a is b:
         return a
+    if _COMPLEX in (a.category, b.category) and _FLOAT in (a.category, b.category):
+        real = promote_types(a.to_real(), b.to_real())  # float64 + complex64 -> complex128
+        return complex128 if real is float64 else complex64
     if a.category != b.category:
         return a if a.category > b.category else b
     if bfloat16 in (a, b):
@@ -210,6 +227,8 @@ def result_type(*operands) -> dtype:
             scalar_category = max(scalar_category, _INT)
         elif isinstance(x, _py_float):
             scalar_category = max(scalar_category, _FLOAT)
+        elif isinstance(x, complex):
+            scalar_category = max(scalar_category, _COMPLEX)
         elif isinstance(x, np.generic):
             zero_d = from_numpy_dtype(x.dtype)
             zero = zero_d if zero is None else promote_types(zero, zero_d)
@@ -217,7 +236,10 @@ def result_type(*operands) -> dtype:
     if zero is not None and (result is None or zero.category > result.category):
         result = zero
     if scalar_category >= 0 and (result is None or scalar_category > result.category):
-        result = (bool, int64, _default_float)[scalar_category]
+        if scalar_category == _COMPLEX and result is not None and result.category == _FLOAT:
+            result = result.to_complex()  # float64 tensor * 1j -> complex128
+        else:
+            result = (bool, int64, _default_float, _default_float.to_complex())[scalar_category]
     if result is None:
         raise TypeError("result_type: no tensor or number among the operands")
     return result
@@ -227,7 +249,7 @@ class finfo:
     """Machine limits of a floating dtype (``torch.finfo``)."""
 
     def __init__(self, d=None):
-        d = as_dtype(d) if d is not None else _default_float
+        d = as_dtype(d).to_real() if d is not None else _default_float  # complex: its parts
         if not d.is_floating_point:
             raise TypeError(f"finfo: expected a floating point dtype, got {d}; use iinfo for integers")
         if d is bfloat16:

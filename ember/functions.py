@@ -11,12 +11,25 @@ from __future__ import annotations
 
 import inspect
 
-from ember.methods import elementwise, extra_math, indexing, join, linalg, reduce, shape, stats
+from ember.methods import (
+    complex,
+    elementwise,
+    extra_math,
+    indexing,
+    join,
+    linalg,
+    reduce,
+    shape,
+    special,
+    spectral,
+    stats,
+)
 from ember.methods import structure as structure_ops
 from ember.methods._out import with_out
 from ember.tensor import Tensor
 
-_FAMILIES = (elementwise, reduce, shape, join, indexing, linalg, extra_math, stats, structure_ops)
+_FAMILIES = (elementwise, reduce, shape, join, indexing, linalg, extra_math, stats, structure_ops,
+             complex, special, spectral)
 _CORE = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg",
          "negative", "matmul", "clone", "detach"]
 

@@ -91,7 +91,12 @@ def rand(*size, generator: Generator | None = None, out=None, dtype=None, layout
 
 def randn(*size, generator: Generator | None = None, out=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """Standard normal samples (mean 0, variance 1)."""
+    """Standard normal samples (mean 0, variance 1; complex: each part has variance 1/2)."""
+    d = dtypes.as_dtype(dtype) if dtype is not None else None
+    if d is not None and d.is_complex:  # as PyTorch: real and imaginary parts N(0, 1/2)
+        shape = _shape(size, "randn") + (2,)
+        pair = randn(shape, generator=generator, dtype=d.to_real())._data * 0.5**0.5
+        return _finish(np.asarray(pair[..., 0] + 1j * pair[..., 1]), d, device, requires_grad)
     d = _float_dtype(dtype, "randn")
     arr = numpy_generator(generator).standard_normal(_shape(size, "randn"), dtype=_sample_dtype(d))
     return _finish(arr, d, device, requires_grad)

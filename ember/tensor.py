@@ -22,6 +22,7 @@ from ember.methods import numpy_keywords
 from ember.layouts import strided as _strided
 from ember.methods._util import dtype_category
 from ember.methods.arithmetic import ArithmeticMethods
+from ember.methods.complex import ComplexMethods
 from ember.methods.conversion import ConversionMethods
 from ember.methods.elementwise import ElementwiseMethods
 from ember.methods.extra_math import ExtraMathMethods
@@ -35,6 +36,8 @@ from ember.methods.sharing import SharingMethods
 from ember.methods.stats import StatsMethods
 from ember.methods.structure import StructureMethods
 from ember.methods.sparse import SparseMethods
+from ember.methods.special import SpecialMethods
+from ember.methods.spectral import SpectralMethods
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
@@ -67,6 +70,7 @@ class Tensor(
     ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
     ShapeMethods, IndexingMethods, LinalgMethods, SharingMethods, ExtraMathMethods, StatsMethods,
     StructureMethods, LegacyMethods, SparseMethods,
+    ComplexMethods, SpecialMethods, SpectralMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 
@@ -209,7 +213,7 @@ class Tensor(
         return self._data.dtype.kind == "f"
 
     def is_complex(self) -> bool:
-        return False
+        return self._data.dtype.kind == "c"
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed
@@ -242,9 +246,9 @@ class Tensor(
                     "var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients, got {self.dtype} "
+                f"only Tensors of floating point and complex dtype can require gradients, got {self.dtype} "
                 f"(shape {list(self.shape)}); convert with .float() first"
             )
         self._requires_grad = bool(requires_grad)

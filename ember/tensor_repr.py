@@ -76,6 +76,21 @@ class _Formatter:
         return " " * (self.width - len(text)) + text
 
 
+class _ComplexFormatter:
+    """PyTorch's complex layout: the real parts and the imaginary parts formatted apart (``1.+2.j``)."""
+
+    def __init__(self, values: np.ndarray):
+        self.real = _Formatter(values.real, True)
+        self.imag = _Formatter(np.abs(values.imag), True)
+        self.width = self.real.width + self.imag.width + 2
+
+    def __call__(self, value) -> str:
+        value = complex(value)
+        sign = "-" if math.copysign(1.0, value.imag) < 0 else "+"
+        text = self.real(value.real) + sign + self.imag(abs(value.imag)).lstrip() + "j"
+        return " " * (self.width - len(text)) + text
+
+
 def _plain(value) -> str:
     return str(value)
 
@@ -116,7 +131,7 @@ def format_values(array: np.ndarray, indent: int, floating: bool) -> str:
     seen = _summarized(array) if summarize else array
     if floating and array.dtype.itemsize < 4 or array.dtype.name == "bfloat16":
         seen, array = seen.astype(np.float32), array.astype(np.float32)
-    fmt = _Formatter(seen, floating)
+    fmt = _ComplexFormatter(seen) if array.dtype.kind == "c" else _Formatter(seen, floating)
     if array.ndim == 0:
         return fmt(array.item())
     return _format_nested(array, fmt, indent, summarize)
@@ -149,7 +164,8 @@ def format_tensor(t, prefix: str = "tensor(") -> str:
             suffixes.append(f"size={tuple(data.shape)}")
     else:
         body = format_values(data, indent, dt.is_floating_point)
-    if dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
+    default_complex = dtypes.get_default_dtype().to_complex()
+    if dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool, default_complex):
         suffixes.append(f"dtype={dt!r}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")

@@ -111,8 +111,9 @@ def test_dtype_objects():
     assert dtypes.as_dtype(bool) is ember.bool and dtypes.as_dtype("float64") is ember.float64
     assert dtypes.as_dtype(np.dtype("int16")) is ember.int16 and dtypes.as_dtype(np.float32) is ember.float32
     assert dtypes.to_numpy_dtype(ember.int8) == np.int8
-    with pytest.raises(TypeError, match="complex64.*supported types"):
-        dtypes.from_numpy_dtype(np.complex64)
+    assert dtypes.from_numpy_dtype(np.complex64) is ember.complex64 and ember.complex64.is_complex
+    with pytest.raises(TypeError, match="uint32.*supported types"):
+        dtypes.from_numpy_dtype(np.uint32)
 
 
 @pytest.mark.parametrize("name", ["float16", "bfloat16", "float32", "float64"])

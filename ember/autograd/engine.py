@@ -62,6 +62,11 @@ def _root_grads(tensors, grad_tensors, create_graph):
                     f"grad can be implicitly created only for scalar outputs: tensor {i} has "
                     f"shape {list(t.shape)}; pass gradient=... (e.g. ember.ones_like(out))"
                 )
+            if t._data.dtype.kind == "c":
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs: tensor {i} is "
+                    f"{t.dtype}; take .real, .abs() or another real function of it first"
+                )
             g = function._make(t._data.__class__(t._data.shape, t._data.dtype), False, None, 0, None)
             g._data.fill(1)
         else:

@@ -392,7 +392,7 @@ def _apply_primitive(cls, args, kwargs):
         if record:
             ctx._out_meta = [(o.shape, o.dtype, o.device) for o in outputs]
     elif type(out) is xp.ndarray and not cls.is_view:
-        differentiable = record and out.dtype.kind == "f"
+        differentiable = record and out.dtype.kind in "fc"
         outputs = _make(out, differentiable, ctx if differentiable else None, 0, None)
     else:
         outputs = _wrap_output(cls, ctx, out, 0, record, args)
@@ -408,7 +408,7 @@ def _apply_primitive(cls, args, kwargs):
 def _wrap_output(cls, ctx, array, index, record, args):
     if type(array) is not ctx.xp.ndarray:
         array = ctx.xp.asarray(array)
-    differentiable = record and array.dtype.kind == "f"
+    differentiable = record and array.dtype.kind in "fc"
     t = _make(array, differentiable, ctx if differentiable else None, index, None)
     if cls.is_view:
         view_of = args[0]
@@ -476,7 +476,7 @@ def _without_hooks(hook, value):
 
 
 def _saved_entry(item, args, outs, wrapped, Tensor):
-    if item is None or isinstance(item, (int, float)):
+    if item is None or isinstance(item, (int, float, complex)):
         return (item, None, None, 0, 0)
     if isinstance(item, Tensor):
         counter = item._version_counter()
@@ -535,7 +535,9 @@ def _apply_user(cls, args, kwargs):
             results.append(o)
             continue
         differentiable = (
-            record and o.dtype.is_floating_point and not any(o is n for n in non_diff)
+            record
+            and (o.dtype.is_floating_point or o.dtype.is_complex)
+            and not any(o is n for n in non_diff)
         )
         if any(o is d for d in dirty):
             o._bump_version(cls.__name__)

@@ -75,3 +75,8 @@ def to_device(array, dev) -> object:
 def register_array_type(array_type: type, xp) -> None:
     """Called by a backend when it loads, so that ``xp_of`` finds its arrays in one lookup."""
     _XP_BY_TYPE[array_type] = xp
+
+
+def special_module(xp):
+    """The ``scipy.special``-like module for ``xp``'s arrays; ImportError naming the fix if absent."""
+    return get("cpu" if xp is np else "cuda").special_module()

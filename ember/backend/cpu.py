@@ -39,7 +39,7 @@ def _scipy(submodule: str):
     except ImportError as exc:
         raise ImportError(
             f"ember needs SciPy for scipy.{submodule} on the CPU (sparse tensors, special "
-            f'functions of the distributions): pip install "ember[sparse]"'
+            f'functions): pip install "ember[sparse]" (or "ember[special]")'
         ) from exc
 
 

@@ -12,24 +12,32 @@ import functools
 import inspect
 import warnings
 
+from ember.autograd import function
 from ember.autograd.grad_mode import grad_enabled
 from ember.methods._util import dtype_category
-from ember.tensor import Tensor
 
 
-def write_out(op: str, result, out):
-    """Write ``result`` (a Tensor or a tuple of them) into ``out``; return ``out``."""
+def _is_tensor(value) -> bool:
+    # ember.Tensor as registered with autograd: no import of ember.tensor, whose mixins use this
+    return isinstance(value, function._Tensor)
+
+
+def write_out(op: str, result, out, same_dtype: bool = False):
+    """Write ``result`` (a Tensor or a tuple of them) into ``out``; return ``out``.
+
+    ``same_dtype``: ``out`` must have the result's dtype (linalg and fft), instead of any dtype
+    the result casts to without lowering its category (elementwise ops)."""
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{op}(): argument 'out' must be a tuple of {len(result)} Tensors, "
                             f"got {type(out).__name__}")
-        written = [write_out(op, r, o) for r, o in zip(result, out)]
+        written = [write_out(op, r, o, same_dtype) for r, o in zip(result, out)]
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
-    if not isinstance(out, Tensor):
+    if not _is_tensor(out):
         raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if not isinstance(result, Tensor):
+    if not _is_tensor(result):
         raise TypeError(f"{op}(): out= is not supported (the result is a {type(result).__name__})")
-    _check_out(op, result, out)
+    _check_out(op, result, out, same_dtype)
     if out.shape != result.shape:
         _resize_out(op, out, result.shape)
     out.xp.copyto(out._data, result._data, casting="unsafe")
@@ -37,7 +45,7 @@ def write_out(op: str, result, out):
     return out
 
 
-def _check_out(op: str, result, out) -> None:
+def _check_out(op: str, result, out, same_dtype: bool) -> None:
     if grad_enabled.get() and (result._requires_grad or out._requires_grad):
         raise RuntimeError(
             f"{op}(): functions with out=... arguments don't support automatic differentiation, "
@@ -47,6 +55,10 @@ def _check_out(op: str, result, out) -> None:
         raise RuntimeError(
             f"{op}(): Expected out tensor to have device {result.device}, but got {out.device} "
             "instead"
+        )
+    if same_dtype and result.dtype != out.dtype:
+        raise RuntimeError(
+            f"{op}(): Expected out tensor to have dtype {result.dtype}, but got {out.dtype} instead"
         )
     if dtype_category(result._data.dtype) > dtype_category(out._data.dtype):
         raise RuntimeError(
@@ -70,7 +82,7 @@ def _resize_out(op: str, out, shape) -> None:
 
 
 def with_out(fn, name: str | None = None, signature: inspect.Signature | None = None,
-             factory: bool = False):
+             factory: bool = False, same_dtype: bool = False):
     """``fn`` with a keyword-only ``out=``; a factory also takes its dtype from ``out``."""
     op = name or fn.__name__
     sig = signature or inspect.signature(fn)
@@ -80,11 +92,11 @@ def with_out(fn, name: str | None = None, signature: inspect.Signature | None = 
     def function(*args, out=None, **kwargs):
         if out is None:
             return fn(*args, **kwargs)
-        if factory and kwargs.get("dtype") is None and isinstance(out, Tensor):
+        if factory and kwargs.get("dtype") is None and _is_tensor(out):
             kwargs["dtype"] = out.dtype
             if "device" in sig.parameters:
                 kwargs.setdefault("device", out.device)
-        return write_out(op, fn(*args, **kwargs), out)
+        return write_out(op, fn(*args, **kwargs), out, same_dtype)
 
     function.__signature__ = add_out_parameter(sig)
     if name:
@@ -100,3 +112,17 @@ def add_out_parameter(sig: inspect.Signature) -> inspect.Signature:
     out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
     at = len(params) - (1 if params and params[-1].kind is params[-1].VAR_KEYWORD else 0)
     return sig.replace(parameters=params[:at] + [out] + params[at:])
+
+
+def accepts_out(fn):
+    """Decorator: ``fn`` with ``out=``, whose dtype must be the result's (linalg, fft, special)."""
+    if "out" in inspect.signature(fn).parameters:
+        return fn
+    return with_out(fn, same_dtype=True)
+
+
+def add_out_to(namespace: dict, names) -> None:
+    """Give every function in ``names`` of a module's ``namespace`` the ``out=`` keyword."""
+    for name in names:
+        if inspect.isfunction(namespace[name]):
+            namespace[name] = accepts_out(namespace[name])

@@ -17,7 +17,7 @@ from ember.ops import elementwise, linalg
 if TYPE_CHECKING:
     from ember.tensor import Tensor
 
-_Number = (int, float, bool)
+_Number = (int, float, bool, complex)
 
 FUNCTIONS: list = []
 __all__: list = []
@@ -61,7 +61,7 @@ class ArithmeticMethods:
 
     def __rtruediv__(self, other):
         if isinstance(other, _Number):
-            a = self if self._data.dtype.kind == "f" else self._cast(dtypes.get_default_dtype().np)
+            a = self if self._data.dtype.kind in "fc" else self._cast(dtypes.get_default_dtype().np)
             return elementwise.RDiv.apply(a, other)
         return as_tensor_like(other, self).div(self)
 
@@ -222,18 +222,18 @@ def promote(a: Tensor, b, true_division: bool = False):
     ad = a._data.dtype
     if isinstance(b, _t.Tensor):
         bd = b._data.dtype
-        if ad == bd and (not true_division or ad.kind == "f"):
+        if ad == bd and (not true_division or ad.kind in "fc"):
             return a, b
         target = dtypes.result_type(a, b)
-        if true_division and not target.is_floating_point:
+        if true_division and not (target.is_floating_point or target.is_complex):
             target = dtypes.get_default_dtype()
         return a._cast(target.np), b._cast(target.np)
     if isinstance(b, _Number):
         kind = ad.kind
-        if kind == "f" or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool)):
+        if kind == "c" or (kind == "f" and type(b) is not complex) or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool)):
             return a, b
         target = dtypes.result_type(a, b)
-        if true_division and not target.is_floating_point:
+        if true_division and not (target.is_floating_point or target.is_complex):
             target = dtypes.get_default_dtype()
         return a._cast(target.np), b
     if isinstance(b, (np.ndarray, np.generic)):

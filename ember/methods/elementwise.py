@@ -27,7 +27,7 @@ _Number = (int, float, bool)
 
 def _float(t: Tensor) -> Tensor:
     """``t``, cast to the default float dtype unless it is floating already."""
-    return t if t._data.dtype.kind == "f" else t._cast(dtypes.get_default_dtype().np)
+    return t if t._data.dtype.kind in "fc" else t._cast(dtypes.get_default_dtype().np)
 
 
 def _scalar_tensor(value, like: Tensor, np_dtype=None) -> Tensor:

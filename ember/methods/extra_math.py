@@ -7,7 +7,6 @@ the arrays directly and never join the graph, as in PyTorch.
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 from typing import TYPE_CHECKING
 
@@ -21,11 +20,10 @@ if TYPE_CHECKING:
 
 FUNCTIONS = [
     "float_power", "frexp", "ldexp", "gcd", "lcm", "nextafter", "signbit", "logaddexp2",
-    "bitwise_left_shift", "bitwise_right_shift", "angle", "conj", "resolve_conj", "resolve_neg",
-    "is_conj", "is_neg", "isreal", "is_nonzero", "is_same_size", "is_signed", "is_complex",
-    "adjoint", "hardshrink",
+    "bitwise_left_shift", "bitwise_right_shift", "isreal", "is_nonzero", "is_same_size",
+    "is_signed", "hardshrink",
 ]
-__all__ = ["can_cast", "fill", "imag", "is_inference", "real", "result_type", "rsub"]
+__all__ = ["can_cast", "fill", "is_inference", "result_type", "rsub"]
 INPLACE = ["float_power", "ldexp", "gcd", "lcm", "nextafter", "bitwise_left_shift",
            "bitwise_right_shift"]
 
@@ -105,31 +103,13 @@ class ExtraMathMethods:
     __lshift__ = bitwise_left_shift
     __rshift__ = bitwise_right_shift
 
-    # -- the complex API on real tensors ----------------------------------------------------------
-    def angle(self) -> Tensor:
-        """The argument: pi for negative numbers, 0 otherwise (NaN stays NaN); no gradient."""
-        x = _float(self).detach()
-        return x.lt(0).to(x.dtype).mul(math.pi).where(~x.isnan(), x)
-
-    def conj(self) -> Tensor:
-        """``self``: real tensors are their own conjugates."""
-        return self
-
-    resolve_conj = resolve_neg = conj
-
-    def is_conj(self) -> bool:
-        return False
-
-    def is_neg(self) -> bool:
-        return False
-
+    # -- the complex API: ember.methods.complex ---------------------------------------------------
     def isreal(self) -> Tensor:
-        """All True: ember tensors are real."""
+        """True where the element is real: everywhere for a real tensor, where the imaginary
+        part is 0 for a complex one."""
+        if self._data.dtype.kind == "c":
+            return _t.make(self._data.imag == 0)
         return _t.make(self.xp.ones(self._data.shape, dtype=bool))
-
-    def adjoint(self) -> Tensor:
-        """The conjugate transpose of the last two dims (a transpose for real tensors)."""
-        return self.mH
 
     # -- predicates --------------------------------------------------------------------------------
     def is_nonzero(self) -> bool:
@@ -169,14 +149,6 @@ def rsub(input, other, *, alpha=1) -> Tensor:
     scaled = input if alpha == 1 else input * alpha
     return other - scaled if isinstance(other, _t.Tensor) else scaled.__rsub__(other)
 
-
-def real(input) -> Tensor:
-    """``input`` itself: ember tensors are real."""
-    return input.real
-
-
-def imag(input) -> Tensor:
-    return input.imag
 
 
 def fill(input, value) -> Tensor:

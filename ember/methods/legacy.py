@@ -31,15 +31,6 @@ class LegacyMethods:
     is_xpu = is_mps = is_ipu = is_xla = is_mkldnn = is_mtia = is_maia = is_vulkan = \
         is_nested = property(_false, doc="False: ember tensors live on the CPU or a CUDA GPU.")
 
-    @property
-    def real(self) -> Tensor:
-        """The tensor itself: ember tensors are real."""
-        return self
-
-    @property
-    def imag(self) -> Tensor:
-        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
-
     def get_device(self) -> int:
         """-1 on the CPU, the GPU's index for a CUDA tensor."""
         return -1 if self.is_cpu else (self.device.index or 0)

@@ -6,14 +6,31 @@ import string
 
 from ember import dtypes
 from ember.layouts import strided
+from ember.methods.decompositions import (
+    DecompositionMethods,
+    lu_unpack,
+    pca_lowrank,
+    svd_lowrank,
+    vander,
+)
 from ember.ops import linalg
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
 FUNCTIONS = [
     "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
-    "baddbmm", "addr", "kron", "matrix_power", "trace", "diag",
+    "baddbmm", "addr", "kron", "matrix_power", "trace", "diag", "det", "logdet", "slogdet",
+    "inverse", "pinverse", "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse",
+    "lu_solve", "triangular_solve", "matrix_exp", "cross", "orgqr", "ormqr", "geqrf", "lu",
 ]
-__all__: list = ["chain_matmul", "einsum", "tensordot"]  # free functions defined here
+__all__: list = [
+    "chain_matmul",
+    "einsum",
+    "lu_unpack",
+    "pca_lowrank",
+    "svd_lowrank",
+    "tensordot",
+    "vander",
+]  # free functions defined here (or in ember.methods.decompositions)
 
 
 def _shapes(*tensors) -> str:
@@ -70,7 +87,7 @@ def _broadcast(a: tuple, b: tuple) -> tuple:
     return tuple(reversed(out))
 
 
-class LinalgMethods:
+class LinalgMethods(DecompositionMethods):
     __slots__ = ()
 
     def mm(self, mat2):
@@ -160,7 +177,7 @@ class LinalgMethods:
         if len(shape) < 2 or shape[-1] != shape[-2]:
             raise RuntimeError(f"matrix_power: expected a (batch of) square matrices, got shape {list(shape)}")
         if n < 0:
-            raise RuntimeError(f"matrix_power: n={n} needs a matrix inverse, which ember does not have yet")
+            return self.inverse().matrix_power(-n)
         if n == 0:
             xp = self.xp
             eye = xp.broadcast_to(xp.eye(shape[-1], dtype=self._data.dtype), shape).copy()

@@ -62,7 +62,7 @@ def _int_promoted(t, dtype):
 def _require_float(t, op: str, dtype=None):
     """``t`` (cast to ``dtype`` if given), which must be floating point for ``op``."""
     src = t if dtype is None else t.to(dtype)
-    if src._data.dtype.kind != "f":
+    if src._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"{op}(): expected a floating point input, got {src.dtype} (shape {list(src.shape)}); "
             "call .float() first"
@@ -251,6 +251,8 @@ class ReduceMethods:
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
         """The vector p-norm over ``dim`` (all dims if None): p may be a real, inf, -inf or 'fro'."""
         src = _require_float(self, "norm", dtype)
+        if src.is_complex():  # the norm of complex entries is that of their magnitudes
+            src = src.abs()
         if p == "fro" or p is None:
             p = 2
         elif isinstance(p, str):
@@ -292,6 +294,8 @@ def _variance(t, dim, unbiased, keepdim, correction, op: str):
     elif unbiased is not None:
         raise RuntimeError(f"{op}(): pass either correction= or unbiased=, not both")
     centred = src - src.mean(dims, keepdim=True)
+    if centred.is_complex():  # the variance of complex values is that of their distances: real
+        centred = centred.abs()
     total = (centred * centred).sum(dims, keepdim)
     denom = _count(src, dims) - correction
     if denom <= 0:  # PyTorch gives inf (NaN for 0/0) here, with a warning

@@ -305,12 +305,12 @@ class ShapeMethods:
                 f"tensor.H is only supported on matrices (2-D tensors). Got {self._data.ndim}-D "
                 "tensor. For batches of matrices, consider using tensor.mH"
             )
-        return self.T
+        return self.T.conj()
 
     @property
     def mH(self) -> Tensor:
         """The last two dims swapped, conjugated; the same as ``mT`` for real dtypes."""
-        return self.mT
+        return self.mT.conj()
 
     def movedim(self, source, destination) -> Tensor:
         """A view with dims ``source`` moved to positions ``destination``, the rest in order."""

@@ -16,8 +16,10 @@ class Cast(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.source.kind != "f":
+        if ctx.source.kind not in "fc":
             return None, None
+        if ctx.source.kind == "f" and grad.is_complex():
+            grad = grad.real  # a real input's gradient is the real part (PyTorch's convention)
         return grad._cast(ctx.source), None
 
 

@@ -15,6 +15,7 @@ import contextlib
 import math
 
 from ember.ops import Primitive
+from ember.ops.complex import conj
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -83,7 +84,7 @@ class Mul(Primitive):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (grad * b if need_a else None), (grad * a if need_b else None)
+        return (grad * conj(b) if need_a else None), (grad * conj(a) if need_b else None)
 
 
 class Div(Primitive):
@@ -96,8 +97,8 @@ class Div(Primitive):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad / b if need_a else None
-        grad_b = -grad * a / (b * b) if need_b else None
+        grad_a = grad / conj(b) if need_a else None
+        grad_b = -grad * conj(a / (b * b)) if need_b else None
         return grad_a, grad_b
 
 
@@ -115,7 +116,7 @@ class RDiv(Primitive):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        return -grad * out / a, None
+        return -grad * conj(out / a), None
 
 
 class Neg(Primitive):
@@ -152,8 +153,8 @@ class PowScalar(Primitive):
         if p == 0:
             return grad * 0, None
         if p == 2:
-            return grad * a * 2, None
-        return grad * p * a ** (p - 1), None
+            return grad * conj(a) * 2, None
+        return grad * conj(p * a ** (p - 1)), None
 
 
 class Pow(Primitive):
@@ -169,11 +170,11 @@ class Pow(Primitive):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_a = grad * conj(b * a ** (b - 1)) if need_a else None
         grad_b = None
         if need_b:  # d/db a^b = a^b log a, taken as 0 where a == 0 (as PyTorch does)
             safe_log = a.where(a != 0, a.new_ones(())).log()
-            grad_b = grad * out * safe_log
+            grad_b = grad * conj(out * safe_log)
         return grad_a, grad_b
 
 
@@ -207,7 +208,7 @@ class Exp(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * out
+        return grad * conj(out)
 
 
 class Log(Primitive):
@@ -219,7 +220,7 @@ class Log(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / a
+        return grad / conj(a)
 
 
 # -- unary ops, by what their derivative is written in -------------------------------------
@@ -240,7 +241,7 @@ class _OfInput(Primitive):
     @classmethod
     def backward(cls, ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * cls.derivative(a)
+        return grad * conj(cls.derivative(a))
 
 
 class _OfOutput(_OfInput):
@@ -268,6 +269,16 @@ class _Flat(_OfInput):
 class Abs(_OfInput):
     kernel = "abs"
     derivative = staticmethod(lambda a: a.sign())  # sign(0) = 0: abs'(0) = 0, as PyTorch
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (a,) = ctx.saved_tensors
+        if a._data.dtype.kind != "c":
+            return grad * a.sign()
+        # sgn(a) = a / |a|, written in differentiable ops (it is not flat, unlike a real sign);
+        # no conjugate: |a| is real-valued, so its gradient is d|a|/dx + i d|a|/dy
+        size = Abs.apply(a)
+        return grad * a / size.where(size > 0, size.new_ones(()))
 
 
 class Sin(_OfInput):

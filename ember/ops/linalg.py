@@ -10,6 +10,7 @@ operand's own labels; a label found only in that operand is broadcast back, and 
 from __future__ import annotations
 
 from ember.ops import Primitive
+from ember.ops.complex import conj
 
 
 class MatMul(Primitive):
@@ -24,6 +25,7 @@ class MatMul(Primitive):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        a, b = conj(a), conj(b)  # complex operands: the gradient uses their conjugates
         if a.ndim == 1 and b.ndim == 1:
             return (grad * b if need_a else None), (grad * a if need_b else None)
         if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
@@ -78,7 +80,7 @@ class Einsum(Primitive):
             labels = _unique(term)
             kept = "".join(c for c in labels if c in available)
             eq = ",".join([out] + others) + "->" + kept
-            g = Einsum.apply(eq, grad, *[o for j, o in enumerate(operands) if j != k])
+            g = Einsum.apply(eq, grad, *[conj(o) for j, o in enumerate(operands) if j != k])
             if kept != labels:  # labels summed inside this operand alone: broadcast back
                 g = g.reshape(tuple(ctx.sizes[c] if c in kept else 1 for c in labels))
                 g = g.expand(tuple(ctx.sizes[c] for c in labels))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from ember.ops import Primitive
+from ember.ops.complex import conj
 
 
 def kept_shape(shape, dims) -> tuple:
@@ -97,9 +98,9 @@ class Prod(Primitive):
     def backward(ctx, grad):
         g = _unreduce(grad, ctx)
         if ctx.others is not None:  # first-order exact; constant in the input beyond that
-            return g * _const(grad, ctx.others), None, None, None
+            return g * conj(_const(grad, ctx.others)), None, None, None
         a, out = ctx.saved_tensors
-        return g * _unreduce(out, ctx) / a, None, None, None
+        return g * conj(_unreduce(out, ctx) / a), None, None, None
 
 
 def _prod_of_others(xp, a, dims):
@@ -266,9 +267,9 @@ class Cumprod(Primitive):
         dim = ctx.dim
         if ctx.jacobian is None:
             a, out = ctx.saved_tensors
-            return Cumsum.apply(grad * out, dim, True, None) / a, None, None
+            return Cumsum.apply(grad * conj(out), dim, True, None) / conj(a), None, None
         moved = grad.transpose(dim, -1).unsqueeze(-2)  # (..., 1, n_i)
-        grad_a = (moved * _const(grad, ctx.jacobian)).sum(-1)  # (..., n_k)
+        grad_a = (moved * conj(_const(grad, ctx.jacobian))).sum(-1)  # (..., n_k)
         return grad_a.transpose(dim, -1), None, None
 
 

@@ -1,7 +1,7 @@
 """The error-function family (erf, erfc, erfinv).
 
-Where SciPy (NumPy) or CuPy's ``cupyx.scipy.special`` is installed, their compiled kernels do
-the work; otherwise ember's own float64 implementation below (series, continued fraction and
+Where SciPy (NumPy) or CuPy's ``cupyx.scipy.special`` is installed (the backend says which), their
+compiled kernels do the work; otherwise ember's own float64 implementation below (series, continued fraction and
 Newton steps) does, so SciPy stays optional. Both are accurate to float64.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ember import backend
 from ember.ops.elementwise import (
     _PI,
     _SQRT_PI_OVER_TWO,
@@ -92,17 +93,13 @@ _LIBRARY: dict = {}
 
 
 def _library(xp):
-    """The ``scipy.special``-like module for ``xp``'s arrays, or None when not installed."""
+    """The backend's ``scipy.special``-like module, or None when it is not installed."""
     key = xp.__name__
     if key not in _LIBRARY:
         try:
-            if key == "numpy":
-                from scipy import special
-            else:
-                from cupyx.scipy import special
+            _LIBRARY[key] = backend.special_module(xp)
         except ImportError:
-            special = None
-        _LIBRARY[key] = special
+            _LIBRARY[key] = None
     return _LIBRARY[key]
 
 

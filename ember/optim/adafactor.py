@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_nonneg, lerp_, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, lerp_, xp_of
 
 __all__ = ["Adafactor"]
 
@@ -49,7 +49,7 @@ class Adafactor(Optimizer):
         foreach: bool | None = None,
         maximize: bool = False,
     ) -> None:
-        check_nonneg("learning", lr, "rate")
+        check_options("Adafactor", lr=lr, weight_decay=weight_decay, foreach=foreach)
         if not 0.0 >= beta2_decay:
             raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
         if eps[0] is not None and not 0.0 <= eps[0]:
@@ -58,7 +58,6 @@ class Adafactor(Optimizer):
             raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
         if not 1.0 <= d:
             raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
-        check_nonneg("weight_decay", weight_decay)
         defaults = {
             "lr": lr,
             "beta2_decay": beta2_decay,
@@ -82,11 +81,11 @@ class Adafactor(Optimizer):
             }
         return {"step": 0.0, "variance": xp.zeros_like(data)}
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         return step
 
-    def update(self, group, param, grad, state, coeffs) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         step, xp = coeffs, xp_of(param)
         eps1, eps2 = group["eps"]
         if eps1 is None:

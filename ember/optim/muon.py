@@ -107,10 +107,10 @@ class Muon(Optimizer):
     def init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
         return {"momentum_buffer": param.xp.zeros_like(param._data)}
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         return None
 
-    def update(self, group, param, grad, state, coeffs) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         xp, momentum = xp_of(param), group["momentum"]
         buf = state["momentum_buffer"]
         buf += (grad - buf) * (1 - momentum)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, ParamsT, check_common, xp_of
+from ember.optim.optimizer import Optimizer, ParamsT, check_options, xp_of
 
 __all__ = ["SparseAdam"]
 
@@ -40,7 +40,7 @@ class SparseAdam(Optimizer):
         eps: float = 1e-8,
         maximize: bool = False,
     ) -> None:
-        check_common(lr, eps, None, betas)
+        check_options("SparseAdam", lr=lr, eps=eps, betas=betas)
         super().__init__(
             params, {"lr": lr, "betas": tuple(betas), "eps": eps, "maximize": maximize}
         )
@@ -53,12 +53,12 @@ class SparseAdam(Optimizer):
         zeros = param.xp.zeros_like
         return {"step": 0.0, "exp_avg": zeros(param._data), "exp_avg_sq": zeros(param._data)}
 
-    def advance(self, group, scalars, fresh):
+    def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:
         step = scalars["step"] = scalars["step"] + 1
         beta1, beta2 = group["betas"]
         return group["lr"] * (1 - beta2**step) ** 0.5 / (1 - beta1**step)
 
-    def update(self, group, param, grad, state, coeffs) -> None:
+    def update(self, group: dict[str, Any], param, grad, state: dict[str, Any], coeffs: Any) -> None:
         xp, step_size = xp_of(param), coeffs
         beta1, beta2 = group["betas"]
         touched = grad != 0
