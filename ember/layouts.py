@@ -19,7 +19,7 @@ class layout(str):  # noqa: N801 - PyTorch's name
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"torch.{str.__str__(self)}"
+        return f"ember.{str.__str__(self)}"
 
     __str__ = __repr__
 
@@ -30,7 +30,7 @@ class memory_format(str):  # noqa: N801 - PyTorch's name
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"torch.{str.__str__(self)}"
+        return f"ember.{str.__str__(self)}"
 
     __str__ = __repr__
 

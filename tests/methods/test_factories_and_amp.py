@@ -36,7 +36,7 @@ def test_empty_strided_frombuffer_from_file_to_dlpack(tmp_path):
 
 def test_layouts_and_memory_formats():
     x = ember.ones(2)
-    assert x.layout == ember.strided and x.layout == "strided" and repr(ember.strided) == "torch.strided"
+    assert x.layout == ember.strided and x.layout == "strided" and repr(ember.strided) == "ember.strided"
     assert isinstance(ember.channels_last, ember.memory_format)
     assert x.contiguous(memory_format=ember.contiguous_format) is x
 
