@@ -309,6 +309,7 @@ class Learner:
 
     def _one_batch(self, batch) -> None:
         self.xb, self.yb = self._split(batch)
+        self.pred = self.loss = self.loss_grad = None
         try:
             self.event("before_batch")
             self.pred = self.train_model(*self.xb) if self.training else self.model(*self.xb)

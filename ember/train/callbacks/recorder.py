@@ -12,6 +12,8 @@ from ember.train.plotting import pyplot, save_figure
 
 __all__ = ["Recorder"]
 
+_NAN = ember.tensor(float("nan"))
+
 
 def _momentum(group: dict) -> float | None:
     if "betas" in group:
@@ -60,9 +62,9 @@ class Recorder(Callback):
     def after_batch(self) -> None:
         learn = self.learn
         if learn.training:
-            self._pending.append(learn.loss)
+            self._pending.append(_NAN if learn.loss is None else learn.loss)  # None: cancelled
             self.times.append(time.perf_counter() - self._step_start)
-        elif learn.yb:
+        elif learn.yb and learn.pred is not None:
             self._valid_preds.append(learn.pred.detach())
             self._valid_targets.append(learn.yb[0])
 
