@@ -28,7 +28,7 @@ def run_example(name: str) -> dict:
 
 def test_the_tour_is_complete_and_listed():
     names = [p.stem for p in SCRIPTS]
-    assert [n[:2] for n in names] == ["01", "02", "03", "04", "05", "06"]
+    assert [n[:2] for n in names] == ["01", "02", "03", "04", "05", "06", "07"]
     readme = (EXAMPLES / "README.md").read_text()
     for name in names:
         assert f"{name}.py" in readme
@@ -116,3 +116,12 @@ def test_06_devices_asking_for_cuda_without_one_exits_0():
     )
     assert done.returncode == 0, done.stderr
     assert "CUDA is not available" in done.stdout
+
+
+def test_07_learner():
+    result = run_example("07_learner")
+    found, lrs, epochs = result["suggestions"], result["lrs"], result["epochs"]
+    assert 1e-7 <= found.minimum <= 10
+    assert max(lrs) == pytest.approx(found.minimum, rel=0.05) and lrs[-1] < lrs[0]
+    assert epochs[-1]["valid_loss"] < epochs[0]["valid_loss"]
+    assert result["accuracy"] > 0.5 and result["confusion"].sum() == 48

@@ -35,7 +35,7 @@ __all__ = ["Learner"]
 
 
 def _pick_device(device) -> ember.device:
-    if device == "auto":
+    if isinstance(device, str) and device == "auto":
         return ember.device("cuda" if ember.cuda.is_available() else "cpu")
     return ember.device(device)
 
