@@ -18,8 +18,8 @@ import os
 import time
 
 import ember
-import ember.nn as nn
 import ember.nn.functional as F
+from ember import nn
 from ember.utils.data import DataLoader, Subset
 
 

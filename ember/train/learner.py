@@ -253,7 +253,8 @@ class Learner:
             self.event("before_fit")
             if resume:
                 self._pending_resume = ckpt.restore_latest(self, self.checkpoint_dir)
-            for self.epoch in range(self.start_epoch, self.n_epoch):
+            for epoch in range(self.start_epoch, self.n_epoch):
+                self.epoch = epoch
                 self._one_epoch()
         except CancelFitException:
             pass

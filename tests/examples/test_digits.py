@@ -41,7 +41,7 @@ def test_digits_demo_resume_continues_to_the_same_weights(tmp_path, capsys):
     assert main(args) == 0
     finished = ember.load(str(out / "digits_cnn.safetensors"))
     first = json.loads((out / "metrics.json").read_text())
-    newest = sorted((out / "checkpoints").glob("ckpt-*.safetensors"))[-1]
+    newest = max((out / "checkpoints").glob("ckpt-*.safetensors"))
     newest.unlink()  # as if the run had been killed during its second epoch
     capsys.readouterr()
     assert main([*args, "--resume"]) == 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn as nn
+from ember import nn
 from ember.train import Learner
 from ember.utils.data import DataLoader, TensorDataset
 

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import ember
-import ember.nn as nn
+from ember import nn
 from ember.train import Callback, EarlyStopping, GradientClip, Learner, accuracy
 from ember.utils.data import DataLoader, Dataset
 

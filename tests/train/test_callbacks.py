@@ -123,13 +123,13 @@ def test_mixed_precision_on_cpu_is_a_noop_with_a_note(make_learner):
 def test_csv_logger_writes_a_row_per_epoch(make_learner, tmp_path):
     learn = make_learner(metrics=[accuracy], cbs=[CSVLogger("log/history.csv")])
     learn.fit(3, lr=0.01)
-    rows = list(csv.DictReader(open(tmp_path / "log" / "history.csv")))
+    rows = list(csv.DictReader((tmp_path / "log" / "history.csv").read_text().splitlines()))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert set(rows[0]) == {"epoch", "train_loss", "valid_loss", "accuracy", "time"}
     assert float(rows[2]["valid_loss"]) == pytest.approx(learn.recorder.epochs[2]["valid_loss"])
     learn.cbs[-1].append = True
     learn.fit(1, lr=0.01)
-    assert len(list(csv.DictReader(open(tmp_path / "log" / "history.csv")))) == 4
+    assert len((tmp_path / "log" / "history.csv").read_text().splitlines()) == 5
 
 
 def test_tensorboard_callback_logs_steps_and_epochs(make_learner, tmp_path):
@@ -158,7 +158,7 @@ def test_progress_bar_prints_a_line_per_epoch_and_is_quiet_off_a_terminal(make_l
 
 def test_progress_bar_forced_shows_bars_with_the_running_loss(make_learner, monkeypatch):
     pytest.importorskip("tqdm")
-    import ember.train.callbacks.progress as progress
+    from ember.train.callbacks import progress
 
     monkeypatch.setattr(progress, "_REFRESH_S", -1.0)
     out, seen = io.StringIO(), []

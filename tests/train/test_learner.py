@@ -147,11 +147,12 @@ def test_get_preds_predict_and_interpret(make_learner, tmp_path):
     cm = interp.confusion_matrix()
     assert cm.shape == (2, 2) and cm.sum() == 32
     assert interp.accuracy() == pytest.approx(float(accuracy(preds, targets)))
-    losses, idx = interp.top_losses(3)
+    losses, _ = interp.top_losses(3)
     assert losses[0] >= losses[1] >= losses[2]
     pytest.importorskip("matplotlib")
     path = interp.plot_confusion_matrix(str(tmp_path / "cm.png"))
-    assert open(path, "rb").read(4) == b"\x89PNG"
+    with open(path, "rb") as f:
+        assert f.read(4) == b"\x89PNG"
 
 
 def test_save_load_roundtrip(make_learner):
@@ -186,7 +187,8 @@ def test_plots_are_pngs(make_learner, tmp_path):
     learn = make_learner(metrics=[accuracy])
     learn.fit_one_cycle(2, 0.05)
     for path in (learn.recorder.plot_loss(), learn.recorder.plot_lr(), learn.recorder.plot_metrics()):
-        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+        with open(path, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["loss.png", "lr.png", "metrics.png"]
 
 

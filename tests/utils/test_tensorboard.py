@@ -9,9 +9,9 @@ import pytest
 import ember
 
 pytest.importorskip("tensorboard")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from ember.utils.tensorboard import SummaryWriter  # noqa: E402
+from ember.utils.tensorboard import SummaryWriter
 
 
 def _read(folder):

@@ -6,7 +6,7 @@ import os
 import socket
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -188,7 +188,7 @@ class SummaryWriter:
         for child in self._children.values():
             child.close()
 
-    def __enter__(self) -> SummaryWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
