@@ -43,11 +43,13 @@ def wrap_loader(loader, world_size: int, shuffle_default: bool) -> Any:
         from ember.utils.data import DataLoader, DistributedSampler, RandomSampler
     except (ImportError, AttributeError):
         return loader
-    if isinstance(loader.sampler, DistributedSampler) or loader.batch_size is None:
+    # ember's DataLoader keeps the batch size on its BatchSampler (loader.batch_size is None then)
+    batch_size = getattr(loader.batch_sampler, "batch_size", None) or loader.batch_size
+    if isinstance(loader.sampler, DistributedSampler) or batch_size is None:
         return loader
     shuffle = isinstance(loader.sampler, RandomSampler) if loader.sampler is not None else shuffle_default
     sampler = DistributedSampler(loader.dataset, shuffle=shuffle)
-    return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler,
+    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler,
                       num_workers=loader.num_workers, collate_fn=loader.collate_fn,
                       drop_last=loader.drop_last, timeout=loader.timeout,
                       worker_init_fn=loader.worker_init_fn,
