@@ -87,7 +87,7 @@ def _callbacks(args: argparse.Namespace) -> list:
 
 
 def _peak_lr(learn, args: argparse.Namespace, settings: str) -> float:
-    """``--lr``, the rate a resumed run used, or ``lr_find``'s suggestion (its ``minimum``)."""
+    """``--lr``, the rate a resumed run used, or ``lr_find``'s suggestion (its ``valley``)."""
     if args.resume and os.path.exists(settings):
         with open(settings) as f:
             return json.load(f)["lr"]
@@ -97,9 +97,9 @@ def _peak_lr(learn, args: argparse.Namespace, settings: str) -> float:
     found = learn.lr_find()
     print(f"lr_find ({time.perf_counter() - start:.1f} s): valley {found.valley:.2e}, "
           f"steep {found.steep:.2e}, minimum {found.minimum:.2e} -> peak learning rate "
-          f"{found.minimum:.2e}")
+          f"{found.valley:.2e}")
     _try_plot(lambda: found.plot(os.path.join(args.out, "lr_find.png")))
-    return found.minimum
+    return found.valley
 
 
 def _try_plot(draw) -> str | None:

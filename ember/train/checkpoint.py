@@ -211,6 +211,15 @@ def _pattern(folder: str) -> str:
     return os.path.join(folder, "ckpt-*.safetensors")
 
 
+def remove_checkpoints(folder: str) -> None:
+    """Delete the checkpoint files of ``folder`` (a new run starts)."""
+    for path in glob.glob(_pattern(folder)):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
 def latest_checkpoint(folder: str) -> str | None:
     """The newest checkpoint file in ``folder``, or None."""
     files = sorted(glob.glob(_pattern(folder)))

@@ -108,6 +108,7 @@ class Learner:
         self.xb = self.yb = self.pred = self.loss = self.loss_grad = None
         self.dl = None
         self._pending_resume = None
+        self.resuming = False
         self.cbs: list[Callback] = []
         self.recorder = Recorder()
         self.add_cbs([self.recorder] + ([ProgressBar()] if progress else []))
@@ -248,6 +249,7 @@ class Learner:
         self.fit(n_epoch, wd=wd, cbs=[schedule, *cbs], resume=resume)
 
     def _fit(self, resume: bool) -> None:
+        self.resuming = resume
         self.epoch = self.start_epoch = self.train_iter = 0
         try:
             self.event("before_fit")

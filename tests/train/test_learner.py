@@ -240,6 +240,14 @@ def test_resume_in_process_after_cancel_matches(make_learner, tmp_path):
     assert all(np.array_equal(v, _params(b.model)[k]) for k, v in _params(ref.model).items())
 
 
+def test_a_new_fit_replaces_older_checkpoints(make_learner, tmp_path):
+    first = make_learner(checkpoint_dir=tmp_path / "c", checkpoint_every=1)
+    first.fit(2, lr=0.01)
+    second = make_learner(checkpoint_dir=tmp_path / "c")
+    second.fit(1, lr=0.01)
+    assert [p.name for p in sorted((tmp_path / "c").iterdir())] == ["ckpt-0000000004-1.safetensors"]
+
+
 def test_device_auto_is_cpu_without_cuda(make_learner):
     learn = make_learner(device="auto")
     assert learn.device.type == ("cuda" if ember.cuda.is_available() else "cpu")

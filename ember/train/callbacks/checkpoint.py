@@ -34,6 +34,8 @@ class Checkpoint(Callback):
         self.last_path: str | None = None
 
     def before_fit(self) -> None:
+        if not self.learn.resuming:  # a new run: older checkpoints must not look newer than its own
+            ckpt.remove_checkpoints(self.folder)
         self.signalled: int | None = None
         self._previous = {}
         if threading.current_thread() is threading.main_thread():

@@ -49,8 +49,9 @@ class OneCycleSchedule(Callback):
 
 @dataclass
 class Suggestions:
-    """Learning rates suggested by ``lr_find``: ``valley`` (fastai's default), ``steep`` (the
-    steepest descent of the loss), ``minimum`` (a tenth of the rate at the lowest loss)."""
+    """Learning rates suggested by ``lr_find``: ``valley`` (fastai's default: halfway along the
+    longest descent of the loss), ``steep`` (the steepest descent against log lr), ``minimum``
+    (a tenth of the rate at the lowest loss)."""
 
     valley: float
     steep: float
@@ -78,14 +79,14 @@ class Suggestions:
 
 
 def _longest_descent(losses: list[float]) -> tuple[int, int]:
-    """First and last index of the longest strictly decreasing subsequence of ``losses``."""
-    length, first = [1] * len(losses), list(range(len(losses)))
+    """``(end, length)`` of the longest strictly decreasing subsequence of ``losses``."""
+    length = [1] * len(losses)
     for i in range(len(losses)):
         for j in range(i):
             if losses[j] > losses[i] and length[j] + 1 > length[i]:
-                length[i], first[i] = length[j] + 1, first[j]
+                length[i] = length[j] + 1
     end = max(range(len(losses)), key=lambda i: (length[i], -i))
-    return first[end], end
+    return end, length[end]
 
 
 def suggest(lrs: list[float], losses: list[float]) -> Suggestions:
@@ -93,8 +94,10 @@ def suggest(lrs: list[float], losses: list[float]) -> Suggestions:
     if len(lrs) < 3:
         lr = lrs[0] if lrs else float("nan")
         return Suggestions(lr, lr, lr, list(lrs), list(losses))
-    start, end = _longest_descent(losses)
-    valley = lrs[start + (end - start) // 2]
+    # the valley: halfway along the longest descent, measured back from where it ends (as fastai
+    # does), so that a few noisy points on the flat start do not drag it to tiny rates
+    end, length = _longest_descent(losses)
+    valley = lrs[max(0, end - length // 2)]
     logs = [math.log(lr) for lr in lrs]
     slopes = [(losses[i + 1] - losses[i - 1]) / (logs[i + 1] - logs[i - 1])
               for i in range(1, len(lrs) - 1)]
