@@ -45,6 +45,11 @@ def build_model(args: argparse.Namespace) -> nn.Module:
     return DigitsNet()
 
 
+def smoothed_cross_entropy(pred, target, reduction: str = "mean"):
+    """Cross-entropy with label smoothing 0.1: steadier at the one-cycle's peak learning rate."""
+    return F.cross_entropy(pred, target, reduction=reduction, label_smoothing=0.1)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -87,7 +92,11 @@ def _callbacks(args: argparse.Namespace) -> list:
 
 
 def _peak_lr(learn, args: argparse.Namespace, settings: str) -> float:
-    """``--lr``, the rate a resumed run used, or ``lr_find``'s suggestion (its ``valley``)."""
+    """``--lr``, the rate a resumed run used, or ``lr_find``'s ``minimum`` suggestion.
+
+    (On this problem ``minimum`` trained best over several seeds; ``valley`` is two to three
+    times too careful for 20 epochs.)
+    """
     if args.resume and os.path.exists(settings):
         with open(settings) as f:
             return json.load(f)["lr"]
@@ -97,9 +106,9 @@ def _peak_lr(learn, args: argparse.Namespace, settings: str) -> float:
     found = learn.lr_find()
     print(f"lr_find ({time.perf_counter() - start:.1f} s): valley {found.valley:.2e}, "
           f"steep {found.steep:.2e}, minimum {found.minimum:.2e} -> peak learning rate "
-          f"{found.valley:.2e}")
+          f"{found.minimum:.2e}")
     _try_plot(lambda: found.plot(os.path.join(args.out, "lr_find.png")))
-    return found.valley
+    return found.minimum
 
 
 def _try_plot(draw) -> str | None:
@@ -120,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(args.out, exist_ok=True)
     train, test = make_loaders(args)
     model = build_model(args)
-    learn = Learner(model, train, test, metrics=[accuracy], device=device, progress=False,
-                    cbs=_callbacks(args), checkpoint_dir=os.path.join(args.out, "checkpoints"),
-                    path=args.out)
+    learn = Learner(model, train, test, loss_func=smoothed_cross_entropy, metrics=[accuracy],
+                    device=device, progress=False, cbs=_callbacks(args),
+                    checkpoint_dir=os.path.join(args.out, "checkpoints"), path=args.out)
     print(f"digits: {len(train.dataset)} train / {len(test.dataset)} test images (the valid_ columns "
           f"are the test split, only reported), {sum(p.numel() for p in model.parameters())} "
           f"parameters, device {learn.device}")

@@ -456,10 +456,6 @@ class Learner:
             self.opt.load_state_dict(state["optimizer"])
         return self
 
-    # -- plots -------------------------------------------------------------------------------
-    def _plot_path(self, name: str) -> str:
-        return os.path.join(self.path, name)
-
     def __repr__(self) -> str:
         cbs = ", ".join(type(c).__name__ for c in self.cbs)
         return f"Learner(model={type(self.model).__name__}, device={self.device}, cbs=[{cbs}])"
