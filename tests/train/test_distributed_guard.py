@@ -5,9 +5,9 @@ import sys
 import types
 
 import ember
-import ember.utils.data as data
 from ember.train import distributed
 from ember.train.callbacks import CSVLogger, Recorder
+from ember.utils import data
 
 
 def test_single_process_without_ember_distributed():

@@ -66,7 +66,7 @@ def reference(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killed_run_resumes_bit_identical(tmp_path, reference, sig):
     step = random.Random().randint(2, TOTAL_STEPS - 2)
     proc = _run(tmp_path / "ckpt", tmp_path / "out.safetensors", 0, "--delay", "0.02")
