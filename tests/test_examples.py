@@ -126,9 +126,18 @@ def test_09_onnx_export():
     assert result["accuracy"] > 0.8
 
 
-def test_07_distributed_in_one_process(capsys):
+def test_08_distributed_in_one_process(capsys):
     pytest.importorskip("sklearn")
-    result = run_example("07_distributed")
+    result = run_example("08_distributed")
     assert result["world"] == 1 and result["losses"][-1] < 0.5 * result["losses"][0]
     assert result["accuracy"] > 0.8
     assert "test accuracy" in capsys.readouterr().out
+
+
+def test_07_learner():
+    result = run_example("07_learner")
+    found, lrs, epochs = result["suggestions"], result["lrs"], result["epochs"]
+    assert 1e-7 <= found.minimum <= 10
+    assert max(lrs) == pytest.approx(found.minimum, rel=0.05) and lrs[-1] < lrs[0]
+    assert epochs[-1]["valid_loss"] < epochs[0]["valid_loss"]
+    assert result["accuracy"] > 0.5 and result["confusion"].sum() == 48

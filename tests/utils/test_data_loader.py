@@ -107,3 +107,15 @@ def test_errors_in_main_process_propagate_unchanged():
 
     with pytest.raises(KeyError, match="missing 0"):
         next(iter(DataLoader(Bad())))
+
+
+def test_single_process_iterator_skip_leaves_the_rest_of_the_epoch_unchanged():
+    ds = TensorDataset(ember.arange(20).float(), ember.arange(20))
+    g = ember.Generator().manual_seed(3)
+    loader = DataLoader(ds, batch_size=3, shuffle=True, generator=g)
+    state = g.get_state()
+    full = [y.tolist() for _, y in loader]
+    g.set_state(state)
+    it = iter(loader)
+    it._skip(4)
+    assert [y.tolist() for _, y in it] == full[4:]

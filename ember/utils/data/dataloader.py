@@ -183,6 +183,19 @@ class _SingleProcessIterator:
         task = None if self._sampler_iter is None else next(self._sampler_iter)
         return self._fetcher.fetch(task)
 
+    def _skip(self, n: int) -> None:
+        """Pass over the next ``n`` batches without loading them (an exact resume's fast-forward).
+
+        Only the sampler advances: the dataset is not read, so transforms draw no random
+        numbers (``ember.train`` restores every RNG afterwards anyway). Iterable datasets
+        have no sampler and are read and dropped.
+        """
+        for _ in range(n):
+            if self._sampler_iter is None:
+                self._fetcher.fetch(None)
+            else:
+                next(self._sampler_iter)
+
     def __len__(self) -> int:
         if self._length is None:
             raise TypeError("DataLoader over an IterableDataset without __len__ has no len()")

@@ -4,8 +4,8 @@ Each process (rank) holds a replica of the model and reads its own share of the 
 ``backward`` the ranks average their gradients, so every replica takes the same step and the
 job trains as one model on the combined batch, N times the samples per step.
 
-    ember-run --nproc-per-node 2 examples/07_distributed.py     # two ranks on this machine
-    python examples/07_distributed.py                            # one process works too
+    ember-run --nproc-per-node 2 examples/08_distributed.py     # two ranks on this machine
+    python examples/08_distributed.py                            # one process works too
 
 (``python -m ember.distributed.run`` is the same launcher as ``ember-run``.)
 """
