@@ -189,14 +189,14 @@ def apply_state(learn, state: dict, path: str = "<memory>") -> ResumePosition | 
     """Load a gathered state into ``learn``; returns where a mid-epoch resume starts (or None)."""
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise RuntimeError(f"{path} is not an ember.train checkpoint (no '{FORMAT}' format tag)")
+    keys = _callback_keys(learn)  # callbacks first: one may reshape the model (GrowOnPlateau)
+    for key, cb_state in state["callbacks"].items():
+        if key in keys:
+            keys[key].load_state_dict(cb_state)
     check_fingerprint(state["fingerprint"], fingerprint(learn), path)
     learn.model.load_state_dict(state["model"])
     if state["optimizer"] is not None and learn.opt is not None:
         learn.opt.load_state_dict(state["optimizer"])
-    keys = _callback_keys(learn)
-    for key, cb_state in state["callbacks"].items():
-        if key in keys:
-            keys[key].load_state_dict(cb_state)
     position = state["position"]
     learn.train_iter = position["train_iter"]
     learn.start_epoch = position["epoch"]

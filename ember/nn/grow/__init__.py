@@ -9,9 +9,10 @@ Each returns a ``GrowthReport``; with ``optimizer=`` its state follows. See ``do
 """
 
 from ember.nn.grow.deepen import deepen_
+from ember.nn.grow.plan import width_of
 from ember.nn.grow.policy import GrowOnPlateau
 from ember.nn.grow.prune import prune_
 from ember.nn.grow.report import GrowthReport
 from ember.nn.grow.widen import widen_
 
-__all__ = ["GrowOnPlateau", "GrowthReport", "deepen_", "prune_", "widen_"]
+__all__ = ["GrowOnPlateau", "GrowthReport", "deepen_", "prune_", "widen_", "width_of"]

@@ -9,6 +9,7 @@ from ember.train.callbacks.core import (
     CancelFitException,
 )
 from ember.train.callbacks.gradients import GradientAccumulation, GradientClip
+from ember.train.callbacks.grow import GrowOnPlateau
 from ember.train.callbacks.loggers import CSVLogger, TensorBoard
 from ember.train.callbacks.precision import MixedPrecision
 from ember.train.callbacks.progress import ProgressBar
@@ -19,6 +20,7 @@ from ember.train.callbacks.tracking import EarlyStopping, ReduceLROnPlateau, Sav
 __all__ = [
     "EVENTS", "CSVLogger", "Callback", "CancelBatchException", "CancelEpochException",
     "CancelFitException", "Checkpoint", "EarlyStopping", "GradientAccumulation", "GradientClip",
+    "GrowOnPlateau",
     "LRFinder", "MixedPrecision", "OneCycleSchedule", "ProgressBar", "Recorder", "ReduceLROnPlateau",
     "SaveModel", "Suggestions", "TensorBoard", "TrackerCallback",
 ]
