@@ -31,23 +31,22 @@ def synchronize(index: int | None = None) -> None:
     """Nothing to wait for: NumPy calls finish before they return."""
 
 
-def _scipy(submodule: str):
+def _scipy(submodule: str, extra: str, needed_for: str):
     try:
-        import importlib
-
-        return importlib.import_module(f"scipy.{submodule}")
+        scipy = __import__(f"scipy.{submodule}")  # as an import statement does (tests stub it)
     except ImportError as exc:
         raise ImportError(
-            f"ember needs SciPy for scipy.{submodule} on the CPU (sparse tensors, special "
-            f'functions): pip install "ember[sparse]" (or "ember[special]")'
+            f"ember needs SciPy's scipy.{submodule} on the CPU for {needed_for}: "
+            f'pip install "ember[{extra}]" (or pip install scipy)'
         ) from exc
+    return getattr(scipy, submodule)
 
 
 def sparse_module():
     """``scipy.sparse``: the sparse-matrix kernels for NumPy arrays (SciPy is optional)."""
-    return _scipy("sparse")
+    return _scipy("sparse", "sparse", "sparse tensors")
 
 
 def special_module():
     """``scipy.special``: special-function kernels for NumPy arrays (SciPy is optional)."""
-    return _scipy("special")
+    return _scipy("special", "special", "this special function")

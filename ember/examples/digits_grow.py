@@ -130,8 +130,8 @@ def run_grow(args: argparse.Namespace) -> int:
     epochs = getattr(args, "epochs", 10)
     print(f"digits --grow: starting at widths (4, 8, 16), growing up to {FULL_WIDTHS} on "
           "validation plateaus")
-    record = train_digits(epochs=epochs, lr=getattr(args, "lr", 3e-3),
-                          batch_size=getattr(args, "batch_size", 32),
+    record = train_digits(epochs=epochs, lr=getattr(args, "lr", None) or 3e-3,
+                          batch_size=getattr(args, "batch_size", None) or 32,
                           seed=getattr(args, "seed", 0), device=device)
     print(f"test accuracy {record['test_acc']:.2%} after {record['seconds']:.1f} s; "
           f"{len(record['growths'])} growths, final widths {record['model'].widths()}")

@@ -7,6 +7,8 @@ of a real input is the real part of what reaches it.
 
 from __future__ import annotations
 
+import math
+
 from ember.ops import Primitive
 
 
@@ -67,8 +69,10 @@ class Angle(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        out = ctx.xp.angle(a)
-        return out.astype(a.dtype) if a.dtype.kind == "f" else out
+        xp = ctx.xp
+        if a.dtype.kind == "f":  # pi for negative numbers; 0 for -0.0 too, as in PyTorch
+            return xp.where(a < 0, a.dtype.type(math.pi), xp.where(xp.isnan(a), a, 0)).astype(a.dtype)
+        return xp.angle(a)
 
     @staticmethod
     def backward(ctx, grad):

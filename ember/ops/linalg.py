@@ -156,6 +156,19 @@ class DiagEmbed(Primitive):
         return Diag.apply(grad, ctx.offset), None, None
 
 
+def _row_count(shape) -> int:
+    """Rows of the 2-D view of ``shape`` (every dim but the last); explicit, since NumPy cannot
+    infer a -1 next to a zero-size last dim."""
+    count = 1
+    for size in shape[:-1]:
+        count *= size
+    return count
+
+
+def _rows(a):
+    return a.reshape(_row_count(a.shape), a.shape[-1])
+
+
 class Linear(Primitive):
     """``x @ w.T + b`` for x (..., in), w (out, in), b (out,) or None, as one 2-D matrix product.
 
@@ -169,7 +182,7 @@ class Linear(Primitive):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        out = x.reshape(-1, x.shape[-1]) @ w.T
+        out = _rows(x) @ w.T
         if b is not None:
             out += b
         return out.reshape(x.shape[:-1] + (w.shape[0],))
@@ -178,10 +191,10 @@ class Linear(Primitive):
     def backward_arrays(ctx, grad):
         x, w = ctx.saved_arrays
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = grad.reshape(-1, grad.shape[-1])
+        g2 = _rows(grad)
         return (
             (g2 @ w).reshape(x.shape) if need_x else None,
-            g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None,
+            g2.T @ _rows(x) if need_w else None,
             g2.sum(0) if need_b else None,
         )
 
@@ -189,8 +202,8 @@ class Linear(Primitive):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = grad.reshape(-1, grad.shape[-1])
+        g2 = grad.reshape(_row_count(grad.shape), grad.shape[-1])
         grad_x = (g2 @ w).reshape(x.shape) if need_x else None
-        grad_w = g2.mT @ x.reshape(-1, x.shape[-1]) if need_w else None
+        grad_w = g2.mT @ x.reshape(_row_count(x.shape), x.shape[-1]) if need_w else None
         grad_b = g2.sum(0) if need_b else None
         return grad_x, grad_w, grad_b
