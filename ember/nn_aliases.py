@@ -114,12 +114,12 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, 
 
 def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           generator=None):
-    return _functional().rrelu(input, lower, upper, training)
+    return _functional().rrelu(input, lower, upper, training, generator=generator)
 
 
 def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
            generator=None):
-    return _functional().rrelu(input, lower, upper, training, inplace=True)
+    return _functional().rrelu(input, lower, upper, training, inplace=True, generator=generator)
 
 
 def _inplace_of(target: str):
