@@ -128,7 +128,8 @@ def _bag_inputs():
 def test_embedding_bag_top_level_order_and_modes():
     weight, indices, offsets = _bag_inputs()
     output, offset2bag, bag_size, max_indices = ember.embedding_bag(
-        weight, indices=indices, offsets=offsets, mode=1)
+        weight, indices=indices, offsets=offsets, mode=1
+    )
     assert output.tolist() == [[3.0, 4.0, 5.0], [0.0, 0.0, 0.0], [7.0, 8.0, 9.0]]
     assert offset2bag.tolist() == [0, 0, 2, 2, 2]
     assert bag_size.tolist() == max_indices.tolist() == [2, 0, 3]
@@ -142,9 +143,17 @@ def test_embedding_bag_top_level_matches_torch(mode, padding_idx):
     torch = torch_or_skip()
     weight, indices, offsets = _bag_inputs()
     ours = ember.embedding_bag(weight, indices, offsets, False, mode, padding_idx=padding_idx)
-    theirs = torch.embedding_bag(torch.tensor(weight.numpy()), torch.tensor(indices.numpy()),
-                                 torch.tensor(offsets.numpy()), False, mode, False, None, False,
-                                 padding_idx)
+    theirs = torch.embedding_bag(
+        torch.tensor(weight.numpy()),
+        torch.tensor(indices.numpy()),
+        torch.tensor(offsets.numpy()),
+        False,
+        mode,
+        False,
+        None,
+        False,
+        padding_idx,
+    )
     compared = 4 if mode else 1  # PyTorch's CPU sum kernel leaves the other three unfilled
     for a, b in list(zip(ours, theirs))[:compared]:
         assert a.tolist() == b.tolist()
@@ -170,8 +179,9 @@ def test_hspmm_out_takes_the_sparse_result():
 
 def test_smm_takes_mat2():
     s, dense = _sparse(), ember.tensor([[1.0, 2.0], [3.0, 4.0]])
-    np.testing.assert_array_equal(ember.smm(s, mat2=dense).to_dense().numpy(),
-                                  s.to_dense().numpy() @ dense.numpy())
+    np.testing.assert_array_equal(
+        ember.smm(s, mat2=dense).to_dense().numpy(), s.to_dense().numpy() @ dense.numpy()
+    )
 
 
 def test_sparse_constructors_layout_and_out():
@@ -201,10 +211,23 @@ def _spd(n=3, seed=0):
 
 
 _INPUT_CALLS = {
-    "cholesky": {}, "cholesky_ex": {}, "cond": {}, "eig": {}, "eigh": {}, "eigvals": {},
-    "eigvalsh": {}, "ldl_factor": {}, "ldl_factor_ex": {}, "matrix_exp": {}, "matrix_norm": {},
-    "matrix_power": {"n": 2}, "matrix_rank": {}, "pinv": {}, "tensorinv": {"ind": 1},
-    "vector_norm": {}, "solve_triangular": {"upper": True},
+    "cholesky": {},
+    "cholesky_ex": {},
+    "cond": {},
+    "eig": {},
+    "eigh": {},
+    "eigvals": {},
+    "eigvalsh": {},
+    "ldl_factor": {},
+    "ldl_factor_ex": {},
+    "matrix_exp": {},
+    "matrix_norm": {},
+    "matrix_power": {"n": 2},
+    "matrix_rank": {},
+    "pinv": {},
+    "tensorinv": {"ind": 1},
+    "vector_norm": {},
+    "solve_triangular": {"upper": True},
 }
 
 
@@ -225,8 +248,10 @@ def test_linalg_accepts_input_keyword(name):
 
 def test_linalg_householder_product_and_tensorsolve_names():
     a, tau = ember.tensor(_spd()), ember.tensor([0.5, 0.2])
-    np.testing.assert_array_equal(ember.linalg.householder_product(input=a, tau=tau).numpy(),
-                                  ember.linalg.householder_product(a, tau).numpy())
+    np.testing.assert_array_equal(
+        ember.linalg.householder_product(input=a, tau=tau).numpy(),
+        ember.linalg.householder_product(a, tau).numpy(),
+    )
     b = ember.tensor([1.0, 2.0, 3.0], dtype=ember.float64)
     x = ember.linalg.tensorsolve(input=a, other=b)
     np.testing.assert_allclose(x.numpy(), np.linalg.solve(_spd(), b.numpy()))
@@ -241,22 +266,22 @@ def test_linalg_keywords_match_torch():
     torch = torch_or_skip()
     a = _spd()
     t = torch.tensor(a)
-    np.testing.assert_allclose(ember.linalg.cholesky(input=ember.tensor(a)).numpy(),
-                               torch.linalg.cholesky(input=t).numpy())
+    np.testing.assert_allclose(
+        ember.linalg.cholesky(input=ember.tensor(a)).numpy(), torch.linalg.cholesky(input=t).numpy()
+    )
     with pytest.raises(TypeError):
         torch.linalg.cholesky(A=t)  # ember refuses it too (above)
     assert int(ember.linalg.matrix_rank(input=ember.tensor(a), tol=1e-3)) == int(
-        torch.linalg.matrix_rank(input=t, tol=1e-3))
+        torch.linalg.matrix_rank(input=t, tol=1e-3)
+    )
 
 
 def test_pinv_rcond_is_rtol():
     a = np.diag([1.0, 1e-3, 0.0])
     by_rcond = ember.linalg.pinv(ember.tensor(a), rcond=1e-2)
-    np.testing.assert_array_equal(by_rcond.numpy(),
-                                  ember.linalg.pinv(ember.tensor(a), rtol=1e-2).numpy())
+    np.testing.assert_array_equal(by_rcond.numpy(), ember.linalg.pinv(ember.tensor(a), rtol=1e-2).numpy())
     np.testing.assert_allclose(by_rcond.numpy(), np.diag([1.0, 0.0, 0.0]))
-    np.testing.assert_array_equal(ember.linalg.pinv(ember.tensor(a), 1e-2, True).numpy(),
-                                  by_rcond.numpy())
+    np.testing.assert_array_equal(ember.linalg.pinv(ember.tensor(a), 1e-2, True).numpy(), by_rcond.numpy())
     with pytest.raises(TypeError, match="rcond.*rtol"):
         ember.linalg.pinv(ember.tensor(a), rcond=1e-2, rtol=1e-2)
 
@@ -264,20 +289,29 @@ def test_pinv_rcond_is_rtol():
 def test_pinv_rcond_matches_torch():
     torch = torch_or_skip()
     a = np.random.default_rng(1).standard_normal((4, 3))
-    np.testing.assert_allclose(ember.linalg.pinv(ember.tensor(a), rcond=0.5).numpy(),
-                               torch.linalg.pinv(torch.tensor(a), rcond=0.5).numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        ember.linalg.pinv(ember.tensor(a), rcond=0.5).numpy(),
+        torch.linalg.pinv(torch.tensor(a), rcond=0.5).numpy(),
+        atol=1e-12,
+    )
 
 
 # -- special: x and n ----------------------------------------------------------------------------
 _POLYNOMIALS = [
-    "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
-    "chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
-    "laguerre_polynomial_l", "legendre_polynomial_p", "shifted_chebyshev_polynomial_t",
-    "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+    "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u",
+    "chebyshev_polynomial_v",
+    "chebyshev_polynomial_w",
+    "hermite_polynomial_h",
+    "hermite_polynomial_he",
+    "laguerre_polynomial_l",
+    "legendre_polynomial_p",
+    "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u",
+    "shifted_chebyshev_polynomial_v",
     "shifted_chebyshev_polynomial_w",
 ]
-_X_FUNCTIONS = ["airy_ai", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
-                "spherical_bessel_j0"]
+_X_FUNCTIONS = ["airy_ai", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0"]
 
 
 @pytest.mark.parametrize("name", _POLYNOMIALS)
