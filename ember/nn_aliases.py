@@ -10,6 +10,7 @@ given as ints), an adapter translates. A name whose ``F`` function ember lacks i
 from __future__ import annotations
 
 import importlib
+import inspect
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
@@ -195,7 +196,9 @@ def lookup(name: str):
             return None
         from ember.methods._out import with_out
 
-        _found[name] = with_out(_ADAPTERS.get(name, target), name)
+        function = _ADAPTERS.get(name, target)
+        has_out = "out" in inspect.signature(function).parameters  # F's own out= (F.gelu)
+        _found[name] = function if has_out else with_out(function, name)
     return _found[name]
 
 
