@@ -13,7 +13,7 @@ tensor([1.+0.j, 1.+0.j, 1.+0.j])
 from __future__ import annotations
 
 from ember import dtypes
-from ember.methods._out import add_out_to
+from ember.methods._out import add_out_to, with_out
 from ember.ops.fft import C2C, C2R, DUAL_NORM, R2C
 
 __all__ = [
@@ -241,13 +241,16 @@ def fftfreq(
     n: int,
     d: float = 1.0,
     *,
-    out=None,
     dtype=None,
     layout=None,
     device=None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ):
-    """The sample frequencies ``[0, 1, ..., n/2-1, -n/2, ..., -1] / (d * n)``."""
+    """The sample frequencies ``[0, 1, ..., n/2-1, -n/2, ..., -1] / (d * n)``.
+
+    ``pin_memory`` is accepted and ignored (as by ember's other factories: no pinned memory).
+    """
     from ember.creation import arange
 
     positive = (n - 1) // 2 + 1
@@ -260,13 +263,13 @@ def rfftfreq(
     n: int,
     d: float = 1.0,
     *,
-    out=None,
     dtype=None,
     layout=None,
     device=None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ):
-    """The non-negative sample frequencies ``[0, 1, ..., n // 2] / (d * n)``."""
+    """The non-negative sample frequencies ``[0, 1, ..., n // 2] / (d * n)`` (see :func:`fftfreq`)."""
     from ember.creation import arange
 
     freqs = arange(n // 2 + 1, dtype=dtype or dtypes.get_default_dtype(), device=device) / (d * n)
@@ -292,3 +295,5 @@ def ifftshift(input, dim=None):
 
 
 add_out_to(globals(), [n for n in __all__ if not n.endswith(("freq", "shift"))])
+# factories: out= gives its dtype and device, as for ember.arange
+fftfreq, rfftfreq = with_out(fftfreq, factory=True), with_out(rfftfreq, factory=True)

@@ -13,6 +13,8 @@ tensor(5.)
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections import namedtuple
 
@@ -201,9 +203,17 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
     return matrix.SolveTriangular.apply(A, B, bool(upper), bool(unitriangular))
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
-    """The Moore-Penrose pseudo-inverse: small singular values dropped.."""
+def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None):
+    """The Moore-Penrose pseudo-inverse: small singular values dropped.
+
+    ``rcond`` is PyTorch's deprecated name of ``rtol`` (and may not be given with it or ``atol``).
+    """
     _matrix("linalg.pinv", A, hermitian)
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.pinv(): rcond is the deprecated name of rtol; give either "
+                            "rcond or atol/rtol, not both")
+        rtol = rcond
     atol, rtol = _tolerances(A, atol, rtol)
     return matrix.Pinv.apply(A, atol, rtol, bool(hermitian))
 
@@ -503,4 +513,40 @@ def cond(A, p=None):
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
+def _torch_parameter_names(namespace: dict, renames: dict) -> None:
+    """Rename parameters to PyTorch's keyword names (``linalg.cholesky(input=A)``).
+
+    PyTorch's documentation says ``A``, but its argument parser accepts ``input`` (and, for
+    ``tensorsolve``, ``other``) and refuses ``A=``; the wrapped functions do the same.
+    ``renames``: function name -> {ember's parameter name: PyTorch's}.
+    """
+    for name, names in renames.items():
+        namespace[name] = _renamed(namespace[name], names)
+
+
+def _renamed(fn, names: dict):
+    sig = inspect.signature(fn)
+    ours = {theirs: mine for mine, theirs in names.items()}
+
+    @functools.wraps(fn)
+    def function(*args, **kwargs):
+        for key in kwargs:
+            if key in names:
+                raise TypeError(f"linalg.{fn.__name__}() got an unexpected keyword argument "
+                                f"'{key}' (PyTorch's name is '{names[key]}')")
+        return fn(*args, **{ours.get(key, key): value for key, value in kwargs.items()})
+
+    function.__signature__ = sig.replace(
+        parameters=[p.replace(name=names.get(p.name, p.name)) for p in sig.parameters.values()])
+    return function
+
+
+_torch_parameter_names(globals(), {
+    **{name: {"A": "input"} for name in (
+        "cholesky", "cholesky_ex", "cond", "eig", "eigh", "eigvals", "eigvalsh",
+        "householder_product", "ldl_factor", "ldl_factor_ex", "matrix_exp", "matrix_norm",
+        "matrix_power", "matrix_rank", "pinv", "solve_triangular", "tensorinv")},
+    "tensorsolve": {"A": "input", "B": "other"},
+    "vector_norm": {"x": "input"},
+})
 add_out_to(globals(), [n for n in __all__ if n not in ("LinAlgError", "multi_dot")] + ["multi_dot"])

@@ -10,6 +10,7 @@ given as ints), an adapter translates. A name whose ``F`` function ember lacks i
 from __future__ import annotations
 
 import importlib
+import inspect
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
@@ -70,6 +71,40 @@ def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool =
                                    scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
+_BAG_MODES = {0: "sum", 1: "mean", 2: "max"}
+
+
+def embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = False, mode=0,
+                  sparse: bool = False, per_sample_weights=None, include_last_offset: bool = False,
+                  padding_idx=None):
+    """PyTorch's ``torch.embedding_bag``: weight first, ``mode`` 0/1/2 for sum/mean/max.
+
+    Returns ``(output, offset2bag, bag_size, max_indices)`` as PyTorch's kernel does: the bag of
+    each index, the number of (non-padding) indices in each bag, and for ``mode=2`` the row of
+    ``weight`` that gave each maximum (``bag_size`` again otherwise). In sum mode PyTorch's CPU
+    kernel leaves the last three unfilled; ember fills them all the same.
+    """
+    F = _functional()
+    mode = _BAG_MODES.get(mode, mode)
+    output = F.embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq,
+                             mode=mode, sparse=sparse, per_sample_weights=per_sample_weights,
+                             include_last_offset=include_last_offset, padding_idx=padding_idx)
+    bag_ids = importlib.import_module("ember.nn._functional.sparse")._bag_ids
+    flat, bag_of, bags = bag_ids(indices, offsets, include_last_offset)
+    xp, rows = flat.xp, flat._data.astype("int64")
+    counted = rows != padding_idx % weight.shape[0] if padding_idx is not None else rows == rows
+    bag_size = xp.bincount(bag_of[counted], minlength=bags).astype("int64")
+    max_indices = bag_size
+    if mode == "max":
+        max_indices = xp.zeros((bags, weight.shape[1]), dtype="int64")
+        for bag in range(bags):
+            members = rows[(bag_of == bag) & counted]
+            if members.size:
+                max_indices[bag] = members[weight._data[members].argmax(0)]
+    wrap = indices._wrap_like
+    return output, wrap(bag_of.astype("int64")), wrap(bag_size), wrap(max_indices)
+
+
 def kl_div(input, target, reduction=1, *, log_target: bool = False):
     return _functional().kl_div(input, target, reduction=_reduction(reduction),
                                 log_target=log_target)
@@ -114,12 +149,12 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, 
 
 def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           generator=None):
-    return _functional().rrelu(input, lower, upper, training)
+    return _functional().rrelu(input, lower, upper, training, generator=generator)
 
 
 def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
            generator=None):
-    return _functional().rrelu(input, lower, upper, training, inplace=True)
+    return _functional().rrelu(input, lower, upper, training, inplace=True, generator=generator)
 
 
 def _inplace_of(target: str):
@@ -134,7 +169,7 @@ _ADAPTERS = {f.__name__: f for f in (
     dropout, dropout_, alpha_dropout, alpha_dropout_, batch_norm, instance_norm, layer_norm,
     group_norm, rms_norm, embedding, kl_div, binary_cross_entropy_with_logits,
     cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, triplet_margin_loss,
-    poisson_nll_loss, ctc_loss, rrelu, rrelu_,
+    poisson_nll_loss, ctc_loss, rrelu, rrelu_, embedding_bag,
 )}
 _ADAPTERS.update({name + "_": _inplace_of(name) for name in ("celu", "selu", "threshold")})
 # the F function each adapter needs; same-signature names forward to F's function itself
@@ -144,7 +179,7 @@ _SAME = (
     "channel_shuffle", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "cosine_similarity", "hardshrink", "max_pool1d", "max_pool2d",
     "max_pool3d", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "prelu",
-    "selu", "threshold", "embedding_bag", "native_channel_shuffle",
+    "selu", "threshold", "native_channel_shuffle",
 )
 
 
@@ -161,7 +196,9 @@ def lookup(name: str):
             return None
         from ember.methods._out import with_out
 
-        _found[name] = with_out(_ADAPTERS.get(name, target), name)
+        function = _ADAPTERS.get(name, target)
+        has_out = "out" in inspect.signature(function).parameters  # F's own out= (F.gelu)
+        _found[name] = function if has_out else with_out(function, name)
     return _found[name]
 
 

@@ -98,6 +98,17 @@ def _unary(name: str, compute, doc: str):
     return function
 
 
+def _unary_of_x(name: str, compute, doc: str):
+    """:func:`_unary` for the functions whose argument PyTorch names ``x`` (Airy, scaled and
+    spherical Bessel), so that ``airy_ai(x=t)`` works as it does there."""
+    def function(x, *, out=None):
+        return _out(compute(x), out)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return function
+
+
 def _primitive(op):
     return lambda x: op.apply(_float(x))
 
@@ -188,18 +199,18 @@ modified_bessel_k1 = _unary(
     _primitive(sf.ModifiedBesselK1),
     "The modified Bessel function of the second kind, order 1.",
 )
-scaled_modified_bessel_k0 = _unary(
+scaled_modified_bessel_k0 = _unary_of_x(
     "scaled_modified_bessel_k0", _primitive(sf.ScaledModifiedBesselK0), "``exp(x) k0(x)``."
 )
-scaled_modified_bessel_k1 = _unary(
+scaled_modified_bessel_k1 = _unary_of_x(
     "scaled_modified_bessel_k1", _primitive(sf.ScaledModifiedBesselK1), "``exp(x) k1(x)``."
 )
-spherical_bessel_j0 = _unary(
+spherical_bessel_j0 = _unary_of_x(
     "spherical_bessel_j0",
     _primitive(sf.SphericalBesselJ0),
     "The spherical Bessel function of the first kind, order 0: ``sin(x) / x``.",
 )
-airy_ai = _unary("airy_ai", _primitive(sf.AiryAi), "The Airy function Ai.")
+airy_ai = _unary_of_x("airy_ai", _primitive(sf.AiryAi), "The Airy function Ai.")
 
 
 # -- elementwise helpers ------------------------------------------------------------------------
@@ -266,8 +277,8 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
 
 # -- orthogonal polynomials ---------------------------------------------------------------------
 def _polynomial(name: str, shifted: bool, doc: str):
-    def function(input, n, *, out=None):
-        x, degree = _polynomial_operands(name, input, n)
+    def function(x, n, *, out=None):  # PyTorch's names: special.hermite_polynomial_h(x=, n=)
+        x, degree = _polynomial_operands(name, x, n)
         return _out(polynomials.Polynomial.apply(x, degree, name, shifted), out)
 
     full = ("shifted_" if shifted else "") + name

@@ -50,8 +50,9 @@ class Flags:
         return f"<{self._name} {self._values}>"
 
 
+# fp32_precision and depthwise_kernel are kept and restored as in PyTorch; no ember kernel reads them
 cudnn = Flags("cudnn", enabled=True, benchmark=False, deterministic=False, allow_tf32=True,
-              benchmark_limit=10)
+              benchmark_limit=10, fp32_precision="none", depthwise_kernel="auto")
 matmul = Flags("cuda.matmul", allow_tf32=False, allow_fp16_reduced_precision_reduction=True,
                allow_bf16_reduced_precision_reduction=True)
 sdp = Flags("cuda.sdp", flash=True, mem_efficient=True, math=True, cudnn=True,

@@ -33,6 +33,8 @@ def write_out(op: str, result, out, same_dtype: bool = False):
                             f"got {type(out).__name__}")
         written = [write_out(op, r, o, same_dtype) for r, o in zip(result, out)]
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    if getattr(result, "_sp_layout", None) is not None:  # a sparse result: out takes its parts
+        return result._write_into(op, out)
     if not _is_tensor(out):
         raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if not _is_tensor(result):

@@ -61,12 +61,12 @@ class ComplexMethods:
         """The conjugate transpose of the last two dims (``mH``)."""
         return self.mH
 
-    def cfloat(self):
-        """This tensor as complex64."""
+    def cfloat(self, memory_format=None):
+        """This tensor as complex64 (``memory_format`` is accepted and ignored: ember is strided)."""
         return self.to(dtypes.complex64)
 
-    def cdouble(self):
-        """This tensor as complex128."""
+    def cdouble(self, memory_format=None):
+        """This tensor as complex128 (``memory_format`` is accepted and ignored, as in ``cfloat``)."""
         return self.to(dtypes.complex128)
 
     def resolve_conj(self):

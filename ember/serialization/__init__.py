@@ -56,13 +56,16 @@ _FLAGS = {"requires_grad": bool, "parameter": bool, "device": str, "numpy": bool
 
 
 def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: Any = None,
-         _use_new_zipfile_serialization: bool = True) -> None:
+         _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Save tensors, NumPy arrays, state dicts, containers or whole objects to ``f``.
 
     ``f`` is a path or a binary file. Writing to a path is atomic: a crash leaves the old file
     or the new one. A whole object (``ember.save(model)``) is recorded by class path and
     state, never pickled; loading it needs ``weights_only=False``. The pickle arguments exist
-    for PyTorch compatibility and are ignored (nothing is pickled).
+    for PyTorch compatibility and are ignored (nothing is pickled), and so is
+    ``_disable_byteorder_record``: the format always stores little-endian data, so there is
+    no byte order to record.
 
     >>> import ember, os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")

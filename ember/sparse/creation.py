@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ember
+from ember.methods._out import with_out
 from ember.sparse.tensor import SparseTensor
 from ember.tensor import Tensor, make
 
@@ -48,10 +49,19 @@ def _check_indices(indices: Tensor, values: Tensor, size) -> None:
                                f"{d}, size is {size[d]} but found index {high[d]}")
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
+def check_layout(op: str, layout, expected) -> None:
+    """A sparse constructor's ``layout=``: None or its own layout, else PyTorch's RuntimeError."""
+    if layout is not None and layout is not expected:
+        raise RuntimeError(f"{op}: layout must be {expected} but got {layout}")
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, layout=None, device=None,
                       pin_memory: bool = False, requires_grad: bool = False,
                       check_invariants=None, is_coalesced=None) -> SparseTensor:
     """A sparse COO tensor with ``values[k]`` at ``indices[:, k]`` (duplicates add up).
+
+    ``layout``, if given, must be ``ember.sparse_coo``; ``out=`` (a sparse tensor) takes the
+    result, as ATen's ``sparse_coo_tensor.out`` does; ``pin_memory`` is accepted and ignored.
 
     >>> import ember
     >>> s = ember.sparse_coo_tensor([[0, 1, 1], [2, 0, 2]], [3.0, 4.0, 5.0], (2, 3))
@@ -59,6 +69,9 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     tensor([[0., 0., 3.],
             [4., 0., 5.]])
     """
+    from ember import layouts
+
+    check_layout("sparse_coo_tensor", layout, layouts.sparse_coo)
     values = _as_values(values, dtype, device, requires_grad)
     if isinstance(indices, Tensor):
         if indices.dtype not in (ember.int64, ember.int32, ember.int16, ember.int8, ember.uint8):
@@ -76,6 +89,9 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     size = tuple(int(s) for s in size)
     _check_indices(indices, values, size)
     return SparseTensor._from_parts(indices, values, size, bool(is_coalesced))
+
+
+sparse_coo_tensor = with_out(sparse_coo_tensor)
 
 
 def dense_to_sparse(dense: Tensor, sparse_dim: int | None = None) -> SparseTensor:

@@ -19,6 +19,7 @@ class SparseCsrTensor(SparseTensor):
 
     __slots__ = ("_sp_crow",)
     _sp_layout = _layout.sparse_csr
+    _written_slots = SparseTensor._written_slots + ("_sp_crow",)
 
     @classmethod
     def _from_parts(cls, indices: Tensor, values: Tensor, size, coalesced: bool = True):
@@ -74,18 +75,22 @@ def coo_to_csr(coo: SparseTensor) -> SparseCsrTensor:
     return SparseCsrTensor._from_parts(c._sp_indices, c._sp_values, c._sp_size, True)
 
 
-def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None, device=None,
-                      pin_memory: bool = False, requires_grad: bool = False,
+def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None, layout=None,
+                      device=None, pin_memory: bool = False, requires_grad: bool = False,
                       check_invariants=None) -> SparseCsrTensor:
     """A CSR tensor from compressed row pointers, column indices and values.
+
+    ``layout``, if given, must be ``ember.sparse_csr`` (as in PyTorch); ``pin_memory`` is accepted
+    and ignored.
 
     >>> import ember
     >>> ember.sparse_csr_tensor([0, 1, 2], [1, 0], [3.0, 4.0], (2, 2)).to_dense()
     tensor([[0., 3.],
             [4., 0.]])
     """
-    from ember.sparse.creation import _as_values
+    from ember.sparse.creation import _as_values, check_layout
 
+    check_layout("sparse_csr_tensor", layout, _layout.sparse_csr)
     crow = ember.as_tensor(crow_indices, dtype=ember.int64)
     col = ember.as_tensor(col_indices, dtype=ember.int64)
     values = _as_values(values, dtype, device, requires_grad)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ember import dtypes
+from ember.methods._out import with_out
 from ember.ops.indexing import ufunc_at
 from ember.ops.sparse import SparseDenseMM
 from ember.sparse.tensor import SparseTensor
@@ -77,9 +78,9 @@ def addmm(mat: Tensor, mat1, mat2, *, beta=1.0, alpha=1.0) -> Tensor:
     return mat * beta + mm(mat1, mat2) * alpha
 
 
-def smm(input: SparseTensor, mat: Tensor) -> SparseTensor:
-    """``input @ mat`` for a sparse ``input``, returned as a sparse tensor."""
-    return mm(input, mat).to_sparse()
+def smm(input: SparseTensor, mat2: Tensor) -> SparseTensor:
+    """``input @ mat2`` for a sparse ``input``, returned as a sparse tensor."""
+    return mm(input, mat2).to_sparse()
 
 
 def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
@@ -89,6 +90,9 @@ def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
     rows = xp.unique(mat1._sp_indices._data[0]).astype(xp.int64)
     values = dense.index_select(0, make(rows))
     return SparseTensor._from_parts(make(rows.reshape(1, -1)), values, dense.shape, True)
+
+
+hspmm = with_out(hspmm)  # out= is a sparse tensor that takes the result
 
 
 def sum(input: SparseTensor, dim=None, dtype=None):

@@ -53,6 +53,7 @@ class SparseTensor(Tensor):
 
     __slots__ = ("_sp_coalesced", "_sp_indices", "_sp_size", "_sp_values")
     _sp_layout = _layout.sparse_coo
+    _written_slots = ("_sp_indices", "_sp_values", "_sp_size", "_sp_coalesced")
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -78,6 +79,20 @@ class SparseTensor(Tensor):
         t._sp_size = Size(tuple(int(s) for s in size))
         t._sp_coalesced = bool(coalesced)
         return t
+
+    def _write_into(self, op: str, out) -> SparseTensor:
+        """``out=`` for sparse results (``ember.hspmm(a, b, out=s)``): ``out``, a sparse tensor of
+        the same layout, takes this tensor's pattern, values and size, as in PyTorch."""
+        if type(out) is not type(self):
+            got = getattr(out, "layout", type(out).__name__)
+            raise RuntimeError(f"{op}(): out= must be a sparse tensor of layout {self.layout}, "
+                               f"got {got}")
+        if self._requires_grad or out._requires_grad:
+            raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                               "differentiation, but one of the arguments requires grad.")
+        for slot in type(self)._written_slots:
+            setattr(out, slot, getattr(self, slot))
+        return out
 
     def _with_values(self, values: Tensor, coalesced: bool | None = None) -> SparseTensor:
         """The same pattern with other values (the result of an op on the values)."""

@@ -128,7 +128,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
-          inplace: bool = False) -> Tensor:
+          inplace: bool = False, *, generator=None) -> Tensor:
     """Randomized leaky ReLU: slopes drawn from U(lower, upper) in training, their mean in eval.
 
     >>> import ember
@@ -137,14 +137,16 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     """
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    noise = random_ops.rand(input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
+    noise = random_ops.rand(input.shape, generator=generator, dtype=input.dtype,
+                            device=input.device) * (upper - lower) + lower
     noise = noise.where(input <= 0, 1.0)
     return _apply(input, lambda x: x * noise, inplace, "rrelu")
 
 
-def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
-    """In-place :func:`rrelu`."""
-    return rrelu(input, lower, upper, training, inplace=True)
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+           generator=None) -> Tensor:
+    """In-place :func:`rrelu`; ``generator`` draws the slopes in training."""
+    return rrelu(input, lower, upper, training, inplace=True, generator=generator)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -175,9 +177,16 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _apply(input, lambda x: x.where(x > 0, x.clamp_max(0).expm1() * alpha), inplace, "elu")
 
 
-def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """In-place :func:`elu`."""
-    return elu(input, alpha, inplace=True)
+def elu_(input: Tensor, alpha: float = 1.0, scale: float = 1.0,
+         input_scale: float = 1.0) -> Tensor:
+    """In-place :func:`elu`, generalised as PyTorch's builtin is.
+
+    ``scale * x`` for ``x > 0``, else ``scale * alpha * (exp(input_scale * x) - 1)``.
+    """
+    if scale == 1.0 and input_scale == 1.0:
+        return elu(input, alpha, inplace=True)
+    return _apply(input, lambda x: x.where(x > 0, (x.clamp_max(0) * input_scale).expm1() * alpha)
+                  * scale, True, "elu")
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:

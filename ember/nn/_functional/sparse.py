@@ -191,8 +191,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     return out
 
 
-def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """An int64 tensor of shape ``tensor.shape + (num_classes,)`` with a 1 at each class index.
+def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
+    """An int64 tensor of shape ``input.shape + (num_classes,)`` with a 1 at each class index.
 
     ``num_classes=-1`` takes one more than the largest index.
 
@@ -201,10 +201,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     tensor([[1, 0, 0],
             [0, 0, 1]])
     """
-    if not isinstance(tensor, Tensor) or tensor._data.dtype.kind not in "iu":
-        got = tensor.dtype if isinstance(tensor, Tensor) else type(tensor).__name__
+    if not isinstance(input, Tensor) or input._data.dtype.kind not in "iu":
+        got = input.dtype if isinstance(input, Tensor) else type(input).__name__
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor, got {got}")
-    xp, data = tensor.xp, tensor._data
+    xp, data = input.xp, input._data
     if num_classes == -1:
         if data.size == 0:
             raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor; pass num_classes")
