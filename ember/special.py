@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from ember.methods._out import write_out
 from ember.methods.elementwise import _float
 from ember.methods.special import float_pair
 from ember.ops import polynomials
@@ -83,10 +84,8 @@ __all__ = [
 
 
 def _out(result, out):
-    """``result``, or written into ``out`` (PyTorch's ``out=``) and ``out`` returned."""
-    if out is None:
-        return result
-    return out.copy_(result)
+    """``result``, or written into ``out`` by ember's one ``out=`` mechanism and ``out`` returned."""
+    return result if out is None else write_out("ember.special", result, out)
 
 
 def _unary(name: str, compute, doc: str):
