@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
 from ember.autograd import function
 from ember.device import as_device
 from ember.ops import convert
+from ember.tensor_core import TensorBase
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -150,7 +150,7 @@ def _parse_to(args, kwargs):
     device = kwargs.get("device")
     copy = kwargs.get("copy", False)
     for a in args:
-        if isinstance(a, _t.Tensor):
+        if isinstance(a, TensorBase):
             dtype, device = a.dtype, a.device
         elif isinstance(a, (dtypes.dtype, np.dtype)) or a in (builtins.float, builtins.int, builtins.bool):
             dtype = a

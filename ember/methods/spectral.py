@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import warnings
 
-
-
 FUNCTIONS = ["stft", "istft"]
 __all__: list[str] = []
 
