@@ -12,6 +12,7 @@ from ember.autograd import function
 from ember.device import as_device
 from ember.ops import convert
 from ember.tensor_core import TensorBase
+from ember.typed_tensors import parse_type, type_name
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -52,8 +53,6 @@ class ConversionMethods:
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
         """No argument: PyTorch's type name (``'torch.FloatTensor'``); else convert to ``dtype``,
         a typed class (``ember.LongTensor``, ``ember.cuda.FloatTensor``) or its name."""
-        from ember.typed_tensors import parse_type, type_name
-
         if dtype is None:
             return type_name(self)
         target, device_type = parse_type(dtype)

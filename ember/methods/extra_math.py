@@ -137,7 +137,7 @@ class ExtraMathMethods:
 
     def prelu(self, weight) -> Tensor:
         """``max(0, x) + weight * min(0, x)``, the weight broadcast along dim 1."""
-        from ember.nn import functional
+        from ember.nn import functional  # layer 4, built on Tensor: a cycle at module level
 
         return functional.prelu(self, weight)
 

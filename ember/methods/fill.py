@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ember import backend, dtypes
+from ember import backend, creation, dtypes
 from ember.methods._util import size_args
 from ember.methods.elementwise import _scalar_tensor, _where
 from ember.tensor_core import TensorBase, make
@@ -86,8 +86,6 @@ class FillMethods:
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False,
                    layout=None, pin_memory: bool = False) -> Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given."""
-        from ember import creation
-
         return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                                requires_grad=requires_grad)
 

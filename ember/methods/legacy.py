@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ember.methods._util import size_args
 from ember.tensor_core import Size, TensorBase, _address
+from ember.typed_tensors import require_cuda
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -56,8 +57,6 @@ class LegacyMethods:
 
     def pin_memory(self, device=None) -> Tensor:
         """Page-locked memory needs a GPU: without one this raises, as PyTorch does."""
-        from ember.typed_tensors import require_cuda
-
         require_cuda("pin_memory")
         return self
 

@@ -15,6 +15,7 @@ import numpy as np
 from ember import backend
 from ember.methods._util import wrap_dim
 from ember.methods.elementwise import _float
+from ember.methods.join import stack
 from ember.ops import scan
 from ember.tensor_core import TensorBase, make
 
@@ -277,8 +278,6 @@ def _quantile(t: Tensor, q, dim, keepdim, interpolation, op, ignore_nan):
     valid = (n - nan_count) if ignore_nan else xp.full_like(nan_count, n)
     results = [_one_quantile(sorted_values, d, float(qi), valid, nan_count, interpolation,
                              ignore_nan) for qi in qs.tolist()]
-    from ember.methods.join import stack
-
     out = stack(results, 0)  # (q, ...keepdim shape)
     if dim is None:
         out = out.reshape(-1, *([1] * t._data.ndim) if keepdim else ())

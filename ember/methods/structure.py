@@ -15,10 +15,12 @@ import numpy as np
 
 from ember import dtypes
 from ember.autograd.grad_mode import no_grad
+from ember.creation import as_tensor
 from ember.methods._util import normalize_dims, size_args, wrap_dim
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.elementwise import _inplace
 from ember.methods.extra_math import INPLACE as _MATH_INPLACE
+from ember.methods.join import _promote_all, cat, meshgrid, stack
 from ember.methods.stats import INPLACE as _STATS_INPLACE
 from ember.ops import views
 from ember.tensor_core import TensorBase, _address, make
@@ -88,8 +90,6 @@ class StructureMethods:
 
     def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
         """The ``n``-th forward difference along ``dim`` (with ``prepend``/``append`` joined)."""
-        from ember.methods.join import cat
-
         d = wrap_dim(dim, self._data.ndim, "diff")
         parts = [p if p._data.ndim else p.expand(*self.shape[:d], 1, *self.shape[d + 1:])
                  for p in (prepend, self, append) if p is not None]
@@ -315,8 +315,6 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
 
 
 def _gradient_along(x: Tensor, d: int, h, edge_order: int) -> Tensor:
-    from ember.methods.join import cat
-
     n = x.shape[d]
     if n < edge_order + 1:
         raise RuntimeError(f"torch.gradient expected each dimension size to be at least "
@@ -336,8 +334,6 @@ def _gradient_along(x: Tensor, d: int, h, edge_order: int) -> Tensor:
 
 
 def _gradient_coordinates(x: Tensor, d: int, coords: Tensor, edge_order: int) -> Tensor:
-    from ember.methods.join import cat
-
     if edge_order != 1:
         raise NotImplementedError("gradient: coordinate spacing supports edge_order=1 only")
     n = x.shape[d]
@@ -355,8 +351,6 @@ def _gradient_coordinates(x: Tensor, d: int, coords: Tensor, edge_order: int) ->
 
 def block_diag(*tensors) -> Tensor:
     """The tensors (0-, 1- or 2-D) placed on the diagonal of a block matrix."""
-    from ember.methods.join import _promote_all, cat
-
     if not tensors:
         return make(np.zeros((1, 0), dtype=np.float32))
     mats = [t.reshape(1, -1) if t._data.ndim < 2 else t for t in _promote_all(list(tensors))]
@@ -375,8 +369,6 @@ def block_diag(*tensors) -> Tensor:
 
 def cartesian_prod(*tensors) -> Tensor:
     """All combinations of one element from each 1-D tensor, as rows."""
-    from ember.methods.join import meshgrid, stack
-
     if len(tensors) == 1:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
@@ -398,8 +390,6 @@ def combinations(input, r: int = 2, with_replacement: bool = False) -> Tensor:
 def _triangle_indices(op, np_fn, row, col, offset, dtype, device) -> Tensor:
     rows, cols = np_fn(int(row), int(offset), int(col))
     array = np.stack([rows, cols]).astype(dtypes.as_dtype(dtype or dtypes.int64).np)
-    from ember.creation import as_tensor
-
     return as_tensor(array, device=device)
 
 
@@ -450,8 +440,6 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
 
 def vander(x, N=None, increasing: bool = False) -> Tensor:
     """The Vandermonde matrix of a 1-D tensor: columns are powers of ``x``."""
-    from ember.methods.join import stack
-
     if x._data.ndim != 1:
         raise RuntimeError(f"x must be a one-dimensional tensor, got shape {list(x.shape)}")
     n = x.shape[0] if N is None else int(N)
