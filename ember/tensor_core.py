@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import weakref
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,9 +24,6 @@ from ember.methods._util import dtype_category
 from ember.ops import views
 from ember.tensor_repr import format_tensor
 
-if TYPE_CHECKING:
-    from ember.tensor import Tensor
-
 __all__ = ["Size", "TensorBase", "make", "register_tensor_class"]
 
 _ndarray = np.ndarray
@@ -35,7 +31,7 @@ _new = object.__new__
 _tensor_class = None  # the final ember.Tensor, set once by register_tensor_class
 
 
-def make(data, requires_grad=False, grad_fn=None, output_nr=0, version_counter=None) -> Tensor:
+def make(data, requires_grad=False, grad_fn=None, output_nr=0, version_counter=None) -> TensorBase:
     """Wrap an array without checks or copies: the constructor every op goes through."""
     t = _new(_tensor_class)
     t._data = data
@@ -76,12 +72,12 @@ class TensorBase:
 
     # -- properties -----------------------------------------------------------------------
     @property
-    def data(self) -> Tensor:
+    def data(self) -> TensorBase:
         """The same values, detached, with a version counter of their own (changes go unseen)."""
         return make(self._data)
 
     @data.setter
-    def data(self, value: Tensor) -> None:
+    def data(self, value: TensorBase) -> None:
         if not isinstance(value, TensorBase):
             raise TypeError(f"Tensor.data: expected a Tensor, got {type(value).__name__}")
         self._data = value._data
@@ -197,7 +193,7 @@ class TensorBase:
     def requires_grad(self, value: bool) -> None:
         self.requires_grad_(value)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: bool = True) -> TensorBase:
         if self.grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -215,7 +211,7 @@ class TensorBase:
         return self
 
     @property
-    def grad(self) -> Tensor | None:
+    def grad(self) -> TensorBase | None:
         return self._grad
 
     @grad.setter
@@ -270,7 +266,7 @@ class TensorBase:
             acc = self._accumulator = AccumulateGrad(weakref.ref(self))
         return acc
 
-    def _wrap_like(self, data) -> Tensor:
+    def _wrap_like(self, data) -> TensorBase:
         return make(data)
 
     def _post_accumulate_hooks(self) -> tuple:
@@ -281,13 +277,13 @@ class TensorBase:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``; see ``ember.autograd.backward``."""
         engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
-    def detach(self) -> Tensor:
+    def detach(self) -> TensorBase:
         """The same data, cut from the graph (shares memory and version counter)."""
         t = make(self._data, False, None, 0, self._version_counter())
         t._base = self._base
         return t
 
-    def detach_(self) -> Tensor:
+    def detach_(self) -> TensorBase:
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -346,7 +342,7 @@ class TensorBase:
                 "Please clone() the tensor before performing the operation."
             )
 
-    def _set_from(self, op: str, result: Tensor) -> Tensor:
+    def _set_from(self, op: str, result: TensorBase) -> TensorBase:
         """Finish an in-place op: ``result`` (computed out of place) becomes this tensor's value."""
         self._check_writeable(op)
         if result.shape != self.shape:
@@ -377,7 +373,7 @@ class TensorBase:
         self._bump_version(op)
         return self
 
-    def _set_through_view(self, op: str, base: Tensor, result: Tensor) -> Tensor:
+    def _set_through_view(self, op: str, base: TensorBase, result: TensorBase) -> TensorBase:
         """In-place on a view of a graph tensor: the base gets a new history, the view follows it."""
         base_data, data = base._data, self._data
         if not base_data.flags.c_contiguous:
