@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ember.methods.join import broadcast_tensors, stack
 from ember.ops import decompositions as dec
 
 
@@ -116,8 +117,6 @@ def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
 
 def cross(input, other, *, dim: int = -1):
     """The cross product of 3-vectors along ``dim`` (inputs broadcast)."""
-    from ember.methods.join import broadcast_tensors, stack
-
     a, b = broadcast_tensors(input, other)
     dim = dim % max(a.ndim, 1)
     if a.shape[dim] != 3:
@@ -140,8 +139,6 @@ def vecdot(x, y, *, dim: int = -1):
 
 def vander(x, *, N=None):
     """Columns ``x^0, x^1, ..., x^(N-1)`` (increasing powers, unlike ``numpy.vander``)."""
-    from ember.methods.join import stack
-
     if x.ndim < 1:
         raise RuntimeError("linalg.vander: x must have at least one dimension")
     n = x.shape[-1] if N is None else int(N)

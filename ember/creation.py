@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,7 +11,10 @@ from ember import backend, dtypes, settings
 from ember.device import as_device
 from ember.methods._out import with_out
 from ember.methods._util import size_args
-from ember.tensor import Tensor, make
+from ember.tensor_core import TensorBase, make
+
+if TYPE_CHECKING:
+    from ember.tensor import Tensor
 
 __all__ = [
     "arange",
@@ -36,7 +40,7 @@ __all__ = [
 
 def _infer_numpy(data, dtype, op: str = "tensor") -> np.ndarray:
     """Nested Python data, arrays or tensors as one NumPy array of PyTorch's dtype for that data."""
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         arr = _host(data)
         return arr if dtype is None else arr.astype(dtypes.as_dtype(dtype).np, copy=False)
     if isinstance(data, np.ndarray):
@@ -95,7 +99,7 @@ def _kind_dtypes(kind, seq, op: str):
         return (dtypes.get_default_dtype().to_complex(),)
     if issubclass(kind, (np.generic, np.ndarray)):
         return tuple({_array_dtype(np.dtype(x.dtype), op) for x in seq if type(x) is kind})
-    if issubclass(kind, Tensor):
+    if issubclass(kind, TensorBase):
         return tuple({x.dtype for x in seq if type(x) is kind})
     if issubclass(kind, (list, tuple)):
         raise TypeError(f"{op}: nested sequences of type {kind.__name__} are not supported; use lists")
@@ -110,11 +114,11 @@ def _host(t: Tensor) -> np.ndarray:
 
 
 def _contains_tensor(data) -> bool:
-    return builtins.any(isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and _contains_tensor(x)) for x in data)
+    return builtins.any(isinstance(x, TensorBase) or (isinstance(x, (list, tuple)) and _contains_tensor(x)) for x in data)
 
 
 def _tensors_to_arrays(data):
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         return _host(data)
     if isinstance(data, (list, tuple)):
         return [_tensors_to_arrays(x) for x in data]
@@ -128,7 +132,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
     (ember.int64, ember.float32, ember.bool)
     """
     arr = _infer_numpy(data, dtype)
-    if isinstance(data, Tensor) and arr is data._data or arr is data or arr.base is not None:
+    if isinstance(data, TensorBase) and arr is data._data or arr is data or arr.base is not None:
         arr = arr.copy()
     return _finish(arr, device, requires_grad)
 
@@ -141,7 +145,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     >>> as_tensor(a).numpy() is a
     True
     """
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         return data.to(device=device, dtype=dtype)
     same_dtype = isinstance(data, np.ndarray) and (dtype is None or dtypes.as_dtype(dtype).np == data.dtype)
     if same_dtype and _array_dtype(data.dtype, "as_tensor").np == data.dtype:
@@ -155,8 +159,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = Fa
         result = tensor(obj, dtype=dtype, device=device)
     else:
         result = as_tensor(obj, dtype=dtype, device=device)
-        if copy is False and isinstance(obj, (np.ndarray, Tensor)) and result._data is not (
-                obj._data if isinstance(obj, Tensor) else obj):
+        if copy is False and isinstance(obj, (np.ndarray, TensorBase)) and result._data is not (
+                obj._data if isinstance(obj, TensorBase) else obj):
             raise ValueError("asarray: copy=False, but the conversion needs a copy")
     return result.requires_grad_(True) if requires_grad else result
 
@@ -185,7 +189,7 @@ def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
 
 
 def _from_dlpack(ext) -> Tensor:
-    if isinstance(ext, Tensor):
+    if isinstance(ext, TensorBase):
         return make(ext._data)
     if not hasattr(ext, "__dlpack__"):
         raise TypeError(
@@ -264,7 +268,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     >>> full((2,), 7).dtype, full((2,), 7.0).dtype
     (ember.int64, ember.float32)
     """
-    if isinstance(fill_value, Tensor):
+    if isinstance(fill_value, TensorBase):
         fill_value = fill_value.item()
     if dtype is None:
         dtype = dtypes.result_type(fill_value)
@@ -316,7 +320,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     """
     if end is None:
         start, end = 0, start
-    start, end, step = (x.item() if isinstance(x, Tensor) else x for x in (start, end, step))
+    start, end, step = (x.item() if isinstance(x, TensorBase) else x for x in (start, end, step))
     target = dtypes.result_type(start, end, step) if dtype is None else dtypes.as_dtype(dtype)
     if target is dtypes.bool:
         raise RuntimeError("arange: not implemented for bool; use arange(...) != 0 or a bool cast")
@@ -343,7 +347,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
              requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     steps = _check_steps("linspace", steps)
-    start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
+    start, end = (x.item() if isinstance(x, TensorBase) else x for x in (start, end))
     arr = np.linspace(float(start), float(end), steps, dtype=np.float64).astype(_np_dtype(dtype))
     return _finish(arr, device, requires_grad)
 
@@ -352,7 +356,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
              device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
     steps = _check_steps("logspace", steps)
-    start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
+    start, end = (x.item() if isinstance(x, TensorBase) else x for x in (start, end))
     arr = np.logspace(float(start), float(end), steps, base=base, dtype=np.float64).astype(_np_dtype(dtype))
     return _finish(arr, device, requires_grad)
 

@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 
 from ember import dtypes
+from ember.creation import empty, tensor
+from ember.methods._out import with_out
 from ember.tensor import Tensor, make
 
 __all__ = ["empty_strided", "frombuffer", "from_file", "range", "to_dlpack"]
@@ -17,8 +19,6 @@ __all__ = ["empty_strided", "frombuffer", "from_file", "range", "to_dlpack"]
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An uninitialised tensor with the given sizes and strides (a view of a fresh buffer)."""
-    from ember.creation import empty
-
     size, stride = tuple(size), tuple(stride)
     needed = 1 + sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
     base = empty(max(needed, 1), dtype=dtype, device=device)
@@ -55,8 +55,6 @@ def from_file(filename, shared=None, size: int = 0, *, dtype=None, layout=None, 
 def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa: A001
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Deprecated: values from ``start`` to ``end`` inclusive (``arange`` excludes the end)."""
-    from ember.creation import tensor
-
     warnings.warn("torch.range is deprecated and will be removed in a future release because its "
                   "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
                   "which produces values in [start, end).", UserWarning, stacklevel=2)
@@ -77,8 +75,6 @@ def to_dlpack(tensor: Tensor):
 
 
 def _with_out():
-    from ember.methods._out import with_out
-
     for name in ("empty_strided", "from_file"):
         globals()[name] = with_out(globals()[name], factory=True)
 

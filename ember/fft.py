@@ -13,7 +13,9 @@ tensor([1.+0.j, 1.+0.j, 1.+0.j])
 from __future__ import annotations
 
 from ember import dtypes
+from ember.creation import arange
 from ember.methods._out import add_out_to, with_out
+from ember.methods.join import cat
 from ember.ops.fft import C2C, C2R, DUAL_NORM, R2C
 
 __all__ = [
@@ -83,8 +85,6 @@ def _dims_and_sizes(op: str, x, s, dim):
 
 def _resized(x, dims, sizes):
     """``x`` trimmed or zero-padded at the end of each of ``dims`` to ``sizes``."""
-    from ember.methods.join import cat
-
     for d, n in zip(dims, sizes):
         have = x.shape[d]
         if n < have:
@@ -251,8 +251,6 @@ def fftfreq(
 
     ``pin_memory`` is accepted and ignored (as by ember's other factories: no pinned memory).
     """
-    from ember.creation import arange
-
     positive = (n - 1) // 2 + 1
     index = arange(n, dtype=dtype or dtypes.get_default_dtype(), device=device)
     freqs = (index - (index >= positive).to(index.dtype) * n) / (d * n)
@@ -270,8 +268,6 @@ def rfftfreq(
     pin_memory: bool = False,
 ):
     """The non-negative sample frequencies ``[0, 1, ..., n // 2] / (d * n)`` (see :func:`fftfreq`)."""
-    from ember.creation import arange
-
     freqs = arange(n // 2 + 1, dtype=dtype or dtypes.get_default_dtype(), device=device) / (d * n)
     return freqs.requires_grad_(requires_grad)
 

@@ -71,7 +71,7 @@ class Generator:
 
     def get_state(self):
         """The full state (and the initial seed) as a uint8 tensor of 56 bytes."""
-        from ember.tensor import make
+        from ember.tensor import make  # layer 3 (Tensor) uses generators
 
         st = self.np.bit_generator.state
         words = []

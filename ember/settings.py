@@ -193,7 +193,7 @@ def is_storage(obj) -> bool:
 
 def get_device_module(device=None):
     """``ember.cuda`` for a CUDA device (or the default accelerator), ``ember.cpu`` semantics otherwise."""
-    import ember
+    import ember  # the package imports this module
 
     kind = getattr(device, "type", None) or str(device or "cuda").split(":")[0]
     if kind == "cuda":

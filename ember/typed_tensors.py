@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
-from ember import dtypes
-from ember.tensor import Size, Tensor
+from ember import dtypes, settings
+from ember.creation import empty, tensor
+from ember.tensor_core import Size, TensorBase
+
+if TYPE_CHECKING:
+    from ember.tensor import Tensor
 
 _NAMES = {
     "FloatTensor": dtypes.float32, "DoubleTensor": dtypes.float64, "HalfTensor": dtypes.float16,
@@ -25,7 +30,7 @@ __all__ = list(_NAMES)
 
 def require_cuda(op: str) -> None:
     """Raise the honest no-GPU error unless a CUDA device is usable."""
-    from ember import cuda
+    from ember import cuda  # ember.cuda imports this module (its typed classes)
 
     if not cuda.is_available():
         raise RuntimeError(
@@ -38,26 +43,22 @@ class _TypedTensorType(type):
     """The metaclass: calling a typed class builds a Tensor; isinstance checks dtype and device."""
 
     def __instancecheck__(cls, obj) -> bool:
-        return (isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.np
+        return (isinstance(obj, TensorBase) and obj._data.dtype == cls.dtype.np
                 and obj.device.type == cls.device_type)
 
     def __call__(cls, *args, device=None):
         if cls.is_cuda:
             require_cuda(cls.__qualname__)
         target = device or cls.device_type
-        if len(args) == 1 and isinstance(args[0], Tensor):
+        if len(args) == 1 and isinstance(args[0], TensorBase):
             return _from_tensor(cls, args[0])
         if not args:
             args = (0,)
         if isinstance(args[0], Size) or all(
                 isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
-            from ember.creation import empty
-
             return empty(*args, dtype=cls.dtype, device=target)
         if len(args) != 1:
             raise TypeError(f"{cls.__qualname__}(): expected data or sizes, got {args!r}")
-        from ember.creation import tensor
-
         return tensor(args[0], dtype=cls.dtype, device=target)
 
     def __repr__(cls) -> str:
@@ -119,6 +120,4 @@ def set_default_tensor_type(t) -> None:
         require_cuda("set_default_tensor_type")
     dtypes.set_default_dtype(dtype)
     if device_type is not None:
-        from ember import settings
-
         settings.set_default_device(device_type)

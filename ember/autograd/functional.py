@@ -17,7 +17,7 @@ __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 def _as_tuple(value, name: str, fn: str) -> tuple[bool, tuple]:
-    from ember.tensor import Tensor
+    from ember.tensor import Tensor  # layer 3, built on autograd
 
     is_tuple = isinstance(value, (tuple, list))
     items = tuple(value) if is_tuple else (value,)
@@ -147,7 +147,7 @@ def jacobian(
     tensor([[2., 0.],
             [0., 4.]])
     """
-    from ember.methods.join import stack
+    from ember.methods.join import stack  # layer 3, built on autograd
 
     if strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError(

@@ -16,7 +16,7 @@ def _as_tuple(x):
 
 
 def _differentiable_outputs(func, inputs):
-    from ember.tensor import Tensor
+    from ember.tensor import Tensor  # layer 3, built on autograd
 
     out = _as_tuple(func(*inputs))
     return [o for o in out if isinstance(o, Tensor) and o.requires_grad]
@@ -25,7 +25,7 @@ def _differentiable_outputs(func, inputs):
 def numerical_jacobian(func, inputs, eps: float = 1e-6):
     """One matrix per (input, output): d(output.flatten()) / d(input.flatten()), by central differences."""
     from ember.autograd.grad_mode import no_grad
-    from ember.tensor import Tensor
+    from ember.tensor import Tensor  # layer 3, built on autograd
 
     with no_grad():
         outputs = [o.detach() for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
@@ -57,7 +57,7 @@ def numerical_jacobian(func, inputs, eps: float = 1e-6):
 def analytical_jacobian(func, inputs):
     """The same matrices from autograd, one backward pass per output element."""
     from ember.autograd.engine import grad as autograd_grad
-    from ember.tensor import Tensor, make
+    from ember.tensor import Tensor, make  # layer 3, built on autograd
 
     diff_inputs = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     outputs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
@@ -100,7 +100,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     >>> gradcheck(lambda t: (t * t).sum(), (x,))
     True
     """
-    from ember.tensor import Tensor
+    from ember.tensor import Tensor  # layer 3, built on autograd
 
     _unsupported_checks("gradcheck", check_batched_grad=check_batched_grad,
                         check_batched_forward_grad=check_batched_forward_grad,
@@ -143,7 +143,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     skips the check; ``check_batched_grad`` and ``check_fwd_over_rev`` raise.
     """
     from ember.autograd.engine import grad as autograd_grad
-    from ember.tensor import Tensor, make
+    from ember.tensor import Tensor, make  # layer 3, built on autograd
 
     _unsupported_checks("gradgradcheck", check_batched_grad=check_batched_grad,
                         check_fwd_over_rev=check_fwd_over_rev)

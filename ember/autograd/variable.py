@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class _VariableMeta(type):
     def __instancecheck__(cls, obj) -> bool:
-        from ember.tensor import Tensor
+        from ember.tensor import Tensor  # layer 3, built on autograd
 
         return isinstance(obj, Tensor)
 
@@ -20,8 +20,8 @@ class Variable(metaclass=_VariableMeta):
     """
 
     def __new__(cls, data=None, requires_grad: bool = False, volatile: bool = False):
-        from ember.creation import tensor
-        from ember.tensor import Tensor
+        from ember.creation import tensor  # layer 3, built on autograd
+        from ember.tensor import Tensor  # layer 3, built on autograd
 
         if data is None:
             data = tensor([])

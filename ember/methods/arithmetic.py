@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
 from ember.layouts import strided
 from ember.methods._util import dtype_category
 from ember.ops import elementwise, linalg
+from ember.tensor_core import TensorBase, make
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -133,7 +133,7 @@ class ArithmeticMethods:
     negative = neg
 
     def matmul(self, other):
-        if not isinstance(other, _t.Tensor):
+        if not isinstance(other, TensorBase):
             raise TypeError(f"matmul: expected a Tensor as the second operand, got {type(other).__name__}")
         if self.layout is not strided or other.layout is not strided:  # ember.sparse operands
             return self._sparse_matmul(other)
@@ -175,7 +175,7 @@ class ArithmeticMethods:
     def _fast_inplace(self, op: str, ufunc, other, alpha):
         """In-place arithmetic with no graph to record: one ufunc call writing into this array."""
         self._check_writeable(op)
-        if isinstance(other, _t.Tensor):
+        if isinstance(other, TensorBase):
             value = other._data
             if value.dtype != self._data.dtype and dtype_category(value.dtype) > dtype_category(self._data.dtype):
                 raise RuntimeError(
@@ -195,8 +195,8 @@ class ArithmeticMethods:
             ufunc(self._data, value, out=self._data, casting="unsafe") if self.is_cpu else \
                 self.xp.copyto(self._data, ufunc(self._data, value))
         except (ValueError, TypeError) as exc:
-            other_shape = list(other.shape) if isinstance(other, _t.Tensor) else []
-            if isinstance(other, _t.Tensor) and other.device != self.device:
+            other_shape = list(other.shape) if isinstance(other, TensorBase) else []
+            if isinstance(other, TensorBase) and other.device != self.device:
                 raise RuntimeError(
                     f"{op}: expected all tensors to be on the same device, but found {self.device} "
                     f"and {other.device}"
@@ -210,17 +210,17 @@ class ArithmeticMethods:
 
 
 def as_tensor_like(value, like: Tensor) -> Tensor:
-    if isinstance(value, _t.Tensor):
+    if isinstance(value, TensorBase):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
-        return _t.make(backend.to_device(np.asarray(value), like.device))
+        return make(backend.to_device(np.asarray(value), like.device))
     raise TypeError(f"unsupported operand type for a Tensor: {type(value).__name__}")
 
 
 def promote(a: Tensor, b, true_division: bool = False):
     """Cast a Tensor and a Tensor-or-number to PyTorch's result dtype (no-op in the usual case)."""
     ad = a._data.dtype
-    if isinstance(b, _t.Tensor):
+    if isinstance(b, TensorBase):
         bd = b._data.dtype
         if ad == bd and (not true_division or ad.kind in "fc"):
             return a, b

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import backend, dtypes
 from ember.autograd import function
 from ember.device import as_device
 from ember.ops import convert
+from ember.tensor_core import TensorBase
+from ember.typed_tensors import parse_type, type_name
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -52,8 +53,6 @@ class ConversionMethods:
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
         """No argument: PyTorch's type name (``'torch.FloatTensor'``); else convert to ``dtype``,
         a typed class (``ember.LongTensor``, ``ember.cuda.FloatTensor``) or its name."""
-        from ember.typed_tensors import parse_type, type_name
-
         if dtype is None:
             return type_name(self)
         target, device_type = parse_type(dtype)
@@ -150,7 +149,7 @@ def _parse_to(args, kwargs):
     device = kwargs.get("device")
     copy = kwargs.get("copy", False)
     for a in args:
-        if isinstance(a, _t.Tensor):
+        if isinstance(a, TensorBase):
             dtype, device = a.dtype, a.device
         elif isinstance(a, (dtypes.dtype, np.dtype)) or a in (builtins.float, builtins.int, builtins.bool):
             dtype = a

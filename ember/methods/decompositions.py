@@ -2,7 +2,7 @@
 ``torch.linalg``): ``det``, ``slogdet``, ``inverse``, ``svd`` (returning V), ``qr``, ``cholesky``,
 ``cholesky_solve``, ``lu_solve``, ``triangular_solve``, ``matrix_exp``, ``cross``, ...
 
-They call ``ember.linalg`` at run time (it is imported after Tensor exists).
+They call ``ember.linalg``, which needs nothing of ``Tensor`` but the core.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 import warnings
 from collections import namedtuple
 
+from ember import linalg
 from ember.methods._out import accepts_out
+from ember.methods.join import cat
+from ember.ops import decompositions as dec
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 SVDResult = namedtuple("svd", ["U", "S", "V"])
@@ -35,22 +38,16 @@ def _deprecated(old: str, new: str) -> None:
         )
 
 
-def _la():
-    import ember.linalg
-
-    return ember.linalg
-
-
 class DecompositionMethods:
     __slots__ = ()
 
     def det(self):
         """The determinant of square matrices (``torch.linalg.det``)."""
-        return _la().det(self)
+        return linalg.det(self)
 
     def logdet(self):
         """``log(det(A))``: NaN where the determinant is negative, -inf where it is 0."""
-        sign, logabs = _la().slogdet(self)
+        sign, logabs = linalg.slogdet(self)
         if sign.is_complex():  # log det = log(sign) + log|det|, a complex number
             return sign.log() + logabs
         nan = logabs.new_full((), float("nan"))
@@ -58,39 +55,39 @@ class DecompositionMethods:
 
     def slogdet(self):
         """``(sign, logabsdet)`` of the determinant."""
-        return SlogdetResult(*_la().slogdet(self))
+        return SlogdetResult(*linalg.slogdet(self))
 
     def inverse(self):
         """The inverse of square matrices (``torch.linalg.inv``)."""
-        return _la().inv(self)
+        return linalg.inv(self)
 
     def pinverse(self, rcond: float = 1e-15):
         """The pseudo-inverse, dropping singular values below ``rcond * s_max``."""
-        return _la().pinv(self, rtol=rcond)
+        return linalg.pinv(self, rtol=rcond)
 
     def svd(self, some: bool = True, compute_uv: bool = True):
         """``(U, S, V)`` with ``A = U diag(S) V^T`` (V, not Vh; reduced unless ``some=False``)."""
         if not compute_uv:
-            s = _la().svdvals(self)
+            s = linalg.svdvals(self)
             m, n = self.shape[-2], self.shape[-1]
             batch = tuple(self.shape[:-2])
             return SVDResult(self.new_zeros(batch + (m, m)), s, self.new_zeros(batch + (n, n)))
-        u, s, vh = _la().svd(self, full_matrices=not some)
+        u, s, vh = linalg.svd(self, full_matrices=not some)
         return SVDResult(u, s, vh.mH)
 
     def qr(self, some: bool = True):
         """``(Q, R)`` with ``A = Q R`` (reduced unless ``some=False``)."""
         _deprecated("qr", "linalg.qr")
-        return QRResult(*_la().qr(self, "reduced" if some else "complete"))
+        return QRResult(*linalg.qr(self, "reduced" if some else "complete"))
 
     def cholesky(self, upper: bool = False):
         """The Cholesky factor of symmetric positive-definite matrices."""
         _deprecated("cholesky", "linalg.cholesky")
-        return _la().cholesky(self, upper=upper)
+        return linalg.cholesky(self, upper=upper)
 
     def cholesky_solve(self, input2, upper: bool = False):
         """``A^-1 B`` for ``B = self`` and the Cholesky factor ``input2`` of A."""
-        la = _la()
+        la = linalg
         low = input2.mH if upper else input2  # A = low @ low^H
         return la.solve_triangular(low.mH, la.solve_triangular(low, self, upper=False), upper=True)
 
@@ -103,7 +100,7 @@ class DecompositionMethods:
     def lu_solve(self, LU_data, LU_pivots):
         """``A^-1 b`` for ``b = self`` from ``torch.linalg.lu_factor``'s output."""
         _deprecated("lu_solve", "linalg.lu_solve")
-        return _la().lu_solve(LU_data, LU_pivots, self)
+        return linalg.lu_solve(LU_data, LU_pivots, self)
 
     def triangular_solve(
         self, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False
@@ -111,14 +108,14 @@ class DecompositionMethods:
         """``(X, A.clone())`` with ``A X = b`` (``A^T X = b`` if ``transpose``) for ``b = self``."""
         _deprecated("triangular_solve", "linalg.solve_triangular")
         coefficient = A.mT if transpose else A
-        solution = _la().solve_triangular(
+        solution = linalg.solve_triangular(
             coefficient, self, upper=upper != transpose, unitriangular=unitriangular
         )
         return TriangularSolveResult(solution, A.clone())
 
     def matrix_exp(self):
         """The matrix exponential."""
-        return _la().matrix_exp(self)
+        return linalg.matrix_exp(self)
 
     def cross(self, other, dim=None):
         """The cross product along ``dim`` (default: the first dim of size 3, with a warning)."""
@@ -134,20 +131,18 @@ class DecompositionMethods:
                 UserWarning,
                 stacklevel=2,
             )
-        return _la().cross(self, other, dim=dim)
+        return linalg.cross(self, other, dim=dim)
 
     def orgqr(self, input2):
         """The Householder product of ``self`` and ``tau`` (``linalg.householder_product``)."""
-        return _la().householder_product(self, input2)
+        return linalg.householder_product(self, input2)
 
     def ormqr(self, input2, input3, left: bool = True, transpose: bool = False):
         """``op(Q) @ input3`` (or ``input3 @ op(Q)``) for ``Q`` from ``geqrf``'s ``(self, tau)``."""
-        from ember.methods.join import cat
-
         m, k = self.shape[-2], input2.shape[-1]
         batch = tuple(self.shape[:-2])
         padded = cat([self[..., :k], self.new_zeros(batch + (m, m - k))], -1)
-        q = _la().householder_product(padded, input2)
+        q = linalg.householder_product(padded, input2)
         q = q.mH if transpose else q
         return q @ input3 if left else input3 @ q
 
@@ -189,7 +184,7 @@ def _householder_qr(xp, a):
 def lu(A, pivot: bool = True, get_infos: bool = False):
     """``(LU, pivots)`` (and ``infos`` when asked), as ``torch.lu``."""
     _deprecated("lu", "linalg.lu_factor")
-    la = _la()
+    la = linalg
     if get_infos:
         return tuple(la.lu_factor_ex(A, pivot=pivot))
     return tuple(la.lu_factor(A, pivot=pivot))
@@ -198,8 +193,6 @@ def lu(A, pivot: bool = True, get_infos: bool = False):
 @accepts_out
 def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True):
     """``(P, L, U)`` from packed LU factors and pivots."""
-    from ember.ops import decompositions as dec
-
     xp = LU_data.xp
     m, n = LU_data.shape[-2], LU_data.shape[-1]
     k = min(m, n)
@@ -224,7 +217,7 @@ def svd_lowrank(A, q: int | None = 6, niter: int = 2, M=None):
     """
     source = A if M is None else A - M
     k = min(q if q is not None else 6, source.shape[-2], source.shape[-1])
-    u, s, vh = _la().svd(source, full_matrices=False)
+    u, s, vh = linalg.svd(source, full_matrices=False)
     return SVDResult(u[..., :k], s[..., :k], vh[..., :k, :].mH)
 
 
@@ -240,5 +233,5 @@ def vander(x, N: int | None = None, increasing: bool = False):
     """The Vandermonde matrix of a 1-D ``x``: powers ``N-1 ... 0`` (``0 ... N-1`` if increasing)."""
     if x.ndim != 1:
         raise RuntimeError(f"vander: x must be a one-dimensional tensor, got shape {list(x.shape)}")
-    powers = _la().vander(x, N=N)
+    powers = linalg.vander(x, N=N)
     return powers if increasing else powers.flip(-1)

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import dtypes
 from ember.autograd import function
 from ember.methods.arithmetic import as_tensor_like, promote
 from ember.ops import binary, special
 from ember.ops import elementwise as ew
+from ember.tensor_core import TensorBase, make
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -32,13 +32,13 @@ def _float(t: Tensor) -> Tensor:
 
 def _scalar_tensor(value, like: Tensor, np_dtype=None) -> Tensor:
     """A number as a 0-d tensor on ``like``'s device: PyTorch's dtype for it unless given."""
-    if isinstance(value, _t.Tensor):
+    if isinstance(value, TensorBase):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
         return as_tensor_like(value, like)
     if np_dtype is None:
         np_dtype = dtypes.result_type(value).np
-    return _t.make(like.xp.asarray(value, dtype=np_dtype))
+    return make(like.xp.asarray(value, dtype=np_dtype))
 
 
 def _kind_name(t: Tensor) -> str:
@@ -51,7 +51,7 @@ def _not_for(op: str, t: Tensor, hint: str):
 
 def _raw_binary(self: Tensor, other, kernel: str, op: str, strict: bool = True):
     """``xp.<kernel>(self, other)`` as a Tensor outside the graph (bool/integer results)."""
-    if isinstance(other, _t.Tensor):
+    if isinstance(other, TensorBase):
         value = other._data
     elif isinstance(other, _Number):
         value = other
@@ -66,14 +66,14 @@ def _raw_binary(self: Tensor, other, kernel: str, op: str, strict: bool = True):
         out = getattr(xp, kernel)(self._data, value)
     except (TypeError, ValueError) as exc:
         raise _binary_error(op, self, other) from exc
-    result = _t.make(out if type(out) is type(self._data) else xp.asarray(out))
+    result = make(out if type(out) is type(self._data) else xp.asarray(out))
     if function._trace_hook is not None:
         function._trace_hook.raw(kernel, (self, other), result)
     return result
 
 
 def _binary_error(op: str, a: Tensor, b) -> RuntimeError:
-    if isinstance(b, _t.Tensor):
+    if isinstance(b, TensorBase):
         if b.device != a.device:
             return RuntimeError(
                 f"{op}: expected all tensors to be on the same device, but found {a.device} and "
@@ -89,7 +89,7 @@ def _binary_error(op: str, a: Tensor, b) -> RuntimeError:
 def _raw_unary(self: Tensor, kernel: str) -> Tensor:
     xp = self.xp
     out = getattr(xp, kernel)(self._data)
-    result = _t.make(out if type(out) is type(self._data) else xp.asarray(out))
+    result = make(out if type(out) is type(self._data) else xp.asarray(out))
     if function._trace_hook is not None:
         function._trace_hook.raw(kernel, (self,), result)
     return result
@@ -97,23 +97,23 @@ def _raw_unary(self: Tensor, kernel: str) -> Tensor:
 
 def _check_bitwise(self: Tensor, other, op: str) -> None:
     bad = self._data.dtype.kind not in "biu" or isinstance(other, float) or (
-        isinstance(other, _t.Tensor) and other._data.dtype.kind not in "biu")
+        isinstance(other, TensorBase) and other._data.dtype.kind not in "biu")
     if bad:
-        culprit = other if isinstance(other, _t.Tensor) and self._data.dtype.kind in "biu" else self
+        culprit = other if isinstance(other, TensorBase) and self._data.dtype.kind in "biu" else self
         if isinstance(other, float):
             raise NotImplementedError(f"{op}: not implemented for a float operand ({other!r}); use an int or bool")
         raise _not_for(op, culprit, "bitwise ops take bool or integer tensors")
 
 
 def _where(condition: Tensor, a, b) -> Tensor:
-    if not isinstance(condition, _t.Tensor):
+    if not isinstance(condition, TensorBase):
         raise TypeError(f"where: condition must be a bool Tensor, got {type(condition).__name__}")
     if condition._data.dtype.kind != "b":
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got a tensor with dtype "
             f"{_kind_name(condition)} (shape {list(condition.shape)}); compare it first, e.g. cond != 0"
         )
-    a_is, b_is = isinstance(a, _t.Tensor), isinstance(b, _t.Tensor)
+    a_is, b_is = isinstance(a, TensorBase), isinstance(b, TensorBase)
     if a_is and b_is:
         if a._data.dtype != b._data.dtype:
             a, b = promote(a, b)
@@ -362,7 +362,7 @@ class ElementwiseMethods:
         """Limit to ``[min, max]`` (numbers or tensors; either may be None)."""
         if min is None and max is None:
             raise RuntimeError(f"clamp: At least one of 'min' or 'max' must not be None (input shape {list(self.shape)})")
-        if isinstance(min, _t.Tensor) or isinstance(max, _t.Tensor):
+        if isinstance(min, TensorBase) or isinstance(max, TensorBase):
             return _clamp_tensor(self, min, max)
         a = self
         if self._data.dtype.kind != "f" and (type(min) is not int or type(max) is not int):
@@ -459,8 +459,8 @@ class ElementwiseMethods:
         """0 where x < 0, ``values`` where x == 0, 1 where x > 0 (not differentiable)."""
         a, v = promote(self, values)
         xp, x = a.xp, a._data
-        chosen = xp.where(x == 0, v._data if isinstance(v, _t.Tensor) else v, (x > 0).astype(x.dtype))
-        return _t.make(chosen)
+        chosen = xp.where(x == 0, v._data if isinstance(v, TensorBase) else v, (x > 0).astype(x.dtype))
+        return make(chosen)
 
     # -- interpolation and fused multiply-adds -----------------------------------------------
     def lerp(self, end, weight) -> Tensor:
@@ -469,9 +469,9 @@ class ElementwiseMethods:
         if a._data.dtype.kind != "f":
             raise RuntimeError(
                 f"lerp: expected floating tensors, got {_kind_name(self)} and "
-                f"{_kind_name(end) if isinstance(end, _t.Tensor) else type(end).__name__}; call .float() first"
+                f"{_kind_name(end) if isinstance(end, TensorBase) else type(end).__name__}; call .float() first"
             )
-        if isinstance(weight, _t.Tensor):
+        if isinstance(weight, TensorBase):
             weight = weight._cast(a._data.dtype)
         return binary.Lerp.apply(a, b, weight)
 
@@ -482,7 +482,7 @@ class ElementwiseMethods:
 
     def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
         """``self + value * tensor1 / tensor2``."""
-        if all(isinstance(x, _t.Tensor) and x._data.dtype.kind in "biu" for x in (tensor1, tensor2)):
+        if all(isinstance(x, TensorBase) and x._data.dtype.kind in "biu" for x in (tensor1, tensor2)):
             raise RuntimeError(
                 f"addcdiv: integer division with addcdiv is no longer supported (tensor1 {_kind_name(tensor1)}, "
                 f"tensor2 {_kind_name(tensor2)}); use addcmul with the reciprocal, or cast to float first"
@@ -531,12 +531,12 @@ class ElementwiseMethods:
 
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
         """Elementwise ``|self - other| <= atol + rtol * |other|`` (bool, outside the graph)."""
-        value = other._data if isinstance(other, _t.Tensor) else other
+        value = other._data if isinstance(other, TensorBase) else other
         try:
             out = self.xp.isclose(self._data, value, rtol=rtol, atol=atol, equal_nan=equal_nan)
         except ValueError as exc:
             raise _binary_error("isclose", self, other) from exc
-        return _t.make(self.xp.asarray(out))
+        return make(self.xp.asarray(out))
 
     def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
         """Whether every element is close to ``other``'s (see ``isclose``)."""
@@ -573,13 +573,13 @@ def where(condition, input=None, other=None) -> Tensor:
 
 def remainder(input, other) -> Tensor:
     """Python's ``%`` elementwise; ``input`` may be a number."""
-    if not isinstance(input, _t.Tensor):
+    if not isinstance(input, TensorBase):
         input = _scalar_tensor(input, other)
     return input.remainder(other)
 
 
 def xlogy(input, other) -> Tensor:
     """``input * log(other)``, 0 where input is 0; either may be a number."""
-    if not isinstance(input, _t.Tensor):
+    if not isinstance(input, TensorBase):
         input = _scalar_tensor(input, other)
     return input.xlogy(other)

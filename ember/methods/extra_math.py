@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import TYPE_CHECKING
 
-import ember.tensor as _t
 from ember import dtypes
 from ember.methods._util import dtype_category
 from ember.methods.elementwise import _float, _raw_binary, _scalar_tensor
+from ember.tensor_core import TensorBase, make
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -32,7 +32,7 @@ frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 
 def _integer_only(t: Tensor, other, op: str) -> None:
     for x in (t, other):
-        if isinstance(x, _t.Tensor) and x._data.dtype.kind not in "biu" or isinstance(x, float):
+        if isinstance(x, TensorBase) and x._data.dtype.kind not in "biu" or isinstance(x, float):
             raise RuntimeError(f"{op}: expected integer tensors, got {getattr(x, 'dtype', x)!r} "
                                f"(shape {list(getattr(x, 'shape', []))}); call .long() first")
 
@@ -42,7 +42,7 @@ class ExtraMathMethods:
 
     def float_power(self, exponent) -> Tensor:
         """``self ** exponent`` computed in double precision (the result is float64)."""
-        if isinstance(exponent, _t.Tensor):
+        if isinstance(exponent, TensorBase):
             exponent = exponent._cast(dtypes.float64.np)
         return self._cast(dtypes.float64.np).pow(exponent)
 
@@ -59,7 +59,7 @@ class ExtraMathMethods:
         if self._data.dtype.kind != "f":
             raise RuntimeError(f"frexp: only supports floating-point dtypes, got {self.dtype}")
         mantissa, exponent = self.xp.frexp(self._data)
-        return frexp_result(_t.make(mantissa), _t.make(exponent.astype("int32")))
+        return frexp_result(make(mantissa), make(exponent.astype("int32")))
 
     def ldexp(self, other) -> Tensor:
         """``self * 2 ** other``."""
@@ -82,12 +82,12 @@ class ExtraMathMethods:
 
     def signbit(self) -> Tensor:
         """True where the sign bit is set (including -0.0)."""
-        return _t.make(self.xp.asarray(self.xp.signbit(self._data)))
+        return make(self.xp.asarray(self.xp.signbit(self._data)))
 
     def logaddexp2(self, other) -> Tensor:
         """``log2(2**self + 2**other)``, without overflow."""
         a = _float(self)
-        b = _float(other if isinstance(other, _t.Tensor) else _scalar_tensor(other, a, a._data.dtype))
+        b = _float(other if isinstance(other, TensorBase) else _scalar_tensor(other, a, a._data.dtype))
         top = a.maximum(b).detach()
         top = top.masked_fill(top.isinf(), 0.0)
         return top + ((a - top).exp2() + (b - top).exp2()).log2()
@@ -108,8 +108,8 @@ class ExtraMathMethods:
         """True where the element is real: everywhere for a real tensor, where the imaginary
         part is 0 for a complex one."""
         if self._data.dtype.kind == "c":
-            return _t.make(self._data.imag == 0)
-        return _t.make(self.xp.ones(self._data.shape, dtype=bool))
+            return make(self._data.imag == 0)
+        return make(self.xp.ones(self._data.shape, dtype=bool))
 
     # -- predicates --------------------------------------------------------------------------------
     def is_nonzero(self) -> bool:
@@ -137,17 +137,17 @@ class ExtraMathMethods:
 
     def prelu(self, weight) -> Tensor:
         """``max(0, x) + weight * min(0, x)``, the weight broadcast along dim 1."""
-        from ember.nn import functional
+        from ember.nn import functional  # layer 4, built on Tensor: a cycle at module level
 
         return functional.prelu(self, weight)
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
     """``other - alpha * input``."""
-    if not isinstance(input, _t.Tensor):
+    if not isinstance(input, TensorBase):
         input = _scalar_tensor(input, other)
     scaled = input if alpha == 1 else input * alpha
-    return other - scaled if isinstance(other, _t.Tensor) else scaled.__rsub__(other)
+    return other - scaled if isinstance(other, TensorBase) else scaled.__rsub__(other)
 
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
-from ember import backend, dtypes
+from ember import backend, creation, dtypes
 from ember.methods._util import size_args
 from ember.methods.elementwise import _scalar_tensor, _where
+from ember.tensor_core import TensorBase, make
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -22,7 +22,7 @@ def _new_array(self: Tensor, kernel: str, size, fill, dtype, device, requires_gr
     data = xp.full(shape, fill, np_dtype) if kernel == "full" else getattr(xp, kernel)(shape, np_dtype)
     if device is not None:
         data = backend.to_device(data, device)
-    t = _t.make(data)
+    t = make(data)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -41,7 +41,7 @@ class FillMethods:
 
     def fill_(self, value) -> Tensor:
         """Fill with ``value`` (a number or a 0-d tensor, whose gradient is the sum), in place."""
-        if isinstance(value, _t.Tensor):
+        if isinstance(value, TensorBase):
             if value._data.ndim != 0:
                 raise RuntimeError(
                     f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} "
@@ -80,14 +80,12 @@ class FillMethods:
         return self
 
     def _full_bool(self, value: bool) -> Tensor:
-        return _t.make(self.xp.full((), value, bool))
+        return make(self.xp.full((), value, bool))
 
     # -- factories with this tensor's dtype and device -----------------------------------------
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False,
                    layout=None, pin_memory: bool = False) -> Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given."""
-        from ember import creation
-
         return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                                requires_grad=requires_grad)
 

@@ -16,10 +16,12 @@ import warnings
 
 import numpy as np
 
-from ember import backend
+from ember import backend, creation
 from ember.methods._util import wrap_dim
+from ember.methods.scatter_extremes import scatter_extreme
 from ember.ops import indexing as ops
 from ember.ops.indexing import along_dim_key, check_bounds, dim_key
+from ember.tensor_core import make
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
 FUNCTIONS = [
@@ -250,8 +252,6 @@ def _value_operand(t, value, op: str):
         return value
     if hasattr(value, "ndim") and value.ndim == 0 and hasattr(value, "item"):
         return value.item()
-    from ember import creation
-
     return creation.as_tensor(value, dtype=t.dtype, device=t.device)
 
 
@@ -413,14 +413,10 @@ class IndexingMethods:
             raise RuntimeError(f"scatter_reduce(): reduce='mean' needs a floating point tensor, got {self.dtype}")
         key, value = self._scatter_args("scatter_reduce", dim, index, src)
         if reduce in ("prod", "amax", "amin"):
-            from ember.methods.scatter_extremes import scatter_extreme
-
             return scatter_extreme(self, key, value, reduce, include_self)
         base = self if include_self else ops.IndexPut.apply(self, key, 0.0, None)
         out = ops.IndexPut.apply(base, key, value, "add")
         if reduce == "mean":
-            from ember.tensor import make
-
             counts = self.xp.full(self._data.shape, int(include_self), self._data.dtype)
             ops.ufunc_at(self.xp, "add", counts, key[1], 1)
             counts[counts == 0] = 1

@@ -6,11 +6,13 @@ import builtins
 import numbers
 from typing import TYPE_CHECKING
 
+from ember import dtypes
 from ember.methods._util import wrap_dim
 from ember.ops import movement
+from ember.tensor_core import Size, TensorBase
 
 if TYPE_CHECKING:
-    from ember.tensor import Size, Tensor
+    from ember.tensor import Tensor
 
 FUNCTIONS: list = []
 __all__ = [
@@ -21,15 +23,13 @@ __all__ = [
 
 
 def _tensor_list(tensors, op: str) -> list:
-    from ember.tensor import Tensor
-
-    if isinstance(tensors, Tensor):
+    if isinstance(tensors, TensorBase):
         raise TypeError(f"{op}(): argument 'tensors' must be a sequence of Tensors, not a single Tensor")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
+        if not isinstance(t, TensorBase):
             raise TypeError(f"{op}(): expected a list of Tensors, but element {i} is a {type(t).__name__}")
     return tensors
 
@@ -38,8 +38,6 @@ def _promote_all(tensors: list) -> list:
     first = tensors[0]._data.dtype
     if all(t._data.dtype == first for t in tensors):
         return tensors
-    from ember import dtypes
-
     target = tensors[0].dtype
     for t in tensors[1:]:
         target = dtypes.promote_types(target, t.dtype)
@@ -138,8 +136,6 @@ def column_stack(tensors) -> Tensor:
 
 def broadcast_shapes(*shapes) -> Size:
     """The shape that all ``shapes`` broadcast to (PyTorch's rules)."""
-    from ember.tensor import Size
-
     shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
     out = [1] * builtins.max((len(s) for s in shapes), default=0)
     for s in shapes:

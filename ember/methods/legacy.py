@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import ember.tensor as _t
 from ember.methods._util import size_args
+from ember.tensor_core import Size, TensorBase, _address
+from ember.typed_tensors import require_cuda
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -40,7 +41,7 @@ class LegacyMethods:
         base = self._base
         if base is None:
             return 0
-        return (_t._address(self._data) - _t._address(base._data)) // self._data.itemsize
+        return (_address(self._data) - _address(base._data)) // self._data.itemsize
 
     def dim_order(self, *, ambiguity_check: bool = False) -> tuple:
         """The dims from outermost to innermost in memory (by decreasing stride)."""
@@ -56,8 +57,6 @@ class LegacyMethods:
 
     def pin_memory(self, device=None) -> Tensor:
         """Page-locked memory needs a GPU: without one this raises, as PyTorch does."""
-        from ember.typed_tensors import require_cuda
-
         require_cuda("pin_memory")
         return self
 
@@ -67,8 +66,8 @@ class LegacyMethods:
     # -- storage-era constructors and resizing ---------------------------------------------------
     def new(self, *args, **kwargs) -> Tensor:
         """Legacy constructor of this tensor's dtype and device: ``x.new(2, 3)``, ``x.new(data)``."""
-        if args and not all(isinstance(a, int) for a in args) and not isinstance(args[0], _t.Size):
-            if len(args) == 1 and isinstance(args[0], _t.Tensor):
+        if args and not all(isinstance(a, int) for a in args) and not isinstance(args[0], Size):
+            if len(args) == 1 and isinstance(args[0], TensorBase):
                 return args[0]
             return self.new_tensor(args[0], **kwargs)
         return self.new_empty(size_args(args, "new") if args else (0,), **kwargs)
@@ -138,7 +137,7 @@ class LegacyMethods:
     def as_subclass(self, cls) -> Tensor:
         """A ``cls`` instance sharing this tensor's data (and version counter), cut from the graph."""
         out = object.__new__(cls)
-        for slot in _t.Tensor.__slots__:
+        for slot in TensorBase.__slots__:
             if slot != "__weakref__":
                 setattr(out, slot, getattr(self, slot))
         out._vc, out._hooks, out._accumulator = self._version_counter(), None, None

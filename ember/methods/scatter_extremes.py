@@ -10,7 +10,7 @@ from __future__ import annotations
 from ember.ops import indexing as ops
 from ember.ops.indexing import ufunc_at
 from ember.ops.scatter_reduce import ScatterProd
-from ember.tensor import make
+from ember.tensor_core import make
 
 
 def scatter_extreme(self, key, value, reduce: str, include_self: bool):

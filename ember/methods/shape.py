@@ -11,8 +11,10 @@ import builtins
 import numbers
 from typing import TYPE_CHECKING
 
+from ember import dtypes
 from ember.methods._util import normalize_dims, size_args, wrap_dim
 from ember.ops import convert, movement
+from ember.tensor_core import make
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -110,9 +112,6 @@ class ShapeMethods:
         return out
 
     def _view_dtype(self, dtype):
-        from ember import dtypes
-        from ember.tensor import make
-
         np_dtype = dtypes.as_dtype(dtype).np
         if np_dtype == self._data.dtype:
             return movement.Reshape.apply(self, self._data.shape)
@@ -529,8 +528,6 @@ class ShapeMethods:
     def repeat_interleave(self, repeats=None, dim=None, *, output_size=None) -> Tensor:
         """Repeat each entry along ``dim`` (None: of the flattened tensor) ``repeats`` times."""
         if repeats is None:  # ember.repeat_interleave(counts): indices repeated by counts
-            from ember.tensor import make
-
             counts = tuple(int(r) for r in self.tolist()) if self._data.ndim else (int(self.item()),)
             index = self.xp.arange(len(counts), dtype="int64")
             return make(self.xp.repeat(index, counts))

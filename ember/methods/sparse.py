@@ -23,7 +23,7 @@ class SparseMethods:
     def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
                   dense_dim=None):
         """The nonzeros as a sparse COO tensor (or CSR with ``layout=ember.sparse_csr``)."""
-        from ember.sparse import dense_to_sparse
+        from ember.sparse import dense_to_sparse  # layer 4, built on Tensor: a cycle at module level
 
         if layout is _layout.sparse_csr:
             return self.to_sparse_csr()
@@ -97,6 +97,6 @@ class SparseMethods:
 
     def _sparse_matmul(self, other) -> Tensor:
         """``self @ other`` where either operand is sparse (see ``ember.sparse.mm``)."""
-        from ember.sparse import mm
+        from ember.sparse import mm  # layer 4, built on Tensor: a cycle at module level
 
         return mm(self, other)

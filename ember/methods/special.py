@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 
-import ember.tensor as _t  # a cycle: ember.tensor imports this mixin; names resolve at call time
 from ember import dtypes
 from ember.methods._out import accepts_out
 from ember.methods.elementwise import _float, _inplace, _scalar_tensor
 from ember.ops import special_functions as sf
+from ember.tensor_core import TensorBase
 
 FUNCTIONS = [
     "lgamma",
@@ -31,12 +31,12 @@ __all__ = ["polygamma"]  # torch.polygamma(n, input): the order differs from the
 
 def float_pair(op: str, a, b):
     """Two operands (Tensors or numbers) as Tensors of their common floating dtype."""
-    if not isinstance(a, _t.Tensor) and not isinstance(b, _t.Tensor):
+    if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
         raise TypeError(
             f"{op}: expected at least one Tensor operand, got {type(a).__name__} and "
             f"{type(b).__name__}"
         )
-    like = a if isinstance(a, _t.Tensor) else b
+    like = a if isinstance(a, TensorBase) else b
     target = dtypes.result_type(a, b)
     if not target.is_floating_point:
         target = dtypes.get_default_dtype()

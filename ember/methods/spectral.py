@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import warnings
 
-
+from ember import fft
+from ember.methods.complex import view_as_real
+from ember.methods.join import cat
 
 FUNCTIONS = ["stft", "istft"]
 __all__: list[str] = []
@@ -14,8 +16,6 @@ __all__: list[str] = []
 # -- short-time Fourier transform -----------------------------------------------------------------
 def _full_window(window, n_fft: int, win_length: int, like):
     """The window (ones if None) centred in ``n_fft`` points, as PyTorch pads it."""
-    from ember.methods.join import cat
-
     if window is None:
         window = like.new_ones((win_length,))
     if window.ndim != 1 or window.shape[0] != win_length:
@@ -32,8 +32,6 @@ def _full_window(window, n_fft: int, win_length: int, like):
 
 
 def _pad_signal(x, pad: int, mode: str):
-    from ember.methods.join import cat
-
     if mode == "constant":
         zeros = x.new_zeros(tuple(x.shape[:-1]) + (pad,))
         return cat([zeros, x, zeros], -1)
@@ -67,9 +65,6 @@ class SpectralMethods:
         align_to_window=None,
     ):
         """The short-time Fourier transform: ``(n_freq, n_frames)`` (batched for 2-D input)."""
-        from ember import fft
-        from ember.methods.complex import view_as_real
-
         if align_to_window:
             raise NotImplementedError("stft: align_to_window=True is not implemented in ember")
         x = self
@@ -123,8 +118,6 @@ class SpectralMethods:
         return_complex: bool = False,
     ):
         """The inverse of :meth:`stft` by windowed overlap-add."""
-        from ember import fft
-
         spectrum = self
         if not spectrum.is_complex():
             raise RuntimeError("istft requires a complex-valued input tensor")
@@ -158,8 +151,6 @@ class SpectralMethods:
             )
         signal = signal[..., start : min(end, total)] / envelope
         if end > total:
-            from ember.methods.join import cat
-
             signal = cat([signal, signal.new_zeros(tuple(signal.shape[:-1]) + (end - total,))], -1)
         return signal
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import ember.tensor as _t
 from ember import backend
 from ember.methods._util import wrap_dim
 from ember.methods.elementwise import _float
+from ember.methods.join import stack
 from ember.ops import scan
+from ember.tensor_core import TensorBase, make
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -40,11 +41,11 @@ def _host(t: Tensor) -> np.ndarray:
 
 def _like(array, t: Tensor) -> Tensor:
     """A host result as a tensor on ``t``'s device."""
-    return _t.make(backend.to_device(np.ascontiguousarray(array), t.device))
+    return make(backend.to_device(np.ascontiguousarray(array), t.device))
 
 
 def _index_tensor(array, t: Tensor) -> Tensor:
-    return _t.make(t.xp.asarray(array, dtype="int64"))
+    return make(t.xp.asarray(array, dtype="int64"))
 
 
 class StatsMethods:
@@ -69,7 +70,7 @@ class StatsMethods:
     def histogram(self, bins=100, *, range=None, weight=None, density: bool = False):
         """``(hist, bin_edges)``; ``bins`` is a count or a tensor of edges."""
         data = _host(self)
-        edges = _host(bins) if isinstance(bins, _t.Tensor) else int(bins)
+        edges = _host(bins) if isinstance(bins, TensorBase) else int(bins)
         weights = None if weight is None else _host(weight)
         hist, bin_edges = np.histogram(data, bins=edges, range=range, weights=weights,
                                        density=density)
@@ -264,7 +265,7 @@ def _quantile(t: Tensor, q, dim, keepdim, interpolation, op, ignore_nan):
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{op}() interpolation must be one of {', '.join(_INTERPOLATIONS)}. "
                          f"Got '{interpolation}'")
-    scalar_q = not isinstance(q, _t.Tensor)
+    scalar_q = not isinstance(q, TensorBase)
     qs = t.xp.asarray([q] if scalar_q else q._data, dtype=t._data.dtype).reshape(-1)
     if qs.size and (qs.min() < 0 or qs.max() > 1):
         raise RuntimeError(f"{op}() q values must be in the range [0, 1]")
@@ -277,8 +278,6 @@ def _quantile(t: Tensor, q, dim, keepdim, interpolation, op, ignore_nan):
     valid = (n - nan_count) if ignore_nan else xp.full_like(nan_count, n)
     results = [_one_quantile(sorted_values, d, float(qi), valid, nan_count, interpolation,
                              ignore_nan) for qi in qs.tolist()]
-    from ember.methods.join import stack
-
     out = stack(results, 0)  # (q, ...keepdim shape)
     if dim is None:
         out = out.reshape(-1, *([1] * t._data.ndim) if keepdim else ())
@@ -305,13 +304,13 @@ def _one_quantile(sorted_values, d, q, valid, nan_count, interpolation, ignore_n
     lo_v = sorted_values.gather(d, _index_tensor(lo, sorted_values))
     hi_v = sorted_values.gather(d, _index_tensor(hi, sorted_values))
     if interpolation == "linear":
-        value = lo_v + (hi_v - lo_v) * _t.make(frac)
+        value = lo_v + (hi_v - lo_v) * make(frac)
     elif interpolation == "midpoint":
         value = (lo_v + hi_v) * 0.5
     else:
         value = lo_v
     bad = (valid == 0) if ignore_nan else (nan_count > 0)
-    return value.masked_fill(_t.make(xp.asarray(bad)), float("nan"))
+    return value.masked_fill(make(xp.asarray(bad)), float("nan"))
 
 
 # -- free functions ---------------------------------------------------------------------------
@@ -322,7 +321,7 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density: bool = Fals
     """The histogram of the rows of ``input`` (N points in D dims) and each dim's bin edges."""
     data = _host(input)
     edges = [_host(b) for b in bins] if isinstance(bins, (list, tuple)) and bins and isinstance(
-        bins[0], _t.Tensor) else bins
+        bins[0], TensorBase) else bins
     ranges = None if range is None else list(zip(range[::2], range[1::2]))
     hist, bin_edges = np.histogramdd(data.reshape(-1, data.shape[-1]), bins=edges, range=ranges,
                                      weights=None if weight is None else _host(weight).reshape(-1),
@@ -351,7 +350,7 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
     seq = _host(sorted_sequence)
     if sorter is not None:
         seq = np.take_along_axis(seq, _host(sorter), axis=-1)
-    is_tensor = isinstance(input, _t.Tensor)
+    is_tensor = isinstance(input, TensorBase)
     values = _host(input) if is_tensor else np.asarray(input)
     which = "right" if right else "left"
     if seq.ndim == 1:
@@ -374,9 +373,9 @@ def isin(elements=None, test_elements=None, *, assume_unique: bool = False, inve
     """True where an element of ``elements`` is in ``test_elements`` (either may be a number)."""
     elements = element if elements is None else elements
     test_elements = test_element if test_elements is None else test_elements
-    like = elements if isinstance(elements, _t.Tensor) else test_elements
-    a = _host(elements) if isinstance(elements, _t.Tensor) else np.asarray(elements)
-    b = _host(test_elements) if isinstance(test_elements, _t.Tensor) else np.asarray(test_elements)
+    like = elements if isinstance(elements, TensorBase) else test_elements
+    a = _host(elements) if isinstance(elements, TensorBase) else np.asarray(elements)
+    b = _host(test_elements) if isinstance(test_elements, TensorBase) else np.asarray(test_elements)
     return _like(np.isin(a, b, assume_unique=assume_unique, invert=invert), like)
 
 

@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import ember.tensor as _t
 from ember import dtypes
 from ember.autograd.grad_mode import no_grad
+from ember.creation import as_tensor
 from ember.methods._util import normalize_dims, size_args, wrap_dim
 from ember.methods.arithmetic import ArithmeticMethods
 from ember.methods.elementwise import _inplace
 from ember.methods.extra_math import INPLACE as _MATH_INPLACE
+from ember.methods.join import _promote_all, cat, meshgrid, stack
 from ember.methods.stats import INPLACE as _STATS_INPLACE
 from ember.ops import views
+from ember.tensor_core import TensorBase, _address, make
 
 if TYPE_CHECKING:
     from ember.tensor import Tensor
@@ -62,16 +64,12 @@ INPLACE_FUNCTIONS = [
 ]
 
 
-def _address(array) -> int:
-    return _t._address(array)
-
-
 def _scatter_into_view(input: Tensor, src, view_of, op: str) -> Tensor:
     """A copy of ``input`` whose view ``view_of(input)`` holds ``src`` (differentiable in both)."""
     base = input.contiguous()  # ViewScatter places the view by offset and strides in C order
     with no_grad():
         view = view_of(base.detach())
-    if not isinstance(src, _t.Tensor) or tuple(src.shape) != tuple(view.shape):
+    if not isinstance(src, TensorBase) or tuple(src.shape) != tuple(view.shape):
         raise RuntimeError(
             f"{op}: expected src to have a size equal to the slice of self. src size = "
             f"{list(getattr(src, 'shape', []))}, slice size = {list(view.shape)}"
@@ -92,8 +90,6 @@ class StructureMethods:
 
     def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
         """The ``n``-th forward difference along ``dim`` (with ``prepend``/``append`` joined)."""
-        from ember.methods.join import cat
-
         d = wrap_dim(dim, self._data.ndim, "diff")
         parts = [p if p._data.ndim else p.expand(*self.shape[:d], 1, *self.shape[d + 1:])
                  for p in (prepend, self, append) if p is not None]
@@ -232,7 +228,7 @@ class StructureMethods:
                                f"length when more than 2 (got shape {list(shape)})")
         mask = np.zeros(shape, dtype=bool)
         np.fill_diagonal(mask, True, wrap=wrap)
-        return self.masked_fill_(_t.make(self.xp.asarray(mask)), fill_value)
+        return self.masked_fill_(make(self.xp.asarray(mask)), fill_value)
 
     def index_reduce(self, dim: int, index, source, reduce: str, *, include_self: bool = True):
         """Reduce (prod, mean, amax, amin) rows of ``source`` into the ``index`` rows along ``dim``."""
@@ -319,15 +315,13 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
 
 
 def _gradient_along(x: Tensor, d: int, h, edge_order: int) -> Tensor:
-    from ember.methods.join import cat
-
     n = x.shape[d]
     if n < edge_order + 1:
         raise RuntimeError(f"torch.gradient expected each dimension size to be at least "
                            f"edge_order+1 (got size {n} along dim {d})")
-    if isinstance(h, _t.Tensor):
+    if isinstance(h, TensorBase):
         return _gradient_coordinates(x, d, h, edge_order)
-    h = float(h.item() if isinstance(h, _t.Tensor) else h)
+    h = float(h.item() if isinstance(h, TensorBase) else h)
     f = [x.narrow(d, i, 1) for i in (0, 1, 2)] if n > 2 else [x.narrow(d, 0, 1), x.narrow(d, 1, 1)]
     g = [x.narrow(d, n - 1 - i, 1) for i in (0, 1, 2)] if n > 2 else [x.narrow(d, 1, 1), x.narrow(d, 0, 1)]
     if edge_order == 1:
@@ -340,8 +334,6 @@ def _gradient_along(x: Tensor, d: int, h, edge_order: int) -> Tensor:
 
 
 def _gradient_coordinates(x: Tensor, d: int, coords: Tensor, edge_order: int) -> Tensor:
-    from ember.methods.join import cat
-
     if edge_order != 1:
         raise NotImplementedError("gradient: coordinate spacing supports edge_order=1 only")
     n = x.shape[d]
@@ -359,10 +351,8 @@ def _gradient_coordinates(x: Tensor, d: int, coords: Tensor, edge_order: int) ->
 
 def block_diag(*tensors) -> Tensor:
     """The tensors (0-, 1- or 2-D) placed on the diagonal of a block matrix."""
-    from ember.methods.join import _promote_all, cat
-
     if not tensors:
-        return _t.make(np.zeros((1, 0), dtype=np.float32))
+        return make(np.zeros((1, 0), dtype=np.float32))
     mats = [t.reshape(1, -1) if t._data.ndim < 2 else t for t in _promote_all(list(tensors))]
     for t in mats:
         if t._data.ndim != 2:
@@ -379,8 +369,6 @@ def block_diag(*tensors) -> Tensor:
 
 def cartesian_prod(*tensors) -> Tensor:
     """All combinations of one element from each 1-D tensor, as rows."""
-    from ember.methods.join import meshgrid, stack
-
     if len(tensors) == 1:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
@@ -395,15 +383,13 @@ def combinations(input, r: int = 2, with_replacement: bool = False) -> Tensor:
     index = list(pick(range(input.shape[0]), r))
     if not index or r == 0:
         return input.new_empty((0,) if r == 0 else (0, r))
-    idx = _t.make(input.xp.asarray(index, dtype=np.int64))
+    idx = make(input.xp.asarray(index, dtype=np.int64))
     return input[idx]
 
 
 def _triangle_indices(op, np_fn, row, col, offset, dtype, device) -> Tensor:
     rows, cols = np_fn(int(row), int(offset), int(col))
     array = np.stack([rows, cols]).astype(dtypes.as_dtype(dtype or dtypes.int64).np)
-    from ember.creation import as_tensor
-
     return as_tensor(array, device=device)
 
 
@@ -437,7 +423,7 @@ def _trapezoid_areas(y, x, dx, dim):
 
 def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The trapezoid rule along ``dim``, with sample points ``x`` or spacing ``dx``."""
-    if x is not None and not isinstance(x, _t.Tensor):
+    if x is not None and not isinstance(x, TensorBase):
         x, dx = None, x  # trapezoid(y, dx) positionally
     return _trapezoid_areas(y, x, dx, dim).sum(dim)
 
@@ -447,15 +433,13 @@ trapz = trapezoid
 
 def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The running trapezoid rule along ``dim`` (one fewer element)."""
-    if x is not None and not isinstance(x, _t.Tensor):
+    if x is not None and not isinstance(x, TensorBase):
         x, dx = None, x
     return _trapezoid_areas(y, x, dx, dim).cumsum(dim)
 
 
 def vander(x, N=None, increasing: bool = False) -> Tensor:
     """The Vandermonde matrix of a 1-D tensor: columns are powers of ``x``."""
-    from ember.methods.join import stack
-
     if x._data.ndim != 1:
         raise RuntimeError(f"x must be a one-dimensional tensor, got shape {list(x.shape)}")
     n = x.shape[0] if N is None else int(N)
@@ -472,7 +456,7 @@ def vander(x, N=None, increasing: bool = False) -> Tensor:
 def unravel_index(indices, shape) -> tuple:
     """Flat indices as a tuple of coordinate tensors for ``shape``."""
     shape = size_args((shape,) if isinstance(shape, int) else shape, "unravel_index")
-    is_tensor = isinstance(indices, _t.Tensor)
+    is_tensor = isinstance(indices, TensorBase)
     flat = np.asarray(indices.tolist() if is_tensor else indices)
     if flat.dtype.kind not in "iu":
         raise TypeError(f"expected 'indices' to be integer dtype, but got {flat.dtype}")
@@ -480,7 +464,7 @@ def unravel_index(indices, shape) -> tuple:
     if flat.size and (flat.min() < -total or flat.max() >= total):
         raise RuntimeError(f"unravel_index: indices out of bounds for shape {list(shape)}")
     coords = np.unravel_index(np.where(flat < 0, flat + total, flat), shape)
-    return tuple(_t.make(np.asarray(c, dtype=np.int64)) for c in coords)
+    return tuple(make(np.asarray(c, dtype=np.int64)) for c in coords)
 
 
 # -- the *_copy twins of view ops ------------------------------------------------------------

@@ -6,6 +6,7 @@ import copy
 
 from ember import creation
 from ember.tensor import Tensor, make
+from ember.tensor_core import TensorBase
 
 __all__ = ["Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter"]
 
@@ -21,7 +22,7 @@ def _alias(cls, data, requires_grad: bool):
         )
     out = Tensor.__new__(cls)
     src = make(data._data, False, None, 0, data._version_counter())
-    for slot in Tensor.__slots__:
+    for slot in TensorBase.__slots__:
         if slot != "__weakref__":
             setattr(out, slot, getattr(src, slot))
     if requires_grad:

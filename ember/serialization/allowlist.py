@@ -167,9 +167,9 @@ _TORCH_NAMES: dict[str, Any] | None = None
 
 
 def _build_torch_names() -> dict[str, Any]:
-    from ember import nn, optim
+    from ember import nn, optim  # optim (layer 5) saves through here
     from ember.nn import functional
-    from ember.optim import lr_scheduler
+    from ember.optim import lr_scheduler  # layer 5, as above
 
     table: dict[str, Any] = {
         "builtins.set": set, "__builtin__.set": set, "builtins.frozenset": frozenset,

@@ -47,7 +47,7 @@ def _stack_tensors(batch: list) -> Tensor:
                 f"{list(first.shape)} at entry 0 and {list(t.shape)} at entry {i}"
             )
     if any(t.requires_grad for t in batch):
-        import ember
+        import ember  # the package root: a cycle at module level
 
         return ember.stack(batch)
     return make(first.xp.stack([t._data for t in batch]))

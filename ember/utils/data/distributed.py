@@ -30,7 +30,7 @@ class DistributedSampler(Sampler[int]):
     def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
-            from ember import distributed as dist
+            from ember import distributed as dist  # layer 6, built on data loading
 
             if not dist.is_available() or not dist.is_initialized():
                 raise RuntimeError(
