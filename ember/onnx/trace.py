@@ -20,7 +20,8 @@ from ember.autograd import function
 from ember.tensor import Tensor
 
 _EMBER_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_TENSOR_CODE = (os.path.join(_EMBER_CODE, "tensor.py"), os.path.join(_EMBER_CODE, "methods") + os.sep)
+_TENSOR_CODE = (os.path.join(_EMBER_CODE, "tensor.py"), os.path.join(_EMBER_CODE, "tensor_core.py"),
+                os.path.join(_EMBER_CODE, "methods") + os.sep)
 
 
 @dataclass
