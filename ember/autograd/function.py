@@ -351,7 +351,7 @@ def _apply_primitive(cls, args, kwargs):
 
 
 def _wrap_output(cls, ctx, array, index, record, args):
-    if type(array) is not ctx.xp.ndarray:
+    if type(array) is not ctx.xp.ndarray and type(array) not in _XP_BY_TYPE:  # not a device move
         array = ctx.xp.asarray(array)
     differentiable = record and array.dtype.kind == "f"
     t = _make(array, differentiable, ctx if differentiable else None, index, None)
@@ -421,9 +421,10 @@ def _describe_failure(cls, args, exc):
     devices = {str(t.device) for _, t in tensors}
     if len(devices) > 1:
         where = ", ".join(f"argument {i} on {t.device}" for i, t in tensors)
+        first, second = sorted(devices, reverse=True)[:2]
         return RuntimeError(
-            f"{name}: expected all tensors to be on the same device, but found {where}. "
-            "Move them with .to(device) first."
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{first} and {second}! ({name}: {where}; move them with .to(device) first)"
         )
     described = ", ".join(
         f"argument {i}: shape {list(t.shape)} {t.dtype}" for i, t in tensors

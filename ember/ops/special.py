@@ -1,6 +1,6 @@
 """The error-function family (erf, erfc, erfinv).
 
-Where SciPy (NumPy) or CuPy's ``cupyx.scipy.special`` is installed, their compiled kernels do
+Where the backend offers compiled special functions (SciPy's, CuPy's ``cupyx``), they do
 the work; otherwise ember's own float64 implementation below (series, continued fraction and
 Newton steps) does, so SciPy stays optional. Both are accurate to float64.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ember import backend
 from ember.ops.elementwise import (
     _PI,
     _SQRT_PI_OVER_TWO,
@@ -88,22 +89,9 @@ def _erfinv(xp, a):
     return xp.copysign(out, y).reshape(a.shape).astype(a.dtype)
 
 
-_LIBRARY: dict = {}
-
-
 def _library(xp):
     """The ``scipy.special``-like module for ``xp``'s arrays, or None when not installed."""
-    key = xp.__name__
-    if key not in _LIBRARY:
-        try:
-            if key == "numpy":
-                from scipy import special
-            else:
-                from cupyx.scipy import special
-        except ImportError:
-            special = None
-        _LIBRARY[key] = special
-    return _LIBRARY[key]
+    return backend.for_xp(xp).special_functions()
 
 
 class Erf(_OfInput):

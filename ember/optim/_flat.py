@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from operator import is_
 
+from ember.backend import HOST_ARRAY, device_of
 from ember.tensor import Tensor, make
 
 __all__ = ["CHUNK", "FlatCache"]
@@ -176,8 +177,7 @@ def _uniform_params(params: list[Tensor]) -> bool:
             or g.shape != d.shape
         ):
             return False
-    devices = {str(p.device) for p in params} if kind.__module__.startswith("cupy") else ()
-    return len(devices) <= 1
+    return kind is HOST_ARRAY or len({device_of(p._data) for p in params}) <= 1
 
 
 def _uniform_states(opt, params, states) -> bool:

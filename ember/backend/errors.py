@@ -1,0 +1,26 @@
+"""Errors a backend raises in PyTorch's types."""
+
+from __future__ import annotations
+
+__all__ = ["OutOfMemoryError"]
+
+
+class OutOfMemoryError(RuntimeError):
+    """A device allocation failed (``torch.cuda.OutOfMemoryError``); the message names the op,
+    the request and the memory pool's state."""
+
+    @classmethod
+    def describe(cls, op: str, request: str, size: int, stats: dict, total: int | None):
+        used = stats.get("allocated_bytes.all.current", 0)
+        reserved = stats.get("reserved_bytes.all.current", used)
+        capacity = f" of the device's {_mib(total)} total" if total else ""
+        return cls(
+            f"CUDA out of memory in {op} ({request}): tried to allocate {_mib(size)}; the pool "
+            f"holds {_mib(used)} in live tensors and {_mib(reserved)} reserved{capacity}. Free "
+            "tensors you no longer need (del, then ember.cuda.empty_cache()), or use a smaller "
+            "batch."
+        )
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.2f} MiB"
