@@ -176,10 +176,7 @@ def from_dlpack(ext) -> Tensor:
             f"got {type(ext).__name__}"
         )
     kind, _ = ext.__dlpack_device__()
-    if kind == 1:  # kDLCPU
-        array = np.from_dlpack(ext)
-    else:
-        array = backend.get("cuda").xp.from_dlpack(ext)
+    array = backend.get("cpu" if kind == 1 else "cuda").from_dlpack(ext)  # 1: kDLCPU
     dtypes.from_numpy_dtype(array.dtype)
     return make(array)
 
@@ -203,7 +200,7 @@ def _factory(op, fill, size, dtype, device, requires_grad):
     dev = as_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda":  # allocate on the device, not on the host
         xp = _xp(dev)
-        with xp.cuda.Device(dev.index or 0):
+        with backend.get("cuda").device_guard(dev.index):
             return _finish(fill(xp, shape, _np_dtype(dtype)), None, requires_grad)
     return _finish(fill(np, shape, _np_dtype(dtype)), None, requires_grad)
 

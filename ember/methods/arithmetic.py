@@ -189,8 +189,7 @@ class ArithmeticMethods:
         try:
             if type(value) is not type(self._data) and not isinstance(value, _Number):
                 raise TypeError
-            ufunc(self._data, value, out=self._data, casting="unsafe") if self.is_cpu else \
-                self.xp.copyto(self._data, ufunc(self._data, value))
+            ufunc(self._data, value, out=self._data, casting="unsafe")  # CuPy's via __array_ufunc__
         except (ValueError, TypeError) as exc:
             other_shape = list(other.shape) if isinstance(other, _t.Tensor) else []
             if isinstance(other, _t.Tensor) and other.device != self.device:

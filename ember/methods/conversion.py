@@ -53,6 +53,23 @@ class ConversionMethods:
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         return self.to(as_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
 
+    def pin_memory(self, device=None) -> Tensor:
+        """A copy in page-locked host memory (this tensor if it is pinned already); needs CUDA."""
+        cuda = backend.get("cuda")
+        if not self.is_cpu:
+            raise RuntimeError(f"cannot pin '{self.device}' memory: only dense CPU tensors can be pinned")
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available: pinning host "
+                               "memory needs CUDA (CuPy and an NVIDIA GPU)")
+        if cuda.is_pinned(self._data):
+            return self
+        return _t.make(cuda.pin(self._data)).requires_grad_(self._requires_grad)
+
+    def is_pinned(self, device=None) -> builtins.bool:
+        """Whether this tensor lives in page-locked host memory."""
+        cuda = backend.get("cuda")
+        return self.is_cpu and cuda.is_available() and cuda.is_pinned(self._data)
+
     def type(self, dtype=None):
         if dtype is None:
             return f"ember.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
@@ -110,7 +127,9 @@ class ConversionMethods:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        data = self._data if self.is_cpu else backend.to_device(self._data, "cpu")
+        if not self.is_cpu:  # as PyTorch: no implicit copy of device memory to the host
+            self.numpy()
+        data = self._data
         if copy is False and (dtype is not None and np.dtype(dtype) != data.dtype):
             raise ValueError("Tensor.__array__: copy=False is impossible when the dtype changes")
         if dtype is not None:
@@ -131,10 +150,10 @@ class ConversionMethods:
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
                 f"(shape {list(self.shape)}); item() needs exactly one element"
             )
-        return self._data.item() if self.is_cpu else self._data.get().item()
+        return self._data.item()  # one element: an explicit device-to-host copy on CUDA
 
     def tolist(self):
-        return (self._data if self.is_cpu else self._data.get()).tolist()
+        return self._data.tolist()  # CuPy's tolist copies to the host explicitly
 
 
 def _parse_to(args, kwargs):
