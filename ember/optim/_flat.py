@@ -151,6 +151,8 @@ class FlatCache:
             # the first step runs on the per-parameter path, which creates the state and tells
             # the rule it is fresh; the layout is built from the next step on
             return None
+        for p, st in zip(params, states):
+            opt.follow_device(p, st)  # the model may have moved since the last layout
         if not _uniform_states(opt, params, states):
             return None
         bucket = FlatBucket(opt, group, params)
