@@ -30,6 +30,22 @@ __version__ = "0.1.0"
 
 
 
+from ember.amp import autocast  # noqa: E402 - mixed precision (ember.amp)
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """``"highest"`` keeps float32 matmuls exact; ``"high"``/``"medium"`` allow TF32 on CUDA."""
+    from ember.backends import cuda as cuda_flags
+
+    cuda_flags.set_float32_matmul_precision(precision)
+
+
+def get_float32_matmul_precision() -> str:
+    from ember.backends import cuda as cuda_flags
+
+    return cuda_flags.get_float32_matmul_precision()
+
+
 def __getattr__(name):
     """Subpackages (``ember.nn``, ``ember.fft``, ...) load on first use; probes such as
     ``hasattr(ember, "xyz")`` answer False for names that do not exist instead of raising."""

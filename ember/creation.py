@@ -199,9 +199,12 @@ def _factory(op, fill, size, dtype, device, requires_grad):
         raise RuntimeError(f"{op}: Dimension size must be non-negative, got size {list(shape)}")
     dev = as_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda":  # allocate on the device, not on the host
-        xp = _xp(dev)
-        with backend.get("cuda").device_guard(dev.index):
-            return _finish(fill(xp, shape, _np_dtype(dtype)), None, requires_grad)
+        xp, cuda = _xp(dev), backend.get("cuda")
+        try:
+            with cuda.device_guard(dev.index):
+                return _finish(fill(xp, shape, _np_dtype(dtype)), None, requires_grad)
+        except MemoryError as exc:
+            raise cuda.out_of_memory(exc, op, f"size {list(shape)}, dtype {_np_dtype(dtype)}") or exc from exc
     return _finish(fill(np, shape, _np_dtype(dtype)), None, requires_grad)
 
 

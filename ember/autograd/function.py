@@ -21,6 +21,8 @@ from __future__ import annotations
 import traceback
 
 from ember import backend
+from ember.amp.autocast_mode import STATE as _AUTOCAST
+from ember.amp.autocast_mode import cast_inputs as _autocast_inputs
 from ember.backend import _XP_BY_TYPE
 from ember.autograd import anomaly
 from ember.autograd.grad_mode import grad_enabled
@@ -308,6 +310,8 @@ def _xp_for(raw_args, tensors_seen: bool):
 
 
 def _apply_primitive(cls, args, kwargs):
+    if _AUTOCAST.active:  # one attribute read when no thread is inside ember.autocast
+        args = _autocast_inputs(cls, args)
     Tensor = _Tensor
     raw = list(args)
     needs = False
@@ -332,6 +336,8 @@ def _apply_primitive(cls, args, kwargs):
         out = cls.forward(ctx, *raw, **kwargs)
     except (ValueError, TypeError, IndexError) as exc:
         raise _describe_failure(cls, args, exc) from exc
+    except MemoryError as exc:
+        raise _out_of_memory(cls, args, exc) from exc
     if anomaly.enabled:
         anomaly.check_forward(cls, out, xp)
     if type(out) is tuple:
@@ -433,6 +439,15 @@ def _describe_failure(cls, args, exc):
     if isinstance(exc, TypeError) and not isinstance(exc, IndexError):
         kind = TypeError
     return kind(f"{name}: {exc} ({described})")
+
+
+def _out_of_memory(cls, args, exc):
+    """A device's out-of-memory error as ``ember.cuda.OutOfMemoryError`` naming the op."""
+    cuda = backend._loaded.get("cuda")
+    if cuda is None:
+        return exc
+    shapes = ", ".join(f"{list(a.shape)} {a.dtype} on {a.device}" for a in args if isinstance(a, _Tensor))
+    return cuda.out_of_memory(exc, cls.op_name or cls.__name__.lower(), f"inputs {shapes or 'none'}") or exc
 
 
 def _apply_user(cls, args, kwargs):

@@ -1,0 +1,1 @@
+"""``ember.backends``: switches for the device libraries (``ember.backends.cuda``)."""
