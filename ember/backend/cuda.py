@@ -182,10 +182,17 @@ def set_allow_tf32(flag: bool) -> None:
     cupy = _load()
     if cupy is None:
         return
-    linalg = getattr(cupy._core, "_routines_linalg", None)
+    import importlib
+
+    try:
+        linalg = importlib.import_module("cupy._core._routines_linalg")
+    except ImportError:
+        linalg = None
     setter = getattr(linalg, "set_compute_type", None)
-    tf32, default = (getattr(linalg, n, None) for n in ("COMPUTE_TYPE_TF32", "COMPUTE_TYPE_DEFAULT"))
-    if setter is None or tf32 is None or default is None:
+    # CuPy's compute-type enum (cupy/_core/_routines_linalg.pxd): DEFAULT = 1, TF32 = 7
+    tf32 = getattr(linalg, "COMPUTE_TYPE_TF32", 7)
+    default = getattr(linalg, "COMPUTE_TYPE_DEFAULT", 1)
+    if setter is None:
         raise RuntimeError("allow_tf32: this CuPy version has no set_compute_type; set CUPY_TF32=1 "
                            "in the environment before importing ember instead")
     import numpy
@@ -197,7 +204,7 @@ def out_of_memory(exc: BaseException, op: str, request: str):
     """The ``ember.cuda.OutOfMemoryError`` for CuPy's out-of-memory error, or None."""
     if _cupy is None or not isinstance(exc, _cupy.cuda.memory.OutOfMemoryError):
         return None
-    size = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    size = errors.requested_bytes(exc)
     free, total = mem_get_info()
     return errors.OutOfMemoryError.describe(op, f"{request}; {free:,} bytes free on the device",
                                             size, memory_stats(), total)

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["OutOfMemoryError"]
+import re
+
+__all__ = ["OutOfMemoryError", "requested_bytes"]
+
+
+def requested_bytes(exc: BaseException) -> int:
+    """The size of the failed allocation, from CuPy's error (its ``size`` or its message)."""
+    size = getattr(exc, "size", None)
+    if isinstance(size, int):
+        return size
+    found = re.search(r"allocating ([\d,]+) bytes", str(exc))
+    return int(found.group(1).replace(",", "")) if found else 0
 
 
 class OutOfMemoryError(RuntimeError):

@@ -152,7 +152,8 @@ def out_of_memory(exc: BaseException, op: str, request: str):
     """The ``ember.cuda.OutOfMemoryError`` for a stand-in allocation failure, or None."""
     if not isinstance(exc, FakeOutOfMemoryError):
         return None
-    return errors.OutOfMemoryError.describe(op, request, exc.size, memory_stats(), memory.limit)
+    return errors.OutOfMemoryError.describe(op, request, errors.requested_bytes(exc), memory_stats(),
+                                            memory.limit)
 
 
 # -- memory statistics: bytes held by live FakeCudaArrays ----------------------------------------
