@@ -36,6 +36,13 @@ def fake_cuda_enabled() -> bool:
     return os.environ.get("EMBER_FAKE_CUDA", "") not in ("", "0")
 
 
+def cuda_is_built() -> bool:
+    """Whether the CUDA backend's library (CuPy) is installed, or the stand-in is on."""
+    import importlib.util
+
+    return fake_cuda_enabled() or importlib.util.find_spec("cupy") is not None
+
+
 def get(kind: str):
     """The backend module for a device type (``'cpu'`` or ``'cuda'``), imported on first use."""
     mod = _loaded.get(kind)

@@ -16,9 +16,7 @@ _PRECISIONS = ("highest", "high", "medium")
 
 def is_built() -> bool:
     """Whether ember can use CUDA here (CuPy importable); says nothing about a GPU being present."""
-    import importlib.util
-
-    return importlib.util.find_spec("cupy") is not None or backend.fake_cuda_enabled()
+    return backend.cuda_is_built()
 
 
 class _Matmul:
