@@ -97,3 +97,25 @@ def test_stand_in_turns_on_with_the_environment_variable():
     env = dict(os.environ, EMBER_FAKE_CUDA="1", EMBER_FAKE_CUDA_DEVICES="2")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert out.stdout.split() == ["True", "2", "ember.backend.fake_cuda"], out.stdout + out.stderr
+
+
+def test_two_stand_in_devices_keep_tensors_apart():
+    import os
+
+    code = """
+import ember
+a, b = ember.ones(3, device="cuda:1"), ember.ones(3, device="cuda:0")
+assert a.device == ember.device("cuda:1") and (a * 2).device == a.device
+assert a.to("cuda:0").device == b.device
+with ember.cuda.device(1):
+    assert ember.ones(2, device="cuda").device == a.device
+assert ember.cuda.current_device() == 0
+try:
+    a + b
+except RuntimeError as e:
+    print(e)
+"""
+    env = dict(os.environ, EMBER_FAKE_CUDA="1", EMBER_FAKE_CUDA_DEVICES="2")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "found at least two devices, cuda:1 and cuda:0" in out.stdout, out.stdout
