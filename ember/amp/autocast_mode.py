@@ -26,6 +26,7 @@ __all__ = [
     "LOWER",
     "STATE",
     "autocast",
+    "autocast_to",
     "cast_inputs",
     "custom_bwd",
     "custom_fwd",
@@ -90,6 +91,39 @@ def cast_inputs(cls, args: tuple) -> tuple:
         and a.is_cuda == on_cuda else a
         for a in args
     )
+
+
+def _target(kind: str, setting):
+    return setting[1] if kind == "lower" else dtypes.float32.np
+
+
+def _cast_value(value, target, on_cuda: bool):
+    from ember.tensor import Tensor
+
+    if (isinstance(value, Tensor) and value._data.dtype.kind == "f" and value._data.dtype != target
+            and value.is_cuda == on_cuda):
+        return value._cast(target)
+    return value
+
+
+def autocast_to(kind: str):
+    """Decorator for a composite op on PyTorch's lists (``"lower"`` or ``"float32"``): inside an
+    autocast region its floating-point Tensor arguments are cast first, as the primitives' are."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if STATE.active:
+                setting = _setting.get()
+                if setting is not None:
+                    target, on_cuda = _target(kind, setting), setting[0] == "cuda"
+                    args = tuple(_cast_value(a, target, on_cuda) for a in args)
+                    kwargs = {k: _cast_value(v, target, on_cuda) for k, v in kwargs.items()}
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 class autocast:

@@ -101,3 +101,17 @@ def test_results_close_to_float32():
     with ember.autocast("cpu", dtype=ember.float16):
         low = a @ b
     np.testing.assert_allclose(low.float().numpy(), (a @ b).numpy(), atol=2e-2, rtol=2e-2)
+
+
+def test_composites_on_the_lists():
+    a, b, c = _x(2, 2), _x(2, 3), _x(3, 2)
+    with ember.autocast("cpu", dtype=ember.float16):
+        assert ember.addmm(a, b, c).dtype == ember.float16 and a.addmm(b, c).dtype == ember.float16
+        assert ember.baddbmm(_x(2, 2, 2), _x(2, 2, 3), _x(2, 3, 2)).dtype == ember.float16
+        assert F.conv_transpose2d(_x(1, 2, 4, 4), _x(2, 3, 3, 3), bias=_x(3)).dtype == ember.float16
+        assert F.conv1d(_x(1, 2, 8), _x(3, 2, 3)).dtype == ember.float16
+        attention = ember.nn.MultiheadAttention(8, 2)
+        assert attention(_x(3, 1, 8), _x(3, 1, 8), _x(3, 1, 8))[0].dtype == ember.float16
+        assert F.prelu(_x(3), ember.ones(1)).dtype == ember.float16
+        assert F.softplus(_x(3).half()).dtype == ember.float32
+    assert ember.addmm(a, b, c).dtype == ember.float32
