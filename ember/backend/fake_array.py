@@ -162,6 +162,8 @@ def wrap(value, dev: int):
         return make_array(np.asarray(value), dev)
     if type(value) in (tuple, list):
         return type(value)(wrap(v, dev) for v in value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # NumPy's named results (qr, svd, ...)
+        return type(value)(*(wrap(v, dev) for v in value))
     return value
 
 
