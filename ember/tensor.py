@@ -486,7 +486,9 @@ class Tensor(
         return format_tensor(self)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (backend.to_device(self._data, "cpu").copy(), self._requires_grad))
+        if self.is_cpu:
+            return (_rebuild, (self._data.copy(), self._requires_grad))
+        return (_rebuild, (backend.to_device(self._data, "cpu"), self._requires_grad, str(self.device)))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -548,8 +550,8 @@ def _address(array) -> int:
     return array.data.ptr
 
 
-def _rebuild(array, requires_grad):
-    t = make(array)
+def _rebuild(array, requires_grad, device=None):
+    t = make(array if device is None else backend.to_device(array, device))
     t._requires_grad = requires_grad
     return t
 

@@ -81,4 +81,5 @@ def test_python_values_of_cuda_tensors(device):
     assert int(x.argmax()) == 0 and bool((x > 1).any()) and f"{x.sum():.1f}" == "-0.5"
     assert len(x) == 1 and [r.is_cuda for r in x] == [True] and ember.equal(x, x)
     assert x.numpy(force=True).tolist() == [[1.5, -2.0]]
-    assert pickle.loads(pickle.dumps(x)).tolist() == [[1.5, -2.0]]
+    unpickled = pickle.loads(pickle.dumps(x))
+    assert unpickled.tolist() == [[1.5, -2.0]] and unpickled.device == x.device
