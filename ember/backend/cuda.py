@@ -279,3 +279,9 @@ def Event(enable_timing: bool = False):
 
 def elapsed_ms(start, end) -> float:
     return float(_require().cuda.get_elapsed_time(start, end))
+
+
+def chunk_elements(cache_sized: int) -> int:
+    """Elements per pass of a chained elementwise computation: all of them (one kernel per pass;
+    the CPU's cache-sized chunks would only multiply launches on a GPU)."""
+    return 1 << 62

@@ -247,3 +247,8 @@ def elapsed_ms(start: Event, end: Event) -> float:
 def wrap_result(value, index: int = 0):
     """Wrap NumPy results as device arrays (a helper for tests)."""
     return wrap(value, index)
+
+
+def chunk_elements(cache_sized: int) -> int:
+    """All elements in one pass, as on a GPU (so the stand-in runs the CUDA path)."""
+    return 1 << 62

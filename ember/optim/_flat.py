@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from operator import is_
 
-from ember.backend import HOST_ARRAY, device_of
+from ember.backend import HOST_ARRAY, device_of, for_xp
 from ember.tensor import Tensor, make
 
 __all__ = ["CHUNK", "FlatCache"]
@@ -105,8 +105,9 @@ class FlatBucket:
         self.gather_grads(xp, group)
         flat, grad, arrays = self.flat, self.grad, self.arrays
         xp.concatenate([a.reshape(-1) for a in self.param_arrays], out=flat)
-        for a in range(0, self.total, CHUNK):
-            b = min(a + CHUNK, self.total)
+        chunk = for_xp(xp).chunk_elements(CHUNK)
+        for a in range(0, self.total, chunk):
+            b = min(a + chunk, self.total)
             opt.update(group, flat[a:b], grad[a:b], {k: v[a:b] for k, v in arrays.items()}, coeffs)
         name = f"{type(opt).__name__}.step"
         for p, array, view in zip(self.params, self.param_arrays, self.views):
