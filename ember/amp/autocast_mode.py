@@ -130,10 +130,10 @@ class autocast:
     """Run the region's ops in mixed precision; also a decorator.
 
     >>> import ember
-    >>> with ember.autocast("cpu", dtype=ember.bfloat16):
+    >>> with ember.autocast("cpu", dtype=ember.float16):
     ...     y = ember.ones(2, 3) @ ember.ones(3, 2)
     >>> y.dtype
-    ember.bfloat16
+    ember.float16
     """
 
     def __init__(self, device_type: str = "cuda", dtype=None, enabled: bool = True,
