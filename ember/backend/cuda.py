@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 
 from ember.backend import errors
+from ember.backend.scatter import at_in_rounds
 from ember.device import device
 
 name = "cuda"
@@ -118,7 +119,8 @@ _CUPYX_SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "sc
 
 
 def ufunc_at(ufunc_name: str, out, key, values) -> None:
-    """``out[key] (op)= values`` unbuffered: ``ufunc.at`` where CuPy has it, else cupyx's scatter."""
+    """``out[key] (op)= values`` unbuffered: ``ufunc.at`` where CuPy has it, else cupyx's scatter,
+    else buffered updates in rounds (``ember.backend.scatter``)."""
     at = getattr(getattr(_require(), ufunc_name), "at", None)
     if at is not None:
         try:
@@ -127,7 +129,8 @@ def ufunc_at(ufunc_name: str, out, key, values) -> None:
         except NotImplementedError:  # CuPy implements ufunc.at for only some ufuncs
             pass
     if ufunc_name not in _CUPYX_SCATTER:
-        raise NotImplementedError(f"{ufunc_name}.at (an unbuffered scatter) is not available on CUDA")
+        at_in_rounds(_require(), ufunc_name, out, key, values)
+        return
     import cupyx
 
     getattr(cupyx, _CUPYX_SCATTER[ufunc_name])(out, key, values)

@@ -257,6 +257,7 @@ class FakeCudaArray:
         raise TypeError(IMPLICIT_CONVERSION)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _check_ufunc_method(ufunc.__name__, method)
         return call(getattr(ufunc, method), inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -348,6 +349,22 @@ def _unwrap_key(key, dev: int):
 
 
 # -- the array module -------------------------------------------------------------------------------
+# The ufunc methods CuPy implements, and for which ufuncs (``outer`` works for all of them);
+# the others raise NotImplementedError there, so they do here.
+CUPY_UFUNC_METHODS = {
+    "at": frozenset({"add", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}),
+    "reduce": frozenset({"add", "multiply"}),
+    "accumulate": frozenset({"add"}),
+    "reduceat": frozenset({"add"}),
+}
+
+
+def _check_ufunc_method(ufunc_name: str, method: str) -> None:
+    supported = CUPY_UFUNC_METHODS.get(method)
+    if supported is not None and ufunc_name not in supported:
+        raise NotImplementedError(f"{ufunc_name}.{method} is not supported by CuPy")
+
+
 class _Ufunc:
     """A NumPy ufunc whose call and methods (``at``, ``reduce``, ...) work on device arrays."""
 
@@ -361,7 +378,13 @@ class _Ufunc:
     def __getattr__(self, name: str):
         value = getattr(self._ufunc, name)
         if callable(value):
-            return lambda *args, **kwargs: call(value, args, kwargs)
+            ufunc_name = self.__name__
+
+            def method(*args, **kwargs):
+                _check_ufunc_method(ufunc_name, name)
+                return call(value, args, kwargs)
+
+            return method
         return value
 
 

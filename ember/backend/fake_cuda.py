@@ -30,8 +30,12 @@ from ember.backend.fake_array import (
     xp,
 )
 from ember.backend.fake_array import (
+    _unwrap_key as unwrap_key,
+)
+from ember.backend.fake_array import (
     current_device as _current,
 )
+from ember.backend.scatter import at_in_rounds
 from ember.device import device
 
 __all__ = ["FakeCudaArray", "xp"]
@@ -102,9 +106,23 @@ def get_device_properties(index: int | None = None) -> dict:
 
 
 # -- kernels that differ between backends -------------------------------------------------------
+_SCATTER = frozenset({"add", "maximum", "minimum"})  # what cupyx.scatter_* offers
+
+
 def ufunc_at(ufunc_name: str, out, key, values) -> None:
-    """``out[key] (op)= values`` unbuffered: NumPy's ``ufunc.at`` on the memory inside."""
-    getattr(xp, ufunc_name).at(out, key, values)
+    """``out[key] (op)= values`` unbuffered, choosing as the CUDA backend does: ``ufunc.at`` where
+    CuPy has it, else cupyx's scatter (here: NumPy's ``ufunc.at`` on the memory inside), else
+    buffered updates in rounds (``ember.backend.scatter``)."""
+    try:
+        getattr(xp, ufunc_name).at(out, key, values)
+        return
+    except NotImplementedError:
+        pass
+    if ufunc_name not in _SCATTER:
+        at_in_rounds(xp, ufunc_name, out, key, values)
+        return
+    dev = out._dev
+    getattr(np, ufunc_name).at(out._a, unwrap_key(key, dev), values._a if type(values) is FakeCudaArray else values)
 
 
 def special_functions():

@@ -83,3 +83,15 @@ def test_python_values_of_cuda_tensors(device):
     assert x.numpy(force=True).tolist() == [[1.5, -2.0]]
     unpickled = pickle.loads(pickle.dumps(x))
     assert unpickled.tolist() == [[1.5, -2.0]] and unpickled.device == x.device
+
+
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_with_reduce_and_repeated_indices_matches_cpu(reduce, device):
+    index = [[0, 1, 0, 0], [2, 2, 2, 1]]
+    results = []
+    for where in ("cpu", device):
+        src = ember.arange(1.0, 9.0, device=where).reshape(2, 4)
+        base = ember.full((3, 4), 2.0, device=where)
+        results.append(base.scatter(0, ember.tensor(index, device=where), src, reduce=reduce))
+    assert results[1].is_cuda
+    np.testing.assert_allclose(results[1].cpu().numpy(), results[0].numpy())
