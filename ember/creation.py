@@ -7,6 +7,7 @@ import builtins
 import numpy as np
 
 from ember import backend, dtypes
+from ember.backend.errors import check_cuda_dtype
 from ember.device import as_device
 from ember.methods._util import size_args
 from ember.tensor import Tensor, make
@@ -200,6 +201,7 @@ def _factory(op, fill, size, dtype, device, requires_grad):
     dev = as_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda":  # allocate on the device, not on the host
         xp, cuda = _xp(dev), backend.get("cuda")
+        check_cuda_dtype(np.dtype(_np_dtype(dtype)))
         try:
             with cuda.device_guard(dev.index):
                 return _finish(fill(xp, shape, _np_dtype(dtype)), None, requires_grad)

@@ -78,6 +78,7 @@ def device_of(array) -> device:
 
 def to_device(array, index: int | None):
     cupy = _require()
+    errors.check_cuda_dtype(array.dtype)
     with cupy.cuda.Device(current_device() if index is None else index):
         return cupy.asarray(array)
 

@@ -112,6 +112,8 @@ class FakeDLPackCapsule:
 
 def make_array(array: np.ndarray, dev: int) -> FakeCudaArray:
     """A device array holding ``array`` (no copy) on device ``dev``."""
+    if array.dtype.kind == "V" or array.dtype.name == "bfloat16":
+        raise TypeError(f"Unsupported dtype {array.dtype}")  # CuPy has no bfloat16 (nor records)
     memory.track(array)
     out = object.__new__(FakeCudaArray)
     out._a = array
@@ -224,6 +226,8 @@ class FakeCudaArray:
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C") -> None:
         """An uninitialised array on the current device (CuPy's constructor)."""
         array = np.empty(shape, dtype, order=order)
+        if array.dtype.name == "bfloat16":
+            raise TypeError(f"Unsupported dtype {array.dtype}")
         memory.track(array)
         self._a = array
         self._dev = current_device[0]

@@ -85,6 +85,7 @@ def to_device(array, index: int | None):
     if not 0 <= target < _COUNT:
         raise RuntimeError(f"CUDA error: invalid device ordinal {target} (the stand-in has {_COUNT})")
     host = array._a if type(array) is FakeCudaArray else np.asarray(array)
+    errors.check_cuda_dtype(host.dtype)
     return make_array(np.array(host, copy=True), target)
 
 

@@ -115,3 +115,10 @@ def test_dlpack_on_the_cpu_is_zero_copy_with_numpy():
     assert y.tolist() == [8.0, 2.0, 3.0]
     z = ember.from_dlpack(np.ones(2))
     assert z.tolist() == [1.0, 1.0]
+
+
+def test_bfloat16_on_cuda_is_refused_with_the_remedy(device):
+    with pytest.raises(TypeError, match="CuPy has no bfloat16 dtype; use float16"):
+        ember.ones(2, dtype=ember.bfloat16, device=device)
+    with pytest.raises(TypeError, match="CuPy has no bfloat16"):
+        ember.ones(2, dtype=ember.bfloat16).to(device)
