@@ -369,7 +369,8 @@ class Tensor(
             )
 
     def _check_writeable(self, op: str) -> None:
-        if not self._data.flags.writeable:
+        data = self._data
+        if not (data.flags.writeable if type(data) is _ndarray else backend.writeable(data)):
             raise RuntimeError(
                 f"{op}: unsupported operation: more than one element of the written-to tensor "
                 f"(shape {list(self.shape)}) refers to a single memory location (an expanded view?). "

@@ -21,7 +21,7 @@ import numpy as np
 from ember.backend.allocator import keep_freed_memory
 from ember.device import as_device, device
 
-__all__ = ["HOST_ARRAY", "device_of", "fake_cuda_enabled", "for_xp", "get", "to_device", "xp_of"]
+__all__ = ["HOST_ARRAY", "device_of", "fake_cuda_enabled", "for_xp", "get", "to_device", "writeable", "xp_of"]
 
 keep_freed_memory()
 
@@ -104,6 +104,14 @@ def to_device(array, dev) -> object:
     if dev.type == "cpu":
         return get("cuda").to_numpy(array)
     return get("cuda").to_device(array, dev.index)
+
+
+def writeable(array) -> bool:
+    """Whether writing into ``array`` is safe: NumPy's flag; for device arrays (CuPy keeps no such
+    flag) whether no element is reached twice (a broadcast view has a zero stride)."""
+    if isinstance(array, np.ndarray):
+        return array.flags.writeable
+    return not any(s == 0 and n > 1 for s, n in zip(array.strides, array.shape))
 
 
 def register_array_type(array_type: type, xp, module=None) -> None:

@@ -101,6 +101,19 @@ class _DeviceId:
         return f"<CUDA Device {self.id}>"
 
 
+class _Flags:
+    """CuPy's array flags: contiguity and ownership only (no ``writeable``, no ``aligned``)."""
+
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")
+
+    def __init__(self, flags) -> None:
+        self.c_contiguous, self.f_contiguous, self.owndata = flags.c_contiguous, flags.f_contiguous, flags.owndata
+
+    def __getitem__(self, name: str) -> bool:
+        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
+                              "OWNDATA": "owndata"}[name])
+
+
 class FakeDLPackCapsule:
     """What ``__dlpack__`` hands out: only the stand-in itself can take it back (zero-copy)."""
 
@@ -243,6 +256,10 @@ class FakeCudaArray:
     @property
     def device(self) -> _DeviceId:
         return _DeviceId(self._dev)
+
+    @property
+    def flags(self) -> _Flags:
+        return _Flags(self._a.flags)
 
     def tolist(self):
         return self._a.tolist()

@@ -119,3 +119,9 @@ except RuntimeError as e:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert out.returncode == 0, out.stderr
     assert "found at least two devices, cuda:1 and cuda:0" in out.stdout, out.stdout
+
+
+def test_flags_are_cupys():
+    d = _device([[1.0, 2.0], [3.0, 4.0]])
+    assert d.flags.c_contiguous and d.flags["C_CONTIGUOUS"] and d.flags.owndata
+    assert not hasattr(d.flags, "writeable") and not d.T.flags.c_contiguous

@@ -122,3 +122,10 @@ def test_bfloat16_on_cuda_is_refused_with_the_remedy(device):
         ember.ones(2, dtype=ember.bfloat16, device=device)
     with pytest.raises(TypeError, match="CuPy has no bfloat16"):
         ember.ones(2, dtype=ember.bfloat16).to(device)
+
+
+def test_in_place_on_an_expanded_cuda_tensor_raises_as_on_the_cpu(device):
+    for where in ("cpu", device):
+        expanded = ember.ones(1, 3, device=where).expand(4, 3)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            expanded.add_(1.0)
