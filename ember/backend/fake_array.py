@@ -195,9 +195,12 @@ def call(fn, args, kwargs, dev: int | None = None):
 current_device = [0]  # the stand-in's current device, set by ``ember.backend.fake_cuda``
 
 
+_NOT_OPERANDS = (np.ndarray, list, tuple)  # CuPy's operators and ufuncs take arrays and scalars
+
+
 def _binary(op):
     def method(self, other):
-        if type(other) is np.ndarray:
+        if type(other) in _NOT_OPERANDS:
             raise TypeError(f"Unsupported type {type(other)}")
         return wrap(op(self._a, _unwrap(other, self._dev)), self._dev)
 
@@ -206,7 +209,7 @@ def _binary(op):
 
 def _reflected(op):
     def method(self, other):
-        if type(other) is np.ndarray:
+        if type(other) in _NOT_OPERANDS:
             raise TypeError(f"Unsupported type {type(other)}")
         return wrap(op(_unwrap(other, self._dev), self._a), self._dev)
 
@@ -215,7 +218,7 @@ def _reflected(op):
 
 def _inplace(op):
     def method(self, other):
-        if type(other) is np.ndarray:
+        if type(other) in _NOT_OPERANDS:
             raise TypeError(f"Unsupported type {type(other)}")
         op(self._a, _unwrap(other, self._dev))
         return self
@@ -394,6 +397,9 @@ class _Ufunc:
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args, **kwargs):
+        for a in args:
+            if type(a) in _NOT_OPERANDS:
+                raise TypeError(f"Unsupported type {type(a)}")
         return call(self._ufunc, args, kwargs)
 
     def __getattr__(self, name: str):

@@ -30,6 +30,7 @@ def test_message_is_cupys():
     lambda d, h: d + h, lambda d, h: h + d, lambda d, h: np.add(d, h),
     lambda d, h: xp.concatenate([d, h]), lambda d, h: np.concatenate([h, d]), lambda d, h: xp.add(d, h),
     lambda d, h: d.__setitem__(slice(None), h), lambda d, h: d.__iadd__(h),
+    lambda d, h: d + [1.0, 2.0], lambda d, h: xp.add(d, [1.0, 2.0]), lambda d, h: d.__setitem__(0, [1.0]),
 ])
 def test_mixing_with_host_arrays_raises(mix):
     with pytest.raises(TypeError):
