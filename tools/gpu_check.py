@@ -285,7 +285,8 @@ def main(argv=None) -> int:
             _check(report["checks"], name, lambda fn=fn: fn(ember))
         from bench.workloads import NAMES
 
-        for name in NAMES:
+        chosen = os.environ.get("EMBER_GPU_CHECK_WORKLOADS", "")  # default: every workload
+        for name in [n for n in NAMES if not chosen or n in chosen.split(",")]:
             _check(report["checks"], f"workload_{name}", lambda name=name: check_workload(ember, name))
     statuses = [c["status"] for c in report["checks"]]
     suite = report["device_suite"]

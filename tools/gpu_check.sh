@@ -13,7 +13,8 @@
 #                 logic on a machine without a GPU
 #   --skip-suite  skip step 3 (the device suite), for a quick look at the GPU-only checks
 # environment: EMBER_GPU_WHEELS=DIR  a folder of wheels to install missing test tools from
-#              (pytest, hypothesis, ...) when the machine cannot reach a package index.
+#              (pytest, hypothesis, ...) when the machine cannot reach a package index;
+#              EMBER_GPU_CHECK_WORKLOADS=mlp,gpt  only these benchmark workloads (default: all).
 set -uo pipefail
 
 OUT="${1:?usage: tools/gpu_check.sh OUT [--dry-run] [--skip-suite]}"
