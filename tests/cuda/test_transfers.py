@@ -129,3 +129,17 @@ def test_in_place_on_an_expanded_cuda_tensor_raises_as_on_the_cpu(device):
         expanded = ember.ones(1, 3, device=where).expand(4, 3)
         with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
             expanded.add_(1.0)
+
+
+def test_dlpack_on_the_cpu_is_zero_copy_with_pytorch():
+    from tests.helpers import torch_or_skip
+
+    torch = torch_or_skip()
+    x = ember.arange(3.0)
+    t = torch.from_dlpack(x)
+    t[0] = 5.0
+    assert x.tolist() == [5.0, 1.0, 2.0]
+    source = torch.arange(3.0)
+    y = ember.from_dlpack(source)
+    source[1] = 7.0
+    assert y.tolist() == [0.0, 7.0, 2.0]
