@@ -49,10 +49,13 @@ def _real(ember) -> None:
 
 
 def environment(ember) -> dict:
-    info = {"python": sys.version.split()[0], "platform": platform.platform(),
-            "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "cuda_available": ember.cuda.is_available(),
-            "stand_in": _stand_in(ember)}
+    info = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cuda_available": ember.cuda.is_available(),
+        "stand_in": _stand_in(ember),
+    }
     for module in ("numpy", "cupy", "torch"):
         try:
             info[module] = __import__(module).__version__
@@ -60,12 +63,16 @@ def environment(ember) -> dict:
             info[module] = None
     if ember.cuda.is_available():
         props = ember.cuda.get_device_properties(0)
-        info.update(device=props.name, capability=f"{props.major}.{props.minor}",
-                    total_memory=props.total_memory, device_count=ember.cuda.device_count())
+        info.update(
+            device=props.name,
+            capability=f"{props.major}.{props.minor}",
+            total_memory=props.total_memory,
+            device_count=ember.cuda.device_count(),
+        )
     return info
 
 
-# -- checks only a GPU can answer -------------------------------------------------------------------
+# -- checks only a GPU can answer ------------------------------------------------------------------
 def check_streams(ember):
     n = 256 if _stand_in(ember) else 2048
     a = ember.randn(n, n, device="cuda")
@@ -119,7 +126,8 @@ def check_memory_statistics(ember):
     ember.cuda.empty_cache()
     assert ember.cuda.memory_reserved() <= reserved
     free, total = ember.cuda.mem_get_info()
-    return f"256 MiB counted, freed, peak kept; reserved {reserved} -> {ember.cuda.memory_reserved()}; free {free} of {total}"
+    after = ember.cuda.memory_reserved()
+    return f"256 MiB counted, freed, peak kept; reserved {reserved} -> {after}; {free} of {total} free"
 
 
 def check_out_of_memory(ember):
@@ -191,7 +199,8 @@ def check_pinned(ember):
     pinned = ember.randn(1024, 1024).pin_memory()
     assert pinned.is_pinned()
     loader = ember.utils.data.DataLoader(
-        ember.utils.data.TensorDataset(ember.randn(64, 8)), batch_size=16, pin_memory=True)
+        ember.utils.data.TensorDataset(ember.randn(64, 8)), batch_size=16, pin_memory=True
+    )
     assert all(b[0].is_pinned() for b in loader)
     moved = pinned.to("cuda", non_blocking=True)
     ember.cuda.synchronize()
@@ -202,7 +211,9 @@ def check_pinned(ember):
 def check_autocast_training(ember):
     import ember.nn.functional as F
 
-    model = ember.nn.Sequential(ember.nn.Linear(64, 256), ember.nn.ReLU(), ember.nn.Linear(256, 10)).cuda()
+    model = ember.nn.Sequential(
+        ember.nn.Linear(64, 256), ember.nn.ReLU(), ember.nn.Linear(256, 10)
+    ).cuda()
     opt = ember.optim.SGD(model.parameters(), lr=0.05)
     scaler = ember.amp.GradScaler("cuda")
     x, y = ember.randn(128, 64, device="cuda"), ember.randint(0, 10, (128,), device="cuda")
@@ -216,7 +227,8 @@ def check_autocast_training(ember):
         scaler.update()
         losses.append(loss.item())
     assert losses[-1] < losses[0], losses
-    return f"fp16 autocast + GradScaler: loss {losses[0]:.4f} -> {losses[-1]:.4f}, scale {scaler.get_scale()}"
+    scale = scaler.get_scale()
+    return f"fp16 autocast + GradScaler: loss {losses[0]:.4f} -> {losses[-1]:.4f}, scale {scale}"
 
 
 def check_workload(ember, name: str):
@@ -229,8 +241,10 @@ def check_workload(ember, name: str):
     for _ in range(3):
         losses.append((float(cpu.step().item()), float(gpu.step().item())))
     ember.cuda.synchronize()
-    worst = max(float(np.abs(pg.detach().cpu().numpy() - pc.detach().numpy()).max())
-                for pc, pg in zip(cpu.model.parameters(), gpu.model.parameters()))
+    worst = max(
+        float(np.abs(pg.detach().cpu().numpy() - pc.detach().numpy()).max())
+        for pc, pg in zip(cpu.model.parameters(), gpu.model.parameters())
+    )
     for lc, lg in losses:
         assert abs(lc - lg) <= 1e-3 * max(1.0, abs(lc)), f"losses differ: {losses}"
     assert worst < 1e-3, f"parameters differ by {worst}"
@@ -239,7 +253,11 @@ def check_workload(ember, name: str):
         gpu.step()
     ember.cuda.synchronize()
     step_ms = (time.perf_counter() - start) / 3 * 1e3
-    return {"losses_cpu_gpu": losses, "max_param_diff": worst, "gpu_step_ms_measured": round(step_ms, 3)}
+    return {
+        "losses_cpu_gpu": losses,
+        "max_param_diff": worst,
+        "gpu_step_ms_measured": round(step_ms, 3),
+    }
 
 
 def suite_summary(xml_path: Path) -> dict:
@@ -247,11 +265,20 @@ def suite_summary(xml_path: Path) -> dict:
         return {"ran": False}
     root = ET.parse(xml_path).getroot()
     suites = [root] if root.tag == "testsuite" else list(root)
-    total = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
-    failed = [f"{c.get('classname')}::{c.get('name')}" for s in suites for c in s.iter("testcase")
-              if c.find("failure") is not None or c.find("error") is not None]
-    total.update(ran=True, passed=total["tests"] - total["failures"] - total["errors"] - total["skipped"],
-                 failed_tests=failed[:50])
+    total = {
+        k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")
+    }
+    failed = [
+        f"{c.get('classname')}::{c.get('name')}"
+        for s in suites
+        for c in s.iter("testcase")
+        if c.find("failure") is not None or c.find("error") is not None
+    ]
+    total.update(
+        ran=True,
+        passed=total["tests"] - total["failures"] - total["errors"] - total["skipped"],
+        failed_tests=failed[:50],
+    )
     return total
 
 
@@ -259,7 +286,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--dry-run", action="store_true", help="run on the CUDA stand-in")
-    parser.add_argument("--suite-rc", type=int, default=None, help="exit status of the device suite")
+    parser.add_argument(
+        "--suite-rc", type=int, default=None, help="exit status of the device suite"
+    )
     args = parser.parse_args(argv)
     if args.dry_run:
         os.environ["EMBER_FAKE_CUDA"] = "1"
@@ -269,33 +298,51 @@ def main(argv=None) -> int:
     import ember.utils.dlpack
 
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"environment": environment(ember), "dry_run": args.dry_run,
-              "device_suite": suite_summary(args.out / "device_suite.xml"), "checks": []}
+    report = {
+        "environment": environment(ember),
+        "dry_run": args.dry_run,
+        "device_suite": suite_summary(args.out / "device_suite.xml"),
+        "checks": [],
+    }
     if args.suite_rc is not None:
         report["device_suite"]["exit_status"] = args.suite_rc
     if not ember.cuda.is_available():
         report["checks"].append({"name": "cuda", "status": "failed", "detail": "no CUDA device"})
     else:
-        checks = [("streams", check_streams), ("events", check_events),
-                  ("memory_statistics", check_memory_statistics), ("out_of_memory", check_out_of_memory),
-                  ("out_of_memory_in_an_op", check_out_of_memory_in_an_op), ("tf32", check_tf32),
-                  ("dlpack", check_dlpack), ("pinned_memory", check_pinned),
-                  ("autocast_training", check_autocast_training)]
+        checks = [
+            ("streams", check_streams),
+            ("events", check_events),
+            ("memory_statistics", check_memory_statistics),
+            ("out_of_memory", check_out_of_memory),
+            ("out_of_memory_in_an_op", check_out_of_memory_in_an_op),
+            ("tf32", check_tf32),
+            ("dlpack", check_dlpack),
+            ("pinned_memory", check_pinned),
+            ("autocast_training", check_autocast_training),
+        ]
         for name, fn in checks:
             _check(report["checks"], name, lambda fn=fn: fn(ember))
         from bench.workloads import NAMES
 
         chosen = os.environ.get("EMBER_GPU_CHECK_WORKLOADS", "")  # default: every workload
         for name in [n for n in NAMES if not chosen or n in chosen.split(",")]:
-            _check(report["checks"], f"workload_{name}", lambda name=name: check_workload(ember, name))
+            _check(
+                report["checks"], f"workload_{name}", lambda name=name: check_workload(ember, name)
+            )
     statuses = [c["status"] for c in report["checks"]]
     suite = report["device_suite"]
     report["summary"] = {
-        "checks_passed": statuses.count("passed"), "checks_failed": statuses.count("failed"),
+        "checks_passed": statuses.count("passed"),
+        "checks_failed": statuses.count("failed"),
         "checks_skipped": statuses.count("skipped"),
-        "suite_passed": suite.get("passed"), "suite_failed": (suite.get("failures", 0) + suite.get("errors", 0)),
+        "suite_passed": suite.get("passed"),
+        "suite_failed": (suite.get("failures", 0) + suite.get("errors", 0)),
     }
-    ok = statuses.count("failed") == 0 and report["summary"]["suite_failed"] == 0 and suite.get("exit_status", 0) in (0, None)
+    ok = (
+        statuses.count("failed") == 0
+        and report["summary"]["suite_failed"] == 0
+        and suite.get("exit_status", 0) in (0, None)
+    )
     report["summary"]["ok"] = ok
     (args.out / "results.json").write_text(json.dumps(report, indent=2, default=str))
     print(json.dumps(report["summary"]), flush=True)

@@ -33,19 +33,53 @@ __all__ = [
     "is_autocast_available",
 ]
 
-LOWER = frozenset({
-    "MatMul", "Linear", "Conv2d", "Einsum", "ScaledDotProductAttention", "LSTMLayer",
-})
-FLOAT32 = frozenset({
-    "Softmax", "SoftmaxCrossEntropy", "BinaryCrossEntropy", "CTCLoss", "Normalize", "Sum", "Mean",
-    "Prod", "Cumsum", "Cumprod", "Norm", "Exp", "Log", "Log2", "Log10", "Log1p", "Expm1", "Pow",
-    "PowScalar", "RPow", "Reciprocal", "Rsqrt", "Sinh", "Cosh", "Tan", "Asin", "Acos", "Erfinv",
-})
+LOWER = frozenset(
+    {
+        "MatMul",
+        "Linear",
+        "Conv2d",
+        "Einsum",
+        "ScaledDotProductAttention",
+        "LSTMLayer",
+    }
+)
+FLOAT32 = frozenset(
+    {
+        "Softmax",
+        "SoftmaxCrossEntropy",
+        "BinaryCrossEntropy",
+        "CTCLoss",
+        "Normalize",
+        "Sum",
+        "Mean",
+        "Prod",
+        "Cumsum",
+        "Cumprod",
+        "Norm",
+        "Exp",
+        "Log",
+        "Log2",
+        "Log10",
+        "Log1p",
+        "Expm1",
+        "Pow",
+        "PowScalar",
+        "RPow",
+        "Reciprocal",
+        "Rsqrt",
+        "Sinh",
+        "Cosh",
+        "Tan",
+        "Asin",
+        "Acos",
+        "Erfinv",
+    }
+)
 _DEFAULT_DTYPE = {"cuda": "float16", "cpu": "bfloat16"}
 
 
 class _State:
-    """``active``: whether any thread is inside an enabled region (the cheap check on the op path)."""
+    """``active``: whether any thread is inside an enabled region (the op path's one check)."""
 
     def __init__(self) -> None:
         self.active = False
@@ -87,8 +121,12 @@ def cast_inputs(cls, args: tuple) -> tuple:
 
     on_cuda = setting[0] == "cuda"
     return tuple(
-        a._cast(target) if isinstance(a, Tensor) and a._data.dtype.kind == "f" and a._data.dtype != target
-        and a.is_cuda == on_cuda else a
+        a._cast(target)
+        if isinstance(a, Tensor)
+        and a._data.dtype.kind == "f"
+        and a._data.dtype != target
+        and a.is_cuda == on_cuda
+        else a
         for a in args
     )
 
@@ -100,8 +138,12 @@ def _target(kind: str, setting):
 def _cast_value(value, target, on_cuda: bool):
     from ember.tensor import Tensor
 
-    if (isinstance(value, Tensor) and value._data.dtype.kind == "f" and value._data.dtype != target
-            and value.is_cuda == on_cuda):
+    if (
+        isinstance(value, Tensor)
+        and value._data.dtype.kind == "f"
+        and value._data.dtype != target
+        and value.is_cuda == on_cuda
+    ):
         return value._cast(target)
     return value
 
@@ -136,19 +178,34 @@ class autocast:
     ember.float16
     """
 
-    def __init__(self, device_type: str = "cuda", dtype=None, enabled: bool = True,
-                 cache_enabled: bool | None = None) -> None:
+    def __init__(
+        self,
+        device_type: str = "cuda",
+        dtype=None,
+        enabled: bool = True,
+        cache_enabled: bool | None = None,
+    ) -> None:
         if device_type not in _DEFAULT_DTYPE:
-            raise RuntimeError(f"autocast: unsupported device_type {device_type!r}; expected 'cuda' or 'cpu'")
+            raise RuntimeError(
+                f"autocast: unsupported device_type {device_type!r}; expected 'cuda' or 'cpu'"
+            )
         self.device_type = device_type
-        self.fast_dtype = dtypes.as_dtype(dtype if dtype is not None else _DEFAULT_DTYPE[device_type])
+        self.fast_dtype = dtypes.as_dtype(
+            dtype if dtype is not None else _DEFAULT_DTYPE[device_type]
+        )
         self.enabled = bool(enabled)
         if self.enabled and device_type == "cuda" and self.fast_dtype == dtypes.bfloat16:
-            warnings.warn("In CUDA autocast, but the target dtype is not supported: CuPy has no "
-                          "bfloat16. Disabling autocast.", UserWarning, stacklevel=2)
+            warnings.warn(
+                "In CUDA autocast, but the target dtype is not supported: CuPy has no "
+                "bfloat16. Disabling autocast.",
+                UserWarning,
+                stacklevel=2,
+            )
             self.enabled = False
         if self.enabled and not self.fast_dtype.is_floating_point:
-            raise RuntimeError(f"autocast: dtype must be a floating point type, got {self.fast_dtype}")
+            raise RuntimeError(
+                f"autocast: dtype must be a floating point type, got {self.fast_dtype}"
+            )
         self._tokens: list = []
 
     def __enter__(self) -> autocast:  # noqa: PYI034
@@ -184,8 +241,10 @@ def custom_fwd(fwd=None, *, device_type: str = "cuda", cast_inputs=None):
             from ember.tensor import Tensor
 
             target = dtypes.as_dtype(cast_inputs).np
-            args = tuple(a._cast(target) if isinstance(a, Tensor) and a.is_floating_point() else a
-                         for a in args)
+            args = tuple(
+                a._cast(target) if isinstance(a, Tensor) and a.is_floating_point() else a
+                for a in args
+            )
         with autocast(device_type, enabled=False):
             return fwd(*args, **kwargs)
 

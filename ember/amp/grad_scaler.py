@@ -22,16 +22,26 @@ _READY, _UNSCALED, _STEPPED = 0, 1, 2
 class GradScaler:
     """Dynamic loss scaling for mixed-precision training (``torch.amp.GradScaler``)."""
 
-    def __init__(self, device: str = "cuda", init_scale: float = 2.0**16, growth_factor: float = 2.0,
-                 backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        device: str = "cuda",
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+        enabled: bool = True,
+    ) -> None:
         if growth_factor <= 1.0:
             raise ValueError("The growth factor must be > 1.0.")
         if backoff_factor >= 1.0:
             raise ValueError("The backoff factor must be < 1.0.")
         self._device = device
         if enabled and device == "cuda" and not backend.get("cuda").is_available():
-            warnings.warn("ember.amp.GradScaler is enabled, but CUDA is not available. Disabling.",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                "ember.amp.GradScaler is enabled, but CUDA is not available. Disabling.",
+                UserWarning,
+                stacklevel=2,
+            )
             enabled = False
         self._enabled = enabled
         self._scale = float(init_scale)
@@ -75,7 +85,9 @@ class GradScaler:
             return
         state = self._state(optimizer)
         if state["stage"] == _UNSCALED:
-            raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
+            raise RuntimeError(
+                "unscale_() has already been called on this optimizer since the last update()."
+            )
         if state["stage"] == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
         inverse = 1.0 / self._scale
@@ -127,16 +139,22 @@ class GradScaler:
     def state_dict(self) -> dict[str, Any]:
         if not self._enabled:
             return {}
-        return {"scale": self._scale, "growth_factor": self._growth_factor,
-                "backoff_factor": self._backoff_factor, "growth_interval": self._growth_interval,
-                "_growth_tracker": self._growth_tracker}
+        return {
+            "scale": self._scale,
+            "growth_factor": self._growth_factor,
+            "backoff_factor": self._backoff_factor,
+            "growth_interval": self._growth_interval,
+            "_growth_tracker": self._growth_tracker,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not self._enabled:
             return
         if len(state_dict) == 0:
-            raise RuntimeError("The source state dict is empty, possibly because it was saved "
-                               "from a disabled instance of GradScaler.")
+            raise RuntimeError(
+                "The source state dict is empty, possibly because it was saved "
+                "from a disabled instance of GradScaler."
+            )
         self._scale = float(state_dict["scale"])
         self._growth_factor = float(state_dict["growth_factor"])
         self._backoff_factor = float(state_dict["backoff_factor"])

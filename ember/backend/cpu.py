@@ -43,7 +43,7 @@ def device_guard(index: int | None):
 
 # -- kernels that differ between backends -------------------------------------------------------
 def ufunc_at(ufunc_name: str, out, key, values) -> None:
-    """``out[key] (op)= values`` unbuffered, so repeated indices all count (NumPy's ``ufunc.at``)."""
+    """``out[key] (op)= values`` unbuffered: repeated indices all count (NumPy's ``ufunc.at``)."""
     if ufunc_name == "add" and _add_rows(out, key, values):
         return
     getattr(np, ufunc_name).at(out, key, values)
@@ -62,7 +62,8 @@ def _add_rows(out, key, values) -> bool:
     if type(key) is not tuple or len(key) != 1 or not out.flags.c_contiguous or out.ndim < 1:
         return False
     rows = key[0]
-    if not isinstance(rows, np.ndarray) or rows.dtype.kind not in "iu" or rows.size * out[:1].size < 8192:
+    if (not isinstance(rows, np.ndarray) or rows.dtype.kind not in "iu"
+            or rows.size * out[:1].size < 8192):
         return False  # small scatters: add.at's few microseconds beat this path's ~50
     count = out.shape[0]
     flat = rows.reshape(-1)

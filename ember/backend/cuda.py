@@ -99,7 +99,8 @@ def get_device_name(index: int | None = None) -> str:
 
 def get_device_properties(index: int | None = None) -> dict:
     cupy = _require()
-    props = dict(cupy.cuda.runtime.getDeviceProperties(current_device() if index is None else index))
+    index = current_device() if index is None else index
+    props = dict(cupy.cuda.runtime.getDeviceProperties(index))
     name = props.get("name", b"")
     props["name"] = name.decode() if isinstance(name, bytes) else str(name)
     props["total_memory"] = props.get("totalGlobalMem", 0)

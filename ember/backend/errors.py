@@ -10,8 +10,10 @@ __all__ = ["OutOfMemoryError", "check_cuda_dtype", "requested_bytes"]
 def check_cuda_dtype(dtype) -> None:
     """Refuse dtypes CuPy cannot hold, with the remedy (PyTorch has them; ember on CuPy has not)."""
     if dtype.name == "bfloat16":
-        raise TypeError("bfloat16 tensors are not supported on CUDA: CuPy has no bfloat16 dtype; use "
-                        "float16 (or float32) on the GPU")
+        raise TypeError(
+            "bfloat16 tensors are not supported on CUDA: CuPy has no bfloat16 dtype; use "
+            "float16 (or float32) on the GPU"
+        )
 
 
 def requested_bytes(exc: BaseException) -> int:

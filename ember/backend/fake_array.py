@@ -27,17 +27,28 @@ IMPLICIT_CONVERSION = (
     "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a "
     "NumPy array explicitly."
 )
-_HIDDEN = frozenset({
-    "__array_interface__", "__array_struct__", "ctypes", "data", "tofile", "dump", "dumps",
-    "__buffer__", "setflags",
-})
+_HIDDEN = frozenset(
+    {
+        "__array_interface__",
+        "__array_struct__",
+        "ctypes",
+        "data",
+        "tofile",
+        "dump",
+        "dumps",
+        "__buffer__",
+        "setflags",
+    }
+)
 
 
 class FakeOutOfMemoryError(MemoryError):
     """The stand-in's version of ``cupy.cuda.memory.OutOfMemoryError``."""
 
     def __init__(self, size: int, total: int) -> None:
-        super().__init__(f"Out of memory allocating {size:,} bytes (allocated so far: {total:,} bytes).")
+        super().__init__(
+            f"Out of memory allocating {size:,} bytes (allocated so far: {total:,} bytes)."
+        )
         self.size = size
         self.total = total
 
@@ -107,11 +118,19 @@ class _Flags:
     __slots__ = ("c_contiguous", "f_contiguous", "owndata")
 
     def __init__(self, flags) -> None:
-        self.c_contiguous, self.f_contiguous, self.owndata = flags.c_contiguous, flags.f_contiguous, flags.owndata
+        self.c_contiguous, self.f_contiguous, self.owndata = (
+            flags.c_contiguous,
+            flags.f_contiguous,
+            flags.owndata,
+        )
 
     def __getitem__(self, name: str) -> bool:
-        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
-                              "OWNDATA": "owndata"}[name])
+        return getattr(
+            self,
+            {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous", "OWNDATA": "owndata"}[
+                name
+            ],
+        )
 
 
 class FakeDLPackCapsule:
@@ -177,7 +196,9 @@ def wrap(value, dev: int):
         return make_array(np.asarray(value), dev)
     if type(value) in (tuple, list):
         return type(value)(wrap(v, dev) for v in value)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):  # NumPy's named results (qr, svd, ...)
+    if isinstance(value, tuple) and hasattr(
+        value, "_fields"
+    ):  # NumPy's named results (qr, svd, ...)
         return type(value)(*(wrap(v, dev) for v in value))
     return value
 
@@ -287,7 +308,7 @@ class FakeCudaArray:
     def __array_function__(self, func, types, args, kwargs):
         return call(func, args, kwargs)
 
-    # -- the array protocol, on the NumPy array inside ----------------------------------------------
+    # -- the array protocol, on the NumPy array inside -----------------------------------------
     def __getattr__(self, name: str):
         if name in _HIDDEN:
             raise AttributeError(f"'FakeCudaArray' (a CUDA array) has no attribute {name!r}")
@@ -340,26 +361,46 @@ class FakeCudaArray:
         return self.__copy__()
 
     def __reduce__(self):
-        raise TypeError("a CUDA array cannot be pickled implicitly; copy it to the host with .get()")
+        raise TypeError(
+            "a CUDA array cannot be pickled implicitly; copy it to the host with .get()"
+        )
 
     __hash__ = None
 
 
 for _name, _op in [
-    ("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-    ("truediv", operator.truediv), ("floordiv", operator.floordiv), ("mod", operator.mod),
-    ("pow", operator.pow), ("matmul", operator.matmul), ("and", operator.and_),
-    ("or", operator.or_), ("xor", operator.xor), ("lshift", operator.lshift),
+    ("add", operator.add),
+    ("sub", operator.sub),
+    ("mul", operator.mul),
+    ("truediv", operator.truediv),
+    ("floordiv", operator.floordiv),
+    ("mod", operator.mod),
+    ("pow", operator.pow),
+    ("matmul", operator.matmul),
+    ("and", operator.and_),
+    ("or", operator.or_),
+    ("xor", operator.xor),
+    ("lshift", operator.lshift),
     ("rshift", operator.rshift),
 ]:
     setattr(FakeCudaArray, f"__{_name}__", _binary(_op))
     setattr(FakeCudaArray, f"__r{_name}__", _reflected(_op))
     setattr(FakeCudaArray, f"__i{_name}__", _inplace(getattr(operator, f"i{_name}")))
-for _name, _op in [("lt", operator.lt), ("le", operator.le), ("gt", operator.gt),
-                   ("ge", operator.ge), ("eq", operator.eq), ("ne", operator.ne)]:
+for _name, _op in [
+    ("lt", operator.lt),
+    ("le", operator.le),
+    ("gt", operator.gt),
+    ("ge", operator.ge),
+    ("eq", operator.eq),
+    ("ne", operator.ne),
+]:
     setattr(FakeCudaArray, f"__{_name}__", _binary(_op))
-for _name, _op in [("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
-                   ("invert", operator.invert)]:
+for _name, _op in [
+    ("neg", operator.neg),
+    ("pos", operator.pos),
+    ("abs", operator.abs),
+    ("invert", operator.invert),
+]:
     setattr(FakeCudaArray, f"__{_name}__", _unary(_op))
 
 
@@ -372,7 +413,7 @@ def _unwrap_key(key, dev: int):
     return key
 
 
-# -- the array module -------------------------------------------------------------------------------
+# -- the array module ------------------------------------------------------------------------------
 # The ufunc methods CuPy implements, and for which ufuncs (``outer`` works for all of them);
 # the others raise NotImplementedError there, so they do here.
 CUPY_UFUNC_METHODS = {
@@ -447,7 +488,11 @@ def _asarray(a, dtype=None, order=None, copy=None, **_ignored):
     if type(a) is FakeCudaArray:
         out = a._a if dtype is None else a._a.astype(dtype, copy=bool(copy))
         return a if out is a._a and not copy else make_array(np.array(out, copy=bool(copy)), a._dev)
-    if hasattr(a, "__dlpack_device__") and not isinstance(a, np.ndarray) and a.__dlpack_device__()[0] != 1:
+    if (
+        hasattr(a, "__dlpack_device__")
+        and not isinstance(a, np.ndarray)
+        and a.__dlpack_device__()[0] != 1
+    ):
         return _from_dlpack(a)
     return make_array(np.array(a, dtype=dtype, order=order or "K", copy=True), current_device[0])
 
@@ -477,13 +522,17 @@ def _get_array_module(*args):
     return xp if any(type(a) is FakeCudaArray for a in args) else np
 
 
-xp = Namespace("ember_fake_cupy", np, {
-    "ndarray": FakeCudaArray,
-    "asarray": _asarray,
-    "array": _array,
-    "asnumpy": _asnumpy,
-    "from_dlpack": _from_dlpack,
-    "get_array_module": _get_array_module,
-    "broadcast": lambda *arrays: call(np.broadcast, arrays, {}),
-    "__version__": "fake",
-})
+xp = Namespace(
+    "ember_fake_cupy",
+    np,
+    {
+        "ndarray": FakeCudaArray,
+        "asarray": _asarray,
+        "array": _array,
+        "asnumpy": _asnumpy,
+        "from_dlpack": _from_dlpack,
+        "get_array_module": _get_array_module,
+        "broadcast": lambda *arrays: call(np.broadcast, arrays, {}),
+        "__version__": "fake",
+    },
+)

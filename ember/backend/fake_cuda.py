@@ -60,7 +60,9 @@ def current_device() -> int:
 
 def set_device(index: int) -> None:
     if not 0 <= index < _COUNT:
-        raise RuntimeError(f"CUDA error: invalid device ordinal {index} (the stand-in has {_COUNT})")
+        raise RuntimeError(
+            f"CUDA error: invalid device ordinal {index} (the stand-in has {_COUNT})"
+        )
     _current[0] = index
 
 
@@ -83,7 +85,9 @@ def to_device(array, index: int | None):
     """Host or device array -> a device array on ``index`` (a copy, as a transfer is)."""
     target = _current[0] if index is None else index
     if not 0 <= target < _COUNT:
-        raise RuntimeError(f"CUDA error: invalid device ordinal {target} (the stand-in has {_COUNT})")
+        raise RuntimeError(
+            f"CUDA error: invalid device ordinal {target} (the stand-in has {_COUNT})"
+        )
     host = array._a if type(array) is FakeCudaArray else np.asarray(array)
     errors.check_cuda_dtype(host.dtype)
     return make_array(np.array(host, copy=True), target)
@@ -102,8 +106,13 @@ def get_device_name(index: int | None = None) -> str:
 
 
 def get_device_properties(index: int | None = None) -> dict:
-    return {"name": get_device_name(index), "major": 8, "minor": 0, "total_memory": memory.limit,
-            "multi_processor_count": 1}
+    return {
+        "name": get_device_name(index),
+        "major": 8,
+        "minor": 0,
+        "total_memory": memory.limit,
+        "multi_processor_count": 1,
+    }
 
 
 # -- kernels that differ between backends -------------------------------------------------------
@@ -123,7 +132,9 @@ def ufunc_at(ufunc_name: str, out, key, values) -> None:
         at_in_rounds(xp, ufunc_name, out, key, values)
         return
     dev = out._dev
-    getattr(np, ufunc_name).at(out._a, unwrap_key(key, dev), values._a if type(values) is FakeCudaArray else values)
+    getattr(np, ufunc_name).at(
+        out._a, unwrap_key(key, dev), values._a if type(values) is FakeCudaArray else values
+    )
 
 
 def special_functions():
@@ -171,8 +182,9 @@ def out_of_memory(exc: BaseException, op: str, request: str):
     """The ``ember.cuda.OutOfMemoryError`` for a stand-in allocation failure, or None."""
     if not isinstance(exc, FakeOutOfMemoryError):
         return None
-    return errors.OutOfMemoryError.describe(op, request, errors.requested_bytes(exc), memory_stats(),
-                                            memory.limit)
+    return errors.OutOfMemoryError.describe(
+        op, request, errors.requested_bytes(exc), memory_stats(), memory.limit
+    )
 
 
 # -- memory statistics: bytes held by live FakeCudaArrays ----------------------------------------
@@ -255,7 +267,6 @@ class Event:
 
     def query(self) -> bool:
         return True
-
 
 
 def elapsed_ms(start: Event, end: Event) -> float:

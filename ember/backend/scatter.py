@@ -33,4 +33,3 @@ def at_in_rounds(xp, ufunc_name: str, out, key, values) -> None:
             flat[where] = ufunc(flat[where], values[chosen])
     if target is not out:
         out[...] = target
-

@@ -50,7 +50,9 @@ matmul = _Matmul()
 def set_float32_matmul_precision(precision: str) -> None:
     """``"highest"`` (full float32), ``"high"`` or ``"medium"`` (TF32 allowed), as PyTorch."""
     if precision not in _PRECISIONS:
-        raise RuntimeError(f"set_float32_matmul_precision: expected one of {_PRECISIONS}, got {precision!r}")
+        raise RuntimeError(
+            f"set_float32_matmul_precision: expected one of {_PRECISIONS}, got {precision!r}"
+        )
     matmul.allow_tf32 = precision != "highest"
     _precision[0] = precision
 

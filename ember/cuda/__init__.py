@@ -55,8 +55,8 @@ def _need(what: str):
     cuda = _cuda()
     if not cuda.is_available():
         raise RuntimeError(
-            f"ember.cuda.{what}: no CUDA device is available (ember's CUDA backend needs CuPy and an "
-            "NVIDIA GPU: pip install cupy-cuda12x)"
+            f"ember.cuda.{what}: no CUDA device is available (ember's CUDA backend needs CuPy and "
+            "an NVIDIA GPU: pip install cupy-cuda12x)"
         )
     return cuda
 
@@ -133,9 +133,11 @@ class _DeviceProperties:
         self.multi_processor_count = int(props.get("multi_processor_count", 0))
 
     def __repr__(self) -> str:
-        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
-                f"total_memory={self.total_memory // (1 << 20)}MB, "
-                f"multi_processor_count={self.multi_processor_count})")
+        return (
+            f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+            f"total_memory={self.total_memory // (1 << 20)}MB, "
+            f"multi_processor_count={self.multi_processor_count})"
+        )
 
 
 def get_device_properties(dev=None) -> _DeviceProperties:
@@ -178,7 +180,7 @@ def initial_seed() -> int:
     return random.initial_seed()
 
 
-# -- memory ------------------------------------------------------------------------------------------
+# -- memory ----------------------------------------------------------------------------------------
 def memory_allocated(dev=None) -> int:
     """Bytes held by live CUDA tensors (0 without a GPU)."""
     return _cuda().memory_allocated(_index(dev)) if is_available() else 0

@@ -14,7 +14,9 @@ _current: contextvars.ContextVar = contextvars.ContextVar("ember_cuda_stream", d
 def _cuda(what: str):
     cuda = backend.get("cuda")
     if not cuda.is_available():
-        raise RuntimeError(f"ember.cuda.{what}: no CUDA device is available (needs CuPy and an NVIDIA GPU)")
+        raise RuntimeError(
+            f"ember.cuda.{what}: no CUDA device is available (needs CuPy and an NVIDIA GPU)"
+        )
     return cuda
 
 
@@ -66,7 +68,9 @@ class Stream:
 class Event:
     """A marker in a stream: ``record``, ``synchronize``, ``query`` and ``elapsed_time``."""
 
-    def __init__(self, enable_timing: bool = False, blocking: bool = False, interprocess: bool = False) -> None:
+    def __init__(
+        self, enable_timing: bool = False, blocking: bool = False, interprocess: bool = False
+    ) -> None:
         self.enable_timing = enable_timing
         self.native = _cuda("Event").Event(enable_timing)
         self.recorded = False
@@ -80,7 +84,11 @@ class Event:
         self.native.synchronize()
 
     def query(self) -> bool:
-        return bool(getattr(self.native, "done", True)) if not hasattr(self.native, "query") else self.native.query()
+        return (
+            bool(getattr(self.native, "done", True))
+            if not hasattr(self.native, "query")
+            else self.native.query()
+        )
 
     def wait(self, on: Stream | None = None) -> None:
         (on if on is not None else current_stream()).wait_event(self)

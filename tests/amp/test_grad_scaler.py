@@ -1,4 +1,4 @@
-"""``ember.amp.GradScaler``: scale, unscale, skip steps with inf/NaN gradients, grow and back off."""
+"""``ember.amp.GradScaler``: scale, unscale, skip steps with inf/NaN gradients, grow, back off."""
 
 from __future__ import annotations
 

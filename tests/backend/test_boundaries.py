@@ -41,13 +41,23 @@ def _host_uses(tree: ast.AST) -> list[tuple[int, str]]:
     uses = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            uses += [(node.lineno, f"import {a.name}") for a in node.names
-                     if a.name.split(".")[0] in HOST_MODULES]
-        elif (isinstance(node, ast.ImportFrom) and node.module and node.level == 0
-              and node.module.split(".")[0] in HOST_MODULES):
+            uses += [
+                (node.lineno, f"import {a.name}")
+                for a in node.names
+                if a.name.split(".")[0] in HOST_MODULES
+            ]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.split(".")[0] in HOST_MODULES
+        ):
             uses.append((node.lineno, f"from {node.module} import ..."))
-        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-              and node.value.id in ("np", "numpy", "cupy", "cp", "cupyx", "scipy")):
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("np", "numpy", "cupy", "cp", "cupyx", "scipy")
+        ):
             uses.append((node.lineno, f"{node.value.id}.{node.attr}"))
     return uses
 
@@ -66,8 +76,12 @@ def _device_words(tree: ast.AST) -> list[tuple[int, str]]:
             text = node.name
         elif isinstance(node, ast.ImportFrom):
             text = node.module
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-              and id(node) not in docstrings and re.match(r"cupyx?(\.|$)", node.value)):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and re.match(r"cupyx?(\.|$)", node.value)
+        ):
             text = node.value  # a module name, not prose in a message
         if text and any(w in text.lower() for w in DEVICE_WORDS):
             uses.append((getattr(node, "lineno", 0), repr(text)[:60]))
@@ -115,11 +129,14 @@ def test_allow_list_entries_name_existing_files_and_give_reasons():
         assert rule in ("no-numpy", "no-cupy") and len(reason) > 10, (path, rule, reason)
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("import numpy as np\nx = np.zeros(3)", {"import numpy", "np.zeros"}),
-    ("from cupyx import scatter_add", {"from cupyx import ..."}),
-    ('"""mentions numpy."""\nx = xp.zeros(3)  # np.zeros', set()),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("import numpy as np\nx = np.zeros(3)", {"import numpy", "np.zeros"}),
+        ("from cupyx import scatter_add", {"from cupyx import ..."}),
+        ('"""mentions numpy."""\nx = xp.zeros(3)  # np.zeros', set()),
+    ],
+)
 def test_the_scanner_finds_what_it_should(source, expected):
     assert {what for _, what in _host_uses(ast.parse(source))} == expected
 

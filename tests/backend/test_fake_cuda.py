@@ -15,8 +15,16 @@ def _device(values) -> FakeCudaArray:
     return xp.asarray(np.asarray(values, dtype=np.float32))
 
 
-@pytest.mark.parametrize("convert", [np.asarray, np.array, np.ascontiguousarray,
-                                     lambda a: np.asarray([a, a]), lambda a: a.__array__()])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        np.asarray,
+        np.array,
+        np.ascontiguousarray,
+        lambda a: np.asarray([a, a]),
+        lambda a: a.__array__(),
+    ],
+)
 def test_implicit_conversion_to_host_raises_as_cupy_does(convert):
     with pytest.raises(TypeError, match="Implicit conversion to a NumPy array is not allowed"):
         convert(_device([1.0, 2.0]))
@@ -26,12 +34,22 @@ def test_message_is_cupys():
     assert IMPLICIT_CONVERSION.startswith("Implicit conversion to a NumPy array is not allowed.")
 
 
-@pytest.mark.parametrize("mix", [
-    lambda d, h: d + h, lambda d, h: h + d, lambda d, h: np.add(d, h),
-    lambda d, h: xp.concatenate([d, h]), lambda d, h: np.concatenate([h, d]), lambda d, h: xp.add(d, h),
-    lambda d, h: d.__setitem__(slice(None), h), lambda d, h: d.__iadd__(h),
-    lambda d, h: d + [1.0, 2.0], lambda d, h: xp.add(d, [1.0, 2.0]), lambda d, h: d.__setitem__(0, [1.0]),
-])
+@pytest.mark.parametrize(
+    "mix",
+    [
+        lambda d, h: d + h,
+        lambda d, h: h + d,
+        lambda d, h: np.add(d, h),
+        lambda d, h: xp.concatenate([d, h]),
+        lambda d, h: np.concatenate([h, d]),
+        lambda d, h: xp.add(d, h),
+        lambda d, h: d.__setitem__(slice(None), h),
+        lambda d, h: d.__iadd__(h),
+        lambda d, h: d + [1.0, 2.0],
+        lambda d, h: xp.add(d, [1.0, 2.0]),
+        lambda d, h: d.__setitem__(0, [1.0]),
+    ],
+)
 def test_mixing_with_host_arrays_raises(mix):
     with pytest.raises(TypeError):
         mix(_device([1.0, 2.0]), np.ones(2, np.float32))
@@ -53,8 +71,18 @@ def test_explicit_transfers_work():
 
 def test_results_stay_on_the_device_and_scalars_are_0d_arrays():
     d = _device([1.0, 2.0, 3.0])
-    for result in (d * 2, xp.exp(d), d.sum(), xp.sum(d), d[1:], d.reshape(3, 1), d.T, xp.zeros(3),
-                   xp.add.reduce(d), np.exp(d)):
+    for result in (
+        d * 2,
+        xp.exp(d),
+        d.sum(),
+        xp.sum(d),
+        d[1:],
+        d.reshape(3, 1),
+        d.T,
+        xp.zeros(3),
+        xp.add.reduce(d),
+        np.exp(d),
+    ):
         assert type(result) is FakeCudaArray, result
     assert d.sum().shape == ()
 
@@ -85,18 +113,29 @@ def test_no_host_memory_views():
 
 
 def test_cuda_stand_in_never_turns_on_by_itself():
-    code = "import ember; print(ember.cuda.is_available(), type(ember.backend.get('cuda')).__name__, ember.backend.get('cuda').__name__)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                         env={k: v for k, v in __import__("os").environ.items() if k != "EMBER_FAKE_CUDA"})
+    code = "import ember; print(ember.cuda.is_available(), ember.backend.get('cuda').__name__)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in __import__("os").environ.items() if k != "EMBER_FAKE_CUDA"},
+    )
     assert "fake" not in out.stdout and out.stdout.startswith("False"), out.stdout + out.stderr
 
 
 def test_stand_in_turns_on_with_the_environment_variable():
     import os
 
-    code = "import ember; print(ember.cuda.is_available(), ember.cuda.device_count(), ember.backend.get('cuda').__name__)"
+    code = (
+        "import ember; "
+        "cuda = ember.backend.get('cuda'); "
+        "print(ember.cuda.is_available(), ember.cuda.device_count(), cuda.__name__)"
+    )
     env = dict(os.environ, EMBER_FAKE_CUDA="1", EMBER_FAKE_CUDA_DEVICES="2")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
     assert out.stdout.split() == ["True", "2", "ember.backend.fake_cuda"], out.stdout + out.stderr
 
 
@@ -117,7 +156,9 @@ except RuntimeError as e:
     print(e)
 """
     env = dict(os.environ, EMBER_FAKE_CUDA="1", EMBER_FAKE_CUDA_DEVICES="2")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert "found at least two devices, cuda:1 and cuda:0" in out.stdout, out.stdout
 

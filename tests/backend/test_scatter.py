@@ -1,4 +1,4 @@
-"""``at_in_rounds`` (the unbuffered scatter for ufuncs CuPy has no ``.at`` for) equals ``ufunc.at``."""
+"""``at_in_rounds`` (the scatter for ufuncs CuPy has no ``.at`` for) equals NumPy's ``ufunc.at``."""
 
 from __future__ import annotations
 

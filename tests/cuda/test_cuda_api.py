@@ -18,9 +18,15 @@ def test_without_a_gpu_everything_answers_honestly():
     assert ember.cuda.memory_stats() == {} and not ember.cuda.is_bf16_supported()
     ember.cuda.empty_cache()
     ember.cuda.manual_seed_all(0)
-    for call in (ember.cuda.current_device, ember.cuda.synchronize, ember.cuda.get_device_name,
-                 ember.cuda.mem_get_info, ember.cuda.Stream, lambda: ember.cuda.Event(enable_timing=True),
-                 lambda: ember.cuda.set_device(0)):
+    for call in (
+        ember.cuda.current_device,
+        ember.cuda.synchronize,
+        ember.cuda.get_device_name,
+        ember.cuda.mem_get_info,
+        ember.cuda.Stream,
+        lambda: ember.cuda.Event(enable_timing=True),
+        lambda: ember.cuda.set_device(0),
+    ):
         with pytest.raises(RuntimeError, match="CuPy and an NVIDIA GPU"):
             call()
     with pytest.raises(RuntimeError, match="CUDA is not available|CuPy"):
@@ -35,7 +41,10 @@ def test_devices(device):
     ember.cuda.set_device("cuda:0")
     assert isinstance(ember.cuda.get_device_name(), str) and ember.cuda.get_device_name(0)
     props = ember.cuda.get_device_properties(0)
-    assert props.total_memory > 0 and ember.cuda.get_device_capability() == (props.major, props.minor)
+    assert props.total_memory > 0 and ember.cuda.get_device_capability() == (
+        props.major,
+        props.minor,
+    )
     ember.cuda.synchronize()
     ember.cuda.synchronize("cuda:0")
 
@@ -93,10 +102,14 @@ def test_out_of_memory_names_the_op_the_request_and_the_pool(device, monkeypatch
     if not getattr(ember.backend.get("cuda"), "fake", False):
         pytest.skip("the GPU check asks the real pool for more than it has (tools/gpu_check.sh)")
     monkeypatch.setattr(fake_array.memory, "limit", fake_array.memory.allocated + (6 << 20))
-    with pytest.raises(ember.cuda.OutOfMemoryError, match=r"(?s)CUDA out of memory in empty.*size \[4194304\]"):
+    with pytest.raises(
+        ember.cuda.OutOfMemoryError, match=r"(?s)CUDA out of memory in empty.*size \[4194304\]"
+    ):
         ember.empty(4 << 20, device=device)
     x = ember.ones(1 << 20, device=device)
-    with pytest.raises(ember.cuda.OutOfMemoryError, match=r"(?s)out of memory in matmul.*inputs.*tried to allocate"):
+    with pytest.raises(
+        ember.cuda.OutOfMemoryError, match=r"(?s)out of memory in matmul.*inputs.*tried to allocate"
+    ):
         x.reshape(1024, 1024) @ x.reshape(1024, 1024)
     assert issubclass(ember.cuda.OutOfMemoryError, RuntimeError)
 

@@ -56,21 +56,25 @@ def test_lbfgs_on_cuda_matches_cpu(device):
 
 
 SCHEDULERS = {
-    "StepLR": lambda o: lr_scheduler.StepLR(o, 2), "MultiStepLR": lambda o: lr_scheduler.MultiStepLR(o, [1, 3]),
+    "StepLR": lambda o: lr_scheduler.StepLR(o, 2),
+    "MultiStepLR": lambda o: lr_scheduler.MultiStepLR(o, [1, 3]),
     "ExponentialLR": lambda o: lr_scheduler.ExponentialLR(o, 0.9),
     "CosineAnnealingLR": lambda o: lr_scheduler.CosineAnnealingLR(o, 5),
     "CosineAnnealingWarmRestarts": lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, 2),
     "CyclicLR": lambda o: lr_scheduler.CyclicLR(o, 0.01, 0.1, 2),
     "OneCycleLR": lambda o: lr_scheduler.OneCycleLR(o, 0.1, total_steps=10),
-    "LinearLR": lambda o: lr_scheduler.LinearLR(o), "ConstantLR": lambda o: lr_scheduler.ConstantLR(o),
-    "LambdaLR": lambda o: lr_scheduler.LambdaLR(o, lambda e: 0.9 ** e),
+    "LinearLR": lambda o: lr_scheduler.LinearLR(o),
+    "ConstantLR": lambda o: lr_scheduler.ConstantLR(o),
+    "LambdaLR": lambda o: lr_scheduler.LambdaLR(o, lambda e: 0.9**e),
     "MultiplicativeLR": lambda o: lr_scheduler.MultiplicativeLR(o, lambda e: 0.9),
     "PolynomialLR": lambda o: lr_scheduler.PolynomialLR(o, 5),
     "ReduceLROnPlateau": lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=0),
     "SequentialLR": lambda o: lr_scheduler.SequentialLR(
-        o, [lr_scheduler.ConstantLR(o), lr_scheduler.ExponentialLR(o, 0.9)], milestones=[2]),
+        o, [lr_scheduler.ConstantLR(o), lr_scheduler.ExponentialLR(o, 0.9)], milestones=[2]
+    ),
     "ChainedScheduler": lambda o: lr_scheduler.ChainedScheduler(
-        [lr_scheduler.ConstantLR(o), lr_scheduler.ExponentialLR(o, 0.9)]),
+        [lr_scheduler.ConstantLR(o), lr_scheduler.ExponentialLR(o, 0.9)]
+    ),
 }
 
 

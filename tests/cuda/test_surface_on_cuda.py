@@ -30,12 +30,18 @@ CASES = {
     "stack": lambda: ember.stack([_x(), _x()]),
     "boolean_mask": lambda: _x()[ember.ones(4, 5, dtype=ember.bool, device=D)],
     "where": lambda: ember.where(_x() > 0, _x(), 0.0),
-    "sort": lambda: _x().sort(1)[0], "topk": lambda: _x().topk(2)[1], "nonzero": lambda: _x().nonzero(),
-    "median": lambda: _x().median(), "kthvalue": lambda: _x().kthvalue(2)[0],
+    "sort": lambda: _x().sort(1)[0],
+    "topk": lambda: _x().topk(2)[1],
+    "nonzero": lambda: _x().nonzero(),
+    "median": lambda: _x().median(),
+    "kthvalue": lambda: _x().kthvalue(2)[0],
     "multinomial": lambda: ember.multinomial(ember.ones(4, device=D), 2),
-    "randperm": lambda: ember.randperm(5, device=D), "arange": lambda: ember.arange(5, device=D),
-    "linspace": lambda: ember.linspace(0, 1, 5, device=D), "eye": lambda: ember.eye(3, device=D),
-    "randint": lambda: ember.randint(0, 5, (3,), device=D), "rand_like": lambda: ember.rand_like(_x()),
+    "randperm": lambda: ember.randperm(5, device=D),
+    "arange": lambda: ember.arange(5, device=D),
+    "linspace": lambda: ember.linspace(0, 1, 5, device=D),
+    "eye": lambda: ember.eye(3, device=D),
+    "randint": lambda: ember.randint(0, 5, (3,), device=D),
+    "rand_like": lambda: ember.rand_like(_x()),
     "normal_tensors": lambda: ember.normal(ember.zeros(3, device=D), ember.ones(3, device=D)),
     "bernoulli": lambda: ember.bernoulli(ember.full((3,), 0.5, device=D)),
     "poisson": lambda: ember.poisson(ember.ones(3, device=D)),
@@ -45,26 +51,44 @@ CASES = {
     "init_trunc_normal": lambda: ember.nn.init.trunc_normal_(ember.empty(3, device=D)),
     "init_sparse": lambda: ember.nn.init.sparse_(ember.empty(3, 3, device=D), 0.5),
     "clip_grad_norm": lambda: ember.nn.utils.clip_grad_norm_([_with_grad()], 1.0),
-    "spectral_norm": lambda: ember.nn.utils.spectral_norm(ember.nn.Linear(3, 3).to(D))(ember.ones(1, 3, device=D)),
-    "parameters_to_vector": lambda: ember.nn.utils.parameters_to_vector(ember.nn.Linear(3, 3).to(D).parameters()),
-    "pad_sequence": lambda: ember.nn.utils.rnn.pad_sequence([ember.ones(2, device=D), ember.ones(3, device=D)]),
+    "spectral_norm": lambda: ember.nn.utils.spectral_norm(ember.nn.Linear(3, 3).to(D))(
+        ember.ones(1, 3, device=D)
+    ),
+    "parameters_to_vector": lambda: ember.nn.utils.parameters_to_vector(
+        ember.nn.Linear(3, 3).to(D).parameters()
+    ),
+    "pad_sequence": lambda: ember.nn.utils.rnn.pad_sequence(
+        [ember.ones(2, device=D), ember.ones(3, device=D)]
+    ),
     "collate": lambda: ember.utils.data.default_collate([_x()[0], _x()[1]]),
     "new_tensor": lambda: _x().new_tensor([1, 2]),
     "as_tensor": lambda: ember.as_tensor(np.ones(3), device=D),
     "index_with_list": lambda: _x()[[0, 2]],
     "scatter_add": lambda: ember.zeros(4, 5, device=D).scatter_add(
-        0, ember.zeros(4, 5, dtype=ember.int64, device=D), _x()),
-    "index_add": lambda: ember.zeros(4, 5, device=D).index_add(0, ember.tensor([0, 0, 1, 1], device=D), _x()),
+        0, ember.zeros(4, 5, dtype=ember.int64, device=D), _x()
+    ),
+    "index_add": lambda: ember.zeros(4, 5, device=D).index_add(
+        0, ember.tensor([0, 0, 1, 1], device=D), _x()
+    ),
     "one_hot": lambda: F.one_hot(ember.tensor([1, 2], device=D), 4),
     "dropout": lambda: F.dropout(_x(), 0.5, training=True),
     "interpolate": lambda: F.interpolate(ember.randn(1, 1, 4, 4, device=D), scale_factor=2),
     "causal_attention": lambda: F.scaled_dot_product_attention(
-        *(ember.randn(1, 2, 4, 8, device=D) for _ in range(3)), is_causal=True),
-    "ctc_loss": lambda: F.ctc_loss(ember.randn(6, 2, 5, device=D).log_softmax(2),
-                                   ember.tensor([[1, 2], [3, 3]], device=D), [6, 5], [2, 2]),
-    "embedding_max_norm": lambda: ember.nn.Embedding(5, 3, max_norm=1.0).to(D)(ember.tensor([1, 2], device=D)),
+        *(ember.randn(1, 2, 4, 8, device=D) for _ in range(3)), is_causal=True
+    ),
+    "ctc_loss": lambda: F.ctc_loss(
+        ember.randn(6, 2, 5, device=D).log_softmax(2),
+        ember.tensor([[1, 2], [3, 3]], device=D),
+        [6, 5],
+        [2, 2],
+    ),
+    "embedding_max_norm": lambda: ember.nn.Embedding(5, 3, max_norm=1.0).to(D)(
+        ember.tensor([1, 2], device=D)
+    ),
     "deepcopy_module": lambda: next(copy.deepcopy(ember.nn.Linear(2, 2).to(D)).parameters()),
-    "weighted_sampler_cuda_weights": lambda: list(ember.utils.data.WeightedRandomSampler(ember.ones(3, device=D), 2)),
+    "weighted_sampler_cuda_weights": lambda: list(
+        ember.utils.data.WeightedRandomSampler(ember.ones(3, device=D), 2)
+    ),
 }
 
 

@@ -13,8 +13,14 @@ from tests.cuda.conftest import host
 
 def test_tensor_to_cuda_and_back(device):
     x = ember.randn(3, 4)
-    for moved in (x.cuda(), x.to(device), x.to(device, non_blocking=True), x.to("cuda:0"),
-                  x.to(device=device, dtype=ember.float64), x.cuda(0)):
+    for moved in (
+        x.cuda(),
+        x.to(device),
+        x.to(device, non_blocking=True),
+        x.to("cuda:0"),
+        x.to(device=device, dtype=ember.float64),
+        x.cuda(0),
+    ):
         assert moved.is_cuda and moved.device.type == "cuda" and not moved.is_cpu
         np.testing.assert_allclose(host(moved), x.numpy())
         back = moved.cpu()
@@ -24,7 +30,9 @@ def test_tensor_to_cuda_and_back(device):
 
 def test_numpy_on_a_cuda_tensor_raises_pytorchs_error(device):
     y = ember.ones(2, device=device)
-    with pytest.raises(TypeError, match=r"can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu\(\)"):
+    with pytest.raises(
+        TypeError, match=r"can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu\(\)"
+    ):
         y.numpy()
     with pytest.raises(TypeError, match="Tensor.cpu"):
         np.asarray(y)
@@ -37,10 +45,16 @@ def test_gradients_flow_across_a_device_move(device):
     assert x.grad.is_cpu and x.grad.tolist() == [2.0, 2.0, 2.0]
 
 
-@pytest.mark.parametrize("op", [
-    lambda a, b: a + b, lambda a, b: a @ b.t(), lambda a, b: ember.cat([a, b]),
-    lambda a, b: ember.nn.functional.mse_loss(a, b), lambda a, b: a.add_(b),
-])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a @ b.t(),
+        lambda a, b: ember.cat([a, b]),
+        lambda a, b: ember.nn.functional.mse_loss(a, b),
+        lambda a, b: a.add_(b),
+    ],
+)
 def test_different_devices_in_one_op_raise_naming_both(op, device):
     a, b = ember.randn(2, 3, device=device), ember.randn(2, 3)
     with pytest.raises(RuntimeError, match=r"(?s)same device.*(cuda:0.*cpu|cpu.*cuda:0)"):
@@ -69,7 +83,9 @@ def test_save_cuda_tensors_and_load_with_map_location(tmp_path, device):
     for location in ("cpu", ember.device("cpu"), {"cuda:0": "cpu"}, lambda storage, loc: storage):
         loaded = ember.load(path, map_location=location)
         assert loaded["x"].is_cpu and loaded["x"].tolist() == [0.0, 1.0, 2.0, 3.0]
-    to_device = ember.load(ember.save({"y": ember.ones(2)}, tmp_path / "y") or tmp_path / "y", map_location=device)
+    to_device = ember.load(
+        ember.save({"y": ember.ones(2)}, tmp_path / "y") or tmp_path / "y", map_location=device
+    )
     assert to_device["y"].is_cuda
     fresh = ember.nn.Linear(3, 2).to(device)
     fresh.load_state_dict(on_device["model"])

@@ -21,8 +21,12 @@ def pin_available(requested: bool) -> bool:
         return True
     if not _warned:
         _warned.append(True)
-        warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then "
-                      "device pinned memory won't be used.", UserWarning, stacklevel=3)
+        warnings.warn(
+            "'pin_memory' argument is set as true but no accelerator is found, then "
+            "device pinned memory won't be used.",
+            UserWarning,
+            stacklevel=3,
+        )
     return False
 
 
