@@ -194,8 +194,8 @@ class ArithmeticMethods:
             other_shape = list(other.shape) if isinstance(other, _t.Tensor) else []
             if isinstance(other, _t.Tensor) and other.device != self.device:
                 raise RuntimeError(
-                    f"{op}: expected all tensors to be on the same device, but found {self.device} "
-                    f"and {other.device}"
+                    f"Expected all tensors to be on the same device, but found at least two "
+                    f"devices, {self.device} and {other.device}! ({op})"
                 ) from exc
             raise RuntimeError(
                 f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape of "
