@@ -260,9 +260,26 @@ BUILDERS = {"mlp": mlp, "lenet": lenet, "convnet": convnet, "gpt": gpt, "lstm": 
 NAMES = tuple(BUILDERS)
 
 
-def build(name: str, m, seed: int = 0) -> Workload:
-    """The workload ``name`` built with library ``m`` (``ember`` or ``torch``)."""
+class _OnDevice:
+    """Library ``m`` whose ``tensor(...)`` puts data on ``device`` (for workloads on a GPU)."""
+
+    def __init__(self, m, device) -> None:
+        self._m, self._device = m, device
+
+    def __getattr__(self, name: str):
+        return getattr(self._m, name)
+
+    def tensor(self, data, **kwargs):
+        return self._m.tensor(data, **{"device": self._device, **kwargs})
+
+
+def build(name: str, m, seed: int = 0, device=None) -> Workload:
+    """The workload ``name`` built with library ``m`` (``ember`` or ``torch``), on ``device``."""
     if name not in BUILDERS:
         raise ValueError(f"unknown workload {name!r}; choose from {', '.join(NAMES)}")
     m.manual_seed(seed)
-    return BUILDERS[name](m, seed=seed)
+    if device is None or str(device) == "cpu":
+        return BUILDERS[name](m, seed=seed)
+    workload = BUILDERS[name](_OnDevice(m, device), seed=seed)
+    workload.model.to(device)  # parameters keep their identity: the optimizer follows them
+    return workload

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ember import backend, dtypes, settings
+from ember.backend.errors import check_cuda_dtype
 from ember.device import as_device
 from ember.methods._out import with_out
 from ember.methods._util import size_args
@@ -197,10 +198,7 @@ def _from_dlpack(ext) -> Tensor:
             f"got {type(ext).__name__}"
         )
     kind, _ = ext.__dlpack_device__()
-    if kind == 1:  # kDLCPU
-        array = np.from_dlpack(ext)
-    else:
-        array = backend.get("cuda").xp.from_dlpack(ext)
+    array = backend.get("cpu" if kind == 1 else "cuda").from_dlpack(ext)  # 1: kDLCPU
     dtypes.from_numpy_dtype(array.dtype)
     return make(array)
 
@@ -225,9 +223,13 @@ def _factory(op, fill, size, dtype, device, requires_grad):
         device = settings.default_device_or_none()
     dev = as_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda":  # allocate on the device, not on the host
-        xp = _xp(dev)
-        with xp.cuda.Device(dev.index or 0):
-            return _finish(fill(xp, shape, _np_dtype(dtype)), None, requires_grad)
+        xp, cuda = _xp(dev), backend.get("cuda")
+        check_cuda_dtype(np.dtype(_np_dtype(dtype)))
+        try:
+            with cuda.device_guard(dev.index):
+                return _finish(fill(xp, shape, _np_dtype(dtype)), None, requires_grad)
+        except MemoryError as exc:
+            raise cuda.out_of_memory(exc, op, f"size {list(shape)}, dtype {_np_dtype(dtype)}") or exc from exc
     return _finish(fill(np, shape, _np_dtype(dtype)), None, requires_grad)
 
 

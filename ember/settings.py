@@ -15,6 +15,9 @@ from __future__ import annotations
 import os
 import warnings
 
+from ember.backend import flags
+from ember.backend.errors import OutOfMemoryError  # torch.OutOfMemoryError: the one class
+
 __all__ = [
     "are_deterministic_algorithms_enabled",
     "get_default_device",
@@ -45,8 +48,6 @@ __all__ = [
 has_lapack, has_spectral, has_mkl, has_openmp = True, True, False, False
 
 
-class OutOfMemoryError(RuntimeError):
-    """A device ran out of memory (``torch.OutOfMemoryError``, also ``ember.cuda.OutOfMemoryError``)."""
 
 
 class AcceleratorError(RuntimeError):
@@ -113,15 +114,21 @@ def init_num_threads() -> None:
 
 
 def set_float32_matmul_precision(precision: str) -> None:
-    """Record 'highest', 'high' or 'medium' (ember always computes in full float32)."""
+    """'highest' keeps float32 matmuls exact; 'high' or 'medium' let CUDA use TF32 tensor cores
+    (``ember.backends.cuda.matmul.allow_tf32``, which this sets). The CPU always computes in
+    full float32."""
     if precision not in ("highest", "high", "medium"):
         raise RuntimeError(f"Invalid precision {precision!r}: expected 'highest', 'high' or "
                            "'medium'")
     _state["matmul_precision"] = precision
+    flags.matmul.allow_tf32 = precision != "highest"
 
 
 def get_float32_matmul_precision() -> str:
-    return _state["matmul_precision"]
+    """The precision last set, or what ``allow_tf32`` set since ('high' when TF32 is on)."""
+    if flags.matmul.allow_tf32:
+        return "high" if _state["matmul_precision"] == "highest" else _state["matmul_precision"]
+    return "highest"
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:

@@ -335,7 +335,8 @@ class TensorBase:
             )
 
     def _check_writeable(self, op: str) -> None:
-        if not self._data.flags.writeable:
+        data = self._data
+        if not (data.flags.writeable if type(data) is _ndarray else backend.writeable(data)):
             raise RuntimeError(
                 f"{op}: unsupported operation: more than one element of the written-to tensor "
                 f"(shape {list(self.shape)}) refers to a single memory location (an expanded view?). "
@@ -455,7 +456,9 @@ class TensorBase:
         return format_tensor(self)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (backend.to_device(self._data, "cpu").copy(), self._requires_grad))
+        if self.is_cpu:
+            return (_rebuild, (self._data.copy(), self._requires_grad))
+        return (_rebuild, (backend.to_device(self._data, "cpu"), self._requires_grad, str(self.device)))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -513,7 +516,7 @@ def _address(array) -> int:
     return array.data.ptr
 
 
-def _rebuild(array, requires_grad):
-    t = make(array)
+def _rebuild(array, requires_grad, device=None):
+    t = make(array if device is None else backend.to_device(array, device))
     t._requires_grad = requires_grad
     return t

@@ -17,6 +17,7 @@ import warnings
 
 import weakref
 
+from ember import backend
 from ember.autograd import anomaly
 from ember.autograd.function import AccumulateGrad, Node
 from ember.autograd.grad_mode import grad_enabled
@@ -339,7 +340,7 @@ class _Walk:
                 t._grad = g
             else:
                 data = g._data
-                if id(data) in self.assigned or data.base is not None or not data.flags.writeable:
+                if id(data) in self.assigned or data.base is not None or not backend.writeable(data):
                     data = data.copy()
                 self.assigned.add(id(data))
                 t._grad = g if data is g._data and g.grad_fn is None else g._wrap_like(data)

@@ -22,6 +22,8 @@ import traceback
 from contextvars import ContextVar
 
 from ember import backend
+from ember.amp.autocast_mode import STATE as _AUTOCAST
+from ember.amp.autocast_mode import cast_inputs as _autocast_inputs
 from ember.backend import _XP_BY_TYPE
 from ember.autograd import anomaly
 from ember.autograd.hooks import add_hook
@@ -361,6 +363,8 @@ def _xp_for(raw_args, tensors_seen: bool):
 
 
 def _apply_primitive(cls, args, kwargs):
+    if _AUTOCAST.active:  # one attribute read when no thread is inside ember.autocast
+        args = _autocast_inputs(cls, args)
     Tensor = _Tensor
     raw = list(args)
     needs = False
@@ -385,6 +389,8 @@ def _apply_primitive(cls, args, kwargs):
         out = cls.forward(ctx, *raw, **kwargs)
     except (ValueError, TypeError, IndexError) as exc:
         raise _describe_failure(cls, args, exc) from exc
+    except MemoryError as exc:
+        raise _out_of_memory(cls, args, exc) from exc
     if anomaly.enabled:
         anomaly.check_forward(cls, out, xp)
     if type(out) is tuple:
@@ -406,7 +412,7 @@ def _apply_primitive(cls, args, kwargs):
 
 
 def _wrap_output(cls, ctx, array, index, record, args):
-    if type(array) is not ctx.xp.ndarray:
+    if type(array) is not ctx.xp.ndarray and type(array) not in _XP_BY_TYPE:  # not a device move
         array = ctx.xp.asarray(array)
     differentiable = record and array.dtype.kind in "fc"
     t = _make(array, differentiable, ctx if differentiable else None, index, None)
@@ -499,9 +505,10 @@ def _describe_failure(cls, args, exc):
     devices = {str(t.device) for _, t in tensors}
     if len(devices) > 1:
         where = ", ".join(f"argument {i} on {t.device}" for i, t in tensors)
+        first, second = sorted(devices, reverse=True)[:2]
         return RuntimeError(
-            f"{name}: expected all tensors to be on the same device, but found {where}. "
-            "Move them with .to(device) first."
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{first} and {second}! ({name}: {where}; move them with .to(device) first)"
         )
     described = ", ".join(
         f"argument {i}: shape {list(t.shape)} {t.dtype}" for i, t in tensors
@@ -510,6 +517,15 @@ def _describe_failure(cls, args, exc):
     if isinstance(exc, TypeError) and not isinstance(exc, IndexError):
         kind = TypeError
     return kind(f"{name}: {exc} ({described})")
+
+
+def _out_of_memory(cls, args, exc):
+    """A device's out-of-memory error as ``ember.cuda.OutOfMemoryError`` naming the op."""
+    cuda = backend._loaded.get("cuda")
+    if cuda is None:
+        return exc
+    shapes = ", ".join(f"{list(a.shape)} {a.dtype} on {a.device}" for a in args if isinstance(a, _Tensor))
+    return cuda.out_of_memory(exc, cls.op_name or cls.__name__.lower(), f"inputs {shapes or 'none'}") or exc
 
 
 def _apply_user(cls, args, kwargs):

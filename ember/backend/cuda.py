@@ -6,9 +6,14 @@ and moving a tensor raises an error that says what is missing.
 
 from __future__ import annotations
 
+import contextlib
+
+from ember.backend import errors
+from ember.backend.scatter import at_in_rounds
 from ember.device import device
 
 name = "cuda"
+fake = False
 _cupy = None
 _import_error: Exception | None = None
 
@@ -73,6 +78,7 @@ def device_of(array) -> device:
 
 def to_device(array, index: int | None):
     cupy = _require()
+    errors.check_cuda_dtype(array.dtype)
     with cupy.cuda.Device(current_device() if index is None else index):
         return cupy.asarray(array)
 
@@ -88,13 +94,173 @@ def synchronize(index: int | None = None) -> None:
 
 
 def get_device_name(index: int | None = None) -> str:
+    return get_device_properties(index)["name"]
+
+
+def get_device_properties(index: int | None = None) -> dict:
     cupy = _require()
-    props = cupy.cuda.runtime.getDeviceProperties(current_device() if index is None else index)
-    return props["name"].decode()
+    index = current_device() if index is None else index
+    props = dict(cupy.cuda.runtime.getDeviceProperties(index))
+    name = props.get("name", b"")
+    props["name"] = name.decode() if isinstance(name, bytes) else str(name)
+    props["total_memory"] = props.get("totalGlobalMem", 0)
+    props["multi_processor_count"] = props.get("multiProcessorCount", 0)
+    return props
+
+
+@contextlib.contextmanager
+def device_guard(index: int | None):
+    """Make ``index`` the current device inside the block."""
+    cupy = _require()
+    with cupy.cuda.Device(current_device() if index is None else index):
+        yield
+
+
+# -- kernels that differ between backends -------------------------------------------------------
+_CUPYX_SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
+
+
+def ufunc_at(ufunc_name: str, out, key, values) -> None:
+    """``out[key] (op)= values`` unbuffered: ``ufunc.at`` where CuPy has it, else cupyx's scatter,
+    else buffered updates in rounds (``ember.backend.scatter``)."""
+    at = getattr(getattr(_require(), ufunc_name), "at", None)
+    if at is not None:
+        try:
+            at(out, key, values)
+            return
+        except NotImplementedError:  # CuPy implements ufunc.at for only some ufuncs
+            pass
+    if ufunc_name not in _CUPYX_SCATTER:
+        at_in_rounds(_require(), ufunc_name, out, key, values)
+        return
+    import cupyx
+
+    getattr(cupyx, _CUPYX_SCATTER[ufunc_name])(out, key, values)
+
+
+def special_functions():
+    """``cupyx.scipy.special`` (compiled special functions), or None when missing."""
+    try:
+        return special_module()
+    except ImportError:
+        return None
+
+
+def copy_rows(dst, src) -> None:
+    dst[...] = src
+
+
+def pin(array):
+    """A copy of ``array`` in page-locked host memory (``cupyx.empty_pinned``)."""
+    _require()
+    import cupyx
+
+    out = cupyx.empty_pinned(array.shape, array.dtype)
+    out[...] = array
+    return out
+
+
+def is_pinned(array) -> bool:
+    if _cupy is None or array.base is None:
+        return False
+    try:
+        attrs = _cupy.cuda.runtime.pointerGetAttributes(array.ctypes.data)
+    except _cupy.cuda.runtime.CUDARuntimeError:
+        return False
+    return getattr(attrs, "type", 0) == 1  # cudaMemoryTypeHost
+
+
+def from_dlpack(obj):
+    return _require().from_dlpack(obj)
+
+
+def to_dlpack(array):
+    return array.__dlpack__()
+
+
+def set_allow_tf32(flag: bool) -> None:
+    """Switch float32 matmuls (cuBLAS) to TF32 tensor cores, or back."""
+    import os
+
+    os.environ["CUPY_TF32"] = "1" if flag else "0"  # read by CuPy when it is first imported
+    cupy = _load()
+    if cupy is None:
+        return
+    import importlib
+
+    try:
+        linalg = importlib.import_module("cupy._core._routines_linalg")
+    except ImportError:
+        linalg = None
+    setter = getattr(linalg, "set_compute_type", None)
+    # CuPy's compute-type enum (cupy/_core/_routines_linalg.pxd): DEFAULT = 1, TF32 = 7
+    tf32 = getattr(linalg, "COMPUTE_TYPE_TF32", 7)
+    default = getattr(linalg, "COMPUTE_TYPE_DEFAULT", 1)
+    if setter is None:
+        raise RuntimeError("allow_tf32: this CuPy version has no set_compute_type; set CUPY_TF32=1 "
+                           "in the environment before importing ember instead")
+    import numpy
+
+    setter(numpy.dtype(numpy.float32), tf32 if flag else default)
+
+
+def out_of_memory(exc: BaseException, op: str, request: str):
+    """The ``ember.cuda.OutOfMemoryError`` for CuPy's out-of-memory error, or None."""
+    if _cupy is None or not isinstance(exc, _cupy.cuda.memory.OutOfMemoryError):
+        return None
+    size = errors.requested_bytes(exc)
+    free, total = mem_get_info()
+    return errors.OutOfMemoryError.describe(op, f"{request}; {free:,} bytes free on the device",
+                                            size, memory_stats(), total)
+
+
+# -- memory statistics: CuPy's default memory pool ------------------------------------------------
+_peak = {"allocated": 0, "reserved": 0}
+
+
+def _pool():
+    return _require().get_default_memory_pool()
 
 
 def memory_allocated(index: int | None = None) -> int:
-    return _require().get_default_memory_pool().used_bytes()
+    used = _pool().used_bytes()
+    _peak["allocated"] = max(_peak["allocated"], used)
+    return used
+
+
+def max_memory_allocated(index: int | None = None) -> int:
+    return max(_peak["allocated"], memory_allocated(index))
+
+
+def memory_reserved(index: int | None = None) -> int:
+    total = _pool().total_bytes()
+    _peak["reserved"] = max(_peak["reserved"], total)
+    return total
+
+
+def max_memory_reserved(index: int | None = None) -> int:
+    return max(_peak["reserved"], memory_reserved(index))
+
+
+def reset_peak_memory_stats(index: int | None = None) -> None:
+    _peak["allocated"] = memory_allocated(index)
+    _peak["reserved"] = memory_reserved(index)
+
+
+def mem_get_info(index: int | None = None) -> tuple[int, int]:
+    cupy = _require()
+    with cupy.cuda.Device(current_device() if index is None else index):
+        return cupy.cuda.runtime.memGetInfo()
+
+
+def memory_stats(index: int | None = None) -> dict:
+    return {
+        "allocated_bytes.all.current": memory_allocated(index),
+        "allocated_bytes.all.peak": max_memory_allocated(index),
+        "reserved_bytes.all.current": memory_reserved(index),
+        "reserved_bytes.all.peak": max_memory_reserved(index),
+        "free_blocks": _pool().n_free_blocks(),
+    }
 
 
 def empty_cache() -> None:
@@ -116,3 +282,26 @@ def special_module():
     import cupyx.scipy.special
 
     return cupyx.scipy.special
+
+
+# -- streams and events ---------------------------------------------------------------------------
+def Stream(index: int | None = None, null: bool = False):
+    cupy = _require()
+    if null:
+        return cupy.cuda.Stream.null
+    with cupy.cuda.Device(current_device() if index is None else index):
+        return cupy.cuda.Stream(non_blocking=True)
+
+
+def Event(enable_timing: bool = False):
+    return _require().cuda.Event(disable_timing=not enable_timing)
+
+
+def elapsed_ms(start, end) -> float:
+    return float(_require().cuda.get_elapsed_time(start, end))
+
+
+def chunk_elements(cache_sized: int) -> int:
+    """Elements per pass of a chained elementwise computation: all of them (one kernel per pass;
+    the CPU's cache-sized chunks would only multiply launches on a GPU)."""
+    return 1 << 62

@@ -25,6 +25,11 @@ class Flags:
     def __init__(self, name: str, **defaults: Any) -> None:
         object.__setattr__(self, "_name", name)
         object.__setattr__(self, "_values", dict(defaults))
+        object.__setattr__(self, "_watchers", [])
+
+    def watch(self, callback) -> None:
+        """Call ``callback(name, value)`` whenever a setting is assigned (a backend applying it)."""
+        self._watchers.append(callback)
 
     def __getattr__(self, key: str) -> Any:
         values = object.__getattribute__(self, "_values")
@@ -36,6 +41,8 @@ class Flags:
         if key not in self._values:
             raise AttributeError(f"{self._name} has no setting {key!r}; known: {sorted(self._values)}")
         self._values[key] = value
+        for callback in self._watchers:
+            callback(key, value)
 
     def snapshot(self) -> dict[str, Any]:
         """The current values, as a dict (to restore later with ``update``)."""
@@ -58,3 +65,17 @@ matmul = Flags("cuda.matmul", allow_tf32=False, allow_fp16_reduced_precision_red
 sdp = Flags("cuda.sdp", flash=True, mem_efficient=True, math=True, cudnn=True,
             fp16_bf16_reduction_math=False)
 mkldnn = Flags("mkldnn", enabled=True, deterministic=False)
+
+
+def _apply_tf32(key: str, value: Any) -> None:
+    """``matmul.allow_tf32`` switches cuBLAS's float32 compute type, on a GPU that is there."""
+    if key != "allow_tf32":
+        return
+    from ember import backend  # the package imports this module: a cycle only at load time
+
+    cuda = backend.get("cuda")
+    if hasattr(cuda, "set_allow_tf32") and cuda.is_available():
+        cuda.set_allow_tf32(bool(value))
+
+
+matmul.watch(_apply_tf32)

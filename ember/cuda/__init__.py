@@ -1,16 +1,49 @@
 """``ember.cuda``: the CUDA device, answered honestly when there is none.
 
 Everything here works without CuPy or a GPU: ``is_available()`` is False, ``device_count()`` is 0,
-and calls that need a GPU raise an error saying what is missing.
+the memory statistics are 0, and calls that need a GPU raise an error saying what is missing.
+Under the test-only stand-in (``EMBER_FAKE_CUDA=1``) the answers come from
+``ember.backend.fake_cuda`` (memory statistics count the bytes of live device arrays).
 """
 
 from __future__ import annotations
 
 from ember import backend
+from ember.backend.errors import OutOfMemoryError
+from ember.cuda.streams import Event, Stream, current_stream, default_stream, stream
+from ember.device import as_device
 
 __all__ = [
-    "is_available", "device_count", "current_device", "set_device", "synchronize", "get_device_name",
-    "manual_seed", "manual_seed_all", "empty_cache", "memory_allocated", "is_bf16_supported", "device",
+    "Event",
+    "OutOfMemoryError",
+    "Stream",
+    "current_device",
+    "current_stream",
+    "default_stream",
+    "device",
+    "device_count",
+    "empty_cache",
+    "get_device_capability",
+    "get_device_name",
+    "get_device_properties",
+    "init",
+    "initial_seed",
+    "is_available",
+    "is_bf16_supported",
+    "is_initialized",
+    "manual_seed",
+    "manual_seed_all",
+    "max_memory_allocated",
+    "max_memory_reserved",
+    "mem_get_info",
+    "memory_allocated",
+    "memory_reserved",
+    "memory_stats",
+    "reset_peak_memory_stats",
+    "seed",
+    "set_device",
+    "stream",
+    "synchronize",
 ]
 
 
@@ -18,83 +51,188 @@ def _cuda():
     return backend.get("cuda")
 
 
+def _need(what: str):
+    cuda = _cuda()
+    if not cuda.is_available():
+        raise RuntimeError(
+            f"ember.cuda.{what}: no CUDA device is available (ember's CUDA backend needs CuPy and "
+            "an NVIDIA GPU: pip install cupy-cuda12x)"
+        )
+    return cuda
+
+
+def _index(dev) -> int | None:
+    """A device index from an int, a string ('cuda:1') or a device; None for the current one."""
+    if dev is None:
+        return None
+    if isinstance(dev, int):
+        return dev
+    d = as_device(dev)
+    if d.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {d}")
+    return d.index
+
+
 def is_available() -> bool:
     """True when CuPy is installed and sees at least one NVIDIA GPU."""
     return _cuda().is_available()
 
 
+def is_initialized() -> bool:
+    return is_available()
+
+
+def init() -> None:
+    _need("init")
+
+
 def device_count() -> int:
-    return _cuda().device_count()
+    return _cuda().device_count() if is_available() else 0
 
 
 def current_device() -> int:
-    return _cuda().current_device()
+    return _need("current_device").current_device()
 
 
-def set_device(device) -> None:
-    from ember.device import as_device
-
-    index = device if isinstance(device, int) else as_device(device).index or 0
-    _cuda().set_device(index)
+def set_device(dev) -> None:
+    index = _index(dev)
+    _need("set_device").set_device(0 if index is None else index)
 
 
-def synchronize(device=None) -> None:
-    if is_available():
-        _cuda().synchronize(None if device is None else int(str(device).split(":")[-1]) if ":" in str(device) else device)
+class device:
+    """Context manager that makes a CUDA device current (``torch.cuda.device``)."""
+
+    def __init__(self, dev) -> None:
+        self.index = _index(dev)
+        self._prev = None
+
+    def __enter__(self):
+        if self.index is not None:
+            self._prev = current_device()
+            set_device(self.index)
+
+    def __exit__(self, *exc) -> None:
+        if self._prev is not None:
+            set_device(self._prev)
 
 
-def get_device_name(device=None) -> str:
-    return _cuda().get_device_name(device if isinstance(device, int) or device is None else int(str(device).split(":")[-1]))
+def synchronize(dev=None) -> None:
+    """Wait for all work on a device to finish."""
+    _need("synchronize").synchronize(_index(dev))
 
 
+def get_device_name(dev=None) -> str:
+    return _need("get_device_name").get_device_name(_index(dev))
+
+
+class _DeviceProperties:
+    def __init__(self, props: dict) -> None:
+        self.name = props["name"]
+        self.major, self.minor = int(props.get("major", 0)), int(props.get("minor", 0))
+        self.total_memory = int(props.get("total_memory", 0))
+        self.multi_processor_count = int(props.get("multi_processor_count", 0))
+
+    def __repr__(self) -> str:
+        return (
+            f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+            f"total_memory={self.total_memory // (1 << 20)}MB, "
+            f"multi_processor_count={self.multi_processor_count})"
+        )
+
+
+def get_device_properties(dev=None) -> _DeviceProperties:
+    return _DeviceProperties(_need("get_device_properties").get_device_properties(_index(dev)))
+
+
+def get_device_capability(dev=None) -> tuple[int, int]:
+    props = get_device_properties(dev)
+    return props.major, props.minor
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: CuPy has no bfloat16 dtype, so ember cannot compute in bfloat16 on CUDA."""
+    return False
+
+
+# -- random numbers: ember draws on its generator and moves the result, so one seed serves both --
 def manual_seed(seed: int) -> None:
-    """Seed the CUDA generator (ember draws random numbers on the CPU generator, so this seeds it)."""
-    from ember.random import manual_seed as cpu_seed
+    """Seed the random numbers of CUDA tensors (ember draws them from its one generator)."""
+    from ember.random import manual_seed as seed_all
 
-    cpu_seed(seed)
+    seed_all(seed)
 
 
 manual_seed_all = manual_seed
 
 
+def seed() -> None:
+    from ember import random
+
+    random.seed()
+
+
+seed_all = seed
+
+
+def initial_seed() -> int:
+    from ember import random
+
+    return random.initial_seed()
+
+
+# -- memory ----------------------------------------------------------------------------------------
+def memory_allocated(dev=None) -> int:
+    """Bytes held by live CUDA tensors (0 without a GPU)."""
+    return _cuda().memory_allocated(_index(dev)) if is_available() else 0
+
+
+def max_memory_allocated(dev=None) -> int:
+    return _cuda().max_memory_allocated(_index(dev)) if is_available() else 0
+
+
+def memory_reserved(dev=None) -> int:
+    """Bytes held by the memory pool: live tensors plus freed blocks kept for reuse."""
+    return _cuda().memory_reserved(_index(dev)) if is_available() else 0
+
+
+def max_memory_reserved(dev=None) -> int:
+    return _cuda().max_memory_reserved(_index(dev)) if is_available() else 0
+
+
+def reset_peak_memory_stats(dev=None) -> None:
+    if is_available():
+        _cuda().reset_peak_memory_stats(_index(dev))
+
+
+def memory_stats(dev=None) -> dict:
+    return _cuda().memory_stats(_index(dev)) if is_available() else {}
+
+
+def mem_get_info(dev=None) -> tuple[int, int]:
+    """(free, total) bytes of device memory."""
+    return _need("mem_get_info").mem_get_info(_index(dev))
+
+
 def empty_cache() -> None:
-    _cuda().empty_cache()
+    """Give the pool's freed blocks back to the device."""
+    if is_available():
+        _cuda().empty_cache()
 
 
-def memory_allocated(device=None) -> int:
-    return _cuda().memory_allocated(device) if is_available() else 0
+def __getattr__(name: str):
+    if name == "amp":
+        import importlib
 
-
-def is_bf16_supported(including_emulation: bool = True) -> bool:
-    return is_available()
-
-
-class device:  # noqa: N801
-    """Context manager that makes a CUDA device current (``torch.cuda.device``)."""
-
-    def __init__(self, device):
-        self.index = device if isinstance(device, int) else int(str(device).split(":")[-1])
-
-    def __enter__(self):
-        self._prev = current_device()
-        set_device(self.index)
-
-    def __exit__(self, *exc):
-        set_device(self._prev)
+        return importlib.import_module("ember.cuda.amp")
+    raise AttributeError(f"module 'ember.cuda' has no attribute {name!r}")
 
 
 def _legacy_types() -> None:
-    """``ember.cuda.FloatTensor`` and friends (constructing one without a GPU raises), and
-    ``ember.cuda.amp`` (the older spelling of ``ember.amp``)."""
-    import importlib
-
-    from ember.settings import OutOfMemoryError
-    from ember.typed_tensors import CUDA_TYPES
+    """``ember.cuda.FloatTensor`` and friends (constructing one without a GPU raises)."""
+    from ember.typed_tensors import CUDA_TYPES  # typed_tensors imports ember.cuda lazily: no cycle
 
     globals().update(CUDA_TYPES)
-    globals()["amp"] = importlib.import_module("ember.cuda.amp")
-    globals()["OutOfMemoryError"] = OutOfMemoryError
-    __all__.extend([*CUDA_TYPES, "OutOfMemoryError"])
+    __all__.extend(CUDA_TYPES)
 
 
 _legacy_types()

@@ -192,14 +192,13 @@ class ArithmeticMethods:
         try:
             if type(value) is not type(self._data) and not isinstance(value, _Number):
                 raise TypeError
-            ufunc(self._data, value, out=self._data, casting="unsafe") if self.is_cpu else \
-                self.xp.copyto(self._data, ufunc(self._data, value))
+            ufunc(self._data, value, out=self._data, casting="unsafe")  # CuPy's via __array_ufunc__
         except (ValueError, TypeError) as exc:
             other_shape = list(other.shape) if isinstance(other, TensorBase) else []
             if isinstance(other, TensorBase) and other.device != self.device:
                 raise RuntimeError(
-                    f"{op}: expected all tensors to be on the same device, but found {self.device} "
-                    f"and {other.device}"
+                    f"Expected all tensors to be on the same device, but found at least two "
+                    f"devices, {self.device} and {other.device}! ({op})"
                 ) from exc
             raise RuntimeError(
                 f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape of "

@@ -50,6 +50,23 @@ class ConversionMethods:
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
         return self.to(as_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
 
+    def pin_memory(self, device=None) -> Tensor:
+        """A copy in page-locked host memory (this tensor if it is pinned already); needs CUDA."""
+        cuda = backend.get("cuda")
+        if not self.is_cpu:
+            raise RuntimeError(f"cannot pin '{self.device}' memory: only dense CPU tensors can be pinned")
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available: pinning host "
+                               "memory needs CUDA (CuPy and an NVIDIA GPU)")
+        if cuda.is_pinned(self._data):
+            return self
+        return _t.make(cuda.pin(self._data)).requires_grad_(self._requires_grad)
+
+    def is_pinned(self, device=None) -> builtins.bool:
+        """Whether this tensor lives in page-locked host memory."""
+        cuda = backend.get("cuda")
+        return self.is_cpu and cuda.is_available() and cuda.is_pinned(self._data)
+
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
         """No argument: PyTorch's type name (``'torch.FloatTensor'``); else convert to ``dtype``,
         a typed class (``ember.LongTensor``, ``ember.cuda.FloatTensor``) or its name."""
@@ -113,7 +130,9 @@ class ConversionMethods:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        data = self._data if self.is_cpu else backend.to_device(self._data, "cpu")
+        if not self.is_cpu:  # as PyTorch: no implicit copy of device memory to the host
+            self.numpy()
+        data = self._data
         if copy is False and (dtype is not None and np.dtype(dtype) != data.dtype):
             raise ValueError("Tensor.__array__: copy=False is impossible when the dtype changes")
         if dtype is not None:
@@ -136,12 +155,12 @@ class ConversionMethods:
             )
         if function._trace_hook is not None:
             function._trace_hook.read(self)
-        return self._data.item() if self.is_cpu else self._data.get().item()
+        return self._data.item()  # one element: an explicit device-to-host copy on CUDA
 
     def tolist(self):
         if function._trace_hook is not None:
             function._trace_hook.read(self)
-        return (self._data if self.is_cpu else self._data.get()).tolist()
+        return self._data.tolist()  # CuPy's tolist copies to the host explicitly
 
 
 def _parse_to(args, kwargs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 
 from ember import dtypes
+from ember.amp.autocast_mode import autocast_to
 from ember.layouts import strided
 from ember.methods.decompositions import (
     DecompositionMethods,
@@ -141,22 +142,27 @@ class LinalgMethods(DecompositionMethods):
 
     ger = outer
 
+    @autocast_to("lower")
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         """``beta * self + alpha * (mat1 @ mat2)``."""
         return _scaled_sum("addmm", self, mat1.mm(mat2), beta, alpha)
 
+    @autocast_to("lower")
     def addmv(self, mat, vec, *, beta=1, alpha=1):
         """``beta * self + alpha * (mat @ vec)``."""
         return _scaled_sum("addmv", self, mat.mv(vec), beta, alpha)
 
+    @autocast_to("lower")
     def addr(self, vec1, vec2, *, beta=1, alpha=1):
         """``beta * self + alpha * outer(vec1, vec2)``."""
         return _scaled_sum("addr", self, vec1.outer(vec2), beta, alpha)
 
+    @autocast_to("lower")
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * bmm(batch1, batch2)``."""
         return _scaled_sum("baddbmm", self, batch1.bmm(batch2), beta, alpha)
 
+    @autocast_to("lower")
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * sum_b(batch1[b] @ batch2[b])``."""
         return _scaled_sum("addbmm", self, batch1.bmm(batch2).sum(0), beta, alpha)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from ember import backend
 from ember.ops import Primitive
 from ember.ops.elementwise import _as_array, _quiet
 from ember.ops.special import Erf
@@ -54,10 +55,10 @@ def _horner(xp, z, coefficients, out):
 
 def _phi_float32(xp, x, phi, out):
     """``phi = Phi(x)`` and ``out = x * Phi(x)`` for float32 1-D arrays, chunk by chunk."""
-    n = x.size
-    t, z, q = (xp.empty(min(CHUNK, n), xp.float32) for _ in range(3))
-    for start in range(0, n, CHUNK):
-        stop = min(start + CHUNK, n)
+    n, chunk = x.size, backend.for_xp(xp).chunk_elements(CHUNK)
+    t, z, q = (xp.empty(min(chunk, n), xp.float32) for _ in range(3))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
         m = stop - start
         xs, ts, zs, qs, ps = x[start:stop], t[:m], z[:m], q[:m], phi[start:stop]
         xp.multiply(xs, _SQRT_HALF, out=ts)
@@ -73,11 +74,11 @@ def _phi_float32(xp, x, phi, out):
 
 def _derivative_times(xp, x, phi, grad):
     """``grad * (Phi(x) + x phi(x))`` for 1-D arrays of one dtype, chunk by chunk."""
-    n = x.size
+    n, chunk = x.size, backend.for_xp(xp).chunk_elements(CHUNK)
     out = xp.empty_like(x)
-    t = xp.empty(min(CHUNK, n), x.dtype)
-    for start in range(0, n, CHUNK):
-        stop = min(start + CHUNK, n)
+    t = xp.empty(min(chunk, n), x.dtype)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
         xs, ts = x[start:stop], t[: stop - start]
         xp.multiply(xs, xs, out=ts)
         ts *= -0.5

@@ -9,64 +9,13 @@ index_select, index_add and friends are these same primitives with a key built b
 
 from __future__ import annotations
 
+from ember import backend
 from ember.ops import Primitive
-
-_CUPYX_SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
 
 
 def ufunc_at(xp, name: str, out, key, values) -> None:
     """``out[key] (op)= values`` unbuffered, so repeated indices all count (NumPy's ``ufunc.at``)."""
-    if name == "add" and xp.__name__ == "numpy" and _add_rows(xp, out, key, values):
-        return
-    at = getattr(getattr(xp, name), "at", None)
-    if at is not None:
-        try:
-            at(out, key, values)
-            return
-        except NotImplementedError:  # CuPy implements ufunc.at for only some ufuncs
-            pass
-    if name not in _CUPYX_SCATTER:
-        raise NotImplementedError(f"{name}.at (an unbuffered scatter) is not available for {xp.__name__} arrays")
-    import cupyx  # only reached with CuPy arrays
-
-    getattr(cupyx, _CUPYX_SCATTER[name])(out, key, values)
-
-
-def _add_rows(xp, out, key, values) -> bool:
-    """``out[rows] += values`` for one integer index over the first axis (an embedding's gradient).
-
-    NumPy's ``add.at`` takes ~5 ms for 1120 rows of 256 floats; sorting the rows (stably) and
-    adding them in rounds (each row's first occurrence, then its second, ...) takes 0.6 ms, and
-    when rows repeat many times (a small vocabulary) one ``add.reduceat`` per run of equal rows
-    is cheaper than many rounds. The rounds add each row's values in index order, as ``add.at``
-    does, so they give identical results; ``reduceat`` may sum a run in another order (equal up
-    to rounding). Returns False (nothing written) where this path does not apply.
-    """
-    if type(key) is not tuple or len(key) != 1 or not out.flags.c_contiguous or out.ndim < 1:
-        return False
-    rows = key[0]
-    if not isinstance(rows, xp.ndarray) or rows.dtype.kind not in "iu" or rows.size * out[:1].size < 8192:
-        return False  # small scatters: add.at's few microseconds beat this path's ~50
-    count = out.shape[0]
-    flat = rows.reshape(-1)
-    if flat.min() < -count or flat.max() >= count:
-        return False  # add.at raises the IndexError
-    flat = xp.where(flat < 0, flat + count, flat)
-    per_row = xp.broadcast_to(values, rows.shape + out.shape[1:]).reshape(flat.size, -1)
-    order = xp.argsort(flat, kind="stable")
-    ordered = flat[order]
-    first = xp.flatnonzero(xp.concatenate(([True], ordered[1:] != ordered[:-1])))
-    lengths = xp.diff(xp.append(first, ordered.size))
-    target, picked = out.reshape(count, -1), per_row[order]
-    rounds = int(lengths.max())
-    if rounds * 10 > first.size:  # ~40 us a round against ~4 us a run for reduceat
-        target[ordered[first]] += xp.add.reduceat(picked, first, axis=0)
-        return True
-    rank = xp.arange(ordered.size) - xp.repeat(first, lengths)
-    for k in range(rounds):
-        chosen = rank == k
-        target[ordered[chosen]] += picked[chosen]
-    return True
+    backend.for_xp(xp).ufunc_at(name, out, key, values)
 
 
 def along_dim_key(xp, index, dim: int) -> tuple:

@@ -1,7 +1,7 @@
 """The error-function family (erf, erfc, erfinv).
 
-Where SciPy (NumPy) or CuPy's ``cupyx.scipy.special`` is installed (the backend says which), their
-compiled kernels do the work; otherwise ember's own float64 implementation below (series, continued fraction and
+Where the backend offers compiled special functions (SciPy's, CuPy's ``cupyx``), they do
+the work; otherwise ember's own float64 implementation below (series, continued fraction and
 Newton steps) does, so SciPy stays optional. Both are accurate to float64.
 """
 
@@ -89,18 +89,9 @@ def _erfinv(xp, a):
     return xp.copysign(out, y).reshape(a.shape).astype(a.dtype)
 
 
-_LIBRARY: dict = {}
-
-
 def _library(xp):
-    """The backend's ``scipy.special``-like module, or None when it is not installed."""
-    key = xp.__name__
-    if key not in _LIBRARY:
-        try:
-            _LIBRARY[key] = backend.special_module(xp)
-        except ImportError:
-            _LIBRARY[key] = None
-    return _LIBRARY[key]
+    """The ``scipy.special``-like module for ``xp``'s arrays, or None when not installed."""
+    return backend.for_xp(xp).special_functions()
 
 
 class Erf(_OfInput):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from operator import is_
 
+from ember.backend import HOST_ARRAY, device_of, for_xp
 from ember.tensor import Tensor, make
 
 __all__ = ["CHUNK", "FlatCache"]
@@ -104,8 +105,9 @@ class FlatBucket:
         self.gather_grads(xp, group)
         flat, grad, arrays = self.flat, self.grad, self.arrays
         xp.concatenate([a.reshape(-1) for a in self.param_arrays], out=flat)
-        for a in range(0, self.total, CHUNK):
-            b = min(a + CHUNK, self.total)
+        chunk = for_xp(xp).chunk_elements(CHUNK)
+        for a in range(0, self.total, chunk):
+            b = min(a + chunk, self.total)
             opt.update(group, flat[a:b], grad[a:b], {k: v[a:b] for k, v in arrays.items()}, coeffs)
         name = f"{type(opt).__name__}.step"
         for p, array, view in zip(self.params, self.param_arrays, self.views):
@@ -150,6 +152,8 @@ class FlatCache:
             # the first step runs on the per-parameter path, which creates the state and tells
             # the rule it is fresh; the layout is built from the next step on
             return None
+        for p, st in zip(params, states):
+            opt.follow_device(p, st)  # the model may have moved since the last layout
         if not _uniform_states(opt, params, states):
             return None
         bucket = FlatBucket(opt, group, params)
@@ -176,8 +180,7 @@ def _uniform_params(params: list[Tensor]) -> bool:
             or g.shape != d.shape
         ):
             return False
-    devices = {str(p.device) for p in params} if kind.__module__.startswith("cupy") else ()
-    return len(devices) <= 1
+    return kind is HOST_ARRAY or len({device_of(p._data) for p in params}) <= 1
 
 
 def _uniform_states(opt, params, states) -> bool:

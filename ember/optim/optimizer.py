@@ -214,6 +214,8 @@ class Optimizer:
         fresh = self.needs_init(group, state)
         if fresh:
             self._init_param_state(group, param, state)
+        else:
+            self.follow_device(param, state)
         grad = self._grad_array(group, param)
         scalars = {k: float(state[k]._data) for k in self.scalar_state if k in state}
         coeffs = self.advance(group, scalars, fresh)
@@ -222,6 +224,12 @@ class Optimizer:
         arrays = {k: v._data for k, v in state.items() if k not in scalars and isinstance(v, Tensor)}
         self.update(group, param._data, grad, arrays, coeffs)
         param._bump_version(f"{type(self).__name__}.step")
+
+    def follow_device(self, param: Tensor, state: dict) -> None:
+        """Move ``param``'s state arrays to its device (after ``model.to(device)``)."""
+        for key, value in state.items():
+            if key not in self.scalar_state and isinstance(value, Tensor) and value.device != param.device:
+                state[key] = make(value.detach().to(param.device)._data)
 
     def _grad_array(self, group: dict[str, Any], param: Tensor):
         grad = param._grad

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 
 from ember import random_ops
+from ember.amp.autocast_mode import autocast_to
 from ember.ops.gelu import Gelu
 from ember.tensor import Tensor
 
@@ -106,6 +107,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
+@autocast_to("lower")
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``x`` for ``x > 0``, else ``weight * x``; ``weight`` has 1 or C (channel dim 1) entries.
 
@@ -263,6 +265,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return _apply(input, lambda x: x * softplus(x).tanh(), inplace, "mish")
 
 
+@autocast_to("float32")
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``.
 

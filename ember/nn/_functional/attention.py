@@ -12,6 +12,7 @@ import math
 
 from ember import creation, dtypes
 from ember import functions as _fn
+from ember.amp.autocast_mode import autocast_to
 from ember.ops.attention import ScaledDotProductAttention, masked_softmax
 from ember.tensor import Tensor
 
@@ -127,6 +128,7 @@ def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias, u
     return tuple(x.matmul(w.t()) + (0 if b is None else b) for x, w, b in zip((query, key, value), weights, biases))
 
 
+@autocast_to("lower")
 def multi_head_attention_forward(
     query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
     in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None, bias_v: Tensor | None,

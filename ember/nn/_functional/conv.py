@@ -5,6 +5,7 @@ All run on the N-D primitives of ``ember.ops.conv``; the 1-D forms add a unit he
 
 from __future__ import annotations
 
+from ember.amp.autocast_mode import autocast_to
 from ember.ops.conv import Conv2d, Conv2dInputGrad, ConvGeometry
 from ember.tensor import Tensor
 
@@ -189,6 +190,7 @@ def _conv_transpose2d(input: Tensor, weight: Tensor, bias, stride, padding, outp
     return out if bias is None else out + bias.reshape((1, -1) + (1,) * n)
 
 
+@autocast_to("lower")
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """2-D transposed convolution, weight (C_in, C_out/groups, kh, kw): the adjoint of conv2d.
@@ -205,6 +207,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     return out.squeeze(0) if unbatched else out
 
 
+@autocast_to("lower")
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """1-D transposed convolution, weight (C_in, C_out/groups, k).

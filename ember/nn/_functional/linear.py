@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from ember.amp.autocast_mode import STATE as autocast_state
+from ember.amp.autocast_mode import cast_inputs
 from ember.ops import linalg
 from ember.tensor import Tensor
 
@@ -24,6 +26,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{list(weight.shape)}: the input's last dim must equal in_features (the weight's last "
             "dim), and the weight must be [out_features, in_features]"
         )
+    if autocast_state.active:  # cast all three before the dtype check, as the fused op would
+        input, weight, bias = cast_inputs(linalg.Linear, (input, weight, bias))
     if weight.dim() == 2 and (bias is None or bias.dim() == 1) and _same_dtype(input, weight, bias):
         return linalg.Linear.apply(input, weight, bias)
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)

@@ -11,6 +11,7 @@ from ember.utils.data.collate import default_collate, default_convert
 from ember.utils.data.dataset import Dataset, IterableDataset, has_len
 from ember.utils.data.fetch import make_fetcher
 from ember.utils.data.multiprocess import MultiProcessIterator, default_context
+from ember.utils.data.pin import pin_available, pin_batch
 from ember.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader"]
@@ -31,7 +32,8 @@ class DataLoader:
             ``seed = base_seed + worker_id`` for ember's, NumPy's and Python's RNGs, where
             ``base_seed`` is drawn from ``generator`` (or the default generator) every epoch.
         collate_fn: merges a list of samples; ``default_collate`` by default.
-        pin_memory: accepted for compatibility; has no effect (batches live on the CPU).
+        pin_memory: copy batches into page-locked host memory (faster copies to CUDA); with no
+            GPU it warns and has no effect, as in PyTorch.
         drop_last: drop the last, short batch.
         timeout: seconds to wait for a batch from the workers (0: forever, but a dead worker is
             always reported within a fraction of a second).
@@ -175,13 +177,15 @@ class _SingleProcessIterator:
         self._sampler_iter = None if loader._is_iterable else iter(loader._index_sampler)
         self._fetcher = make_fetcher(loader._fetch_spec())
         self._length = len(loader) if loader._has_len() else None
+        self._pin = pin_available(loader.pin_memory)
 
     def __iter__(self) -> _SingleProcessIterator:
         return self
 
     def __next__(self):
         task = None if self._sampler_iter is None else next(self._sampler_iter)
-        return self._fetcher.fetch(task)
+        batch = self._fetcher.fetch(task)
+        return pin_batch(batch) if self._pin else batch
 
     def _skip(self, n: int) -> None:
         """Pass over the next ``n`` batches without loading them (an exact resume's fast-forward).

@@ -16,6 +16,7 @@ import signal
 import time
 import weakref
 
+from ember.utils.data.pin import pin_available, pin_batch
 from ember.utils.data.worker import unpack, worker_loop
 
 __all__ = ["MultiProcessIterator"]
@@ -48,6 +49,7 @@ class MultiProcessIterator:
         self._prefetch = loader.prefetch_factor * loader.num_workers
         self._timeout = loader.timeout
         self._persistent = loader.persistent_workers
+        self._pin = pin_available(loader.pin_memory)
         self._iterable = loader._is_iterable
         self._epoch = 0
         self._base_seed = loader._draw_base_seed()
@@ -137,7 +139,8 @@ class MultiProcessIterator:
             self._send_task()
             if item is _SKIP:
                 continue
-            return unpack(pickle.loads(item))
+            batch = unpack(pickle.loads(item))
+            return pin_batch(batch) if self._pin else batch
 
     def _receive_one(self) -> None:
         worker_id, epoch, task_id, kind, value = self._get()

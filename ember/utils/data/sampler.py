@@ -133,6 +133,8 @@ class WeightedRandomSampler(Sampler[int]):
         _check_positive_int("WeightedRandomSampler", num_samples, "num_samples")
         if not isinstance(replacement, bool):
             raise TypeError(f"WeightedRandomSampler: replacement should be a bool, got {replacement!r}")
+        if hasattr(weights, "is_cuda") and weights.is_cuda:  # a CUDA tensor: copy to the host explicitly
+            weights = weights.detach().cpu()
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1 or w.size == 0:
             raise ValueError(f"WeightedRandomSampler: weights should be a non-empty 1-D sequence, got shape {w.shape}")
