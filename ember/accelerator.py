@@ -136,10 +136,9 @@ def reset_accumulated_memory_stats(device_index: DeviceLike = None, /) -> None:
 def get_memory_info(device_index: DeviceLike = None, /) -> tuple[int, int]:
     """``(free, total)`` bytes on the device."""
     _require("get_memory_info")
-    import cupy
+    from ember import cuda
 
-    with cupy.cuda.Device(_index(device_index)):
-        return tuple(int(n) for n in cupy.cuda.runtime.memGetInfo())
+    return cuda.mem_get_info(device_index)
 
 
 def get_device_capability(device: DeviceLike = None, /) -> dict[str, Any]:

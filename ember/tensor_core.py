@@ -513,7 +513,7 @@ class _LeafHooks(dict):
 def _address(array) -> int:
     if type(array) is _ndarray:
         return array.__array_interface__["data"][0]
-    return array.data.ptr
+    return backend.for_xp(backend.xp_of(array)).address(array)
 
 
 def _rebuild(array, requires_grad, device=None):

@@ -87,8 +87,9 @@ SUITE_RC=0
 if [[ $SKIP_SUITE -eq 0 ]]; then
     section "device test suite (tests/cuda)"
     XDIST=()
-    "$PYTHON" -c "import xdist" 2> /dev/null && XDIST=(-n 0)
-    timeout 300 "$PYTHON" -m pytest -q -p no:randomly -p no:cacheprovider "${XDIST[@]}" tests/cuda \
+    # four workers on the GPU machine's 16 cores: CuPy compiles each kernel once (a shared cache)
+    "$PYTHON" -c "import xdist" 2> /dev/null && XDIST=(-n "${EMBER_GPU_CHECK_WORKERS:-4}")
+    timeout "${EMBER_GPU_SUITE_SECONDS:-240}" "$PYTHON" -m pytest -q -p no:randomly -p no:cacheprovider "${XDIST[@]}" tests/cuda \
         --junitxml="$OUT/device_suite.xml" -rfE 2>&1 | tail -n 60
     SUITE_RC=${PIPESTATUS[0]}
     echo "device suite exit status: $SUITE_RC"

@@ -141,3 +141,8 @@ def chunk_elements(cache_sized: int) -> int:
     """Elements per pass of a chained elementwise computation: the op's cache-sized chunk (its
     temporaries stay in L2 between passes)."""
     return cache_sized
+
+
+def address(array) -> int:
+    """The address of an array's first element."""
+    return array.__array_interface__["data"][0]

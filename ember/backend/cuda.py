@@ -305,3 +305,18 @@ def chunk_elements(cache_sized: int) -> int:
     """Elements per pass of a chained elementwise computation: all of them (one kernel per pass;
     the CPU's cache-sized chunks would only multiply launches on a GPU)."""
     return 1 << 62
+
+
+def cudnn_version() -> int | None:
+    """The cuDNN version CuPy sees, or None without cuDNN."""
+    try:
+        from cupy.cuda import cudnn as cupy_cudnn
+
+        return int(cupy_cudnn.getVersion())
+    except (ImportError, RuntimeError, AttributeError):
+        return None
+
+
+def address(array) -> int:
+    """The device address of an array's first element."""
+    return array.data.ptr

@@ -288,3 +288,13 @@ def wrap_result(value, index: int = 0):
 def chunk_elements(cache_sized: int) -> int:
     """All elements in one pass, as on a GPU (so the stand-in runs the CUDA path)."""
     return 1 << 62
+
+
+def cudnn_version() -> None:
+    """The stand-in has no cuDNN."""
+    return None
+
+
+def address(array) -> int:
+    """The address of a stand-in array's first element (its NumPy memory, never exposed)."""
+    return array._a.__array_interface__["data"][0]

@@ -32,12 +32,9 @@ def version() -> int | None:
 
     if not cuda.is_available():
         return None
-    try:
-        from cupy.cuda import cudnn as cupy_cudnn
+    from ember import backend
 
-        return int(cupy_cudnn.getVersion())
-    except (ImportError, RuntimeError, AttributeError):
-        return None
+    return backend.get("cuda").cudnn_version()
 
 
 def is_acceptable(tensor) -> bool:

@@ -11,7 +11,7 @@ from ember import backend, dtypes
 from ember.autograd import function
 from ember.device import as_device
 from ember.ops import convert
-from ember.tensor_core import TensorBase
+from ember.tensor_core import TensorBase, make
 from ember.typed_tensors import parse_type, type_name
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class ConversionMethods:
                                "memory needs CUDA (CuPy and an NVIDIA GPU)")
         if cuda.is_pinned(self._data):
             return self
-        return _t.make(cuda.pin(self._data)).requires_grad_(self._requires_grad)
+        return make(cuda.pin(self._data)).requires_grad_(self._requires_grad)
 
     def is_pinned(self, device=None) -> builtins.bool:
         """Whether this tensor lives in page-locked host memory."""

@@ -25,6 +25,7 @@ def _const(array):
 
 
 X2, X3, X4 = _f(4, 6), _f(2, 3, 10), _f(2, 3, 8, 8)
+X5 = _f(2, 3, 6, 6, 6)
 ELEMENTWISE = [
     "CELU",
     "ELU",
@@ -180,7 +181,54 @@ LAYERS.update(
         "ZeroPad2d": (lambda: nn.ZeroPad2d(1), [X4]),
     }
 )
+# the layers added with the API long tail (3-D, lazy, adaptive softmax, ...)
+LAYERS.update(
+    {
+        "Conv3d": (lambda: nn.Conv3d(3, 4, 3, padding=1), [X5]),
+        "ConvTranspose3d": (lambda: nn.ConvTranspose3d(3, 2, 3, stride=2), [X5]),
+        "MaxPool3d": (lambda: nn.MaxPool3d(2), [X5]),
+        "AvgPool3d": (lambda: nn.AvgPool3d(2), [X5]),
+        "LPPool3d": (lambda: nn.LPPool3d(2, 2), [_f(2, 3, 6, 6, 6, lo=0.1, hi=1.0)]),
+        "AdaptiveAvgPool3d": (lambda: nn.AdaptiveAvgPool3d(2), [X5]),
+        "AdaptiveMaxPool3d": (lambda: nn.AdaptiveMaxPool3d(2), [X5]),
+        "MaxUnpool3d": (lambda: _Unpool(3), [X5]),
+        "FractionalMaxPool2d": (lambda: nn.FractionalMaxPool2d(2, output_size=3,
+                                                               _random_samples=_SAMPLES2), [X4]),
+        "FractionalMaxPool3d": (lambda: nn.FractionalMaxPool3d(2, output_size=3,
+                                                               _random_samples=_SAMPLES3), [X5]),
+        "ConstantPad3d": (lambda: nn.ConstantPad3d(1, 0.5), [X5]),
+        "ZeroPad3d": (lambda: nn.ZeroPad3d(1), [X5]),
+        "ReflectionPad3d": (lambda: nn.ReflectionPad3d(1), [X5]),
+        "ReplicationPad3d": (lambda: nn.ReplicationPad3d(1), [X5]),
+        "CircularPad3d": (lambda: nn.CircularPad3d(1), [X5]),
+        "ChannelShuffle": (lambda: nn.ChannelShuffle(3), [_f(2, 6, 4, 4)]),
+        "CrossMapLRN2d": (lambda: nn.CrossMapLRN2d(3), [X4]),
+        "SyncBatchNorm": (lambda: nn.SyncBatchNorm(3), [X4]),
+        "LazyLinear": (lambda: _materialized(nn.LazyLinear(5), X2), [X2]),
+        "LazyConv1d": (lambda: _materialized(nn.LazyConv1d(4, 3), X3), [X3]),
+        "LazyConv2d": (lambda: _materialized(nn.LazyConv2d(4, 3), X4), [X4]),
+        "LazyConv3d": (lambda: _materialized(nn.LazyConv3d(4, 3), X5), [X5]),
+        "LazyConvTranspose1d": (lambda: _materialized(nn.LazyConvTranspose1d(4, 3), X3), [X3]),
+        "LazyConvTranspose2d": (lambda: _materialized(nn.LazyConvTranspose2d(4, 3), X4), [X4]),
+        "LazyConvTranspose3d": (lambda: _materialized(nn.LazyConvTranspose3d(4, 3), X5), [X5]),
+        "LazyBatchNorm1d": (lambda: _materialized(nn.LazyBatchNorm1d(), X3), [X3]),
+        "LazyBatchNorm2d": (lambda: _materialized(nn.LazyBatchNorm2d(), X4), [X4]),
+        "LazyBatchNorm3d": (lambda: _materialized(nn.LazyBatchNorm3d(), X5), [X5]),
+        "LazyInstanceNorm1d": (lambda: _materialized(nn.LazyInstanceNorm1d(), X3), [X3]),
+        "LazyInstanceNorm2d": (lambda: _materialized(nn.LazyInstanceNorm2d(), X4), [X4]),
+        "LazyInstanceNorm3d": (lambda: _materialized(nn.LazyInstanceNorm3d(), X5), [X5]),
+        "NLLLoss2d": (nn.NLLLoss2d, [_f(2, 4, 3, 3), _i(4, 2, 3, 3)]),
+        "TripletMarginWithDistanceLoss": (nn.TripletMarginWithDistanceLoss, [X2, X2, X2]),
+        "AdaptiveLogSoftmaxWithLoss": (lambda: _AdaptiveSoftmax(), [X2, _i(20, 4)]),
+        "LinearCrossEntropyLoss": (lambda: nn.LinearCrossEntropyLoss(6, 5), [X2, _i(5, 4)]),
+    }
+)
+_SAMPLES2 = ember.rand(2, 3, 2, generator=ember.Generator().manual_seed(0))  # fixed windows
+_SAMPLES3 = ember.rand(2, 3, 3, generator=ember.Generator().manual_seed(0))
+
 NOT_LAYERS = {
+    "Container",  # PyTorch's deprecated empty base class
+    "DataParallel",  # a wrapper that replicates other layers (tests/nn/parallel)
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -198,12 +246,29 @@ class _Unpool(nn.Module):
     def __init__(self, dims: int) -> None:
         super().__init__()
         pool, unpool = (
-            (nn.MaxPool1d, nn.MaxUnpool1d) if dims == 1 else (nn.MaxPool2d, nn.MaxUnpool2d)
+            {1: (nn.MaxPool1d, nn.MaxUnpool1d), 2: (nn.MaxPool2d, nn.MaxUnpool2d),
+             3: (nn.MaxPool3d, nn.MaxUnpool3d)}[dims]
         )
         self.pool, self.unpool = pool(2, return_indices=True), unpool(2)
 
     def forward(self, x):
         return self.unpool(*self.pool(x))
+
+
+def _materialized(layer, maker):
+    """A lazy layer after one forward pass on an input like the test's (its shapes inferred)."""
+    with ember.no_grad():
+        layer(ember.tensor(maker(np.random.default_rng(0))))
+    return layer
+
+
+class _AdaptiveSoftmax(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asm = nn.AdaptiveLogSoftmaxWithLoss(6, 20, cutoffs=[5, 10], div_value=2.0)
+
+    def forward(self, x, target):
+        return self.asm(x, target).output
 
 
 class _CTC(nn.Module):

@@ -93,7 +93,7 @@ SPECS = [
     OpSpec("vander", lambda m, a: m.vander(a, 4), lambda a: np.vander(a, 4), [(3,)], torch=False),
     OpSpec("float_power", lambda m, a, b: m.float_power(a, b), np.power, [(3, 4), (3, 4)],
            domain=(0.5, 2.0), float32=False),  # the result is float64 by definition
-    OpSpec("ldexp", lambda m, a: m.ldexp(a, m.tensor([1, -2, 3])),
+    OpSpec("ldexp", lambda m, a: m.ldexp(a, m.tensor([1, -2, 3], device=a.device)),
            lambda a: a * 2.0 ** np.array([1, -2, 3]), [(2, 3)], torch=False),
     OpSpec("logaddexp2", lambda m, a, b: m.logaddexp2(a, b), np.logaddexp2, [(3, 4), (4,)],
            broadcast=True),
