@@ -329,7 +329,7 @@ def resnet(m, seed: int = 0, batch: int = 64, blocks: int = 3, widths=(16, 32, 6
 
 
 def charrnn(m, seed: int = 0, letters: int = 57, hidden: int = 128, categories: int = 18,
-            seq: int = 20) -> Workload:
+            seq: int = 20, lr: float = 0.005) -> Workload:
     """The classic char-RNN tutorial cell: ``Linear(input+hidden -> hidden)`` and
     ``Linear(input+hidden -> output)`` with LogSoftmax, fed one one-hot character at a time
     (batch 1, ``seq`` characters per step), NLLLoss summed over the sequence, plain SGD."""
@@ -358,7 +358,7 @@ def charrnn(m, seed: int = 0, letters: int = 57, hidden: int = 128, categories: 
         return m.tensor(onehot), m.tensor(targets)
 
     data = _batches(rng, 4, sequence)
-    opt = m.optim.SGD(model.parameters(), lr=0.005)
+    opt = m.optim.SGD(model.parameters(), lr=lr)
     criterion = nn.NLLLoss()
     position = [0]
 
