@@ -526,15 +526,19 @@ def _without_hooks(hook, value):
 
 
 def _saved_entry(item, args, outs, wrapped, Tensor):
-    if item is None or isinstance(item, (int, float, complex)):
+    if item is None:
+        return (None, None, None, 0, 0)
+    for a in args:  # the usual case first: a primitive saving one of its inputs' arrays
+        if isinstance(a, Tensor) and a._data is item:
+            counter = a._vc
+            if counter is None:  # Tensor._version_counter, inline
+                counter = a._vc = [0, None]
+            return (a, None, counter, counter[0], 0)
+    if isinstance(item, (int, float, complex)):
         return (item, None, None, 0, 0)
     if isinstance(item, Tensor):
         counter = item._version_counter()
         return (item, None, counter, counter[0], 0)
-    for a in args:
-        if isinstance(a, Tensor) and a._data is item:
-            counter = a._version_counter()
-            return (a, None, counter, counter[0], 0)
     for nr, o in enumerate(outs):
         if o is item:  # kept as its array and counter, not as a Tensor, so it holds no cycle
             counter = wrapped[nr]._version_counter() if isinstance(wrapped[nr], Tensor) else None
