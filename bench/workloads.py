@@ -14,10 +14,11 @@ the harness checks.
 FLOPs are counted analytically (``Workload.flops``): matrix products only (linear layers,
 convolutions, the two attention products, the LSTM gates, the char-RNN cell), two FLOPs per
 multiply-add. A layer costs its forward product once for the forward pass and twice more for the
-backward pass (the weight gradient and the input gradient), except that nobody asks for the gradient of the first
-layer's input (the data), so that layer costs two. Elementwise work, normalisation, pooling,
-losses and the optimizer step are left out; they are a few percent of the FLOPs, but (on the
-CPU) often most of the time, which is what the achieved-fraction-of-peak column shows.
+backward pass (the weight gradient and the input gradient), except that nobody asks for the
+gradient of the first layer's input (the data), so that layer costs two. Elementwise work,
+normalisation, pooling, losses and the optimizer step are left out; they are a few percent of
+the FLOPs, but (on the CPU) often most of the time, which is what the achieved-fraction-of-peak
+column shows.
 """
 
 from __future__ import annotations
