@@ -12,12 +12,13 @@ NumPy arrays, so ember and PyTorch see identical numbers: their first losses mus
 the harness checks.
 
 FLOPs are counted analytically (``Workload.flops``): matrix products only (linear layers,
-convolutions, the two attention products, the LSTM gates), two FLOPs per multiply-add. A layer
-costs its forward product once for the forward pass and twice more for the backward pass (the
-weight gradient and the input gradient), except that nobody asks for the gradient of the first
-layer's input (the data), so that layer costs two. Elementwise work, normalisation, pooling,
-losses and the optimizer step are left out; they are a few percent of the FLOPs, but (on the
-CPU) often most of the time, which is what the achieved-fraction-of-peak column shows.
+convolutions, the two attention products, the LSTM gates, the char-RNN cell), two FLOPs per
+multiply-add. A layer costs its forward product once for the forward pass and twice more for the
+backward pass (the weight gradient and the input gradient), except that nobody asks for the
+gradient of the first layer's input (the data), so that layer costs two. Elementwise work,
+normalisation, pooling, losses and the optimizer step are left out; they are a few percent of
+the FLOPs, but (on the CPU) often most of the time, which is what the achieved-fraction-of-peak
+column shows.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_STEPS = {"mlp": 40, "lenet": 30, "convnet": 10, "gpt": 10, "lstm": 10}
+DEFAULT_STEPS = {"mlp": 40, "lenet": 30, "convnet": 10, "gpt": 10, "lstm": 10, "resnet": 5,
+                 "charrnn": 40}
 WARMUP_STEPS = 3
 
 
@@ -256,7 +258,131 @@ def lstm(m, seed: int = 0, vocab: int = 1000, embed: int = 256, hidden: int = 25
     return Workload("lstm", step, model, flops)
 
 
-BUILDERS = {"mlp": mlp, "lenet": lenet, "convnet": convnet, "gpt": gpt, "lstm": lstm}
+def _resnet_model(m, blocks: int, widths):
+    nn, F = m.nn, m.nn.functional
+
+    class BasicBlock(nn.Module):
+        """Two 3x3 convs with BatchNorm; a 1x1 strided conv + BatchNorm on the shortcut when
+        the shape changes (option B of the ResNet paper)."""
+
+        def __init__(self, cin: int, cout: int, stride: int):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or cin != cout:
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                                              nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+    class ResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(widths[0])
+            layers, cin = [], widths[0]
+            for stage, width in enumerate(widths):
+                for i in range(blocks):
+                    layers.append(BasicBlock(cin, width, 2 if stage > 0 and i == 0 else 1))
+                    cin = width
+            self.layers = nn.Sequential(*layers)
+            self.fc = nn.Linear(widths[-1], 10)
+
+        def forward(self, x):
+            out = self.layers(F.relu(self.bn(self.conv(x))))
+            return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+    return ResNet()
+
+
+def _resnet_flops(batch: int, blocks: int, widths, side: int = 32) -> float:
+    """Training FLOPs of the convolutions and the final Linear of ``_resnet_model``."""
+    layers = [(batch * side * side * widths[0] * 3 * 9, False)]
+    cin = widths[0]
+    for stage, width in enumerate(widths):
+        for i in range(blocks):
+            stride = 2 if stage > 0 and i == 0 else 1
+            side //= stride
+            pixels = batch * side * side
+            layers += [(pixels * width * cin * 9, True), (pixels * width * width * 9, True)]
+            if stride != 1 or cin != width:
+                layers.append((pixels * width * cin, True))
+            cin = width
+    layers.append((batch * widths[-1] * 10, True))
+    return _products(*layers)
+
+
+def resnet(m, seed: int = 0, batch: int = 64, blocks: int = 3, widths=(16, 32, 64)) -> Workload:
+    """CIFAR-style ResNet-20 (3 stages of 3 basic blocks, 16-32-64 channels, BatchNorm) on
+    3x32x32, batch 64, SGD with momentum 0.9."""
+    model = _resnet_model(m, blocks, widths)
+    rng = np.random.default_rng(seed)
+    _seeded_weights(m, model, rng)
+    data = _batches(rng, 4, lambda r: _images(m, r, (batch, 3, 32, 32)))
+    opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return Workload("resnet", _classifier_step(m, model, opt, data), model,
+                    _resnet_flops(batch, blocks, widths))
+
+
+def charrnn(m, seed: int = 0, letters: int = 57, hidden: int = 128, categories: int = 18,
+            seq: int = 20, lr: float = 0.005) -> Workload:
+    """The classic char-RNN tutorial cell: ``Linear(input+hidden -> hidden)`` and
+    ``Linear(input+hidden -> output)`` with LogSoftmax, fed one one-hot character at a time
+    (batch 1, ``seq`` characters per step), NLLLoss summed over the sequence, plain SGD."""
+    nn = m.nn
+
+    class RNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.i2h = nn.Linear(letters + hidden, hidden)
+            self.i2o = nn.Linear(letters + hidden, categories)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, x, h):
+            combined = m.cat((x, h), 1)
+            return self.softmax(self.i2o(combined)), self.i2h(combined)
+
+    model = RNN()
+    rng = np.random.default_rng(seed)
+    _seeded_weights(m, model, rng)
+
+    def sequence(r):
+        chars = r.integers(0, letters, seq)
+        onehot = np.zeros((seq, 1, letters), np.float32)
+        onehot[np.arange(seq), 0, chars] = 1.0
+        targets = r.integers(0, categories, (seq, 1)).astype(np.int64)
+        return m.tensor(onehot), m.tensor(targets)
+
+    data = _batches(rng, 4, sequence)
+    opt = m.optim.SGD(model.parameters(), lr=lr)
+    criterion = nn.NLLLoss()
+    position = [0]
+
+    def step():
+        x, y = data[position[0] % len(data)]
+        position[0] += 1
+        opt.zero_grad(set_to_none=True)
+        h = m.zeros(1, hidden)
+        loss = 0
+        for i in range(seq):
+            out, h = model(x[i], h)
+            loss = loss + criterion(out, y[i])
+        loss.backward()
+        opt.step()
+        return loss
+
+    width = letters + hidden
+    flops = seq * _products((width * hidden, True), (width * categories, True))
+    return Workload("charrnn", step, model, flops)
+
+
+BUILDERS = {"mlp": mlp, "lenet": lenet, "convnet": convnet, "gpt": gpt, "lstm": lstm,
+            "resnet": resnet, "charrnn": charrnn}
 NAMES = tuple(BUILDERS)
 
 

@@ -271,13 +271,22 @@ class _Walk:
                 if nxt is None or nxt not in deps:
                     continue
                 if g is not None:
-                    _add_to(buffers, nxt, nr, _sum_to(g, shape, node))
+                    try:  # checked here first, without a call: most grads fit already
+                        fits = g._data.shape == shape
+                    except AttributeError:
+                        fits = False
+                    if not fits:
+                        g = _sum_to(g, shape, node)
+                    _add_to(buffers, nxt, nr, g)
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     ready.append(nxt)
 
     def _call(self, node, grads):
-        if all(g is None for g in grads):
+        for g in grads:
+            if g is not None:
+                break
+        else:  # no gradient reached this node
             if not self.retain_graph:
                 node._release()
             return (None,) * len(node._edges)

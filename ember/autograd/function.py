@@ -201,8 +201,13 @@ class Node:
         return f"<{self.name()} object at {id(self):#x}>"
 
 
+_PLAIN = frozenset((int, float, bool, str, type(None)))  # ctx metadata that holds no data
+
+
 def _holds_data(value) -> bool:
     """Whether a ctx attribute holds an array or a tensor (directly or in a tuple/list)."""
+    if type(value) in _PLAIN:
+        return False
     if isinstance(value, (tuple, list)):
         return any(_holds_data(v) for v in value)
     return hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__") or (
@@ -312,6 +317,8 @@ class _FunctionMeta(type):
         super().__init__(name, bases, namespace)
         suffix = "Backward0" if namespace.get("arrays", any(getattr(b, "arrays", False) for b in bases)) else "Backward"
         cls._backward_cls = type(name + suffix, (Node,), {"__slots__": (), "_fn": cls})
+        if namespace.get("arrays") is True and "apply" not in namespace:
+            cls.apply = classmethod(_apply_primitive)  # the base of primitives: one frame less
 
 
 class Function(metaclass=_FunctionMeta):
@@ -350,7 +357,7 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         if cls.arrays:
-            return _apply_primitive(cls, args, kwargs)
+            return _apply_primitive(cls, *args, **kwargs)
         return _apply_user(cls, args, kwargs)
 
 
@@ -362,28 +369,72 @@ def _xp_for(raw_args, tensors_seen: bool):
     return backend.xp_of(raw_args[0]) if tensors_seen else backend.np
 
 
-def _apply_primitive(cls, args, kwargs):
+def _apply_primitive(cls, *args, **kwargs):
+    """Run a primitive: its forward on raw arrays, and a graph node when one must be recorded.
+
+    The hot path of every op, so it is written for few Python operations: one pass over the
+    arguments, and the no-graph case (no input needs grad, or grad mode off) kept apart from
+    the recording one. It is the ``apply`` classmethod of ``Primitive`` itself (installed by
+    ``_FunctionMeta``), which saves a call per op."""
     if _AUTOCAST.active:  # one attribute read when no thread is inside ember.autocast
         args = _autocast_inputs(cls, args)
     Tensor = _Tensor
     raw = list(args)
     needs = False
     first = None
-    for i, a in enumerate(args):
+    i = 0
+    for a in args:
         if isinstance(a, Tensor):
             data = raw[i] = a._data
             if first is None:
                 first = data
             if a._requires_grad:
                 needs = True
-    xp = _XP_BY_TYPE.get(type(first)) or _xp_for(raw, True)
+        i += 1
     if needs and grad_enabled.get():
-        ctx = cls._backward_cls()
-        ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-        record = True
+        return _apply_recorded(cls, args, raw, kwargs, first)
+    xp = _XP_BY_TYPE.get(type(first)) or _xp_for(raw, True)
+    ctx = _NoGradContext()
+    ctx.xp = xp
+    try:
+        out = cls.forward(ctx, *raw, **kwargs)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise _describe_failure(cls, args, exc) from exc
+    except MemoryError as exc:
+        raise _out_of_memory(cls, args, exc) from exc
+    if anomaly.enabled:
+        anomaly.check_forward(cls, out, xp)
+    if type(out) is xp.ndarray and not cls.is_view:
+        outputs = _make(out, False, None, 0, None)
+    elif type(out) is tuple:
+        outputs = tuple(_wrap_output(cls, ctx, o, i, False, args) for i, o in enumerate(out))
     else:
-        ctx = _NoGradContext()
-        record = False
+        outputs = _wrap_output(cls, ctx, out, 0, False, args)
+    if _trace_hook is not None:
+        _trace_hook.primitive(cls, args, kwargs, outputs)
+    return outputs
+
+
+def _apply_recorded(cls, args, raw, kwargs, first):
+    """``_apply_primitive`` when a node is recorded: edges, input shapes and
+    ``needs_input_grad`` are gathered in one pass before forward (which cannot change them)."""
+    Tensor = _Tensor
+    xp = _XP_BY_TYPE.get(type(first)) or _xp_for(raw, True)
+    ctx = cls._backward_cls()
+    edges = []
+    shapes = []
+    needs_grad = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
+            shapes.append(a._data.shape)
+            needs_grad.append(True)
+        else:
+            edges.append(_NO_GRAD_EDGE if isinstance(a, Tensor) else _NOT_A_TENSOR)
+            shapes.append(None)
+            needs_grad.append(False)
+    ctx.needs_input_grad = tuple(needs_grad)
     ctx.xp = xp
     try:
         out = cls.forward(ctx, *raw, **kwargs)
@@ -394,18 +445,19 @@ def _apply_primitive(cls, args, kwargs):
     if anomaly.enabled:
         anomaly.check_forward(cls, out, xp)
     if type(out) is tuple:
-        outputs = tuple(_wrap_output(cls, ctx, o, i, record, args) for i, o in enumerate(out))
-        if record:
-            ctx._out_meta = [(o.shape, o.dtype, o.device) for o in outputs]
+        outputs = tuple(_wrap_output(cls, ctx, o, i, True, args) for i, o in enumerate(out))
+        ctx._out_meta = [(o.shape, o.dtype, o.device) for o in outputs]
     elif type(out) is xp.ndarray and not cls.is_view:
-        differentiable = record and out.dtype.kind in "fc"
+        differentiable = out.dtype.kind in "fc"
         outputs = _make(out, differentiable, ctx if differentiable else None, 0, None)
     else:
-        outputs = _wrap_output(cls, ctx, out, 0, record, args)
-    if record:
-        _connect(ctx, args, Tensor)
-        if ctx._to_save:
-            _resolve_saved(ctx, args, out, outputs)
+        outputs = _wrap_output(cls, ctx, out, 0, True, args)
+    ctx._edges = tuple(edges)
+    ctx._input_shapes = shapes
+    if anomaly.enabled:  # the stack without this frame and _apply_primitive's
+        ctx._more().trace = traceback.format_stack()[:-2]
+    if ctx._to_save:
+        _resolve_saved(ctx, args, out, outputs)
     if _trace_hook is not None:
         _trace_hook.primitive(cls, args, kwargs, outputs)
     return outputs
@@ -482,15 +534,19 @@ def _without_hooks(hook, value):
 
 
 def _saved_entry(item, args, outs, wrapped, Tensor):
-    if item is None or isinstance(item, (int, float, complex)):
+    if item is None:
+        return (None, None, None, 0, 0)
+    for a in args:  # the usual case first: a primitive saving one of its inputs' arrays
+        if isinstance(a, Tensor) and a._data is item:
+            counter = a._vc
+            if counter is None:  # Tensor._version_counter, inline
+                counter = a._vc = [0, None]
+            return (a, None, counter, counter[0], 0)
+    if isinstance(item, (int, float, complex)):
         return (item, None, None, 0, 0)
     if isinstance(item, Tensor):
         counter = item._version_counter()
         return (item, None, counter, counter[0], 0)
-    for a in args:
-        if isinstance(a, Tensor) and a._data is item:
-            counter = a._version_counter()
-            return (a, None, counter, counter[0], 0)
     for nr, o in enumerate(outs):
         if o is item:  # kept as its array and counter, not as a Tensor, so it holds no cycle
             counter = wrapped[nr]._version_counter() if isinstance(wrapped[nr], Tensor) else None

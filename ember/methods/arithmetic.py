@@ -27,6 +27,8 @@ class ArithmeticMethods:
     __slots__ = ()
 
     def __add__(self, other):
+        if type(other) is type(self) is _t.Tensor and other._data.dtype == self._data.dtype:
+            return elementwise.Add.apply(self, other)  # add()'s common case: nothing to promote
         return self.add(other)
 
     def __radd__(self, other):
@@ -36,6 +38,8 @@ class ArithmeticMethods:
         return self.add_(other)
 
     def __sub__(self, other):
+        if type(other) is type(self) is _t.Tensor and other._data.dtype == self._data.dtype:
+            return elementwise.Sub.apply(self, other)  # sub()'s common case: nothing to promote
         return self.sub(other)
 
     def __rsub__(self, other):
@@ -48,6 +52,8 @@ class ArithmeticMethods:
         return self.sub_(other)
 
     def __mul__(self, other):
+        if type(other) is type(self) is _t.Tensor and other._data.dtype == self._data.dtype:
+            return elementwise.Mul.apply(self, other)  # mul()'s common case: nothing to promote
         return self.mul(other)
 
     def __rmul__(self, other):
@@ -81,6 +87,10 @@ class ArithmeticMethods:
         return self.pow_(other)
 
     def __matmul__(self, other):
+        if type(other) is type(self) is _t.Tensor:  # matmul()'s common case, its checks inline
+            a, b = self._data, other._data
+            if a.dtype == b.dtype and a.ndim > 1 and b.ndim > 1 and a.shape[-1] == b.shape[-2]:
+                return linalg.MatMul.apply(self, other)
         return self.matmul(other)
 
     def __rmatmul__(self, other):

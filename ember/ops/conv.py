@@ -190,10 +190,19 @@ def _input_grad_rows(xp, g, w, geo: ConvGeometry, channels: int):
     return contiguous(xp, planes.transpose(1, 0, 2, 3))
 
 
+# Above this many column rows the weight gradient takes the one batch GEMM even where the
+# forward runs per sample: ResNet-20's 16-channel 3x3 layers (K = 144, P = 1024 or 256, batch
+# 64) measured 9.3 -> 6.6 ms (one BLAS thread) and 22 -> 12 ms (two), while K = 25-27 (LeNet's
+# and the CIFAR nets' first layers) stays 1.7-3x faster per sample. (2026-12-04, busy machine)
+_PER_SAMPLE_WEIGHT_GRAD_ROWS = 64
+
+
 def _weight_grad(xp, cols, g, geo: ConvGeometry):
     """The weight gradient (O, K/groups) from the columns of x and the (N, O, P) output gradient."""
     o, groups = g.shape[1], geo.groups
-    if _per_sample(geo, cols.shape[0]):  # N products (O, P) @ (P, K), g read as it is (NCHW)
+    rows = cols.shape[0]
+    if rows <= _PER_SAMPLE_WEIGHT_GRAD_ROWS and _per_sample(geo, rows):
+        # N products (O, P) @ (P, K), g read as it is (NCHW)
         return xp.matmul(g, _sample_blocks(cols, geo).transpose(0, 2, 1)).sum(0)
     g2 = _channels_first(g)  # (O, n*P)
     # cols @ g2.T (long inner dim on the right-hand side's rows) is several times faster in

@@ -11,7 +11,8 @@ import ember
 from bench import report, run, workloads
 
 SMALL = {"mlp": {"batch": 8}, "lenet": {"batch": 4}, "convnet": {"batch": 2},
-         "gpt": {"batch": 2, "layers": 1}, "lstm": {"batch": 2, "seq": 5}}
+         "gpt": {"batch": 2, "layers": 1}, "lstm": {"batch": 2, "seq": 5},
+         "resnet": {"batch": 2, "blocks": 1, "widths": (4, 8, 8)}, "charrnn": {"seq": 3}}
 
 
 @pytest.mark.parametrize("name", workloads.NAMES)
@@ -28,6 +29,16 @@ def test_flops_count_is_analytic():
     # 784-512-512-10 at batch 128: first layer forward + weight grad, the others 3 products
     macs = 128 * (784 * 512 * 2 + 512 * 512 * 3 + 512 * 10 * 3)
     assert workloads.mlp(ember).flops == 2 * macs
+
+
+def test_new_workloads_count_their_products():
+    # ResNet-20: the forward convolutions of CIFAR's ResNet-20 are ~40.6M multiply-adds per
+    # image (+ 0.1M for the two 1x1 shortcut convs of option B)
+    macs = workloads._resnet_flops(1, 3, (16, 32, 64)) / 2
+    assert 2.9 * 40.6e6 < macs < 3 * 41e6
+    # char-RNN: two Linear layers on input+hidden per character, 3 products each
+    work = workloads.charrnn(ember, seq=2)
+    assert work.flops == 2 * 2 * 3 * (57 + 128) * (128 + 18)
 
 
 def test_weights_are_seeded_identically():

@@ -236,6 +236,8 @@ PATH_CASES = [
     ((5, 3, 7, 9), (4, 3, 5, 3), {}),
     ((5, 4, 8, 8), (6, 4, 3, 3), {"stride": 2, "padding": 1}),
     ((0, 1, 6, 6), (4, 1, 3, 3), {"padding": 1}),  # an empty batch
+    # K = 72 < P = 144: forward per sample, weight gradient by one batch GEMM (ResNet-20's case)
+    ((3, 8, 12, 12), (4, 8, 3, 3), {"padding": 1}),
 ]
 
 
@@ -260,6 +262,8 @@ def test_conv2d_paths_agree(monkeypatch, x_shape, w_shape, kwargs):
         "the other product": (
             "_per_sample", lambda orig: lambda geo, rows: geo.groups == 1 and not orig(geo, rows)
         ),
+        "weight gradient always per sample": ("_PER_SAMPLE_WEIGHT_GRAD_ROWS", lambda orig: 10**9),
+        "weight gradient never per sample": ("_PER_SAMPLE_WEIGHT_GRAD_ROWS", lambda orig: 0),
         "the other col2im": (
             "_rows_pay", lambda orig: lambda geo: geo.stride == (1, 1) and not orig(geo)
         ),
