@@ -367,7 +367,7 @@ def charrnn(m, seed: int = 0, letters: int = 57, hidden: int = 128, categories: 
         x, y = data[position[0] % len(data)]
         position[0] += 1
         opt.zero_grad(set_to_none=True)
-        h = m.zeros(1, hidden)
+        h = m.zeros(1, hidden, device=x.device)
         loss = 0
         for i in range(seq):
             out, h = model(x[i], h)

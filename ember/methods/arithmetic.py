@@ -12,6 +12,7 @@ from ember import backend, dtypes
 from ember.layouts import strided
 from ember.methods._util import dtype_category
 from ember.ops import elementwise, linalg
+from ember import tensor_core
 from ember.tensor_core import TensorBase, make
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class ArithmeticMethods:
     __slots__ = ()
 
     def __add__(self, other):
-        if type(other) is type(self) is _t.Tensor and other._data.dtype == self._data.dtype:
+        if type(other) is type(self) is tensor_core._tensor_class and other._data.dtype == self._data.dtype:
             return elementwise.Add.apply(self, other)  # add()'s common case: nothing to promote
         return self.add(other)
 
@@ -38,7 +39,7 @@ class ArithmeticMethods:
         return self.add_(other)
 
     def __sub__(self, other):
-        if type(other) is type(self) is _t.Tensor and other._data.dtype == self._data.dtype:
+        if type(other) is type(self) is tensor_core._tensor_class and other._data.dtype == self._data.dtype:
             return elementwise.Sub.apply(self, other)  # sub()'s common case: nothing to promote
         return self.sub(other)
 
@@ -52,7 +53,7 @@ class ArithmeticMethods:
         return self.sub_(other)
 
     def __mul__(self, other):
-        if type(other) is type(self) is _t.Tensor and other._data.dtype == self._data.dtype:
+        if type(other) is type(self) is tensor_core._tensor_class and other._data.dtype == self._data.dtype:
             return elementwise.Mul.apply(self, other)  # mul()'s common case: nothing to promote
         return self.mul(other)
 
@@ -87,7 +88,7 @@ class ArithmeticMethods:
         return self.pow_(other)
 
     def __matmul__(self, other):
-        if type(other) is type(self) is _t.Tensor:  # matmul()'s common case, its checks inline
+        if type(other) is type(self) is tensor_core._tensor_class:  # matmul()'s common case, its checks inline
             a, b = self._data, other._data
             if a.dtype == b.dtype and a.ndim > 1 and b.ndim > 1 and a.shape[-1] == b.shape[-2]:
                 return linalg.MatMul.apply(self, other)
