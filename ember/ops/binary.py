@@ -157,7 +157,7 @@ class Xlogy(Primitive):
 
 
 def _check_integer_divisor(xp, a, b, op: str) -> None:
-    if a.dtype.kind in "iub" and bool(xp.any(b == 0)):
+    if a.dtype.kind in "iub" and bool(xp.any(b == 0) if hasattr(b, "shape") else b == 0):
         raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (dtype {a.dtype})")
 
 

@@ -161,7 +161,8 @@ class Polygamma(Primitive):
         if n == 0:
             return Digamma.compute(ctx.xp, a)
         with _quiet(ctx.xp):
-            return _kernel(ctx.xp, "polygamma")(n, a).astype(a.dtype, copy=False)
+            # CuPy's polygamma wants n as an array, SciPy's takes either
+            return _kernel(ctx.xp, "polygamma")(ctx.xp.asarray(n), a).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
