@@ -20,6 +20,7 @@ import warnings
 from typing import Any
 
 from ember import dtypes
+from ember.autograd import function
 
 __all__ = [
     "FLOAT32",
@@ -90,11 +91,14 @@ class _State:
         with self.lock:
             self.regions += 1
             self.active = True
+            function.set_input_caster(cast_inputs)
 
     def leave(self) -> None:
         with self.lock:
             self.regions -= 1
             self.active = self.regions > 0
+            if not self.active:
+                function.set_input_caster(None)
 
 
 STATE = _State()

@@ -22,8 +22,6 @@ import traceback
 from contextvars import ContextVar
 
 from ember import backend
-from ember.amp.autocast_mode import STATE as _AUTOCAST
-from ember.amp.autocast_mode import cast_inputs as _autocast_inputs
 from ember.backend import _XP_BY_TYPE
 from ember.autograd import anomaly
 from ember.autograd.hooks import add_hook
@@ -43,6 +41,7 @@ __all__ = [
 _Tensor = None  # ember.Tensor, registered by ember.tensor (a higher layer) as it loads
 _make = None
 _trace_hook = None  # set while ember.onnx traces a model: told of every op as it runs
+_input_caster = None  # set by ember.amp while an autocast region is open: casts op inputs
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -63,6 +62,13 @@ def set_trace_hook(hook):
     global _trace_hook
     previous, _trace_hook = _trace_hook, hook
     return previous
+
+
+def set_input_caster(caster) -> None:
+    """Install ``caster(cls, args) -> args`` (or None): ``ember.amp``'s autocast, which casts a
+    primitive's inputs by its op lists; the layer above registers, so autograd imports no amp."""
+    global _input_caster
+    _input_caster = caster
 
 
 def register_tensor_type(tensor_type, make) -> None:
@@ -376,8 +382,8 @@ def _apply_primitive(cls, *args, **kwargs):
     arguments, and the no-graph case (no input needs grad, or grad mode off) kept apart from
     the recording one. It is the ``apply`` classmethod of ``Primitive`` itself (installed by
     ``_FunctionMeta``), which saves a call per op."""
-    if _AUTOCAST.active:  # one attribute read when no thread is inside ember.autocast
-        args = _autocast_inputs(cls, args)
+    if _input_caster is not None:  # only while some thread is inside ember.autocast
+        args = _input_caster(cls, args)
     Tensor = _Tensor
     raw = list(args)
     needs = False

@@ -61,13 +61,13 @@ def _need(what: str):
     return cuda
 
 
-def _index(dev) -> int | None:
+def _index(device) -> int | None:
     """A device index from an int, a string ('cuda:1') or a device; None for the current one."""
-    if dev is None:
+    if device is None:
         return None
-    if isinstance(dev, int):
-        return dev
-    d = as_device(dev)
+    if isinstance(device, int):
+        return device
+    d = as_device(device)
     if d.type != "cuda":
         raise ValueError(f"Expected a cuda device, but got: {d}")
     return d.index
@@ -94,16 +94,16 @@ def current_device() -> int:
     return _need("current_device").current_device()
 
 
-def set_device(dev) -> None:
-    index = _index(dev)
+def set_device(device) -> None:
+    index = _index(device)
     _need("set_device").set_device(0 if index is None else index)
 
 
 class device:
     """Context manager that makes a CUDA device current (``torch.cuda.device``)."""
 
-    def __init__(self, dev) -> None:
-        self.index = _index(dev)
+    def __init__(self, device) -> None:
+        self.index = _index(device)
         self._prev = None
 
     def __enter__(self):
@@ -116,13 +116,13 @@ class device:
             set_device(self._prev)
 
 
-def synchronize(dev=None) -> None:
+def synchronize(device=None) -> None:
     """Wait for all work on a device to finish."""
-    _need("synchronize").synchronize(_index(dev))
+    _need("synchronize").synchronize(_index(device))
 
 
-def get_device_name(dev=None) -> str:
-    return _need("get_device_name").get_device_name(_index(dev))
+def get_device_name(device=None) -> str:
+    return _need("get_device_name").get_device_name(_index(device))
 
 
 class _DeviceProperties:
@@ -140,12 +140,12 @@ class _DeviceProperties:
         )
 
 
-def get_device_properties(dev=None) -> _DeviceProperties:
-    return _DeviceProperties(_need("get_device_properties").get_device_properties(_index(dev)))
+def get_device_properties(device=None) -> _DeviceProperties:
+    return _DeviceProperties(_need("get_device_properties").get_device_properties(_index(device)))
 
 
-def get_device_capability(dev=None) -> tuple[int, int]:
-    props = get_device_properties(dev)
+def get_device_capability(device=None) -> tuple[int, int]:
+    props = get_device_properties(device)
     return props.major, props.minor
 
 
@@ -181,36 +181,36 @@ def initial_seed() -> int:
 
 
 # -- memory ----------------------------------------------------------------------------------------
-def memory_allocated(dev=None) -> int:
+def memory_allocated(device=None) -> int:
     """Bytes held by live CUDA tensors (0 without a GPU)."""
-    return _cuda().memory_allocated(_index(dev)) if is_available() else 0
+    return _cuda().memory_allocated(_index(device)) if is_available() else 0
 
 
-def max_memory_allocated(dev=None) -> int:
-    return _cuda().max_memory_allocated(_index(dev)) if is_available() else 0
+def max_memory_allocated(device=None) -> int:
+    return _cuda().max_memory_allocated(_index(device)) if is_available() else 0
 
 
-def memory_reserved(dev=None) -> int:
+def memory_reserved(device=None) -> int:
     """Bytes held by the memory pool: live tensors plus freed blocks kept for reuse."""
-    return _cuda().memory_reserved(_index(dev)) if is_available() else 0
+    return _cuda().memory_reserved(_index(device)) if is_available() else 0
 
 
-def max_memory_reserved(dev=None) -> int:
-    return _cuda().max_memory_reserved(_index(dev)) if is_available() else 0
+def max_memory_reserved(device=None) -> int:
+    return _cuda().max_memory_reserved(_index(device)) if is_available() else 0
 
 
-def reset_peak_memory_stats(dev=None) -> None:
+def reset_peak_memory_stats(device=None) -> None:
     if is_available():
-        _cuda().reset_peak_memory_stats(_index(dev))
+        _cuda().reset_peak_memory_stats(_index(device))
 
 
-def memory_stats(dev=None) -> dict:
-    return _cuda().memory_stats(_index(dev)) if is_available() else {}
+def memory_stats(device=None) -> dict:
+    return _cuda().memory_stats(_index(device)) if is_available() else {}
 
 
-def mem_get_info(dev=None) -> tuple[int, int]:
+def mem_get_info(device=None) -> tuple[int, int]:
     """(free, total) bytes of device memory."""
-    return _need("mem_get_info").mem_get_info(_index(dev))
+    return _need("mem_get_info").mem_get_info(_index(device))
 
 
 def empty_cache() -> None:

@@ -56,8 +56,8 @@ class ConversionMethods:
         if not self.is_cpu:
             raise RuntimeError(f"cannot pin '{self.device}' memory: only dense CPU tensors can be pinned")
         if not cuda.is_available():
-            raise RuntimeError("Cannot access accelerator device when none is available: pinning host "
-                               "memory needs CUDA (CuPy and an NVIDIA GPU)")
+            raise RuntimeError("Cannot access accelerator device when none is available: CUDA is not "
+                               "available, and pinning host memory needs it (CuPy and an NVIDIA GPU)")
         if cuda.is_pinned(self._data):
             return self
         return make(cuda.pin(self._data)).requires_grad_(self._requires_grad)
