@@ -88,10 +88,7 @@ def ember_step(name: str, torch_model=None):
     model = build(ember.nn)
     if torch_model is not None:
         model.load_state_dict(
-            {
-                k: ember.tensor(v.detach().numpy().copy())
-                for k, v in torch_model.state_dict().items()
-            }
+            {k: ember.tensor(v.detach().numpy().copy()) for k, v in torch_model.state_dict().items()}
         )
     rng = np.random.default_rng(0)
     x = ember.tensor(rng.standard_normal(shape).astype(np.float32))

@@ -42,7 +42,7 @@ def numpy_augment(img: np.ndarray) -> np.ndarray:
     padded = np.zeros((40, 40, 3), np.uint8)
     padded[4:36, 4:36] = img
     top, left = np.random.randint(0, 9, size=2)
-    crop = padded[top:top + 32, left:left + 32]
+    crop = padded[top : top + 32, left : left + 32]
     if np.random.rand() < 0.5:
         crop = crop[:, ::-1]
     chw = crop.transpose(2, 0, 1).astype(np.float32) / np.float32(255)
@@ -106,10 +106,14 @@ def main() -> None:
     args = parser.parse_args()
     torch = try_import_torch()
     ember.manual_seed(0)
-    ember_tf = transforms.Compose([
-        transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor(),
-        transforms.Normalize(MEAN.ravel().tolist(), STD.ravel().tolist()),
-    ])
+    ember_tf = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(MEAN.ravel().tolist(), STD.ravel().tolist()),
+        ]
+    )
     workloads = [
         ("digits", ArrayDigits(), True),
         ("digits (ember load_digits)", load_digits("train"), False),

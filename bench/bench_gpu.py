@@ -56,10 +56,19 @@ def _mlp(m, sizes, batch):
 def _convnet(m, batch):
     nn = m.nn
     model = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10),
+        nn.Conv2d(3, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1),
+        nn.BatchNorm2d(128),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(128, 10),
     )
     rng = np.random.default_rng(0)
     _seed(m, model, rng)
@@ -127,8 +136,11 @@ def run_one(m, name: str, mode: str, steps: int, warmup: int = 3) -> dict:
         m.cuda.synchronize()
         times.append(time.perf_counter() - start)
     _matmul_precision(m, False)
-    return {"ms": 1000 * statistics.median(times), "first_loss": first,
-            "peak_mib": m.cuda.max_memory_allocated() / 2**20}
+    return {
+        "ms": 1000 * statistics.median(times),
+        "first_loss": first,
+        "peak_mib": m.cuda.max_memory_allocated() / 2**20,
+    }
 
 
 def main(argv=None) -> dict:
@@ -162,8 +174,10 @@ def main(argv=None) -> dict:
                 try:
                     row[label] = run_one(m, name, mode, args.steps)
                 except Exception as exc:  # report and go on: one failure must not hide the rest
-                    row[label] = {"error": f"{type(exc).__name__}: {exc}",
-                                  "traceback": traceback.format_exc(limit=8)}
+                    row[label] = {
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "traceback": traceback.format_exc(limit=8),
+                    }
             results[f"{name}/{mode}"] = row
             print(_line(name, mode, row), flush=True)
     if args.json:

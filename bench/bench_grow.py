@@ -55,17 +55,26 @@ def time_widen(widths=(8, 16, 32), batch: int = 32, example: int = 16, repeats: 
         start = time.perf_counter()
         widen_(model, "conv2", widths[1] * 2, example_input=x, optimizer=opt)
         widens.append(time.perf_counter() - start)
-    return {"step": statistics.median(steps), "widen": statistics.median(widens),
-            "widths": widths, "batch": batch, "example": example}
+    return {
+        "step": statistics.median(steps),
+        "widen": statistics.median(widens),
+        "widths": widths,
+        "batch": batch,
+        "example": example,
+    }
 
 
 def markdown(result: dict, timing: dict) -> str:
-    header = ("| epoch | grown: widths | grown: parameters | grown: val acc | "
-              "scratch: parameters | scratch: val acc |")
+    header = (
+        "| epoch | grown: widths | grown: parameters | grown: val acc | "
+        "scratch: parameters | scratch: val acc |"
+    )
     lines = [header, "|---|---|---|---|---|---|"]
     for g, s in zip(result["grown"]["epochs"], result["scratch"]["epochs"]):
-        lines.append(f"| {g['epoch']} | {g['widths']} | {g['parameters']:,} | {g['val_acc']:.1%} "
-                     f"| {s['parameters']:,} | {s['val_acc']:.1%} |")
+        lines.append(
+            f"| {g['epoch']} | {g['widths']} | {g['parameters']:,} | {g['val_acc']:.1%} "
+            f"| {s['parameters']:,} | {s['val_acc']:.1%} |"
+        )
     for name in ("grown", "scratch"):
         r = result[name]
         lines.append(f"\n{name}: test accuracy {r['test_acc']:.2%}, training {r['seconds']:.1f} s")

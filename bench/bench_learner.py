@@ -64,13 +64,29 @@ def variants(name: str, batches: int, sink) -> dict:
     def sgd(params, lr):
         return ember.optim.SGD(params, lr=lr, momentum=0.9)
 
-    quiet = Learner(_model(name), loader, opt_func=sgd, lr=0.01, device="cpu", progress=False,
-                    cbs=[ProgressBar(file=sink)])
-    bars = Learner(_model(name), loader, opt_func=sgd, lr=0.01, device="cpu", progress=False,
-                   cbs=[ProgressBar(bars=True, file=sink)])
-    return {"hand-written loop": lambda: hand_epoch(hand_model, hand_opt, loader),
-            "Learner, bar to a non-terminal": lambda: quiet.fit(1),
-            "Learner, tqdm bars drawn": lambda: bars.fit(1)}
+    quiet = Learner(
+        _model(name),
+        loader,
+        opt_func=sgd,
+        lr=0.01,
+        device="cpu",
+        progress=False,
+        cbs=[ProgressBar(file=sink)],
+    )
+    bars = Learner(
+        _model(name),
+        loader,
+        opt_func=sgd,
+        lr=0.01,
+        device="cpu",
+        progress=False,
+        cbs=[ProgressBar(bars=True, file=sink)],
+    )
+    return {
+        "hand-written loop": lambda: hand_epoch(hand_model, hand_opt, loader),
+        "Learner, bar to a non-terminal": lambda: quiet.fit(1),
+        "Learner, tqdm bars drawn": lambda: bars.fit(1),
+    }
 
 
 def measure(runs: dict, repeats: int) -> dict:
@@ -92,8 +108,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workloads", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     args = parser.parse_args(argv)
     results = {}
-    print(f"# Learner overhead ({machine_line()}), {args.batches} batches per epoch, "
-          f"median of {args.repeats} alternating epochs")
+    print(
+        f"# Learner overhead ({machine_line()}), {args.batches} batches per epoch, "
+        f"median of {args.repeats} alternating epochs"
+    )
     print(f"{'workload':8s} {'variant':32s} {'ms/epoch':>9s} {'overhead':>9s} {'us/step':>8s}")
     with open(os.devnull, "w") as sink:
         for name in args.workloads:

@@ -19,7 +19,9 @@ def workloads(m):
     rng = np.random.default_rng(0)
     a, b, c = (m.tensor(rng.standard_normal((4, 4)).astype(np.float32)) for _ in range(3))
     x, w = (m.tensor(rng.standard_normal((8, 8)).astype(np.float32)) for _ in range(2))
-    ga, gb, gc = (m.tensor(rng.standard_normal((4, 4)).astype(np.float32), requires_grad=True) for _ in range(3))
+    ga, gb, gc = (
+        m.tensor(rng.standard_normal((4, 4)).astype(np.float32), requires_grad=True) for _ in range(3)
+    )
 
     def add():
         return a + b

@@ -51,20 +51,25 @@ def torch_save_fsync(torch, sd: dict, path: str) -> None:
 
 
 def workloads(torch, folder: str, n_tensors: int) -> tuple[dict, int]:
-    arrays = {f"layer{i}.weight": np.random.default_rng(i).standard_normal(1 << 20, np.float32)
-              for i in range(n_tensors)}
+    arrays = {
+        f"layer{i}.weight": np.random.default_rng(i).standard_normal(1 << 20, np.float32)
+        for i in range(n_tensors)
+    }
     e_sd = {k: ember.from_numpy(v) for k, v in arrays.items()}
     e_path, t_path = os.path.join(folder, "e.safetensors"), os.path.join(folder, "t.pt")
-    jobs = {"save  ember.save (atomic+fsync)": lambda: ember.save(e_sd, e_path),
-            "load  ember.load (mmap)": lambda: ember.load(e_path),
-            "load  ember.load + read all": lambda: touch_ember(ember.load(e_path))}
+    jobs = {
+        "save  ember.save (atomic+fsync)": lambda: ember.save(e_sd, e_path),
+        "load  ember.load (mmap)": lambda: ember.load(e_path),
+        "load  ember.load + read all": lambda: touch_ember(ember.load(e_path)),
+    }
     if torch is not None:
         t_sd = {k: torch.from_numpy(v) for k, v in arrays.items()}
         jobs["save  torch.save"] = lambda: torch.save(t_sd, t_path)
         jobs["save  torch.save + fsync"] = lambda: torch_save_fsync(torch, t_sd, t_path)
         jobs["load  torch.load(weights_only=True)"] = lambda: torch.load(t_path, weights_only=True)
         jobs["load  torch.load(mmap=True) + read all"] = lambda: touch_torch(
-            torch.load(t_path, weights_only=True, mmap=True))
+            torch.load(t_path, weights_only=True, mmap=True)
+        )
     return jobs, sum(a.nbytes for a in arrays.values())
 
 
@@ -93,15 +98,19 @@ def main() -> None:
     for name, sec in medians.items():
         print(f"{name:44s} {sec:9.4f} {mb / sec:9.0f}")
     if torch is not None:
-        pairs = [("save  ember.save (atomic+fsync)", "save  torch.save"),
-                 ("save  ember.save (atomic+fsync)", "save  torch.save + fsync"),
-                 ("load  ember.load (mmap)", "load  torch.load(weights_only=True)"),
-                 ("load  ember.load + read all", "load  torch.load(weights_only=True)"),
-                 ("load  ember.load + read all", "load  torch.load(mmap=True) + read all")]
+        pairs = [
+            ("save  ember.save (atomic+fsync)", "save  torch.save"),
+            ("save  ember.save (atomic+fsync)", "save  torch.save + fsync"),
+            ("load  ember.load (mmap)", "load  torch.load(weights_only=True)"),
+            ("load  ember.load + read all", "load  torch.load(weights_only=True)"),
+            ("load  ember.load + read all", "load  torch.load(mmap=True) + read all"),
+        ]
         print("\nratios (torch time / ember time; > 1 means ember is faster)")
         for ours, theirs in pairs:
-            print(f"  {ours.split('  ')[1]:32s} vs {theirs.split('  ')[1]:38s} "
-                  f"{medians[theirs] / medians[ours]:6.2f}x")
+            print(
+                f"  {ours.split('  ')[1]:32s} vs {theirs.split('  ')[1]:38s} "
+                f"{medians[theirs] / medians[ours]:6.2f}x"
+            )
 
 
 if __name__ == "__main__":

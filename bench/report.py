@@ -16,6 +16,7 @@ MIB = 2**20
 
 # ---------------------------------------------------------------- summaries
 
+
 def summarize(results: dict, clock: str = "step_s") -> dict:
     """Per workload and library: medians over the repeats that ran, plus errors and spread.
 
@@ -32,12 +33,17 @@ def summarize(results: dict, clock: str = "step_s") -> dict:
                 continue
             times = [r[clock] for r in ok]
             summary[name][library] = {
-                "step_s": statistics.median(times), "best_s": min(times), "worst_s": max(times),
+                "step_s": statistics.median(times),
+                "best_s": min(times),
+                "worst_s": max(times),
                 "peak_rss": statistics.median(r["peak_rss"] for r in ok),
                 "train_rss": statistics.median(r["train_rss"] for r in ok),
-                "flops": ok[0]["flops"], "first_loss": ok[0]["first_loss"],
-                "threads": ok[0]["threads"], "version": ok[0]["version"],
-                "runs": len(ok), "errors": errors,
+                "flops": ok[0]["flops"],
+                "first_loss": ok[0]["first_loss"],
+                "threads": ok[0]["threads"],
+                "version": ok[0]["version"],
+                "runs": len(ok),
+                "errors": errors,
             }
     return summary
 
@@ -76,36 +82,49 @@ def _loss_check(e: dict | None, t: dict | None) -> str:
 
 def workload_table(summary: dict, peak: float, repeats: int, clock: str = "wall") -> str:
     """The Markdown table: step time, ratio, peak memory and achieved FLOP rate per workload."""
-    head = ("| workload | GFLOP/step | ember ms/step | torch ms/step | ember/torch | "
-            "ember peak MiB (train) | torch peak MiB (train) | memory ember/torch (peak / train) | "
-            "ember GFLOP/s (% of peak) | torch GFLOP/s (% of peak) | first loss |")
+    head = (
+        "| workload | GFLOP/step | ember ms/step | torch ms/step | ember/torch | "
+        "ember peak MiB (train) | torch peak MiB (train) | memory ember/torch (peak / train) | "
+        "ember GFLOP/s (% of peak) | torch GFLOP/s (% of peak) | first loss |"
+    )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, per in summary.items():
         e, t = per.get("ember"), per.get("torch")
         flops = next((s["flops"] for s in (e, t) if s and "flops" in s), None)
         cells = [name, f"{flops / 1e9:.2f}" if flops else "-"]
         cells += [
-            _time_cell(e), _time_cell(t), _ratio(e, t, "step_s"), _memory_cell(e), _memory_cell(t),
-            f"{_ratio(e, t, 'peak_rss')} / {_ratio(e, t, 'train_rss')}", _flops_cell(e, peak), _flops_cell(t, peak), _loss_check(e, t),
+            _time_cell(e),
+            _time_cell(t),
+            _ratio(e, t, "step_s"),
+            _memory_cell(e),
+            _memory_cell(t),
+            f"{_ratio(e, t, 'peak_rss')} / {_ratio(e, t, 'train_rss')}",
+            _flops_cell(e, peak),
+            _flops_cell(t, peak),
+            _loss_check(e, t),
         ]
         rows.append("| " + " | ".join(cells) + " |")
     notes = [
         "",
-        (f"Step time ({'wall clock' if clock == 'wall' else 'CPU time of the process'}): median "
-        f"over {repeats} fresh-process runs of each run's median step (in brackets: the fastest and "
-        "the slowest of those runs). Peak: the process's peak "
-        "resident set size, library import included; (train): peak minus the RSS right after the "
-        f"import. Achieved rate: analytic matrix-product FLOPs / step time; peak = {peak:.1f} "
-        "GFLOP/s (NumPy float32 2048x2048 matmul). First loss: ember's and PyTorch's loss on the "
-        "first step, which must agree (same seeded weights and data)."),
+        (
+            f"Step time ({'wall clock' if clock == 'wall' else 'CPU time of the process'}): median "
+            f"over {repeats} fresh-process runs of each run's median step (in brackets: the fastest and "
+            "the slowest of those runs). Peak: the process's peak "
+            "resident set size, library import included; (train): peak minus the RSS right after the "
+            f"import. Achieved rate: analytic matrix-product FLOPs / step time; peak = {peak:.1f} "
+            "GFLOP/s (NumPy float32 2048x2048 matmul). First loss: ember's and PyTorch's loss on the "
+            "first step, which must agree (same seeded weights and data)."
+        ),
     ]
-    errors = [(n, lib, err) for n, per in summary.items() for lib, s in per.items()
-              for err in s.get("errors", [])]
+    errors = [
+        (n, lib, err) for n, per in summary.items() for lib, s in per.items() for err in s.get("errors", [])
+    ]
     notes += [f"- {n} with {lib} failed: `{err}`" for n, lib, err in dict.fromkeys(errors)]
     return "\n".join(rows + notes)
 
 
 # ---------------------------------------------------------------- environment
+
 
 def _blas_lines(threadpools) -> list[str]:
     if threadpools is None:
@@ -119,8 +138,12 @@ def _blas_lines(threadpools) -> list[str]:
 
 
 def environment_text(env: dict) -> str:
-    lines = [(f"# ember vs PyTorch, {env['date']}: {env['cpu']}, {env['cores']} cores, "
-             f"Python {env['python']}, NumPy {env['numpy']}, load average {env['load']}")]
+    lines = [
+        (
+            f"# ember vs PyTorch, {env['date']}: {env['cpu']}, {env['cores']} cores, "
+            f"Python {env['python']}, NumPy {env['numpy']}, load average {env['load']}"
+        )
+    ]
     lines += ["# " + line for line in _blas_lines(env["threadpools"])]
     return "\n".join(lines)
 
@@ -136,8 +159,10 @@ def environment_markdown(env: dict, peak: float, summary: dict | None = None) ->
         lines.append(f"- {library} {s['version']}: {s['threads']}")
     lines += [
         f"- threads: {env.get('threads', '?')}",
-        (f"- float32 matmul peak (NumPy 2048x2048, best of 7, {env.get('clock', 'wall')} clock): "
-        f"{peak:.1f} GFLOP/s"),
+        (
+            f"- float32 matmul peak (NumPy 2048x2048, best of 7, {env.get('clock', 'wall')} clock): "
+            f"{peak:.1f} GFLOP/s"
+        ),
         f"- load average (1, 5, 15 min) at start: {env['load']}; at end: {env.get('load_after', '?')}",
         "- command:",
         "",
@@ -168,8 +193,12 @@ AREAS = (  # (label, test on the function's file and name), first match wins
     ("autograd engine (backward walk)", lambda f, n: "/ember/autograd/engine.py" in f),
     ("Function.apply, graph nodes", lambda f, n: "/ember/autograd/" in f),
     ("op kernels (NumPy ufuncs and @ run inline here)", lambda f, n: "/ember/ops/" in f),
-    ("Tensor methods, dispatch, promotion", lambda f, n: "/ember/" in f and (
-        "/ember/tensor" in f or "/ember/methods/" in f or "/ember/dtypes" in f)),
+    (
+        "Tensor methods, dispatch, promotion",
+        lambda f, n: (
+            "/ember/" in f and ("/ember/tensor" in f or "/ember/methods/" in f or "/ember/dtypes" in f)
+        ),
+    ),
     ("nn modules and functional", lambda f, n: "/ember/nn/" in f),
     ("optimizer", lambda f, n: "/ember/optim/" in f),
     ("other ember", lambda f, n: "/ember/" in f),
@@ -207,21 +236,32 @@ def profile_text(name: str, stats, steps: int, elapsed: float, top: int, clock: 
     for (filename, _, funcname), (_, _, own, _, _) in entries.items():
         area = area_of(filename, funcname)
         by_area[area] = by_area.get(area, 0.0) + own
-    lines = [(f"ember {name}: {steps} steps under cProfile ({clock} clock), {elapsed / steps * 1e3:.1f} "
-             "ms/step (profiling slows Python-heavy code; shares are of the profiled own time)"), "",
-             "own time by area:"]
+    lines = [
+        (
+            f"ember {name}: {steps} steps under cProfile ({clock} clock), {elapsed / steps * 1e3:.1f} "
+            "ms/step (profiling slows Python-heavy code; shares are of the profiled own time)"
+        ),
+        "",
+        "own time by area:",
+    ]
     for area, own in sorted(by_area.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {own / total * 100:5.1f}%  {own / steps * 1e3:8.2f} ms/step  {area}")
-    lines += ["", f"top {top} functions by own time:",
-              f"  {'own %':>6s} {'own ms':>8s} {'cum ms':>8s} {'calls':>7s}  function (per step)"]
+    lines += [
+        "",
+        f"top {top} functions by own time:",
+        f"  {'own %':>6s} {'own ms':>8s} {'cum ms':>8s} {'calls':>7s}  function (per step)",
+    ]
     ranked = sorted(entries.items(), key=lambda kv: -kv[1][2])[:top]
     for (filename, line, funcname), (_, calls, own, cumulative, _) in ranked:
-        lines.append(f"  {own / total * 100:5.1f}% {own / steps * 1e3:8.2f} {cumulative / steps * 1e3:8.2f} "
-                     f"{calls / steps:7.0f}  {_where(filename, line, funcname)}")
+        lines.append(
+            f"  {own / total * 100:5.1f}% {own / steps * 1e3:8.2f} {cumulative / steps * 1e3:8.2f} "
+            f"{calls / steps:7.0f}  {_where(filename, line, funcname)}"
+        )
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- BENCHMARKS.md
+
 
 def _markers(key: str) -> tuple[str, str]:
     return f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"

@@ -47,6 +47,7 @@ EXTRAS = {  # name -> (module, full arguments, --quick arguments)
 
 # ---------------------------------------------------------------- memory of this process
 
+
 def _status_kb(field: str) -> int | None:
     try:
         with open("/proc/self/status") as f:
@@ -93,6 +94,7 @@ def reset_peak() -> bool:
 
 # ---------------------------------------------------------------- one run, in a child process
 
+
 def _import(library: str):
     if library == "ember":
         import ember
@@ -134,19 +136,29 @@ def child(library: str, name: str, steps: int, warmup: int) -> dict:
     last_loss = float(loss.item())
     peak = peak_rss_bytes()
     return {
-        "library": library, "workload": name, "steps": steps, "warmup": warmup,
-        "step_s": statistics.median(times), "min_step_s": min(times),
+        "library": library,
+        "workload": name,
+        "steps": steps,
+        "warmup": warmup,
+        "step_s": statistics.median(times),
+        "min_step_s": min(times),
         "cpu_s": statistics.median(cpu_times),
-        "peak_rss": peak, "train_rss": peak - after_import, "import_rss": after_import,
-        "peak_reset": peak_was_reset, "flops": run.flops, "first_loss": first_loss,
-        "last_loss": last_loss, "version": getattr(m, "__version__", "?"),
+        "peak_rss": peak,
+        "train_rss": peak - after_import,
+        "import_rss": after_import,
+        "peak_reset": peak_was_reset,
+        "flops": run.flops,
+        "first_loss": first_loss,
+        "last_loss": last_loss,
+        "version": getattr(m, "__version__", "?"),
         "threads": _threads(library, m),
     }
 
 
 def _child_main(args) -> None:
-    result = child(args.child[0], args.child[1], args.steps or workloads.DEFAULT_STEPS[args.child[1]],
-                   args.warmup)
+    result = child(
+        args.child[0], args.child[1], args.steps or workloads.DEFAULT_STEPS[args.child[1]], args.warmup
+    )
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -159,20 +171,32 @@ def child_env(threads: int | None = None) -> dict:
     return env
 
 
-def spawn(library: str, name: str, steps: int, warmup: int, timeout: float,
-          threads: int | None = None) -> dict:
+def spawn(
+    library: str, name: str, steps: int, warmup: int, timeout: float, threads: int | None = None
+) -> dict:
     """Run one child process; its result dict, or ``{"error": ...}`` when it failed."""
-    cmd = [sys.executable, "-m", "bench.run", "--child", library, name,
-           "--steps", str(steps), "--warmup", str(warmup)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--child",
+        library,
+        name,
+        "--steps",
+        str(steps),
+        "--warmup",
+        str(warmup),
+    ]
     env = child_env(threads)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"library": library, "workload": name, "error": f"timed out after {timeout:.0f} s"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     lines = (proc.stderr or proc.stdout).strip().splitlines()
     reason = lines[-1] if lines else f"exit status {proc.returncode}"
     return {"library": library, "workload": name, "error": reason[:300]}
@@ -185,6 +209,7 @@ def torch_available() -> bool:
 
 
 # ---------------------------------------------------------------- the machine
+
 
 def matmul_peak(n: int = 2048, repeats: int = 7, clock: str = "wall") -> float:
     """Best float32 GFLOP/s of NumPy ``n x n`` matrix products in this process (2 n^3 FLOPs).
@@ -210,8 +235,9 @@ def measure_peak(threads: int | None, timeout: float, clock: str = "wall") -> fl
     """``matmul_peak`` in a fresh process with the children's thread settings."""
     code = f"from bench.run import matmul_peak; print(matmul_peak(clock={clock!r}))"
     cmd = [sys.executable, "-c", code]
-    proc = subprocess.run(cmd, cwd=ROOT, env=child_env(threads), capture_output=True, text=True,
-                          timeout=timeout, check=True)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=child_env(threads), capture_output=True, text=True, timeout=timeout, check=True
+    )
     return float(proc.stdout.strip().splitlines()[-1])
 
 
@@ -220,9 +246,15 @@ def environment(command: str) -> dict:
 
     import numpy as np
 
-    info = {"date": datetime.date.today().isoformat(), "command": command,
-            "cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "load": _load_average()}
+    info = {
+        "date": datetime.date.today().isoformat(),
+        "command": command,
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "load": _load_average(),
+    }
     try:
         from threadpoolctl import threadpool_info
 
@@ -254,8 +286,10 @@ def _load_average() -> str:
 
 # ---------------------------------------------------------------- the whole comparison
 
-def compare(names, repeats: int, steps: int | None, warmup: int, timeout: float, libraries,
-            threads: int | None = None) -> dict:
+
+def compare(
+    names, repeats: int, steps: int | None, warmup: int, timeout: float, libraries, threads: int | None = None
+) -> dict:
     """Alternate libraries within each repeat (order flipped every repeat); all child results."""
     results = {name: {lib: [] for lib in libraries} for name in names}
     for r in range(repeats):
@@ -281,8 +315,9 @@ def run_extra(name: str, quick: bool, timeout: float, threads: int | None = None
     cmd = [sys.executable, "-m", module, *(short if quick else full)]
     env = child_env(threads)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return f"(timed out after {timeout:.0f} s)"
     out = proc.stdout.rstrip()
@@ -293,6 +328,7 @@ def run_extra(name: str, quick: bool, timeout: float, threads: int | None = None
 
 
 # ---------------------------------------------------------------- profiling
+
 
 def profile(name: str, steps: int, warmup: int, top: int, clock: str = "wall") -> str:
     """cProfile ``steps`` ember training steps of ``name``; a text report of where time goes.
@@ -321,37 +357,78 @@ def profile(name: str, steps: int, warmup: int, top: int, clock: str = "wall") -
 
 # ---------------------------------------------------------------- command line
 
+
 def parse(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("--workloads", nargs="+", default=list(workloads.NAMES), choices=workloads.NAMES,
-                   metavar="NAME", help=f"which workloads (default: all of {', '.join(workloads.NAMES)})")
+    p.add_argument(
+        "--workloads",
+        nargs="+",
+        default=list(workloads.NAMES),
+        choices=workloads.NAMES,
+        metavar="NAME",
+        help=f"which workloads (default: all of {', '.join(workloads.NAMES)})",
+    )
     p.add_argument("--repeats", type=int, default=5, help="fresh-process runs per library (default 5)")
-    p.add_argument("--steps", type=int, default=None,
-                   help=f"timed steps per run (default per workload: {workloads.DEFAULT_STEPS})")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"timed steps per run (default per workload: {workloads.DEFAULT_STEPS})",
+    )
     p.add_argument("--warmup", type=int, default=workloads.WARMUP_STEPS, help="untimed steps first")
-    p.add_argument("--quick", action="store_true",
-                   help="1 repeat, 3 steps, 1 warm-up step, short extras: checks that it all runs")
-    p.add_argument("--extras", nargs="*", default=["overhead"], metavar="NAME",
-                   help=f"other benchmarks to run too: {', '.join(EXTRAS)} or all (default: overhead)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 repeat, 3 steps, 1 warm-up step, short extras: checks that it all runs",
+    )
+    p.add_argument(
+        "--extras",
+        nargs="*",
+        default=["overhead"],
+        metavar="NAME",
+        help=f"other benchmarks to run too: {', '.join(EXTRAS)} or all (default: overhead)",
+    )
     p.add_argument("--no-torch", action="store_true", help="run ember only")
-    p.add_argument("--threads", type=int, default=None,
-                   help="pin BLAS/OpenMP threads of every child (default: each library's own default)")
-    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                   help="step time by the wall clock (default) or by the process's CPU time (steadier "
-                        "on a busy machine with --threads 1; with more threads it counts every thread)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="pin BLAS/OpenMP threads of every child (default: each library's own default)",
+    )
+    p.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="step time by the wall clock (default) or by the process's CPU time (steadier "
+        "on a busy machine with --threads 1; with more threads it counts every thread)",
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per child run")
     p.add_argument("--write", action="store_true", help="update the tables in BENCHMARKS.md")
-    p.add_argument("--label", default="",
-                   help="with --write: fill the sections environment-LABEL and workloads-LABEL instead")
+    p.add_argument(
+        "--label",
+        default="",
+        help="with --write: fill the sections environment-LABEL and workloads-LABEL instead",
+    )
     p.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"), help=argparse.SUPPRESS)
     p.add_argument("--json", default=None, help="also save every child result to this file")
-    p.add_argument("--replay", metavar="JSON",
-                   help="print (and with --write, write) the tables of a --json file instead of running")
-    p.add_argument("--profile", choices=workloads.NAMES, nargs="+", metavar="NAME",
-                   help="profile ember on these workloads instead of comparing")
+    p.add_argument(
+        "--replay",
+        metavar="JSON",
+        help="print (and with --write, write) the tables of a --json file instead of running",
+    )
+    p.add_argument(
+        "--profile",
+        choices=workloads.NAMES,
+        nargs="+",
+        metavar="NAME",
+        help="profile ember on these workloads instead of comparing",
+    )
     p.add_argument("--top", type=int, default=20, help="functions listed per profile")
-    p.add_argument("--distributed", action="store_true",
-                   help="data-parallel scaling at 1 and 2 ranks (bench/bench_distributed.py)")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel scaling at 1 and 2 ranks (bench/bench_distributed.py)",
+    )
     p.add_argument("--child", nargs=2, metavar=("LIBRARY", "WORKLOAD"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -376,8 +453,13 @@ def replay(args) -> int:
     print(table)
     if args.write:
         suffix = f"-{args.label}" if args.label else ""
-        report.update_sections(args.output, {"environment" + suffix: report.environment_markdown(env, peak, summary),
-                                             "workloads" + suffix: table})
+        report.update_sections(
+            args.output,
+            {
+                "environment" + suffix: report.environment_markdown(env, peak, summary),
+                "workloads" + suffix: table,
+            },
+        )
     return 0
 
 
@@ -415,15 +497,21 @@ def main(argv=None) -> int:
         return replay(args)
     env = environment(_command_line(argv))
     env["clock"] = args.clock
-    env["threads"] = f"pinned to {args.threads} ({', '.join(THREAD_VARIABLES)})" if args.threads else \
-        "each library's default"
+    env["threads"] = (
+        f"pinned to {args.threads} ({', '.join(THREAD_VARIABLES)})"
+        if args.threads
+        else "each library's default"
+    )
     libraries = ("ember", "torch") if torch_available() and not args.no_torch else ("ember",)
     print(report.environment_text(env), flush=True)
     peak = measure_peak(args.threads, args.timeout, args.clock)
-    print(f"float32 matmul peak (NumPy 2048x2048, best of 7, {args.clock} clock): {peak:.1f} GFLOP/s",
-          flush=True)
-    results = compare(args.workloads, args.repeats, args.steps, args.warmup, args.timeout, libraries,
-                      args.threads)
+    print(
+        f"float32 matmul peak (NumPy 2048x2048, best of 7, {args.clock} clock): {peak:.1f} GFLOP/s",
+        flush=True,
+    )
+    results = compare(
+        args.workloads, args.repeats, args.steps, args.warmup, args.timeout, libraries, args.threads
+    )
     env["load_after"] = _load_average()
     summary = report.summarize(results, "cpu_s" if args.clock == "cpu" else "step_s")
     table = report.workload_table(summary, peak, args.repeats, args.clock)
@@ -435,8 +523,9 @@ def main(argv=None) -> int:
         print(f"\n# {extra}: python -m {EXTRAS[extra][0]}", flush=True)
         text = run_extra(extra, args.quick, args.timeout, args.threads)
         print(text, flush=True)
-        sections[extra] = report.extra_markdown(EXTRAS[extra][0], EXTRAS[extra][2] if args.quick else
-                                                EXTRAS[extra][1], text, env["date"])
+        sections[extra] = report.extra_markdown(
+            EXTRAS[extra][0], EXTRAS[extra][2] if args.quick else EXTRAS[extra][1], text, env["date"]
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, "matmul_peak_gflops": peak, "results": results}, f, indent=1)

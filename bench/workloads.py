@@ -30,8 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_STEPS = {"mlp": 40, "lenet": 30, "convnet": 10, "gpt": 10, "lstm": 10, "resnet": 5,
-                 "charrnn": 40}
+DEFAULT_STEPS = {"mlp": 40, "lenet": 30, "convnet": 10, "gpt": 10, "lstm": 10, "resnet": 5, "charrnn": 40}
 WARMUP_STEPS = 3
 
 
@@ -110,9 +109,18 @@ def lenet(m, seed: int = 0, batch: int = 64) -> Workload:
     """LeNet-5 (ReLU, max-pool) on 1x28x28, batch 64, SGD with momentum 0.9."""
     nn = m.nn
     model = nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
     )
     rng = np.random.default_rng(seed)
     _seeded_weights(m, model, rng)
@@ -121,7 +129,9 @@ def lenet(m, seed: int = 0, batch: int = 64) -> Workload:
     flops = _products(
         (batch * 28 * 28 * 6 * 1 * 25, False),
         (batch * 10 * 10 * 16 * 6 * 25, True),
-        (batch * 400 * 120, True), (batch * 120 * 84, True), (batch * 84 * 10, True),
+        (batch * 400 * 120, True),
+        (batch * 120 * 84, True),
+        (batch * 84 * 10, True),
     )
     return Workload("lenet", _classifier_step(m, model, opt, data), model, flops)
 
@@ -131,7 +141,12 @@ def convnet(m, seed: int = 0, batch: int = 64) -> Workload:
     nn = m.nn
     layers, channels, side, conv_layers = [], 3, 32, []
     for width in (32, 64, 128):
-        layers += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)]
+        layers += [
+            nn.Conv2d(channels, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        ]
         conv_layers.append((batch * side * side * width * channels * 9, channels != 3))
         channels, side = width, side // 2
     model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 4 * 4, 10))
@@ -158,8 +173,7 @@ def _gpt_model(m, vocab: int, context: int, layers: int, heads: int, d: int):
         def forward(self, x):
             b, t, c = x.shape
             q, k, v = (
-                z.view(b, t, heads, c // heads).transpose(1, 2)
-                for z in self.qkv(self.ln1(x)).split(c, dim=2)
+                z.view(b, t, heads, c // heads).transpose(1, 2) for z in self.qkv(self.ln1(x)).split(c, dim=2)
             )
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
@@ -180,8 +194,16 @@ def _gpt_model(m, vocab: int, context: int, layers: int, heads: int, d: int):
     return GPT()
 
 
-def gpt(m, seed: int = 0, vocab: int = 65, context: int = 64, layers: int = 4, heads: int = 4,
-        d: int = 128, batch: int = 32) -> Workload:
+def gpt(
+    m,
+    seed: int = 0,
+    vocab: int = 65,
+    context: int = 64,
+    layers: int = 4,
+    heads: int = 4,
+    d: int = 128,
+    batch: int = 32,
+) -> Workload:
     """Character-level GPT: 4 pre-LN blocks, 4 heads, d_model 128, context 64, AdamW, batch 32."""
     F = m.nn.functional
     model = _gpt_model(m, vocab, context, layers, heads, d)
@@ -206,15 +228,28 @@ def gpt(m, seed: int = 0, vocab: int = 65, context: int = 64, layers: int = 4, h
         return loss
 
     tokens = batch * context
-    per_block = [(tokens * d * 3 * d, True), (tokens * d * d, True), (tokens * d * 4 * d, True),
-                 (tokens * 4 * d * d, True), (batch * context * context * d, True),
-                 (batch * context * context * d, True)]
+    per_block = [
+        (tokens * d * 3 * d, True),
+        (tokens * d * d, True),
+        (tokens * d * 4 * d, True),
+        (tokens * 4 * d * d, True),
+        (batch * context * context * d, True),
+        (batch * context * context * d, True),
+    ]
     flops = _products(*(per_block * layers), (tokens * d * vocab, True))
     return Workload("gpt", step, model, flops)
 
 
-def lstm(m, seed: int = 0, vocab: int = 1000, embed: int = 256, hidden: int = 256, seq: int = 35,
-         batch: int = 32, clip: float = 0.25) -> Workload:
+def lstm(
+    m,
+    seed: int = 0,
+    vocab: int = 1000,
+    embed: int = 256,
+    hidden: int = 256,
+    seq: int = 35,
+    batch: int = 32,
+    clip: float = 0.25,
+) -> Workload:
     """Word-level LSTM language model: Embedding -> 1-layer LSTM -> Linear, SGD with clipping."""
     nn, F = m.nn, m.nn.functional
 
@@ -253,8 +288,9 @@ def lstm(m, seed: int = 0, vocab: int = 1000, embed: int = 256, hidden: int = 25
         return loss
 
     rows = seq * batch
-    flops = _products((rows * embed * 4 * hidden, True), (rows * hidden * 4 * hidden, True),
-                      (rows * hidden * vocab, True))
+    flops = _products(
+        (rows * embed * 4 * hidden, True), (rows * hidden * 4 * hidden, True), (rows * hidden * vocab, True)
+    )
     return Workload("lstm", step, model, flops)
 
 
@@ -273,8 +309,9 @@ def _resnet_model(m, blocks: int, widths):
             self.bn2 = nn.BatchNorm2d(cout)
             self.shortcut = nn.Sequential()
             if stride != 1 or cin != cout:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
-                                              nn.BatchNorm2d(cout))
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             out = F.relu(self.bn1(self.conv1(x)))
@@ -325,12 +362,20 @@ def resnet(m, seed: int = 0, batch: int = 64, blocks: int = 3, widths=(16, 32, 6
     _seeded_weights(m, model, rng)
     data = _batches(rng, 4, lambda r: _images(m, r, (batch, 3, 32, 32)))
     opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return Workload("resnet", _classifier_step(m, model, opt, data), model,
-                    _resnet_flops(batch, blocks, widths))
+    return Workload(
+        "resnet", _classifier_step(m, model, opt, data), model, _resnet_flops(batch, blocks, widths)
+    )
 
 
-def charrnn(m, seed: int = 0, letters: int = 57, hidden: int = 128, categories: int = 18,
-            seq: int = 20, lr: float = 0.005) -> Workload:
+def charrnn(
+    m,
+    seed: int = 0,
+    letters: int = 57,
+    hidden: int = 128,
+    categories: int = 18,
+    seq: int = 20,
+    lr: float = 0.005,
+) -> Workload:
     """The classic char-RNN tutorial cell: ``Linear(input+hidden -> hidden)`` and
     ``Linear(input+hidden -> output)`` with LogSoftmax, fed one one-hot character at a time
     (batch 1, ``seq`` characters per step), NLLLoss summed over the sequence, plain SGD."""
@@ -381,8 +426,15 @@ def charrnn(m, seed: int = 0, letters: int = 57, hidden: int = 128, categories: 
     return Workload("charrnn", step, model, flops)
 
 
-BUILDERS = {"mlp": mlp, "lenet": lenet, "convnet": convnet, "gpt": gpt, "lstm": lstm,
-            "resnet": resnet, "charrnn": charrnn}
+BUILDERS = {
+    "mlp": mlp,
+    "lenet": lenet,
+    "convnet": convnet,
+    "gpt": gpt,
+    "lstm": lstm,
+    "resnet": resnet,
+    "charrnn": charrnn,
+}
 NAMES = tuple(BUILDERS)
 
 

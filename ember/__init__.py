@@ -79,7 +79,6 @@ e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 __version__ = "0.1.0"
 
 
-
 def __getattr__(name):
     """Subpackages (``ember.nn``, ``ember.fft``, ...) load on first use; probes such as
     ``hasattr(ember, "xyz")`` answer False for names that do not exist instead of raising."""

@@ -46,8 +46,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
         pick = sums.amax(other, keepdim=True) if ord > 0 else sums.amin(other, keepdim=True)
         return pick if keepdim else pick.squeeze(max(rows, cols)).squeeze(min(rows, cols))
     raise RuntimeError(
-        f"linalg.matrix_norm: Order {ord} not supported; use 'fro', 'nuc', inf, "
-        "-inf, 1, -1, 2 or -2"
+        f"linalg.matrix_norm: Order {ord} not supported; use 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2"
     )
 
 

@@ -14,11 +14,26 @@ from typing import Any
 from ember.device import device
 
 __all__ = [
-    "current_accelerator", "current_device_idx", "current_device_index", "device_count",
-    "device_index", "empty_cache", "empty_host_cache", "get_device_capability", "get_memory_info",
-    "is_available", "max_memory_allocated", "max_memory_reserved", "memory_allocated",
-    "memory_reserved", "memory_stats", "reset_accumulated_memory_stats", "reset_peak_memory_stats",
-    "set_device_idx", "set_device_index", "synchronize",
+    "current_accelerator",
+    "current_device_idx",
+    "current_device_index",
+    "device_count",
+    "device_index",
+    "empty_cache",
+    "empty_host_cache",
+    "get_device_capability",
+    "get_memory_info",
+    "is_available",
+    "max_memory_allocated",
+    "max_memory_reserved",
+    "memory_allocated",
+    "memory_reserved",
+    "memory_stats",
+    "reset_accumulated_memory_stats",
+    "reset_peak_memory_stats",
+    "set_device_idx",
+    "set_device_index",
+    "synchronize",
 ]
 
 DeviceLike = device | str | int | None
@@ -32,8 +47,10 @@ def _cuda():
 
 def _require(op: str) -> None:
     if not is_available():
-        raise RuntimeError(f"accelerator.{op}: Cannot access accelerator device when none is "
-                           "available (ember's accelerator is CUDA through CuPy)")
+        raise RuntimeError(
+            f"accelerator.{op}: Cannot access accelerator device when none is "
+            "available (ember's accelerator is CUDA through CuPy)"
+        )
 
 
 def _index(dev: DeviceLike) -> int:
@@ -146,6 +163,5 @@ def get_device_capability(device: DeviceLike = None, /) -> dict[str, Any]:
     _require("get_device_capability")
     from ember import dtypes
 
-    names = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-             "uint8", "bool")
+    names = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
     return {"supported_dtypes": [dtypes._BY_NAME[n] for n in names]}

@@ -38,14 +38,16 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname: str, path=None, target=None):
         if fullname != _ALIAS and not fullname.startswith(_ALIAS + "."):
             return None
-        name = _TARGET + fullname[len(_ALIAS):]
+        name = _TARGET + fullname[len(_ALIAS) :]
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
-            raise ModuleNotFoundError(f"No module named {fullname!r} (torch is ember in this process, "
-                                      f"and ember has no {name!r})", name=fullname) from None
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r} (torch is ember in this process, and ember has no {name!r})",
+                name=fullname,
+            ) from None
         spec = importlib.machinery.ModuleSpec(fullname, self, is_package=hasattr(module, "__path__"))
         spec.ember_module = module
         return spec
@@ -82,7 +84,7 @@ def install() -> None:
     sys.modules[_ALIAS] = ember
     for name, module in list(sys.modules.items()):  # ember submodules imported already
         if name.startswith(_TARGET + ".") and module is not None:
-            sys.modules.setdefault(_ALIAS + name[len(_TARGET):], module)
+            sys.modules.setdefault(_ALIAS + name[len(_TARGET) :], module)
 
 
 _USAGE = "usage: python -m ember.as_torch (script.py | -m module) [args ...]"

@@ -65,7 +65,9 @@ def _array_dtype(np_dtype, op: str) -> dtypes.dtype:
     if np_dtype.kind == "u" and np_dtype.itemsize > 1:
         return dtypes.int64  # uint16/32/64 have no ember dtype; int64 holds their usual values
     if np_dtype.kind in "OUSVMm":
-        raise TypeError(f"{op}: can't make a tensor from an array of dtype {np_dtype}; expected numbers or bools")
+        raise TypeError(
+            f"{op}: can't make a tensor from an array of dtype {np_dtype}; expected numbers or bools"
+        )
     return dtypes.from_numpy_dtype(np_dtype)
 
 
@@ -115,7 +117,9 @@ def _host(t: Tensor) -> np.ndarray:
 
 
 def _contains_tensor(data) -> bool:
-    return builtins.any(isinstance(x, TensorBase) or (isinstance(x, (list, tuple)) and _contains_tensor(x)) for x in data)
+    return builtins.any(
+        isinstance(x, TensorBase) or (isinstance(x, (list, tuple)) and _contains_tensor(x)) for x in data
+    )
 
 
 def _tensors_to_arrays(data):
@@ -160,8 +164,11 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = Fa
         result = tensor(obj, dtype=dtype, device=device)
     else:
         result = as_tensor(obj, dtype=dtype, device=device)
-        if copy is False and isinstance(obj, (np.ndarray, TensorBase)) and result._data is not (
-                obj._data if isinstance(obj, TensorBase) else obj):
+        if (
+            copy is False
+            and isinstance(obj, (np.ndarray, TensorBase))
+            and result._data is not (obj._data if isinstance(obj, TensorBase) else obj)
+        ):
             raise ValueError("asarray: copy=False, but the conversion needs a copy")
     return result.requires_grad_(True) if requires_grad else result
 
@@ -245,26 +252,57 @@ def _finish(array, device, requires_grad: bool) -> Tensor:
     return t
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
-          pin_memory: bool = False) -> Tensor:
+def zeros(
+    *size,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A tensor of zeros; ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same."""
     return _factory("zeros", lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
-         pin_memory: bool = False) -> Tensor:
+def ones(
+    *size,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A tensor of ones."""
     return _factory("ones", lambda xp, s, d: xp.ones(s, d), size, dtype, device, requires_grad)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
-          pin_memory: bool = False, memory_format=None) -> Tensor:
+def empty(
+    *size,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+    memory_format=None,
+) -> Tensor:
     """An uninitialised tensor (its values are whatever the memory held)."""
     return _factory("empty", lambda xp, s, d: xp.empty(s, d), size, dtype, device, requires_grad)
 
 
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def full(
+    size,
+    fill_value,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows the value (int64, bool or float).
 
     >>> full((2,), 7).dtype, full((2,), 7.0).dtype
@@ -278,43 +316,94 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     return _factory("full", lambda xp, s, d: xp.full(s, fill_value, d), size, dtype, device, requires_grad)
 
 
-def scalar_tensor(value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-                  pin_memory: bool = False) -> Tensor:
+def scalar_tensor(
+    value, *, dtype=None, layout=None, device=None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
     """A 0-d tensor of the default float dtype (or ``dtype``)."""
-    return full((), value, dtype=dtype or dtypes.get_default_dtype(), device=device, requires_grad=requires_grad)
+    return full(
+        (), value, dtype=dtype or dtypes.get_default_dtype(), device=device, requires_grad=requires_grad
+    )
 
 
 def _like(fn, t, dtype, device, requires_grad, *extra):
     return fn(t.shape, *extra, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None, pin_memory: bool = False) -> Tensor:
+def zeros_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    pin_memory: bool = False,
+) -> Tensor:
     """Zeros with ``input``'s shape, dtype and device."""
     return _like(zeros, input, dtype, device, requires_grad)
 
 
-def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-              memory_format=None, pin_memory: bool = False) -> Tensor:
+def ones_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    pin_memory: bool = False,
+) -> Tensor:
     """Ones with ``input``'s shape, dtype and device."""
     return _like(ones, input, dtype, device, requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None, pin_memory: bool = False) -> Tensor:
+def empty_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    pin_memory: bool = False,
+) -> Tensor:
     """An uninitialised tensor with ``input``'s shape, dtype and device."""
     return _like(empty, input, dtype, device, requires_grad)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None, pin_memory: bool = False) -> Tensor:
+def full_like(
+    input: Tensor,
+    fill_value,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    pin_memory: bool = False,
+) -> Tensor:
     """``fill_value`` (cast to ``input``'s dtype) with ``input``'s shape and device."""
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+    return full(
+        input.shape,
+        fill_value,
+        dtype=dtype or input.dtype,
+        device=device or input.device,
+        requires_grad=requires_grad,
+    )
 
 
-def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def arange(
+    start,
+    end=None,
+    step=1,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Values from ``start`` up to (not including) ``end``; int64 unless a bound is a float.
 
     >>> arange(3), arange(0, 1, 0.25)
@@ -345,8 +434,18 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     return _finish(arr, device, requires_grad)
 
 
-def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def linspace(
+    start,
+    end,
+    steps: int,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     steps = _check_steps("linspace", steps)
     start, end = (x.item() if isinstance(x, TensorBase) else x for x in (start, end))
@@ -354,8 +453,19 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     return _finish(arr, device, requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
-             device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def logspace(
+    start,
+    end,
+    steps: int,
+    base: float = 10.0,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
     steps = _check_steps("logspace", steps)
     start, end = (x.item() if isinstance(x, TensorBase) else x for x in (start, end))
@@ -370,8 +480,17 @@ def _check_steps(op: str, steps) -> int:
     return steps
 
 
-def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
-        requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """An ``n`` x ``m`` matrix with ones on the diagonal."""
     m = n if m is None else m
     if n < 0 or m < 0:
@@ -380,6 +499,18 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
 
 
 # ``out=`` for every factory PyTorch gives one (the dtype follows ``out`` unless given)
-for _name in ("zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye",
-              "zeros_like", "ones_like", "empty_like", "full_like"):
+for _name in (
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "arange",
+    "linspace",
+    "logspace",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "empty_like",
+    "full_like",
+):
     globals()[_name] = with_out(globals()[_name], factory=True)

@@ -16,8 +16,16 @@ from ember.tensor import Tensor, make
 __all__ = ["empty_strided", "frombuffer", "from_file", "range", "to_dlpack"]
 
 
-def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
-                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def empty_strided(
+    size,
+    stride,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """An uninitialised tensor with the given sizes and strides (a view of a fresh buffer)."""
     size, stride = tuple(size), tuple(stride)
     needed = 1 + sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
@@ -26,19 +34,22 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
     return out.requires_grad_(True) if requires_grad else out
 
 
-def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
-               requires_grad: bool = False) -> Tensor:
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
     """A 1-D tensor sharing memory with an object that exposes the buffer protocol."""
     array = np.frombuffer(buffer, dtype=dtypes.as_dtype(dtype).np, count=count, offset=offset)
     if not array.flags.writeable:
-        warnings.warn("The given buffer is not writable: in-place writes to the tensor will fail",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            "The given buffer is not writable: in-place writes to the tensor will fail",
+            UserWarning,
+            stacklevel=2,
+        )
     out = make(array)
     return out.requires_grad_(True) if requires_grad else out
 
 
-def from_file(filename, shared=None, size: int = 0, *, dtype=None, layout=None, device=None,
-              pin_memory: bool = False) -> Tensor:
+def from_file(
+    filename, shared=None, size: int = 0, *, dtype=None, layout=None, device=None, pin_memory: bool = False
+) -> Tensor:
     """``size`` elements of ``dtype`` read from a binary file (memory-mapped when ``shared``)."""
     np_dtype = (dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()).np
     if shared:
@@ -46,18 +57,33 @@ def from_file(filename, shared=None, size: int = 0, *, dtype=None, layout=None, 
     else:
         array = np.fromfile(filename, dtype=np_dtype, count=size)
     if array.size < size:
-        raise RuntimeError(f"from_file: {filename} holds {array.size} elements of {dtype}, "
-                           f"fewer than size={size}")
+        raise RuntimeError(
+            f"from_file: {filename} holds {array.size} elements of {dtype}, fewer than size={size}"
+        )
     out = make(np.asarray(array))
     return out.to(device) if device is not None else out
 
 
-def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa: A001
-          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def range(
+    start=0,
+    end=None,
+    step=1,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,  # noqa: A001
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Deprecated: values from ``start`` to ``end`` inclusive (``arange`` excludes the end)."""
-    warnings.warn("torch.range is deprecated and will be removed in a future release because its "
-                  "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
-                  "which produces values in [start, end).", UserWarning, stacklevel=2)
+    warnings.warn(
+        "torch.range is deprecated and will be removed in a future release because its "
+        "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
+        "which produces values in [start, end).",
+        UserWarning,
+        stacklevel=2,
+    )
     if end is None:
         start, end = 0, start
     count = int(math.floor((end - start) / step)) + 1

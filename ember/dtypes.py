@@ -93,9 +93,7 @@ def _load_bfloat16() -> np.dtype:
     try:
         import ml_dtypes
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise TypeError(
-            "ember.bfloat16 needs the optional package ml_dtypes: pip install ml_dtypes"
-        ) from exc
+        raise TypeError("ember.bfloat16 needs the optional package ml_dtypes: pip install ml_dtypes") from exc
     dt = np.dtype(ml_dtypes.bfloat16)
     _FROM_NP[dt] = bfloat16
     return dt
@@ -117,8 +115,7 @@ half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 cfloat, cdouble = complex64, complex128
 
-ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool, complex64,
-       complex128)
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool, complex64, complex128)
 _BY_NAME = {d.name: d for d in ALL}
 _FROM_NP = {d._np: d for d in ALL if d._np is not None}
 _default_float = float32
@@ -262,11 +259,13 @@ class finfo:
         self.eps, self.max, self.min = _py_float(info.eps), _py_float(info.max), _py_float(info.min)
         self.tiny = self.smallest_normal = _py_float(info.smallest_normal)
         self.precision = _py_int(info.precision)
-        self.resolution = 10.0 ** -self.precision  # as PyTorch: a round power of ten
+        self.resolution = 10.0**-self.precision  # as PyTorch: a round power of ten
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
-                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, dtype={self.dtype.name})")
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, dtype={self.dtype.name})"
+        )
 
 
 class iinfo:

@@ -106,9 +106,7 @@ def _as_complex(x):
 
 def _as_real(op: str, x):
     if x.is_complex():
-        raise RuntimeError(
-            f"{op} expects a real input tensor, but got {x.dtype} (shape {list(x.shape)})"
-        )
+        raise RuntimeError(f"{op} expects a real input tensor, but got {x.dtype} (shape {list(x.shape)})")
     if x._data.dtype.kind != "f":
         return x._cast(dtypes.get_default_dtype().np)
     return x

@@ -28,10 +28,36 @@ from ember.methods import structure as structure_ops
 from ember.methods._out import with_out
 from ember.tensor import Tensor
 
-_FAMILIES = (elementwise, reduce, shape, join, indexing, linalg, extra_math, stats, structure_ops,
-             complex, special, spectral)
-_CORE = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg",
-         "negative", "matmul", "clone", "detach"]
+_FAMILIES = (
+    elementwise,
+    reduce,
+    shape,
+    join,
+    indexing,
+    linalg,
+    extra_math,
+    stats,
+    structure_ops,
+    complex,
+    special,
+    spectral,
+)
+_CORE = [
+    "add",
+    "sub",
+    "subtract",
+    "mul",
+    "multiply",
+    "div",
+    "divide",
+    "true_divide",
+    "pow",
+    "neg",
+    "negative",
+    "matmul",
+    "clone",
+    "detach",
+]
 
 
 def _free_signature(method) -> inspect.Signature:

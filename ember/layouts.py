@@ -8,9 +8,20 @@ the layout.
 
 from __future__ import annotations
 
-__all__ = ["layout", "memory_format", "strided", "sparse_coo", "sparse_csr", "sparse_csc",
-           "sparse_bsr", "sparse_bsc", "contiguous_format",
-           "channels_last", "channels_last_3d", "preserve_format"]
+__all__ = [
+    "layout",
+    "memory_format",
+    "strided",
+    "sparse_coo",
+    "sparse_csr",
+    "sparse_csc",
+    "sparse_bsr",
+    "sparse_bsc",
+    "contiguous_format",
+    "channels_last",
+    "channels_last_3d",
+    "preserve_format",
+]
 
 
 class layout(str):  # noqa: N801 - PyTorch's name

@@ -183,9 +183,7 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):
         if check_errors:
             raise
         shape = tuple(B.shape)
-        return SolveExResult(
-            B._wrap_like(B.xp.full(shape, float("nan"), B._data.dtype)), _info(A, True)
-        )
+        return SolveExResult(B._wrap_like(B.xp.full(shape, float("nan"), B._data.dtype)), _info(A, True))
 
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
@@ -211,8 +209,10 @@ def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None):
     _matrix("linalg.pinv", A, hermitian)
     if rcond is not None:
         if atol is not None or rtol is not None:
-            raise TypeError("linalg.pinv(): rcond is the deprecated name of rtol; give either "
-                            "rcond or atol/rtol, not both")
+            raise TypeError(
+                "linalg.pinv(): rcond is the deprecated name of rtol; give either "
+                "rcond or atol/rtol, not both"
+            )
         rtol = rcond
     atol, rtol = _tolerances(A, atol, rtol)
     return matrix.Pinv.apply(A, atol, rtol, bool(hermitian))
@@ -337,9 +337,7 @@ def eigvalsh(A, UPLO: str = "L"):
 
 def _check_uplo(uplo):
     if not isinstance(uplo, str) or uplo.upper() not in ("L", "U"):
-        raise RuntimeError(
-            f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {uplo!r}"
-        )
+        raise RuntimeError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {uplo!r}")
 
 
 def svd(A, full_matrices: bool = True, *, driver=None):
@@ -406,9 +404,7 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):
     Differentiable in B and in LU.
     """
     _matrix("linalg.lu_solve", LU, True)
-    perm = LU._wrap_like(
-        dec.permutation_from_pivots(LU.xp, pivots._data, LU.shape[-1], LU._data.dtype)
-    )
+    perm = LU._wrap_like(dec.permutation_from_pivots(LU.xp, pivots._data, LU.shape[-1], LU._data.dtype))
     low = LU.tril(-1) + matrix.diag_embed(LU.new_ones(tuple(LU.shape[:-1])))
     up = LU.triu()
     if not left:  # X op(A) = B  <=>  op(A)^H X^H = B^H
@@ -429,9 +425,7 @@ def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):
     """
     _matrix("linalg.ldl_factor", A, True)
     if A.is_complex():
-        raise NotImplementedError(
-            "linalg.ldl_factor: complex matrices are not implemented in ember"
-        )
+        raise NotImplementedError("linalg.ldl_factor: complex matrices are not implemented in ember")
     packed, pivots, info = ldl.ldl_factor(A.xp, A.detach()._data)
     if check_errors and bool(info.any()):
         raise LinAlgError(
@@ -532,21 +526,45 @@ def _renamed(fn, names: dict):
     def function(*args, **kwargs):
         for key in kwargs:
             if key in names:
-                raise TypeError(f"linalg.{fn.__name__}() got an unexpected keyword argument "
-                                f"'{key}' (PyTorch's name is '{names[key]}')")
+                raise TypeError(
+                    f"linalg.{fn.__name__}() got an unexpected keyword argument "
+                    f"'{key}' (PyTorch's name is '{names[key]}')"
+                )
         return fn(*args, **{ours.get(key, key): value for key, value in kwargs.items()})
 
     function.__signature__ = sig.replace(
-        parameters=[p.replace(name=names.get(p.name, p.name)) for p in sig.parameters.values()])
+        parameters=[p.replace(name=names.get(p.name, p.name)) for p in sig.parameters.values()]
+    )
     return function
 
 
-_torch_parameter_names(globals(), {
-    **{name: {"A": "input"} for name in (
-        "cholesky", "cholesky_ex", "cond", "eig", "eigh", "eigvals", "eigvalsh",
-        "householder_product", "ldl_factor", "ldl_factor_ex", "matrix_exp", "matrix_norm",
-        "matrix_power", "matrix_rank", "pinv", "solve_triangular", "tensorinv")},
-    "tensorsolve": {"A": "input", "B": "other"},
-    "vector_norm": {"x": "input"},
-})
+_torch_parameter_names(
+    globals(),
+    {
+        **{
+            name: {"A": "input"}
+            for name in (
+                "cholesky",
+                "cholesky_ex",
+                "cond",
+                "eig",
+                "eigh",
+                "eigvals",
+                "eigvalsh",
+                "householder_product",
+                "ldl_factor",
+                "ldl_factor_ex",
+                "matrix_exp",
+                "matrix_norm",
+                "matrix_power",
+                "matrix_rank",
+                "pinv",
+                "solve_triangular",
+                "tensorinv",
+            )
+        },
+        "tensorsolve": {"A": "input", "B": "other"},
+        "vector_norm": {"x": "input"},
+    },
+)
 add_out_to(globals(), [n for n in __all__ if n not in ("LinAlgError", "multi_dot")] + ["multi_dot"])

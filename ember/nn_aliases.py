@@ -39,25 +39,41 @@ def alpha_dropout_(input, p: float, train: bool):
     return _functional().alpha_dropout(input, p, train, inplace=True)
 
 
-def batch_norm(input, weight, bias, running_mean, running_var, training: bool, momentum: float,
-               eps: float, cudnn_enabled: bool = True):
-    return _functional().batch_norm(input, running_mean, running_var, weight, bias, training,
-                                    momentum, eps)
+def batch_norm(
+    input,
+    weight,
+    bias,
+    running_mean,
+    running_var,
+    training: bool,
+    momentum: float,
+    eps: float,
+    cudnn_enabled: bool = True,
+):
+    return _functional().batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
-def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats: bool,
-                  momentum: float, eps: float, cudnn_enabled: bool = True):
-    return _functional().instance_norm(input, running_mean, running_var, weight, bias,
-                                       use_input_stats, momentum, eps)
+def instance_norm(
+    input,
+    weight,
+    bias,
+    running_mean,
+    running_var,
+    use_input_stats: bool,
+    momentum: float,
+    eps: float,
+    cudnn_enabled: bool = True,
+):
+    return _functional().instance_norm(
+        input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps
+    )
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5,
-               cudnn_enable: bool = True):
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5, cudnn_enable: bool = True):
     return _functional().layer_norm(input, normalized_shape, weight, bias, eps)
 
 
-def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5,
-               cudnn_enabled: bool = True):
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5, cudnn_enabled: bool = True):
     return _functional().group_norm(input, num_groups, weight, bias, eps)
 
 
@@ -65,18 +81,30 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     return _functional().rms_norm(input, normalized_shape, weight, eps)
 
 
-def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False,
-              sparse: bool = False):
-    return _functional().embedding(indices, weight, None if padding_idx < 0 else padding_idx,
-                                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False, sparse: bool = False):
+    return _functional().embedding(
+        indices,
+        weight,
+        None if padding_idx < 0 else padding_idx,
+        scale_grad_by_freq=scale_grad_by_freq,
+        sparse=sparse,
+    )
 
 
 _BAG_MODES = {0: "sum", 1: "mean", 2: "max"}
 
 
-def embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = False, mode=0,
-                  sparse: bool = False, per_sample_weights=None, include_last_offset: bool = False,
-                  padding_idx=None):
+def embedding_bag(
+    weight,
+    indices,
+    offsets,
+    scale_grad_by_freq: bool = False,
+    mode=0,
+    sparse: bool = False,
+    per_sample_weights=None,
+    include_last_offset: bool = False,
+    padding_idx=None,
+):
     """PyTorch's ``torch.embedding_bag``: weight first, ``mode`` 0/1/2 for sum/mean/max.
 
     Returns ``(output, offset2bag, bag_size, max_indices)`` as PyTorch's kernel does: the bag of
@@ -86,9 +114,17 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = False, mo
     """
     F = _functional()
     mode = _BAG_MODES.get(mode, mode)
-    output = F.embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq,
-                             mode=mode, sparse=sparse, per_sample_weights=per_sample_weights,
-                             include_last_offset=include_last_offset, padding_idx=padding_idx)
+    output = F.embedding_bag(
+        indices,
+        weight,
+        offsets,
+        scale_grad_by_freq=scale_grad_by_freq,
+        mode=mode,
+        sparse=sparse,
+        per_sample_weights=per_sample_weights,
+        include_last_offset=include_last_offset,
+        padding_idx=padding_idx,
+    )
     bag_ids = importlib.import_module("ember.nn._functional.sparse")._bag_ids
     flat, bag_of, bags = bag_ids(indices, offsets, include_last_offset)
     xp, rows = flat.xp, flat._data.astype("int64")
@@ -106,54 +142,69 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = False, mo
 
 
 def kl_div(input, target, reduction=1, *, log_target: bool = False):
-    return _functional().kl_div(input, target, reduction=_reduction(reduction),
-                                log_target=log_target)
+    return _functional().kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1):
     return _functional().binary_cross_entropy_with_logits(
-        input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight)
+        input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight
+    )
 
 
 def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction=1):
-    return _functional().cosine_embedding_loss(input1, input2, target, margin,
-                                               reduction=_reduction(reduction))
+    return _functional().cosine_embedding_loss(
+        input1, input2, target, margin, reduction=_reduction(reduction)
+    )
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, reduction=1):
-    return _functional().hinge_embedding_loss(input, target, margin,
-                                              reduction=_reduction(reduction))
+    return _functional().hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
 
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction=1):
-    return _functional().margin_ranking_loss(input1, input2, target, margin,
-                                             reduction=_reduction(reduction))
+    return _functional().margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
-def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
-                        eps: float = 1e-6, swap: bool = False, reduction=1):
-    return _functional().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
-                                             reduction=_reduction(reduction))
+def triplet_margin_loss(
+    anchor,
+    positive,
+    negative,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction=1,
+):
+    return _functional().triplet_margin_loss(
+        anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction)
+    )
 
 
 def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float, reduction):
-    return _functional().poisson_nll_loss(input, target, log_input, full, eps=eps,
-                                          reduction=_reduction(reduction))
+    return _functional().poisson_nll_loss(
+        input, target, log_input, full, eps=eps, reduction=_reduction(reduction)
+    )
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction=1,
-             zero_infinity: bool = False):
-    return _functional().ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
-                                  _reduction(reduction), zero_infinity)
+def ctc_loss(
+    log_probs,
+    targets,
+    input_lengths,
+    target_lengths,
+    blank: int = 0,
+    reduction=1,
+    zero_infinity: bool = False,
+):
+    return _functional().ctc_loss(
+        log_probs, targets, input_lengths, target_lengths, blank, _reduction(reduction), zero_infinity
+    )
 
 
-def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
-          generator=None):
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, generator=None):
     return _functional().rrelu(input, lower, upper, training, generator=generator)
 
 
-def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
-           generator=None):
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, generator=None):
     return _functional().rrelu(input, lower, upper, training, inplace=True, generator=generator)
 
 
@@ -165,21 +216,61 @@ def _inplace_of(target: str):
     return function
 
 
-_ADAPTERS = {f.__name__: f for f in (
-    dropout, dropout_, alpha_dropout, alpha_dropout_, batch_norm, instance_norm, layer_norm,
-    group_norm, rms_norm, embedding, kl_div, binary_cross_entropy_with_logits,
-    cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, triplet_margin_loss,
-    poisson_nll_loss, ctc_loss, rrelu, rrelu_, embedding_bag,
-)}
+_ADAPTERS = {
+    f.__name__: f
+    for f in (
+        dropout,
+        dropout_,
+        alpha_dropout,
+        alpha_dropout_,
+        batch_norm,
+        instance_norm,
+        layer_norm,
+        group_norm,
+        rms_norm,
+        embedding,
+        kl_div,
+        binary_cross_entropy_with_logits,
+        cosine_embedding_loss,
+        hinge_embedding_loss,
+        margin_ranking_loss,
+        triplet_margin_loss,
+        poisson_nll_loss,
+        ctc_loss,
+        rrelu,
+        rrelu_,
+        embedding_bag,
+    )
+}
 _ADAPTERS.update({name + "_": _inplace_of(name) for name in ("celu", "selu", "threshold")})
 # the F function each adapter needs; same-signature names forward to F's function itself
 _TARGET = {name: name.rstrip("_") for name in _ADAPTERS}
 _SAME = (
-    "adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "bilinear", "celu",
-    "channel_shuffle", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "cosine_similarity", "hardshrink", "max_pool1d", "max_pool2d",
-    "max_pool3d", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "prelu",
-    "selu", "threshold", "native_channel_shuffle",
+    "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
+    "avg_pool1d",
+    "bilinear",
+    "celu",
+    "channel_shuffle",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "cosine_similarity",
+    "hardshrink",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "pairwise_distance",
+    "pdist",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "prelu",
+    "selu",
+    "threshold",
+    "native_channel_shuffle",
 )
 
 

@@ -93,7 +93,8 @@ class Generator:
         bit_gen.state = {
             "bit_generator": "PCG64",
             "state": {"state": words[0] | (words[1] << 64), "inc": words[2] | (words[3] << 64)},
-            "has_uint32": words[4], "uinteger": words[5],
+            "has_uint32": words[4],
+            "uinteger": words[5],
         }
         self.np = np.random.Generator(bit_gen)
         self._seed = words[6]

@@ -77,8 +77,16 @@ def _host(t: Tensor) -> np.ndarray:
 
 
 # -- factories ----------------------------------------------------------------------------------
-def rand(*size, generator: Generator | None = None, out=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def rand(
+    *size,
+    generator: Generator | None = None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Uniform samples from [0, 1).
 
     >>> rand(2, 3).shape
@@ -89,8 +97,16 @@ def rand(*size, generator: Generator | None = None, out=None, dtype=None, layout
     return _finish(arr, d, device, requires_grad)
 
 
-def randn(*size, generator: Generator | None = None, out=None, dtype=None, layout=None, device=None,
-          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randn(
+    *size,
+    generator: Generator | None = None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Standard normal samples (mean 0, variance 1; complex: each part has variance 1/2)."""
     d = dtypes.as_dtype(dtype) if dtype is not None else None
     if d is not None and d.is_complex:  # as PyTorch: real and imaginary parts N(0, 1/2)
@@ -102,9 +118,19 @@ def randn(*size, generator: Generator | None = None, out=None, dtype=None, layou
     return _finish(arr, d, device, requires_grad)
 
 
-def randint(*args, size=None, low=None, high=None, generator: Generator | None = None, out=None,
-            dtype=None, layout=None, device=None, requires_grad: bool = False,
-            pin_memory: bool = False) -> Tensor:
+def randint(
+    *args,
+    size=None,
+    low=None,
+    high=None,
+    generator: Generator | None = None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
     args = tuple(a for a in (low, high) if a is not None) + args if high is not None else args
     if size is None:
@@ -124,14 +150,25 @@ def randint(*args, size=None, low=None, high=None, generator: Generator | None =
         raise TypeError(f"randint: expected 1 or 2 bounds before size, got {len(bounds)}: {bounds!r}")
     low, high = int(low), int(high)
     if low >= high:
-        raise RuntimeError(f"randint: random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        raise RuntimeError(
+            f"randint: random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
     d = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
     arr = numpy_generator(generator).integers(low, high, _shape(size, "randint"), dtype=np.int64)
     return _finish(arr, d, device, requires_grad)
 
 
-def randperm(n: int, *, generator: Generator | None = None, out=None, dtype=None, layout=None,
-             device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator: Generator | None = None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A random permutation of ``0 .. n-1``."""
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
@@ -140,8 +177,19 @@ def randperm(n: int, *, generator: Generator | None = None, out=None, dtype=None
     return _finish(arr, d, device, requires_grad)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator: Generator | None = None, out=None, dtype=None,
-           layout=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def normal(
+    mean=0.0,
+    std=1.0,
+    size=None,
+    *,
+    generator: Generator | None = None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Normal samples; ``mean`` and ``std`` are tensors (broadcast) or floats with ``size``.
 
     >>> normal(2.0, 3.0, size=(4,)).shape
@@ -180,8 +228,9 @@ def _check_std(std) -> None:
         raise RuntimeError(f"normal: expects all elements of std >= 0.0, got min {np.min(std)}")
 
 
-def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None,
-              out=None) -> Tensor:
+def bernoulli(
+    input: Tensor, p: float | None = None, *, generator: Generator | None = None, out=None
+) -> Tensor:
     """0/1 samples: each element is 1 with probability ``input`` (or ``p``), same dtype as ``input``."""
     probs = _host(input) if p is None else np.full(input.shape, p, np.float64)
     if np.any((probs < 0) | (probs > 1)) or np.any(np.isnan(probs)):
@@ -193,8 +242,14 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
     return _finish(np.asarray(draws), input.dtype, input.device, False)
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator: Generator | None = None, out=None) -> Tensor:
+def multinomial(
+    input: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+    out=None,
+) -> Tensor:
     """Category indices drawn with weights ``input`` (1-D, or 2-D for one row per draw), int64."""
     w = _host(input).astype(np.float64)
     if w.ndim not in (1, 2):
@@ -215,7 +270,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     for r, row in enumerate(rows):
         total = row.sum()
         if total <= 0:
-            raise RuntimeError(f"multinomial: invalid multinomial distribution (sum of probabilities <= 0) in row {r}")
+            raise RuntimeError(
+                f"multinomial: invalid multinomial distribution (sum of probabilities <= 0) in row {r}"
+            )
         if not replacement and np.count_nonzero(row) < num_samples:
             raise RuntimeError(
                 f"multinomial: row {r} has only {np.count_nonzero(row)} categories with nonzero "
@@ -231,37 +288,82 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     rates = _host(input)
     if np.any(rates < 0):
         raise RuntimeError(f"poisson: rates must be >= 0 (shape {list(input.shape)})")
-    return _finish(numpy_generator(generator).poisson(rates).astype(np.float64), input.dtype, input.device, False)
+    return _finish(
+        numpy_generator(generator).poisson(rates).astype(np.float64), input.dtype, input.device, False
+    )
 
 
 def _like_dtype(input: Tensor, dtype):
     return input.dtype if dtype is None else dtypes.as_dtype(dtype)
 
 
-def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-              memory_format=None, generator: Generator | None = None,
-              pin_memory: bool = False) -> Tensor:
+def rand_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    generator: Generator | None = None,
+    pin_memory: bool = False,
+) -> Tensor:
     """``rand`` with ``input``'s shape, dtype and device."""
-    return rand(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
-                device=device or input.device, requires_grad=requires_grad)
+    return rand(
+        input.shape,
+        generator=generator,
+        dtype=_like_dtype(input, dtype),
+        device=device or input.device,
+        requires_grad=requires_grad,
+    )
 
 
-def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None, generator: Generator | None = None,
-              pin_memory: bool = False) -> Tensor:
+def randn_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    generator: Generator | None = None,
+    pin_memory: bool = False,
+) -> Tensor:
     """``randn`` with ``input``'s shape, dtype and device."""
-    return randn(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
-                 device=device or input.device, requires_grad=requires_grad)
+    return randn(
+        input.shape,
+        generator=generator,
+        dtype=_like_dtype(input, dtype),
+        device=device or input.device,
+        requires_grad=requires_grad,
+    )
 
 
-def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None, layout=None,
-                 device=None, requires_grad: bool = False, memory_format=None,
-                 generator: Generator | None = None, pin_memory: bool = False) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    generator: Generator | None = None,
+    pin_memory: bool = False,
+) -> Tensor:
     """``randint`` with ``input``'s shape, dtype and device: ``randint_like(x, high)`` or ``(x, low, high)``."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), generator=generator, dtype=_like_dtype(input, dtype),
-                   device=device or input.device, requires_grad=requires_grad)
+    return randint(
+        low,
+        high,
+        tuple(input.shape),
+        generator=generator,
+        dtype=_like_dtype(input, dtype),
+        device=device or input.device,
+        requires_grad=requires_grad,
+    )
 
 
 # -- in-place fills -----------------------------------------------------------------------------
@@ -357,7 +459,9 @@ def _bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill with 0/1 samples, 1 with probability ``p`` (a float or a broadcastable tensor)."""
     probs = _host(p) if isinstance(p, Tensor) else np.asarray(p, np.float64)
     if np.any((probs < 0) | (probs > 1)):
-        raise RuntimeError(f"bernoulli_: expects 0 <= p <= 1, got {p if probs.ndim == 0 else 'a tensor outside it'}")
+        raise RuntimeError(
+            f"bernoulli_: expects 0 <= p <= 1, got {p if probs.ndim == 0 else 'a tensor outside it'}"
+        )
     draws = numpy_generator(generator).random(_draw_shape(self)) < probs
     return _fill(self, "bernoulli_", draws)
 
@@ -365,7 +469,9 @@ def _bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
 def _cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Cauchy samples (in place)."""
     _require_float(self, "cauchy_")
-    return _fill(self, "cauchy_", numpy_generator(generator).standard_cauchy(_draw_shape(self)) * sigma + median)
+    return _fill(
+        self, "cauchy_", numpy_generator(generator).standard_cauchy(_draw_shape(self)) * sigma + median
+    )
 
 
 def _log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
@@ -391,17 +497,35 @@ def _multinomial_method(self: Tensor, num_samples: int, replacement: bool = Fals
 
 # Attached to Tensor here (documented in the module docstring): Tensor.normal_ and friends.
 _METHODS = {
-    "normal_": _normal_, "uniform_": _uniform_, "random_": _random_, "exponential_": _exponential_,
-    "bernoulli_": _bernoulli_, "cauchy_": _cauchy_, "log_normal_": _log_normal_,
-    "geometric_": _geometric_, "bernoulli": _bernoulli_method, "multinomial": _multinomial_method,
+    "normal_": _normal_,
+    "uniform_": _uniform_,
+    "random_": _random_,
+    "exponential_": _exponential_,
+    "bernoulli_": _bernoulli_,
+    "cauchy_": _cauchy_,
+    "log_normal_": _log_normal_,
+    "geometric_": _geometric_,
+    "bernoulli": _bernoulli_method,
+    "multinomial": _multinomial_method,
 }
 for _name, _fn in _METHODS.items():
     _fn.__name__ = _fn.__qualname__ = _name
     setattr(Tensor, _name, _fn)
 
 
-
 # ``out=`` for every sampler PyTorch gives one (the dtype follows ``out`` unless given)
-for _name in ("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
-              "poisson", "binomial", "rand_like", "randn_like", "randint_like"):
+for _name in (
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "normal",
+    "bernoulli",
+    "multinomial",
+    "poisson",
+    "binomial",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+):
     globals()[_name] = with_out(globals()[_name], factory=True)

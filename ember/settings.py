@@ -16,7 +16,6 @@ import os
 import warnings
 
 from ember.backend import flags
-from ember.backend.errors import OutOfMemoryError  # torch.OutOfMemoryError: the one class
 
 __all__ = [
     "are_deterministic_algorithms_enabled",
@@ -48,15 +47,17 @@ __all__ = [
 has_lapack, has_spectral, has_mkl, has_openmp = True, True, False, False
 
 
-
-
 class AcceleratorError(RuntimeError):
     """An accelerator reported an error (``torch.AcceleratorError``)."""
 
 
 _state = {
-    "device": None, "threads": os.cpu_count() or 1, "interop_threads": os.cpu_count() or 1,
-    "matmul_precision": "highest", "deterministic": False, "warn_only": False,
+    "device": None,
+    "threads": os.cpu_count() or 1,
+    "interop_threads": os.cpu_count() or 1,
+    "matmul_precision": "highest",
+    "deterministic": False,
+    "warn_only": False,
     "warn_always": False,
 }
 
@@ -118,8 +119,7 @@ def set_float32_matmul_precision(precision: str) -> None:
     (``ember.backends.cuda.matmul.allow_tf32``, which this sets). The CPU always computes in
     full float32."""
     if precision not in ("highest", "high", "medium"):
-        raise RuntimeError(f"Invalid precision {precision!r}: expected 'highest', 'high' or "
-                           "'medium'")
+        raise RuntimeError(f"Invalid precision {precision!r}: expected 'highest', 'high' or 'medium'")
     _state["matmul_precision"] = precision
     flags.matmul.allow_tf32 = precision != "highest"
 
@@ -205,8 +205,7 @@ def get_device_module(device=None):
     kind = getattr(device, "type", None) or str(device or "cuda").split(":")[0]
     if kind == "cuda":
         return ember.cuda
-    raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as "
-                       f"'ember.{kind}'.")
+    raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as 'ember.{kind}'.")
 
 
 def get_device(input) -> int:

@@ -100,6 +100,7 @@ def _unary(name: str, compute, doc: str):
 def _unary_of_x(name: str, compute, doc: str):
     """:func:`_unary` for the functions whose argument PyTorch names ``x`` (Airy, scaled and
     spherical Bessel), so that ``airy_ai(x=t)`` works as it does there."""
+
     def function(x, *, out=None):
         return _out(compute(x), out)
 
@@ -114,9 +115,7 @@ def _primitive(op):
 
 # -- gamma family -------------------------------------------------------------------------------
 gammaln = _unary("gammaln", lambda x: x.lgamma(), "``log|Gamma(x)|``.")
-digamma = _unary(
-    "digamma", lambda x: x.digamma(), "``psi(x)``, the logarithmic derivative of Gamma."
-)
+digamma = _unary("digamma", lambda x: x.digamma(), "``psi(x)``, the logarithmic derivative of Gamma.")
 psi = _unary("psi", lambda x: x.digamma(), "Alias of :func:`digamma`.")
 
 
@@ -152,12 +151,8 @@ def zeta(input, other, *, out=None):
 erf = _unary("erf", lambda x: x.erf(), "The error function.")
 erfc = _unary("erfc", lambda x: x.erfc(), "The complementary error function ``1 - erf(x)``.")
 erfinv = _unary("erfinv", lambda x: x.erfinv(), "The inverse of :func:`erf`.")
-erfcx = _unary(
-    "erfcx", _primitive(sf.Erfcx), "The scaled complementary error function ``exp(x^2) erfc(x)``."
-)
-ndtr = _unary(
-    "ndtr", lambda x: (_float(x) * -math.sqrt(0.5)).erfc() * 0.5, "The standard normal CDF."
-)
+erfcx = _unary("erfcx", _primitive(sf.Erfcx), "The scaled complementary error function ``exp(x^2) erfc(x)``.")
+ndtr = _unary("ndtr", lambda x: (_float(x) * -math.sqrt(0.5)).erfc() * 0.5, "The standard normal CDF.")
 ndtri = _unary("ndtri", _primitive(sf.Ndtri), "The inverse of :func:`ndtr`.")
 log_ndtr = _unary("log_ndtr", _primitive(sf.LogNdtr), "``log(ndtr(x))``, accurate in the tails.")
 
@@ -166,18 +161,10 @@ i0 = _unary("i0", lambda x: x.i0(), "The modified Bessel function of the first k
 i0e = _unary("i0e", _primitive(sf.I0e), "``exp(-|x|) i0(x)``.")
 i1 = _unary("i1", _primitive(sf.I1), "The modified Bessel function of the first kind, order 1.")
 i1e = _unary("i1e", _primitive(sf.I1e), "``exp(-|x|) i1(x)``.")
-bessel_j0 = _unary(
-    "bessel_j0", _primitive(sf.BesselJ0), "The Bessel function of the first kind, order 0."
-)
-bessel_j1 = _unary(
-    "bessel_j1", _primitive(sf.BesselJ1), "The Bessel function of the first kind, order 1."
-)
-bessel_y0 = _unary(
-    "bessel_y0", _primitive(sf.BesselY0), "The Bessel function of the second kind, order 0."
-)
-bessel_y1 = _unary(
-    "bessel_y1", _primitive(sf.BesselY1), "The Bessel function of the second kind, order 1."
-)
+bessel_j0 = _unary("bessel_j0", _primitive(sf.BesselJ0), "The Bessel function of the first kind, order 0.")
+bessel_j1 = _unary("bessel_j1", _primitive(sf.BesselJ1), "The Bessel function of the first kind, order 1.")
+bessel_y0 = _unary("bessel_y0", _primitive(sf.BesselY0), "The Bessel function of the second kind, order 0.")
+bessel_y1 = _unary("bessel_y1", _primitive(sf.BesselY1), "The Bessel function of the second kind, order 1.")
 modified_bessel_i0 = _unary(
     "modified_bessel_i0",
     _primitive(sf.ModifiedBesselI0),
@@ -213,9 +200,7 @@ airy_ai = _unary_of_x("airy_ai", _primitive(sf.AiryAi), "The Airy function Ai.")
 
 
 # -- elementwise helpers ------------------------------------------------------------------------
-expit = _unary(
-    "expit", lambda x: _float(x).sigmoid(), "The logistic sigmoid ``1 / (1 + exp(-x))``."
-)
+expit = _unary("expit", lambda x: _float(x).sigmoid(), "The logistic sigmoid ``1 / (1 + exp(-x))``.")
 exp2 = _unary("exp2", lambda x: x.exp2(), "``2 ** x``.")
 expm1 = _unary("expm1", lambda x: x.expm1(), "``exp(x) - 1``, accurate near 0.")
 log1p = _unary("log1p", lambda x: x.log1p(), "``log(1 + x)``, accurate near 0.")
@@ -293,25 +278,15 @@ def _polynomial_operands(name, input, n):
     return x, (n if isinstance(n, Tensor) else int(n))
 
 
-chebyshev_polynomial_t = _polynomial(
-    "chebyshev_polynomial_t", False, "Chebyshev polynomial T_n(x)."
-)
-chebyshev_polynomial_u = _polynomial(
-    "chebyshev_polynomial_u", False, "Chebyshev polynomial U_n(x)."
-)
-chebyshev_polynomial_v = _polynomial(
-    "chebyshev_polynomial_v", False, "Chebyshev polynomial V_n(x)."
-)
-chebyshev_polynomial_w = _polynomial(
-    "chebyshev_polynomial_w", False, "Chebyshev polynomial W_n(x)."
-)
+chebyshev_polynomial_t = _polynomial("chebyshev_polynomial_t", False, "Chebyshev polynomial T_n(x).")
+chebyshev_polynomial_u = _polynomial("chebyshev_polynomial_u", False, "Chebyshev polynomial U_n(x).")
+chebyshev_polynomial_v = _polynomial("chebyshev_polynomial_v", False, "Chebyshev polynomial V_n(x).")
+chebyshev_polynomial_w = _polynomial("chebyshev_polynomial_w", False, "Chebyshev polynomial W_n(x).")
 shifted_chebyshev_polynomial_t = _polynomial("chebyshev_polynomial_t", True, "T_n(2x - 1).")
 shifted_chebyshev_polynomial_u = _polynomial("chebyshev_polynomial_u", True, "U_n(2x - 1).")
 shifted_chebyshev_polynomial_v = _polynomial("chebyshev_polynomial_v", True, "V_n(2x - 1).")
 shifted_chebyshev_polynomial_w = _polynomial("chebyshev_polynomial_w", True, "W_n(2x - 1).")
-hermite_polynomial_h = _polynomial(
-    "hermite_polynomial_h", False, "Physicists' Hermite polynomial H_n(x)."
-)
+hermite_polynomial_h = _polynomial("hermite_polynomial_h", False, "Physicists' Hermite polynomial H_n(x).")
 hermite_polynomial_he = _polynomial(
     "hermite_polynomial_he", False, "Probabilists' Hermite polynomial He_n(x)."
 )

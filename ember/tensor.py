@@ -43,10 +43,23 @@ __all__ = ["Size", "Tensor", "make"]
 
 class Tensor(
     TensorBase,
-    ArithmeticMethods, ConversionMethods, ElementwiseMethods, FillMethods, ReduceMethods,
-    ShapeMethods, IndexingMethods, LinalgMethods, SharingMethods, ExtraMathMethods, StatsMethods,
-    StructureMethods, LegacyMethods, SparseMethods,
-    ComplexMethods, SpecialMethods, SpectralMethods,
+    ArithmeticMethods,
+    ConversionMethods,
+    ElementwiseMethods,
+    FillMethods,
+    ReduceMethods,
+    ShapeMethods,
+    IndexingMethods,
+    LinalgMethods,
+    SharingMethods,
+    ExtraMathMethods,
+    StatsMethods,
+    StructureMethods,
+    LegacyMethods,
+    SparseMethods,
+    ComplexMethods,
+    SpecialMethods,
+    SpectralMethods,
 ):
     """A multi-dimensional array that records the ops applied to it, for autograd.
 

@@ -61,8 +61,17 @@ class TensorBase:
     """What every tensor is without its method families: see ``ember.tensor.Tensor``."""
 
     __slots__ = (
-        "_data", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_grad", "_base",
-        "_accumulator", "_hooks", "_retains_grad", "__weakref__",
+        "_data",
+        "_requires_grad",
+        "grad_fn",
+        "_output_nr",
+        "_vc",
+        "_grad",
+        "_base",
+        "_accumulator",
+        "_hooks",
+        "_retains_grad",
+        "__weakref__",
     )
     __array_ufunc__ = None  # ndarray (+) Tensor defers to Tensor, so it stays in the graph
     __array_priority__ = 1000
@@ -218,7 +227,9 @@ class TensorBase:
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, TensorBase):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got {type(value).__name__}"
+                )
             if value.shape != self.shape:
                 raise RuntimeError(
                     f"assigned grad has data of a different size: grad shape {list(value.shape)}, "
@@ -354,8 +365,7 @@ class TensorBase:
         if result._data.dtype != self._data.dtype:
             if dtype_category(result._data.dtype) > dtype_category(self._data.dtype):
                 raise RuntimeError(
-                    f"{op}: result type {result.dtype} can't be cast to the desired output type "
-                    f"{self.dtype}"
+                    f"{op}: result type {result.dtype} can't be cast to the desired output type {self.dtype}"
                 )
             result = result._cast(self._data.dtype)
         self._check_inplace(op)

@@ -21,16 +21,27 @@ _PROFILES = {
 }
 
 
-def set_printoptions(precision: int | None = None, threshold: float | None = None,
-                     edgeitems: int | None = None, linewidth: int | None = None,
-                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
     """Like ``torch.set_printoptions``: ``profile`` is 'default', 'short' or 'full'."""
     if profile is not None:
         if profile not in _PROFILES:
-            raise ValueError(f"set_printoptions: unknown profile {profile!r}; expected one of {sorted(_PROFILES)}")
+            raise ValueError(
+                f"set_printoptions: unknown profile {profile!r}; expected one of {sorted(_PROFILES)}"
+            )
         _PRINT_OPTIONS.update(_PROFILES[profile])
-    for key, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
-                       ("linewidth", linewidth)):
+    for key, value in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
         if value is not None:
             _PRINT_OPTIONS[key] = value
     _PRINT_OPTIONS["sci_mode"] = sci_mode
@@ -115,7 +126,7 @@ def _format_nested(values: np.ndarray, fmt: _Formatter, indent: int, summarize: 
         else:
             data = [fmt(v) for v in items]
         per_line = max(1, int((_PRINT_OPTIONS["linewidth"] - indent) // (fmt.width + 2)))
-        lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+        lines = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
         return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
     if summarize and n > 2 * edge:
         rows = [*range(edge), None, *range(n - edge, n)]

@@ -15,8 +15,17 @@ from ember.tensor import Tensor
 __all__ = ["compile", "vmap"]
 
 
-def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",
-            mode=None, options=None, disable: bool = False, **compiler_options):
+def compile(
+    model=None,
+    *,
+    fullgraph: bool = False,
+    dynamic=None,
+    backend="inductor",
+    mode=None,
+    options=None,
+    disable: bool = False,
+    **compiler_options,
+):
     """``model`` itself (or a decorator returning its argument when called without one).
 
     Every compiler option (those above and any newer ones in ``compiler_options``) is accepted
@@ -30,8 +39,9 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
 def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
     """``func`` mapped over dim ``in_dims`` of its arguments; results stacked at ``out_dims``."""
     if randomness not in ("error", "different", "same"):
-        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
-                           f"'same'. Got {randomness}")
+        raise RuntimeError(
+            f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}"
+        )
 
     @functools.wraps(func)
     def mapped(*args, **kwargs):
@@ -49,8 +59,10 @@ def _batch_size(args, dims) -> int:
     sizes = {_leaves_size(a, d) for a, d in zip(args, dims) if d is not None}
     sizes.discard(None)
     if len(sizes) != 1:
-        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
-                         f"dimension, got sizes {sorted(sizes)} (or no tensor to map over)")
+        raise ValueError(
+            f"vmap: Expected all tensors to have the same size in the mapped "
+            f"dimension, got sizes {sorted(sizes)} (or no tensor to map over)"
+        )
     return sizes.pop()
 
 
@@ -87,8 +99,7 @@ def _stack_results(results, out_dims):
         return stack(results, out_dims if isinstance(out_dims, int) else out_dims[0])
     if isinstance(first, (tuple, list)):
         dims = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(first)
-        return type(first)(_stack_results([r[k] for r in results], dims[k])
-                           for k in range(len(first)))
+        return type(first)(_stack_results([r[k] for r in results], dims[k]) for k in range(len(first)))
     if isinstance(first, dict):
         return {k: _stack_results([r[k] for r in results], out_dims) for k in first}
     if isinstance(first, (int, float, bool)):

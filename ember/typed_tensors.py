@@ -20,9 +20,15 @@ if TYPE_CHECKING:
     from ember.tensor import Tensor
 
 _NAMES = {
-    "FloatTensor": dtypes.float32, "DoubleTensor": dtypes.float64, "HalfTensor": dtypes.float16,
-    "BFloat16Tensor": dtypes.bfloat16, "LongTensor": dtypes.int64, "IntTensor": dtypes.int32,
-    "ShortTensor": dtypes.int16, "CharTensor": dtypes.int8, "ByteTensor": dtypes.uint8,
+    "FloatTensor": dtypes.float32,
+    "DoubleTensor": dtypes.float64,
+    "HalfTensor": dtypes.float16,
+    "BFloat16Tensor": dtypes.bfloat16,
+    "LongTensor": dtypes.int64,
+    "IntTensor": dtypes.int32,
+    "ShortTensor": dtypes.int16,
+    "CharTensor": dtypes.int8,
+    "ByteTensor": dtypes.uint8,
     "BoolTensor": dtypes.bool,
 }
 __all__ = list(_NAMES)
@@ -43,8 +49,11 @@ class _TypedTensorType(type):
     """The metaclass: calling a typed class builds a Tensor; isinstance checks dtype and device."""
 
     def __instancecheck__(cls, obj) -> bool:
-        return (isinstance(obj, TensorBase) and obj._data.dtype == cls.dtype.np
-                and obj.device.type == cls.device_type)
+        return (
+            isinstance(obj, TensorBase)
+            and obj._data.dtype == cls.dtype.np
+            and obj.device.type == cls.device_type
+        )
 
     def __call__(cls, *args, device=None):
         if cls.is_cuda:
@@ -55,7 +64,8 @@ class _TypedTensorType(type):
         if not args:
             args = (0,)
         if isinstance(args[0], Size) or all(
-                isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+            isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args
+        ):
             return empty(*args, dtype=cls.dtype, device=target)
         if len(args) != 1:
             raise TypeError(f"{cls.__qualname__}(): expected data or sizes, got {args!r}")
@@ -73,11 +83,18 @@ def _from_tensor(cls, t: Tensor) -> Tensor:
 
 def _make(name: str, dtype, device_type: str):
     qualname = f"torch.cuda.{name}" if device_type == "cuda" else f"torch.{name}"
-    return _TypedTensorType(name, (), {
-        "__qualname__": qualname, "__module__": "ember" if device_type == "cpu" else "ember.cuda",
-        "__doc__": f"{dtype} tensors on the {device_type.upper()}; see ``ember.typed_tensors``.",
-        "dtype": dtype, "device_type": device_type, "is_cuda": device_type == "cuda",
-    })
+    return _TypedTensorType(
+        name,
+        (),
+        {
+            "__qualname__": qualname,
+            "__module__": "ember" if device_type == "cpu" else "ember.cuda",
+            "__doc__": f"{dtype} tensors on the {device_type.upper()}; see ``ember.typed_tensors``.",
+            "dtype": dtype,
+            "device_type": device_type,
+            "is_cuda": device_type == "cuda",
+        },
+    )
 
 
 CPU_TYPES = {name: _make(name, d, "cpu") for name, d in _NAMES.items()}
@@ -111,7 +128,8 @@ def set_default_tensor_type(t) -> None:
     warnings.warn(
         "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
         "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
-        UserWarning, stacklevel=2,
+        UserWarning,
+        stacklevel=2,
     )
     dtype, device_type = parse_type(t)
     if not dtype.is_floating_point:

@@ -10,8 +10,7 @@ import numpy as np
 
 from ember import dtypes
 
-__all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window",
-           "kaiser_window"]
+__all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window"]
 
 
 def _window(op: str, length: int, periodic: bool, samples, dtype, device, requires_grad):
@@ -38,39 +37,91 @@ def _cosine_sum(*coefficients):
     return samples
 
 
-def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                device=None, requires_grad: bool = False, pin_memory: bool = False):
+def hann_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+):
     """``0.5 - 0.5 cos(2 pi n / (N - 1))``."""
-    return _window("hann_window", window_length, periodic, _cosine_sum(0.5, 0.5), dtype, device,
-                   requires_grad)
+    return _window(
+        "hann_window", window_length, periodic, _cosine_sum(0.5, 0.5), dtype, device, requires_grad
+    )
 
 
-def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
-                   beta: float = 0.46, *, dtype=None, layout=None, device=None,
-                   requires_grad: bool = False, pin_memory: bool = False):
+def hamming_window(
+    window_length: int,
+    periodic: bool = True,
+    alpha: float = 0.54,
+    beta: float = 0.46,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+):
     """``alpha - beta cos(2 pi n / (N - 1))``."""
-    return _window("hamming_window", window_length, periodic, _cosine_sum(alpha, beta), dtype,
-                   device, requires_grad)
+    return _window(
+        "hamming_window", window_length, periodic, _cosine_sum(alpha, beta), dtype, device, requires_grad
+    )
 
 
-def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False, pin_memory: bool = False):
+def blackman_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+):
     """``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
-    return _window("blackman_window", window_length, periodic, _cosine_sum(0.42, 0.5, 0.08),
-                   dtype, device, requires_grad)
+    return _window(
+        "blackman_window", window_length, periodic, _cosine_sum(0.42, 0.5, 0.08), dtype, device, requires_grad
+    )
 
 
-def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False, pin_memory: bool = False):
+def bartlett_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+):
     """The triangular window ``1 - |2n / (N - 1) - 1|``."""
-    return _window("bartlett_window", window_length, periodic,
-                   lambda k, n: 1 - np.abs(2 * k / (n - 1) - 1), dtype, device, requires_grad)
+    return _window(
+        "bartlett_window",
+        window_length,
+        periodic,
+        lambda k, n: 1 - np.abs(2 * k / (n - 1) - 1),
+        dtype,
+        device,
+        requires_grad,
+    )
 
 
-def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype=None,
-                  layout=None, device=None, requires_grad: bool = False,
-                  pin_memory: bool = False):
+def kaiser_window(
+    window_length: int,
+    periodic: bool = True,
+    beta: float = 12.0,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+):
     """``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)``."""
+
     def samples(k, n):
         return np.i0(beta * np.sqrt(1 - (2 * k / (n - 1) - 1) ** 2)) / np.i0(beta)
 

@@ -84,8 +84,9 @@ def growing_demo(x, y, steps: int, grow_every: int, noise: float = 1e-6) -> dict
             # new neurons copy existing ones, the next layer's weights are split among the
             # copies (the function is unchanged) and Adam's state follows the units;
             # a tiny noise breaks the symmetry between copies
-            report = grow.widen_(model, "0", model[0].out_features + 4, example_input=x,
-                                 optimizer=optimizer, noise=noise)
+            report = grow.widen_(
+                model, "0", model[0].out_features + 4, example_input=x, optimizer=optimizer, noise=noise
+            )
             with ember.no_grad():
                 after = F.mse_loss(model(x), y).item()
             jumps.append(abs(after - before))

@@ -51,32 +51,44 @@ def main(argv: list[str] | None = None) -> dict:
     train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
     valid_loader = DataLoader(valid_set, batch_size=256)
     model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
-    learn = Learner(model, train_loader, valid_loader, metrics=[accuracy], device="cpu",
-                    path=args.plots or ".")
+    learn = Learner(
+        model, train_loader, valid_loader, metrics=[accuracy], device="cpu", path=args.plots or "."
+    )
 
     found = learn.lr_find(num_it=60)
-    print(f"lr_find suggests: valley {found.valley:.1e}, steep {found.steep:.1e}, "
-          f"minimum {found.minimum:.1e}; the model is as it was before the search")
+    print(
+        f"lr_find suggests: valley {found.valley:.1e}, steep {found.steep:.1e}, "
+        f"minimum {found.minimum:.1e}; the model is as it was before the search"
+    )
 
     learn.fit_one_cycle(args.epochs, max_lr=found.minimum)
     lrs, moms = learn.recorder.lrs, learn.recorder.moms
     peak = max(range(len(lrs)), key=lrs.__getitem__)
-    print(f"one cycle over {len(lrs)} steps: lr {lrs[0]:.1e} -> {lrs[peak]:.1e} (step {peak + 1}) "
-          f"-> {lrs[-1]:.1e}; beta1 {moms[0]:.2f} -> {moms[peak]:.2f} -> {moms[-1]:.2f}")
+    print(
+        f"one cycle over {len(lrs)} steps: lr {lrs[0]:.1e} -> {lrs[peak]:.1e} (step {peak + 1}) "
+        f"-> {lrs[-1]:.1e}; beta1 {moms[0]:.2f} -> {moms[peak]:.2f} -> {moms[-1]:.2f}"
+    )
 
     interp = learn.interpret()
     print("confusion matrix (rows: true arm, columns: predicted):")
     print(interp.confusion_matrix())
     losses, worst = interp.top_losses(3)
-    print("highest losses: " + ", ".join(f"sample {int(i)} ({float(v):.2f})"
-                                         for v, i in zip(losses, worst)))
+    print("highest losses: " + ", ".join(f"sample {int(i)} ({float(v):.2f})" for v, i in zip(losses, worst)))
     if args.plots:
-        for path in (learn.recorder.plot_loss(), learn.recorder.plot_lr(),
-                     interp.plot_confusion_matrix(f"{args.plots}/confusion.png")):
+        for path in (
+            learn.recorder.plot_loss(),
+            learn.recorder.plot_lr(),
+            interp.plot_confusion_matrix(f"{args.plots}/confusion.png"),
+        ):
             print("wrote", path)
     epochs = learn.recorder.epochs
-    return {"suggestions": found, "lrs": lrs, "epochs": epochs, "accuracy": interp.accuracy(),
-            "confusion": interp.confusion_matrix()}
+    return {
+        "suggestions": found,
+        "lrs": lrs,
+        "epochs": epochs,
+        "accuracy": interp.accuracy(),
+        "confusion": interp.confusion_matrix(),
+    }
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ class SmallCNN(nn.Module):
 
 
 def train(model: nn.Module, epochs: int) -> None:
-    loader = DataLoader(load_digits("train"), batch_size=32, shuffle=True,
-                        generator=ember.Generator().manual_seed(0))
+    loader = DataLoader(
+        load_digits("train"), batch_size=32, shuffle=True, generator=ember.Generator().manual_seed(0)
+    )
     optimizer = ember.optim.AdamW(model.parameters(), lr=3e-3)
     for epoch in range(epochs):
         for images, labels in loader:
@@ -76,8 +77,14 @@ def main(argv: list[str] | None = None) -> dict:
     model.eval()
 
     path = args.out or os.path.join(tempfile.mkdtemp(), "digits.onnx")
-    ember.onnx.export(model, ember.zeros(1, 1, 8, 8), path, input_names=["image"],
-                      output_names=["logits"], dynamic_axes={"image": {0: "batch"}})
+    ember.onnx.export(
+        model,
+        ember.zeros(1, 1, 8, 8),
+        path,
+        input_names=["image"],
+        output_names=["logits"],
+        dynamic_axes={"image": {0: "batch"}},
+    )
     print(f"exported to {path} ({os.path.getsize(path) / 1024:.1f} KiB)")
 
     test = load_digits("test")
@@ -89,8 +96,10 @@ def main(argv: list[str] | None = None) -> dict:
     agree = float((onnx_logits.argmax(1) == ember_logits.argmax(1)).mean())
     accuracy = float((onnx_logits.argmax(1) == test.targets).mean())
     largest_difference = float(np.abs(onnx_logits - ember_logits).max())
-    print(f"predictions agree on {agree:.2%} of {len(test)} test images; test accuracy "
-          f"{accuracy:.2%}; largest logit difference {largest_difference:.2e}")
+    print(
+        f"predictions agree on {agree:.2%} of {len(test)} test images; test accuracy "
+        f"{accuracy:.2%}; largest logit difference {largest_difference:.2e}"
+    )
 
     one = test.data[:1]
     with ember.no_grad():
@@ -98,10 +107,17 @@ def main(argv: list[str] | None = None) -> dict:
         ember_batch_ms = median_ms(lambda: model(images))
     onnx_ms = median_ms(lambda: session.run(None, {"image": one}))
     onnx_batch_ms = median_ms(lambda: session.run(None, {"image": test.data}))
-    print(f"inference, one image: ember {ember_ms:.2f} ms, ONNX Runtime {onnx_ms:.2f} ms; "
-          f"all {len(test)}: ember {ember_batch_ms:.1f} ms, ONNX Runtime {onnx_batch_ms:.1f} ms")
-    return {"agree": agree, "accuracy": accuracy, "largest_difference": largest_difference,
-            "path": path, "latency_ms": {"ember": ember_ms, "onnxruntime": onnx_ms}}
+    print(
+        f"inference, one image: ember {ember_ms:.2f} ms, ONNX Runtime {onnx_ms:.2f} ms; "
+        f"all {len(test)}: ember {ember_batch_ms:.1f} ms, ONNX Runtime {onnx_batch_ms:.1f} ms"
+    )
+    return {
+        "agree": agree,
+        "accuracy": accuracy,
+        "largest_difference": largest_difference,
+        "path": path,
+        "latency_ms": {"ember": ember_ms, "onnxruntime": onnx_ms},
+    }
 
 
 if __name__ == "__main__":

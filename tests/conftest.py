@@ -25,8 +25,9 @@ def pytest_configure(config):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if call.when == "call" and (item.nodeid in helpers.NEEDS_TORCH
-                                or item.get_closest_marker("needs_torch") is not None):
+    if call.when == "call" and (
+        item.nodeid in helpers.NEEDS_TORCH or item.get_closest_marker("needs_torch") is not None
+    ):
         report.user_properties.append(("needs_torch", True))
     return report
 
@@ -36,13 +37,16 @@ def pytest_terminal_summary(terminalreporter):
     stats = terminalreporter.stats
     done = [r for key in ("passed", "failed") for r in stats.get(key, ())]
     ran = sum(1 for r in done if ("needs_torch", True) in getattr(r, "user_properties", ()))
-    skipped = sum(1 for r in stats.get("skipped", ())
-                  if helpers.SKIP_REASON in str(getattr(r, "longrepr", "")))
+    skipped = sum(
+        1 for r in stats.get("skipped", ()) if helpers.SKIP_REASON in str(getattr(r, "longrepr", ""))
+    )
     if skipped:
         terminalreporter.write_line(
             f"ember: {skipped} tests (or test modules) compare with PyTorch and were skipped; "
-            f"to run them: {helpers.INSTALL_TORCH} && python -m pytest -n 2 tests")
+            f"to run them: {helpers.INSTALL_TORCH} && python -m pytest -n 2 tests"
+        )
     elif ran:
         terminalreporter.write_line(
             f"ember: {ran} of the {len(done)} tests compared ember with PyTorch (the test "
-            "oracle); without PyTorch only those skip")
+            "oracle); without PyTorch only those skip"
+        )

@@ -26,6 +26,5 @@ def torch_or_skip(module: bool = False):
     try:
         import torch
     except ImportError:
-        pytest.skip(f"{SKIP_REASON}, which is not installed: {INSTALL_TORCH}",
-                    allow_module_level=module)
+        pytest.skip(f"{SKIP_REASON}, which is not installed: {INSTALL_TORCH}", allow_module_level=module)
     return torch

@@ -60,14 +60,17 @@ def test_audit_is_fast(report):
 
 def test_coverage_never_falls_below_the_snapshot(report):
     if report["torch_version"] != SNAPSHOT["torch_version"]:
-        pytest.skip(f"snapshot taken against torch {SNAPSHOT['torch_version']}, "
-                    f"running {report['torch_version']}")
+        pytest.skip(
+            f"snapshot taken against torch {SNAPSHOT['torch_version']}, running {report['torch_version']}"
+        )
     fallen = []
     for label, recorded in SNAPSHOT["namespaces"].items():
         now = audit.figures(report["namespaces"][label])
         if now["coverage"] + 1e-4 < recorded["coverage"]:  # the snapshot keeps 4 digits
-            fallen.append(f"{label}: {now['coverage']:.1%} now, {recorded['coverage']:.1%} in the "
-                          f"snapshot (missing: {report['namespaces'][label]['missing'][:10]})")
+            fallen.append(
+                f"{label}: {now['coverage']:.1%} now, {recorded['coverage']:.1%} in the "
+                f"snapshot (missing: {report['namespaces'][label]['missing'][:10]})"
+            )
     assert not fallen, "coverage fell:\n" + "\n".join(fallen)
 
 
@@ -78,8 +81,10 @@ def test_coverage_targets(report):
 
 # -- the audit's own parts, without PyTorch ---------------------------------------------------
 def test_docstring_signatures_give_parameter_names():
-    doc = ("add(input, other, *, alpha=1, out=None) -> Tensor\n\nAdds.\n\n"
-           ".. function:: add(input, other, *, dtype=None) -> Tensor\n")
+    doc = (
+        "add(input, other, *, alpha=1, out=None) -> Tensor\n\nAdds.\n\n"
+        ".. function:: add(input, other, *, dtype=None) -> Tensor\n"
+    )
     assert audit._doc_parameters(doc, "add") == ["input", "other", "alpha", "out", "dtype"]
     assert audit._doc_parameters("view(*shape) -> Tensor", "view") == []
     assert audit._doc_parameters("no signature here", "view") is None
@@ -109,15 +114,20 @@ def test_keyword_acceptance_reads_signatures_and_kwargs():
 
 
 def test_figures_and_target_report_name_the_namespace_and_the_shortfall():
-    entry = {"present": {"a": {"accepted": ["x"]}, "b": {"accepted": [], "missing": ["y"]},
-                         "q": {}},
-             "missing": ["c", "d"], "excluded": {"q": "quantization", "z": "quantization"}}
+    entry = {
+        "present": {"a": {"accepted": ["x"]}, "b": {"accepted": [], "missing": ["y"]}, "q": {}},
+        "missing": ["c", "d"],
+        "excluded": {"q": "quantization", "z": "quantization"},
+    }
     f = audit.figures(entry)
     assert (f["total"], f["in_scope"], f["in_scope_present"]) == (6, 4, 2)
     assert f["keyword_gaps"] == {"b": ["y"]}
-    report = {"namespaces": {label: entry if label == "torch.nn" else
-                             {"present": {}, "missing": [], "excluded": {}}
-                             for label in audit.TARGETS}}
+    report = {
+        "namespaces": {
+            label: entry if label == "torch.nn" else {"present": {}, "missing": [], "excluded": {}}
+            for label in audit.TARGETS
+        }
+    }
     lines = audit.target_failures(report)
     assert any(line.startswith("torch.nn: 50.0%") and "2 more names" in line for line in lines)
     assert any("b(y)" in line for line in lines)

@@ -37,31 +37,63 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ember"
 
 LAYERS = {
-    "ember.backend": 0, "ember.dtypes": 0, "ember.device": 0, "ember.random": 0,
+    "ember.backend": 0,
+    "ember.dtypes": 0,
+    "ember.device": 0,
+    "ember.random": 0,
     "ember.layouts": 0,
     "ember.autograd": 1,
     "ember.ops": 2,
-    "ember.tensor_core": 3, "ember.creation": 3, "ember.methods": 3, "ember.tensor": 3,
-    "ember.functions": 3, "ember.creation_extra": 3, "ember.random_ops": 3, "ember.fft": 3,
-    "ember.linalg": 3, "ember._linalg_norms": 3, "ember.special": 3, "ember.windows": 3,
-    "ember.typed_tensors": 3, "ember.tensor_repr": 3, "ember.settings": 3,
-    "ember.transforms": 3, "ember.amp": 3, "ember.cuda": 3, "ember.accelerator": 3,
+    "ember.tensor_core": 3,
+    "ember.creation": 3,
+    "ember.methods": 3,
+    "ember.tensor": 3,
+    "ember.functions": 3,
+    "ember.creation_extra": 3,
+    "ember.random_ops": 3,
+    "ember.fft": 3,
+    "ember.linalg": 3,
+    "ember._linalg_norms": 3,
+    "ember.special": 3,
+    "ember.windows": 3,
+    "ember.typed_tensors": 3,
+    "ember.tensor_repr": 3,
+    "ember.settings": 3,
+    "ember.transforms": 3,
+    "ember.amp": 3,
+    "ember.cuda": 3,
+    "ember.accelerator": 3,
     "ember.backends": 3,
-    "ember.nn": 4, "ember.utils": 4,
-    "ember.serialization": 4, "ember.distributions": 4, "ember.sparse": 4,
-    "ember.multiprocessing": 4, "ember.nn_aliases": 4,
+    "ember.nn": 4,
+    "ember.utils": 4,
+    "ember.serialization": 4,
+    "ember.distributions": 4,
+    "ember.sparse": 4,
+    "ember.multiprocessing": 4,
+    "ember.nn_aliases": 4,
     "ember.optim": 5,
-    "ember.distributed": 6, "ember.nn.parallel.distributed": 6, "ember.nn.parallel._reducer": 6,
+    "ember.distributed": 6,
+    "ember.nn.parallel.distributed": 6,
+    "ember.nn.parallel._reducer": 6,
     "ember.train": 6,
-    "ember.utils.tensorboard": 6, "ember.onnx": 6, "ember.datasets": 6, "ember.examples": 6,
+    "ember.utils.tensorboard": 6,
+    "ember.onnx": 6,
+    "ember.datasets": 6,
+    "ember.examples": 6,
     "ember.as_torch": 6,
     "ember": 7,
 }
 
 # Within layer 3, the tensor modules in import order: a module may import only those before it.
 # methods._util and methods._out are helpers that import nothing of the tensor modules.
-TENSOR_ORDER = ["ember.methods._util", "ember.methods._out", "ember.tensor_core", "ember.creation",
-                "ember.methods", "ember.tensor"]
+TENSOR_ORDER = [
+    "ember.methods._util",
+    "ember.methods._out",
+    "ember.tensor_core",
+    "ember.creation",
+    "ember.methods",
+    "ember.tensor",
+]
 
 # Layer 4 and up may ``import ember`` (the package root) to call the public namespace at run
 # time, as PyTorch code calls ``torch.exp``: the root always runs first, so no cycle forms.
@@ -78,8 +110,7 @@ ALLOWED_CLIMBS = {
 NUMPY_FREE = ("ember.ops", "ember.nn", "ember.optim")
 ARRAY_MODULES = ("numpy", "cupy", "cupyx")
 ALLOWED_NUMPY = {
-    "ember.ops.indexing": "cupyx.scatter_add, a scatter kernel that belongs in ember.backend; "
-                          + _OPS_BRANCH,
+    "ember.ops.indexing": "cupyx.scatter_add, a scatter kernel that belongs in ember.backend; " + _OPS_BRANCH,
 }
 
 
@@ -117,7 +148,8 @@ def _climbs(module: str, target: str) -> bool:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _targets(node, module: str, is_package: bool) -> list[str]:
@@ -150,8 +182,7 @@ def _imports(module: str):
             if isinstance(child, (ast.Import, ast.ImportFrom)):
                 for target in _targets(child, module, is_package):
                     found.append((target, child.lineno, top))
-            inner = top and not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                   ast.Lambda))
+            inner = top and not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
             visit(child, inner)
 
     visit(tree, True)
@@ -174,8 +205,10 @@ def test_module_level_imports_only_go_down():
     for module in MODULES:
         for target, line, top in _imports(module):
             if top and _climbs(module, target):
-                climbs.append(f"{MODULES[module].relative_to(ROOT)}:{line} ({layer_of(module)}) "
-                              f"imports {target} ({layer_of(target)})")
+                climbs.append(
+                    f"{MODULES[module].relative_to(ROOT)}:{line} ({layer_of(module)}) "
+                    f"imports {target} ({layer_of(target)})"
+                )
     assert not climbs, "module-level imports that climb a layer:\n" + "\n".join(climbs)
 
 
@@ -187,7 +220,8 @@ def test_climbing_imports_in_functions_say_why():
                 silent.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
     assert not silent, (
         "an import that climbs a layer needs a comment on its line (or the line before) naming "
-        "the cycle that forces it:\n" + "\n".join(silent))
+        "the cycle that forces it:\n" + "\n".join(silent)
+    )
 
 
 def _tensor_rank(name: str) -> int | None:
@@ -207,8 +241,8 @@ def test_tensor_modules_import_one_way():
                 continue
             backwards.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
     assert not backwards, (
-        "tensor_core -> creation -> methods -> tensor: these imports run back up:\n"
-        + "\n".join(backwards))
+        "tensor_core -> creation -> methods -> tensor: these imports run back up:\n" + "\n".join(backwards)
+    )
 
 
 def test_tensor_modules_have_no_function_level_imports_of_each_other():
@@ -219,8 +253,7 @@ def test_tensor_modules_have_no_function_level_imports_of_each_other():
         for target, line, top in _imports(module):
             if not top and _tensor_rank(target) is not None and not _commented(path, line):
                 hidden.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
-    assert not hidden, "import these at module level (they no longer form a cycle):\n" + "\n".join(
-        hidden)
+    assert not hidden, "import these at module level (they no longer form a cycle):\n" + "\n".join(hidden)
 
 
 @pytest.mark.parametrize("package", NUMPY_FREE)
@@ -233,8 +266,8 @@ def test_no_numpy_in_ops_nn_optim(package):
             if target.split(".")[0] in ARRAY_MODULES:
                 offenders.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
     assert not offenders, (
-        "use ctx.xp or ember.backend (xp_of) instead of importing the array module:\n"
-        + "\n".join(offenders))
+        "use ctx.xp or ember.backend (xp_of) instead of importing the array module:\n" + "\n".join(offenders)
+    )
 
 
 def test_the_tensor_class_is_assembled_from_the_core():

@@ -16,11 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_python(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
-TRAIN_SCRIPT = '''
+TRAIN_SCRIPT = """
 import sys
 import torch
 import torch.nn as nn
@@ -75,7 +82,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 
 def test_torch_style_script_runs_unchanged(tmp_path):
@@ -88,18 +95,20 @@ def test_torch_style_script_runs_unchanged(tmp_path):
 def test_module_form_and_usage(tmp_path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "tool.py").write_text(textwrap.dedent('''
+    (tmp_path / "pkg" / "tool.py").write_text(
+        textwrap.dedent("""
         import sys
         import torch
         print(__name__, sys.argv[1:], type(torch.ones(2)).__module__)
-    '''))
+    """)
+    )
     result = run_python(["-m", "ember.as_torch", "-m", "pkg.tool", "a", "-b"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["__main__", "['a',", "'-b']", "ember.tensor"]
     assert run_python(["-m", "ember.as_torch"], tmp_path).returncode == 2
 
 
-EINOPS_SCRIPT = '''
+EINOPS_SCRIPT = """
 import ember
 ember.install_as_torch()
 
@@ -119,7 +128,7 @@ model = torch.nn.Sequential(Rearrange("b c h -> b h c"), Reduce("b h c -> b c", 
 model(x).sum().backward()
 assert x.grad is not None and tuple(x.grad.shape) == (2, 3, 4)
 print("einops ok")
-'''
+"""
 
 
 def test_einops_works_on_ember_tensors(tmp_path):
@@ -133,7 +142,7 @@ def test_einops_works_on_ember_tensors(tmp_path):
 @pytest.mark.slow  # imports the real PyTorch in a subprocess
 def test_refused_when_real_torch_is_imported_first(tmp_path):
     pytest.importorskip("torch")
-    code = textwrap.dedent('''
+    code = textwrap.dedent("""
         import torch
         import ember
         try:
@@ -142,14 +151,14 @@ def test_refused_when_real_torch_is_imported_first(tmp_path):
             print("refused:", exc)
         import sys
         assert sys.modules["torch"] is torch and not ember.as_torch.is_installed()
-    ''')
+    """)
     result = run_python(["-c", code], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "refused:" in result.stdout and "already imported" in result.stdout
 
 
 def test_missing_submodules_and_idempotence(tmp_path):
-    code = textwrap.dedent('''
+    code = textwrap.dedent("""
         import sys
         import ember
         ember.install_as_torch()
@@ -162,7 +171,7 @@ def test_missing_submodules_and_idempotence(tmp_path):
         import torch.nn.modules.linear as lin
         assert lin.Linear is ember.nn.Linear
         print("ok")
-    ''')
+    """)
     result = run_python(["-c", code], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

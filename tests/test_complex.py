@@ -31,9 +31,7 @@ def test_complex_reductions_against_torch(name):
     np.testing.assert_allclose(value.item(), expected.item(), rtol=1e-12)
     value.backward()
     expected.backward()
-    np.testing.assert_allclose(
-        mine.grad.numpy(), theirs.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12
-    )
+    np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_complex_variance_is_real():

@@ -12,9 +12,24 @@ def _name(d) -> str:
 
 
 INFER = [
-    [1, 2], [1.0, 2], [True, False], 3, 3.0, True, [], [[]], [[1, 2], [3, 4]],
-    [np.int32(1), 2], [np.float32(1), 2.0], [np.float16(1), 2], [1, np.float64(2)],
-    np.zeros(2, np.float16), np.zeros(3, np.int32), np.float64(1.5), np.int16(3), [True, 1],
+    [1, 2],
+    [1.0, 2],
+    [True, False],
+    3,
+    3.0,
+    True,
+    [],
+    [[]],
+    [[1, 2], [3, 4]],
+    [np.int32(1), 2],
+    [np.float32(1), 2.0],
+    [np.float16(1), 2],
+    [1, np.float64(2)],
+    np.zeros(2, np.float16),
+    np.zeros(3, np.int32),
+    np.float64(1.5),
+    np.int16(3),
+    [True, 1],
 ]
 
 
@@ -156,8 +171,17 @@ def test_full():
 
 
 ARANGE = [
-    (5,), (5.0,), (0, 5, 2), (10, 0, -3), (0, 1, 0.3), (1e-9,), (1, 2.5, 0.5), (0, 1, 0.1),
-    (-1.5, 2.2, 0.37), (0, 10, 3), (3, 3),
+    (5,),
+    (5.0,),
+    (0, 5, 2),
+    (10, 0, -3),
+    (0, 1, 0.3),
+    (1e-9,),
+    (1, 2.5, 0.5),
+    (0, 1, 0.1),
+    (-1.5, 2.2, 0.37),
+    (0, 10, 3),
+    (3, 3),
 ]
 
 
@@ -185,10 +209,16 @@ def test_arange_dtypes_and_errors():
         ember.arange(3, dtype=ember.bool)
 
 
-@pytest.mark.parametrize("args,kwargs", [
-    ((0, 1, 5), {}), ((0, 10, 4), {"dtype": "int64"}), ((-2, 2, 1), {}), ((0, 1, 0), {}),
-    ((1, 0, 7), {"dtype": "float64"}),
-])
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [
+        ((0, 1, 5), {}),
+        ((0, 10, 4), {"dtype": "int64"}),
+        ((-2, 2, 1), {}),
+        ((0, 1, 0), {}),
+        ((1, 0, 7), {"dtype": "float64"}),
+    ],
+)
 def test_linspace_matches_torch(args, kwargs):
     torch = torch_or_skip()
     e = ember.linspace(*args, **{k: getattr(ember, v) for k, v in kwargs.items()})
@@ -200,7 +230,9 @@ def test_linspace_matches_torch(args, kwargs):
 def test_logspace_and_eye():
     torch = torch_or_skip()
     np.testing.assert_allclose(ember.logspace(0, 2, 3).numpy(), torch.logspace(0, 2, 3).numpy())
-    np.testing.assert_allclose(ember.logspace(0, 3, 4, base=2).numpy(), torch.logspace(0, 3, 4, base=2).numpy())
+    np.testing.assert_allclose(
+        ember.logspace(0, 3, 4, base=2).numpy(), torch.logspace(0, 3, 4, base=2).numpy()
+    )
     np.testing.assert_array_equal(ember.eye(2, 3).numpy(), torch.eye(2, 3).numpy())
     assert ember.eye(3, dtype=ember.int64).dtype == ember.int64
     assert ember.eye(0).shape == (0, 0)

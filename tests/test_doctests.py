@@ -11,7 +11,8 @@ import pytest
 import ember
 
 MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(ember.__path__, "ember.")
+    info.name
+    for info in pkgutil.walk_packages(ember.__path__, "ember.")
     if not info.name.endswith("__main__")
 )
 _OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -9,8 +9,10 @@ from tests.helpers import torch_or_skip
 
 def _pair(array, requires_grad=False):
     torch = torch_or_skip()
-    return (ember.tensor(array, requires_grad=requires_grad),
-            torch.tensor(array, requires_grad=requires_grad))
+    return (
+        ember.tensor(array, requires_grad=requires_grad),
+        torch.tensor(array, requires_grad=requires_grad),
+    )
 
 
 def _arange(*shape):
@@ -69,10 +71,19 @@ def test_zero_dim_integer_index_selects_a_view_as_in_pytorch(make_index):
     assert out._base is x and out.tolist() == [5.0, 6.0, 7.0]
 
 
-@pytest.mark.parametrize("key", [
-    (1, slice(None), [0, 1]), ([0, 1], slice(None), 1), (None, [0, 1], None, 1), ([0, 1], None, [0, 2]),
-    (Ellipsis, [0, 1], 1), (slice(None), 1, [0, 1]), (True, 1, [2, 0]), ([[0], [1]], slice(1, 3), [1, 3]),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        (1, slice(None), [0, 1]),
+        ([0, 1], slice(None), 1),
+        (None, [0, 1], None, 1),
+        ([0, 1], None, [0, 2]),
+        (Ellipsis, [0, 1], 1),
+        (slice(None), 1, [0, 1]),
+        (True, 1, [2, 0]),
+        ([[0], [1]], slice(1, 3), [1, 3]),
+    ],
+)
 def test_ints_apply_before_index_tensors_as_in_pytorch(key):
     """PyTorch selects with ints first, so x[1, :, [0, 1]] has shape [3, 2] (NumPy says [2, 3])."""
     torch = torch_or_skip()
@@ -103,9 +114,16 @@ def test_setitem_bumps_version_and_saved_tensors_notice():
 
 
 # -- setitem with autograd -----------------------------------------------------------------
-@pytest.mark.parametrize("key", [
-    (slice(1, None), 0), (Ellipsis, 1), ([0, 2], slice(None)), "mask", (1, [3, 0]),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        (slice(1, None), 0),
+        (Ellipsis, 1),
+        ([0, 2], slice(None)),
+        "mask",
+        (1, [3, 0]),
+    ],
+)
 def test_setitem_gradients_flow_to_base_and_value(key):
     torch = torch_or_skip()
     rng = np.random.default_rng(0)
@@ -242,35 +260,90 @@ def test_nonzero_forms():
 
 
 # -- errors --------------------------------------------------------------------------------
-@pytest.mark.parametrize("call, error, message", [
-    (lambda x: x[5], IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
-    (lambda x: x[0, -5], IndexError, "index -5 is out of bounds for dimension 1 with size 4"),
-    (lambda x: x[ember.tensor([0, 3])], IndexError, "index 3 is out of bounds for dimension 0 with size 3"),
-    (lambda x: x[::-1], ValueError, "step must be greater than zero"),
-    (lambda x: x[::0], ValueError, "slice step cannot be zero"),
-    (lambda x: x[0, 0, 0], IndexError, "too many indices for tensor of dimension 2"),
-    (lambda x: x[..., ...], IndexError, "single ellipsis"),
-    (lambda x: x[ember.tensor([0.0])], IndexError, "tensors used as indices must be long, int, byte or bool"),
-    (lambda x: x["a"], TypeError, "valid indices"),
-    (lambda x: x[ember.tensor([True, False])], IndexError, "shape of the mask \\[2\\] at index 0 does not match"),
-    (lambda x: x.sum()[0], IndexError, "invalid index of a 0-dim tensor"),
-    (lambda x: x.gather(0, ember.tensor([[0.0]])), RuntimeError, r"gather\(\): Expected dtype int32/int64 for index"),
-    (lambda x: x.gather(0, ember.tensor([[5]])), RuntimeError, "index 5 is out of bounds for dimension 0 with size 3"),
-    (lambda x: x.gather(0, ember.tensor([0])), RuntimeError, "same number of dimensions"),
-    (lambda x: x.scatter(0, ember.tensor([[0, 1, 1, 1, 1]]), 1.0), RuntimeError, "to be no larger than self"),
-    (lambda x: x.scatter(0, ember.tensor([[0]]), 1.0, reduce="mean"), RuntimeError, "either add or multiply"),
-    (lambda x: x.index_select(0, ember.tensor([[0]])), IndexError, "Index is supposed to be a vector"),
-    (lambda x: x.index_select(1, ember.tensor([4])), IndexError, "index 4 is out of bounds for dimension 1"),
-    (lambda x: x.index_add(0, ember.tensor([0, 1]), ember.ones(3, 4)), RuntimeError, "Number of indices"),
-    (lambda x: x.index_copy(0, ember.tensor([0]), ember.ones(1, 2)), RuntimeError, "source tensor shape must match"),
-    (lambda x: x.masked_fill(ember.tensor([1, 0, 1, 0]), 1.0), RuntimeError, "only supports boolean masks"),
-    (lambda x: x.masked_fill(ember.tensor([True, False]), 1.0), RuntimeError, "must match the size"),
-    (lambda x: x.masked_fill(ember.tensor([True] * 4), ember.ones(2)), RuntimeError, "0-dimensional value"),
-    (lambda x: x.masked_scatter(ember.tensor([True] * 4), ember.ones(3)), RuntimeError, "Number of elements"),
-    (lambda x: x.take(ember.tensor([12])), IndexError, "tried to access index 12 on a tensor of 12 elements"),
-    (lambda x: x[0].tril(), RuntimeError, "tril: input tensor must have at least 2 dimensions"),
-    (lambda x: x.__setitem__(0, ember.ones(3)), RuntimeError, "shape mismatch"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda x: x[5], IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
+        (lambda x: x[0, -5], IndexError, "index -5 is out of bounds for dimension 1 with size 4"),
+        (
+            lambda x: x[ember.tensor([0, 3])],
+            IndexError,
+            "index 3 is out of bounds for dimension 0 with size 3",
+        ),
+        (lambda x: x[::-1], ValueError, "step must be greater than zero"),
+        (lambda x: x[::0], ValueError, "slice step cannot be zero"),
+        (lambda x: x[0, 0, 0], IndexError, "too many indices for tensor of dimension 2"),
+        (lambda x: x[..., ...], IndexError, "single ellipsis"),
+        (
+            lambda x: x[ember.tensor([0.0])],
+            IndexError,
+            "tensors used as indices must be long, int, byte or bool",
+        ),
+        (lambda x: x["a"], TypeError, "valid indices"),
+        (
+            lambda x: x[ember.tensor([True, False])],
+            IndexError,
+            "shape of the mask \\[2\\] at index 0 does not match",
+        ),
+        (lambda x: x.sum()[0], IndexError, "invalid index of a 0-dim tensor"),
+        (
+            lambda x: x.gather(0, ember.tensor([[0.0]])),
+            RuntimeError,
+            r"gather\(\): Expected dtype int32/int64 for index",
+        ),
+        (
+            lambda x: x.gather(0, ember.tensor([[5]])),
+            RuntimeError,
+            "index 5 is out of bounds for dimension 0 with size 3",
+        ),
+        (lambda x: x.gather(0, ember.tensor([0])), RuntimeError, "same number of dimensions"),
+        (
+            lambda x: x.scatter(0, ember.tensor([[0, 1, 1, 1, 1]]), 1.0),
+            RuntimeError,
+            "to be no larger than self",
+        ),
+        (
+            lambda x: x.scatter(0, ember.tensor([[0]]), 1.0, reduce="mean"),
+            RuntimeError,
+            "either add or multiply",
+        ),
+        (lambda x: x.index_select(0, ember.tensor([[0]])), IndexError, "Index is supposed to be a vector"),
+        (
+            lambda x: x.index_select(1, ember.tensor([4])),
+            IndexError,
+            "index 4 is out of bounds for dimension 1",
+        ),
+        (lambda x: x.index_add(0, ember.tensor([0, 1]), ember.ones(3, 4)), RuntimeError, "Number of indices"),
+        (
+            lambda x: x.index_copy(0, ember.tensor([0]), ember.ones(1, 2)),
+            RuntimeError,
+            "source tensor shape must match",
+        ),
+        (
+            lambda x: x.masked_fill(ember.tensor([1, 0, 1, 0]), 1.0),
+            RuntimeError,
+            "only supports boolean masks",
+        ),
+        (lambda x: x.masked_fill(ember.tensor([True, False]), 1.0), RuntimeError, "must match the size"),
+        (
+            lambda x: x.masked_fill(ember.tensor([True] * 4), ember.ones(2)),
+            RuntimeError,
+            "0-dimensional value",
+        ),
+        (
+            lambda x: x.masked_scatter(ember.tensor([True] * 4), ember.ones(3)),
+            RuntimeError,
+            "Number of elements",
+        ),
+        (
+            lambda x: x.take(ember.tensor([12])),
+            IndexError,
+            "tried to access index 12 on a tensor of 12 elements",
+        ),
+        (lambda x: x[0].tril(), RuntimeError, "tril: input tensor must have at least 2 dimensions"),
+        (lambda x: x.__setitem__(0, ember.ones(3)), RuntimeError, "shape mismatch"),
+    ],
+)
 def test_errors_name_the_op_and_follow_pytorch(call, error, message):
     with pytest.raises(error, match=message):
         call(_arange(3, 4))

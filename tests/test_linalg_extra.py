@@ -14,23 +14,38 @@ def _t(*shape, seed=0, grad=True):
     return ember.tensor(a, requires_grad=grad)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: ember.mm(_t(2, 3), _t(4, 5)), r"mm: shapes \[2, 3\] and \[4, 5\] cannot be multiplied \(3 != 4\)"),
-    (lambda: ember.mm(_t(2, 3, 1), _t(1, 5)), r"mm: expected 2-D and 2-D tensors, got shapes \[2, 3, 1\]"),
-    (lambda: ember.bmm(_t(2, 3, 4), _t(3, 4, 5)), r"bmm: shapes .* have different batch sizes \(2 != 3\)"),
-    (lambda: ember.bmm(_t(2, 3, 4), _t(2, 3, 5)), r"bmm: shapes .* cannot be multiplied \(4 != 3\)"),
-    (lambda: ember.mv(_t(2, 3), _t(4)), r"mv: shapes \[2, 3\] and \[4\] cannot be multiplied"),
-    (lambda: ember.dot(_t(3), _t(4)), r"dot: shapes \[3\] and \[4\] have different lengths"),
-    (lambda: ember.outer(_t(3, 1), _t(4)), r"outer: expected 1-D and 1-D tensors"),
-    (lambda: ember.addmm(_t(3, 3), _t(2, 3), _t(3, 4)), r"addmm: input of shape \[3, 3\] does not broadcast"),
-    (lambda: ember.einsum("ij,jk", _t(2, 3), _t(4, 5)), r"einsum\(\): 'ij,jk': label 'j' has size 4"),
-    (lambda: ember.einsum("ij,jk->ik", _t(2, 3)), r"einsum\(\): the equation 'ij,jk->ik' has 2 operand"),
-    (lambda: ember.einsum("ijk", _t(2, 3)), r"einsum\(\): the subscripts 'ijk' do not fit"),
-    (lambda: ember.einsum("ij->ix", _t(2, 3)), r"einsum\(\): output subscripts 'ix'"),
-    (lambda: ember.tensordot(_t(2, 3), _t(4, 5), 1), r"tensordot: contracted dimension 1 of \[2, 3\]"),
-    (lambda: _t(2, 3).matrix_power(2), r"matrix_power: expected a \(batch of\) square"),
-    (lambda: _t(2, 2, 2).trace(), r"trace: expected a 2-D tensor"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: ember.mm(_t(2, 3), _t(4, 5)),
+            r"mm: shapes \[2, 3\] and \[4, 5\] cannot be multiplied \(3 != 4\)",
+        ),
+        (
+            lambda: ember.mm(_t(2, 3, 1), _t(1, 5)),
+            r"mm: expected 2-D and 2-D tensors, got shapes \[2, 3, 1\]",
+        ),
+        (
+            lambda: ember.bmm(_t(2, 3, 4), _t(3, 4, 5)),
+            r"bmm: shapes .* have different batch sizes \(2 != 3\)",
+        ),
+        (lambda: ember.bmm(_t(2, 3, 4), _t(2, 3, 5)), r"bmm: shapes .* cannot be multiplied \(4 != 3\)"),
+        (lambda: ember.mv(_t(2, 3), _t(4)), r"mv: shapes \[2, 3\] and \[4\] cannot be multiplied"),
+        (lambda: ember.dot(_t(3), _t(4)), r"dot: shapes \[3\] and \[4\] have different lengths"),
+        (lambda: ember.outer(_t(3, 1), _t(4)), r"outer: expected 1-D and 1-D tensors"),
+        (
+            lambda: ember.addmm(_t(3, 3), _t(2, 3), _t(3, 4)),
+            r"addmm: input of shape \[3, 3\] does not broadcast",
+        ),
+        (lambda: ember.einsum("ij,jk", _t(2, 3), _t(4, 5)), r"einsum\(\): 'ij,jk': label 'j' has size 4"),
+        (lambda: ember.einsum("ij,jk->ik", _t(2, 3)), r"einsum\(\): the equation 'ij,jk->ik' has 2 operand"),
+        (lambda: ember.einsum("ijk", _t(2, 3)), r"einsum\(\): the subscripts 'ijk' do not fit"),
+        (lambda: ember.einsum("ij->ix", _t(2, 3)), r"einsum\(\): output subscripts 'ix'"),
+        (lambda: ember.tensordot(_t(2, 3), _t(4, 5), 1), r"tensordot: contracted dimension 1 of \[2, 3\]"),
+        (lambda: _t(2, 3).matrix_power(2), r"matrix_power: expected a \(batch of\) square"),
+        (lambda: _t(2, 2, 2).trace(), r"trace: expected a 2-D tensor"),
+    ],
+)
 def test_shape_errors_name_the_op_and_shapes(call, message):
     with pytest.raises(RuntimeError, match=message):
         call()
@@ -44,11 +59,23 @@ def test_mm_promotes_dtypes_like_matmul():
 
 
 EQUATIONS = [
-    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->", [(2, 3)]),
-    ("...ij,...jk", [(2, 2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]), ("i,i->", [(3,), (3,)]),
-    ("iij->j", [(2, 2, 3)]), ("ij->ji", [(2, 3)]), ("i...->...", [(2, 3, 4)]), ("ba", [(2, 3)]),
-    ("...,...->...", [(3, 1), (1, 4)]), ("ij,kl->", [(2, 3), (1, 2)]), ("a...b,b...->a...", [(2, 3, 4), (4, 3)]),
-    ("iji->j", [(2, 3, 2)]), ("Ab,bc->Ac", [(2, 3), (3, 2)]), ("i, i", [(3,), (3,)]),
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]),
+    ("ij->", [(2, 3)]),
+    ("...ij,...jk", [(2, 2, 3), (3, 4)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),
+    ("i,i->", [(3,), (3,)]),
+    ("iij->j", [(2, 2, 3)]),
+    ("ij->ji", [(2, 3)]),
+    ("i...->...", [(2, 3, 4)]),
+    ("ba", [(2, 3)]),
+    ("...,...->...", [(3, 1), (1, 4)]),
+    ("ij,kl->", [(2, 3), (1, 2)]),
+    ("a...b,b...->a...", [(2, 3, 4), (4, 3)]),
+    ("iji->j", [(2, 3, 2)]),
+    ("Ab,bc->Ac", [(2, 3), (3, 2)]),
+    ("i, i", [(3,), (3,)]),
 ]
 
 
@@ -91,11 +118,13 @@ def test_einsum_batched_contraction_gradient_shapes(sizes, data):
 
 def test_tensordot_matches_numpy_for_int_and_list_dims():
     a, b = _t(2, 3, 4, grad=False), _t(4, 3, 5, grad=False)
-    np.testing.assert_allclose(ember.tensordot(a, b, ([1, 2], [1, 0])).numpy(),
-                               np.tensordot(a.numpy(), b.numpy(), ([1, 2], [1, 0])))
+    np.testing.assert_allclose(
+        ember.tensordot(a, b, ([1, 2], [1, 0])).numpy(), np.tensordot(a.numpy(), b.numpy(), ([1, 2], [1, 0]))
+    )
     np.testing.assert_allclose(ember.tensordot(a, a, 0).numpy(), np.tensordot(a.numpy(), a.numpy(), 0))
-    np.testing.assert_allclose(ember.tensordot(a, b, ([-1], [0])).numpy(),
-                               np.tensordot(a.numpy(), b.numpy(), ([2], [0])))
+    np.testing.assert_allclose(
+        ember.tensordot(a, b, ([-1], [0])).numpy(), np.tensordot(a.numpy(), b.numpy(), ([2], [0]))
+    )
 
 
 def test_addmm_with_beta_zero_ignores_nan_input():

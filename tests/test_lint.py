@@ -11,8 +11,14 @@ CHECKED = [p for p in ("ember", "tests", "bench", "examples", "tools") if (ROOT 
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ruff", *args, *CHECKED], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args, *CHECKED],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_ruff_check_is_clean():

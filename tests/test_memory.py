@@ -59,8 +59,13 @@ def _small_mlp_step(batch: int = 32):
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     opt = ember.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
-    batches = [(ember.tensor(rng.standard_normal((batch, 784)).astype(np.float32)),
-                ember.tensor(rng.integers(0, 10, batch))) for _ in range(4)]
+    batches = [
+        (
+            ember.tensor(rng.standard_normal((batch, 784)).astype(np.float32)),
+            ember.tensor(rng.integers(0, 10, batch)),
+        )
+        for _ in range(4)
+    ]
 
     def step(i: int) -> float:
         x, y = batches[i % len(batches)]
@@ -193,8 +198,15 @@ def test_blas_threads_used_and_no_thread_pools_of_our_own():
         pytest.skip("counts OS threads through /proc (Linux)")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-c", _THREADS_PROBE], capture_output=True, text=True,
-                         env=env, cwd=root, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _THREADS_PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=120,
+        check=True,
+    ).stdout
     report = json.loads(out.strip().splitlines()[-1])
     before, after = report["before"], report["after"]
     blas = [p for p in before["pools"] if p[0] == "blas"]

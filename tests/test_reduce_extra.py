@@ -13,8 +13,14 @@ from tests.helpers import torch_or_skip
 @st.composite
 def shape_and_dims(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
-    dims = draw(st.lists(st.integers(-len(shape), len(shape) - 1), unique_by=lambda d: d % len(shape),
-                         min_size=1, max_size=len(shape)))
+    dims = draw(
+        st.lists(
+            st.integers(-len(shape), len(shape) - 1),
+            unique_by=lambda d: d % len(shape),
+            min_size=1,
+            max_size=len(shape),
+        )
+    )
     return shape, tuple(dims), draw(st.booleans())
 
 
@@ -26,8 +32,10 @@ REDUCTIONS = {
     "amin": (lambda t, d, k: t.amin(d, keepdim=k), lambda a, d, k: a.min(d, keepdims=k)),
     "var": (lambda t, d, k: t.var(d, keepdim=k, correction=0), lambda a, d, k: a.var(d, keepdims=k)),
     "norm": (lambda t, d, k: t.norm(2, d, keepdim=k), lambda a, d, k: np.sqrt((a * a).sum(d, keepdims=k))),
-    "logsumexp": (lambda t, d, k: t.logsumexp(d, keepdim=k),
-                  lambda a, d, k: np.log(np.exp(a).sum(d, keepdims=k))),
+    "logsumexp": (
+        lambda t, d, k: t.logsumexp(d, keepdim=k),
+        lambda a, d, k: np.log(np.exp(a).sum(d, keepdims=k)),
+    ),
 }
 
 
@@ -77,12 +85,33 @@ def _ember_grad(fn, a):
 TIES = np.array([[1.0, 3.0, 3.0, 0.5], [2.0, 2.0, 2.0, 2.0], [-1.0, 4.0, 0.0, 4.0]])
 
 
-@pytest.mark.parametrize("fn", [
-    lambda m: m.amax(1), lambda m: m.amin(0), lambda m: m.amax(), lambda m: m.max(), lambda m: m.min(),
-    lambda m: m.max(1).values, lambda m: m.min(0).values, lambda m: m.norm(float("inf"), 1),
-    lambda m: m.norm(float("-inf")), lambda m: m.median(1).values,
-], ids=["amax", "amin", "amax_all", "max_all", "min_all", "max_dim", "min_dim", "norm_inf", "norm_-inf",
-        "median_dim"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.amax(1),
+        lambda m: m.amin(0),
+        lambda m: m.amax(),
+        lambda m: m.max(),
+        lambda m: m.min(),
+        lambda m: m.max(1).values,
+        lambda m: m.min(0).values,
+        lambda m: m.norm(float("inf"), 1),
+        lambda m: m.norm(float("-inf")),
+        lambda m: m.median(1).values,
+    ],
+    ids=[
+        "amax",
+        "amin",
+        "amax_all",
+        "max_all",
+        "min_all",
+        "max_dim",
+        "min_dim",
+        "norm_inf",
+        "norm_-inf",
+        "median_dim",
+    ],
+)
 def test_ties_split_the_gradient_like_pytorch(fn):
     torch = torch_or_skip()
     np.testing.assert_allclose(_ember_grad(fn, TIES), _torch_grad(torch, fn, TIES))
@@ -136,7 +165,11 @@ def test_integer_input_needs_float(op):
     args = (0,) if op == "softmax" else ()
     with pytest.raises(RuntimeError, match=op):
         getattr(i, op)(*args)
-    assert getattr(i, op)(*args, dtype=ember.float64).dtype == ember.float64 if op in ("mean", "softmax") else True
+    assert (
+        getattr(i, op)(*args, dtype=ember.float64).dtype == ember.float64
+        if op in ("mean", "softmax")
+        else True
+    )
 
 
 def test_argmax_flattens_without_dim_and_keeps_dims():
@@ -168,12 +201,19 @@ def test_var_legacy_unbiased_and_correction():
 
 def test_softmax_family_is_finite_for_huge_float32_logits():
     logits = np.array([[1e4, -1e4, 0.0, 1e4 - 1], [-1e4, -1e4, -1e4, -1e4]], np.float32)
-    for fn in (lambda t: t.softmax(1), lambda t: t.log_softmax(1), lambda t: t.logsumexp(1),
-               lambda t: ember.softmin(t, 1), lambda t: ember.softmax(t, dim=0)):
+    for fn in (
+        lambda t: t.softmax(1),
+        lambda t: t.log_softmax(1),
+        lambda t: t.logsumexp(1),
+        lambda t: ember.softmin(t, 1),
+        lambda t: ember.softmax(t, dim=0),
+    ):
         x = ember.tensor(logits, requires_grad=True)
         out = fn(x)
         assert np.isfinite(out.detach().numpy()).all()
-        (out * ember.tensor(np.linspace(-1, 1, out.numel(), dtype=np.float32).reshape(out.shape))).sum().backward()
+        (
+            out * ember.tensor(np.linspace(-1, 1, out.numel(), dtype=np.float32).reshape(out.shape))
+        ).sum().backward()
         assert np.isfinite(x.grad.numpy()).all()
 
 
@@ -195,8 +235,13 @@ def test_logsumexp_handles_infinities_like_pytorch():
 def test_cumprod_and_prod_gradients_with_zeros_match_pytorch():
     torch = torch_or_skip()
     a = np.array([[2.0, 0.0, 3.0, 0.0], [1.5, 0.0, 2.0, -1.0], [0.5, 2.0, 0.0, 4.0]])
-    for fn in (lambda t: t.cumprod(1), lambda t: t.cumprod(0), lambda t: t.prod(1), lambda t: t.prod(),
-               lambda t: t.prod(0, keepdim=True)):
+    for fn in (
+        lambda t: t.cumprod(1),
+        lambda t: t.cumprod(0),
+        lambda t: t.prod(1),
+        lambda t: t.prod(),
+        lambda t: t.prod(0, keepdim=True),
+    ):
         np.testing.assert_allclose(_ember_grad(fn, a), _torch_grad(torch, fn, a))
 
 
@@ -253,8 +298,10 @@ def test_fused_softmax_matches_the_composite(log, shape, dim):
     a = np.random.default_rng(3).uniform(-5, 5, shape)
     w = ember.tensor(np.random.default_rng(4).standard_normal(shape))
     results = []
-    for fn in (lambda t: t.log_softmax(dim) if log else t.softmax(dim),
-               lambda t: _composite_softmax(t, dim, log)):
+    for fn in (
+        lambda t: t.log_softmax(dim) if log else t.softmax(dim),
+        lambda t: _composite_softmax(t, dim, log),
+    ):
         x = ember.tensor(a, requires_grad=True)
         out = fn(x)
         (grad,) = ember.autograd.grad((out * w).sum(), x, create_graph=True)

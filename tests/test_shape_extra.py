@@ -103,7 +103,11 @@ def test_view_strides_agree_with_numpy(seed):
     rng = np.random.default_rng(seed)
     shape = tuple(int(s) for s in rng.integers(1, 4, rng.integers(1, 5)))
     a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape).transpose(rng.permutation(len(shape)))
-    a = a[tuple(slice(None, None, int(rng.integers(1, 3))) if rng.random() < 0.3 else slice(None) for _ in shape)]
+    a = a[
+        tuple(
+            slice(None, None, int(rng.integers(1, 3))) if rng.random() < 0.3 else slice(None) for _ in shape
+        )
+    ]
     new = tuple(int(s) for s in rng.permutation(_factor(a.size, rng)))
     strides = view_strides(a.shape, a.strides, new)
     try:
@@ -189,26 +193,47 @@ def test_repeat_interleave_of_counts_alone():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: ember.cat([ember.ones(2, 3), ember.ones(3, 3)], 1), r"Sizes of tensors must match except in dimension 1.*\[2, 3\].*\[3, 3\]"),
+        (
+            lambda: ember.cat([ember.ones(2, 3), ember.ones(3, 3)], 1),
+            r"Sizes of tensors must match except in dimension 1.*\[2, 3\].*\[3, 3\]",
+        ),
         (lambda: ember.cat([ember.ones(2, 3), ember.ones(2)]), r"Sizes of tensors must match"),
         (lambda: ember.cat([ember.ones(()), ember.ones(())]), "zero-dimensional tensor"),
         (lambda: ember.cat([]), "non-empty"),
-        (lambda: ember.stack([ember.ones(2, 3), ember.ones(2, 4)]), r"equal size.*\[2, 3\] at entry 0 and \[2, 4\] at entry 1"),
+        (
+            lambda: ember.stack([ember.ones(2, 3), ember.ones(2, 4)]),
+            r"equal size.*\[2, 3\] at entry 0 and \[2, 4\] at entry 1",
+        ),
         (lambda: ember.ones(6).view(4, -1), r"shape \[4, -1\] is invalid for input of size 6"),
         (lambda: ember.ones(6).reshape(-1, -1), "only one dimension can be inferred"),
         (lambda: ember.ones(2, 3).split([1, 2]), r"sum exactly to 2.*\[1, 2\]"),
-        (lambda: ember.ones(2, 3).narrow(1, 2, 2), r"start \(2\) \+ length \(2\) exceeds dimension size \(3\)"),
-        (lambda: ember.ones(2, 3).select(1, 3), r"index 3 out of range for tensor of size \[2, 3\] at dimension 1"),
-        (lambda: ember.ones(2, 3).unfold(1, 4, 1), "maximum size for tensor at dimension 1 is 3 but size is 4"),
+        (
+            lambda: ember.ones(2, 3).narrow(1, 2, 2),
+            r"start \(2\) \+ length \(2\) exceeds dimension size \(3\)",
+        ),
+        (
+            lambda: ember.ones(2, 3).select(1, 3),
+            r"index 3 out of range for tensor of size \[2, 3\] at dimension 1",
+        ),
+        (
+            lambda: ember.ones(2, 3).unfold(1, 4, 1),
+            "maximum size for tensor at dimension 1 is 3 but size is 4",
+        ),
         (lambda: ember.ones(2, 3).unfold(1, 2, 0), "step is 0"),
         (lambda: ember.ones(2, 3).repeat(2), "can not be smaller than number of dimensions"),
         (lambda: ember.ones(2, 3).roll((1, 2), 0), "shifts and dimensions must align"),
-        (lambda: ember.ones(2, 3).repeat_interleave(ember.tensor([1, 2]), dim=1), r"repeats.size\(0\) = 2 and input.size\(1\) = 3"),
+        (
+            lambda: ember.ones(2, 3).repeat_interleave(ember.tensor([1, 2]), dim=1),
+            r"repeats.size\(0\) = 2 and input.size\(1\) = 3",
+        ),
         (lambda: ember.ones(2, 3).permute(0, 0), "repeated dim"),
         (lambda: ember.ones(2, 3, 4).t(), "t\\(\\) expects a tensor with <= 2 dimensions"),
         (lambda: ember.ones(3).fliplr(), "Input must be >= 2-d"),
         (lambda: ember.ones(3).H, "only supported on matrices"),
-        (lambda: ember.ones(2, 3).expand(4, 3, 2), r"expanded size.*\(3\) must match the existing size \(2\)"),
+        (
+            lambda: ember.ones(2, 3).expand(4, 3, 2),
+            r"expanded size.*\(3\) must match the existing size \(2\)",
+        ),
         (lambda: ember.ones(2, 3).movedim((0, 1), 0), "same number of dims"),
         (lambda: ember.ones(2).chunk(0), "greater than 0"),
         (lambda: ember.broadcast_tensors(ember.ones(2, 3), ember.ones(4)), "cannot be broadcast"),

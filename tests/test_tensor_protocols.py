@@ -159,19 +159,52 @@ def _repr_cases(lib):
     t = lib.tensor
     x = t([1.5, 2.0], requires_grad=True)
     return [
-        t([1.0, 2.0, 3.0]), t([1.5, 2.25]), t([1, 2, 3]), t([True, False]), x, x * 2,
-        t([1.0, 2.0], dtype=lib.float64), t(3.5), t(3), t([]), lib.zeros(0, 3), lib.zeros(2, 0),
-        t([[1.0, 2.5], [3.0, 4.0]]), t([1.0, 10.0, 100.0]), t([1e-5, 1.0]), t([1e10, 1.0]),
-        t([0.1, 0.12345678]), t([float("nan"), 1.0, float("inf")]), t([-1.0, 2.0]),
-        lib.arange(12).reshape(3, 4), lib.arange(2000.0), t([[1, -20], [300, 4]]),
-        t([1.0, 2.0], dtype=lib.float16), t(2.5, dtype=lib.float64), t([1, 2], dtype=lib.int32),
-        t([1, 2], dtype=lib.uint8), t(True), t(1e-8), t([123456.0, 1.0]), t([0.0, 0.0]),
-        lib.zeros(2, 2, 2), t([[True, False]]), t([1.0, 2.0], dtype=lib.bfloat16), t(-0.0),
-        t([1e8, 1.0]), t([1e-4, 1.0]), t([1.0, 1001.0]), lib.ones(3, requires_grad=True).sum(),
-        lib.arange(30.0).reshape(5, 6) / 7, t([float("-inf"), 1.5]),
-        lib.arange(3000).reshape(30, 100), lib.arange(24.0).reshape(2, 3, 4),
-        lib.arange(40.0, requires_grad=True) * 1.5, lib.arange(2000.0).reshape(2, 10, 100),
-        t([[1e-9, 2.0]], dtype=lib.float64), lib.full((30,), -3.25),
+        t([1.0, 2.0, 3.0]),
+        t([1.5, 2.25]),
+        t([1, 2, 3]),
+        t([True, False]),
+        x,
+        x * 2,
+        t([1.0, 2.0], dtype=lib.float64),
+        t(3.5),
+        t(3),
+        t([]),
+        lib.zeros(0, 3),
+        lib.zeros(2, 0),
+        t([[1.0, 2.5], [3.0, 4.0]]),
+        t([1.0, 10.0, 100.0]),
+        t([1e-5, 1.0]),
+        t([1e10, 1.0]),
+        t([0.1, 0.12345678]),
+        t([float("nan"), 1.0, float("inf")]),
+        t([-1.0, 2.0]),
+        lib.arange(12).reshape(3, 4),
+        lib.arange(2000.0),
+        t([[1, -20], [300, 4]]),
+        t([1.0, 2.0], dtype=lib.float16),
+        t(2.5, dtype=lib.float64),
+        t([1, 2], dtype=lib.int32),
+        t([1, 2], dtype=lib.uint8),
+        t(True),
+        t(1e-8),
+        t([123456.0, 1.0]),
+        t([0.0, 0.0]),
+        lib.zeros(2, 2, 2),
+        t([[True, False]]),
+        t([1.0, 2.0], dtype=lib.bfloat16),
+        t(-0.0),
+        t([1e8, 1.0]),
+        t([1e-4, 1.0]),
+        t([1.0, 1001.0]),
+        lib.ones(3, requires_grad=True).sum(),
+        lib.arange(30.0).reshape(5, 6) / 7,
+        t([float("-inf"), 1.5]),
+        lib.arange(3000).reshape(30, 100),
+        lib.arange(24.0).reshape(2, 3, 4),
+        lib.arange(40.0, requires_grad=True) * 1.5,
+        lib.arange(2000.0).reshape(2, 10, 100),
+        t([[1e-9, 2.0]], dtype=lib.float64),
+        lib.full((30,), -3.25),
     ]
 
 
@@ -190,7 +223,10 @@ def test_repr_follows_default_dtype_and_printoptions():
     try:
         ember.set_printoptions(precision=2)
         torch.set_printoptions(precision=2)
-        assert repr(ember.tensor([1.2345])) == repr(torch.tensor([1.2345], dtype=torch.float64)).split(",")[0] + ")"
+        assert (
+            repr(ember.tensor([1.2345]))
+            == repr(torch.tensor([1.2345], dtype=torch.float64)).split(",")[0] + ")"
+        )
         ember.set_printoptions(sci_mode=True)
         assert repr(ember.tensor([1.5])) == "tensor([1.50e+00])"
     finally:

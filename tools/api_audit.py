@@ -42,8 +42,7 @@ NAMESPACES = [
     ("torch.nn.init", "torch.nn.init", "ember.nn.init", "module"),
     ("torch.nn.utils", "torch.nn.utils", "ember.nn.utils", "module"),
     ("torch.nn.utils.rnn", "torch.nn.utils.rnn", "ember.nn.utils.rnn", "module"),
-    ("torch.nn.utils.parametrize", "torch.nn.utils.parametrize", "ember.nn.utils.parametrize",
-     "module"),
+    ("torch.nn.utils.parametrize", "torch.nn.utils.parametrize", "ember.nn.utils.parametrize", "module"),
     ("torch.optim", "torch.optim", "ember.optim", "module"),
     ("torch.optim.lr_scheduler", "torch.optim.lr_scheduler", "ember.optim.lr_scheduler", "module"),
     ("torch.utils.data", "torch.utils.data", "ember.utils.data", "module"),
@@ -61,8 +60,12 @@ NAMESPACES = [
 
 # the targets, on in-scope names: namespace -> least fraction present
 TARGETS = {
-    "torch.nn": 0.95, "torch.nn.functional": 0.95, "torch.optim": 0.95, "torch.utils.data": 0.95,
-    "torch.Tensor": 0.95, "torch": 0.85,
+    "torch.nn": 0.95,
+    "torch.nn.functional": 0.95,
+    "torch.optim": 0.95,
+    "torch.utils.data": 0.95,
+    "torch.Tensor": 0.95,
+    "torch": 0.85,
 }
 
 _SKIPPED_PARAMS = {"self", "cls"}
@@ -176,9 +179,9 @@ def _doc_signatures(doc: str, name: str) -> list:
             depth += {"(": 1, ")": -1}.get(doc[end], 0)
             end += 1
         line_end = doc.find("\n", end)
-        tail = doc[end:line_end if line_end >= 0 else len(doc)]
+        tail = doc[end : line_end if line_end >= 0 else len(doc)]
         if depth == 0 and "->" in tail[:6]:
-            found.append(doc[start:end - 1])
+            found.append(doc[start : end - 1])
     return found
 
 
@@ -213,8 +216,10 @@ def _schema_table() -> dict:
         for schema in torch._C._jit_get_all_schemas():
             space, _, op = schema.name.partition("::")
             if space == "aten" and schema.overload_name != "functional":  # not bound in Python
-                args = [(a.name, a.kwarg_only, bool(a.alias_info and a.alias_info.is_write),
-                         str(a.type)) for a in schema.arguments]
+                args = [
+                    (a.name, a.kwarg_only, bool(a.alias_info and a.alias_info.is_write), str(a.type))
+                    for a in schema.arguments
+                ]
                 if _python_visible(args):
                     _schemas.setdefault(op, []).append((schema.overload_name, args))
     return _schemas
@@ -247,8 +252,9 @@ def _schema_parameters(op: str, is_method: bool, doc_star: bool):
             if name not in params and name not in _IGNORED_KEYWORDS:
                 params.append(name)
     # ``self`` is ``input`` in free functions; an out= overload alone (normal.out) does not count
-    if not is_method and any(a[0] == "self" for name, args in overloads
-                             if not name.endswith("out") for a in args):
+    if not is_method and any(
+        a[0] == "self" for name, args in overloads if not name.endswith("out") for a in args
+    ):
         params.insert(0, "input")
     return params
 
@@ -265,8 +271,9 @@ def torch_parameters(obj, name: str, label: str = "torch"):
         return None
     try:
         sig = inspect.signature(target)
-        params = [p.name for p in sig.parameters.values()
-                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        params = [
+            p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
         return [p for p in params if p not in _SKIPPED_PARAMS]
     except (TypeError, ValueError):
         pass
@@ -309,8 +316,10 @@ def torch_names(torch_obj, torch_path: str, kind: str) -> list:
         return sorted(n for n in dir(torch_obj) if not n.startswith("_"))
     if kind == "submodules":
         return sorted(
-            n for n in dir(torch_obj)
-            if not n.startswith("_") and isinstance(getattr(torch_obj, n, None), types.ModuleType)
+            n
+            for n in dir(torch_obj)
+            if not n.startswith("_")
+            and isinstance(getattr(torch_obj, n, None), types.ModuleType)
             and getattr(torch_obj, n).__name__ == f"{torch_path}.{n}"
         )
     listed = set(getattr(torch_obj, "__all__", ()))
@@ -319,16 +328,25 @@ def torch_names(torch_obj, torch_path: str, kind: str) -> list:
         obj = getattr(torch_obj, n, None)
         if isinstance(obj, types.ModuleType):
             continue  # submodules have rows of their own
-        if n in listed or (callable(obj) and _defined_under(obj, torch_path)) or (
-                not callable(obj) and not listed and type(torch_obj) is not types.ModuleType):
+        if (
+            n in listed
+            or (callable(obj) and _defined_under(obj, torch_path))
+            or (not callable(obj) and not listed and type(torch_obj) is not types.ModuleType)
+        ):
             names.add(n)
     return sorted(names)
 
 
 def audit_namespace(label, torch_path, ember_path, kind) -> dict:
     torch_obj = resolve(torch_path)
-    entry = {"torch": torch_path, "ember": ember_path, "kind": kind, "present": {}, "missing": [],
-             "excluded": {}}
+    entry = {
+        "torch": torch_path,
+        "ember": ember_path,
+        "kind": kind,
+        "present": {},
+        "missing": [],
+        "excluded": {},
+    }
     if torch_obj is None:
         return entry
     for name in torch_names(torch_obj, torch_path, kind):
@@ -364,8 +382,11 @@ def run_audit() -> dict:
 
     started = time.perf_counter()
     spaces = {label: audit_namespace(label, t, e, k) for label, t, e, k in NAMESPACES}
-    return {"torch_version": torch.__version__.split("+")[0], "namespaces": spaces,
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "torch_version": torch.__version__.split("+")[0],
+        "namespaces": spaces,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 # -- figures --------------------------------------------------------------------------------
@@ -377,8 +398,11 @@ def figures(entry: dict) -> dict:
     in_scope = in_scope_present + len(entry["missing"])
     keyword_gaps = {n: r["missing"] for n, r in present.items() if r.get("missing")}
     return {
-        "total": total, "present": len(present), "raw": len(present) / total if total else 1.0,
-        "in_scope": in_scope, "in_scope_present": in_scope_present,
+        "total": total,
+        "present": len(present),
+        "raw": len(present) / total if total else 1.0,
+        "in_scope": in_scope,
+        "in_scope_present": in_scope_present,
         "coverage": in_scope_present / in_scope if in_scope else 1.0,
         "keyword_gaps": keyword_gaps,
         "unknown_signatures": sorted(n for n, r in present.items() if r.get("signature")),
@@ -386,8 +410,13 @@ def figures(entry: dict) -> dict:
 
 
 def table(report: dict) -> str:
-    rows = [("| namespace | names | present | raw | in scope | present in scope | coverage | "
-            "target | keyword gaps |"), "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        (
+            "| namespace | names | present | raw | in scope | present in scope | coverage | "
+            "target | keyword gaps |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for label, entry in report["namespaces"].items():
         f = figures(entry)
         target = TARGETS.get(label)
@@ -406,12 +435,15 @@ def target_failures(report: dict) -> list:
         f = figures(report["namespaces"][label])
         if f["coverage"] < target:
             needed = int(-(-target * f["in_scope"] // 1)) - f["in_scope_present"]
-            lines.append(f"{label}: {f['coverage']:.1%} of {f['in_scope']} in-scope names present, "
-                         f"target {target:.0%}: {needed} more names needed")
+            lines.append(
+                f"{label}: {f['coverage']:.1%} of {f['in_scope']} in-scope names present, "
+                f"target {target:.0%}: {needed} more names needed"
+            )
         if f["keyword_gaps"]:
             sample = ", ".join(f"{n}({', '.join(k)})" for n, k in list(f["keyword_gaps"].items())[:8])
-            lines.append(f"{label}: {len(f['keyword_gaps'])} covered callables lack torch keywords, "
-                         f"e.g. {sample}")
+            lines.append(
+                f"{label}: {len(f['keyword_gaps'])} covered callables lack torch keywords, e.g. {sample}"
+            )
     return lines
 
 
@@ -427,8 +459,10 @@ def snapshot(report: dict) -> dict:
     for label, entry in report["namespaces"].items():
         f = figures(entry)
         out["namespaces"][label] = {
-            "ember": entry["ember"], "kind": entry["kind"],
-            "in_scope": f["in_scope"], "in_scope_present": f["in_scope_present"],
+            "ember": entry["ember"],
+            "kind": entry["kind"],
+            "in_scope": f["in_scope"],
+            "in_scope_present": f["in_scope_present"],
             "coverage": round(f["coverage"], 4),
             "present": {n: r.get("accepted", []) for n, r in entry["present"].items()},
         }

@@ -32,8 +32,7 @@ at least 95% of `torch.nn`, `torch.nn.functional`, `torch.optim`, `torch.utils.d
 
 
 def render_doc(report: dict, figures, table, targets: dict) -> str:
-    parts = [HEADER.format(version=report["torch_version"]), "## Coverage per namespace\n",
-             table(report), ""]
+    parts = [HEADER.format(version=report["torch_version"]), "## Coverage per namespace\n", table(report), ""]
     parts += _missing_section(report, figures)
     parts += _keyword_section(report, figures)
     parts += _excluded_section(report)

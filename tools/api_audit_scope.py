@@ -33,35 +33,66 @@ INTERNAL = "implementation details reachable by accident (helpers, typing aliase
 FIRST_CLASS_DIMS = "first-class dimensions (functorch.dim's Tensor.index)"
 GRAD_DTYPE = "gradient dtype override (Tensor.grad_dtype, new in PyTorch 2.10)"
 
+
 def _words(text: str) -> frozenset:
     return frozenset(text.split())
 
 
 _GLOBAL = [
-    (QUANTIZATION, (r"q_.*|quantize.*|quantized.*|dequantize|qint\d+|quint.*|qscheme|int_repr|"
-                   r"fake_quantize.*|fused_moving_avg_obs_fake_quant|choose_qparams.*|"
-                   r"empty_quantized|Q[U]?Int.*Storage")),
-    (VENDOR, (r"cudnn_.*|miopen_.*|mkldnn_.*|fbgemm_.*|to_mkldnn|.*_xla_.*|.*_ipu_.*|is_vulkan.*|"
-             r"ipu|xpu|mtia|maia|is_vulkan_available|kleidiai|nnpack|cusparselt|miopen|mkl|"
-             r"mkldnn|python_native|onednn")),
+    (
+        QUANTIZATION,
+        (
+            r"q_.*|quantize.*|quantized.*|dequantize|qint\d+|quint.*|qscheme|int_repr|"
+            r"fake_quantize.*|fused_moving_avg_obs_fake_quant|choose_qparams.*|"
+            r"empty_quantized|Q[U]?Int.*Storage"
+        ),
+    ),
+    (
+        VENDOR,
+        (
+            r"cudnn_.*|miopen_.*|mkldnn_.*|fbgemm_.*|to_mkldnn|.*_xla_.*|.*_ipu_.*|is_vulkan.*|"
+            r"ipu|xpu|mtia|maia|is_vulkan_available|kleidiai|nnpack|cusparselt|miopen|mkl|"
+            r"mkldnn|python_native|onednn"
+        ),
+    ),
     (SYM, r"sym_.*|Sym(Int|Float|Bool)(Type)?"),
     (AUTOCAST, r"autocast_.*|get_autocast_.*|set_autocast_.*|is_autocast_.*|clear_autocast_cache"),
-    (STORAGE, (r".*Storage|StorageBase|storage|untyped_storage|storage_type|set_|is_set_to|"
-              r"UntypedStorage|TypedStorage")),
+    (
+        STORAGE,
+        (
+            r".*Storage|StorageBase|storage|untyped_storage|storage_type|set_|is_set_to|"
+            r"UntypedStorage|TypedStorage"
+        ),
+    ),
     (NAMED, r"names|rename_?|refine_names|align_to|align_as|has_names"),
     (NESTED, r"is_nested|to_padded_tensor|nested"),
-    (COMPLEX, (r"complex(32|64|128)?|polar|view_as_real(_copy)?|view_as_complex(_copy)?|cdouble|"
-              r"cfloat|chalf|conj_physical_?|ComplexDoubleStorage|ComplexFloatStorage")),
+    (
+        COMPLEX,
+        (
+            r"complex(32|64|128)?|polar|view_as_real(_copy)?|view_as_complex(_copy)?|cdouble|"
+            r"cfloat|chalf|conj_physical_?|ComplexDoubleStorage|ComplexFloatStorage"
+        ),
+    ),
     (DTYPES, r"float8_.*|float4_.*|u?int[1-7]|bits.*|bit|uint(16|32|64)"),
-    (SPARSE_COMPRESSED, (r"sparse_(csr|csc|bsr|bsc|compressed)_tensor|crow_indices(_copy)?|"
-                        r"ccol_indices(_copy)?|col_indices(_copy)?|row_indices(_copy)?|"
-                        r"to_sparse_(csr|csc|bsr|bsc)|is_sparse_csr|resize_as_sparse_|"
-                        r"sparse_resize_.*|hspmm|sspaddmm|smm|saddmm|dsmm|hsmm")),
+    (
+        SPARSE_COMPRESSED,
+        (
+            r"sparse_(csr|csc|bsr|bsc|compressed)_tensor|crow_indices(_copy)?|"
+            r"ccol_indices(_copy)?|col_indices(_copy)?|row_indices(_copy)?|"
+            r"to_sparse_(csr|csc|bsr|bsc)|is_sparse_csr|resize_as_sparse_|"
+            r"sparse_resize_.*|hspmm|sspaddmm|smm|saddmm|dsmm|hsmm"
+        ),
+    ),
     (REMOVED, r"eig|lstsq|solve|symeig|matrix_rank"),
     (LEGACY, r"volatile|reinforce"),
     (LAPACK, r"geqrf|orgqr|ormqr"),
-    (DISPATCH, (r"handle_torch_function|has_torch_function.*|is_tensor_like|"
-               r"DisableTorchFunction.*")),
+    (
+        DISPATCH,
+        (
+            r"handle_torch_function|has_torch_function.*|is_tensor_like|"
+            r"DisableTorchFunction.*"
+        ),
+    ),
 ]
 
 _JIT_NAMES = _words(
@@ -98,8 +129,13 @@ _ATEN_NAMES = _words(
 
 _PER_NAMESPACE = {
     "torch (submodules)": [
-        (JIT, (r"jit|fx|export|compiler|package|library|_dynamo|classes|overrides|futures|"
-              r"func|masked|monitor|types|storage|torch_version|version")),
+        (
+            JIT,
+            (
+                r"jit|fx|export|compiler|package|library|_dynamo|classes|overrides|futures|"
+                r"func|masked|monitor|types|storage|torch_version|version"
+            ),
+        ),
         (QUANTIZATION, r"ao|quantization"),
         (VENDOR, r"mps|mtia|xpu|cpu"),
         (NESTED, r"nested"),
@@ -115,38 +151,65 @@ _PER_NAMESPACE = {
         (ATEN_INTERNAL, r"conv_tbc|native_channel_shuffle"),
     ],
     "torch.nn.utils.rnn": [(INTERNAL, r"PackedSequence_|bind|copy_method_params")],
-    "torch.nn.utils.parametrize": [(INTERNAL, (r"OpaqueBase|is_opaque_reference_type|"
-                                              r"get_swap_module_params_on_conversion"))],
+    "torch.nn.utils.parametrize": [
+        (
+            INTERNAL,
+            (
+                r"OpaqueBase|is_opaque_reference_type|"
+                r"get_swap_module_params_on_conversion"
+            ),
+        )
+    ],
     "torch.optim": [(INTERNAL, r"swap_in_optimizer_params_and_state")],
     "torch.optim.lr_scheduler": [(INTERNAL, r"Tensor")],
     "torch.utils.data": [
-        (DATAPIPES, (r"DFIterDataPipe|DataChunk|IterDataPipe|MapDataPipe|functional_datapipe|"
-                    r"guaranteed_datapipes_determinism|non_deterministic|runtime_validation|"
-                    r"runtime_validation_disabled|argument_validation")),
+        (
+            DATAPIPES,
+            (
+                r"DFIterDataPipe|DataChunk|IterDataPipe|MapDataPipe|functional_datapipe|"
+                r"guaranteed_datapipes_determinism|non_deterministic|runtime_validation|"
+                r"runtime_validation_disabled|argument_validation"
+            ),
+        ),
         (INTERNAL, r"_DatasetKind"),
     ],
     "torch.autograd": [
-        (PROFILER, (r"DeviceType|ProfilerActivity|ProfilerConfig|ProfilerEvent|ProfilerState|"
-                   r"kineto_available")),
+        (
+            PROFILER,
+            (
+                r"DeviceType|ProfilerActivity|ProfilerConfig|ProfilerEvent|ProfilerState|"
+                r"kineto_available"
+            ),
+        ),
         (INTERNAL, r"enforce_grad_layout_policy|is_view_replay_enabled|NestedIOFunction"),
     ],
     "torch.cuda": [
-        (CUDA_INTERNAL, (r"CUDAGraph|CUDAPluggableAllocator|GreenContext|MemPool|caching_allocator_.*|"
-                        r"change_current_allocator|check_error|cudaStatus|cudart|"
-                        r"current_blas_handle|current_solver_handle|get_allocator_backend|"
-                        r"get_gencode_flags|graph|graph_pool_handle|host_memory_stats.*|"
-                        r"ipc_collect|is_current_stream_capturing|list_gpu_processes|"
-                        r"make_graphed_callables|memory_snapshot|power_draw|temperature|"
-                        r"clock_rate|utilization|use_mem_pool|get_sync_debug_mode|"
-                        r"set_sync_debug_mode|get_stream_from_external|ExternalStream|"
-                        r"reset_accumulated_host_memory_stats|reset_peak_host_memory_stats|"
-                        r"device_memory_used|lru_cache|classproperty|DeferredCudaCallError|"
-                        r"CudaError|has_magma")),
+        (
+            CUDA_INTERNAL,
+            (
+                r"CUDAGraph|CUDAPluggableAllocator|GreenContext|MemPool|caching_allocator_.*|"
+                r"change_current_allocator|check_error|cudaStatus|cudart|"
+                r"current_blas_handle|current_solver_handle|get_allocator_backend|"
+                r"get_gencode_flags|graph|graph_pool_handle|host_memory_stats.*|"
+                r"ipc_collect|is_current_stream_capturing|list_gpu_processes|"
+                r"make_graphed_callables|memory_snapshot|power_draw|temperature|"
+                r"clock_rate|utilization|use_mem_pool|get_sync_debug_mode|"
+                r"set_sync_debug_mode|get_stream_from_external|ExternalStream|"
+                r"reset_accumulated_host_memory_stats|reset_peak_host_memory_stats|"
+                r"device_memory_used|lru_cache|classproperty|DeferredCudaCallError|"
+                r"CudaError|has_magma"
+            ),
+        ),
     ],
     "torch.backends.cuda": [
-        (CUDA_INTERNAL, (r"cuBLASModule|cuFFTPlanCache.*|cufft_plan_cache|.*workspace_size|"
-                        r"preferred_.*_library|is_ck_sdpa_available|SDPAParams|"
-                        r"can_use_.*_attention")),
+        (
+            CUDA_INTERNAL,
+            (
+                r"cuBLASModule|cuFFTPlanCache.*|cufft_plan_cache|.*workspace_size|"
+                r"preferred_.*_library|is_ck_sdpa_available|SDPAParams|"
+                r"can_use_.*_attention"
+            ),
+        ),
     ],
     "torch.backends.mps": [(VENDOR, r"get_core_count|get_name|is_macos.*")],
 }
@@ -158,8 +221,10 @@ def _compile(rules):
 
 _GLOBAL_RULES = _compile(_GLOBAL)
 _NAMESPACE_RULES = {label: _compile(rules) for label, rules in _PER_NAMESPACE.items()}
-_PROBES = re.compile(r"is_(xpu|mps|ipu|xla|meta|mkldnn|mtia|maia|vulkan|quantized|sparse|cuda|"
-                     r"cpu|nested)\Z")
+_PROBES = re.compile(
+    r"is_(xpu|mps|ipu|xla|meta|mkldnn|mtia|maia|vulkan|quantized|sparse|cuda|"
+    r"cpu|nested)\Z"
+)
 
 
 def out_of_scope_reason(label: str, name: str):

@@ -9,6 +9,7 @@ import numpy as np
 
 try:
     import cupy
+
     print("cupy", cupy.__version__)
 except Exception as e:  # noqa: BLE001
     print("no cupy", e)
@@ -19,8 +20,14 @@ print("cuda available", ember.cuda.is_available())
 print("cudnn", ember.backends.cudnn.is_available(), ember.backends.cudnn.version())
 print("cuda built", ember.backends.cuda.is_built())
 acc = ember.accelerator
-print(acc.current_accelerator(), acc.device_count(), acc.current_device_index(), acc.memory_allocated(),
-      acc.get_memory_info(), acc.get_device_capability()["supported_dtypes"][:3])
+print(
+    acc.current_accelerator(),
+    acc.device_count(),
+    acc.current_device_index(),
+    acc.memory_allocated(),
+    acc.get_memory_info(),
+    acc.get_device_capability()["supported_dtypes"][:3],
+)
 with acc.device_index(0):
     pass
 acc.synchronize()
@@ -42,7 +49,9 @@ b.seek(0)
 d2 = ember.load(b, weights_only=False, map_location="cpu")
 print("cpu map", d2["m"][0].weight.device, (d2["m"](x.cpu()) - m(x).cpu()).abs().max().item())
 for _ in range(2):
-    d["opt"].zero_grad(); d["m"](x).sum().backward(); d["opt"].step()
+    d["opt"].zero_grad()
+    d["m"](x).sum().backward()
+    d["opt"].step()
 print("trained on after load")
 t = ember.ones(3, device="cuda")
 print("cuda shared", t.share_memory_() is t, t.is_shared())

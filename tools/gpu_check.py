@@ -211,9 +211,7 @@ def check_pinned(ember):
 def check_autocast_training(ember):
     import ember.nn.functional as F
 
-    model = ember.nn.Sequential(
-        ember.nn.Linear(64, 256), ember.nn.ReLU(), ember.nn.Linear(256, 10)
-    ).cuda()
+    model = ember.nn.Sequential(ember.nn.Linear(64, 256), ember.nn.ReLU(), ember.nn.Linear(256, 10)).cuda()
     opt = ember.optim.SGD(model.parameters(), lr=0.05)
     scaler = ember.amp.GradScaler("cuda")
     x, y = ember.randn(128, 64, device="cuda"), ember.randint(0, 10, (128,), device="cuda")
@@ -265,9 +263,7 @@ def suite_summary(xml_path: Path) -> dict:
         return {"ran": False}
     root = ET.parse(xml_path).getroot()
     suites = [root] if root.tag == "testsuite" else list(root)
-    total = {
-        k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")
-    }
+    total = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
     failed = [
         f"{c.get('classname')}::{c.get('name')}"
         for s in suites
@@ -286,9 +282,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--dry-run", action="store_true", help="run on the CUDA stand-in")
-    parser.add_argument(
-        "--suite-rc", type=int, default=None, help="exit status of the device suite"
-    )
+    parser.add_argument("--suite-rc", type=int, default=None, help="exit status of the device suite")
     args = parser.parse_args(argv)
     if args.dry_run:
         os.environ["EMBER_FAKE_CUDA"] = "1"
@@ -326,9 +320,7 @@ def main(argv=None) -> int:
 
         chosen = os.environ.get("EMBER_GPU_CHECK_WORKLOADS", "")  # default: every workload
         for name in [n for n in NAMES if not chosen or n in chosen.split(",")]:
-            _check(
-                report["checks"], f"workload_{name}", lambda name=name: check_workload(ember, name)
-            )
+            _check(report["checks"], f"workload_{name}", lambda name=name: check_workload(ember, name))
     statuses = [c["status"] for c in report["checks"]]
     suite = report["device_suite"]
     report["summary"] = {

@@ -26,16 +26,12 @@ rng = np.random.default_rng(0)
 def both(fn, *arrays, grad=True):
     outs = []
     for dev in ("cpu", "cuda"):
-        ts = [
-            ember.tensor(a, device=dev, requires_grad=grad and a.dtype.kind == "f") for a in arrays
-        ]
+        ts = [ember.tensor(a, device=dev, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
         out = fn(*ts)
         out = out[0] if isinstance(out, tuple) else out
         if grad:
             out.backward(ember.tensor(np.ones(tuple(out.shape)), dtype=out.dtype, device=dev))
-        outs.append(
-            (out.detach().cpu().numpy(), [t.grad.cpu().numpy() for t in ts if t.grad is not None])
-        )
+        outs.append((out.detach().cpu().numpy(), [t.grad.cpu().numpy() for t in ts if t.grad is not None]))
     d = np.abs(outs[0][0] - outs[1][0]).max()
     dg = max([np.abs(a - b).max() for a, b in zip(outs[0][1], outs[1][1])] or [0])
     return d, dg

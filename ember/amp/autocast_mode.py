@@ -190,13 +190,9 @@ class autocast:
         cache_enabled: bool | None = None,
     ) -> None:
         if device_type not in _DEFAULT_DTYPE:
-            raise RuntimeError(
-                f"autocast: unsupported device_type {device_type!r}; expected 'cuda' or 'cpu'"
-            )
+            raise RuntimeError(f"autocast: unsupported device_type {device_type!r}; expected 'cuda' or 'cpu'")
         self.device_type = device_type
-        self.fast_dtype = dtypes.as_dtype(
-            dtype if dtype is not None else _DEFAULT_DTYPE[device_type]
-        )
+        self.fast_dtype = dtypes.as_dtype(dtype if dtype is not None else _DEFAULT_DTYPE[device_type])
         self.enabled = bool(enabled)
         if self.enabled and device_type == "cuda" and self.fast_dtype == dtypes.bfloat16:
             warnings.warn(
@@ -207,9 +203,7 @@ class autocast:
             )
             self.enabled = False
         if self.enabled and not self.fast_dtype.is_floating_point:
-            raise RuntimeError(
-                f"autocast: dtype must be a floating point type, got {self.fast_dtype}"
-            )
+            raise RuntimeError(f"autocast: dtype must be a floating point type, got {self.fast_dtype}")
         self._tokens: list = []
 
     def __enter__(self) -> autocast:  # noqa: PYI034
@@ -246,8 +240,7 @@ def custom_fwd(fwd=None, *, device_type: str = "cuda", cast_inputs=None):
 
             target = dtypes.as_dtype(cast_inputs).np
             args = tuple(
-                a._cast(target) if isinstance(a, Tensor) and a.is_floating_point() else a
-                for a in args
+                a._cast(target) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args
             )
         with autocast(device_type, enabled=False):
             return fwd(*args, **kwargs)

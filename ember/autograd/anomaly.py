@@ -40,6 +40,7 @@ class detect_anomaly:
         def wrapper(*args, **kwargs):
             with detect_anomaly(self.check_nan):
                 return func(*args, **kwargs)
+
         return wrapper
 
 
@@ -90,9 +91,8 @@ def check_backward(node, grads) -> None:
             where = ""
             extras = node._extras
             if extras is not None and extras.trace:
-                where = (
-                    "\nThe forward call that created this node (most recent call last):\n"
-                    + "".join(extras.trace[-6:])
+                where = "\nThe forward call that created this node (most recent call last):\n" + "".join(
+                    extras.trace[-6:]
                 )
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan or inf values in its {i}th output "

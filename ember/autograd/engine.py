@@ -14,7 +14,6 @@ and insertion-ordered dicts only, so it is the same on every run.
 from __future__ import annotations
 
 import warnings
-
 import weakref
 
 from ember import backend
@@ -83,19 +82,23 @@ def _root_grads(tensors, grad_tensors, create_graph):
     return out, external
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None, *,
-             grad_variables=None):
+def backward(
+    tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None, *, grad_variables=None
+):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``).
 
     ``grad_variables`` is PyTorch's deprecated name for ``grad_tensors`` (keyword-only here, so
     that ``inputs`` keeps its place for positional callers).
     """
     if grad_variables is not None:
-        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
-                      FutureWarning, stacklevel=2)
+        warnings.warn(
+            "`grad_variables` is deprecated. Use `grad_tensors` instead.", FutureWarning, stacklevel=2
+        )
         if grad_tensors is not None:
-            raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both "
-                               "passed to `backward()`. Please only use `grad_tensors`.")
+            raise RuntimeError(
+                "`grad_tensors` and `grad_variables` (deprecated) arguments both "
+                "passed to `backward()`. Please only use `grad_tensors`."
+            )
         grad_tensors = grad_variables
     tensors = _as_tuple(tensors)
     if retain_graph is None:
@@ -111,8 +114,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     _Walk(edges, grads, retain_graph, create_graph, targets, inputs, external, accumulate=True).run()
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
     """The gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
 
     >>> import ember
@@ -261,8 +273,10 @@ class _Walk:
             if capture:
                 self._capture(node, grads, capture)
             if type(node) is AccumulateGrad:
-                if self.accumulate and grads[0] is not None and (
-                    self.targets is None or (node, 0) in capture
+                if (
+                    self.accumulate
+                    and grads[0] is not None
+                    and (self.targets is None or (node, 0) in capture)
                 ):
                     self._accumulate(node, grads[0])
                 continue
@@ -384,7 +398,9 @@ def _materialize(node, grads):
         if g is None and m is not None:
             shape, dtype, _ = m
             xp = node.xp
-            g = function._make(xp.zeros(shape, dtype.np if hasattr(dtype, "np") else dtype), False, None, 0, None)
+            g = function._make(
+                xp.zeros(shape, dtype.np if hasattr(dtype, "np") else dtype), False, None, 0, None
+            )
         out.append(g)
     return out
 

@@ -22,10 +22,10 @@ import traceback
 from contextvars import ContextVar
 
 from ember import backend
-from ember.backend import _XP_BY_TYPE
 from ember.autograd import anomaly
-from ember.autograd.hooks import add_hook
 from ember.autograd.grad_mode import grad_enabled
+from ember.autograd.hooks import add_hook
+from ember.backend import _XP_BY_TYPE
 
 __all__ = [
     "AccumulateGrad",
@@ -216,8 +216,11 @@ def _holds_data(value) -> bool:
         return False
     if isinstance(value, (tuple, list)):
         return any(_holds_data(v) for v in value)
-    return hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__") or (
-        _Tensor is not None and isinstance(value, _Tensor))
+    return (
+        hasattr(value, "__array_interface__")
+        or hasattr(value, "__cuda_array_interface__")
+        or (_Tensor is not None and isinstance(value, _Tensor))
+    )
 
 
 FunctionCtx = Node
@@ -321,7 +324,11 @@ class AccumulateGrad(Node):
 class _FunctionMeta(type):
     def __init__(cls, name, bases, namespace):
         super().__init__(name, bases, namespace)
-        suffix = "Backward0" if namespace.get("arrays", any(getattr(b, "arrays", False) for b in bases)) else "Backward"
+        suffix = (
+            "Backward0"
+            if namespace.get("arrays", any(getattr(b, "arrays", False) for b in bases))
+            else "Backward"
+        )
         cls._backward_cls = type(name + suffix, (Node,), {"__slots__": (), "_fn": cls})
         if namespace.get("arrays") is True and "apply" not in namespace:
             cls.apply = classmethod(_apply_primitive)  # the base of primitives: one frame less
@@ -572,9 +579,10 @@ def _describe_failure(cls, args, exc):
             f"Expected all tensors to be on the same device, but found at least two devices, "
             f"{first} and {second}! ({name}: {where}; move them with .to(device) first)"
         )
-    described = ", ".join(
-        f"argument {i}: shape {list(t.shape)} {t.dtype}" for i, t in tensors
-    ) or "no tensor arguments"
+    described = (
+        ", ".join(f"argument {i}: shape {list(t.shape)} {t.dtype}" for i, t in tensors)
+        or "no tensor arguments"
+    )
     kind = IndexError if isinstance(exc, IndexError) else RuntimeError
     if isinstance(exc, TypeError) and not isinstance(exc, IndexError):
         kind = TypeError
@@ -613,9 +621,7 @@ def _apply_user(cls, args, kwargs):
             results.append(o)
             continue
         differentiable = (
-            record
-            and (o.dtype.is_floating_point or o.dtype.is_complex)
-            and not any(o is n for n in non_diff)
+            record and (o.dtype.is_floating_point or o.dtype.is_complex) and not any(o is n for n in non_diff)
         )
         if any(o is d for d in dirty):
             o._bump_version(cls.__name__)

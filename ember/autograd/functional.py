@@ -32,9 +32,7 @@ def _as_tuple(value, name: str, fn: str) -> tuple[bool, tuple]:
 
 def _prepare(inputs: tuple, create_graph: bool) -> tuple:
     """Inputs that require grad, detached from any outer graph unless ``create_graph``."""
-    return tuple(
-        (x if create_graph and x.requires_grad else x.detach()).requires_grad_(True) for x in inputs
-    )
+    return tuple((x if create_graph and x.requires_grad else x.detach()).requires_grad_(True) for x in inputs)
 
 
 def _grads(outputs, inputs, grad_outputs, create_graph: bool, strict: bool, fn: str) -> tuple:
@@ -43,14 +41,11 @@ def _grads(outputs, inputs, grad_outputs, create_graph: bool, strict: bool, fn: 
     if not differentiable:
         if strict:
             raise RuntimeError(
-                f"{fn}: the output of the user-provided function does not require "
-                "gradients (strict=True)"
+                f"{fn}: the output of the user-provided function does not require gradients (strict=True)"
             )
         return tuple(x.new_zeros(x.shape) for x in inputs)
     outs, gouts = zip(*differentiable)
-    result = _grad(
-        outs, inputs, gouts, retain_graph=True, create_graph=create_graph, allow_unused=True
-    )
+    result = _grad(outs, inputs, gouts, retain_graph=True, create_graph=create_graph, allow_unused=True)
     grads = []
     for i, (g, x) in enumerate(zip(result, inputs)):
         if g is None:
@@ -98,9 +93,7 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         else:
             vs = _as_tuple(v, "v", "vjp")[1]
         grads = _grads(outs, xs, vs, create_graph, strict, "vjp")
-    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(
-        in_tuple, _finish(grads, create_graph)
-    )
+    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(in_tuple, _finish(grads, create_graph))
 
 
 def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -127,9 +120,7 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         cotangents = tuple(o.new_zeros(o.shape).requires_grad_(True) for o in outs)
         vjps = _grads(outs, xs, cotangents, True, strict, "jvp")
         jv = _grads(vjps, cotangents, vs, create_graph, strict, "jvp")
-    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(
-        out_tuple, _finish(jv, create_graph)
-    )
+    return _unwrap(out_tuple, _finish(outs, create_graph)), _unwrap(out_tuple, _finish(jv, create_graph))
 
 
 def jacobian(

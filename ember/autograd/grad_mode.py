@@ -54,6 +54,7 @@ class _GradMode:
 
     def __call__(self, func):
         if inspect.isgeneratorfunction(func):
+
             @functools.wraps(func)
             def generator(*args, **kwargs):
                 gen = func(*args, **kwargs)
@@ -64,12 +65,14 @@ class _GradMode:
                         except StopIteration as stop:
                             return stop.value
                     yield value
+
             return generator
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with self.clone():
                 return func(*args, **kwargs)
+
         return wrapper
 
 

@@ -12,8 +12,15 @@ from collections.abc import Callable
 
 from ember.autograd.function import Node, saved_tensor_hooks
 
-__all__ = ["GradientEdge", "Node", "disable_saved_tensors_hooks", "get_gradient_edge",
-           "increment_version", "save_on_cpu", "saved_tensors_hooks"]
+__all__ = [
+    "GradientEdge",
+    "Node",
+    "disable_saved_tensors_hooks",
+    "get_gradient_edge",
+    "increment_version",
+    "save_on_cpu",
+    "saved_tensors_hooks",
+]
 
 GradientEdge = namedtuple("GradientEdge", ["node", "output_nr"])
 GradientEdge.__doc__ = "The place a gradient flows into: a graph node and one of its outputs."
@@ -73,8 +80,7 @@ class disable_saved_tensors_hooks:
         self._token = None
 
     def __enter__(self):
-        self._token = saved_tensor_hooks.set((*saved_tensor_hooks.get(),
-                                              (None, self.error_message)))
+        self._token = saved_tensor_hooks.set((*saved_tensor_hooks.get(), (None, self.error_message)))
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -89,8 +95,9 @@ def increment_version(tensor) -> None:
 def get_gradient_edge(tensor) -> GradientEdge:
     """The edge a gradient flowing into ``tensor`` takes: its ``grad_fn`` (or its accumulator)."""
     if not tensor.requires_grad:
-        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
-                           "not require gradients")
+        raise RuntimeError(
+            "It is not possible to get the gradient edge for a Tensor that does not require gradients"
+        )
     if tensor.grad_fn is not None:
         return GradientEdge(tensor.grad_fn, tensor.output_nr)
     return GradientEdge(tensor._grad_accumulator(), 0)

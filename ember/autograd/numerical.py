@@ -44,9 +44,17 @@ def numerical_jacobian(func, inputs, eps: float = 1e-6):
             for i in range(flat.size):
                 orig = flat[i].item()
                 flat[i] = orig + eps
-                plus = [o._data.astype(np.float64).ravel().copy() for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
+                plus = [
+                    o._data.astype(np.float64).ravel().copy()
+                    for o in _as_tuple(func(*inputs))
+                    if isinstance(o, Tensor)
+                ]
                 flat[i] = orig - eps
-                minus = [o._data.astype(np.float64).ravel().copy() for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
+                minus = [
+                    o._data.astype(np.float64).ravel().copy()
+                    for o in _as_tuple(func(*inputs))
+                    if isinstance(o, Tensor)
+                ]
                 flat[i] = orig
                 for j, (p, m) in enumerate(zip(plus, minus)):
                     per_output[j][i] = (p - m) / (2 * eps)
@@ -79,16 +87,30 @@ def _unsupported_checks(op: str, **flags) -> None:
     """Raise for the PyTorch checks that need forward AD or vmap, which ember does not have."""
     wanted = [name for name, on in flags.items() if on]
     if wanted:
-        raise NotImplementedError(f"{op}: {', '.join(wanted)}=True needs forward-mode AD or vmap, "
-                                  "which ember does not implement; leave them False")
+        raise NotImplementedError(
+            f"{op}: {', '.join(wanted)}=True needs forward-mode AD or vmap, "
+            "which ember does not implement; leave them False"
+        )
 
 
-def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, nondet_tol: float = 0.0,
-              check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
-              check_batched_grad: bool = False, check_batched_forward_grad: bool = False,
-              check_forward_ad: bool = False, check_backward_ad: bool = True,
-              fast_mode: bool = False, masked: bool | None = None) -> bool:
+def gradcheck(
+    func,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    fast_mode: bool = False,
+    masked: bool | None = None,
+) -> bool:
     """Check autograd's gradients of ``func`` at ``inputs`` (float64 tensors) against finite differences.
 
     ``nondet_tol``, ``check_undefined_grad``, ``check_grad_dtypes``, ``fast_mode`` and ``masked``
@@ -102,9 +124,12 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     """
     from ember.tensor import Tensor  # layer 3, built on autograd
 
-    _unsupported_checks("gradcheck", check_batched_grad=check_batched_grad,
-                        check_batched_forward_grad=check_batched_forward_grad,
-                        check_forward_ad=check_forward_ad)
+    _unsupported_checks(
+        "gradcheck",
+        check_batched_grad=check_batched_grad,
+        check_batched_forward_grad=check_batched_forward_grad,
+        check_forward_ad=check_forward_ad,
+    )
     if not check_backward_ad:
         return True
     inputs = _as_tuple(inputs)
@@ -130,13 +155,25 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     return True
 
 
-def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False,
-                  raise_exception: bool = True, nondet_tol: float = 0.0,
-                  check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
-                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
-                  check_rev_over_rev: bool = True, fast_mode: bool = False,
-                  masked: bool = False) -> bool:
+def gradgradcheck(
+    func,
+    inputs,
+    grad_outputs=None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    fast_mode: bool = False,
+    masked: bool = False,
+) -> bool:
     """Check second derivatives: gradcheck of the map (inputs, v) -> vJ computed with create_graph.
 
     PyTorch's extra keywords are accepted as in ``gradcheck``; ``check_rev_over_rev=False``
@@ -145,8 +182,9 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     from ember.autograd.engine import grad as autograd_grad
     from ember.tensor import Tensor, make  # layer 3, built on autograd
 
-    _unsupported_checks("gradgradcheck", check_batched_grad=check_batched_grad,
-                        check_fwd_over_rev=check_fwd_over_rev)
+    _unsupported_checks(
+        "gradgradcheck", check_batched_grad=check_batched_grad, check_fwd_over_rev=check_fwd_over_rev
+    )
     if not check_rev_over_rev:
         return True
     inputs = _as_tuple(inputs)
@@ -169,5 +207,11 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
             grads = autograd_grad(outs, diff, vs, create_graph=recording, allow_unused=True)
         return tuple(g if recording else g.detach() for g in grads if g is not None)
 
-    return gradcheck(first_order, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    return gradcheck(
+        first_order,
+        tuple(inputs) + tuple(grad_outputs),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+    )

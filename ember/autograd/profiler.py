@@ -39,8 +39,9 @@ class EventList(list):
         lines = [f"{'Name':<40} {'Calls':>8} {'CPU total (us)':>16} {'CPU avg (us)':>14}"]
         for e in rows[:row_limit]:
             count = getattr(e, "count", 1)
-            lines.append(f"{e.key:<40} {count:>8} {e.cpu_time_total:>16.1f} "
-                         f"{e.cpu_time_total / max(count, 1):>14.1f}")
+            lines.append(
+                f"{e.key:<40} {count:>8} {e.cpu_time_total:>16.1f} {e.cpu_time_total / max(count, 1):>14.1f}"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -66,12 +67,23 @@ class profile:
     ['step']
     """
 
-    def __init__(self, enabled: bool = True, *, use_cuda: bool = False, use_device=None,
-                 record_shapes: bool = False, with_flops: bool = False,
-                 profile_memory: bool = False, with_stack: bool = False,
-                 with_modules: bool = False, use_kineto: bool = False, use_cpu: bool = True,
-                 experimental_config=None, acc_events: bool = False,
-                 custom_trace_id_callback=None) -> None:
+    def __init__(
+        self,
+        enabled: bool = True,
+        *,
+        use_cuda: bool = False,
+        use_device=None,
+        record_shapes: bool = False,
+        with_flops: bool = False,
+        profile_memory: bool = False,
+        with_stack: bool = False,
+        with_modules: bool = False,
+        use_kineto: bool = False,
+        use_cpu: bool = True,
+        experimental_config=None,
+        acc_events: bool = False,
+        custom_trace_id_callback=None,
+    ) -> None:
         self.enabled = enabled
         self._events = EventList()
         self._token = None
@@ -93,8 +105,9 @@ class profile:
     def function_events(self) -> EventList:
         return self._events
 
-    def key_averages(self, group_by_input_shape: bool = False, group_by_stack_n: int = 0,
-                     **unused) -> EventList:
+    def key_averages(
+        self, group_by_input_shape: bool = False, group_by_stack_n: int = 0, **unused
+    ) -> EventList:
         totals: dict = defaultdict(lambda: None)
         for e in self._events:
             avg = totals[e.key] or FunctionEventAvg(e.key)
@@ -110,8 +123,10 @@ class profile:
         """Write the ranges as a Chrome trace (``chrome://tracing``), atomically."""
         from ember.serialization.atomic import atomic_write  # a higher layer: only when asked
 
-        trace = [{"name": e.name, "ph": "X", "ts": e.time_range[0],
-                  "dur": e.cpu_time_total, "pid": 0, "tid": 0} for e in self._events]
+        trace = [
+            {"name": e.name, "ph": "X", "ts": e.time_range[0], "dur": e.cpu_time_total, "pid": 0, "tid": 0}
+            for e in self._events
+        ]
         with atomic_write(path) as f:
             f.write(json.dumps({"traceEvents": trace}).encode())
 

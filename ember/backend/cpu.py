@@ -83,8 +83,7 @@ def _add_rows(out, key, values) -> bool:
     if type(key) is not tuple or len(key) != 1 or not out.flags.c_contiguous or out.ndim < 1:
         return False
     rows = key[0]
-    if (not isinstance(rows, np.ndarray) or rows.dtype.kind not in "iu"
-            or rows.size * out[:1].size < 8192):
+    if not isinstance(rows, np.ndarray) or rows.dtype.kind not in "iu" or rows.size * out[:1].size < 8192:
         return False  # small scatters: add.at's few microseconds beat this path's ~50
     count = out.shape[0]
     flat = rows.reshape(-1)
@@ -116,8 +115,12 @@ def copy_rows(dst, src) -> None:
     records of a row's bytes, one memcpy each (im2col of LeNet's second layer: 0.77 -> 0.30 ms,
     of 64 channels on 8x8: 2.8 -> 1.6 ms). Other arrays copy element-wise.
     """
-    if (src.dtype == dst.dtype and src.size > 0 and src.ndim
-            and src.strides[-1] == dst.strides[-1] == src.itemsize):
+    if (
+        src.dtype == dst.dtype
+        and src.size > 0
+        and src.ndim
+        and src.strides[-1] == dst.strides[-1] == src.itemsize
+    ):
         row = np.dtype((np.void, src.shape[-1] * src.itemsize))
         dst.view(row)[...] = src.view(row)
     else:

@@ -197,8 +197,10 @@ def set_allow_tf32(flag: bool) -> None:
     tf32 = getattr(linalg, "COMPUTE_TYPE_TF32", 7)
     default = getattr(linalg, "COMPUTE_TYPE_DEFAULT", 1)
     if setter is None:
-        raise RuntimeError("allow_tf32: this CuPy version has no set_compute_type; set CUPY_TF32=1 "
-                           "in the environment before importing ember instead")
+        raise RuntimeError(
+            "allow_tf32: this CuPy version has no set_compute_type; set CUPY_TF32=1 "
+            "in the environment before importing ember instead"
+        )
     import numpy
 
     setter(numpy.dtype(numpy.float32), tf32 if flag else default)
@@ -210,8 +212,9 @@ def out_of_memory(exc: BaseException, op: str, request: str):
         return None
     size = errors.requested_bytes(exc)
     free, total = mem_get_info()
-    return errors.OutOfMemoryError.describe(op, f"{request}; {free:,} bytes free on the device",
-                                            size, memory_stats(), total)
+    return errors.OutOfMemoryError.describe(
+        op, f"{request}; {free:,} bytes free on the device", size, memory_stats(), total
+    )
 
 
 # -- memory statistics: CuPy's default memory pool ------------------------------------------------

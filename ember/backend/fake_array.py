@@ -46,9 +46,7 @@ class FakeOutOfMemoryError(MemoryError):
     """The stand-in's version of ``cupy.cuda.memory.OutOfMemoryError``."""
 
     def __init__(self, size: int, total: int) -> None:
-        super().__init__(
-            f"Out of memory allocating {size:,} bytes (allocated so far: {total:,} bytes)."
-        )
+        super().__init__(f"Out of memory allocating {size:,} bytes (allocated so far: {total:,} bytes).")
         self.size = size
         self.total = total
 
@@ -127,9 +125,7 @@ class _Flags:
     def __getitem__(self, name: str) -> bool:
         return getattr(
             self,
-            {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous", "OWNDATA": "owndata"}[
-                name
-            ],
+            {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous", "OWNDATA": "owndata"}[name],
         )
 
 
@@ -196,9 +192,7 @@ def wrap(value, dev: int):
         return make_array(np.asarray(value), dev)
     if type(value) in (tuple, list):
         return type(value)(wrap(v, dev) for v in value)
-    if isinstance(value, tuple) and hasattr(
-        value, "_fields"
-    ):  # NumPy's named results (qr, svd, ...)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # NumPy's named results (qr, svd, ...)
         return type(value)(*(wrap(v, dev) for v in value))
     return value
 
@@ -361,9 +355,7 @@ class FakeCudaArray:
         return self.__copy__()
 
     def __reduce__(self):
-        raise TypeError(
-            "a CUDA array cannot be pickled implicitly; copy it to the host with .get()"
-        )
+        raise TypeError("a CUDA array cannot be pickled implicitly; copy it to the host with .get()")
 
     __hash__ = None
 
@@ -488,11 +480,7 @@ def _asarray(a, dtype=None, order=None, copy=None, **_ignored):
     if type(a) is FakeCudaArray:
         out = a._a if dtype is None else a._a.astype(dtype, copy=bool(copy))
         return a if out is a._a and not copy else make_array(np.array(out, copy=bool(copy)), a._dev)
-    if (
-        hasattr(a, "__dlpack_device__")
-        and not isinstance(a, np.ndarray)
-        and a.__dlpack_device__()[0] != 1
-    ):
+    if hasattr(a, "__dlpack_device__") and not isinstance(a, np.ndarray) and a.__dlpack_device__()[0] != 1:
         return _from_dlpack(a)
     return make_array(np.array(a, dtype=dtype, order=order or "K", copy=True), current_device[0])
 

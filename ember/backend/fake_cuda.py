@@ -60,9 +60,7 @@ def current_device() -> int:
 
 def set_device(index: int) -> None:
     if not 0 <= index < _COUNT:
-        raise RuntimeError(
-            f"CUDA error: invalid device ordinal {index} (the stand-in has {_COUNT})"
-        )
+        raise RuntimeError(f"CUDA error: invalid device ordinal {index} (the stand-in has {_COUNT})")
     _current[0] = index
 
 
@@ -85,9 +83,7 @@ def to_device(array, index: int | None):
     """Host or device array -> a device array on ``index`` (a copy, as a transfer is)."""
     target = _current[0] if index is None else index
     if not 0 <= target < _COUNT:
-        raise RuntimeError(
-            f"CUDA error: invalid device ordinal {target} (the stand-in has {_COUNT})"
-        )
+        raise RuntimeError(f"CUDA error: invalid device ordinal {target} (the stand-in has {_COUNT})")
     host = array._a if type(array) is FakeCudaArray else np.asarray(array)
     errors.check_cuda_dtype(host.dtype)
     return make_array(np.array(host, copy=True), target)

@@ -58,12 +58,23 @@ class Flags:
 
 
 # fp32_precision and depthwise_kernel are kept and restored as in PyTorch; no ember kernel reads them
-cudnn = Flags("cudnn", enabled=True, benchmark=False, deterministic=False, allow_tf32=True,
-              benchmark_limit=10, fp32_precision="none", depthwise_kernel="auto")
-matmul = Flags("cuda.matmul", allow_tf32=False, allow_fp16_reduced_precision_reduction=True,
-               allow_bf16_reduced_precision_reduction=True)
-sdp = Flags("cuda.sdp", flash=True, mem_efficient=True, math=True, cudnn=True,
-            fp16_bf16_reduction_math=False)
+cudnn = Flags(
+    "cudnn",
+    enabled=True,
+    benchmark=False,
+    deterministic=False,
+    allow_tf32=True,
+    benchmark_limit=10,
+    fp32_precision="none",
+    depthwise_kernel="auto",
+)
+matmul = Flags(
+    "cuda.matmul",
+    allow_tf32=False,
+    allow_fp16_reduced_precision_reduction=True,
+    allow_bf16_reduced_precision_reduction=True,
+)
+sdp = Flags("cuda.sdp", flash=True, mem_efficient=True, math=True, cudnn=True, fp16_bf16_reduction_math=False)
 mkldnn = Flags("mkldnn", enabled=True, deterministic=False)
 
 

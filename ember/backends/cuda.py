@@ -81,12 +81,22 @@ def preferred_linalg_library(backend: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_efficient: bool = True,
-               enable_cudnn: bool = True) -> Iterator[None]:
+def sdp_kernel(
+    enable_flash: bool = True,
+    enable_math: bool = True,
+    enable_mem_efficient: bool = True,
+    enable_cudnn: bool = True,
+) -> Iterator[None]:
     """Set the attention-kernel switches inside a ``with`` block (deprecated in PyTorch too)."""
     saved = _flags.sdp.snapshot()
-    _flags.sdp.update({"flash": enable_flash, "math": enable_math, "mem_efficient": enable_mem_efficient,
-                           "cudnn": enable_cudnn})
+    _flags.sdp.update(
+        {
+            "flash": enable_flash,
+            "math": enable_math,
+            "mem_efficient": enable_mem_efficient,
+            "cudnn": enable_cudnn,
+        }
+    )
     try:
         yield
     finally:

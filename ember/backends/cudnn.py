@@ -39,23 +39,36 @@ def version() -> int | None:
 
 def is_acceptable(tensor) -> bool:
     """Whether cuDNN could run on ``tensor`` (a CUDA floating tensor, with cuDNN enabled)."""
-    return bool(_flags.cudnn.enabled and tensor.is_cuda and tensor.is_floating_point()
-                and is_available())
+    return bool(_flags.cudnn.enabled and tensor.is_cuda and tensor.is_floating_point() and is_available())
 
 
 @contextlib.contextmanager
-def flags(enabled: bool = False, benchmark: bool = False, benchmark_limit: int = 10,
-          deterministic: bool = False, allow_tf32: bool = True, fp32_precision: str = "none",
-          depthwise_kernel: str = "auto") -> Iterator[None]:
+def flags(
+    enabled: bool = False,
+    benchmark: bool = False,
+    benchmark_limit: int = 10,
+    deterministic: bool = False,
+    allow_tf32: bool = True,
+    fp32_precision: str = "none",
+    depthwise_kernel: str = "auto",
+) -> Iterator[None]:
     """Set the cuDNN flags inside a ``with`` block and restore them afterwards.
 
     ``fp32_precision`` and ``depthwise_kernel`` are recorded (readable as module attributes, as in
     PyTorch) but no ember kernel reads them: CuPy chooses its cuDNN algorithms itself.
     """
     saved = _flags.cudnn.snapshot()
-    _flags.cudnn.update({"enabled": enabled, "benchmark": benchmark, "benchmark_limit": benchmark_limit,
-                         "deterministic": deterministic, "allow_tf32": allow_tf32,
-                         "fp32_precision": fp32_precision, "depthwise_kernel": depthwise_kernel})
+    _flags.cudnn.update(
+        {
+            "enabled": enabled,
+            "benchmark": benchmark,
+            "benchmark_limit": benchmark_limit,
+            "deterministic": deterministic,
+            "allow_tf32": allow_tf32,
+            "fp32_precision": fp32_precision,
+            "depthwise_kernel": depthwise_kernel,
+        }
+    )
     try:
         yield
     finally:

@@ -27,6 +27,4 @@ class GradScaler(_GradScaler):
         growth_interval: int = 2000,
         enabled: bool = True,
     ) -> None:
-        super().__init__(
-            "cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled
-        )
+        super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)

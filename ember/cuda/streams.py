@@ -14,9 +14,7 @@ _current: contextvars.ContextVar = contextvars.ContextVar("ember_cuda_stream", d
 def _cuda(what: str):
     cuda = backend.get("cuda")
     if not cuda.is_available():
-        raise RuntimeError(
-            f"ember.cuda.{what}: no CUDA device is available (needs CuPy and an NVIDIA GPU)"
-        )
+        raise RuntimeError(f"ember.cuda.{what}: no CUDA device is available (needs CuPy and an NVIDIA GPU)")
     return cuda
 
 

@@ -61,8 +61,9 @@ def read_bytes(path: str) -> bytes:
 class VisionDataset(Dataset):
     """A dataset of ``(image, target)`` pairs with optional ``transform`` and ``target_transform``."""
 
-    def __init__(self, root: str, transform: Callable | None = None,
-                 target_transform: Callable | None = None) -> None:
+    def __init__(
+        self, root: str, transform: Callable | None = None, target_transform: Callable | None = None
+    ) -> None:
         self.root = os.path.expanduser(str(root))
         self.transform = transform
         self.target_transform = target_transform
@@ -75,8 +76,11 @@ class VisionDataset(Dataset):
         return img, target
 
     def __repr__(self) -> str:
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}"]
+        lines = [
+            f"Dataset {type(self).__name__}",
+            f"    Number of datapoints: {len(self)}",
+            f"    Root location: {self.root}",
+        ]
         if self.transform is not None:
             lines.append(f"    Transform: {self.transform!r}")
         return "\n".join(lines)

@@ -23,7 +23,9 @@ __all__ = ["CIFAR10", "CIFAR100", "read_cifar_batch"]
 _PIXELS = 3 * 32 * 32
 
 
-def read_cifar_batch(path: str, label_bytes: int, num_classes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def read_cifar_batch(
+    path: str, label_bytes: int, num_classes: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """Images (``N x 32 x 32 x 3`` uint8) and labels (``N x label_bytes``) of one binary batch file.
 
     Raises ``CorruptFileError`` naming the file when its length or labels are wrong.
@@ -73,10 +75,27 @@ class CIFAR10(VisionDataset):
     label_bytes = 1
     num_classes: tuple[int, ...] = (10,)
     meta_file = "batches.meta.txt"
-    classes: ClassVar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    classes: ClassVar = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
 
-    def __init__(self, root: str, train: bool = True, transform: Callable | None = None,
-                 target_transform: Callable | None = None, download: bool = False) -> None:
+    def __init__(
+        self,
+        root: str,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+    ) -> None:
         super().__init__(root, transform, target_transform)
         self.train = train
         name = type(self).__name__
@@ -87,7 +106,8 @@ class CIFAR10(VisionDataset):
         images, labels = [], []
         for filename in self.train_files if train else self.test_files:
             batch_images, batch_labels = read_cifar_batch(
-                find_file(name, candidates, filename, allow_gz=False), self.label_bytes, self.num_classes)
+                find_file(name, candidates, filename, allow_gz=False), self.label_bytes, self.num_classes
+            )
             images.append(batch_images)
             labels.append(batch_labels)
         self.data = np.concatenate(images)

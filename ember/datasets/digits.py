@@ -52,8 +52,15 @@ class DigitsDataset(Dataset):
 
     classes: ClassVar = list(range(10))
 
-    def __init__(self, data: np.ndarray, targets: np.ndarray, split: str, transform: Callable | None = None,
-                 target_transform: Callable | None = None, flatten: bool = False) -> None:
+    def __init__(
+        self,
+        data: np.ndarray,
+        targets: np.ndarray,
+        split: str,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        flatten: bool = False,
+    ) -> None:
         self.data = data.reshape(len(data), -1) if flatten else data
         self.targets = targets
         self.split = split
@@ -75,8 +82,15 @@ class DigitsDataset(Dataset):
         return f"DigitsDataset(split={self.split!r}, samples={len(self)}, sample_shape={tuple(self.data.shape[1:])})"
 
 
-def load_digits(split: str = "train", *, test_size: float = 0.2, seed: int = 0, transform: Callable | None = None,
-                target_transform: Callable | None = None, flatten: bool = False) -> DigitsDataset:
+def load_digits(
+    split: str = "train",
+    *,
+    test_size: float = 0.2,
+    seed: int = 0,
+    transform: Callable | None = None,
+    target_transform: Callable | None = None,
+    flatten: bool = False,
+) -> DigitsDataset:
     """The digits set as a Dataset: ``split`` is ``'train'``, ``'test'`` or ``'all'``.
 
     Args:

@@ -20,8 +20,12 @@ from ember.datasets._common import CorruptFileError, VisionDataset, find_file, n
 __all__ = ["MNIST", "FashionMNIST", "read_idx"]
 
 _IDX_TYPES = {
-    0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
 }
 
 
@@ -51,7 +55,9 @@ def read_idx(path: str) -> np.ndarray:
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise CorruptFileError(f"{path}: truncated header: {ndim} dimensions need {header} bytes, file has {len(raw)}")
+        raise CorruptFileError(
+            f"{path}: truncated header: {ndim} dimensions need {header} bytes, file has {len(raw)}"
+        )
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     actual = len(raw) - header
@@ -61,7 +67,9 @@ def read_idx(path: str) -> np.ndarray:
             f"holds {actual} bytes after the header"
         )
     if actual > expected:
-        raise CorruptFileError(f"{path}: {actual - expected} unexpected bytes after the data of shape {shape}")
+        raise CorruptFileError(
+            f"{path}: {actual - expected} unexpected bytes after the data of shape {shape}"
+        )
     array = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header)
     return array.astype(dtype.newbyteorder("="), copy=True).reshape(shape)
 
@@ -84,13 +92,31 @@ class MNIST(VisionDataset):
     ember.datasets._common.DownloadUnavailableError: MNIST: download=True is not supported: ...
     """
 
-    classes: ClassVar = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
-               "7 - seven", "8 - eight", "9 - nine"]
-    _FILES: ClassVar = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-              False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    classes: ClassVar = [
+        "0 - zero",
+        "1 - one",
+        "2 - two",
+        "3 - three",
+        "4 - four",
+        "5 - five",
+        "6 - six",
+        "7 - seven",
+        "8 - eight",
+        "9 - nine",
+    ]
+    _FILES: ClassVar = {
+        True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    }
 
-    def __init__(self, root: str, train: bool = True, transform: Callable | None = None,
-                 target_transform: Callable | None = None, download: bool = False) -> None:
+    def __init__(
+        self,
+        root: str,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+    ) -> None:
         super().__init__(root, transform, target_transform)
         self.train = train
         name = type(self).__name__
@@ -101,16 +127,22 @@ class MNIST(VisionDataset):
         label_path = find_file(name, self._candidates(), label_file, allow_gz=True)
         images, labels = read_idx(image_path), read_idx(label_path)
         if images.ndim != 3 or images.dtype != np.uint8:
-            raise CorruptFileError(f"{image_path}: expected uint8 images of shape (N, H, W), got {images.dtype} "
-                                   f"of shape {images.shape}")
+            raise CorruptFileError(
+                f"{image_path}: expected uint8 images of shape (N, H, W), got {images.dtype} "
+                f"of shape {images.shape}"
+            )
         if labels.ndim != 1:
             raise CorruptFileError(f"{label_path}: expected labels of shape (N,), got shape {labels.shape}")
         if len(images) != len(labels):
-            raise CorruptFileError(f"{image_path} holds {len(images)} images but {label_path} holds "
-                                   f"{len(labels)} labels; they must match")
+            raise CorruptFileError(
+                f"{image_path} holds {len(images)} images but {label_path} holds "
+                f"{len(labels)} labels; they must match"
+            )
         if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes)):
-            raise CorruptFileError(f"{label_path}: labels must lie in [0, {len(self.classes) - 1}], found "
-                                   f"{labels.min()}..{labels.max()}")
+            raise CorruptFileError(
+                f"{label_path}: labels must lie in [0, {len(self.classes) - 1}], found "
+                f"{labels.min()}..{labels.max()}"
+            )
         self.data = from_numpy(images)
         self.targets = from_numpy(labels.astype(np.int64))
 
@@ -138,5 +170,15 @@ class FashionMNIST(MNIST):
     Files go in ``root/FashionMNIST/raw/`` (or ``root/FashionMNIST/`` or ``root/``).
     """
 
-    classes: ClassVar = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot"]
+    classes: ClassVar = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]

@@ -34,7 +34,9 @@ def _array_and_axes(img, name: str):
         return img._data, (img.ndim - 2, img.ndim - 1)
     array = np.asarray(img)
     if array.ndim not in (2, 3):
-        raise ValueError(f"{name}: expected a NumPy image of shape (H, W) or (H, W, C), got shape {array.shape}")
+        raise ValueError(
+            f"{name}: expected a NumPy image of shape (H, W) or (H, W, C), got shape {array.shape}"
+        )
     return array, (0, 1)
 
 
@@ -82,13 +84,17 @@ class ToTensor:
 
     def __call__(self, pic) -> Tensor:
         if isinstance(pic, Tensor):
-            raise TypeError("ToTensor: expected a NumPy array or PIL image of shape (H, W[, C]); got a Tensor, "
-                            "which needs no conversion")
+            raise TypeError(
+                "ToTensor: expected a NumPy array or PIL image of shape (H, W[, C]); got a Tensor, "
+                "which needs no conversion"
+            )
         array = np.asarray(pic)
         if array.ndim == 2:
             array = array[:, :, None]
         if array.ndim != 3:
-            raise ValueError(f"ToTensor: expected an image of shape (H, W) or (H, W, C), got shape {array.shape}")
+            raise ValueError(
+                f"ToTensor: expected an image of shape (H, W) or (H, W, C), got shape {array.shape}"
+            )
         chw = np.ascontiguousarray(array.transpose(2, 0, 1))
         if chw.dtype == np.uint8:
             chw = chw.astype(np.float32) / np.float32(255)
@@ -112,13 +118,21 @@ class Normalize:
         if len(self.mean) != len(self.std):
             raise ValueError(f"Normalize: mean has {len(self.mean)} values but std has {len(self.std)}")
         if any(s == 0 for s in self.std):
-            raise ValueError(f"Normalize: std evaluated to zero after conversion ({self.std}), leading to division by zero")
+            raise ValueError(
+                f"Normalize: std evaluated to zero after conversion ({self.std}), leading to division by zero"
+            )
         self.inplace = inplace
 
     def __call__(self, tensor: Tensor) -> Tensor:
         if not isinstance(tensor, Tensor) or tensor.ndim < 3 or not tensor.is_floating_point():
-            got = f"{tensor.dtype} tensor of shape {list(tensor.shape)}" if isinstance(tensor, Tensor) else type(tensor).__name__
-            raise TypeError(f"Normalize: expected a float tensor of shape (..., C, H, W) (use ToTensor first), got {got}")
+            got = (
+                f"{tensor.dtype} tensor of shape {list(tensor.shape)}"
+                if isinstance(tensor, Tensor)
+                else type(tensor).__name__
+            )
+            raise TypeError(
+                f"Normalize: expected a float tensor of shape (..., C, H, W) (use ToTensor first), got {got}"
+            )
         data = tensor._data
         channels = data.shape[-3]
         if len(self.mean) not in (1, channels):
@@ -151,11 +165,20 @@ class RandomCrop:
     (2, 2, 3)
     """
 
-    def __init__(self, size, padding=None, pad_if_needed: bool = False, fill: float = 0,
-                 padding_mode: str = "constant", generator: Generator | None = None) -> None:
+    def __init__(
+        self,
+        size,
+        padding=None,
+        pad_if_needed: bool = False,
+        fill: float = 0,
+        padding_mode: str = "constant",
+        generator: Generator | None = None,
+    ) -> None:
         self.size = _pair(size, "RandomCrop", "size")
         if padding_mode not in _PAD_MODES:
-            raise ValueError(f"RandomCrop: padding_mode should be one of {sorted(_PAD_MODES)}, got {padding_mode!r}")
+            raise ValueError(
+                f"RandomCrop: padding_mode should be one of {sorted(_PAD_MODES)}, got {padding_mode!r}"
+            )
         self.padding = None if padding is None else self._ltrb(padding)
         self.pad_if_needed = pad_if_needed
         self.fill = fill
@@ -171,7 +194,9 @@ class RandomCrop:
                 return padding[0], padding[1], padding[0], padding[1]
             if len(padding) == 4:
                 return tuple(padding)
-        raise ValueError(f"RandomCrop: padding should be an int or a sequence of 2 or 4 ints, got {padding!r}")
+        raise ValueError(
+            f"RandomCrop: padding should be an int or a sequence of 2 or 4 ints, got {padding!r}"
+        )
 
     def _pad(self, array, axes, ltrb):
         left, top, right, bottom = ltrb
@@ -197,8 +222,10 @@ class RandomCrop:
             array = self._pad(array, axes, (dw, dh, dw, dh))
             h, w = array.shape[axes[0]], array.shape[axes[1]]
         if h < th or w < tw:
-            raise ValueError(f"RandomCrop: crop size {(th, tw)} is larger than the (padded) image size {(h, w)}; "
-                             "pass padding= or pad_if_needed=True")
+            raise ValueError(
+                f"RandomCrop: crop size {(th, tw)} is larger than the (padded) image size {(h, w)}; "
+                "pass padding= or pad_if_needed=True"
+            )
         rng = numpy_generator(self.generator)
         top, left = int(rng.integers(0, h - th + 1)), int(rng.integers(0, w - tw + 1))
         index = [slice(None)] * array.ndim

@@ -33,9 +33,14 @@ def set_torchrun_variables(environ=os.environ) -> int:
         local = rank % per_node
     else:
         local = _first(environ, _LOCAL_VARIABLES, rank % per_node)
-    environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(local),
-                   LOCAL_WORLD_SIZE=str(per_node), GROUP_RANK=str(rank // per_node),
-                   NODE_RANK=str(rank // per_node))
+    environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(size),
+        LOCAL_RANK=str(local),
+        LOCAL_WORLD_SIZE=str(per_node),
+        GROUP_RANK=str(rank // per_node),
+        NODE_RANK=str(rank // per_node),
+    )
     return rank
 
 

@@ -39,6 +39,7 @@ __all__ = [
 
 # ---------------------------------------------------------------- tensors <-> engine buffers
 
+
 def _array(tensor, what: str, op: str):
     from ember.tensor import Tensor
 
@@ -97,8 +98,9 @@ def _bump(*tensors, op: str) -> None:
 def _same_device(op: str, *tensors) -> None:
     devices = {str(t.device) for t in tensors}
     if len(devices) > 1:
-        raise RuntimeError(f"{op}: tensors are on different devices ({sorted(devices)}); "
-                           "move them to one device")
+        raise RuntimeError(
+            f"{op}: tensors are on different devices ({sorted(devices)}); move them to one device"
+        )
 
 
 def _check_numel(op: str, what: str, got: int, want: int) -> None:
@@ -108,8 +110,8 @@ def _check_numel(op: str, what: str, got: int, want: int) -> None:
 
 # ---------------------------------------------------------------- collectives
 
-def all_reduce(tensor, op=ReduceOp.SUM, group: ProcessGroup | None = None,
-               async_op: bool = False):
+
+def all_reduce(tensor, op=ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False):
     """Reduce ``tensor`` over every rank of ``group``, in place, so all ranks hold the result."""
     pg = _resolve(group)
     if pg is None:
@@ -120,8 +122,13 @@ def all_reduce(tensor, op=ReduceOp.SUM, group: ProcessGroup | None = None,
     return _finish(work, write_back, async_op, [tensor])
 
 
-def broadcast(tensor, src: int = 0, group: ProcessGroup | None = None, async_op: bool = False,
-              group_src: int | None = None):
+def broadcast(
+    tensor,
+    src: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_src: int | None = None,
+):
     """Copy ``tensor`` from rank ``src`` to every rank of ``group``, in place."""
     pg = _resolve(group)
     if pg is None:
@@ -133,8 +140,14 @@ def broadcast(tensor, src: int = 0, group: ProcessGroup | None = None, async_op:
     return _finish(work, write_back, async_op, [tensor])
 
 
-def reduce(tensor, dst: int = 0, op=ReduceOp.SUM, group: ProcessGroup | None = None,
-           async_op: bool = False, group_dst: int | None = None):
+def reduce(
+    tensor,
+    dst: int = 0,
+    op=ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_dst: int | None = None,
+):
     """Reduce ``tensor`` over the group onto rank ``dst`` (other ranks' tensors are unchanged)."""
     pg = _resolve(group)
     if pg is None:
@@ -148,15 +161,15 @@ def reduce(tensor, dst: int = 0, op=ReduceOp.SUM, group: ProcessGroup | None = N
     return _finish(work, write_back, async_op, [tensor])
 
 
-def all_gather(tensor_list: list, tensor, group: ProcessGroup | None = None,
-               async_op: bool = False):
+def all_gather(tensor_list: list, tensor, group: ProcessGroup | None = None, async_op: bool = False):
     """Fill ``tensor_list[i]`` with rank i's ``tensor``, on every rank."""
     pg = _resolve(group)
     if pg is None:
         return None
     if len(tensor_list) != pg.size():
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors; the group "
-                         f"has {pg.size()} ranks")
+        raise ValueError(
+            f"all_gather: tensor_list has {len(tensor_list)} tensors; the group has {pg.size()} ranks"
+        )
     send, _ = _contiguous(tensor, "tensor", "all_gather")
     recv = _empty_like_blocks(send, pg.size())
     work = pg.communicator_for(send).allgather(send, recv, async_op)
@@ -175,8 +188,9 @@ def _empty_like_blocks(array, count: int):
     return xp_of(array).empty((count,) + array.shape, array.dtype)
 
 
-def all_gather_into_tensor(output_tensor, input_tensor, group: ProcessGroup | None = None,
-                           async_op: bool = False):
+def all_gather_into_tensor(
+    output_tensor, input_tensor, group: ProcessGroup | None = None, async_op: bool = False
+):
     """Gather every rank's ``input_tensor`` into ``output_tensor`` (stacked or concatenated)."""
     pg = _resolve(group)
     if pg is None:
@@ -189,15 +203,17 @@ def all_gather_into_tensor(output_tensor, input_tensor, group: ProcessGroup | No
     return _finish(work, write_back, async_op, [output_tensor])
 
 
-def reduce_scatter(output, input_list: list, op=ReduceOp.SUM, group: ProcessGroup | None = None,
-                   async_op: bool = False):
+def reduce_scatter(
+    output, input_list: list, op=ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False
+):
     """Reduce ``input_list[i]`` over the group onto rank i's ``output``."""
     pg = _resolve(group)
     if pg is None:
         return None
     if len(input_list) != pg.size():
-        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors; the group "
-                         f"has {pg.size()} ranks")
+        raise ValueError(
+            f"reduce_scatter: input_list has {len(input_list)} tensors; the group has {pg.size()} ranks"
+        )
     from ember.backend import xp_of
 
     arrays = [_array(t, f"input_list[{i}]", "reduce_scatter") for i, t in enumerate(input_list)]
@@ -209,8 +225,9 @@ def reduce_scatter(output, input_list: list, op=ReduceOp.SUM, group: ProcessGrou
     return _finish(work, write_back, async_op, [output])
 
 
-def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group: ProcessGroup | None = None,
-                          async_op: bool = False):
+def reduce_scatter_tensor(
+    output, input, op=ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False
+):
     """Reduce ``input`` (``size`` blocks along dim 0) over the group; block i lands on rank i."""
     pg = _resolve(group)
     if pg is None:
@@ -223,9 +240,14 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group: ProcessGroup | 
     return _finish(work, write_back, async_op, [output])
 
 
-def gather(tensor, gather_list: list | None = None, dst: int = 0,
-           group: ProcessGroup | None = None, async_op: bool = False,
-           group_dst: int | None = None):
+def gather(
+    tensor,
+    gather_list: list | None = None,
+    dst: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_dst: int | None = None,
+):
     """Collect every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
     pg = _resolve(group)
     if pg is None:
@@ -247,9 +269,14 @@ def gather(tensor, gather_list: list | None = None, dst: int = 0,
     return _finish(work, scatter_out, async_op, gather_list)
 
 
-def scatter(tensor, scatter_list: list | None = None, src: int = 0,
-            group: ProcessGroup | None = None, async_op: bool = False,
-            group_src: int | None = None):
+def scatter(
+    tensor,
+    scatter_list: list | None = None,
+    src: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_src: int | None = None,
+):
     """Give rank i ``scatter_list[i]`` from rank ``src``, into its ``tensor``."""
     pg = _resolve(group)
     if pg is None:
@@ -269,21 +296,25 @@ def scatter(tensor, scatter_list: list | None = None, src: int = 0,
     return _finish(work, write_back, async_op, [tensor])
 
 
-def all_to_all(output_tensor_list: list, input_tensor_list: list,
-               group: ProcessGroup | None = None, async_op: bool = False):
+def all_to_all(
+    output_tensor_list: list,
+    input_tensor_list: list,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+):
     """Send ``input_tensor_list[i]`` to rank i; receive rank i's into ``output_tensor_list[i]``."""
     pg = _resolve(group)
     if pg is None:
         return None
-    for name, lst in (("output_tensor_list", output_tensor_list),
-                      ("input_tensor_list", input_tensor_list)):
+    for name, lst in (("output_tensor_list", output_tensor_list), ("input_tensor_list", input_tensor_list)):
         if len(lst) != pg.size():
-            raise ValueError(f"all_to_all: {name} has {len(lst)} tensors; the group has "
-                             f"{pg.size()} ranks")
-    sends = [_contiguous(t, f"input_tensor_list[{i}]", "all_to_all")[0]
-             for i, t in enumerate(input_tensor_list)]
-    staged = [_contiguous(t, f"output_tensor_list[{i}]", "all_to_all")
-              for i, t in enumerate(output_tensor_list)]
+            raise ValueError(f"all_to_all: {name} has {len(lst)} tensors; the group has {pg.size()} ranks")
+    sends = [
+        _contiguous(t, f"input_tensor_list[{i}]", "all_to_all")[0] for i, t in enumerate(input_tensor_list)
+    ]
+    staged = [
+        _contiguous(t, f"output_tensor_list[{i}]", "all_to_all") for i, t in enumerate(output_tensor_list)
+    ]
     recvs = [s for s, _ in staged]
     work = pg.communicator_for(sends[0]).alltoall(sends, recvs, async_op)
 
@@ -295,8 +326,14 @@ def all_to_all(output_tensor_list: list, input_tensor_list: list,
     return _finish(work, write_back, async_op, output_tensor_list)
 
 
-def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None,
-                      group: ProcessGroup | None = None, async_op: bool = False):
+def all_to_all_single(
+    output,
+    input,
+    output_split_sizes=None,
+    input_split_sizes=None,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+):
     """``all_to_all`` on the blocks of one tensor along dim 0 (split sizes default to equal)."""
     pg = _resolve(group)
     if pg is None:
@@ -309,14 +346,17 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
 def _split_rows(tensor, sizes, count: int) -> list:
     if sizes is None:
         if tensor.shape[0] % count:
-            raise ValueError(f"all_to_all_single: dim 0 ({tensor.shape[0]}) does not divide "
-                             f"into {count} equal blocks; give split sizes")
+            raise ValueError(
+                f"all_to_all_single: dim 0 ({tensor.shape[0]}) does not divide "
+                f"into {count} equal blocks; give split sizes"
+            )
         sizes = [tensor.shape[0] // count] * count
     return list(tensor.split(list(sizes), 0))
 
 
-def send(tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0,
-         group_dst: int | None = None) -> None:
+def send(
+    tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0, group_dst: int | None = None
+) -> None:
     """Send ``tensor`` to rank ``dst`` (blocks until the engine has taken the data)."""
     pg = _resolve(group)
     if pg is not None:
@@ -325,8 +365,13 @@ def send(tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0,
         pg.communicator_for(buf).send(buf, peer, tag)
 
 
-def recv(tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
-         group_src: int | None = None) -> int:
+def recv(
+    tensor,
+    src: int | None = None,
+    group: ProcessGroup | None = None,
+    tag: int = 0,
+    group_src: int | None = None,
+) -> int:
     """Receive into ``tensor`` from rank ``src`` (any rank when None); returns the sender's rank."""
     pg = _resolve(group)
     if pg is None:
@@ -339,8 +384,9 @@ def recv(tensor, src: int | None = None, group: ProcessGroup | None = None, tag:
     return pg.ranks[sender]
 
 
-def isend(tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0,
-          group_dst: int | None = None) -> Work | None:
+def isend(
+    tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0, group_dst: int | None = None
+) -> Work | None:
     """Start sending ``tensor`` to rank ``dst``; returns a ``Work``."""
     pg = _resolve(group)
     if pg is None:
@@ -350,8 +396,13 @@ def isend(tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0,
     return pg.communicator_for(buf).send(buf, peer, tag, async_op=True)
 
 
-def irecv(tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
-          group_src: int | None = None) -> Work | None:
+def irecv(
+    tensor,
+    src: int | None = None,
+    group: ProcessGroup | None = None,
+    tag: int = 0,
+    group_src: int | None = None,
+) -> Work | None:
     """Start receiving into ``tensor``; returns a ``Work``."""
     pg = _resolve(group)
     if pg is None:
@@ -372,17 +423,22 @@ def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_id
     return work if async_op else None
 
 
-def monitored_barrier(group: ProcessGroup | None = None, timeout=None,
-                      wait_all_ranks: bool = False) -> None:
+def monitored_barrier(group: ProcessGroup | None = None, timeout=None, wait_all_ranks: bool = False) -> None:
     barrier(group)
-
 
 
 class P2POp:
     """One point-to-point operation for ``batch_isend_irecv``: ``P2POp(dist.isend, t, peer)``."""
 
-    def __init__(self, op, tensor, peer: int | None = None, group: ProcessGroup | None = None,
-                 tag: int = 0, group_peer: int | None = None) -> None:
+    def __init__(
+        self,
+        op,
+        tensor,
+        peer: int | None = None,
+        group: ProcessGroup | None = None,
+        tag: int = 0,
+        group_peer: int | None = None,
+    ) -> None:
         if op not in (isend, irecv):
             raise ValueError("P2POp: op must be ember.distributed.isend or irecv")
         self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag

@@ -21,8 +21,13 @@ class Work:
     ``finish`` runs once afterwards (scaling for AVG, copies out of staging buffers).
     """
 
-    def __init__(self, test: Callable[[], bool], block: Callable[[], None],
-                 finish: Callable[[], None] | None = None, result: Any = None) -> None:
+    def __init__(
+        self,
+        test: Callable[[], bool],
+        block: Callable[[], None],
+        finish: Callable[[], None] | None = None,
+        result: Any = None,
+    ) -> None:
         self._test, self._block, self._finish = test, block, finish
         self._done = False
         self._result = result

@@ -30,8 +30,16 @@ def import_mpi():
 
 
 def _mpi_op(MPI, op: str):
-    ops = {"sum": MPI.SUM, "avg": MPI.SUM, "min": MPI.MIN, "max": MPI.MAX,
-           "product": MPI.PROD, "band": MPI.BAND, "bor": MPI.BOR, "bxor": MPI.BXOR}
+    ops = {
+        "sum": MPI.SUM,
+        "avg": MPI.SUM,
+        "min": MPI.MIN,
+        "max": MPI.MAX,
+        "product": MPI.PROD,
+        "band": MPI.BAND,
+        "bor": MPI.BOR,
+        "bxor": MPI.BXOR,
+    }
     return ops[op]
 
 
@@ -71,7 +79,9 @@ class MPICommunicator(Communicator):
         return self._run(
             lambda: self.comm.Iallreduce(IN_PLACE, array, mpi_op),
             lambda: self.comm.Allreduce(IN_PLACE, array, mpi_op),
-            async_op, finish)
+            async_op,
+            finish,
+        )
 
     def _via_float32(self, array, run, async_op: bool):
         """Not every MPI build has a half-precision type: reduce float16 by way of float32."""
@@ -81,8 +91,9 @@ class MPICommunicator(Communicator):
         return CompletedWork() if async_op else None
 
     def broadcast(self, array, root: int, async_op: bool = False) -> Work | None:
-        return self._run(lambda: self.comm.Ibcast(array, root),
-                         lambda: self.comm.Bcast(array, root), async_op)
+        return self._run(
+            lambda: self.comm.Ibcast(array, root), lambda: self.comm.Bcast(array, root), async_op
+        )
 
     def reduce(self, array, root: int, op: str, async_op: bool = False) -> Work | None:
         if array.dtype == np.float16:
@@ -92,13 +103,21 @@ class MPICommunicator(Communicator):
         recv = array if self.rank == root else None
         finish = None
         if op == "avg" and self.rank == root:
-            finish = lambda: _divide_in_place(array, self.size)
-        return self._run(lambda: self.comm.Ireduce(send, recv, mpi_op, root),
-                         lambda: self.comm.Reduce(send, recv, mpi_op, root), async_op, finish)
+
+            def finish():
+                return _divide_in_place(array, self.size)
+
+        return self._run(
+            lambda: self.comm.Ireduce(send, recv, mpi_op, root),
+            lambda: self.comm.Reduce(send, recv, mpi_op, root),
+            async_op,
+            finish,
+        )
 
     def allgather(self, send, recv, async_op: bool = False) -> Work | None:
-        return self._run(lambda: self.comm.Iallgather(send, recv),
-                         lambda: self.comm.Allgather(send, recv), async_op)
+        return self._run(
+            lambda: self.comm.Iallgather(send, recv), lambda: self.comm.Allgather(send, recv), async_op
+        )
 
     def reduce_scatter(self, send, recv, op: str, async_op: bool = False) -> Work | None:
         if send.dtype == np.float16:
@@ -108,19 +127,26 @@ class MPICommunicator(Communicator):
             return CompletedWork() if async_op else None
         mpi_op = _mpi_op(self.MPI, op)
         finish = (lambda: _divide_in_place(recv, self.size)) if op == "avg" else None
-        return self._run(lambda: self.comm.Ireduce_scatter_block(send, recv, mpi_op),
-                         lambda: self.comm.Reduce_scatter_block(send, recv, mpi_op),
-                         async_op, finish)
+        return self._run(
+            lambda: self.comm.Ireduce_scatter_block(send, recv, mpi_op),
+            lambda: self.comm.Reduce_scatter_block(send, recv, mpi_op),
+            async_op,
+            finish,
+        )
 
     def gather(self, send, recv, root: int, async_op: bool = False) -> Work | None:
         recv = recv if self.rank == root else None
-        return self._run(lambda: self.comm.Igather(send, recv, root),
-                         lambda: self.comm.Gather(send, recv, root), async_op)
+        return self._run(
+            lambda: self.comm.Igather(send, recv, root), lambda: self.comm.Gather(send, recv, root), async_op
+        )
 
     def scatter(self, send, recv, root: int, async_op: bool = False) -> Work | None:
         send = send if self.rank == root else None
-        return self._run(lambda: self.comm.Iscatter(send, recv, root),
-                         lambda: self.comm.Scatter(send, recv, root), async_op)
+        return self._run(
+            lambda: self.comm.Iscatter(send, recv, root),
+            lambda: self.comm.Scatter(send, recv, root),
+            async_op,
+        )
 
     def alltoall(self, sends: Sequence, recvs: Sequence, async_op: bool = False) -> Work | None:
         # point-to-point pairs keep each block in its own array: no packing copies
@@ -133,8 +159,9 @@ class MPICommunicator(Communicator):
         return None
 
     def send(self, array, peer: int, tag: int = 0, async_op: bool = False) -> Work | None:
-        return self._run(lambda: self.comm.Isend(array, peer, tag),
-                         lambda: self.comm.Send(array, peer, tag), async_op)
+        return self._run(
+            lambda: self.comm.Isend(array, peer, tag), lambda: self.comm.Send(array, peer, tag), async_op
+        )
 
     def recv(self, array, peer: int | None, tag: int = 0, async_op: bool = False):
         source = self.MPI.ANY_SOURCE if peer is None else peer
@@ -180,8 +207,7 @@ _ALLTOALL_TAG = 0x7E3B
 
 def _request_work(request, finish, result, status=None) -> Work:
     if status is not None:
-        return Work(lambda: request.Test(status), lambda: request.Wait(status), finish,
-                    result)
+        return Work(lambda: request.Test(status), lambda: request.Wait(status), finish, result)
     return Work(request.Test, request.Wait, finish, result)
 
 

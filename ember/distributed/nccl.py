@@ -39,12 +39,18 @@ def nccl_available() -> bool:
 
 
 _DTYPES = {  # numpy dtype name -> NCCL constant name
-    "int8": "NCCL_INT8", "uint8": "NCCL_UINT8", "bool": "NCCL_UINT8", "int32": "NCCL_INT32",
-    "uint32": "NCCL_UINT32", "int64": "NCCL_INT64", "uint64": "NCCL_UINT64",
-    "float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
+    "int8": "NCCL_INT8",
+    "uint8": "NCCL_UINT8",
+    "bool": "NCCL_UINT8",
+    "int32": "NCCL_INT32",
+    "uint32": "NCCL_UINT32",
+    "int64": "NCCL_INT64",
+    "uint64": "NCCL_UINT64",
+    "float16": "NCCL_FLOAT16",
+    "float32": "NCCL_FLOAT32",
+    "float64": "NCCL_FLOAT64",
 }
-_OPS = {"sum": "NCCL_SUM", "product": "NCCL_PROD", "min": "NCCL_MIN", "max": "NCCL_MAX",
-        "avg": "NCCL_AVG"}
+_OPS = {"sum": "NCCL_SUM", "product": "NCCL_PROD", "min": "NCCL_MIN", "max": "NCCL_MAX", "avg": "NCCL_AVG"}
 
 
 def exchange_unique_id(cpu_comm, nccl) -> tuple:
@@ -77,8 +83,7 @@ class NCCLCommunicator(Communicator):
     def _dtype(self, array) -> int:
         name = _DTYPES.get(str(array.dtype))
         if name is None:
-            raise TypeError(f"NCCL cannot move dtype {array.dtype}; supported: "
-                            f"{sorted(_DTYPES)}")
+            raise TypeError(f"NCCL cannot move dtype {array.dtype}; supported: {sorted(_DTYPES)}")
         return getattr(self.nccl, name)
 
     def _op(self, op: str) -> tuple[int, bool]:
@@ -109,13 +114,15 @@ class NCCLCommunicator(Communicator):
                 self.cupy.divide(array, self.size, out=array)
             else:
                 self.cupy.floor_divide(array, self.size, out=array)
+
         return run
 
     # -- collectives ---------------------------------------------------------------------
     def allreduce(self, array, op: str, async_op: bool = False) -> Work | None:
         nccl_op, divide = self._op(op)
-        self.comm.allReduce(array.data.ptr, array.data.ptr, array.size, self._dtype(array),
-                            nccl_op, self._stream())
+        self.comm.allReduce(
+            array.data.ptr, array.data.ptr, array.size, self._dtype(array), nccl_op, self._stream()
+        )
         return self._done(async_op, self._divide(array) if divide else None)
 
     def broadcast(self, array, root: int, async_op: bool = False) -> Work | None:
@@ -124,20 +131,21 @@ class NCCLCommunicator(Communicator):
 
     def reduce(self, array, root: int, op: str, async_op: bool = False) -> Work | None:
         nccl_op, divide = self._op(op)
-        self.comm.reduce(array.data.ptr, array.data.ptr, array.size, self._dtype(array),
-                         nccl_op, root, self._stream())
+        self.comm.reduce(
+            array.data.ptr, array.data.ptr, array.size, self._dtype(array), nccl_op, root, self._stream()
+        )
         finish = self._divide(array) if divide and self.rank == root else None
         return self._done(async_op, finish)
 
     def allgather(self, send, recv, async_op: bool = False) -> Work | None:
-        self.comm.allGather(send.data.ptr, recv.data.ptr, send.size, self._dtype(send),
-                            self._stream())
+        self.comm.allGather(send.data.ptr, recv.data.ptr, send.size, self._dtype(send), self._stream())
         return self._done(async_op)
 
     def reduce_scatter(self, send, recv, op: str, async_op: bool = False) -> Work | None:
         nccl_op, divide = self._op(op)
-        self.comm.reduceScatter(send.data.ptr, recv.data.ptr, recv.size, self._dtype(recv),
-                                nccl_op, self._stream())
+        self.comm.reduceScatter(
+            send.data.ptr, recv.data.ptr, recv.size, self._dtype(recv), nccl_op, self._stream()
+        )
         return self._done(async_op, self._divide(recv) if divide else None)
 
     def _grouped(self, sends: Sequence[tuple], recvs: Sequence[tuple]) -> None:

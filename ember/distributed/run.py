@@ -37,20 +37,26 @@ _BANNER_PID = re.compile(rb"PID (\d+) RUNNING AT")
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="ember-run", description="Run a script on several processes (ranks) with MPI.")
-    p.add_argument("--nproc-per-node", "--nproc_per_node", type=int, default=1,
-                   help="ranks per machine (default 1)")
-    p.add_argument("--nnodes", type=int, default=1,
-                   help="machines; with --hostfile, MPI places the ranks on them; without, "
-                        "the 'machines' are blocks of ranks on this one (for tests)")
+        prog="ember-run", description="Run a script on several processes (ranks) with MPI."
+    )
+    p.add_argument(
+        "--nproc-per-node", "--nproc_per_node", type=int, default=1, help="ranks per machine (default 1)"
+    )
+    p.add_argument(
+        "--nnodes",
+        type=int,
+        default=1,
+        help="machines; with --hostfile, MPI places the ranks on them; without, "
+        "the 'machines' are blocks of ranks on this one (for tests)",
+    )
     p.add_argument("--hostfile", help="MPI hostfile: one 'host[:slots]' per line")
     p.add_argument("--master-addr", "--master_addr", default=None)
     p.add_argument("--master-port", "--master_port", type=int, default=29500)
     p.add_argument("--mpiexec", default=None, help="the mpiexec to use (default: from PATH)")
-    p.add_argument("--threads-per-rank", type=int, default=None,
-                   help="set OMP/OpenBLAS/MKL threads for each rank")
-    p.add_argument("-m", dest="module", action="store_true",
-                   help="run the target as a module, as python -m")
+    p.add_argument(
+        "--threads-per-rank", type=int, default=None, help="set OMP/OpenBLAS/MKL threads for each rank"
+    )
+    p.add_argument("-m", dest="module", action="store_true", help="run the target as a module, as python -m")
     p.add_argument("script", help="the training script (or module with -m)")
     p.add_argument("script_args", nargs=argparse.REMAINDER)
     return p
@@ -62,8 +68,10 @@ def _find_mpiexec(given: str | None) -> str:
         candidate = os.path.join(os.path.dirname(sys.executable), "mpiexec")
         path = candidate if os.path.exists(candidate) else None
     if path is None:
-        raise SystemExit('ember-run: no mpiexec found; pip install "ember[distributed]" '
-                         "(brings the mpich wheel's mpiexec) or give --mpiexec PATH")
+        raise SystemExit(
+            'ember-run: no mpiexec found; pip install "ember[distributed]" '
+            "(brings the mpich wheel's mpiexec) or give --mpiexec PATH"
+        )
     return path
 
 
@@ -83,23 +91,29 @@ def build_command(args, mpiexec: str) -> list[str]:
     if args.hostfile:
         command += ["-f", args.hostfile, "-ppn", str(args.nproc_per_node)]
     target = ["-m", args.script] if args.module else [args.script]
-    return command + [sys.executable, "-m", "ember.distributed._rank", *target,
-                      *args.script_args]
+    return command + [sys.executable, "-m", "ember.distributed._rank", *target, *args.script_args]
 
 
 def _environment(args, run_dir: str) -> dict:
     env = dict(os.environ)
     master = args.master_addr or (_first_host(args.hostfile) if args.hostfile else "127.0.0.1")
-    env.update(WORLD_SIZE=str(args.nproc_per_node * args.nnodes),
-               LOCAL_WORLD_SIZE=str(args.nproc_per_node), MASTER_ADDR=master,
-               MASTER_PORT=str(args.master_port), EMBER_RUN_DIR=run_dir)
+    env.update(
+        WORLD_SIZE=str(args.nproc_per_node * args.nnodes),
+        LOCAL_WORLD_SIZE=str(args.nproc_per_node),
+        MASTER_ADDR=master,
+        MASTER_PORT=str(args.master_port),
+        EMBER_RUN_DIR=run_dir,
+    )
     if args.nnodes > 1 and not args.hostfile:
         env["EMBER_SIMULATED_NODES"] = str(args.nnodes)
     threads = args.threads_per_rank
     if threads is None and args.nproc_per_node > 1 and "OMP_NUM_THREADS" not in os.environ:
         threads = 1  # as torchrun: N ranks each with every core's threads would thrash
-        print("ember-run: OMP_NUM_THREADS (and OpenBLAS/MKL threads) set to 1 per rank; "
-              "use --threads-per-rank N to change it", file=sys.stderr)
+        print(
+            "ember-run: OMP_NUM_THREADS (and OpenBLAS/MKL threads) set to 1 per rank; "
+            "use --threads-per-rank N to change it",
+            file=sys.stderr,
+        )
     if threads:
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(threads)
@@ -107,6 +121,7 @@ def _environment(args, run_dir: str) -> dict:
 
 
 # ---------------------------------------------------------------- watching the ranks
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -162,8 +177,10 @@ def find_failure(run_dir: str) -> tuple[int, str] | None:
 
 
 def _died(rank: int, pid: int) -> str:
-    return (f"rank {rank} (pid {pid}) died without finishing and without a Python traceback: "
-            "killed by a signal (SIGKILL, the OOM killer) or os._exit\n")
+    return (
+        f"rank {rank} (pid {pid}) died without finishing and without a Python traceback: "
+        "killed by a signal (SIGKILL, the OOM killer) or os._exit\n"
+    )
 
 
 def _kill_job(proc: subprocess.Popen, run_dir: str, sig: int) -> None:
@@ -207,8 +224,9 @@ class _Supervisor:
 
     def run(self) -> int:
         # ranks write to pipes of mpiexec's anyway, so passing its output on changes nothing
-        self.proc = subprocess.Popen(self.command, env=self.env, start_new_session=True,
-                                     stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            self.command, env=self.env, start_new_session=True, stdout=subprocess.PIPE
+        )
         reader = threading.Thread(target=self._pass_output, daemon=True)
         reader.start()
         previous = {s: signal.signal(s, self._forward) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -259,8 +277,7 @@ class _Supervisor:
             if stop_at is None and (self.failure is not None or self.signal_received):
                 stop_at = time.monotonic() + GRACE_S
             if stop_at is not None and time.monotonic() > stop_at:
-                _kill_job(self.proc, self.run_dir,
-                          signal.SIGKILL if escalated else signal.SIGTERM)
+                _kill_job(self.proc, self.run_dir, signal.SIGKILL if escalated else signal.SIGTERM)
                 stop_at, escalated = time.monotonic() + GRACE_S, True
             time.sleep(POLL_S)
 
@@ -289,8 +306,9 @@ def _report(supervisor: _Supervisor, code: int) -> int:
     if failure is not None:
         rank, text = failure
         sys.stdout.flush()
-        sys.stderr.write(f"\nember-run: rank {rank} failed; the job was stopped.\n"
-                         f"---- rank {rank} ----\n{text}")
+        sys.stderr.write(
+            f"\nember-run: rank {rank} failed; the job was stopped.\n---- rank {rank} ----\n{text}"
+        )
         sys.stderr.flush()
         return code if code not in (0, None) else 1
     return code

@@ -75,8 +75,7 @@ def default_group() -> ProcessGroup:
     """The default group, or a RuntimeError saying to call ``init_process_group`` first."""
     if GroupMember.WORLD is None:
         raise RuntimeError(
-            "Default process group has not been initialized, please make sure to call "
-            "init_process_group."
+            "Default process group has not been initialized, please make sure to call init_process_group."
         )
     return GroupMember.WORLD
 
@@ -94,10 +93,17 @@ def _check_agrees(what: str, given: int | None, mpi_value: int) -> None:
         )
 
 
-def init_process_group(backend: str | None = None, init_method: str | None = None,
-                       timeout: timedelta | None = None, world_size: int = -1, rank: int = -1,
-                       store=None, group_name: str = "", pg_options=None,
-                       device_id=None) -> None:
+def init_process_group(
+    backend: str | None = None,
+    init_method: str | None = None,
+    timeout: timedelta | None = None,
+    world_size: int = -1,
+    rank: int = -1,
+    store=None,
+    group_name: str = "",
+    pg_options=None,
+    device_id=None,
+) -> None:
     """Join the job: the default process group over every rank.
 
     ``backend`` is ``"mpi"`` (CPU), ``"nccl"`` (CUDA tensors through NCCL, CPU ones and Python
@@ -184,8 +190,14 @@ def get_backend(group: ProcessGroup | None = None) -> str:
     return pg.backend
 
 
-def new_group(ranks: Sequence[int] | None = None, timeout=None, backend: str | None = None,
-              pg_options=None, use_local_synchronization: bool = False, group_desc=None):
+def new_group(
+    ranks: Sequence[int] | None = None,
+    timeout=None,
+    backend: str | None = None,
+    pg_options=None,
+    use_local_synchronization: bool = False,
+    group_desc=None,
+):
     """A group of some ranks; every rank of the job must call it, as in PyTorch.
 
     Non-members get ``GroupMember.NON_GROUP_MEMBER``, which collectives ignore.

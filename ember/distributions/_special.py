@@ -109,7 +109,6 @@ def polygamma(n: int, x: Tensor) -> Tensor:
     return Polygamma.apply(_floating(x), int(n))
 
 
-
 def standard_gamma(alpha: Tensor, generator=None) -> Tensor:
     """Gamma(alpha, 1) samples with reparameterised gradients in ``alpha``."""
     return StandardGamma.apply(alpha, generator)
@@ -127,8 +126,10 @@ class Gammainc(Primitive):
     def backward(ctx, grad):
         a, x = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
-            raise NotImplementedError("gammainc: the derivative in the first argument is not "
-                                      "implemented (PyTorch does not implement it either)")
+            raise NotImplementedError(
+                "gammainc: the derivative in the first argument is not "
+                "implemented (PyTorch does not implement it either)"
+            )
         density = ((a - 1) * x.log() - x - lgamma(a)).exp()
         return None, grad * density
 

@@ -29,8 +29,11 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
 class Binomial(Distribution):
     """The number of successes in ``total_count`` Bernoulli(``probs``) trials."""
 
-    arg_constraints: ClassVar[dict] = {"total_count": constraints.nonnegative_integer,
-                       "probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints: ClassVar[dict] = {
+        "total_count": constraints.nonnegative_integer,
+        "probs": constraints.unit_interval,
+        "logits": constraints.real,
+    }
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
@@ -90,8 +93,11 @@ class Binomial(Distribution):
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            return host_sample(lambda gen, p, n: gen.binomial(n.astype("int64"), p),
-                               self.probs.expand(shape), self.total_count.expand(shape))
+            return host_sample(
+                lambda gen, p, n: gen.binomial(n.astype("int64"), p),
+                self.probs.expand(shape),
+                self.total_count.expand(shape),
+            )
 
     def log_prob(self, value):
         if self._validate_args:
@@ -100,8 +106,7 @@ class Binomial(Distribution):
         log_factorial_n = lgamma(n + 1)
         log_factorial_k = lgamma(value + 1)
         log_factorial_nmk = lgamma(n - value + 1)
-        normalize_term = n * _clamp_by_zero(logits) + n * (-logits.abs()).exp().log1p() \
-            - log_factorial_n
+        normalize_term = n * _clamp_by_zero(logits) + n * (-logits.abs()).exp().log1p() - log_factorial_n
         return value * logits - log_factorial_k - log_factorial_nmk - normalize_term
 
     def entropy(self):
@@ -114,10 +119,8 @@ class Binomial(Distribution):
     def enumerate_support(self, expand: bool = True):
         total_count = int(self.total_count.max())
         if not bool((self.total_count == total_count).all()):
-            raise NotImplementedError(
-                "Inhomogeneous total count not supported by `enumerate_support`.")
-        values = ember.arange(1 + total_count, dtype=self._param.dtype,
-                              device=self._param.device)
+            raise NotImplementedError("Inhomogeneous total count not supported by `enumerate_support`.")
+        values = ember.arange(1 + total_count, dtype=self._param.dtype, device=self._param.device)
         values = values.view((-1,) + (1,) * len(self._batch_shape))
         if expand:
             values = values.expand((-1,) + self._batch_shape)

@@ -79,8 +79,9 @@ class Categorical(Distribution):
 
     @property
     def mean(self):
-        return ember.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype,
-                          device=self.probs.device)
+        return ember.full(
+            self._extended_shape(), float("nan"), dtype=self.probs.dtype, device=self.probs.device
+        )
 
     @property
     def mode(self):
@@ -88,8 +89,9 @@ class Categorical(Distribution):
 
     @property
     def variance(self):
-        return ember.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype,
-                          device=self.probs.device)
+        return ember.full(
+            self._extended_shape(), float("nan"), dtype=self.probs.dtype, device=self.probs.device
+        )
 
     def sample(self, sample_shape=()):
         """Inverse-CDF draws: count the cumulative probabilities below a uniform number."""
@@ -98,8 +100,7 @@ class Categorical(Distribution):
             probs = self.probs.detach()
             cdf = probs.cumsum(-1)
             cdf = cdf / cdf[..., -1:]
-            u = ember.rand(sample_shape + self._batch_shape + (1,), dtype=probs.dtype,
-                           device=probs.device)
+            u = ember.rand(sample_shape + self._batch_shape + (1,), dtype=probs.dtype, device=probs.device)
             index = (cdf.expand(sample_shape + cdf.shape) <= u).sum(-1)
             return index.clamp(max=self._num_events - 1).long()
 

@@ -35,8 +35,7 @@ class Cauchy(Distribution):
 
     @property
     def mean(self):
-        return ember.full(self._extended_shape(), math.nan, dtype=self.loc.dtype,
-                          device=self.loc.device)
+        return ember.full(self._extended_shape(), math.nan, dtype=self.loc.dtype, device=self.loc.device)
 
     @property
     def mode(self):
@@ -44,8 +43,7 @@ class Cauchy(Distribution):
 
     @property
     def variance(self):
-        return ember.full(self._extended_shape(), math.inf, dtype=self.loc.dtype,
-                          device=self.loc.device)
+        return ember.full(self._extended_shape(), math.inf, dtype=self.loc.dtype, device=self.loc.device)
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

@@ -33,10 +33,10 @@ class ConstraintRegistry:
             return lambda factory: self.register(constraint, factory)
         if isinstance(constraint, constraints.Constraint):
             constraint = type(constraint)
-        if not isinstance(constraint, type) or not issubclass(constraint,
-                                                              constraints.Constraint):
-            raise TypeError("Expected constraint to be either a Constraint subclass or "
-                            f"instance, but got {constraint}")
+        if not isinstance(constraint, type) or not issubclass(constraint, constraints.Constraint):
+            raise TypeError(
+                f"Expected constraint to be either a Constraint subclass or instance, but got {constraint}"
+            )
         self._registry[constraint] = factory
         return factory
 
@@ -44,8 +44,7 @@ class ConstraintRegistry:
         try:
             factory = self._registry[type(constraint)]
         except KeyError:
-            raise NotImplementedError(
-                f"Cannot transform {type(constraint).__name__} constraints") from None
+            raise NotImplementedError(f"Cannot transform {type(constraint).__name__} constraints") from None
         return factory(constraint)
 
 
@@ -68,22 +67,24 @@ def _independent_transform(constraint):
 
 
 def _greater_than(constraint):
-    return transforms.ComposeTransform([
-        transforms.ExpTransform(), transforms.AffineTransform(constraint.lower_bound, 1)])
+    return transforms.ComposeTransform(
+        [transforms.ExpTransform(), transforms.AffineTransform(constraint.lower_bound, 1)]
+    )
 
 
 def _less_than(constraint):
-    return transforms.ComposeTransform([
-        transforms.ExpTransform(), transforms.AffineTransform(constraint.upper_bound, -1)])
+    return transforms.ComposeTransform(
+        [transforms.ExpTransform(), transforms.AffineTransform(constraint.upper_bound, -1)]
+    )
 
 
 def _interval(constraint):
     lower, upper = constraint.lower_bound, constraint.upper_bound
-    if isinstance(lower, (int, float)) and isinstance(upper, (int, float)) \
-            and lower == 0 and upper == 1:
+    if isinstance(lower, (int, float)) and isinstance(upper, (int, float)) and lower == 0 and upper == 1:
         return transforms.SigmoidTransform()
-    return transforms.ComposeTransform([
-        transforms.SigmoidTransform(), transforms.AffineTransform(lower, upper - lower)])
+    return transforms.ComposeTransform(
+        [transforms.SigmoidTransform(), transforms.AffineTransform(lower, upper - lower)]
+    )
 
 
 for _registry in (biject_to, transform_to):

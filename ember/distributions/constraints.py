@@ -11,12 +11,35 @@ import ember
 from ember.tensor import make
 
 __all__ = [
-    "Constraint", "boolean", "corr_cholesky", "dependent", "dependent_property", "greater_than",
-    "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval",
-    "is_dependent", "less_than", "lower_cholesky", "lower_triangular", "multinomial",
-    "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
-    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square",
-    "symmetric", "unit_interval",
+    "Constraint",
+    "boolean",
+    "corr_cholesky",
+    "dependent",
+    "dependent_property",
+    "greater_than",
+    "greater_than_eq",
+    "half_open_interval",
+    "independent",
+    "integer_interval",
+    "interval",
+    "is_dependent",
+    "less_than",
+    "lower_cholesky",
+    "lower_triangular",
+    "multinomial",
+    "nonnegative",
+    "nonnegative_integer",
+    "one_hot",
+    "positive",
+    "positive_definite",
+    "positive_integer",
+    "positive_semidefinite",
+    "real",
+    "real_vector",
+    "simplex",
+    "square",
+    "symmetric",
+    "unit_interval",
 ]
 
 
@@ -100,8 +123,7 @@ class _IndependentConstraint(Constraint):
         return result
 
     def __repr__(self) -> str:
-        return (f"IndependentConstraint({self.base_constraint!r}, "
-                f"{self.reinterpreted_batch_ndims})")
+        return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
 
 
 class _Boolean(Constraint):
@@ -255,8 +277,7 @@ class _Square(Constraint):
 
     def check(self, value):
         shape = value.shape[:-2]
-        return ember.full(shape, value.shape[-2] == value.shape[-1], dtype=ember.bool,
-                          device=value.device)
+        return ember.full(shape, value.shape[-2] == value.shape[-1], dtype=ember.bool, device=value.device)
 
 
 class _Symmetric(_Square):

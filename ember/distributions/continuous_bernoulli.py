@@ -42,8 +42,7 @@ class ContinuousBernoulli(ExponentialFamily):
         if probs is not None:
             is_scalar = isinstance(probs, numbers.Number)
             (self.probs,) = broadcast_all(probs)
-            if validate_args is not None and not bool(
-                    self.arg_constraints["probs"].check(self.probs).all()):
+            if validate_args is not None and not bool(self.arg_constraints["probs"].check(self.probs).all()):
                 raise ValueError("The parameter probs has invalid values")
             self.probs = clamp_probs(self.probs)
         else:
@@ -81,15 +80,17 @@ class ContinuousBernoulli(ExponentialFamily):
         return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
 
     def _cut_probs(self):
-        return ember.where(self._outside_unstable_region(), self.probs,
-                           self._lims[0] * ember.ones_like(self.probs))
+        return ember.where(
+            self._outside_unstable_region(), self.probs, self._lims[0] * ember.ones_like(self.probs)
+        )
 
     def _cont_bern_log_norm(self):
         cut = self._cut_probs()
         below = ember.where(cut <= 0.5, cut, ember.zeros_like(cut))
         above = ember.where(cut >= 0.5, cut, ember.ones_like(cut))
         log_norm = ((-cut).log1p() - cut.log()).abs().log() - ember.where(
-            cut <= 0.5, (-2.0 * below).log1p(), (2.0 * above - 1.0).log())
+            cut <= 0.5, (-2.0 * below).log1p(), (2.0 * above - 1.0).log()
+        )
         x = (self.probs - 0.5).pow(2)
         taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
         return ember.where(self._outside_unstable_region(), log_norm, taylor)
@@ -109,8 +110,7 @@ class ContinuousBernoulli(ExponentialFamily):
     @property
     def variance(self):
         cut = self._cut_probs()
-        variances = (cut * (cut - 1.0) / (1.0 - 2.0 * cut).pow(2)
-                     + 1.0 / ((-cut).log1p() - cut.log()).pow(2))
+        variances = cut * (cut - 1.0) / (1.0 - 2.0 * cut).pow(2) + 1.0 / ((-cut).log1p() - cut.log()).pow(2)
         x = (self.probs - 0.5).pow(2)
         taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
         return ember.where(self._outside_unstable_region(), variances, taylor)
@@ -132,13 +132,17 @@ class ContinuousBernoulli(ExponentialFamily):
         cut = self._cut_probs()
         cdfs = (cut.pow(value) * (1.0 - cut).pow(1.0 - value) + cut - 1.0) / (2.0 * cut - 1.0)
         unbounded = ember.where(self._outside_unstable_region(), cdfs, value)
-        return ember.where(value <= 0.0, ember.zeros_like(value),
-                           ember.where(value >= 1.0, ember.ones_like(value), unbounded))
+        return ember.where(
+            value <= 0.0,
+            ember.zeros_like(value),
+            ember.where(value >= 1.0, ember.ones_like(value), unbounded),
+        )
 
     def icdf(self, value):
         cut = self._cut_probs()
         inverted = (((-cut) + value * (2.0 * cut - 1.0)).log1p() - (-cut).log1p()) / (
-            cut.log() - (-cut).log1p())
+            cut.log() - (-cut).log1p()
+        )
         return ember.where(self._outside_unstable_region(), inverted, value)
 
     def entropy(self):

@@ -51,7 +51,7 @@ class Dirichlet(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         c = self.concentration
-        return ((c - 1.0).xlogy(value).sum(-1) + lgamma(c.sum(-1)) - lgamma(c).sum(-1))
+        return (c - 1.0).xlogy(value).sum(-1) + lgamma(c.sum(-1)) - lgamma(c).sum(-1)
 
     @property
     def mean(self):
@@ -64,8 +64,9 @@ class Dirichlet(ExponentialFamily):
         mode = concm1 / total.where(total > 0, ember.full_like(total, float("nan")))
         below_one = (self.concentration < 1).all(-1, keepdim=True)
         n = self.concentration.shape[-1]
-        one_hot = (ember.arange(n, device=mode.device)
-                   == mode.argmax(-1, keepdim=True)).type_as(mode)  # as PyTorch: NaN wins
+        one_hot = (ember.arange(n, device=mode.device) == mode.argmax(-1, keepdim=True)).type_as(
+            mode
+        )  # as PyTorch: NaN wins
         return ember.where(below_one, one_hot, mode)
 
     @property
@@ -78,5 +79,4 @@ class Dirichlet(ExponentialFamily):
         c = self.concentration
         k = c.shape[-1]
         a0 = c.sum(-1)
-        return (lgamma(c).sum(-1) - lgamma(a0) - (k - a0) * digamma(a0)
-                - ((c - 1.0) * digamma(c)).sum(-1))
+        return lgamma(c).sum(-1) - lgamma(a0) - (k - a0) * digamma(a0) - ((c - 1.0) * digamma(c)).sum(-1)

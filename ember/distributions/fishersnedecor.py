@@ -52,8 +52,7 @@ class FisherSnedecor(Distribution):
     @property
     def variance(self):
         df1, df2 = self.df1, self.df2
-        finite = (2 * df2.pow(2) * (df1 + df2 - 2)
-                  / (df1 * (df2 - 2).pow(2) * (df2 - 4)))
+        finite = 2 * df2.pow(2) * (df1 + df2 - 2) / (df1 * (df2 - 2).pow(2) * (df2 - 4))
         return ember.where(df2 > 4, finite, df2 * math.nan)
 
     def rsample(self, sample_shape=()):

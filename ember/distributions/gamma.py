@@ -21,7 +21,8 @@ class Gamma(ExponentialFamily):
     """
 
     arg_constraints: ClassVar[dict] = {
-        "concentration": constraints.positive, "rate": constraints.positive,
+        "concentration": constraints.positive,
+        "rate": constraints.positive,
     }
     support = constraints.nonnegative
     has_rsample = True
@@ -61,8 +62,12 @@ class Gamma(ExponentialFamily):
         value = ember.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
         if self._validate_args:
             self._validate_sample(value)
-        return (self.concentration.xlogy(self.rate) + (self.concentration - 1).xlogy(value)
-                - self.rate * value - lgamma(self.concentration))
+        return (
+            self.concentration.xlogy(self.rate)
+            + (self.concentration - 1).xlogy(value)
+            - self.rate * value
+            - lgamma(self.concentration)
+        )
 
     def entropy(self):
         c = self.concentration

@@ -82,8 +82,7 @@ class GeneralizedPareto(Distribution):
         xi = self.concentration
         valid = xi < 1
         safe = ember.where(valid, xi, ember.full_like(xi, 0.5))
-        return ember.where(valid, self.loc + self.scale / (1 - safe),
-                           ember.full_like(xi, math.nan))
+        return ember.where(valid, self.loc + self.scale / (1 - safe), ember.full_like(xi, math.nan))
 
     @property
     def variance(self):

@@ -25,10 +25,17 @@ class Gumbel(TransformedDistribution):
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         finfo = ember.finfo(self.loc.dtype)
-        base_dist = Uniform(ember.full_like(self.loc, finfo.tiny),
-                            ember.full_like(self.loc, 1 - finfo.eps), validate_args=False)
-        transforms = [ExpTransform().inv, AffineTransform(loc=0, scale=-ember.ones_like(
-            self.scale)), ExpTransform().inv, AffineTransform(loc=self.loc, scale=-self.scale)]
+        base_dist = Uniform(
+            ember.full_like(self.loc, finfo.tiny),
+            ember.full_like(self.loc, 1 - finfo.eps),
+            validate_args=False,
+        )
+        transforms = [
+            ExpTransform().inv,
+            AffineTransform(loc=0, scale=-ember.ones_like(self.scale)),
+            ExpTransform().inv,
+            AffineTransform(loc=self.loc, scale=-self.scale),
+        ]
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -58,8 +58,7 @@ def register_kl(type_p: type, type_q: type):
 
 
 def _dispatch_kl(type_p: type, type_q: type):
-    matches = [(sp, sq) for sp, sq in _KL_REGISTRY
-               if issubclass(type_p, sp) and issubclass(type_q, sq)]
+    matches = [(sp, sq) for sp, sq in _KL_REGISTRY if issubclass(type_p, sp) and issubclass(type_q, sq)]
     if not matches:
         return NotImplemented
     by_left = min(matches, key=lambda m: (type_p.__mro__.index(m[0]), type_q.__mro__.index(m[1])))
@@ -67,7 +66,10 @@ def _dispatch_kl(type_p: type, type_q: type):
     if by_left != by_right:
         warnings.warn(
             f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). Please register_kl("
-            f"{by_right[0].__name__}, {by_left[1].__name__})", RuntimeWarning, stacklevel=3)
+            f"{by_right[0].__name__}, {by_left[1].__name__})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return _KL_REGISTRY[by_left]
 
 
@@ -84,8 +86,8 @@ def kl_divergence(p: Distribution, q: Distribution):
         fun = _KL_MEMOIZE[key] = _dispatch_kl(*key)
     if fun is NotImplemented:
         raise NotImplementedError(
-            f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
-            f"{type(q).__name__}")
+            f"No KL(p || q) is implemented for p type {type(p).__name__} and q type {type(q).__name__}"
+        )
     return fun(p, q)
 
 
@@ -130,24 +132,23 @@ def _kl_bernoulli_bernoulli(p, q):
 def _kl_binomial_binomial(p, q):
     if bool((p.total_count < q.total_count).any()):
         raise NotImplementedError(
-            "KL between Binomials where q.total_count > p.total_count is not implemented")
-    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p()
-                          - (-q.probs).log1p())
+            "KL between Binomials where q.total_count > p.total_count is not implemented"
+        )
+    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
     return _inf_where(p.total_count > q.total_count, kl)
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_multivariatenormal_multivariatenormal(p, q):
     if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two Multivariate Normals with different "
-                         "event shapes cannot be computed")
+        raise ValueError(
+            "KL-divergence between two Multivariate Normals with different event shapes cannot be computed"
+        )
     p_tril, q_tril = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
-    half_term1 = (q_tril.diagonal(0, -2, -1).log().sum(-1)
-                  - p_tril.diagonal(0, -2, -1).log().sum(-1))
+    half_term1 = q_tril.diagonal(0, -2, -1).log().sum(-1) - p_tril.diagonal(0, -2, -1).log().sum(-1)
     n = p.event_shape[0]
     batch = ember.broadcast_shapes(q_tril.shape[:-2], p_tril.shape[:-2])
-    solved = solve_triangular(q_tril.expand(batch + (n, n)), p_tril.expand(batch + (n, n)),
-                              upper=False)
+    solved = solve_triangular(q_tril.expand(batch + (n, n)), p_tril.expand(batch + (n, n)), upper=False)
     term2 = solved.pow(2).sum(-1).sum(-1)
     term3 = _batch_mahalanobis(q_tril, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
@@ -261,8 +262,7 @@ def _kl_gumbel_gumbel(p, q):
 def _kl_exponential_gamma(p, q):
     ratio = q.rate / p.rate
     t1 = -q.concentration * ratio.log()
-    return t1 + ratio + lgamma(q.concentration) + q.concentration * euler_constant - (
-        1 + euler_constant)
+    return t1 + ratio + lgamma(q.concentration) + q.concentration * euler_constant - (1 + euler_constant)
 
 
 @register_kl(Gamma, Exponential)

@@ -53,7 +53,8 @@ class Laplace(Distribution):
         shape = self._extended_shape(sample_shape)
         eps = ember.finfo(self.loc.dtype).eps
         u = ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device) * (2 - 2 * eps) - (
-            1 - eps)  # uniform on (-1, 1), so that log1p(-|u|) stays finite
+            1 - eps
+        )  # uniform on (-1, 1), so that log1p(-|u|) stays finite
         return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
 
     def log_prob(self, value):

@@ -29,19 +29,16 @@ class LKJCholesky(Distribution):
 
     def __init__(self, dim: int, concentration=1.0, validate_args=None):
         if dim < 2:
-            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. "
-                             f"Found dim={dim}.")
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}.")
         self.dim = dim
         (self.concentration,) = broadcast_all(concentration)
         batch_shape = self.concentration.shape
         event_shape = (dim, dim)
         # the squared norm of row i's off-diagonal part is Beta(i / 2, c + (dim - 1 - i) / 2)
         marginal = self.concentration + 0.5 * (dim - 2)
-        offset = ember.arange(dim - 1, dtype=self.concentration.dtype,
-                              device=self.concentration.device)
+        offset = ember.arange(dim - 1, dtype=self.concentration.dtype, device=self.concentration.device)
         offset = ember.cat([offset.new_zeros((1,)), offset])
-        self._beta = Beta(0.5 * offset + 0.5, marginal.unsqueeze(-1) - 0.5 * offset,
-                          validate_args=False)
+        self._beta = Beta(0.5 * offset + 0.5, marginal.unsqueeze(-1) - 0.5 * offset, validate_args=False)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -76,6 +73,5 @@ class LKJCholesky(Distribution):
         unnormalized = (order * diagonal.log()).sum(-1)
         dm1 = self.dim - 1
         alpha = self.concentration + 0.5 * dm1
-        normalizer = (0.5 * dm1 * math.log(math.pi) + mvlgamma(alpha - 0.5, dm1)
-                      - lgamma(alpha) * dm1)
+        normalizer = 0.5 * dm1 * math.log(math.pi) + mvlgamma(alpha - 0.5, dm1) - lgamma(alpha) * dm1
         return unnormalized - normalizer

@@ -50,15 +50,14 @@ class LowRankMultivariateNormal(Distribution):
             raise ValueError("loc must be at least one-dimensional.")
         event_shape = loc.shape[-1:]
         if cov_factor.dim() < 2:
-            raise ValueError("cov_factor must be at least two-dimensional, with optional "
-                             "leading batch dimensions")
+            raise ValueError(
+                "cov_factor must be at least two-dimensional, with optional leading batch dimensions"
+            )
         if cov_factor.shape[-2:-1] != event_shape:
-            raise ValueError(f"cov_factor must be a batch of matrices with shape "
-                             f"{event_shape[0]} x m")
+            raise ValueError(f"cov_factor must be a batch of matrices with shape {event_shape[0]} x m")
         if cov_diag.shape[-1:] != event_shape:
             raise ValueError(f"cov_diag must be a batch of vectors with shape {event_shape}")
-        batch_shape = ember.broadcast_shapes(loc.shape[:-1], cov_factor.shape[:-2],
-                                             cov_diag.shape[:-1])
+        batch_shape = ember.broadcast_shapes(loc.shape[:-1], cov_factor.shape[:-2], cov_diag.shape[:-1])
         self.loc = loc.expand(batch_shape + (-1,))
         self.cov_factor = cov_factor.expand(batch_shape + (-1, -1))
         self.cov_diag = cov_diag.expand(batch_shape + (-1,))
@@ -97,8 +96,7 @@ class LowRankMultivariateNormal(Distribution):
     def covariance_matrix(self):
         w, d = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
         n = self._event_shape[0]
-        cov = w @ w.transpose(-2, -1) + d.unsqueeze(-1) * ember.eye(n, dtype=d.dtype,
-                                                                     device=d.device)
+        cov = w @ w.transpose(-2, -1) + d.unsqueeze(-1) * ember.eye(n, dtype=d.dtype, device=d.device)
         return cov.expand(self._batch_shape + self._event_shape + self._event_shape)
 
     @lazy_property
@@ -111,8 +109,7 @@ class LowRankMultivariateNormal(Distribution):
 
         low = self.scale_tril
         n = self._event_shape[0]
-        low_inv = solve_triangular(low, ember.eye(n, dtype=low.dtype, device=low.device),
-                                   upper=False)
+        low_inv = solve_triangular(low, ember.eye(n, dtype=low.dtype, device=low.device), upper=False)
         return low_inv.transpose(-2, -1) @ low_inv
 
     def rsample(self, sample_shape=()):

@@ -31,22 +31,30 @@ class MixtureSameFamily(Distribution):
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
         if not isinstance(mixture_distribution, Categorical):
-            raise ValueError("The Mixture distribution needs to be an instance of "  # noqa: TRY004
-                             "ember.distributions.Categorical")
+            raise ValueError(
+                "The Mixture distribution needs to be an instance of "  # noqa: TRY004
+                "ember.distributions.Categorical"
+            )
         if not isinstance(component_distribution, Distribution):
-            raise ValueError("The Component distribution need to be an instance of "  # noqa: TRY004
-                             "ember.distributions.Distribution")
+            raise ValueError(
+                "The Component distribution need to be an instance of "  # noqa: TRY004
+                "ember.distributions.Distribution"
+            )
         mdbs = mixture_distribution.batch_shape
         cdbs = component_distribution.batch_shape[:-1]
         for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
             if size1 != 1 and size2 != 1 and size1 != size2:
-                raise ValueError(f"`mixture_distribution.batch_shape` ({mdbs}) is not compatible "
-                                 f"with `component_distribution.batch_shape`({cdbs})")
+                raise ValueError(
+                    f"`mixture_distribution.batch_shape` ({mdbs}) is not compatible "
+                    f"with `component_distribution.batch_shape`({cdbs})"
+                )
         km = mixture_distribution.logits.shape[-1]
         kc = component_distribution.batch_shape[-1]
         if km != kc:
-            raise ValueError(f"`mixture_distribution component` ({km}) does not equal "
-                             f"`component_distribution.batch_shape[-1]` ({kc})")
+            raise ValueError(
+                f"`mixture_distribution component` ({km}) does not equal "
+                f"`component_distribution.batch_shape[-1]` ({kc})"
+            )
         self._num_component = km
         self._event_ndims = len(component_distribution.event_shape)
         super().__init__(cdbs, component_distribution.event_shape, validate_args=validate_args)
@@ -55,7 +63,8 @@ class MixtureSameFamily(Distribution):
         new = self._get_checked_instance(MixtureSameFamily, _instance)
         batch_shape = as_size(batch_shape)
         new._component_distribution = self._component_distribution.expand(
-            batch_shape + (self._num_component,))
+            batch_shape + (self._num_component,)
+        )
         new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
         new._num_component = self._num_component
         new._event_ndims = self._event_ndims
@@ -91,8 +100,7 @@ class MixtureSameFamily(Distribution):
         probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
         dim = -1 - self._event_ndims
         mean_cond_var = (probs * self.component_distribution.variance).sum(dim)
-        var_cond_mean = (probs * (self.component_distribution.mean
-                                  - self._pad(self.mean)).pow(2.0)).sum(dim)
+        var_cond_mean = (probs * (self.component_distribution.mean - self._pad(self.mean)).pow(2.0)).sum(dim)
         return mean_cond_var + var_cond_mean
 
     def cdf(self, x):

@@ -42,8 +42,9 @@ class Multinomial(Distribution):
         batch_shape = as_size(batch_shape)
         new.total_count = self.total_count
         new._categorical = self._categorical.expand(batch_shape)
-        new._binomial = Binomial(total_count=self.total_count, probs=new._categorical.probs,
-                                 validate_args=False)
+        new._binomial = Binomial(
+            total_count=self.total_count, probs=new._categorical.probs, validate_args=False
+        )
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -84,8 +85,7 @@ class Multinomial(Distribution):
         support = self._binomial.enumerate_support()
         binomial_probs = self._binomial.log_prob(support).exp()
         weights = lgamma(support + 1)
-        return (n * self._categorical.entropy() - lgamma(n + 1)
-                + (binomial_probs * weights).sum(0).sum(-1))
+        return n * self._categorical.entropy() - lgamma(n + 1) + (binomial_probs * weights).sum(0).sum(-1)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -93,7 +93,6 @@ class Multinomial(Distribution):
         logits, value = broadcast_all(self.logits, value)
         log_factorial_n = lgamma(value.sum(-1) + 1)
         log_factorial_xs = lgamma(value + 1).sum(-1)
-        safe_logits = ember.where((value == 0) & (logits == -float("inf")),
-                                  ember.zeros_like(logits), logits)
+        safe_logits = ember.where((value == 0) & (logits == -float("inf")), ember.zeros_like(logits), logits)
         log_powers = (safe_logits * value).sum(-1)
         return log_factorial_n - log_factorial_xs + log_powers

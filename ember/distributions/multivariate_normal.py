@@ -49,20 +49,28 @@ class MultivariateNormal(Distribution):
     support = constraints.real_vector
     has_rsample = True
 
-    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
-                 validate_args=None):
+    def __init__(
+        self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None
+    ):
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
         given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
         if len(given) != 1:
-            raise ValueError("Exactly one of covariance_matrix or precision_matrix or "
-                             "scale_tril may be specified.")
+            raise ValueError(
+                "Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified."
+            )
         matrix = given[0]
         if matrix.dim() < 2:
-            name = ("scale_tril" if scale_tril is not None else "covariance_matrix"
-                    if covariance_matrix is not None else "precision_matrix")
-            raise ValueError(f"{name} matrix must be at least two-dimensional, "
-                             "with optional leading batch dimensions")
+            name = (
+                "scale_tril"
+                if scale_tril is not None
+                else "covariance_matrix"
+                if covariance_matrix is not None
+                else "precision_matrix"
+            )
+            raise ValueError(
+                f"{name} matrix must be at least two-dimensional, with optional leading batch dimensions"
+            )
         batch_shape = ember.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1])
         expanded = matrix.expand(batch_shape + (-1, -1))
         if scale_tril is not None:
@@ -122,8 +130,7 @@ class MultivariateNormal(Distribution):
 
     @property
     def variance(self):
-        return (self._unbroadcasted_scale_tril.pow(2).sum(-1)
-                .expand(self._batch_shape + self._event_shape))
+        return self._unbroadcasted_scale_tril.pow(2).sum(-1).expand(self._batch_shape + self._event_shape)
 
     def rsample(self, sample_shape=()):
         eps = standard_normal(self._extended_shape(sample_shape), self.loc)

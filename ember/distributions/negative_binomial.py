@@ -64,17 +64,15 @@ class NegativeBinomial(_ProbsOrLogits):
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            rate = Gamma(self.total_count, (-self.logits).exp(), validate_args=False).sample(
-                sample_shape)
+            rate = Gamma(self.total_count, (-self.logits).exp(), validate_args=False).sample(sample_shape)
             return host_sample(lambda gen, lam: gen.poisson(lam), rate.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        log_unnormalized = (-self.total_count * softplus(self.logits)
-                            - value * softplus(-self.logits))
-        log_normalization = (-lgamma(self.total_count + value) + lgamma(1.0 + value)
-                             + lgamma(self.total_count))
-        log_normalization = ember.where(self.total_count + value == 0,
-                                        ember.zeros_like(log_normalization), log_normalization)
+        log_unnormalized = -self.total_count * softplus(self.logits) - value * softplus(-self.logits)
+        log_normalization = -lgamma(self.total_count + value) + lgamma(1.0 + value) + lgamma(self.total_count)
+        log_normalization = ember.where(
+            self.total_count + value == 0, ember.zeros_like(log_normalization), log_normalization
+        )
         return log_unnormalized - log_normalization

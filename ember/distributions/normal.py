@@ -33,8 +33,11 @@ class Normal(ExponentialFamily):
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, numbers.Number) and isinstance(
-            scale, numbers.Number) else self.loc.shape
+        batch_shape = (
+            Size()
+            if isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
+            else self.loc.shape
+        )
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -38,8 +38,7 @@ class Pareto(TransformedDistribution):
     @property
     def mean(self):
         a = self.alpha.clamp(min=1)
-        return ember.where(self.alpha > 1, a * self.scale / (a - 1),
-                           ember.full_like(a, math.inf))
+        return ember.where(self.alpha > 1, a * self.scale / (a - 1), ember.full_like(a, math.inf))
 
     @property
     def mode(self):

@@ -17,8 +17,16 @@ from ember.distributions.utils import _sum_rightmost, softplus
 from ember.tensor import Tensor
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform",
-    "SigmoidTransform", "SoftmaxTransform", "TanhTransform", "Transform", "identity_transform",
+    "AbsTransform",
+    "AffineTransform",
+    "ComposeTransform",
+    "ExpTransform",
+    "PowerTransform",
+    "SigmoidTransform",
+    "SoftmaxTransform",
+    "TanhTransform",
+    "Transform",
+    "identity_transform",
 ]
 
 
@@ -235,8 +243,9 @@ class ComposeTransform(Transform):
         terms = []
         event_dim = self.domain.event_dim
         for part, x_i, y_i in zip(self.parts, xs[:-1], xs[1:]):
-            terms.append(_sum_rightmost(part.log_abs_det_jacobian(x_i, y_i),
-                                        event_dim - part.domain.event_dim))
+            terms.append(
+                _sum_rightmost(part.log_abs_det_jacobian(x_i, y_i), event_dim - part.domain.event_dim)
+            )
             event_dim += part.codomain.event_dim - part.domain.event_dim
         total = terms[0]
         for term in terms[1:]:
@@ -289,8 +298,7 @@ class PowerTransform(Transform):
 
     @property
     def sign(self):
-        return self.exponent.sign() if isinstance(self.exponent, Tensor) else math.copysign(
-            1, self.exponent)
+        return self.exponent.sign() if isinstance(self.exponent, Tensor) else math.copysign(1, self.exponent)
 
     def _call(self, x):
         return x.pow(self.exponent)
@@ -435,8 +443,9 @@ class SoftmaxTransform(Transform):
     __hash__ = Transform.__hash__
 
     def _call(self, x):
-        return (x - x.max(-1, keepdim=True)[0]).exp() / (
-            x - x.max(-1, keepdim=True)[0]).exp().sum(-1, keepdim=True)
+        return (x - x.max(-1, keepdim=True)[0]).exp() / (x - x.max(-1, keepdim=True)[0]).exp().sum(
+            -1, keepdim=True
+        )
 
     def _inverse(self, y):
         return y.log()

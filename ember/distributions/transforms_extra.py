@@ -12,9 +12,16 @@ from ember.distributions.utils import _sum_rightmost, as_size, softplus
 from ember.tensor import Tensor
 
 __all__ = [
-    "CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
-    "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
-    "ReshapeTransform", "SoftplusTransform", "StackTransform", "StickBreakingTransform",
+    "CatTransform",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
+    "IndependentTransform",
+    "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
+    "ReshapeTransform",
+    "SoftplusTransform",
+    "StackTransform",
+    "StickBreakingTransform",
 ]
 
 
@@ -155,13 +162,11 @@ class IndependentTransform(Transform):
 
     @property
     def domain(self):
-        return constraints.independent(self.base_transform.domain,
-                                       self.reinterpreted_batch_ndims)
+        return constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
 
     @property
     def codomain(self):
-        return constraints.independent(self.base_transform.codomain,
-                                       self.reinterpreted_batch_ndims)
+        return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
 
     @property
     def bijective(self):
@@ -344,8 +349,10 @@ class CatTransform(Transform):
         return ember.cat([t.inv(b) for t, b in zip(self.transforms, self._blocks(y))], self.dim)
 
     def log_abs_det_jacobian(self, x, y):
-        parts = [t.log_abs_det_jacobian(xb, yb) for t, xb, yb in
-                 zip(self.transforms, self._blocks(x), self._blocks(y))]
+        parts = [
+            t.log_abs_det_jacobian(xb, yb)
+            for t, xb, yb in zip(self.transforms, self._blocks(x), self._blocks(y))
+        ]
         return ember.cat(parts, self.dim)
 
 
@@ -373,10 +380,11 @@ class StackTransform(Transform):
         return ember.stack([t(s) for t, s in zip(self.transforms, x.unbind(self.dim))], self.dim)
 
     def _inverse(self, y):
-        return ember.stack([t.inv(s) for t, s in zip(self.transforms, y.unbind(self.dim))],
-                           self.dim)
+        return ember.stack([t.inv(s) for t, s in zip(self.transforms, y.unbind(self.dim))], self.dim)
 
     def log_abs_det_jacobian(self, x, y):
-        parts = [t.log_abs_det_jacobian(xs, ys) for t, xs, ys in
-                 zip(self.transforms, x.unbind(self.dim), y.unbind(self.dim))]
+        parts = [
+            t.log_abs_det_jacobian(xs, ys)
+            for t, xs, ys in zip(self.transforms, x.unbind(self.dim), y.unbind(self.dim))
+        ]
         return ember.stack(parts, self.dim)

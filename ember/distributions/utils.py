@@ -10,7 +10,11 @@ from ember import dtypes
 from ember.tensor import Size, Tensor
 
 __all__ = [
-    "broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits",
+    "broadcast_all",
+    "clamp_probs",
+    "lazy_property",
+    "logits_to_probs",
+    "probs_to_logits",
 ]
 
 euler_constant = 0.57721566490153286060
@@ -24,8 +28,9 @@ def broadcast_all(*values) -> tuple:
     if tensors:
         like = tensors[0]
         dtype = like.dtype if like.is_floating_point() else dtypes.get_default_dtype()
-        values = [v if isinstance(v, Tensor) else ember.tensor(v, dtype=dtype, device=like.device)
-                  for v in values]
+        values = [
+            v if isinstance(v, Tensor) else ember.tensor(v, dtype=dtype, device=like.device) for v in values
+        ]
     else:
         values = [ember.tensor(float(v), dtype=dtypes.get_default_dtype()) for v in values]
     return tuple(ember.broadcast_tensors(*values))
@@ -84,8 +89,6 @@ def as_size(shape) -> Size:
 def standard_normal(shape, like: Tensor) -> Tensor:
     """Standard normal draws of ``shape`` with ``like``'s dtype and device (default generator)."""
     return ember.randn(as_size(shape), dtype=like.dtype, device=like.device)
-
-
 
 
 def host_sample(draw, *params: Tensor) -> Tensor:

@@ -47,8 +47,11 @@ class VonMises(Distribution):
         """Draws by NumPy's von Mises sampler (Best and Fisher), returned in [-pi, pi)."""
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            return host_sample(lambda gen, loc, kappa: gen.vonmises(loc, kappa),
-                               self.loc.expand(shape), self.concentration.expand(shape))
+            return host_sample(
+                lambda gen, loc, kappa: gen.vonmises(loc, kappa),
+                self.loc.expand(shape),
+                self.concentration.expand(shape),
+            )
 
     @property
     def mean(self):

@@ -28,8 +28,10 @@ class Weibull(TransformedDistribution):
         self.scale, self.concentration = broadcast_all(scale, concentration)
         self.concentration_reciprocal = self.concentration.reciprocal()
         base_dist = Exponential(ember.ones_like(self.scale), validate_args=validate_args)
-        parts = [transforms.PowerTransform(exponent=self.concentration_reciprocal),
-                      AffineTransform(loc=0, scale=self.scale)]
+        parts = [
+            transforms.PowerTransform(exponent=self.concentration_reciprocal),
+            AffineTransform(loc=0, scale=self.scale),
+        ]
         super().__init__(base_dist, parts, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -38,8 +40,10 @@ class Weibull(TransformedDistribution):
         new.concentration = self.concentration.expand(batch_shape)
         new.concentration_reciprocal = new.concentration.reciprocal()
         base_dist = self.base_dist.expand(batch_shape)
-        parts = [transforms.PowerTransform(exponent=new.concentration_reciprocal),
-                      AffineTransform(loc=0, scale=new.scale)]
+        parts = [
+            transforms.PowerTransform(exponent=new.concentration_reciprocal),
+            AffineTransform(loc=0, scale=new.scale),
+        ]
         TransformedDistribution.__init__(new, base_dist, parts, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -55,9 +59,14 @@ class Weibull(TransformedDistribution):
 
     @property
     def variance(self):
-        return self.scale.pow(2) * (lgamma(1 + 2 * self.concentration_reciprocal).exp()
-                                    - lgamma(1 + self.concentration_reciprocal).exp().pow(2))
+        return self.scale.pow(2) * (
+            lgamma(1 + 2 * self.concentration_reciprocal).exp()
+            - lgamma(1 + self.concentration_reciprocal).exp().pow(2)
+        )
 
     def entropy(self):
-        return (euler_constant * (1 - self.concentration_reciprocal)
-                + (self.scale * self.concentration_reciprocal).log() + 1)
+        return (
+            euler_constant * (1 - self.concentration_reciprocal)
+            + (self.scale * self.concentration_reciprocal).log()
+            + 1
+        )

@@ -37,16 +37,19 @@ class Wishart(Distribution):
     support = constraints.positive_definite
     has_rsample = True
 
-    def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None,
-                 validate_args=None):
+    def __init__(
+        self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None
+    ):
         given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
         if len(given) != 1:
-            raise ValueError("Exactly one of covariance_matrix or precision_matrix or "
-                             "scale_tril may be specified.")
+            raise ValueError(
+                "Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified."
+            )
         matrix = given[0]
         if matrix.dim() < 2:
-            raise ValueError("scale_tril must be at least two-dimensional, with optional "
-                             "leading batch dimensions")
+            raise ValueError(
+                "scale_tril must be at least two-dimensional, with optional leading batch dimensions"
+            )
         p = matrix.shape[-1]
         if not isinstance(df, Tensor):
             df = ember.tensor(float(df), dtype=matrix.dtype, device=matrix.device)
@@ -94,8 +97,7 @@ class Wishart(Distribution):
         low = self._unbroadcasted_scale_tril
         eye = ember.eye(low.shape[-1], dtype=low.dtype, device=low.device)
         low_inv = solve_triangular(low, eye, upper=False)
-        return (low_inv.transpose(-2, -1) @ low_inv).expand(
-            self._batch_shape + self._event_shape)
+        return (low_inv.transpose(-2, -1) @ low_inv).expand(self._batch_shape + self._event_shape)
 
     @property
     def mean(self):
@@ -112,7 +114,8 @@ class Wishart(Distribution):
         cov = self.covariance_matrix
         diagonal = cov.diagonal(0, -2, -1)
         return self.df.reshape(self._batch_shape + (1, 1)) * (
-            cov.pow(2) + diagonal.unsqueeze(-1) * diagonal.unsqueeze(-2))
+            cov.pow(2) + diagonal.unsqueeze(-1) * diagonal.unsqueeze(-2)
+        )
 
     def _bartlett(self, sample_shape) -> Tensor:
         """The lower factor ``A`` with chi-distributed diagonal and normal strict lower part."""
@@ -136,10 +139,18 @@ class Wishart(Distribution):
         value_low = cholesky(value)
         log_det_value = 2 * _half_log_det(value_low)
         trace = solve_triangular(low, value_low, upper=False).pow(2).sum(-1).sum(-1)
-        return (-nu * (p * _LOG_2 / 2 + _half_log_det(low)) - mvlgamma(nu / 2, p)
-                + (nu - p - 1) / 2 * log_det_value - trace / 2)
+        return (
+            -nu * (p * _LOG_2 / 2 + _half_log_det(low))
+            - mvlgamma(nu / 2, p)
+            + (nu - p - 1) / 2 * log_det_value
+            - trace / 2
+        )
 
     def entropy(self):
         nu, p = self.df, self._event_shape[-1]
-        return ((p + 1) * (p * _LOG_2 / 2 + _half_log_det(self._unbroadcasted_scale_tril))
-                + mvlgamma(nu / 2, p) - (nu - p - 1) / 2 * mvdigamma(nu / 2, p) + nu * p / 2)
+        return (
+            (p + 1) * (p * _LOG_2 / 2 + _half_log_det(self._unbroadcasted_scale_tril))
+            + mvlgamma(nu / 2, p)
+            - (nu - p - 1) / 2 * mvdigamma(nu / 2, p)
+            + nu * p / 2
+        )

@@ -53,16 +53,24 @@ def smoothed_cross_entropy(pred, target, reduction: str = "mean"):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=None,
-                        help="peak learning rate of the one-cycle schedule (default: lr_find's)")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="peak learning rate of the one-cycle schedule (default: lr_find's)",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/digits", help="folder for weights, metrics, plots, logs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the interrupted run in --out from its newest checkpoint")
-    parser.add_argument("--grow", action="store_true",
-                        help="start with few channels and grow them during training")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --out from its newest checkpoint",
+    )
+    parser.add_argument(
+        "--grow", action="store_true", help="start with few channels and grow them during training"
+    )
 
 
 def make_loaders(args: argparse.Namespace):
@@ -106,9 +114,11 @@ def _peak_lr(learn, args: argparse.Namespace, settings: str) -> float:
         return args.lr
     start = time.perf_counter()
     found = learn.lr_find()
-    print(f"lr_find ({time.perf_counter() - start:.1f} s): valley {found.valley:.2e}, "
-          f"steep {found.steep:.2e}, minimum {found.minimum:.2e} -> peak learning rate "
-          f"{found.minimum:.2e}")
+    print(
+        f"lr_find ({time.perf_counter() - start:.1f} s): valley {found.valley:.2e}, "
+        f"steep {found.steep:.2e}, minimum {found.minimum:.2e} -> peak learning rate "
+        f"{found.minimum:.2e}"
+    )
     _try_plot(lambda: found.plot(os.path.join(args.out, "lr_find.png")))
     return found.minimum
 
@@ -135,12 +145,23 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(args.out, exist_ok=True)
     train, test = make_loaders(args)
     model = build_model(args)
-    learn = Learner(model, train, test, loss_func=smoothed_cross_entropy, metrics=[accuracy],
-                    device=device, progress=False, cbs=_callbacks(args),
-                    checkpoint_dir=os.path.join(args.out, "checkpoints"), path=args.out)
-    print(f"digits: {len(train.dataset)} train / {len(test.dataset)} test images (the valid_ columns "
-          f"are the test split, only reported), {sum(p.numel() for p in model.parameters())} "
-          f"parameters, device {learn.device}")
+    learn = Learner(
+        model,
+        train,
+        test,
+        loss_func=smoothed_cross_entropy,
+        metrics=[accuracy],
+        device=device,
+        progress=False,
+        cbs=_callbacks(args),
+        checkpoint_dir=os.path.join(args.out, "checkpoints"),
+        path=args.out,
+    )
+    print(
+        f"digits: {len(train.dataset)} train / {len(test.dataset)} test images (the valid_ columns "
+        f"are the test split, only reported), {sum(p.numel() for p in model.parameters())} "
+        f"parameters, device {learn.device}"
+    )
     settings = os.path.join(args.out, "run.json")
     lr = _peak_lr(learn, args, settings)
     with open(settings, "w") as f:
@@ -150,8 +171,10 @@ def run(args: argparse.Namespace) -> int:
     learn.fit_one_cycle(args.epochs, max_lr=lr, resume=args.resume)
     elapsed = time.perf_counter() - start
     test_acc = learn.validate(test)["accuracy"]
-    print(f"test accuracy {test_acc:.2%} ({len(test.dataset)} images) after {elapsed:.1f} s of "
-          "training" + (" (this session)" if args.resume else ""))
+    print(
+        f"test accuracy {test_acc:.2%} ({len(test.dataset)} images) after {elapsed:.1f} s of "
+        "training" + (" (this session)" if args.resume else "")
+    )
     _report(learn, test, args, test_acc, elapsed, lr)
     return 0
 
@@ -165,10 +188,21 @@ def _report(learn, test, args, test_acc: float, elapsed: float, lr: float) -> No
     weights = os.path.join(args.out, "digits_cnn.safetensors")
     ember.save(learn.model.state_dict(), weights)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
-        json.dump({"test_accuracy": test_acc, "seconds": elapsed, "epochs": args.epochs, "lr": lr,
-                   "confusion_matrix": matrix.tolist()}, f)
-    plots = [_try_plot(learn.recorder.plot_loss), _try_plot(learn.recorder.plot_lr),
-             _try_plot(lambda: interp.plot_confusion_matrix(os.path.join(args.out, "confusion.png")))]
+        json.dump(
+            {
+                "test_accuracy": test_acc,
+                "seconds": elapsed,
+                "epochs": args.epochs,
+                "lr": lr,
+                "confusion_matrix": matrix.tolist(),
+            },
+            f,
+        )
+    plots = [
+        _try_plot(learn.recorder.plot_loss),
+        _try_plot(learn.recorder.plot_lr),
+        _try_plot(lambda: interp.plot_confusion_matrix(os.path.join(args.out, "confusion.png"))),
+    ]
     written = [weights] + [p for p in plots if p]
     if learn.cb(_tensorboard_class()) is not None:
         written.append(os.path.join(args.out, "tensorboard"))

@@ -68,15 +68,26 @@ def _loaders(seed: int, batch_size: int):
     generator = ember.Generator().manual_seed(seed)
     order = ember.randperm(len(train_full), generator=generator).tolist()
     n_val = len(train_full) // 10
-    train = DataLoader(Subset(train_full, order[n_val:]), batch_size=batch_size, shuffle=True,
-                       generator=generator)
+    train = DataLoader(
+        Subset(train_full, order[n_val:]), batch_size=batch_size, shuffle=True, generator=generator
+    )
     val = DataLoader(Subset(train_full, order[:n_val]), batch_size=256)
     return train, val, DataLoader(test_set, batch_size=256)
 
 
-def train_digits(*, epochs: int = 10, widths=(4, 8, 16), grow: bool = True, lr: float = 3e-3,
-                 batch_size: int = 32, seed: int = 0, device: str = "cpu",
-                 threshold: float = 0.25, noise: float = 0.1, verbose: bool = True) -> dict:
+def train_digits(
+    *,
+    epochs: int = 10,
+    widths=(4, 8, 16),
+    grow: bool = True,
+    lr: float = 3e-3,
+    batch_size: int = 32,
+    seed: int = 0,
+    device: str = "cpu",
+    threshold: float = 0.25,
+    noise: float = 0.1,
+    verbose: bool = True,
+) -> dict:
     """Train on digits, growing (or not); a record of widths, parameters, losses and time."""
     ember.manual_seed(seed)
     device = ember.device(device)
@@ -85,9 +96,16 @@ def train_digits(*, epochs: int = 10, widths=(4, 8, 16), grow: bool = True, lr: 
     optimizer = ember.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(train))
     example = next(iter(val))[0][:16].to(device)
-    policy = GrowOnPlateau(LAYERS, factor=2, patience=0, threshold=threshold,
-                           max_width=dict(zip(LAYERS, FULL_WIDTHS)), example_input=example,
-                           optimizer=optimizer, noise=noise)
+    policy = GrowOnPlateau(
+        LAYERS,
+        factor=2,
+        patience=0,
+        threshold=threshold,
+        max_width=dict(zip(LAYERS, FULL_WIDTHS)),
+        example_input=example,
+        optimizer=optimizer,
+        noise=noise,
+    )
     record = {"epochs": [], "growths": []}
     seconds = 0.0
     for epoch in range(1, epochs + 1):
@@ -100,12 +118,21 @@ def train_digits(*, epochs: int = 10, widths=(4, 8, 16), grow: bool = True, lr: 
             scheduler.step()
         val_loss, val_acc = _evaluate(model, val, device)
         params = sum(p.numel() for p in model.parameters())
-        record["epochs"].append({"epoch": epoch, "seconds": seconds, "val_loss": val_loss,
-                                 "val_acc": val_acc, "parameters": params,
-                                 "widths": model.widths()})
+        record["epochs"].append(
+            {
+                "epoch": epoch,
+                "seconds": seconds,
+                "val_loss": val_loss,
+                "val_acc": val_acc,
+                "parameters": params,
+                "widths": model.widths(),
+            }
+        )
         if verbose:
-            print(f"epoch {epoch:2d}  validation loss {val_loss:.4f}  accuracy {val_acc:.2%}  "
-                  f"widths {model.widths()}  {params:,} parameters")
+            print(
+                f"epoch {epoch:2d}  validation loss {val_loss:.4f}  accuracy {val_acc:.2%}  "
+                f"widths {model.widths()}  {params:,} parameters"
+            )
         report = policy.step(val_loss, model) if grow else None
         seconds += time.perf_counter() - start
         record["epochs"][-1]["seconds"] = seconds
@@ -113,7 +140,7 @@ def train_digits(*, epochs: int = 10, widths=(4, 8, 16), grow: bool = True, lr: 
             record["growths"].append({"epoch": epoch, "widths": model.widths()})
             if verbose:
                 print(f"  grew to widths {model.widths()}:")
-                for r in policy.history[-len(LAYERS):]:
+                for r in policy.history[-len(LAYERS) :]:
                     print("    " + str(r).splitlines()[0])
     record["test_acc"] = _evaluate(model, test, device)[1]
     record["seconds"] = seconds
@@ -128,11 +155,16 @@ def run_grow(args: argparse.Namespace) -> int:
         print("CUDA is not available here; use --device cpu")
         return 2
     epochs = getattr(args, "epochs", 10)
-    print(f"digits --grow: starting at widths (4, 8, 16), growing up to {FULL_WIDTHS} on "
-          "validation plateaus")
-    record = train_digits(epochs=epochs, lr=getattr(args, "lr", None) or 3e-3,
-                          batch_size=getattr(args, "batch_size", None) or 32,
-                          seed=getattr(args, "seed", 0), device=device)
-    print(f"test accuracy {record['test_acc']:.2%} after {record['seconds']:.1f} s; "
-          f"{len(record['growths'])} growths, final widths {record['model'].widths()}")
+    print(f"digits --grow: starting at widths (4, 8, 16), growing up to {FULL_WIDTHS} on validation plateaus")
+    record = train_digits(
+        epochs=epochs,
+        lr=getattr(args, "lr", None) or 3e-3,
+        batch_size=getattr(args, "batch_size", None) or 32,
+        seed=getattr(args, "seed", 0),
+        device=device,
+    )
+    print(
+        f"test accuracy {record['test_acc']:.2%} after {record['seconds']:.1f} s; "
+        f"{len(record['growths'])} growths, final widths {record['model'].widths()}"
+    )
     return 0

@@ -29,8 +29,9 @@ def write_out(op: str, result, out, same_dtype: bool = False):
     the result casts to without lowering its category (elementwise ops)."""
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
-            raise TypeError(f"{op}(): argument 'out' must be a tuple of {len(result)} Tensors, "
-                            f"got {type(out).__name__}")
+            raise TypeError(
+                f"{op}(): argument 'out' must be a tuple of {len(result)} Tensors, got {type(out).__name__}"
+            )
         written = [write_out(op, r, o, same_dtype) for r, o in zip(result, out)]
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
     if getattr(result, "_sp_layout", None) is not None:  # a sparse result: out takes its parts
@@ -55,8 +56,7 @@ def _check_out(op: str, result, out, same_dtype: bool) -> None:
         )
     if out.device != result.device:
         raise RuntimeError(
-            f"{op}(): Expected out tensor to have device {result.device}, but got {out.device} "
-            "instead"
+            f"{op}(): Expected out tensor to have device {result.device}, but got {out.device} instead"
         )
     if same_dtype and result.dtype != out.dtype:
         raise RuntimeError(
@@ -64,8 +64,7 @@ def _check_out(op: str, result, out, same_dtype: bool) -> None:
         )
     if dtype_category(result._data.dtype) > dtype_category(out._data.dtype):
         raise RuntimeError(
-            f"{op}(): result type {result.dtype} can't be cast to the desired output type "
-            f"{out.dtype}"
+            f"{op}(): result type {result.dtype} can't be cast to the desired output type {out.dtype}"
         )
     out._check_writeable(op)
 
@@ -78,13 +77,19 @@ def _resize_out(op: str, out, shape) -> None:
             "This behavior is deprecated, and in a future PyTorch release outputs will not be "
             "resized unless they have zero elements. You can explicitly reuse an out tensor t by "
             "resizing it, inplace, to zero elements with t.resize_(0).",
-            UserWarning, stacklevel=4,
+            UserWarning,
+            stacklevel=4,
         )
     out._data = out.xp.empty(tuple(shape), dtype=out._data.dtype)
 
 
-def with_out(fn, name: str | None = None, signature: inspect.Signature | None = None,
-             factory: bool = False, same_dtype: bool = False):
+def with_out(
+    fn,
+    name: str | None = None,
+    signature: inspect.Signature | None = None,
+    factory: bool = False,
+    same_dtype: bool = False,
+):
     """``fn`` with a keyword-only ``out=``; a factory also takes its dtype from ``out``."""
     op = name or fn.__name__
     sig = signature or inspect.signature(fn)

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ember import backend, dtypes
+from ember import backend, dtypes, tensor_core
 from ember.layouts import strided
 from ember.methods._util import dtype_category
 from ember.ops import elementwise, linalg
-from ember import tensor_core
 from ember.tensor_core import TensorBase, make
 
 if TYPE_CHECKING:
@@ -88,7 +87,9 @@ class ArithmeticMethods:
         return self.pow_(other)
 
     def __matmul__(self, other):
-        if type(other) is type(self) is tensor_core._tensor_class:  # matmul()'s common case, its checks inline
+        if (
+            type(other) is type(self) is tensor_core._tensor_class
+        ):  # matmul()'s common case, its checks inline
             a, b = self._data, other._data
             if a.dtype == b.dtype and a.ndim > 1 and b.ndim > 1 and a.shape[-1] == b.shape[-2]:
                 return linalg.MatMul.apply(self, other)
@@ -188,14 +189,18 @@ class ArithmeticMethods:
         self._check_writeable(op)
         if isinstance(other, TensorBase):
             value = other._data
-            if value.dtype != self._data.dtype and dtype_category(value.dtype) > dtype_category(self._data.dtype):
+            if value.dtype != self._data.dtype and dtype_category(value.dtype) > dtype_category(
+                self._data.dtype
+            ):
                 raise RuntimeError(
                     f"{op}: result type {other.dtype} can't be cast to the desired output type {self.dtype}"
                 )
         elif isinstance(other, _Number):
             value = other
             if isinstance(other, builtins.float) and self._data.dtype.kind in "iub":
-                raise RuntimeError(f"{op}: result type Float can't be cast to the desired output type {self.dtype}")
+                raise RuntimeError(
+                    f"{op}: result type Float can't be cast to the desired output type {self.dtype}"
+                )
         else:
             return self._set_from(op, getattr(self, op[:-1])(other))
         if alpha != 1:
@@ -240,7 +245,11 @@ def promote(a: Tensor, b, true_division: bool = False):
         return a._cast(target.np), b._cast(target.np)
     if isinstance(b, _Number):
         kind = ad.kind
-        if kind == "c" or (kind == "f" and type(b) is not complex) or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool)):
+        if (
+            kind == "c"
+            or (kind == "f" and type(b) is not complex)
+            or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool))
+        ):
             return a, b
         target = dtypes.result_type(a, b)
         if true_division and not (target.is_floating_point or target.is_complex):

@@ -21,7 +21,6 @@ FUNCTIONS: list = []
 __all__: list = []
 
 
-
 class ConversionMethods:
     __slots__ = ()
 
@@ -48,7 +47,11 @@ class ConversionMethods:
         return self.to("cpu")
 
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
-        return self.to(as_device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
+        return self.to(
+            as_device(
+                "cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"
+            )
+        )
 
     def pin_memory(self, device=None) -> Tensor:
         """A copy in page-locked host memory (this tensor if it is pinned already); needs CUDA."""
@@ -56,8 +59,10 @@ class ConversionMethods:
         if not self.is_cpu:
             raise RuntimeError(f"cannot pin '{self.device}' memory: only dense CPU tensors can be pinned")
         if not cuda.is_available():
-            raise RuntimeError("Cannot access accelerator device when none is available: CUDA is not "
-                               "available, and pinning host memory needs it (CuPy and an NVIDIA GPU)")
+            raise RuntimeError(
+                "Cannot access accelerator device when none is available: CUDA is not "
+                "available, and pinning host memory needs it (CuPy and an NVIDIA GPU)"
+            )
         if cuda.is_pinned(self._data):
             return self
         return make(cuda.pin(self._data)).requires_grad_(self._requires_grad)

@@ -102,9 +102,7 @@ class DecompositionMethods:
         _deprecated("lu_solve", "linalg.lu_solve")
         return linalg.lu_solve(LU_data, LU_pivots, self)
 
-    def triangular_solve(
-        self, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False
-    ):
+    def triangular_solve(self, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
         """``(X, A.clone())`` with ``A X = b`` (``A^T X = b`` if ``transpose``) for ``b = self``."""
         _deprecated("triangular_solve", "linalg.solve_triangular")
         coefficient = A.mT if transpose else A
@@ -122,9 +120,7 @@ class DecompositionMethods:
         if dim is None:
             dim = next((d for d, n in enumerate(self.shape) if n == 3), None)
             if dim is None:
-                raise RuntimeError(
-                    f"cross: no dimension of size 3 in input of shape {list(self.shape)}"
-                )
+                raise RuntimeError(f"cross: no dimension of size 3 in input of shape {list(self.shape)}")
             warnings.warn(
                 "Using torch.cross without specifying the dim arg is deprecated. Please "
                 "either pass the dim explicitly or simply use torch.linalg.cross.",
@@ -199,9 +195,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     empty = LU_data.new_zeros((0,))
     perm = empty
     if unpack_pivots:
-        perm = LU_data._wrap_like(
-            dec.permutation_from_pivots(xp, LU_pivots._data, m, LU_data._data.dtype)
-        )
+        perm = LU_data._wrap_like(dec.permutation_from_pivots(xp, LU_pivots._data, m, LU_data._data.dtype))
     if not unpack_data:
         return LUUnpackResult(perm, empty, empty)
     unit = LU_data._wrap_like(xp.eye(m, k, dtype=LU_data._data.dtype))

@@ -46,7 +46,9 @@ def _kind_name(t: Tensor) -> str:
 
 
 def _not_for(op: str, t: Tensor, hint: str):
-    return NotImplementedError(f"{op}: not implemented for {_kind_name(t)} tensors (shape {list(t.shape)}); {hint}")
+    return NotImplementedError(
+        f"{op}: not implemented for {_kind_name(t)} tensors (shape {list(t.shape)}); {hint}"
+    )
 
 
 def _raw_binary(self: Tensor, other, kernel: str, op: str, strict: bool = True):
@@ -58,7 +60,9 @@ def _raw_binary(self: Tensor, other, kernel: str, op: str, strict: bool = True):
     elif isinstance(other, (np.ndarray, np.generic)):
         value = as_tensor_like(other, self)._data
     elif strict:
-        raise TypeError(f"{op}: expected a Tensor or a number as the second operand, got {type(other).__name__}")
+        raise TypeError(
+            f"{op}: expected a Tensor or a number as the second operand, got {type(other).__name__}"
+        )
     else:
         return NotImplemented
     xp = self.xp
@@ -96,12 +100,17 @@ def _raw_unary(self: Tensor, kernel: str) -> Tensor:
 
 
 def _check_bitwise(self: Tensor, other, op: str) -> None:
-    bad = self._data.dtype.kind not in "biu" or isinstance(other, float) or (
-        isinstance(other, TensorBase) and other._data.dtype.kind not in "biu")
+    bad = (
+        self._data.dtype.kind not in "biu"
+        or isinstance(other, float)
+        or (isinstance(other, TensorBase) and other._data.dtype.kind not in "biu")
+    )
     if bad:
         culprit = other if isinstance(other, TensorBase) and self._data.dtype.kind in "biu" else self
         if isinstance(other, float):
-            raise NotImplementedError(f"{op}: not implemented for a float operand ({other!r}); use an int or bool")
+            raise NotImplementedError(
+                f"{op}: not implemented for a float operand ({other!r}); use an int or bool"
+            )
         raise _not_for(op, culprit, "bitwise ops take bool or integer tensors")
 
 
@@ -132,16 +141,17 @@ def _clamp_tensor(self: Tensor, lo, hi) -> Tensor:
     return binary.ClampTensor.apply(self._cast(target), lo, hi)
 
 
-
-
 def _unary(name: str, op, doc: str, to_float: bool = True):
     """A method ``x.<name>()`` applying ``op`` (to ``x`` cast to the default float when needed)."""
     if to_float:
+
         def method(self) -> Tensor:
             return op.apply(_float(self))
     else:
+
         def method(self) -> Tensor:
             return op.apply(self)
+
     method.__name__ = method.__qualname__ = name
     method.__doc__ = doc
     return method
@@ -153,6 +163,7 @@ def _inplace(name: str, saves_input: bool = True):
     When the backward of ``name`` saves its input and a graph is recorded, the op reads a clone,
     so that writing the result into ``x`` leaves the saved value intact (as PyTorch does).
     """
+
     def method(self, *args, **kwargs) -> Tensor:
         source = self
         if saves_input and self._needs_graph(*args, *kwargs.values()):
@@ -206,37 +217,210 @@ def _predicate(name: str, kernel: str, value=None):
     return method
 
 
-_FLOAT_UNARY = ["exp", "log", "exp2", "expm1", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
-                "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid",
-                "erf", "erfc", "erfinv", "sinc", "reciprocal"]
-_ALIASES = ["arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "absolute", "clip", "fix", "sgn"]
-_INPLACE = _FLOAT_UNARY + _ALIASES + [
-    "abs", "sign", "square", "relu", "clamp", "clamp_min", "clamp_max", "floor", "ceil", "round", "trunc",
-    "frac", "atan2", "arctan2", "lerp", "addcmul", "addcdiv", "logical_and", "logical_or", "logical_xor",
-    "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
-    "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "nan_to_num", "floor_divide",
-    "remainder", "fmod", "hypot", "copysign", "xlogy", "deg2rad", "rad2deg", "heaviside",
+_FLOAT_UNARY = [
+    "exp",
+    "log",
+    "exp2",
+    "expm1",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "sigmoid",
+    "erf",
+    "erfc",
+    "erfinv",
+    "sinc",
+    "reciprocal",
 ]
+_ALIASES = ["arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "absolute", "clip", "fix", "sgn"]
+_INPLACE = (
+    _FLOAT_UNARY
+    + _ALIASES
+    + [
+        "abs",
+        "sign",
+        "square",
+        "relu",
+        "clamp",
+        "clamp_min",
+        "clamp_max",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "frac",
+        "atan2",
+        "arctan2",
+        "lerp",
+        "addcmul",
+        "addcdiv",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "logical_not",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "greater",
+        "greater_equal",
+        "less",
+        "less_equal",
+        "not_equal",
+        "bitwise_and",
+        "bitwise_or",
+        "bitwise_xor",
+        "bitwise_not",
+        "nan_to_num",
+        "floor_divide",
+        "remainder",
+        "fmod",
+        "hypot",
+        "copysign",
+        "xlogy",
+        "deg2rad",
+        "rad2deg",
+        "heaviside",
+    ]
+)
 
 # backward needs only the output (or nothing): their in-place twins need no clone of the input
 _KEEPS_NO_INPUT = {
-    "exp", "exp2", "expm1", "sqrt", "rsqrt", "reciprocal", "tan", "tanh", "sigmoid", "erfinv", "relu", "floor",
-    "ceil", "round", "trunc", "fix", "frac", "sign", "sgn", "eq", "ne", "lt", "le", "gt", "ge", "greater",
-    "greater_equal", "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
-    "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "addcmul", "addcdiv",
-    "deg2rad", "rad2deg", "floor_divide",
+    "exp",
+    "exp2",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "reciprocal",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "erfinv",
+    "relu",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "fix",
+    "frac",
+    "sign",
+    "sgn",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
+    "addcmul",
+    "addcdiv",
+    "deg2rad",
+    "rad2deg",
+    "floor_divide",
 }
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
-FUNCTIONS = _FLOAT_UNARY + _ALIASES + [
-    "abs", "sign", "square", "relu", "clamp", "clamp_min", "clamp_max", "floor", "ceil", "round", "trunc",
-    "frac", "atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv",
-    "logical_and", "logical_or", "logical_xor", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "greater",
-    "greater_equal", "less", "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "nan_to_num", "floor_divide", "fmod",
-    "logaddexp", "hypot", "copysign", "deg2rad", "rad2deg", "positive", "heaviside", "isclose",
-    "allclose", "equal", "relu_", "sigmoid_", "exp_", "sqrt_", "tanh_", "clamp_", "clip_", "zero_", "fill_",
-]
+FUNCTIONS = (
+    _FLOAT_UNARY
+    + _ALIASES
+    + [
+        "abs",
+        "sign",
+        "square",
+        "relu",
+        "clamp",
+        "clamp_min",
+        "clamp_max",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "frac",
+        "atan2",
+        "arctan2",
+        "maximum",
+        "minimum",
+        "fmax",
+        "fmin",
+        "lerp",
+        "addcmul",
+        "addcdiv",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "logical_not",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "greater",
+        "greater_equal",
+        "less",
+        "less_equal",
+        "not_equal",
+        "bitwise_and",
+        "bitwise_or",
+        "bitwise_xor",
+        "bitwise_not",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "isposinf",
+        "isneginf",
+        "nan_to_num",
+        "floor_divide",
+        "fmod",
+        "logaddexp",
+        "hypot",
+        "copysign",
+        "deg2rad",
+        "rad2deg",
+        "positive",
+        "heaviside",
+        "isclose",
+        "allclose",
+        "equal",
+        "relu_",
+        "sigmoid_",
+        "exp_",
+        "sqrt_",
+        "tanh_",
+        "clamp_",
+        "clip_",
+        "zero_",
+        "fill_",
+    ]
+)
 __all__ = ["remainder", "where", "xlogy"]  # free functions defined here (scalars allowed first)
 
 
@@ -351,7 +535,9 @@ class ElementwiseMethods:
             raise _not_for("frac", self, "call .float() first")
         return ew.Frac.apply(self)
 
-    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    def nan_to_num(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Tensor:
         """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values)."""
         if self._data.dtype.kind != "f":
             return self.clone()
@@ -361,7 +547,9 @@ class ElementwiseMethods:
     def clamp(self, min=None, max=None) -> Tensor:
         """Limit to ``[min, max]`` (numbers or tensors; either may be None)."""
         if min is None and max is None:
-            raise RuntimeError(f"clamp: At least one of 'min' or 'max' must not be None (input shape {list(self.shape)})")
+            raise RuntimeError(
+                f"clamp: At least one of 'min' or 'max' must not be None (input shape {list(self.shape)})"
+            )
         if isinstance(min, TensorBase) or isinstance(max, TensorBase):
             return _clamp_tensor(self, min, max)
         a = self

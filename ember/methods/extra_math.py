@@ -19,13 +19,24 @@ if TYPE_CHECKING:
     from ember.tensor import Tensor
 
 FUNCTIONS = [
-    "float_power", "frexp", "ldexp", "gcd", "lcm", "nextafter", "signbit", "logaddexp2",
-    "bitwise_left_shift", "bitwise_right_shift", "isreal", "is_nonzero", "is_same_size",
-    "is_signed", "hardshrink",
+    "float_power",
+    "frexp",
+    "ldexp",
+    "gcd",
+    "lcm",
+    "nextafter",
+    "signbit",
+    "logaddexp2",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "isreal",
+    "is_nonzero",
+    "is_same_size",
+    "is_signed",
+    "hardshrink",
 ]
 __all__ = ["can_cast", "fill", "is_inference", "result_type", "rsub"]
-INPLACE = ["float_power", "ldexp", "gcd", "lcm", "nextafter", "bitwise_left_shift",
-           "bitwise_right_shift"]
+INPLACE = ["float_power", "ldexp", "gcd", "lcm", "nextafter", "bitwise_left_shift", "bitwise_right_shift"]
 
 frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 
@@ -33,8 +44,10 @@ frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 def _integer_only(t: Tensor, other, op: str) -> None:
     for x in (t, other):
         if isinstance(x, TensorBase) and x._data.dtype.kind not in "biu" or isinstance(x, float):
-            raise RuntimeError(f"{op}: expected integer tensors, got {getattr(x, 'dtype', x)!r} "
-                               f"(shape {list(getattr(x, 'shape', []))}); call .long() first")
+            raise RuntimeError(
+                f"{op}: expected integer tensors, got {getattr(x, 'dtype', x)!r} "
+                f"(shape {list(getattr(x, 'shape', []))}); call .long() first"
+            )
 
 
 class ExtraMathMethods:
@@ -118,8 +131,7 @@ class ExtraMathMethods:
             raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
         if self._data.size > 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous (shape "
-                f"{list(self.shape)})"
+                f"Boolean value of Tensor with more than one value is ambiguous (shape {list(self.shape)})"
             )
         return bool(self.item())
 
@@ -148,7 +160,6 @@ def rsub(input, other, *, alpha=1) -> Tensor:
         input = _scalar_tensor(input, other)
     scaled = input if alpha == 1 else input * alpha
     return other - scaled if isinstance(other, TensorBase) else scaled.__rsub__(other)
-
 
 
 def fill(input, value) -> Tensor:

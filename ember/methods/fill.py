@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 FUNCTIONS: list = []
 __all__: list = []
 
+
 def _new_array(self: Tensor, kernel: str, size, fill, dtype, device, requires_grad: bool) -> Tensor:
     shape = size_args(size, f"new_{kernel}")
     np_dtype = self._data.dtype if dtype is None else dtypes.as_dtype(dtype).np
@@ -83,31 +84,73 @@ class FillMethods:
         return make(self.xp.full((), value, bool))
 
     # -- factories with this tensor's dtype and device -----------------------------------------
-    def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False,
-                   layout=None, pin_memory: bool = False) -> Tensor:
+    def new_tensor(
+        self,
+        data,
+        *,
+        dtype=None,
+        device=None,
+        requires_grad: bool = False,
+        layout=None,
+        pin_memory: bool = False,
+    ) -> Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given."""
-        return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                               requires_grad=requires_grad)
+        return creation.tensor(
+            data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+        )
 
-    def new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad: bool = False,
-                  layout=None, pin_memory: bool = False) -> Tensor:
+    def new_zeros(
+        self,
+        *args,
+        size=None,
+        dtype=None,
+        device=None,
+        requires_grad: bool = False,
+        layout=None,
+        pin_memory: bool = False,
+    ) -> Tensor:
         """Zeros of ``size``, with this tensor's dtype and device unless given."""
         size = args if size is None else (size,)
         return _new_array(self, "zeros", size, 0, dtype, device, requires_grad)
 
-    def new_ones(self, *args, size=None, dtype=None, device=None, requires_grad: bool = False,
-                 layout=None, pin_memory: bool = False) -> Tensor:
+    def new_ones(
+        self,
+        *args,
+        size=None,
+        dtype=None,
+        device=None,
+        requires_grad: bool = False,
+        layout=None,
+        pin_memory: bool = False,
+    ) -> Tensor:
         """Ones of ``size``, with this tensor's dtype and device unless given."""
         size = args if size is None else (size,)
         return _new_array(self, "ones", size, 1, dtype, device, requires_grad)
 
-    def new_empty(self, *args, size=None, dtype=None, device=None, requires_grad: bool = False,
-                  layout=None, pin_memory: bool = False) -> Tensor:
+    def new_empty(
+        self,
+        *args,
+        size=None,
+        dtype=None,
+        device=None,
+        requires_grad: bool = False,
+        layout=None,
+        pin_memory: bool = False,
+    ) -> Tensor:
         """An uninitialised tensor of ``size``, with this tensor's dtype and device unless given."""
         size = args if size is None else (size,)
         return _new_array(self, "empty", size, None, dtype, device, requires_grad)
 
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
-                 layout=None, pin_memory: bool = False) -> Tensor:
+    def new_full(
+        self,
+        size,
+        fill_value,
+        *,
+        dtype=None,
+        device=None,
+        requires_grad: bool = False,
+        layout=None,
+        pin_memory: bool = False,
+    ) -> Tensor:
         """``fill_value`` repeated to ``size``, with this tensor's dtype and device unless given."""
         return _new_array(self, "full", (size,), fill_value, dtype, device, requires_grad)

@@ -25,9 +25,24 @@ from ember.tensor_core import make
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
 FUNCTIONS = [
-    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
-    "index_copy", "index_fill", "index_put", "masked_fill", "masked_scatter", "masked_select",
-    "take", "take_along_dim", "nonzero", "argwhere", "tril", "triu",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_select",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "index_put",
+    "masked_fill",
+    "masked_scatter",
+    "masked_select",
+    "take",
+    "take_along_dim",
+    "nonzero",
+    "argwhere",
+    "tril",
+    "triu",
 ]
 __all__: list = []  # free functions defined here
 
@@ -79,8 +94,10 @@ def _convert_item(t, item, op: str):
     kind = type(item)
     if kind is int or item is None or item is Ellipsis:
         return item
-    if kind is slice and type(item.step) is not int and builtins.all(
-        type(v) is int or v is None for v in (item.start, item.stop, item.step)
+    if (
+        kind is slice
+        and type(item.step) is not int
+        and builtins.all(type(v) is int or v is None for v in (item.start, item.stop, item.step))
     ):
         return item  # the common case: plain ints, and no step to check
     if isinstance(item, (bool, np.bool_)):
@@ -136,7 +153,8 @@ def parse_key(t, key, op: str) -> tuple:
         warnings.warn(
             "Using a non-tuple sequence for multidimensional indexing is deprecated; use "
             "x[tuple(seq)] instead of x[seq] (PyTorch warns the same and reads it as a tuple)",
-            UserWarning, stacklevel=3,
+            UserWarning,
+            stacklevel=3,
         )
         key = tuple(key)
     items = [_convert_item(t, k, op) for k in (key if isinstance(key, tuple) else (key,))]
@@ -164,7 +182,9 @@ def parse_key(t, key, op: str) -> tuple:
             out_dim += len(shape) - used
         elif isinstance(item, int):
             if not -shape[dim] <= item < shape[dim]:
-                raise IndexError(f"{op}: index {item} is out of bounds for dimension {dim} with size {shape[dim]}")
+                raise IndexError(
+                    f"{op}: index {item} is out of bounds for dimension {dim} with size {shape[dim]}"
+                )
             basic.append(item)
             dim += 1
         else:
@@ -301,11 +321,14 @@ def _check_scatter(t, dim: int, idx, src, op: str) -> None:
     src_shape = src._data.shape if _is_tensor(src) else None
     too_big = builtins.any(n > own[d] for d, n in enumerate(idx.shape) if d != dim)
     if src_shape is not None:
-        too_big = too_big or len(src_shape) != idx.ndim or builtins.any(n > s for n, s in zip(idx.shape, src_shape))
+        too_big = (
+            too_big or len(src_shape) != idx.ndim or builtins.any(n > s for n, s in zip(idx.shape, src_shape))
+        )
     if too_big:
         raise RuntimeError(
             f"{op}(): Expected index {list(idx.shape)} to be no larger than self {list(own)} apart "
-            f"from dimension {dim}" + (f" and to be no larger size than src {list(src_shape)}" if src_shape else "")
+            f"from dimension {dim}"
+            + (f" and to be no larger size than src {list(src_shape)}" if src_shape else "")
         )
     check_bounds(t.xp, idx, own[dim], dim, f"{op}()", negative=False, error=RuntimeError)
 
@@ -410,7 +433,9 @@ class IndexingMethods:
                 f"got {reduce!r}"
             )
         if reduce == "mean" and self._data.dtype.kind != "f":
-            raise RuntimeError(f"scatter_reduce(): reduce='mean' needs a floating point tensor, got {self.dtype}")
+            raise RuntimeError(
+                f"scatter_reduce(): reduce='mean' needs a floating point tensor, got {self.dtype}"
+            )
         key, value = self._scatter_args("scatter_reduce", dim, index, src)
         if reduce in ("prod", "amax", "amin"):
             return scatter_extreme(self, key, value, reduce, include_self)
@@ -499,7 +524,9 @@ class IndexingMethods:
             raise TypeError(f"{op}(): source must be a Tensor, got {type(source).__name__}")
         full_mask = self.xp.broadcast_to(mask._data, _broadcast_shape(self._data.shape, mask._data.shape))
         if full_mask.shape != self._data.shape:
-            raise RuntimeError(f"{op}(): mask of shape {_shape(mask)} does not broadcast to self {_shape(self)}")
+            raise RuntimeError(
+                f"{op}(): mask of shape {_shape(mask)} does not broadcast to self {_shape(self)}"
+            )
         count = int(self.xp.count_nonzero(full_mask))
         if source._data.size < count:
             raise RuntimeError(
@@ -542,7 +569,9 @@ class IndexingMethods:
                 f"input has {len(own)} dimensions and indices has {len(other)} dimensions"
             )
         dim = wrap_dim(dim, len(own), "take_along_dim")
-        shape = list(_broadcast_shape(own[:dim] + (1,) + own[dim + 1:], other[:dim] + (1,) + other[dim + 1:]))
+        shape = list(
+            _broadcast_shape(own[:dim] + (1,) + own[dim + 1 :], other[:dim] + (1,) + other[dim + 1 :])
+        )
         src_shape, idx_shape = list(shape), list(shape)
         src_shape[dim], idx_shape[dim] = own[dim], other[dim]
         return self.expand(src_shape).gather(dim, indices.expand(idx_shape))

@@ -16,8 +16,20 @@ if TYPE_CHECKING:
 
 FUNCTIONS: list = []
 __all__ = [
-    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors", "cat",
-    "column_stack", "concat", "concatenate", "dstack", "hstack", "meshgrid", "row_stack", "stack",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_shapes",
+    "broadcast_tensors",
+    "cat",
+    "column_stack",
+    "concat",
+    "concatenate",
+    "dstack",
+    "hstack",
+    "meshgrid",
+    "row_stack",
+    "stack",
     "vstack",
 ]
 
@@ -90,11 +102,14 @@ def atleast_1d(*tensors) -> Tensor | tuple:
 
 def atleast_2d(*tensors) -> Tensor | tuple:
     """Each tensor with at least 2 dims (new dims lead)."""
-    return _each(tensors, lambda t: t.reshape((1,) * (2 - t._data.ndim) + t._data.shape) if t._data.ndim < 2 else t)
+    return _each(
+        tensors, lambda t: t.reshape((1,) * (2 - t._data.ndim) + t._data.shape) if t._data.ndim < 2 else t
+    )
 
 
 def atleast_3d(*tensors) -> Tensor | tuple:
     """Each tensor with at least 3 dims: [n] becomes [1, n, 1] and [m, n] becomes [m, n, 1]."""
+
     def lift(t):
         shape = t._data.shape
         return {0: (1, 1, 1), 1: (1,) + shape + (1,), 2: shape + (1,)}.get(len(shape), shape)
@@ -166,7 +181,9 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
         raise RuntimeError(f"meshgrid: indexing must be one of 'xy' or 'ij', but received: {indexing!r}")
     for i, t in enumerate(tensors):
         if t._data.ndim > 1:
-            raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, but tensor {i} has shape {list(t.shape)}")
+            raise RuntimeError(
+                f"meshgrid: expected 0-d or 1-d tensors, but tensor {i} has shape {list(t.shape)}"
+            )
         if t._data.dtype != tensors[0]._data.dtype:
             raise RuntimeError(
                 f"meshgrid expects all tensors to have the same dtype, got {tensors[0].dtype} and {t.dtype}"

@@ -29,8 +29,9 @@ def _false(self) -> bool:
 class LegacyMethods:
     __slots__ = ()
 
-    is_xpu = is_mps = is_ipu = is_xla = is_mkldnn = is_mtia = is_maia = is_vulkan = \
-        is_nested = property(_false, doc="False: ember tensors live on the CPU or a CUDA GPU.")
+    is_xpu = is_mps = is_ipu = is_xla = is_mkldnn = is_mtia = is_maia = is_vulkan = is_nested = property(
+        _false, doc="False: ember tensors live on the CPU or a CUDA GPU."
+    )
 
     def get_device(self) -> int:
         """-1 on the CPU, the GPU's index for a CUDA tensor."""
@@ -72,9 +73,17 @@ class LegacyMethods:
             return self.new_tensor(args[0], **kwargs)
         return self.new_empty(size_args(args, "new") if args else (0,), **kwargs)
 
-    def new_empty_strided(self, size, stride, *, dtype=None, device=None,
-                          requires_grad: bool = False, layout=None,
-                          pin_memory: bool = False) -> Tensor:
+    def new_empty_strided(
+        self,
+        size,
+        stride,
+        *,
+        dtype=None,
+        device=None,
+        requires_grad: bool = False,
+        layout=None,
+        pin_memory: bool = False,
+    ) -> Tensor:
         """An uninitialised tensor of ``size`` (ember tensors are laid out contiguously)."""
         return self.new_empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
 
@@ -142,4 +151,3 @@ class LegacyMethods:
                 setattr(out, slot, getattr(self, slot))
         out._vc, out._hooks, out._accumulator = self._version_counter(), None, None
         return out
-

@@ -18,10 +18,41 @@ from ember.ops import linalg
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
 FUNCTIONS = [
-    "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
-    "baddbmm", "addr", "kron", "matrix_power", "trace", "diag", "det", "logdet", "slogdet",
-    "inverse", "pinverse", "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse",
-    "lu_solve", "triangular_solve", "matrix_exp", "cross", "orgqr", "ormqr", "geqrf", "lu",
+    "mm",
+    "bmm",
+    "mv",
+    "dot",
+    "vdot",
+    "inner",
+    "outer",
+    "ger",
+    "addmm",
+    "addmv",
+    "addbmm",
+    "baddbmm",
+    "addr",
+    "kron",
+    "matrix_power",
+    "trace",
+    "diag",
+    "det",
+    "logdet",
+    "slogdet",
+    "inverse",
+    "pinverse",
+    "svd",
+    "qr",
+    "cholesky",
+    "cholesky_solve",
+    "cholesky_inverse",
+    "lu_solve",
+    "triangular_solve",
+    "matrix_exp",
+    "cross",
+    "orgqr",
+    "ormqr",
+    "geqrf",
+    "lu",
 ]
 __all__: list = [
     "chain_matmul",
@@ -181,7 +212,9 @@ class LinalgMethods(DecompositionMethods):
         """``self @ self @ ... (n times)`` for square matrices (batches allowed); n >= 0."""
         shape = tuple(self.shape)
         if len(shape) < 2 or shape[-1] != shape[-2]:
-            raise RuntimeError(f"matrix_power: expected a (batch of) square matrices, got shape {list(shape)}")
+            raise RuntimeError(
+                f"matrix_power: expected a (batch of) square matrices, got shape {list(shape)}"
+            )
         if n < 0:
             return self.inverse().matrix_power(-n)
         if n == 0:
@@ -211,6 +244,7 @@ class LinalgMethods(DecompositionMethods):
 
 
 # -- einsum ---------------------------------------------------------------------------------
+
 
 def einsum(equation: str, *operands):
     """Sum of products over the labels that ``equation`` contracts (NumPy's and PyTorch's einsum).
@@ -245,7 +279,9 @@ def _parse_einsum(equation: str, operands) -> tuple:
     letters = {c for c in eq if c.isalpha()}
     bad = set(eq) - letters - set(",.->")
     if bad:
-        raise RuntimeError(f"einsum(): invalid subscript(s) {sorted(bad)} in {equation!r}; use letters a-z, A-Z")
+        raise RuntimeError(
+            f"einsum(): invalid subscript(s) {sorted(bad)} in {equation!r}; use letters a-z, A-Z"
+        )
     spare = [c for c in string.ascii_letters if c not in letters]
     ell_dims = []
     for term, op in zip(terms, operands):
@@ -257,7 +293,7 @@ def _parse_einsum(equation: str, operands) -> tuple:
             )
         ell_dims.append(ndim - named if "..." in term else 0)
     ell = "".join(spare[: max(ell_dims, default=0)])
-    terms = [t.replace("...", ell[len(ell) - n:] if n else "") for t, n in zip(terms, ell_dims)]
+    terms = [t.replace("...", ell[len(ell) - n :] if n else "") for t, n in zip(terms, ell_dims)]
     if not arrow:
         counts = "".join(terms)
         out = ell + "".join(sorted(c for c in letters if counts.count(c) == 1))

@@ -18,8 +18,10 @@ def translate(op: str, kwargs: dict) -> None:
     for numpy_name, name in _SPELLINGS.items():
         if numpy_name in kwargs:
             if name in kwargs:
-                raise TypeError(f"{op}() got multiple values for argument '{name}' "
-                                f"(given as '{name}' and as '{numpy_name}')")
+                raise TypeError(
+                    f"{op}() got multiple values for argument '{name}' "
+                    f"(given as '{name}' and as '{numpy_name}')"
+                )
             kwargs[name] = kwargs.pop(numpy_name)
 
 

@@ -16,10 +16,38 @@ from ember.ops import reduce
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
 FUNCTIONS = [
-    "sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "var",
-    "std", "var_mean", "std_mean", "norm", "logsumexp", "cumsum", "cumprod", "all", "any", "topk",
-    "sort", "argsort", "msort", "median", "kthvalue", "nansum", "nanmean", "count_nonzero",
-    "softmax", "log_softmax", "softmin",
+    "sum",
+    "mean",
+    "prod",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "aminmax",
+    "argmax",
+    "argmin",
+    "var",
+    "std",
+    "var_mean",
+    "std_mean",
+    "norm",
+    "logsumexp",
+    "cumsum",
+    "cumprod",
+    "all",
+    "any",
+    "topk",
+    "sort",
+    "argsort",
+    "msort",
+    "median",
+    "kthvalue",
+    "nansum",
+    "nanmean",
+    "count_nonzero",
+    "softmax",
+    "log_softmax",
+    "softmin",
 ]
 __all__: list = ["return_types"]  # free functions and namespaces defined here
 
@@ -175,6 +203,7 @@ class ReduceMethods:
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
         """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+
         def run(t, d):
             n = t._data.shape[d]
             if not 0 <= k <= n:
@@ -188,6 +217,7 @@ class ReduceMethods:
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
         """(values, indices) of the k-th smallest element (1-based) along ``dim``."""
+
         def run(t, d):
             n = t._data.shape[d]
             if not 1 <= k <= n:

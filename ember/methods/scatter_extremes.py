@@ -40,6 +40,7 @@ def scatter_extreme(self, key, value, reduce: str, include_self: bool):
     # the exact extreme as the value, the tie weights as the gradient (inf == inf needs no fix)
     return out + make(xp.where(result == out._data, 0, result - out._data))
 
+
 def _identity(xp, dtype, reduce: str):
     if dtype.kind == "f":
         return -xp.inf if reduce == "amax" else xp.inf

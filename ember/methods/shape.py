@@ -21,10 +21,32 @@ if TYPE_CHECKING:
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
 FUNCTIONS = [
-    "reshape", "permute", "transpose", "swapaxes", "swapdims", "unsqueeze", "squeeze", "flatten",
-    "unflatten", "t", "movedim", "moveaxis", "broadcast_to", "repeat_interleave", "tile", "flip",
-    "fliplr", "flipud", "roll", "narrow", "select", "diagonal", "tensor_split", "chunk",
-    "unbind", "ravel",
+    "reshape",
+    "permute",
+    "transpose",
+    "swapaxes",
+    "swapdims",
+    "unsqueeze",
+    "squeeze",
+    "flatten",
+    "unflatten",
+    "t",
+    "movedim",
+    "moveaxis",
+    "broadcast_to",
+    "repeat_interleave",
+    "tile",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "narrow",
+    "select",
+    "diagonal",
+    "tensor_split",
+    "chunk",
+    "unbind",
+    "ravel",
 ]
 # free functions defined here (joining tensors lives in ember.methods.join)
 __all__: list = ["split"]
@@ -79,8 +101,9 @@ def _one_of(op: str, **candidates):
     """The one argument given among aliases (``sections=``, ``indices=``, ...)."""
     given = [(k, v) for k, v in candidates.items() if v is not None]
     if len(given) != 1:
-        raise TypeError(f"{op}() expects exactly one of {', '.join(candidates)}, got "
-                        f"{[k for k, _ in given] or 'none'}")
+        raise TypeError(
+            f"{op}() expects exactly one of {', '.join(candidates)}, got {[k for k, _ in given] or 'none'}"
+        )
     return given[0][1]
 
 
@@ -150,7 +173,7 @@ class ShapeMethods:
             raise RuntimeError(
                 f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) for shape {list(shape)}"
             )
-        return self.reshape(shape[:s] + (_numel(shape[s:e + 1]),) + shape[e + 1:])
+        return self.reshape(shape[:s] + (_numel(shape[s : e + 1]),) + shape[e + 1 :])
 
     def ravel(self) -> Tensor:
         """The elements as one dim: a view when contiguous, else a copy."""
@@ -164,7 +187,7 @@ class ShapeMethods:
         if not sizes:
             raise RuntimeError("unflatten: sizes must be non-empty")
         sizes = _infer_shape(sizes, shape[d], f"unflatten (dim {d})", shape)
-        return self.view(shape[:d] + sizes + shape[d + 1:])
+        return self.view(shape[:d] + sizes + shape[d + 1 :])
 
     def unsqueeze(self, dim: int) -> Tensor:
         """A view with a new dim of size 1 at ``dim``."""
@@ -293,7 +316,9 @@ class ShapeMethods:
     def mT(self) -> Tensor:
         """The last two dims swapped (a view)."""
         if self._data.ndim < 2:
-            raise RuntimeError(f"mT: tensor of shape {list(self._data.shape)} must have at least 2 dimensions")
+            raise RuntimeError(
+                f"mT: tensor of shape {list(self._data.shape)} must have at least 2 dimensions"
+            )
         return self.transpose(-2, -1)
 
     @property
@@ -346,7 +371,9 @@ class ShapeMethods:
         d = wrap_dim(dim, len(shape), "narrow")
         start, length, n = int(start), int(length), shape[d]
         if not -n <= start <= n:
-            raise IndexError(f"narrow: start ({start}) out of range for dimension {d} of size {n} (shape {list(shape)})")
+            raise IndexError(
+                f"narrow: start ({start}) out of range for dimension {d} of size {n} (shape {list(shape)})"
+            )
         if start < 0:
             start += n
         if length < 0 or start + length > n:
@@ -402,8 +429,9 @@ class ShapeMethods:
 
     def split(self, split_size_or_sections=None, dim: int = 0, *, split_size=None) -> tuple:
         """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
-        split_size_or_sections = _one_of("split", split_size_or_sections=split_size_or_sections,
-                                         split_size=split_size)
+        split_size_or_sections = _one_of(
+            "split", split_size_or_sections=split_size_or_sections, split_size=split_size
+        )
         shape = self._data.shape
         if not shape:
             raise RuntimeError("split: expected a tensor with at least 1 dimension, got a 0-dim tensor")
@@ -433,15 +461,28 @@ class ShapeMethods:
         n = shape[wrap_dim(dim, len(shape), "chunk")]
         return self.split(-(-n // chunks), dim) if n else self.split([0] * chunks, dim)
 
-    def tensor_split(self, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None,
-                     tensor_indices_or_sections=None) -> tuple:
+    def tensor_split(
+        self,
+        indices_or_sections=None,
+        dim: int = 0,
+        *,
+        sections=None,
+        indices=None,
+        tensor_indices_or_sections=None,
+    ) -> tuple:
         """``sections`` near-equal pieces, or pieces cut before each listed index, along ``dim``."""
         indices_or_sections = _one_of(
-            "tensor_split", indices_or_sections=indices_or_sections, sections=sections,
-            indices=indices, tensor_indices_or_sections=tensor_indices_or_sections)
+            "tensor_split",
+            indices_or_sections=indices_or_sections,
+            sections=sections,
+            indices=indices,
+            tensor_indices_or_sections=tensor_indices_or_sections,
+        )
         shape = self._data.shape
         if not shape:
-            raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a 0-dim tensor")
+            raise RuntimeError(
+                "tensor_split expected at least a 1-dimensional tensor, but got a 0-dim tensor"
+            )
         d = wrap_dim(dim, len(shape), "tensor_split")
         n = shape[d]
         spec = indices_or_sections
@@ -538,8 +579,12 @@ class ShapeMethods:
         n = src._data.shape[d]
         if hasattr(repeats, "tolist"):
             if repeats._data.dtype.kind not in "iu":
-                raise RuntimeError(f"repeat_interleave: repeats must be an integer tensor, got {repeats.dtype}")
-            repeats = repeats.tolist() if repeats._data.ndim and repeats._data.size != 1 else int(repeats.item())
+                raise RuntimeError(
+                    f"repeat_interleave: repeats must be an integer tensor, got {repeats.dtype}"
+                )
+            repeats = (
+                repeats.tolist() if repeats._data.ndim and repeats._data.size != 1 else int(repeats.item())
+            )
         if isinstance(repeats, numbers.Integral):
             repeats = (int(repeats),) * n
         repeats = tuple(int(r) for r in repeats)

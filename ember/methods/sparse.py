@@ -20,8 +20,7 @@ __all__: list = []
 class SparseMethods:
     __slots__ = ()
 
-    def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
-                  dense_dim=None):
+    def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None, dense_dim=None):
         """The nonzeros as a sparse COO tensor (or CSR with ``layout=ember.sparse_csr``)."""
         from ember.sparse import dense_to_sparse  # layer 4, built on Tensor: a cycle at module level
 
@@ -55,18 +54,19 @@ class SparseMethods:
     def sparse_mask(self, mask):
         """This tensor's values at ``mask``'s nonzeros, as a sparse tensor with its pattern."""
         if not getattr(mask, "is_sparse", False):
-            raise RuntimeError(f"sparse_mask: expected a sparse COO mask, got layout "
-                               f"{mask.layout}")
+            raise RuntimeError(f"sparse_mask: expected a sparse COO mask, got layout {mask.layout}")
         if tuple(mask.shape) != tuple(self.shape):
-            raise RuntimeError(f"sparse_mask: operands have incompatible sizes "
-                               f"{list(self.shape)} and {list(mask.shape)}")
+            raise RuntimeError(
+                f"sparse_mask: operands have incompatible sizes {list(self.shape)} and {list(mask.shape)}"
+            )
         coalesced = mask.coalesce()
         key = tuple(row for row in coalesced._indices().unbind(0))
         return coalesced._with_values(self[key])
 
     def _sparse_only(self, name: str):
-        raise RuntimeError(f"{name} expected sparse tensor layout but got {self.layout}; "
-                           f"convert with .to_sparse() first")
+        raise RuntimeError(
+            f"{name} expected sparse tensor layout but got {self.layout}; convert with .to_sparse() first"
+        )
 
     def _indices(self):
         self._sparse_only("_indices")

@@ -33,8 +33,7 @@ def float_pair(op: str, a, b):
     """Two operands (Tensors or numbers) as Tensors of their common floating dtype."""
     if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
         raise TypeError(
-            f"{op}: expected at least one Tensor operand, got {type(a).__name__} and "
-            f"{type(b).__name__}"
+            f"{op}: expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}"
         )
     like = a if isinstance(a, TensorBase) else b
     target = dtypes.result_type(a, b)
@@ -67,9 +66,7 @@ class SpecialMethods:
         if p < 1:
             raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1, got {p}")
         if bool((x._data <= (p - 1) / 2).any()):
-            raise RuntimeError(
-                f"mvlgamma: All elements must be greater than (p-1)/2 = {(p - 1) / 2}"
-            )
+            raise RuntimeError(f"mvlgamma: All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
         total = sum((x - i / 2).lgamma() for i in range(p))
         return total + p * (p - 1) / 4 * math.log(math.pi)
 

@@ -25,9 +25,7 @@ def _full_window(window, n_fft: int, win_length: int, like):
         )
     left = (n_fft - win_length) // 2
     if left or n_fft - win_length - left:
-        window = cat(
-            [window.new_zeros((left,)), window, window.new_zeros((n_fft - win_length - left,))]
-        )
+        window = cat([window.new_zeros((left,)), window, window.new_zeros((n_fft - win_length - left,))])
     return window
 
 
@@ -131,9 +129,7 @@ class SpectralMethods:
         else:
             frames = fft.ifft(columns, n=n_fft, norm=norm)
             frames = frames if return_complex else frames.real
-        window_full = _full_window(
-            window, n_fft, win, frames.real if frames.is_complex() else frames
-        )
+        window_full = _full_window(window, n_fft, win, frames.real if frames.is_complex() else frames)
         frames = frames * window_full
         n_frames = frames.shape[-2]
         total = n_fft + hop * (n_frames - 1)

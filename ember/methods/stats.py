@@ -23,15 +23,29 @@ if TYPE_CHECKING:
     from ember.tensor import Tensor
 
 FUNCTIONS = [
-    "histc", "histogram", "bincount", "cummax", "cummin", "logcumsumexp", "quantile",
-    "nanquantile", "nanmedian", "mode", "cov", "corrcoef", "unique", "unique_consecutive",
-    "dist", "renorm",
+    "histc",
+    "histogram",
+    "bincount",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "quantile",
+    "nanquantile",
+    "nanmedian",
+    "mode",
+    "cov",
+    "corrcoef",
+    "unique",
+    "unique_consecutive",
+    "dist",
+    "renorm",
 ]
 __all__ = ["bucketize", "cdist", "histogramdd", "isin", "searchsorted"]
 INPLACE = ["renorm"]
 
-values_indices = {name: namedtuple(name, ["values", "indices"])
-                  for name in ("cummax", "cummin", "nanmedian", "mode")}
+values_indices = {
+    name: namedtuple(name, ["values", "indices"]) for name in ("cummax", "cummin", "nanmedian", "mode")
+}
 histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
 
 
@@ -72,16 +86,18 @@ class StatsMethods:
         data = _host(self)
         edges = _host(bins) if isinstance(bins, TensorBase) else int(bins)
         weights = None if weight is None else _host(weight)
-        hist, bin_edges = np.histogram(data, bins=edges, range=range, weights=weights,
-                                       density=density)
-        return histogram_result(_like(hist.astype(data.dtype), self),
-                                _like(bin_edges.astype(data.dtype), self))
+        hist, bin_edges = np.histogram(data, bins=edges, range=range, weights=weights, density=density)
+        return histogram_result(
+            _like(hist.astype(data.dtype), self), _like(bin_edges.astype(data.dtype), self)
+        )
 
     def bincount(self, weights=None, minlength: int = 0) -> Tensor:
         """Counts of each value of a 1-D non-negative integer tensor (weighted sums if given)."""
         if self._data.ndim != 1 or self._data.dtype.kind not in "iub":
-            raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got "
-                               f"{self.dtype} of shape {list(self.shape)}")
+            raise RuntimeError(
+                f"bincount only supports 1-d non-negative integral inputs, got "
+                f"{self.dtype} of shape {list(self.shape)}"
+            )
         data = _host(self)
         if data.size and data.min() < 0:
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -167,8 +183,10 @@ class StatsMethods:
         """Covariance of the rows (variables) over the columns (observations)."""
         x = _float(self)
         if x._data.ndim > 2:
-            raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got "
-                               f"an input with {x._data.ndim} dimensions")
+            raise RuntimeError(
+                f"cov(): expected input to have two or fewer dimensions but got "
+                f"an input with {x._data.ndim} dimensions"
+            )
         x = x.reshape(1, -1) if x._data.ndim < 2 else x
         weights = None
         for w in (fweights, aweights):
@@ -195,8 +213,9 @@ class StatsMethods:
         return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)
 
     # -- unique values --------------------------------------------------------------------------
-    def unique(self, sorted: bool = True, return_inverse: bool = False,
-               return_counts: bool = False, dim=None):
+    def unique(
+        self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None
+    ):
         """The distinct values (sorted), with the inverse map and the counts if asked."""
         data = _host(self)
         axis = None if dim is None else wrap_dim(dim, data.ndim, "unique")
@@ -206,8 +225,7 @@ class StatsMethods:
             inverse = inverse.reshape(data.shape)
         return _unique_result(self, values, inverse, counts, return_inverse, return_counts)
 
-    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
-                           dim=None):
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False, dim=None):
         """Each run of equal consecutive values collapsed to one."""
         data = _host(self)
         axis = 0 if dim is None else wrap_dim(dim, data.ndim, "unique_consecutive")
@@ -250,8 +268,11 @@ def _nan_lower_median_index(t: Tensor, d: int) -> Tensor:
     """Per slice along ``d``, the index of the lower median of the non-NaN values (keepdim)."""
     xp, x = t.xp, t._data
     order = xp.argsort(x, axis=d, kind="stable")  # NaN sorts last
-    valid = (~xp.isnan(x)).sum(axis=d, keepdims=True) if x.dtype.kind == "f" else \
-        xp.full(x.shape[:d] + (1,) + x.shape[d + 1:], x.shape[d])
+    valid = (
+        (~xp.isnan(x)).sum(axis=d, keepdims=True)
+        if x.dtype.kind == "f"
+        else xp.full(x.shape[:d] + (1,) + x.shape[d + 1 :], x.shape[d])
+    )
     k = xp.maximum(valid - 1, 0) // 2
     return _index_tensor(xp.take_along_axis(order, k, axis=d), t)
 
@@ -263,8 +284,9 @@ def _quantile(t: Tensor, q, dim, keepdim, interpolation, op, ignore_nan):
     if t._data.dtype.kind != "f":
         raise RuntimeError(f"{op}() input tensor must be either float or double dtype, got {t.dtype}")
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f"{op}() interpolation must be one of {', '.join(_INTERPOLATIONS)}. "
-                         f"Got '{interpolation}'")
+        raise ValueError(
+            f"{op}() interpolation must be one of {', '.join(_INTERPOLATIONS)}. Got '{interpolation}'"
+        )
     scalar_q = not isinstance(q, TensorBase)
     qs = t.xp.asarray([q] if scalar_q else q._data, dtype=t._data.dtype).reshape(-1)
     if qs.size and (qs.min() < 0 or qs.max() > 1):
@@ -276,8 +298,10 @@ def _quantile(t: Tensor, q, dim, keepdim, interpolation, op, ignore_nan):
     n = data.shape[d]
     nan_count = xp.isnan(data).sum(axis=d, keepdims=True)
     valid = (n - nan_count) if ignore_nan else xp.full_like(nan_count, n)
-    results = [_one_quantile(sorted_values, d, float(qi), valid, nan_count, interpolation,
-                             ignore_nan) for qi in qs.tolist()]
+    results = [
+        _one_quantile(sorted_values, d, float(qi), valid, nan_count, interpolation, ignore_nan)
+        for qi in qs.tolist()
+    ]
     out = stack(results, 0)  # (q, ...keepdim shape)
     if dim is None:
         out = out.reshape(-1, *([1] * t._data.ndim) if keepdim else ())
@@ -320,32 +344,42 @@ histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
 def histogramdd(input, bins=10, *, range=None, weight=None, density: bool = False):
     """The histogram of the rows of ``input`` (N points in D dims) and each dim's bin edges."""
     data = _host(input)
-    edges = [_host(b) for b in bins] if isinstance(bins, (list, tuple)) and bins and isinstance(
-        bins[0], TensorBase) else bins
+    edges = (
+        [_host(b) for b in bins]
+        if isinstance(bins, (list, tuple)) and bins and isinstance(bins[0], TensorBase)
+        else bins
+    )
     ranges = None if range is None else list(zip(range[::2], range[1::2]))
-    hist, bin_edges = np.histogramdd(data.reshape(-1, data.shape[-1]), bins=edges, range=ranges,
-                                     weights=None if weight is None else _host(weight).reshape(-1),
-                                     density=density)
-    return histogramdd_result(_like(hist.astype(data.dtype), input),
-                              [_like(e.astype(data.dtype), input) for e in bin_edges])
-
+    hist, bin_edges = np.histogramdd(
+        data.reshape(-1, data.shape[-1]),
+        bins=edges,
+        range=ranges,
+        weights=None if weight is None else _host(weight).reshape(-1),
+        density=density,
+    )
+    return histogramdd_result(
+        _like(hist.astype(data.dtype), input), [_like(e.astype(data.dtype), input) for e in bin_edges]
+    )
 
 
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """The index of the bucket of ``boundaries`` (1-D, sorted) each value falls in."""
     if boundaries._data.ndim != 1:
-        raise RuntimeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim "
-                           f"{boundaries._data.ndim}")
+        raise RuntimeError(
+            f"bucketize: boundaries tensor must be 1 dimension, but got dim {boundaries._data.ndim}"
+        )
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
-def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False,
-                 side=None, sorter=None) -> Tensor:
+def searchsorted(
+    sorted_sequence, input, *, out_int32: bool = False, right: bool = False, side=None, sorter=None
+) -> Tensor:
     """Where ``input`` would be inserted in the innermost dim of ``sorted_sequence``."""
     if side is not None:
         if side not in ("left", "right") or (right and side == "left"):
-            raise RuntimeError(f"searchsorted: side must be 'left' or 'right' (and agree with "
-                               f"right={right}), got {side!r}")
+            raise RuntimeError(
+                f"searchsorted: side must be 'left' or 'right' (and agree with right={right}), got {side!r}"
+            )
         right = side == "right"
     seq = _host(sorted_sequence)
     if sorter is not None:
@@ -368,8 +402,15 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
     return _like(np.asarray(found, dtype=np.int32 if out_int32 else np.int64), like)
 
 
-def isin(elements=None, test_elements=None, *, assume_unique: bool = False, invert: bool = False,
-         element=None, test_element=None) -> Tensor:
+def isin(
+    elements=None,
+    test_elements=None,
+    *,
+    assume_unique: bool = False,
+    invert: bool = False,
+    element=None,
+    test_element=None,
+) -> Tensor:
     """True where an element of ``elements`` is in ``test_elements`` (either may be a number)."""
     elements = element if elements is None else elements
     test_elements = test_element if test_elements is None else test_elements
@@ -396,4 +437,3 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
         safe = squared.masked_fill(squared == 0, 1.0)
         return safe.sqrt().masked_fill(squared == 0, 0.0)
     return diff.abs().pow(p).sum(-1).pow(1.0 / p)
-

@@ -29,10 +29,25 @@ if TYPE_CHECKING:
     from ember.tensor import Tensor
 
 FUNCTIONS = [
-    "diff", "rot90", "diag_embed", "diagflat", "diagonal_scatter", "select_scatter",
-    "slice_scatter", "as_strided", "as_strided_scatter", "narrow_copy", "split_with_sizes",
-    "hsplit", "vsplit", "dsplit", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes",
-    "index_reduce", "put",
+    "diff",
+    "rot90",
+    "diag_embed",
+    "diagflat",
+    "diagonal_scatter",
+    "select_scatter",
+    "slice_scatter",
+    "as_strided",
+    "as_strided_scatter",
+    "narrow_copy",
+    "split_with_sizes",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
+    "index_reduce",
+    "put",
 ]
 __all__ = [
     "block_diag",
@@ -49,18 +64,75 @@ __all__ = [
 ]
 
 # value ops whose in-place twin is ``x.op_(...) == x.copy_(x.op(...))``
-_VALUE_INPLACE = _MATH_INPLACE + _STATS_INPLACE + [
-    "addbmm", "addmm", "addmv", "addr", "baddbmm", "cumprod", "cumsum", "scatter_reduce",
-    "index_reduce",
-]
+_VALUE_INPLACE = (
+    _MATH_INPLACE
+    + _STATS_INPLACE
+    + [
+        "addbmm",
+        "addmm",
+        "addmv",
+        "addr",
+        "baddbmm",
+        "cumprod",
+        "cumsum",
+        "scatter_reduce",
+        "index_reduce",
+    ]
+)
 # PyTorch's top-level in-place functions: ``ember.abs_(x)`` is ``x.abs_()``
 INPLACE_FUNCTIONS = [
-    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
-    "arctanh_", "as_strided_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_max_",
-    "clamp_min_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_", "expm1_",
-    "fix_", "floor_", "frac_", "gcd_", "index_put_", "lcm_", "ldexp_", "log10_", "log1p_",
-    "log2_", "log_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "round_",
-    "rsqrt_", "sin_", "sinc_", "sinh_", "square_", "tan_", "trunc_", "xlogy_", "resize_as_",
+    "abs_",
+    "acos_",
+    "acosh_",
+    "addmv_",
+    "arccos_",
+    "arccosh_",
+    "arcsin_",
+    "arcsinh_",
+    "arctan_",
+    "arctanh_",
+    "as_strided_",
+    "asin_",
+    "asinh_",
+    "atan_",
+    "atanh_",
+    "ceil_",
+    "clamp_max_",
+    "clamp_min_",
+    "cos_",
+    "cosh_",
+    "deg2rad_",
+    "detach_",
+    "erf_",
+    "erfc_",
+    "exp2_",
+    "expm1_",
+    "fix_",
+    "floor_",
+    "frac_",
+    "gcd_",
+    "index_put_",
+    "lcm_",
+    "ldexp_",
+    "log10_",
+    "log1p_",
+    "log2_",
+    "log_",
+    "nan_to_num_",
+    "neg_",
+    "negative_",
+    "rad2deg_",
+    "reciprocal_",
+    "round_",
+    "rsqrt_",
+    "sin_",
+    "sinc_",
+    "sinh_",
+    "square_",
+    "tan_",
+    "trunc_",
+    "xlogy_",
+    "resize_as_",
 ]
 
 
@@ -75,8 +147,9 @@ def _scatter_into_view(input: Tensor, src, view_of, op: str) -> Tensor:
             f"{list(getattr(src, 'shape', []))}, slice size = {list(view.shape)}"
         )
     offset = _address(view._data) - _address(base._data)
-    return views.ViewScatter.apply(base, src._cast(base._data.dtype), offset, view._data.shape,
-                                   view._data.strides)
+    return views.ViewScatter.apply(
+        base, src._cast(base._data.dtype), offset, view._data.shape, view._data.strides
+    )
 
 
 def _copied(result):
@@ -91,8 +164,11 @@ class StructureMethods:
     def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
         """The ``n``-th forward difference along ``dim`` (with ``prepend``/``append`` joined)."""
         d = wrap_dim(dim, self._data.ndim, "diff")
-        parts = [p if p._data.ndim else p.expand(*self.shape[:d], 1, *self.shape[d + 1:])
-                 for p in (prepend, self, append) if p is not None]
+        parts = [
+            p if p._data.ndim else p.expand(*self.shape[:d], 1, *self.shape[d + 1 :])
+            for p in (prepend, self, append)
+            if p is not None
+        ]
         x = cat(parts, d) if len(parts) > 1 else self
         for _ in range(n):
             length = x.shape[d] - 1
@@ -105,8 +181,10 @@ class StructureMethods:
     def rot90(self, k: int = 1, dims=(0, 1)) -> Tensor:
         """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first towards the second."""
         if len(dims) != 2 or self._data.ndim < 2:
-            raise RuntimeError(f"rot90: expected total rotation dims == 2 and total dims >= 2, "
-                               f"got dims {list(dims)} for shape {list(self.shape)}")
+            raise RuntimeError(
+                f"rot90: expected total rotation dims == 2 and total dims >= 2, "
+                f"got dims {list(dims)} for shape {list(self.shape)}"
+            )
         d0, d1 = (wrap_dim(d, self._data.ndim, "rot90") for d in dims)
         if d0 == d1:
             raise RuntimeError(f"rot90: expected rotation dims to be different, got {list(dims)}")
@@ -138,8 +216,7 @@ class StructureMethods:
 
     def diagonal_scatter(self, src, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """A copy of ``self`` whose diagonal (as ``diagonal`` reads it) holds ``src``."""
-        return _scatter_into_view(self, src, lambda t: t.diagonal(offset, dim1, dim2),
-                                  "diagonal_scatter")
+        return _scatter_into_view(self, src, lambda t: t.diagonal(offset, dim1, dim2), "diagonal_scatter")
 
     def select_scatter(self, src, dim: int, index: int) -> Tensor:
         """A copy of ``self`` whose ``select(dim, index)`` holds ``src``."""
@@ -147,8 +224,7 @@ class StructureMethods:
 
     def slice_scatter(self, src, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
         """A copy of ``self`` whose slice ``start:end:step`` along ``dim`` holds ``src``."""
-        return _scatter_into_view(self, src, lambda t: _slice(t, dim, start, end, step),
-                                  "slice_scatter")
+        return _scatter_into_view(self, src, lambda t: _slice(t, dim, start, end, step), "slice_scatter")
 
     # -- strided views -----------------------------------------------------------------------------
     def as_strided(self, size, stride, storage_offset=None) -> Tensor:
@@ -172,8 +248,9 @@ class StructureMethods:
 
     def as_strided_scatter(self, src, size, stride, storage_offset=None) -> Tensor:
         """A copy of ``self`` whose ``as_strided(size, stride, storage_offset)`` view holds ``src``."""
-        return _scatter_into_view(self, src, lambda t: t.as_strided(size, stride, storage_offset),
-                                  "as_strided_scatter")
+        return _scatter_into_view(
+            self, src, lambda t: t.as_strided(size, stride, storage_offset), "as_strided_scatter"
+        )
 
     # -- splits ------------------------------------------------------------------------------------
     def narrow_copy(self, dim: int, start, length: int) -> Tensor:
@@ -191,8 +268,10 @@ class StructureMethods:
 
     def _directional_split(self, sections, dim: int, least_ndim: int, op: str) -> tuple:
         if self._data.ndim < least_ndim:
-            raise RuntimeError(f"{op} requires a tensor with at least {least_ndim} dimension, "
-                               f"but got a tensor with {self._data.ndim} dimensions!")
+            raise RuntimeError(
+                f"{op} requires a tensor with at least {least_ndim} dimension, "
+                f"but got a tensor with {self._data.ndim} dimensions!"
+            )
         if isinstance(sections, int) and (sections == 0 or self.shape[dim] % sections):
             raise RuntimeError(
                 f"{op} attempted to split along dimension {dim}, but the size of the dimension "
@@ -224,8 +303,10 @@ class StructureMethods:
         """Fill the main diagonal in place (all dims equal, or 2-D with ``wrap`` for tall ones)."""
         shape = self.shape
         if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
-            raise RuntimeError(f"fill_diagonal_: dimensions must larger than 1 and all of equal "
-                               f"length when more than 2 (got shape {list(shape)})")
+            raise RuntimeError(
+                f"fill_diagonal_: dimensions must larger than 1 and all of equal "
+                f"length when more than 2 (got shape {list(shape)})"
+            )
         mask = np.zeros(shape, dtype=bool)
         np.fill_diagonal(mask, True, wrap=wrap)
         return self.masked_fill_(make(self.xp.asarray(mask)), fill_value)
@@ -233,8 +314,9 @@ class StructureMethods:
     def index_reduce(self, dim: int, index, source, reduce: str, *, include_self: bool = True):
         """Reduce (prod, mean, amax, amin) rows of ``source`` into the ``index`` rows along ``dim``."""
         if reduce not in ("prod", "mean", "amax", "amin"):
-            raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
-                               f"amin but got {reduce}.")
+            raise RuntimeError(
+                f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}."
+            )
         d = wrap_dim(dim, max(source._data.ndim, 1), "index_reduce")
         view = [1] * source._data.ndim
         view[d] = -1
@@ -300,14 +382,19 @@ def _slice(t: Tensor, dim: int, start, end, step: int) -> Tensor:
 # -- free functions ------------------------------------------------------------------------------
 def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
     """Central differences inside, one-sided at the edges, along each of ``dim`` (all dims)."""
-    dims = normalize_dims(dim, input._data.ndim, "gradient") if dim is not None else \
-        tuple(range(input._data.ndim))
+    dims = (
+        normalize_dims(dim, input._data.ndim, "gradient")
+        if dim is not None
+        else tuple(range(input._data.ndim))
+    )
     if isinstance(dim, int):
         dims = (wrap_dim(dim, input._data.ndim, "gradient"),)
     spacings = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
     if len(spacings) != len(dims):
-        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or a "
-                           f"list of length {len(dims)}, got {len(spacings)} entries")
+        raise RuntimeError(
+            f"torch.gradient expected spacing to be unspecified, a scalar or a "
+            f"list of length {len(dims)}, got {len(spacings)} entries"
+        )
     if edge_order not in (1, 2):
         raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2, got {edge_order}")
     x = input if input._data.dtype.kind == "f" else input.to(dtypes.get_default_dtype())
@@ -317,8 +404,10 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
 def _gradient_along(x: Tensor, d: int, h, edge_order: int) -> Tensor:
     n = x.shape[d]
     if n < edge_order + 1:
-        raise RuntimeError(f"torch.gradient expected each dimension size to be at least "
-                           f"edge_order+1 (got size {n} along dim {d})")
+        raise RuntimeError(
+            f"torch.gradient expected each dimension size to be at least "
+            f"edge_order+1 (got size {n} along dim {d})"
+        )
     if isinstance(h, TensorBase):
         return _gradient_coordinates(x, d, h, edge_order)
     h = float(h.item() if isinstance(h, TensorBase) else h)
@@ -356,8 +445,10 @@ def block_diag(*tensors) -> Tensor:
     mats = [t.reshape(1, -1) if t._data.ndim < 2 else t for t in _promote_all(list(tensors))]
     for t in mats:
         if t._data.ndim != 2:
-            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
-                               f"Input has {t._data.ndim} dimensions")
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
+                f"Input has {t._data.ndim} dimensions"
+            )
     width = sum(t.shape[1] for t in mats)
     rows, left = [], 0
     for t in mats:
@@ -393,14 +484,16 @@ def _triangle_indices(op, np_fn, row, col, offset, dtype, device) -> Tensor:
     return as_tensor(array, device=device)
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
-                 layout=None, pin_memory: bool = False) -> Tensor:
+def tril_indices(
+    row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None, pin_memory: bool = False
+) -> Tensor:
     """The (row, col) indices of the lower triangle of a row x col matrix, as 2 rows."""
     return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
-                 layout=None, pin_memory: bool = False) -> Tensor:
+def triu_indices(
+    row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None, pin_memory: bool = False
+) -> Tensor:
     """The (row, col) indices of the upper triangle of a row x col matrix, as 2 rows."""
     return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
 
@@ -469,11 +562,21 @@ def unravel_index(indices, shape) -> tuple:
 
 # -- the *_copy twins of view ops ------------------------------------------------------------
 _COPY_OF = {
-    "view_copy": "view", "permute_copy": "permute", "expand_copy": "expand",
-    "transpose_copy": "transpose", "t_copy": "t", "squeeze_copy": "squeeze",
-    "unsqueeze_copy": "unsqueeze", "select_copy": "select", "diagonal_copy": "diagonal",
-    "as_strided_copy": "as_strided", "detach_copy": "detach", "alias_copy": "view_as",
-    "split_copy": "split", "split_with_sizes_copy": "split_with_sizes", "unbind_copy": "unbind",
+    "view_copy": "view",
+    "permute_copy": "permute",
+    "expand_copy": "expand",
+    "transpose_copy": "transpose",
+    "t_copy": "t",
+    "squeeze_copy": "squeeze",
+    "unsqueeze_copy": "unsqueeze",
+    "select_copy": "select",
+    "diagonal_copy": "diagonal",
+    "as_strided_copy": "as_strided",
+    "detach_copy": "detach",
+    "alias_copy": "view_as",
+    "split_copy": "split",
+    "split_with_sizes_copy": "split_with_sizes",
+    "unbind_copy": "unbind",
     "unfold_copy": "unfold",
 }
 

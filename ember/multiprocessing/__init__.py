@@ -29,9 +29,16 @@ from ember.multiprocessing.spawn import (
 )
 
 __all__ = [  # noqa: PLE0604 - the standard names are multiprocessing's own list
-    "ProcessContext", "ProcessExitedException", "ProcessRaisedException",
-    "get_all_sharing_strategies", "get_sharing_strategy", "init_reductions",
-    "set_sharing_strategy", "spawn", "start_processes", *multiprocessing.__all__,
+    "ProcessContext",
+    "ProcessExitedException",
+    "ProcessRaisedException",
+    "get_all_sharing_strategies",
+    "get_sharing_strategy",
+    "init_reductions",
+    "set_sharing_strategy",
+    "spawn",
+    "start_processes",
+    *multiprocessing.__all__,
 ]
 
 _STRATEGIES = frozenset(("file_descriptor", "file_system"))
@@ -56,8 +63,9 @@ def set_sharing_strategy(new_strategy: str) -> None:
     it has. Both map the same memory.
     """
     if new_strategy not in _STRATEGIES:
-        raise ValueError(f"set_sharing_strategy: unknown strategy {new_strategy!r}; expected one of "
-                         f"{sorted(_STRATEGIES)}")
+        raise ValueError(
+            f"set_sharing_strategy: unknown strategy {new_strategy!r}; expected one of {sorted(_STRATEGIES)}"
+        )
     reductions.strategy = new_strategy
 
 

@@ -14,8 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ProcessContext", "ProcessExitedException", "ProcessRaisedException", "spawn",
-           "start_processes"]
+__all__ = ["ProcessContext", "ProcessExitedException", "ProcessRaisedException", "spawn", "start_processes"]
 
 
 class ProcessException(Exception):
@@ -36,8 +35,9 @@ class ProcessRaisedException(ProcessException):
 class ProcessExitedException(ProcessException):
     """A spawned process exited with a non-zero code or a signal, without a Python traceback."""
 
-    def __init__(self, msg: str, error_index: int, error_pid: int, exit_code: int,
-                 signal_name: str | None = None) -> None:
+    def __init__(
+        self, msg: str, error_index: int, error_pid: int, exit_code: int, signal_name: str | None = None
+    ) -> None:
         super().__init__(msg, error_index, error_pid)
         self.exit_code, self.signal_name = exit_code, signal_name
 
@@ -68,8 +68,7 @@ class ProcessContext:
         """Wait up to ``timeout``; True when all finished, False when some still run."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            failed = next((i for i, p in enumerate(self.processes)
-                           if p.exitcode not in (None, 0)), None)
+            failed = next((i for i, p in enumerate(self.processes) if p.exitcode not in (None, 0)), None)
             if failed is not None:
                 self._terminate(grace_period)
                 self._raise(failed)
@@ -77,8 +76,9 @@ class ProcessContext:
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            multiprocessing.connection.wait([p.sentinel for p in self.processes if p.exitcode is None],
-                                            timeout=0.1)
+            multiprocessing.connection.wait(
+                [p.sentinel for p in self.processes if p.exitcode is None], timeout=0.1
+            )
 
     def _terminate(self, grace_period: float | None) -> None:
         for p in self.processes:
@@ -93,19 +93,28 @@ class ProcessContext:
         process, queue = self.processes[index], self.error_queues[index]
         if not queue.empty():
             text = queue.get()
-            raise ProcessRaisedException(f"\n\n-- Process {index} terminated with the following error:\n"
-                                         f"{text}", index, process.pid)
+            raise ProcessRaisedException(
+                f"\n\n-- Process {index} terminated with the following error:\n{text}", index, process.pid
+            )
         code = process.exitcode
         if code < 0:
             name = signal.Signals(-code).name
-            raise ProcessExitedException(f"process {index} terminated with signal {name}", index,
-                                         process.pid, code, name)
-        raise ProcessExitedException(f"process {index} terminated with exit code {code}", index,
-                                     process.pid, code)
+            raise ProcessExitedException(
+                f"process {index} terminated with signal {name}", index, process.pid, code, name
+            )
+        raise ProcessExitedException(
+            f"process {index} terminated with exit code {code}", index, process.pid, code
+        )
 
 
-def start_processes(fn: Callable, args: tuple = (), nprocs: int = 1, join: bool = True,
-                    daemon: bool = False, start_method: str = "spawn") -> ProcessContext | None:
+def start_processes(
+    fn: Callable,
+    args: tuple = (),
+    nprocs: int = 1,
+    join: bool = True,
+    daemon: bool = False,
+    start_method: str = "spawn",
+) -> ProcessContext | None:
     """Start ``nprocs`` processes running ``fn(i, *args)``; join them unless ``join=False``."""
     ctx = multiprocessing.get_context(start_method)
     processes, queues = [], []
@@ -122,7 +131,13 @@ def start_processes(fn: Callable, args: tuple = (), nprocs: int = 1, join: bool 
     return None
 
 
-def spawn(fn: Callable, args: tuple = (), nprocs: int = 1, join: bool = True, daemon: bool = False,
-          start_method: str = "spawn") -> Any:
+def spawn(
+    fn: Callable,
+    args: tuple = (),
+    nprocs: int = 1,
+    join: bool = True,
+    daemon: bool = False,
+    start_method: str = "spawn",
+) -> Any:
     """``start_processes`` with the *spawn* start method by default (``torch.multiprocessing.spawn``)."""
     return start_processes(fn, args, nprocs, join, daemon, start_method)

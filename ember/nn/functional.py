@@ -21,8 +21,19 @@ from ember.nn._functional.vision import *  # noqa: F403
 
 # PyTorch's builtins behind these names take ``out=``, so they do here too (one mechanism)
 for _name in (
-    "adaptive_avg_pool1d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "channel_shuffle", "conv_tbc",
-    "gelu", "hardshrink", "linear", "pixel_shuffle", "pixel_unshuffle", "softplus", "softshrink",
+    "adaptive_avg_pool1d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "channel_shuffle",
+    "conv_tbc",
+    "gelu",
+    "hardshrink",
+    "linear",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "softplus",
+    "softshrink",
 ):
     globals()[_name] = _with_out(globals()[_name])
 del _name

@@ -32,8 +32,15 @@ __all__ = [
     "zeros_",
 ]
 
-_LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-               "conv_transpose3d")
+_LINEAR_FNS = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -105,8 +112,9 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
         return tensor.normal_(mean, std, generator=generator)
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator=None) -> Tensor:
+def trunc_normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
+) -> Tensor:
     """Fill with draws from N(mean, std^2) restricted to [a, b] (redrawing values outside).
 
     >>> import ember
@@ -181,7 +189,9 @@ def eye_(tensor: Tensor) -> Tensor:
             [0., 1., 0.]])
     """
     if tensor.dim() != 2:
-        raise ValueError(f"Only tensors with 2 dimensions are supported (eye_ got shape {list(tensor.shape)})")
+        raise ValueError(
+            f"Only tensors with 2 dimensions are supported (eye_ got shape {list(tensor.shape)})"
+        )
     return _fill_from(tensor, tensor.xp.eye(*tensor.shape))
 
 
@@ -194,9 +204,13 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """
     sizes = tuple(tensor.shape)
     if len(sizes) not in (3, 4, 5):
-        raise ValueError(f"Only tensors with 3, 4, or 5 dimensions are supported (dirac_ got shape {list(sizes)})")
+        raise ValueError(
+            f"Only tensors with 3, 4, or 5 dimensions are supported (dirac_ got shape {list(sizes)})"
+        )
     if sizes[0] % groups != 0:
-        raise ValueError(f"dim 0 must be divisible by groups (dirac_ got shape {list(sizes)}, groups={groups})")
+        raise ValueError(
+            f"dim 0 must be divisible by groups (dirac_ got shape {list(sizes)}, groups={groups})"
+        )
     per_group = sizes[0] // groups
     array = tensor.xp.zeros(sizes, tensor._data.dtype)
     centre = tuple(s // 2 for s in sizes[2:])
@@ -236,8 +250,9 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
     return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+) -> Tensor:
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan) (``mode`` picks fan_in or fan_out).
 
     >>> import ember
@@ -252,8 +267,9 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+) -> Tensor:
     """He normal: N(0, std^2) with std = gain / sqrt(fan).
 
     >>> import ember
@@ -301,7 +317,9 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     12
     """
     if tensor.dim() != 2:
-        raise ValueError(f"Only tensors with 2 dimensions are supported (sparse_ got shape {list(tensor.shape)})")
+        raise ValueError(
+            f"Only tensors with 2 dimensions are supported (sparse_ got shape {list(tensor.shape)})"
+        )
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
     rng = _random.numpy_generator(generator)
@@ -319,8 +337,11 @@ def _deprecated(new):
 
     @functools.wraps(new)
     def deprecated_init(*args, **kwargs):
-        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
-                      FutureWarning, stacklevel=2)
+        warnings.warn(
+            f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
         return new(*args, **kwargs)
 
     deprecated_init.__name__ = deprecated_init.__qualname__ = old

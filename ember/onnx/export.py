@@ -27,9 +27,7 @@ def _onnx():
     try:
         import onnx
     except ImportError as exc:
-        raise ImportError(
-            'ember.onnx.export needs the onnx package: pip install "ember[onnx]"'
-        ) from exc
+        raise ImportError('ember.onnx.export needs the onnx package: pip install "ember[onnx]"') from exc
     return onnx
 
 
@@ -87,9 +85,20 @@ def _normalise_dynamic(dynamic_axes, names):
     return result
 
 
-def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=None,
-           opset_version: int = 17, do_constant_folding: bool = True, export_params: bool = True,
-           verbose: bool = False, **unsupported) -> None:
+def export(
+    model,
+    args,
+    f,
+    *,
+    input_names=None,
+    output_names=None,
+    dynamic_axes=None,
+    opset_version: int = 17,
+    do_constant_folding: bool = True,
+    export_params: bool = True,
+    verbose: bool = False,
+    **unsupported,
+) -> None:
     """Export ``model`` run on ``args`` to the ONNX file ``f`` (a path or a binary file object).
 
     The model runs once in eval mode under a tracer that records ember's primitives; each is
@@ -119,22 +128,39 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
     try:
         tracer, output = _trace(model, args, kwargs)
         outputs = list(_flatten(output))
-        output_names = list(output_names or (["output"] if len(outputs) == 1 else
-                                             [f"output_{i}" for i in range(len(outputs))]))
+        output_names = list(
+            output_names
+            or (["output"] if len(outputs) == 1 else [f"output_{i}" for i in range(len(outputs))])
+        )
         if len(output_names) < len(outputs):
             output_names += [f"output_{i}" for i in range(len(output_names), len(outputs))]
         dynamic = _normalise_dynamic(dynamic_axes, input_names + output_names)
         positions = iter(input_names)
-        alt_args = tuple(_vary(a, dynamic.get(next(positions), {})) if isinstance(a, Tensor) else a
-                         for a in args)
-        alt_kwargs = {k: _vary(v, dynamic.get(next(positions), {})) if isinstance(v, Tensor) else v
-                      for k, v in kwargs.items()}
+        alt_args = tuple(
+            _vary(a, dynamic.get(next(positions), {})) if isinstance(a, Tensor) else a for a in args
+        )
+        alt_kwargs = {
+            k: _vary(v, dynamic.get(next(positions), {})) if isinstance(v, Tensor) else v
+            for k, v in kwargs.items()
+        }
         alt_inputs = [t for t in list(alt_args) + list(alt_kwargs.values()) if isinstance(t, Tensor)]
         alt_tracer, alt_output = _trace(model, alt_args, alt_kwargs)
         _pair_steps(tracer, alt_tracer)
-        graph = _build(onnx, model, tracer, tensor_inputs, alt_inputs, input_names, outputs,
-                       list(_flatten(alt_output)), output_names, dynamic, opset_version,
-                       do_constant_folding, export_params)
+        graph = _build(
+            onnx,
+            model,
+            tracer,
+            tensor_inputs,
+            alt_inputs,
+            input_names,
+            outputs,
+            list(_flatten(alt_output)),
+            output_names,
+            dynamic,
+            opset_version,
+            do_constant_folding,
+            export_params,
+        )
     finally:
         if hasattr(model, "train"):
             model.train(was_training)
@@ -145,7 +171,7 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
 
 def _pair_steps(tracer, alt_tracer) -> None:
     steps, alts = tracer.steps, alt_tracer.steps
-    for i, (a, b) in enumerate(zip(steps, alts)):
+    for _i, (a, b) in enumerate(zip(steps, alts)):
         if a.op != b.op:
             raise UnsupportedOperatorError(
                 f"ember.onnx.export: the model ran {a.op} (in {a.where}) for one input and {b.op} "
@@ -161,8 +187,21 @@ def _pair_steps(tracer, alt_tracer) -> None:
         )
 
 
-def _build(onnx, model, tracer, inputs, alt_inputs, input_names, outputs, alt_outputs,
-           output_names, dynamic, opset, fold, export_params):
+def _build(
+    onnx,
+    model,
+    tracer,
+    inputs,
+    alt_inputs,
+    input_names,
+    outputs,
+    alt_outputs,
+    output_names,
+    dynamic,
+    opset,
+    fold,
+    export_params,
+):
     g = GraphBuilder(onnx, fold)
     g.opset = opset
     for t, alt, name in zip(inputs, alt_inputs, input_names):
@@ -178,20 +217,22 @@ def _build(onnx, model, tracer, inputs, alt_inputs, input_names, outputs, alt_ou
     g.step = None
     output_values = []
     for t, alt, name in zip(outputs, alt_outputs, output_names):
-        g.nodes.append(onnx.helper.make_node("Identity", [g.name_of(t, alt)], [name],
-                                              name=f"/output/{name}"))
+        g.nodes.append(onnx.helper.make_node("Identity", [g.name_of(t, alt)], [name], name=f"/output/{name}"))
         axes = dict(dynamic.get(name, {}))
         for d, (size, alt_size) in enumerate(zip(t._data.shape, alt._data.shape)):
             if size != alt_size:
                 axes.setdefault(d, f"{name}_dynamic_axes_{d + 1}")
         output_values.append(_value_info(onnx, name, t._data, axes))
-    graph_inputs = [_value_info(onnx, name, t._data, dynamic.get(name, {}))
-                    for t, name in zip(inputs, input_names)]
+    graph_inputs = [
+        _value_info(onnx, name, t._data, dynamic.get(name, {})) for t, name in zip(inputs, input_names)
+    ]
     graph_inputs += [_value_info(onnx, name, t._data, {}) for name, t in params]
-    graph = onnx.helper.make_graph(g.nodes, type(model).__name__, graph_inputs, output_values,
-                                   initializer=g.initializers)
+    graph = onnx.helper.make_graph(
+        g.nodes, type(model).__name__, graph_inputs, output_values, initializer=g.initializers
+    )
     model_proto = onnx.helper.make_model(
-        graph, producer_name="ember", opset_imports=[onnx.helper.make_opsetid("", opset)])
+        graph, producer_name="ember", opset_imports=[onnx.helper.make_opsetid("", opset)]
+    )
     model_proto.ir_version = min(model_proto.ir_version, 9)
     try:
         onnx.checker.check_model(model_proto, full_check=True)
@@ -221,8 +262,7 @@ def _emit(g, step) -> None:
         return
     fn = lookup(step.op)
     if fn is None:
-        raise g.error(f"the op {step.op} has no ONNX mapping; export supports the ops listed in "
-                      "docs/onnx.md")
+        raise g.error(f"the op {step.op} has no ONNX mapping; export supports the ops listed in docs/onnx.md")
     names = fn(g)
     names = names if isinstance(names, (tuple, list)) else (names,)
     for out, name in zip(step.outputs, names):
@@ -246,4 +286,6 @@ def _write(onnx, model_proto, f) -> None:
     elif isinstance(f, io.IOBase) or hasattr(f, "write"):
         f.write(data)
     else:
-        raise TypeError(f"ember.onnx.export: f must be a path or a binary file object, got {type(f).__name__}")
+        raise TypeError(
+            f"ember.onnx.export: f must be a path or a binary file object, got {type(f).__name__}"
+        )

@@ -155,9 +155,15 @@ class GraphBuilder:
     # -- nodes and constants --------------------------------------------------------------
     def op(self, op_type: str, *inputs: str, outputs: int = 1, **attrs):
         names = [self.fresh(op_type) for _ in range(outputs)]
-        self.nodes.append(self.helper.make_node(
-            op_type, list(inputs), names, name=names[0].replace("/", "/node_", 1),
-            **{k: v for k, v in attrs.items() if v is not None}))
+        self.nodes.append(
+            self.helper.make_node(
+                op_type,
+                list(inputs),
+                names,
+                name=names[0].replace("/", "/node_", 1),
+                **{k: v for k, v in attrs.items() if v is not None},
+            )
+        )
         return names[0] if outputs == 1 else names
 
     def const(self, array) -> str:

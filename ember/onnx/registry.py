@@ -12,10 +12,12 @@ SYMBOLICS: dict[str, object] = {}
 
 def symbolic(*names: str):
     """Register the decorated function as the mapping of the ops ``names``."""
+
     def register(fn):
         for name in names:
             SYMBOLICS[name] = fn
         return fn
+
     return register
 
 

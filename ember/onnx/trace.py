@@ -20,8 +20,11 @@ from ember.autograd import function
 from ember.tensor import Tensor
 
 _EMBER_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_TENSOR_CODE = (os.path.join(_EMBER_CODE, "tensor.py"), os.path.join(_EMBER_CODE, "tensor_core.py"),
-                os.path.join(_EMBER_CODE, "methods") + os.sep)
+_TENSOR_CODE = (
+    os.path.join(_EMBER_CODE, "tensor.py"),
+    os.path.join(_EMBER_CODE, "tensor_core.py"),
+    os.path.join(_EMBER_CODE, "methods") + os.sep,
+)
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Tracer:
             self._paths.append(f"{label} ({type(mod).__name__})")
             if isinstance(mod, self._leaf_types):
                 self._suspended += 1
+
         return hook
 
     def _leave_module(self, label: str, module):
@@ -80,6 +84,7 @@ class Tracer:
                     outputs = tuple(_flatten(output))
                     self._record("module", type(mod).__name__, mod, tuple(args), {}, outputs)
             self._paths.pop()
+
         return hook
 
     @property

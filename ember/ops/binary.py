@@ -41,7 +41,9 @@ class Maximum(Primitive):
         need_a, need_b = ctx.needs_input_grad
         shared = grad.where(a != b, grad * 0.5)
         a_loses, b_loses = cls.losers(a, b)
-        return (shared.where(~a_loses, 0.0) if need_a else None), (shared.where(~b_loses, 0.0) if need_b else None)
+        return (shared.where(~a_loses, 0.0) if need_a else None), (
+            shared.where(~b_loses, 0.0) if need_b else None
+        )
 
     @staticmethod
     def losers(a, b):

@@ -106,8 +106,7 @@ class ViewAsComplex(Primitive):
     def forward(ctx, a):
         if a.ndim == 0 or a.shape[-1] != 2:
             raise RuntimeError(
-                f"view_as_complex: Tensor must have a last dimension of size 2, got "
-                f"shape {list(a.shape)}"
+                f"view_as_complex: Tensor must have a last dimension of size 2, got shape {list(a.shape)}"
             )
         if a.dtype.kind != "f" or a.dtype.itemsize < 4:
             raise RuntimeError(f"view_as_complex: expected float32 or float64, got {a.dtype}")

@@ -100,9 +100,14 @@ def _windows(xp, padded, geo: ConvGeometry):
     n, c = padded.shape[:2]
     s_n, s_c, *s_sp = padded.strides
     return xp.lib.stride_tricks.as_strided(
-        padded, shape=(c, *geo.kernel, n, *geo.out_hw),
-        strides=(s_c, *(s * d for s, d in zip(s_sp, geo.dilation)), s_n,
-                 *(s * st for s, st in zip(s_sp, geo.stride))),
+        padded,
+        shape=(c, *geo.kernel, n, *geo.out_hw),
+        strides=(
+            s_c,
+            *(s * d for s, d in zip(s_sp, geo.dilation)),
+            s_n,
+            *(s * st for s, st in zip(s_sp, geo.stride)),
+        ),
     )
 
 
@@ -119,8 +124,10 @@ def col2im(xp, cols, batch: int, channels: int, geo: ConvGeometry):
     out = xp.zeros((channels, batch) + padded, cols.dtype)  # summed in C, N order
     blocks = cols.reshape((channels, *geo.kernel, batch, *geo.out_hw))
     for offset in itertools.product(*(range(k) for k in geo.kernel)):
-        where = tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o in
-                      zip(offset, geo.dilation, geo.stride, geo.out_hw))
+        where = tuple(
+            slice(i * d, i * d + s * (o - 1) + 1, s)
+            for i, d, s, o in zip(offset, geo.dilation, geo.stride, geo.out_hw)
+        )
         out[(slice(None), slice(None)) + where] += blocks[(slice(None),) + offset]
     out = out[(slice(None), slice(None)) + _inner(geo.padding, geo.in_hw)]
     return contiguous(xp, out.swapaxes(0, 1))
@@ -159,8 +166,11 @@ def _grad_blocks(w, groups: int):
 
 def _rows_pay(geo: ConvGeometry) -> bool:
     """Whether the input gradient goes through zero-padded rows: stride 1 and ``Wp < 2*Wo``."""
-    return (len(geo.kernel) == 2 and geo.stride == (1, 1)
-            and geo.in_hw[1] + 2 * geo.padding[1] < 2 * geo.out_hw[1])
+    return (
+        len(geo.kernel) == 2
+        and geo.stride == (1, 1)
+        and geo.in_hw[1] + 2 * geo.padding[1] < 2 * geo.out_hw[1]
+    )
 
 
 def _input_grad_rows(xp, g, w, geo: ConvGeometry, channels: int):
@@ -184,9 +194,9 @@ def _input_grad_rows(xp, g, w, geo: ConvGeometry, channels: int):
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            dest = planes[:, :, start: start + span]
+            dest = planes[:, :, start : start + span]
             xp.add(dest, blocks[:, i, j], out=dest)
-    planes = planes[:, :, : hp * wp].reshape(channels, n, hp, wp)[:, :, ph: ph + h, pw: pw + w_in]
+    planes = planes[:, :, : hp * wp].reshape(channels, n, hp, wp)[:, :, ph : ph + h, pw : pw + w_in]
     return contiguous(xp, planes.transpose(1, 0, 2, 3))
 
 
@@ -210,7 +220,7 @@ def _weight_grad(xp, cols, g, geo: ConvGeometry):
     k, m = cols.shape[0] // groups, o // groups
     dw = xp.empty((groups, m, k), g2.dtype)
     for i in range(groups):  # 2-D products: NumPy's stacked matmul misses BLAS for this layout
-        dw[i] = xp.matmul(cols[i * k: (i + 1) * k], g2[i * m: (i + 1) * m].T).T
+        dw[i] = xp.matmul(cols[i * k : (i + 1) * k], g2[i * m : (i + 1) * m].T).T
     return dw.reshape(o, k)
 
 

@@ -33,13 +33,11 @@ class Cholesky(Primitive):
             out = xp.linalg.cholesky(a)
         except xp.linalg.LinAlgError:
             raise LinAlgError(
-                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not "
-                "positive-definite"
+                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not positive-definite"
             ) from None
         if bool(xp.isnan(out).any()):  # CuPy reports failure with NaNs instead of raising
             raise LinAlgError(
-                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not "
-                "positive-definite"
+                f"linalg.cholesky: the input matrix (shape {list(a.shape)}) is not positive-definite"
             )
         ctx.save_for_backward(out)
         return out
@@ -74,9 +72,7 @@ class QR(Primitive):
         a, q, r = ctx.saved_tensors
         m, n = a.shape[-2], a.shape[-1]
         if ctx.mode == "r":
-            raise RuntimeError(
-                "linalg.qr: the derivative of mode='r' is not implemented; use mode='reduced'"
-            )
+            raise RuntimeError("linalg.qr: the derivative of mode='r' is not implemented; use mode='reduced'")
         if ctx.mode == "complete" and m > n:
             raise RuntimeError(
                 f"linalg.qr: mode='complete' is not differentiable when rows > columns "

@@ -36,8 +36,7 @@ def dim_key(index, dim: int) -> tuple:
     return None, (slice(None),) * dim + (index,)
 
 
-def check_bounds(xp, index, size: int, dim: int, op: str, negative: bool = True,
-                 error=IndexError) -> None:
+def check_bounds(xp, index, size: int, dim: int, op: str, negative: bool = True, error=IndexError) -> None:
     """Raise PyTorch's out-of-bounds error naming ``op`` if any of ``index`` misses ``[-size, size)``."""
     if index.size == 0:
         return

@@ -73,9 +73,7 @@ def ldl_factor_one(xp, matrix):
         else:
             if k + 2 < n:
                 block = a[k : k + 2, k : k + 2]
-                d = xp.stack(
-                    [xp.stack([block[0, 0], block[1, 0]]), xp.stack([block[1, 0], block[1, 1]])]
-                )
+                d = xp.stack([xp.stack([block[0, 0], block[1, 0]]), xp.stack([block[1, 0], block[1, 1]])])
                 columns = a[k + 2 :, k : k + 2]
                 multipliers = xp.linalg.solve(d, columns.T).T  # columns @ inv(D)
                 a[k + 2 :, k + 2 :] -= xp.tril(multipliers @ columns.T)
@@ -98,9 +96,7 @@ def ldl_solve_one(xp, packed, pivots, b):
             k += 1
         else:
             _swap_rows(x, k + 1, -int(pivots[k]) - 1)
-            x[k + 2 :] -= xp.outer(packed[k + 2 :, k], x[k]) + xp.outer(
-                packed[k + 2 :, k + 1], x[k + 1]
-            )
+            x[k + 2 :] -= xp.outer(packed[k + 2 :, k], x[k]) + xp.outer(packed[k + 2 :, k + 1], x[k + 1])
             off = packed[k + 1, k]
             first, second = packed[k, k] / off, packed[k + 1, k + 1] / off
             denominator = first * second - 1
@@ -152,8 +148,7 @@ class LdlSolve(Primitive):
         packed, pivots = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
             raise RuntimeError(
-                "linalg.ldl_solve: the derivative with respect to LD is not "
-                "implemented (as in PyTorch)"
+                "linalg.ldl_solve: the derivative with respect to LD is not implemented (as in PyTorch)"
             )
         return None, None, LdlSolve.apply(packed, pivots, grad)
 

@@ -222,9 +222,7 @@ class Pinv(Primitive):
             inverse = inverse * xp.sign(w)
             out = (v * inverse[..., None, :]) @ xp.conj(xp.swapaxes(v, -1, -2))
         else:
-            out = (xp.conj(xp.swapaxes(vh, -1, -2)) * inverse[..., None, :]) @ xp.conj(
-                xp.swapaxes(u, -1, -2)
-            )
+            out = (xp.conj(xp.swapaxes(vh, -1, -2)) * inverse[..., None, :]) @ xp.conj(xp.swapaxes(u, -1, -2))
         ctx.save_for_backward(a, out)
         return out
 

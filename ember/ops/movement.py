@@ -140,9 +140,9 @@ class Unfold(Primitive):
     def forward(ctx, a, dim, size, step):
         ctx.shape, ctx.args = a.shape, (dim, size, step)
         n = (a.shape[dim] - size) // step + 1
-        shape = a.shape[:dim] + (n,) + a.shape[dim + 1:] + (size,)
+        shape = a.shape[:dim] + (n,) + a.shape[dim + 1 :] + (size,)
         s = a.strides
-        strides = s[:dim] + (s[dim] * step,) + s[dim + 1:] + (s[dim],)
+        strides = s[:dim] + (s[dim] * step,) + s[dim + 1 :] + (s[dim],)
         return _as_strided(ctx.xp, a, shape, strides)
 
     @staticmethod

@@ -83,13 +83,15 @@ class Normalize(Primitive):
         xp, dims = ctx.xp, ctx.dims
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         grads = _per_channel_grads if _constant_over(weight, dims, x.ndim) else _general_grads
-        grad_x, grad_w, sum_g = grads(xp, grad, _full_rank(weight, x.ndim), centred, rstd, dims,
-                                      need_x, need_w)
+        grad_x, grad_w, sum_g = grads(
+            xp, grad, _full_rank(weight, x.ndim), centred, rstd, dims, need_x, need_w
+        )
         grad_b = _bias_grad(xp, grad, sum_g, ctx.bias_shape, dims) if need_b else None
         return grad_x, None if grad_w is None else grad_w.reshape(weight.shape), grad_b, None, None
 
 
 # ---------------------------------------------------------------- forward
+
 
 def _affine(xp, centred, rstd, weight, bias, dims):
     """``centred * rstd * weight + bias`` (full-rank operands) into a new array; ``rstd * weight``
@@ -119,6 +121,7 @@ def _slab(xp, a, shape):
 
 
 # ---------------------------------------------------------------- backward on arrays
+
 
 def _per_channel_grads(xp, g, weight, centred, rstd, dims, need_x, need_w):
     """Batch-norm-like case, ``weight`` (full rank) constant over dims: the sums that give weight
@@ -179,6 +182,7 @@ def _bias_grad(xp, g, sum_g, shape, dims):
 
 # ---------------------------------------------------------------- backward in Tensor ops
 
+
 def _recorded_backward(ctx, grad):
     """Backward in Tensor ops (for ``create_graph=True``), with xhat and rstd rebuilt from x."""
     x, weight, _, _ = ctx.saved_tensors
@@ -227,6 +231,7 @@ def standardize(x, dims: tuple, eps: float):
 
 
 # ---------------------------------------------------------------- sums on arrays
+
 
 def _rows(a, axes):
     """``a`` as a (P, C, L) view whose axes 0 and 2 are ``axes``, or None.
@@ -298,6 +303,7 @@ def _sum_to(xp, a, shape):
 
 
 # ---------------------------------------------------------------- shapes
+
 
 def _count(shape, dims) -> int:
     """The number of elements each statistic is taken over."""

@@ -41,17 +41,19 @@ class PoolGeometry:
 
     __slots__ = ("dilation", "extra", "in_hw", "kernel", "out_hw", "padding", "stride")
 
-    def __init__(self, kernel, stride, padding, dilation, in_hw, ceil_mode: bool = False,
-                 out_hw=None):
+    def __init__(self, kernel, stride, padding, dilation, in_hw, ceil_mode: bool = False, out_hw=None):
         self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
         self.in_hw = in_hw
         if out_hw is None:
-            out_hw = tuple(pool_output_size(in_hw[i], kernel[i], stride[i], padding[i],
-                                            dilation[i], ceil_mode) for i in range(len(kernel)))
+            out_hw = tuple(
+                pool_output_size(in_hw[i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode)
+                for i in range(len(kernel))
+            )
         self.out_hw = out_hw
         self.extra = tuple(
-            max(0, (out_hw[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
-                - in_hw[i] - 2 * padding[i])
+            max(
+                0, (out_hw[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - in_hw[i] - 2 * padding[i]
+            )
             for i in range(len(kernel))
         )
 
@@ -63,8 +65,7 @@ class PoolGeometry:
     @property
     def overlapping(self) -> bool:
         """Whether some input element lies in two windows (stride < dilated kernel extent)."""
-        return any(self.stride[i] < self.dilation[i] * (self.kernel[i] - 1) + 1
-                   for i in range(self.ndim))
+        return any(self.stride[i] < self.dilation[i] * (self.kernel[i] - 1) + 1 for i in range(self.ndim))
 
     @property
     def padded(self) -> bool:
@@ -73,21 +74,29 @@ class PoolGeometry:
     @property
     def tiles(self) -> bool:
         """Whether the windows tile the input exactly: stride = kernel, no padding or dilation."""
-        return (self.ndim == 2 and self.stride == self.kernel and not self.padded
-                and self.dilation == (1, 1)
-                and all(self.in_hw[i] == self.out_hw[i] * self.kernel[i] for i in range(2)))
+        return (
+            self.ndim == 2
+            and self.stride == self.kernel
+            and not self.padded
+            and self.dilation == (1, 1)
+            and all(self.in_hw[i] == self.out_hw[i] * self.kernel[i] for i in range(2))
+        )
 
     def offsets(self):
         """(k, slices into the padded input that pick flat kernel offset k of every window)."""
         ranges = (range(k) for k in self.kernel)
         for k, offset in enumerate(itertools.product(*ranges)):
-            yield k, (Ellipsis,) + tuple(
-                slice(i * d, i * d + s * (o - 1) + 1, s)
-                for i, d, s, o in zip(offset, self.dilation, self.stride, self.out_hw))
+            yield (
+                k,
+                (Ellipsis,)
+                + tuple(
+                    slice(i * d, i * d + s * (o - 1) + 1, s)
+                    for i, d, s, o in zip(offset, self.dilation, self.stride, self.out_hw)
+                ),
+            )
 
     def padded_shape(self, lead: tuple) -> tuple:
-        return lead + tuple(self.in_hw[i] + 2 * self.padding[i] + self.extra[i]
-                            for i in range(self.ndim))
+        return lead + tuple(self.in_hw[i] + 2 * self.padding[i] + self.extra[i] for i in range(self.ndim))
 
     def crop(self, padded):
         """The unpadded part of an array of ``padded_shape``."""
@@ -97,8 +106,9 @@ class PoolGeometry:
         return padded[(Ellipsis,) + inner]
 
 
-def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
-                     ceil_mode: bool) -> int:
+def pool_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+) -> int:
     """PyTorch's pooling output length; with ceil_mode the last window must start inside the input."""
     span = size + 2 * padding - dilation * (kernel - 1) - 1
     out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
@@ -110,7 +120,7 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
 def _pad(xp, x, geo: PoolGeometry, fill):
     if not geo.padded:
         return x
-    out = xp.full(geo.padded_shape(x.shape[:-geo.ndim]), fill, dtype=x.dtype)
+    out = xp.full(geo.padded_shape(x.shape[: -geo.ndim]), fill, dtype=x.dtype)
     geo.crop(out)[...] = x
     return out
 
@@ -170,8 +180,11 @@ def _window_add(xp, fill, geo: PoolGeometry, lead: tuple, dtype):
     when ``add``). Disjoint windows that tile the input exactly are written once, straight into
     an uninitialised result; otherwise parts are added into a zeroed padded grid, then cropped.
     """
-    if geo.overlapping or geo.padded or any(
-            geo.in_hw[i] != geo.out_hw[i] * geo.stride[i] for i in range(geo.ndim)):
+    if (
+        geo.overlapping
+        or geo.padded
+        or any(geo.in_hw[i] != geo.out_hw[i] * geo.stride[i] for i in range(geo.ndim))
+    ):
         out = xp.zeros(geo.padded_shape(lead), dtype)
         for k, where in geo.offsets():
             fill(k, out[where], True)
@@ -190,7 +203,7 @@ class MaxPool2d(Primitive):
     @staticmethod
     def forward(ctx, x, geo: PoolGeometry, flat: bool = False):
         xp = ctx.xp
-        lead = x.shape[:-geo.ndim]
+        lead = x.shape[: -geo.ndim]
         best = xp.empty(lead + geo.out_hw, x.dtype)
         arg = xp.empty(best.shape, xp.int8 if math.prod(geo.kernel) < 128 else xp.int32)
         if geo.tiles:
@@ -214,7 +227,7 @@ def flat_indices(xp, arg, geo: PoolGeometry):
     arg = arg.astype(xp.int64)
     flat = 0
     for i in range(geo.ndim):  # the offset along dim i is a digit of arg in base kernel[i]
-        inner = math.prod(geo.kernel[i + 1:])
+        inner = math.prod(geo.kernel[i + 1 :])
         local = (arg // inner) % geo.kernel[i]
         start = xp.arange(geo.out_hw[i], dtype=xp.int64) * geo.stride[i] - geo.padding[i]
         start = start.reshape((-1,) + (1,) * (geo.ndim - 1 - i))
@@ -238,7 +251,7 @@ class MaxPoolScatter(Primitive):
             else:
                 xp.multiply(g, arg == k, out=dest)
 
-        return _window_add(xp, fill, geo, g.shape[:-geo.ndim], g.dtype)
+        return _window_add(xp, fill, geo, g.shape[: -geo.ndim], g.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -326,7 +339,7 @@ class AvgPoolSpread(Primitive):
             else:
                 dest[...] = share
 
-        return _window_add(xp, fill, geo, g.shape[:-geo.ndim], g.dtype)
+        return _window_add(xp, fill, geo, g.shape[: -geo.ndim], g.dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -108,7 +108,7 @@ def _prod_of_others(xp, a, dims):
     rest = [d for d in range(a.ndim) if d not in dims]
     perm = rest + list(dims)
     moved = a.transpose(perm)
-    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
     ones = xp.ones(flat.shape[:-1] + (1,), a.dtype)
     left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], -1), -1)
     right = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]

@@ -53,15 +53,20 @@ class LSTMLayer(Primitive):
         out = xp.empty((steps, batch, hidden), dtype)
         w_t = w_hh.T
         h, c = h0, c0
-        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        for t in range(steps - 1, -1, -1) if reverse else range(steps):
             c_prev = c
             a = acts[t]
             xp.matmul(h, w_t, out=a)
             a += gates_x[t]
             _sigmoid(xp, a[:, : 2 * hidden], a[:, : 2 * hidden])
-            xp.tanh(a[:, 2 * hidden: 3 * hidden], out=a[:, 2 * hidden: 3 * hidden])
-            _sigmoid(xp, a[:, 3 * hidden:], a[:, 3 * hidden:])
-            i, f, g, o = a[:, :hidden], a[:, hidden: 2 * hidden], a[:, 2 * hidden: 3 * hidden], a[:, 3 * hidden:]
+            xp.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])
+            _sigmoid(xp, a[:, 3 * hidden :], a[:, 3 * hidden :])
+            i, f, g, o = (
+                a[:, :hidden],
+                a[:, hidden : 2 * hidden],
+                a[:, 2 * hidden : 3 * hidden],
+                a[:, 3 * hidden :],
+            )
             c = cells[t]
             xp.multiply(f, c_prev, out=c)
             c += i * g
@@ -87,7 +92,7 @@ class LSTMLayer(Primitive):
         g_out = grad_out
         c_prev, h_prev = _previous_states(xp, cells, c0, out, h0, ctx.reverse)
         dc_from_h, gate_scale, o_scale = _local_derivatives(xp, acts, tanh_cells, c_prev)
-        f = acts[:, :, hidden: 2 * hidden]
+        f = acts[:, :, hidden : 2 * hidden]
         dh = grad_h.copy()
         dc = grad_c.copy()
         dgates = xp.empty_like(acts)
@@ -98,7 +103,7 @@ class LSTMLayer(Primitive):
             dc += xp.multiply(dh, dc_from_h[t], out=scratch)
             d = dgates[t]
             xp.multiply(dc[:, None, :], gate_scale[t], out=d[:, : 3 * hidden].reshape(batch, 3, hidden))
-            xp.multiply(dh, o_scale[t], out=d[:, 3 * hidden:])
+            xp.multiply(dh, o_scale[t], out=d[:, 3 * hidden :])
             dc *= f[t]
             xp.matmul(d, w_hh, out=dh)
         need = ctx.needs_input_grad
@@ -134,7 +139,7 @@ def _local_derivatives(xp, acts, tanh_cells, c_prev):
     a dozen large calls instead of a dozen small ones per step.
     """
     hidden = tanh_cells.shape[-1]
-    i, f, g, o = (acts[:, :, k * hidden: (k + 1) * hidden] for k in range(4))
+    i, f, g, o = (acts[:, :, k * hidden : (k + 1) * hidden] for k in range(4))
     dc_from_h = 1 - tanh_cells * tanh_cells
     dc_from_h *= o
     gate_scale = xp.empty(tanh_cells.shape[:2] + (3, hidden), acts.dtype)
@@ -168,14 +173,20 @@ def _recorded_backward(ctx, grad_out, grad_h, grad_c):
         dh = dh + grad_out[t]
         dc = dc + dh * o * (1 - tc * tc)
         dgates[t] = d = movement.Cat.apply(
-            dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
-            dh * tc * o * (1 - o), dim=1,
+            dc * g * i * (1 - i),
+            dc * c_prev * f * (1 - f),
+            dc * i * (1 - g * g),
+            dh * tc * o * (1 - o),
+            dim=1,
         )
         dc = dc * f
         dh = d.matmul(w_hh)
     grad_gates = movement.Stack.apply(*dgates, dim=0)
     hidden = w_hh.shape[1]
-    grad_w = grad_gates.reshape(-1, 4 * hidden).t().matmul(
-        movement.Stack.apply(*h_prev, dim=0).reshape(-1, hidden))
+    grad_w = (
+        grad_gates.reshape(-1, 4 * hidden)
+        .t()
+        .matmul(movement.Stack.apply(*h_prev, dim=0).reshape(-1, hidden))
+    )
     need = ctx.needs_input_grad
     return tuple(g if need[k] else None for k, g in enumerate((grad_gates, dh, dc, grad_w))) + (None,)

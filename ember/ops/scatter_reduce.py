@@ -44,8 +44,11 @@ class ScatterProd(Primitive):
 
         def coefficient(x, group_nonzero, group_zeros):
             safe = xp.where(x != 0, x, 1)
-            return xp.where(x != 0, xp.where(group_zeros == 0, group_nonzero / safe, 0),
-                            xp.where(group_zeros == 1, group_nonzero, 0))
+            return xp.where(
+                x != 0,
+                xp.where(group_zeros == 0, group_nonzero / safe, 0),
+                xp.where(group_zeros == 1, group_nonzero, 0),
+            )
 
         g = grad._data
         grad_base = g * xp.where(in_group, coefficient(base, nonzero, zeros), 0)

@@ -64,8 +64,7 @@ class SparseDenseMM(Primitive):
             products = grad.index_select(0, out_index) * dense.index_select(0, in_index)
             grad_values = products.sum(-1) if products.dim() > 1 else products
         if ctx.needs_input_grad[1]:
-            grad_dense = SparseDenseMM.apply(values, grad, ctx.rows, ctx.cols, ctx.shape,
-                                             not ctx.transpose)
+            grad_dense = SparseDenseMM.apply(values, grad, ctx.rows, ctx.cols, ctx.shape, not ctx.transpose)
         return grad_values, grad_dense, None, None, None, None
 
 

@@ -40,7 +40,7 @@ _ERF_PLAN_SINGLE = (2.0, 22, 20)
 def _erf_series(xp, x, terms: int):
     y = x * x
     s = xp.full_like(x, _ERF_SERIES[terms - 1])
-    for c in _ERF_SERIES[terms - 2::-1]:
+    for c in _ERF_SERIES[terms - 2 :: -1]:
         s *= y
         s += c
     return s * x * xp.exp(-y) * _TWO_OVER_SQRT_PI

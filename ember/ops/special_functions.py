@@ -42,8 +42,7 @@ def _kernel(xp, name: str):
     fn = getattr(library, name, None)
     if fn is None:
         raise RuntimeError(
-            f"{name}: the backend's special-function module "
-            f"({library.__name__}) has no kernel {name!r}"
+            f"{name}: the backend's special-function module ({library.__name__}) has no kernel {name!r}"
         )
     return fn
 
@@ -210,9 +209,7 @@ class Zeta(Primitive):
     def backward(ctx, grad):
         x, q = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
-            raise RuntimeError(
-                "the derivative of zeta with respect to x is not implemented (as in PyTorch)"
-            )
+            raise RuntimeError("the derivative of zeta with respect to x is not implemented (as in PyTorch)")
         return None, -grad * x * Zeta.apply(x + 1, q)
 
 
@@ -262,9 +259,7 @@ class LogNdtr(_Unary):
 def _no_grad_kernel(name: str, kernel: str, compute=None):
     attrs = {"op_name": name, "kernel": kernel}
     if compute is not None:
-        attrs["compute"] = classmethod(
-            lambda cls, xp, a: compute(xp, a).astype(a.dtype, copy=False)
-        )
+        attrs["compute"] = classmethod(lambda cls, xp, a: compute(xp, a).astype(a.dtype, copy=False))
     return type(name, (_NoGrad,), attrs)
 
 

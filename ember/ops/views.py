@@ -14,7 +14,7 @@ def _region(xp, array, offset: int, shape: tuple, strides: tuple):
     # offsets and strides describe a C-contiguous array of this shape: a broadcast or strided
     # array (a gradient, say) is laid out that way first; a contiguous one stays a view
     flat = xp.ascontiguousarray(array).reshape(-1)
-    start = flat[offset // array.itemsize:]
+    start = flat[offset // array.itemsize :]
     return xp.lib.stride_tricks.as_strided(start, shape=shape, strides=strides)
 
 

@@ -43,8 +43,15 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_options("Adadelta", lr=lr, eps=eps, weight_decay=weight_decay, rho=rho,
-                      capturable=capturable, differentiable=differentiable)
+        check_options(
+            "Adadelta",
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            rho=rho,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
         defaults = {
             "lr": lr,
             "rho": rho,

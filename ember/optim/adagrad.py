@@ -43,9 +43,17 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        check_options("Adagrad", lr=lr, eps=eps, weight_decay=weight_decay, lr_decay=lr_decay,
-                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
-                      fused=fused, differentiable=differentiable)
+        check_options(
+            "Adagrad",
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            lr_decay=lr_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            foreach=foreach,
+            fused=fused,
+            differentiable=differentiable,
+        )
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,

@@ -49,9 +49,17 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        check_options(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
-                      foreach=foreach, fused=fused, capturable=capturable,
-                      differentiable=differentiable)
+        check_options(
+            type(self).__name__,
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            betas=betas,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
         defaults = {
             "lr": lr,
             "betas": tuple(betas),

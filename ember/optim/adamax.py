@@ -40,8 +40,15 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check_options("Adamax", lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
-                      capturable=capturable, differentiable=differentiable)
+        check_options(
+            "Adamax",
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            betas=betas,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
         defaults = {
             "lr": lr,
             "betas": tuple(betas),

@@ -47,8 +47,9 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check_options("ASGD", lr=lr, weight_decay=weight_decay, capturable=capturable,
-                      differentiable=differentiable)
+        check_options(
+            "ASGD", lr=lr, weight_decay=weight_decay, capturable=capturable, differentiable=differentiable
+        )
         defaults = {
             "lr": lr,
             "lambd": lambd,

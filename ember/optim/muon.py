@@ -100,8 +100,7 @@ class Muon(Optimizer):
             for p in group["params"]:
                 if p.dim() != 2:
                     raise ValueError(
-                        "Muon only supports 2D parameters whereas we found a parameter "
-                        f"with size: {p.size()}"
+                        f"Muon only supports 2D parameters whereas we found a parameter with size: {p.size()}"
                     )
 
     def init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
@@ -120,6 +119,4 @@ class Muon(Optimizer):
         )
         lr = group["lr"]
         param *= 1 - lr * group["weight_decay"]
-        param -= ortho.astype(param.dtype, copy=False) * adjusted_lr(
-            lr, group["adjust_lr_fn"], param.shape
-        )
+        param -= ortho.astype(param.dtype, copy=False) * adjusted_lr(lr, group["adjust_lr_fn"], param.shape)

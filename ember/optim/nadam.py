@@ -51,9 +51,16 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_options("NAdam", lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
-                      momentum_decay=momentum_decay, capturable=capturable,
-                      differentiable=differentiable)
+        check_options(
+            "NAdam",
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            betas=betas,
+            momentum_decay=momentum_decay,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
         defaults = {
             "lr": lr,
             "betas": tuple(betas),

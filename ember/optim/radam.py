@@ -50,8 +50,15 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_options("RAdam", lr=lr, eps=eps, weight_decay=weight_decay, betas=betas,
-                      capturable=capturable, differentiable=differentiable)
+        check_options(
+            "RAdam",
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            betas=betas,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
         defaults = {
             "lr": lr,
             "betas": tuple(betas),

@@ -47,8 +47,16 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_options("RMSprop", lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
-                      alpha=alpha, capturable=capturable, differentiable=differentiable)
+        check_options(
+            "RMSprop",
+            lr=lr,
+            eps=eps,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            alpha=alpha,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
         defaults = {
             "lr": lr,
             "momentum": momentum,

@@ -46,8 +46,15 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        check_options("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=foreach,
-                      fused=fused, differentiable=differentiable)
+        check_options(
+            "SGD",
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            fused=fused,
+            differentiable=differentiable,
+        )
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = {

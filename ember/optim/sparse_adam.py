@@ -41,9 +41,7 @@ class SparseAdam(Optimizer):
         maximize: bool = False,
     ) -> None:
         check_options("SparseAdam", lr=lr, eps=eps, betas=betas)
-        super().__init__(
-            params, {"lr": lr, "betas": tuple(betas), "eps": eps, "maximize": maximize}
-        )
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "maximize": maximize})
         for group in self.param_groups:
             for p in group["params"]:
                 if p.is_complex():

@@ -46,8 +46,15 @@ from ember.serialization.objects import REFUSED, ObjectDecoder, ObjectEncoder
 from ember.tensor import Tensor
 
 __all__ = [
-    "SerializationError", "WeightsOnlyError", "add_safe_globals", "clear_safe_globals",
-    "get_safe_globals", "get_unsafe_globals_in_checkpoint", "load", "safe_globals", "save",
+    "SerializationError",
+    "WeightsOnlyError",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
+    "load",
+    "safe_globals",
+    "save",
 ]
 
 FileLike = str | os.PathLike | BinaryIO
@@ -55,9 +62,14 @@ _STRUCTURE = "ember.structure"
 _FLAGS = {"requires_grad": bool, "parameter": bool, "device": str, "numpy": bool}
 
 
-def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: Any = None,
-         _use_new_zipfile_serialization: bool = True,
-         _disable_byteorder_record: bool = False) -> None:
+def save(
+    obj: Any,
+    f: FileLike,
+    pickle_module: Any = None,
+    pickle_protocol: Any = None,
+    _use_new_zipfile_serialization: bool = True,
+    _disable_byteorder_record: bool = False,
+) -> None:
     """Save tensors, NumPy arrays, state dicts, containers or whole objects to ``f``.
 
     ``f`` is a path or a binary file. Writing to a path is atomic: a crash leaves the old file
@@ -86,8 +98,15 @@ def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: Any 
         safetensors.write(f, encoder.entries, metadata)
 
 
-def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
-         weights_only: bool | None = None, mmap: bool | None = None, **pickle_load_args: Any) -> Any:
+def load(
+    f: FileLike,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
     """Load what ``save`` wrote, any safetensors file, or a PyTorch zip checkpoint, safely.
 
     With ``weights_only=True`` (the default, also for ``None``) nothing in the file is
@@ -114,6 +133,7 @@ def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
 
         def place(array: np.ndarray, location: str) -> Tensor:
             return mapped(np.array(array), location)
+
         place.copies = True  # NumPy arrays, which skip the placer, are copied too
     trusted = weights_only is False
     if isinstance(f, (str, bytes, os.PathLike)):
@@ -129,9 +149,13 @@ def _load_open(handle: BinaryIO, file: Any, place: Placer, mapped: bool, trusted
     if magic == b"PK\x03\x04":
         return torch_pickle.load_zip(handle, file, place, trusted=trusted)
     if magic == b"\x80\x02\x8a\x0a":  # pickle PROTO 2 + LONG1 of 10 bytes: torch's legacy magic number
-        raise SerializationError(file, None, "this is a PyTorch checkpoint in the legacy (pre-1.6) "
-                                 "pickle format, which cannot be read without executing it; re-save it "
-                                 "with a recent torch.save (zip format) or as safetensors")
+        raise SerializationError(
+            file,
+            None,
+            "this is a PyTorch checkpoint in the legacy (pre-1.6) "
+            "pickle format, which cannot be read without executing it; re-save it "
+            "with a recent torch.save (zip format) or as safetensors",
+        )
     arrays, metadata = safetensors._read_open(handle, file, mapped=mapped)
     text = metadata.get(_STRUCTURE)
     if text is None:
@@ -141,6 +165,7 @@ def _load_open(handle: BinaryIO, file: Any, place: Placer, mapped: bool, trusted
 
 def _resolver(trusted: bool, refused: list[str]):
     """``path -> object`` for the decoder: allowed names, imports only when ``trusted``."""
+
     def resolve(path: str) -> Any:
         found = allowed(dotted(path))
         if found is not None:
@@ -149,13 +174,15 @@ def _resolver(trusted: bool, refused: list[str]):
             refused.append(path)
             return REFUSED
         return import_path(path)
+
     return resolve
 
 
 def _rebuild(text: str, arrays: dict[str, np.ndarray], place: Placer, file: Any, trusted: bool) -> Any:
     try:
-        tree = json.loads(text, object_pairs_hook=safetensors._no_duplicates,
-                          parse_constant=safetensors._reject_constant)
+        tree = json.loads(
+            text, object_pairs_hook=safetensors._no_duplicates, parse_constant=safetensors._reject_constant
+        )
     except (ValueError, RecursionError, safetensors._DuplicateKey) as exc:
         raise SerializationError(file, None, f"{_STRUCTURE} is not valid JSON ({exc})") from None
     made: dict[tuple, Any] = {}
@@ -195,8 +222,9 @@ def _tensor(arrays: dict[str, np.ndarray], name: str, flags: dict, place: Placer
         raise SerializationError(file, name, f"invalid device {location!r}") from None
     requires_grad = flags.get("requires_grad", False)
     if requires_grad and arrays[name].dtype.kind != "f":
-        raise SerializationError(file, name, f"a {dtypes.from_numpy_dtype(arrays[name].dtype)} tensor cannot "
-                                 "require grad")
+        raise SerializationError(
+            file, name, f"a {dtypes.from_numpy_dtype(arrays[name].dtype)} tensor cannot require grad"
+        )
     t = _place(place, arrays[name], location, file, name)
     if flags.get("parameter"):
         from ember.nn.parameter import Parameter

@@ -25,8 +25,16 @@ from typing import Any
 from ember.serialization.errors import SerializationError
 
 __all__ = [
-    "WeightsOnlyError", "add_safe_globals", "clear_safe_globals", "dotted", "get_safe_globals",
-    "import_path", "path_of", "safe_globals", "torch_names", "weights_only_message",
+    "WeightsOnlyError",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "dotted",
+    "get_safe_globals",
+    "import_path",
+    "path_of",
+    "safe_globals",
+    "torch_names",
+    "weights_only_message",
 ]
 
 _SAFE: dict[str, Any] = {}  # dotted name -> the object the caller allowed
@@ -100,8 +108,10 @@ def path_of(obj: Any) -> str:
     """``"module:qualname"`` for a class or function that can be imported back by that path."""
     path = _path_or_none(obj)
     if path is None:
-        raise TypeError(f"{obj!r} cannot be saved by name: it is not a module-level class or "
-                        "function that can be imported back (lambdas and local classes cannot)")
+        raise TypeError(
+            f"{obj!r} cannot be saved by name: it is not a module-level class or "
+            "function that can be imported back (lambdas and local classes cannot)"
+        )
     return path
 
 
@@ -141,12 +151,14 @@ def _walk(obj: Any, qualname: str) -> Any:
 def weights_only_message(names: Iterable[str]) -> str:
     """The refusal under ``weights_only=True``: what the file needs and both remedies."""
     listed = ", ".join(sorted(set(names)))
-    return (f"weights_only=True loads only tensors and plain data, but this file records whole "
-            f"objects of {listed} (saved with ember.save(model) or torch.save(model)). Either save "
-            "model.state_dict() instead and load it into a model you build "
-            "(model.load_state_dict(ember.load(path))), or, if you trust this file, load it with "
-            "ember.load(path, weights_only=False), which imports the recorded classes; "
-            "ember.serialization.add_safe_globals([...]) allows chosen classes under weights_only=True")
+    return (
+        f"weights_only=True loads only tensors and plain data, but this file records whole "
+        f"objects of {listed} (saved with ember.save(model) or torch.save(model)). Either save "
+        "model.state_dict() instead and load it into a model you build "
+        "(model.load_state_dict(ember.load(path))), or, if you trust this file, load it with "
+        "ember.load(path, weights_only=False), which imports the recorded classes; "
+        "ember.serialization.add_safe_globals([...]) allows chosen classes under weights_only=True"
+    )
 
 
 # -- PyTorch names onto ember's objects ---------------------------------------------------
@@ -172,9 +184,14 @@ def _build_torch_names() -> dict[str, Any]:
     from ember.optim import lr_scheduler  # layer 5, as above
 
     table: dict[str, Any] = {
-        "builtins.set": set, "__builtin__.set": set, "builtins.frozenset": frozenset,
-        "__builtin__.frozenset": frozenset, "collections.defaultdict": collections.defaultdict,
-        "builtins.dict": dict, "__builtin__.dict": dict, "builtins.list": list,
+        "builtins.set": set,
+        "__builtin__.set": set,
+        "builtins.frozenset": frozenset,
+        "__builtin__.frozenset": frozenset,
+        "collections.defaultdict": collections.defaultdict,
+        "builtins.dict": dict,
+        "__builtin__.dict": dict,
+        "builtins.list": list,
         "__builtin__.list": list,
         "argparse.Namespace": argparse.Namespace,  # the command-line arguments many checkpoints keep
     }
@@ -191,8 +208,11 @@ def _build_torch_names() -> dict[str, Any]:
         value = getattr(lr_scheduler, name)
         if isinstance(value, type):
             table[f"torch.optim.lr_scheduler.{name}"] = value
-    modules = {name: getattr(nn, name) for name in dir(nn)
-               if isinstance(getattr(nn, name), type) and issubclass(getattr(nn, name), nn.Module)}
+    modules = {
+        name: getattr(nn, name)
+        for name in dir(nn)
+        if isinstance(getattr(nn, name), type) and issubclass(getattr(nn, name), nn.Module)
+    }
     # PyTorch's MultiheadAttention keeps its output projection in a Linear subclass
     modules.setdefault("NonDynamicallyQuantizableLinear", nn.Linear)
     table["_modules"] = modules

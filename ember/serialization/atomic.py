@@ -84,7 +84,7 @@ class _EagerWriteback:
         """Write all of ``data`` (bytes or a buffer), in chunks."""
         view = memoryview(data).cast("B")
         for start in range(0, len(view), self._chunk):
-            part = view[start:start + self._chunk]
+            part = view[start : start + self._chunk]
             self._f.write(part)
             self._unsynced += len(part)
             if self._unsynced >= self._chunk:

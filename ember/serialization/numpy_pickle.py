@@ -18,8 +18,7 @@ import numpy as np
 
 __all__ = ["NAMES", "reconstruct", "scalar", "set_array_state", "set_dtype_state"]
 
-_CODES = frozenset(("b1", "?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8",
-                    "c8", "c16"))
+_CODES = frozenset(("b1", "?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16"))
 
 
 def dtype(vm: Any, spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
@@ -53,8 +52,10 @@ def set_array_state(target: np.ndarray, state: Any) -> None:
     if not isinstance(dt, np.dtype) or dt.kind not in "biufc" or type(fortran) is not bool:
         raise ValueError(f"invalid numpy array dtype {dt!r:.40}")
     if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dt.itemsize:
-        raise ValueError(f"numpy array data of {len(raw) if isinstance(raw, bytes) else '?'} bytes "
-                         f"does not fit shape {shape} of {dt}")
+        raise ValueError(
+            f"numpy array data of {len(raw) if isinstance(raw, bytes) else '?'} bytes "
+            f"does not fit shape {shape} of {dt}"
+        )
     target.__setstate__((1, shape, dt, fortran, raw))
 
 

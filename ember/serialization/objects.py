@@ -73,8 +73,10 @@ class ObjectEncoder(Encoder):
         self._alive.append(obj)
         outer, self.tensor_keys = self.tensor_keys, True
         try:
-            pairs = [[key, self.encode(value, path if key in _TRANSPARENT else path + (key,))]
-                     for key, value in state.items()]
+            pairs = [
+                [key, self.encode(value, path if key in _TRANSPARENT else path + (key,))]
+                for key, value in state.items()
+            ]
         finally:
             self.tensor_keys = outer
         return ["obj", cls_path, number, ["d", pairs]]
@@ -159,7 +161,10 @@ class ObjectDecoder(Decoder):
         return out
 
     _HANDLERS: ClassVar[dict[str, Callable]] = {
-        **Decoder._HANDLERS, "g": _decode_global, "obj": _decode_object, "ref": _decode_ref,
+        **Decoder._HANDLERS,
+        "g": _decode_global,
+        "obj": _decode_object,
+        "ref": _decode_ref,
         "dd": _decode_defaultdict,
     }
 

@@ -37,8 +37,16 @@ _METADATA = "__metadata__"
 _ENTRY_KEYS = frozenset(("dtype", "shape", "data_offsets"))
 
 _CODES = {
-    "F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "bfloat16", "I64": "<i8", "I32": "<i4",
-    "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?",
+    "F64": "<f8",
+    "F32": "<f4",
+    "F16": "<f2",
+    "BF16": "bfloat16",
+    "I64": "<i8",
+    "I32": "<i4",
+    "I16": "<i2",
+    "I8": "i1",
+    "U8": "u1",
+    "BOOL": "?",
 }
 _UNSUPPORTED = ("U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "C64", "F4", "F6_E2M3", "F6_E3M2")
 
@@ -56,8 +64,17 @@ def _code_of(array: np.ndarray) -> str:
     kind_size = (array.dtype.kind, array.dtype.itemsize)
     if array.dtype.name == "bfloat16":
         return "BF16"
-    codes = {("f", 8): "F64", ("f", 4): "F32", ("f", 2): "F16", ("i", 8): "I64", ("i", 4): "I32",
-             ("i", 2): "I16", ("i", 1): "I8", ("u", 1): "U8", ("b", 1): "BOOL"}
+    codes = {
+        ("f", 8): "F64",
+        ("f", 4): "F32",
+        ("f", 2): "F16",
+        ("i", 8): "I64",
+        ("i", 4): "I32",
+        ("i", 2): "I16",
+        ("i", 1): "I8",
+        ("u", 1): "U8",
+        ("b", 1): "BOOL",
+    }
     if kind_size not in codes:
         raise TypeError(f"safetensors: no dtype code for NumPy dtype {array.dtype}")
     return codes[kind_size]
@@ -87,8 +104,11 @@ def write(f: BinaryIO, entries: Iterable[Entry], metadata: dict[str, str] | None
         header[_METADATA] = metadata
     offset = 0
     for name, array in prepared:
-        header[name] = {"dtype": _code_of(array), "shape": list(array.shape),
-                        "data_offsets": [offset, offset + array.nbytes]}
+        header[name] = {
+            "dtype": _code_of(array),
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + array.nbytes],
+        }
         offset += array.nbytes
     blob = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
     blob += b" " * (-(8 + len(blob)) % 8)
@@ -111,7 +131,9 @@ def _little_endian(array: np.ndarray) -> np.ndarray:
 
 
 # -- reading ------------------------------------------------------------------------------
-def read(source: str | os.PathLike | BinaryIO, name: Any = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def read(
+    source: str | os.PathLike | BinaryIO, name: Any = None
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Validate and read a safetensors file: ``({name: array}, metadata)`` in header order.
 
     ``source`` is a path (memory-mapped copy-on-write) or a binary file object (read into
@@ -133,9 +155,13 @@ def _read_open(f: BinaryIO, file: Any, mapped: bool) -> tuple[dict[str, np.ndarr
         raise SerializationError(file, None, f"file of {size} bytes is shorter than the 8-byte header length")
     (header_len,) = struct.unpack("<Q", _read_exact(f, 8, file))
     if header_len > MAX_HEADER_BYTES:
-        raise SerializationError(file, None, f"header length {header_len} exceeds the cap of {MAX_HEADER_BYTES} bytes")
+        raise SerializationError(
+            file, None, f"header length {header_len} exceeds the cap of {MAX_HEADER_BYTES} bytes"
+        )
     if 8 + header_len > size:
-        raise SerializationError(file, None, f"header length {header_len} runs past the end of the {size}-byte file")
+        raise SerializationError(
+            file, None, f"header length {header_len} runs past the end of the {size}-byte file"
+        )
     header = _parse_header(_read_exact(f, header_len, file), file)
     metadata = _metadata(header.pop(_METADATA, None), file)
     data_start = 8 + header_len
@@ -194,8 +220,9 @@ def _reject_constant(token: str):
 
 def _parse_header(raw: bytes, file: Any) -> dict[str, Any]:
     try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
-                            parse_constant=_reject_constant)
+        header = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+        )
     except _DuplicateKey as exc:
         raise SerializationError(file, str(exc.args[0]), "the key appears twice in the header") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -220,12 +247,20 @@ def _layout(header: dict[str, Any], data_size: int, file: Any) -> dict[str, tupl
     for name, (_, _, begin, end) in sorted(layout.items(), key=lambda kv: (kv[1][2], kv[1][3])):
         if begin != position:
             gap = "overlaps the previous tensor" if begin < position else "leaves a gap before it"
-            raise SerializationError(file, name, f"data_offsets start at {begin}, expected {position}: "
-                                     f"the tensor {gap}" + (f" ({last!r})" if last else ""))
+            raise SerializationError(
+                file,
+                name,
+                f"data_offsets start at {begin}, expected {position}: "
+                f"the tensor {gap}" + (f" ({last!r})" if last else ""),
+            )
         position, last = end, name
     if position != data_size:
-        raise SerializationError(file, None, f"the tensors cover {position} bytes of the {data_size}-byte "
-                                 "data region; the rest is unaccounted for")
+        raise SerializationError(
+            file,
+            None,
+            f"the tensors cover {position} bytes of the {data_size}-byte "
+            "data region; the rest is unaccounted for",
+        )
     return layout
 
 
@@ -242,13 +277,18 @@ def _entry(name: str, info: Any, data_size: int, file: Any) -> tuple:
         raise SerializationError(file, name, "data_offsets must be two non-negative ints")
     begin, end = offsets
     if not begin <= end <= data_size:
-        raise SerializationError(file, name, f"data_offsets [{begin}, {end}] are reversed or past the "
-                                 f"{data_size}-byte data region")
+        raise SerializationError(
+            file, name, f"data_offsets [{begin}, {end}] are reversed or past the {data_size}-byte data region"
+        )
     dtype = _np_dtype(code)
     numel = math.prod(shape)  # Python ints: no overflow; rank <= 64 keeps this cheap
     if numel * dtype.itemsize != end - begin:
-        raise SerializationError(file, name, f"shape {shape} of {code} needs {numel} * {dtype.itemsize} "
-                                 f"bytes, data_offsets give {end - begin}")
+        raise SerializationError(
+            file,
+            name,
+            f"shape {shape} of {code} needs {numel} * {dtype.itemsize} "
+            f"bytes, data_offsets give {end - begin}",
+        )
     return dtype, tuple(shape), begin, end
 
 

@@ -86,9 +86,11 @@ class Encoder:
 
     def _other(self, obj: Any, path: tuple) -> Any:
         """Anything that is not plain data: refused here (``objects.ObjectEncoder`` saves objects)."""
-        raise TypeError(f"at {_where(path)}: cannot save an object of type {type(obj).__name__}; "
-                        "ember.save takes tensors, numbers, strings, bools, None, dtypes, devices "
-                        "and dicts, lists and tuples of them")
+        raise TypeError(
+            f"at {_where(path)}: cannot save an object of type {type(obj).__name__}; "
+            "ember.save takes tensors, numbers, strings, bools, None, dtypes, devices "
+            "and dicts, lists and tuples of them"
+        )
 
     def _container(self, obj: Any, path: tuple) -> list:
         if id(obj) in self._open:
@@ -102,7 +104,9 @@ class Encoder:
                 if not isinstance(obj, OrderedDict):
                     return self._mapping(obj, pairs)
                 extra = getattr(obj, "_metadata", None)
-                return ["o", pairs] if extra is None else ["o", pairs, self.encode(extra, path + ("_metadata",))]
+                return (
+                    ["o", pairs] if extra is None else ["o", pairs, self.encode(extra, path + ("_metadata",))]
+                )
             if isinstance(obj, (set, frozenset)):
                 items = [self.encode(v, path + (i,)) for i, v in enumerate(obj)]
                 return ["set" if isinstance(obj, set) else "fs", items]
@@ -127,17 +131,21 @@ class Encoder:
 
     def _key(self, key: Any, path: tuple) -> Any:
         if not (_is_key(key) or (self.tensor_keys and isinstance(key, Tensor))):
-            raise TypeError(f"at {_where(path[:-1])}: dict key {key!r} of type {type(key).__name__} "
-                            "cannot be saved; keys must be strings, numbers, bools, None or tuples "
-                            "of them (tensors only inside a saved object, such as an optimizer)")
+            raise TypeError(
+                f"at {_where(path[:-1])}: dict key {key!r} of type {type(key).__name__} "
+                "cannot be saved; keys must be strings, numbers, bools, None or tuples "
+                "of them (tensors only inside a saved object, such as an optimizer)"
+            )
         return self.encode(key, path[:-1] + (f"key{path[-1]}",) if isinstance(key, Tensor) else path)
 
     def _array(self, array: np.ndarray, path: tuple) -> list:
         try:
             safetensors._code_of(array)
         except TypeError:
-            raise TypeError(f"at {_where(path)}: cannot save a NumPy array of dtype {array.dtype}; "
-                            "safetensors holds float16/32/64, bfloat16, int8-64, uint8 and bool") from None
+            raise TypeError(
+                f"at {_where(path)}: cannot save a NumPy array of dtype {array.dtype}; "
+                "safetensors holds float16/32/64, bfloat16, int8-64, uint8 and bool"
+            ) from None
         return ["A", self._entry(np.asarray(array), path)]
 
     def _tensor(self, t: Tensor, path: tuple) -> list:
@@ -234,7 +242,9 @@ class Decoder:
             try:
                 hash(key)
             except TypeError:
-                raise ValueError(f"at {_where(path)}: unhashable dict key of type {type(key).__name__}") from None
+                raise ValueError(
+                    f"at {_where(path)}: unhashable dict key of type {type(key).__name__}"
+                ) from None
             out[key] = self.decode(pair[1], path + (key if _is_key(key) else "key",))
 
     def _decode_sequence(self, node: list, path: tuple) -> Any:
@@ -260,9 +270,18 @@ class Decoder:
             raise ValueError(f"at {_where(path)}: invalid device {node[1:]!r}") from None
 
     _HANDLERS: ClassVar[dict[str, Callable]] = {
-        "T": _decode_tensor, "d": _decode_mapping, "o": _decode_mapping, "l": _decode_sequence,
-        "t": _decode_sequence, "S": _decode_sequence, "f": _decode_float, "dtype": _decode_dtype,
-        "device": _decode_device, "A": _decode_array, "set": _decode_set, "fs": _decode_set,
+        "T": _decode_tensor,
+        "d": _decode_mapping,
+        "o": _decode_mapping,
+        "l": _decode_sequence,
+        "t": _decode_sequence,
+        "S": _decode_sequence,
+        "f": _decode_float,
+        "dtype": _decode_dtype,
+        "device": _decode_device,
+        "A": _decode_array,
+        "set": _decode_set,
+        "fs": _decode_set,
     }
 
 

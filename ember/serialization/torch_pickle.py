@@ -40,9 +40,16 @@ __all__ = ["load_zip", "unpickle"]
 
 MAX_PICKLE_BYTES = 100_000_000
 _STORAGES = {
-    "DoubleStorage": "<f8", "FloatStorage": "<f4", "HalfStorage": "<f2", "BFloat16Storage": "bfloat16",
-    "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1",
-    "ByteStorage": "u1", "BoolStorage": "?",
+    "DoubleStorage": "<f8",
+    "FloatStorage": "<f4",
+    "HalfStorage": "<f2",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "<i8",
+    "IntStorage": "<i4",
+    "ShortStorage": "<i2",
+    "CharStorage": "i1",
+    "ByteStorage": "u1",
+    "BoolStorage": "?",
 }
 
 
@@ -98,14 +105,17 @@ def _strided(storage: Any, offset: Any, size: Any, stride: Any) -> np.ndarray:
         return np.zeros(size, base.dtype)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= base.size:
-        raise _Refused(f"tensor of size {size}, stride {stride} at offset {offset} reaches element {last} "
-                       f"of a storage of {base.size}")
+        raise _Refused(
+            f"tensor of size {size}, stride {stride} at offset {offset} reaches element {last} "
+            f"of a storage of {base.size}"
+        )
     item = base.dtype.itemsize
     return np.lib.stride_tricks.as_strided(base[offset:], shape=size, strides=[s * item for s in stride])
 
 
-def _rebuild_tensor_v2(vm: _Machine, storage, offset, size, stride, requires_grad, hooks,
-                       metadata=None) -> Tensor:
+def _rebuild_tensor_v2(
+    vm: _Machine, storage, offset, size, stride, requires_grad, hooks, metadata=None
+) -> Tensor:
     _check_hooks(hooks)
     if type(requires_grad) is not bool or metadata not in (None, {}):
         raise _Refused("unexpected requires_grad or metadata in a tensor")
@@ -158,6 +168,8 @@ _CALLS: dict[str, Callable[..., Any]] = {
     "torch.device": _device,
     **numpy_pickle.NAMES,
 }
+
+
 def _set(vm: _Machine, items: Any = ()) -> set:
     if not isinstance(items, (list, tuple)):
         raise _Refused("builtins.set takes a list here")
@@ -177,6 +189,7 @@ def _plain(kind: type) -> Callable[..., Any]:
         if not isinstance(items, (list, tuple, dict)):
             raise _Refused(f"builtins.{kind.__name__} takes a list, tuple or dict here")
         return kind(items)
+
     return build
 
 
@@ -187,18 +200,35 @@ def _empty_bytes(vm: _Machine, *args: Any) -> bytes:
 
 
 _CONTAINERS: dict[str, tuple[type, Callable[..., Any]]] = {
-    "builtins.bytes": (bytes, _empty_bytes), "__builtin__.bytes": (bytes, _empty_bytes),
-    "builtins.set": (set, _set), "__builtin__.set": (set, _set),
+    "builtins.bytes": (bytes, _empty_bytes),
+    "__builtin__.bytes": (bytes, _empty_bytes),
+    "builtins.set": (set, _set),
+    "__builtin__.set": (set, _set),
     "builtins.frozenset": (frozenset, _plain(frozenset)),
     "__builtin__.frozenset": (frozenset, _plain(frozenset)),
     "collections.defaultdict": (collections.defaultdict, _defaultdict),
-    "builtins.dict": (dict, _plain(dict)), "__builtin__.dict": (dict, _plain(dict)),
-    "builtins.list": (list, _plain(list)), "__builtin__.list": (list, _plain(list)),
+    "builtins.dict": (dict, _plain(dict)),
+    "__builtin__.dict": (dict, _plain(dict)),
+    "builtins.list": (list, _plain(list)),
+    "__builtin__.list": (list, _plain(list)),
 }
-_TORCH_DTYPES = {"float64": "float64", "double": "float64", "float32": "float32", "float": "float32",
-                 "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
-                 "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "int8": "int8",
-                 "uint8": "uint8", "bool": "bool"}
+_TORCH_DTYPES = {
+    "float64": "float64",
+    "double": "float64",
+    "float32": "float32",
+    "float": "float32",
+    "float16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "int64": "int64",
+    "long": "int64",
+    "int32": "int32",
+    "int": "int32",
+    "int16": "int16",
+    "int8": "int8",
+    "uint8": "uint8",
+    "bool": "bool",
+}
 
 
 def _resolve(module: str, name: str, trusted: bool) -> Any:
@@ -219,11 +249,17 @@ def _resolve(module: str, name: str, trusted: bool) -> Any:
         return _Name(qualname, "class", mapped) if isinstance(mapped, type) else mapped
     if mapped is not None:
         raise _WeightsOnly(allowlist.weights_only_message([qualname]))
-    hint = (" Classes of your own: allow them with ember.serialization.add_safe_globals([(YourEmberClass, "
-            f"{qualname!r})])." if not module.startswith(("torch", "builtins", "__builtin__")) else "")
-    raise _Refused(f"the pickle asks for {qualname!r}, which is not allowed: only tensors, dicts, lists, "
-                   "tuples, numbers, strings, OrderedDict and (with weights_only=False) PyTorch's "
-                   f"nn modules, optimizers and lr schedulers can be loaded (nothing was executed).{hint}")
+    hint = (
+        " Classes of your own: allow them with ember.serialization.add_safe_globals([(YourEmberClass, "
+        f"{qualname!r})])."
+        if not module.startswith(("torch", "builtins", "__builtin__"))
+        else ""
+    )
+    raise _Refused(
+        f"the pickle asks for {qualname!r}, which is not allowed: only tensors, dicts, lists, "
+        "tuples, numbers, strings, OrderedDict and (with weights_only=False) PyTorch's "
+        f"nn modules, optimizers and lr schedulers can be loaded (nothing was executed).{hint}"
+    )
 
 
 def _restore_module(obj: Any, state: dict) -> None:
@@ -249,8 +285,9 @@ def _restore_module(obj: Any, state: dict) -> None:
 class _Machine:
     """Runs the data-only subset of the pickle protocol (0-5) over ``data``."""
 
-    def __init__(self, data: bytes, persistent_load: Callable[[Any], Any], place: Placer,
-                 trusted: bool = False) -> None:
+    def __init__(
+        self, data: bytes, persistent_load: Callable[[Any], Any], place: Placer, trusted: bool = False
+    ) -> None:
         self.data, self.pos, self.trusted = data, 0, trusted
         self.made: set[int] = set()  # ids of objects NEWOBJ created, the only BUILD targets
         self.stack: list[Any] = []
@@ -268,14 +305,16 @@ class _Machine:
                 return self.stack.pop()
             handler = _OPS.get(code)
             if handler is None:
-                raise _Refused(f"pickle opcode {_opname(code)} at byte {self.pos - 1} is not allowed "
-                               "(it builds arbitrary objects); nothing was executed")
+                raise _Refused(
+                    f"pickle opcode {_opname(code)} at byte {self.pos - 1} is not allowed "
+                    "(it builds arbitrary objects); nothing was executed"
+                )
             handler(self)
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
             raise ValueError(f"an opcode at byte {self.pos} reads past the end of the pickle")
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -286,7 +325,7 @@ class _Machine:
         end = self.data.find(b"\n", self.pos, self.pos + 256)
         if end < 0:
             raise ValueError(f"unterminated name at byte {self.pos}")
-        text = self.data[self.pos:end].decode("ascii")
+        text = self.data[self.pos : end].decode("ascii")
         self.pos = end + 1
         return text
 
@@ -335,8 +374,9 @@ class _Machine:
             return
         if not isinstance(target, OrderedDict) or not isinstance(state, dict) or set(state) - {"_metadata"}:
             keys = sorted(map(repr, state)) if isinstance(state, dict) else _describe(state)
-            raise _Refused(f"BUILD may only set an OrderedDict's _metadata; asked to set {keys} "
-                           f"on {_describe(target)}")
+            raise _Refused(
+                f"BUILD may only set an OrderedDict's _metadata; asked to set {keys} on {_describe(target)}"
+            )
         if "_metadata" in state:
             target._metadata = state["_metadata"]
 
@@ -443,8 +483,9 @@ def _two_strings(module: Any, name: Any) -> tuple[str, str]:
     return module, name
 
 
-def unpickle(data: bytes, persistent_load: Callable[[Any], Any], place: Placer, file: Any = None,
-             trusted: bool = False) -> Any:
+def unpickle(
+    data: bytes, persistent_load: Callable[[Any], Any], place: Placer, file: Any = None, trusted: bool = False
+) -> Any:
     """Interpret a data-only pickle; refuse (``SerializationError``) anything that is not data.
 
     >>> import pickle
@@ -516,14 +557,19 @@ def load_zip(handle: BinaryIO, file: Any, place: Placer, trusted: bool = False) 
 
 
 class _Archive:
-    def __init__(self, archive: zipfile.ZipFile, handle: BinaryIO, file: Any, place: Placer,
-                 trusted: bool) -> None:
+    def __init__(
+        self, archive: zipfile.ZipFile, handle: BinaryIO, file: Any, place: Placer, trusted: bool
+    ) -> None:
         self.archive, self.handle, self.file, self.trusted = archive, handle, file, trusted
         self.place = self._guarded(place)
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
-            raise SerializationError(file, None, "expected exactly one <root>/data.pkl in the zip "
-                                     f"(a torch.save checkpoint), found {len(pickles)}")
+            raise SerializationError(
+                file,
+                None,
+                "expected exactly one <root>/data.pkl in the zip "
+                f"(a torch.save checkpoint), found {len(pickles)}",
+            )
         self.root = pickles[0][: -len("data.pkl")]
         self.storages: dict[str, _Storage] = {}
         self.little = self._read_small("byteorder", b"little") == b"little"
@@ -541,6 +587,7 @@ class _Archive:
                 return place(array, location)
             except DeviceUnavailable as exc:
                 raise _Refused(str(exc)) from None
+
         return guarded
 
     def _read_small(self, name: str, default: bytes) -> bytes:
@@ -555,8 +602,14 @@ class _Archive:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
             raise _Refused(f"unknown persistent id {pid!r:.80}")
         _, kind, key, location, numel = pid
-        if not (isinstance(kind, _Name) and kind.kind == "storage" and isinstance(key, str)
-                and isinstance(location, str) and type(numel) is int and numel >= 0):
+        if not (
+            isinstance(kind, _Name)
+            and kind.kind == "storage"
+            and isinstance(key, str)
+            and isinstance(location, str)
+            and type(numel) is int
+            and numel >= 0
+        ):
             raise _Refused(f"invalid storage reference {pid!r:.120}")
         try:
             Device(location)
@@ -576,7 +629,9 @@ class _Archive:
         except KeyError:
             raise _Refused(f"storage {key!r} is missing from the archive") from None
         if info.file_size != numel * dtype.itemsize:
-            raise _Refused(f"storage {key!r} holds {info.file_size} bytes, expected {numel} x {dtype.itemsize}")
+            raise _Refused(
+                f"storage {key!r} holds {info.file_size} bytes, expected {numel} x {dtype.itemsize}"
+            )
         if info.compress_type != zipfile.ZIP_STORED:
             raise _Refused(f"storage {key!r} is compressed; torch.save stores storages uncompressed")
         array = self._mapped(info, dtype, numel) if numel else None
@@ -596,7 +651,7 @@ class _Archive:
                 self.mapped = False
         if self.mapped is False:
             return None
-        local = bytes(self.mapped[info.header_offset:info.header_offset + 30])
+        local = bytes(self.mapped[info.header_offset : info.header_offset + 30])
         if len(local) != 30 or local[:4] != b"PK\x03\x04":
             raise _Refused(f"bad local zip header for {info.filename!r}")
         name_len, extra_len = struct.unpack("<HH", local[26:30])

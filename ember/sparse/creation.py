@@ -25,19 +25,26 @@ def _as_values(values, dtype, device, requires_grad: bool) -> Tensor:
 
 def _check_indices(indices: Tensor, values: Tensor, size) -> None:
     if indices.dim() != 2:
-        raise RuntimeError(f"sparse_coo_tensor: indices must be sparse_dim x nnz, but got: "
-                           f"{list(indices.shape)}")
+        raise RuntimeError(
+            f"sparse_coo_tensor: indices must be sparse_dim x nnz, but got: {list(indices.shape)}"
+        )
     if indices.shape[1] != values.shape[0]:
-        raise RuntimeError(f"sparse_coo_tensor: indices and values must have same nnz, but got "
-                           f"nnz from indices: {indices.shape[1]}, nnz from values: "
-                           f"{values.shape[0]}")
+        raise RuntimeError(
+            f"sparse_coo_tensor: indices and values must have same nnz, but got "
+            f"nnz from indices: {indices.shape[1]}, nnz from values: "
+            f"{values.shape[0]}"
+        )
     sparse_dim, dense_dim = indices.shape[0], values.dim() - 1
     if len(size) != sparse_dim + dense_dim:
-        raise RuntimeError(f"sparse_coo_tensor: number of dimensions must be sparse_dim "
-                           f"({sparse_dim}) + dense_dim ({dense_dim}), but got {len(size)}")
+        raise RuntimeError(
+            f"sparse_coo_tensor: number of dimensions must be sparse_dim "
+            f"({sparse_dim}) + dense_dim ({dense_dim}), but got {len(size)}"
+        )
     if tuple(size[sparse_dim:]) != tuple(values.shape[1:]):
-        raise RuntimeError(f"sparse_coo_tensor: values has incorrect size, expected "
-                           f"{[values.shape[0], *size[sparse_dim:]]}, got {list(values.shape)}")
+        raise RuntimeError(
+            f"sparse_coo_tensor: values has incorrect size, expected "
+            f"{[values.shape[0], *size[sparse_dim:]]}, got {list(values.shape)}"
+        )
     if indices.shape[1] == 0:
         return
     low, high = indices.min(1)[0].tolist(), indices.max(1)[0].tolist()
@@ -45,8 +52,10 @@ def _check_indices(indices: Tensor, values: Tensor, size) -> None:
         if low[d] < 0:
             raise RuntimeError(f"sparse_coo_tensor: found negative index {low[d]} for dim {d}")
         if high[d] >= size[d]:
-            raise RuntimeError(f"sparse_coo_tensor: size is inconsistent with indices: for dim "
-                               f"{d}, size is {size[d]} but found index {high[d]}")
+            raise RuntimeError(
+                f"sparse_coo_tensor: size is inconsistent with indices: for dim "
+                f"{d}, size is {size[d]} but found index {high[d]}"
+            )
 
 
 def check_layout(op: str, layout, expected) -> None:
@@ -55,9 +64,19 @@ def check_layout(op: str, layout, expected) -> None:
         raise RuntimeError(f"{op}: layout must be {expected} but got {layout}")
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, layout=None, device=None,
-                      pin_memory: bool = False, requires_grad: bool = False,
-                      check_invariants=None, is_coalesced=None) -> SparseTensor:
+def sparse_coo_tensor(
+    indices,
+    values,
+    size=None,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+    check_invariants=None,
+    is_coalesced=None,
+) -> SparseTensor:
     """A sparse COO tensor with ``values[k]`` at ``indices[:, k]`` (duplicates add up).
 
     ``layout``, if given, must be ``ember.sparse_coo``; ``out=`` (a sparse tensor) takes the
@@ -75,8 +94,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, layout=None, de
     values = _as_values(values, dtype, device, requires_grad)
     if isinstance(indices, Tensor):
         if indices.dtype not in (ember.int64, ember.int32, ember.int16, ember.int8, ember.uint8):
-            raise RuntimeError(f"sparse_coo_tensor: indices must be an int64 tensor, got "
-                               f"{indices.dtype}")
+            raise RuntimeError(f"sparse_coo_tensor: indices must be an int64 tensor, got {indices.dtype}")
         indices = indices.long()
     else:
         indices = ember.as_tensor(indices, dtype=ember.int64)
@@ -98,8 +116,10 @@ def dense_to_sparse(dense: Tensor, sparse_dim: int | None = None) -> SparseTenso
     """The nonzeros of ``dense`` as a coalesced COO tensor; gradients flow back to ``dense``."""
     sparse_dim = dense.dim() if sparse_dim is None else int(sparse_dim)
     if not 0 < sparse_dim <= dense.dim():
-        raise RuntimeError(f"to_sparse: sparse_dim {sparse_dim} must be in [1, {dense.dim()}] "
-                           f"for a tensor of shape {list(dense.shape)}")
+        raise RuntimeError(
+            f"to_sparse: sparse_dim {sparse_dim} must be in [1, {dense.dim()}] "
+            f"for a tensor of shape {list(dense.shape)}"
+        )
     xp = dense.xp
     data = dense._data
     mask = data != 0
@@ -131,8 +151,7 @@ def spdiags(diagonals, offsets, shape, layout=None) -> SparseTensor:
             rows.append(j - offset)
             cols.append(j)
             picks.append(k * width + j)
-    values = diagonals.reshape(-1)[ember.tensor(picks, dtype=ember.int64,
-                                                device=diagonals.device)]
+    values = diagonals.reshape(-1)[ember.tensor(picks, dtype=ember.int64, device=diagonals.device)]
     out = sparse_coo_tensor([rows, cols] if rows else [[], []], values, (n_rows, n_cols))
     from ember import layouts
 

@@ -59,25 +59,41 @@ class SparseCsrTensor(SparseTensor):
     __add__ = add
 
     def __repr__(self) -> str:
-        body = (f"crow_indices={self._sp_crow!r},\n       col_indices={self.col_indices()!r},"
-                f"\n       values={self._sp_values!r}")
-        return (f"tensor({body},\n       size={tuple(self._sp_size)}, nnz={self._nnz()}, "
-                f"layout={self._sp_layout})")
+        body = (
+            f"crow_indices={self._sp_crow!r},\n       col_indices={self.col_indices()!r},"
+            f"\n       values={self._sp_values!r}"
+        )
+        return (
+            f"tensor({body},\n       size={tuple(self._sp_size)}, nnz={self._nnz()}, "
+            f"layout={self._sp_layout})"
+        )
 
     __str__ = __repr__
 
 
 def coo_to_csr(coo: SparseTensor) -> SparseCsrTensor:
     if coo.dim() != 2 or coo.dense_dim() != 0:
-        raise RuntimeError(f"to_sparse_csr: expected a 2-D tensor without dense dimensions, "
-                           f"got size {list(coo.shape)} with dense_dim {coo.dense_dim()}")
+        raise RuntimeError(
+            f"to_sparse_csr: expected a 2-D tensor without dense dimensions, "
+            f"got size {list(coo.shape)} with dense_dim {coo.dense_dim()}"
+        )
     c = coo.coalesce()
     return SparseCsrTensor._from_parts(c._sp_indices, c._sp_values, c._sp_size, True)
 
 
-def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None, layout=None,
-                      device=None, pin_memory: bool = False, requires_grad: bool = False,
-                      check_invariants=None) -> SparseCsrTensor:
+def sparse_csr_tensor(
+    crow_indices,
+    col_indices,
+    values,
+    size=None,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+    check_invariants=None,
+) -> SparseCsrTensor:
     """A CSR tensor from compressed row pointers, column indices and values.
 
     ``layout``, if given, must be ``ember.sparse_csr`` (as in PyTorch); ``pin_memory`` is accepted
@@ -95,11 +111,15 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
     col = ember.as_tensor(col_indices, dtype=ember.int64)
     values = _as_values(values, dtype, device, requires_grad)
     if crow.dim() != 1 or col.dim() != 1:
-        raise RuntimeError("sparse_csr_tensor: crow_indices and col_indices must be 1-D, got "
-                           f"shapes {list(crow.shape)} and {list(col.shape)}")
+        raise RuntimeError(
+            "sparse_csr_tensor: crow_indices and col_indices must be 1-D, got "
+            f"shapes {list(crow.shape)} and {list(col.shape)}"
+        )
     if col.shape[0] != values.shape[0]:
-        raise RuntimeError(f"sparse_csr_tensor: col_indices and values must have the same "
-                           f"length, got {col.shape[0]} and {values.shape[0]}")
+        raise RuntimeError(
+            f"sparse_csr_tensor: col_indices and values must have the same "
+            f"length, got {col.shape[0]} and {values.shape[0]}"
+        )
     xp = crow.xp
     n_rows = crow.shape[0] - 1
     rows = xp.repeat(xp.arange(n_rows, dtype=xp.int64), xp.diff(crow._data))

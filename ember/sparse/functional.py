@@ -19,24 +19,29 @@ def _shape_of(t) -> list:
 
 def _sparse_matrix(op: str, s: SparseTensor) -> None:
     if s.dim() != 2 or s.dense_dim() != 0:
-        raise RuntimeError(f"{op}: expected a 2-D sparse matrix without dense dimensions, got "
-                           f"size {_shape_of(s)} (sparse_dim {s.sparse_dim()}, dense_dim "
-                           f"{s.dense_dim()})")
+        raise RuntimeError(
+            f"{op}: expected a 2-D sparse matrix without dense dimensions, got "
+            f"size {_shape_of(s)} (sparse_dim {s.sparse_dim()}, dense_dim "
+            f"{s.dense_dim()})"
+        )
 
 
 def _sparse_times_dense(op: str, s: SparseTensor, dense: Tensor, transpose: bool = False):
     """``s @ dense``, or ``s.t() @ dense`` with ``transpose`` (without re-sorting indices)."""
     _sparse_matrix(op, s)
     if dense.dim() not in (1, 2):
-        raise RuntimeError(f"{op}: expected a 1-D or 2-D dense operand, got size "
-                           f"{_shape_of(dense)}")
+        raise RuntimeError(f"{op}: expected a 1-D or 2-D dense operand, got size {_shape_of(dense)}")
     n_rows, n_cols = (s.shape[1], s.shape[0]) if transpose else (s.shape[0], s.shape[1])
     if n_cols != dense.shape[0]:
-        raise RuntimeError(f"{op}: mat1 and mat2 shapes cannot be multiplied ({n_rows}x"
-                           f"{n_cols} and {'x'.join(map(str, dense.shape))})")
+        raise RuntimeError(
+            f"{op}: mat1 and mat2 shapes cannot be multiplied ({n_rows}x"
+            f"{n_cols} and {'x'.join(map(str, dense.shape))})"
+        )
     if s.device != dense.device:
-        raise RuntimeError(f"{op}: expected both operands on the same device, but the sparse "
-                           f"matrix is on {s.device} and the dense one on {dense.device}")
+        raise RuntimeError(
+            f"{op}: expected both operands on the same device, but the sparse "
+            f"matrix is on {s.device} and the dense one on {dense.device}"
+        )
     target = dtypes.result_type(s._sp_values, dense).np
     values, dense = s._sp_values._cast(target), dense._cast(target)
     rows, cols = s._sp_indices._data
@@ -132,8 +137,7 @@ def _groups(input: SparseTensor, dim: int):
 
 def _log_softmax_parts(input: SparseTensor, dim: int, dtype):
     if input.dense_dim() != 0:
-        raise RuntimeError("sparse.softmax: hybrid sparse tensors (dense_dim > 0) are not "
-                           "supported")
+        raise RuntimeError("sparse.softmax: hybrid sparse tensors (dense_dim > 0) are not supported")
     dim = input._wrap_dim(dim, "sparse.softmax")
     coalesced, group, n_groups = _groups(input, dim)
     values = coalesced._sp_values if dtype is None else coalesced._sp_values.to(dtype)

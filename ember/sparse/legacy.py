@@ -28,8 +28,7 @@ class _LegacySparse(metaclass=_LegacySparseType):
             return sparse_coo_tensor(indices, values, size, dtype=cls._dtype, device=device)
         shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
         ndim = len(shape)
-        return sparse_coo_tensor([[]] * max(ndim, 1), [], shape or (0,), dtype=cls._dtype,
-                                 device=device)
+        return sparse_coo_tensor([[]] * max(ndim, 1), [], shape or (0,), dtype=cls._dtype, device=device)
 
 
 class FloatTensor(_LegacySparse):

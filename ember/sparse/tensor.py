@@ -59,8 +59,7 @@ class SparseTensor(Tensor):
         return object.__new__(cls)
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("use ember.sparse_coo_tensor(indices, values, size) to build a sparse "
-                        "tensor")
+        raise TypeError("use ember.sparse_coo_tensor(indices, values, size) to build a sparse tensor")
 
     @classmethod
     def _from_parts(cls, indices: Tensor, values: Tensor, size, coalesced: bool = False):
@@ -85,11 +84,12 @@ class SparseTensor(Tensor):
         the same layout, takes this tensor's pattern, values and size, as in PyTorch."""
         if type(out) is not type(self):
             got = getattr(out, "layout", type(out).__name__)
-            raise RuntimeError(f"{op}(): out= must be a sparse tensor of layout {self.layout}, "
-                               f"got {got}")
+            raise RuntimeError(f"{op}(): out= must be a sparse tensor of layout {self.layout}, got {got}")
         if self._requires_grad or out._requires_grad:
-            raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
-                               "differentiation, but one of the arguments requires grad.")
+            raise RuntimeError(
+                f"{op}(): functions with out=... arguments don't support automatic "
+                "differentiation, but one of the arguments requires grad."
+            )
         for slot in type(self)._written_slots:
             setattr(out, slot, getattr(self, slot))
         return out
@@ -110,8 +110,10 @@ class SparseTensor(Tensor):
     def _wrap_dim(self, dim: int, op: str) -> int:
         bound = len(self._sp_size)
         if not -bound <= dim < bound:
-            raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
-                             f"[{-bound}, {bound - 1}], but got {dim})")
+            raise IndexError(
+                f"{op}: Dimension out of range (expected to be in range of "
+                f"[{-bound}, {bound - 1}], but got {dim})"
+            )
         return dim % bound
 
     def dim(self) -> int:
@@ -229,8 +231,10 @@ class SparseTensor(Tensor):
         return self._with_values(self._sp_values.detach())
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        raise RuntimeError("backward: call backward on a dense result (e.g. of sparse.mm or "
-                           "sparse.sum), not on a sparse tensor")
+        raise RuntimeError(
+            "backward: call backward on a dense result (e.g. of sparse.mm or "
+            "sparse.sum), not on a sparse tensor"
+        )
 
     # -- the parts ---------------------------------------------------------------------------
     def _indices(self) -> Tensor:
@@ -241,14 +245,12 @@ class SparseTensor(Tensor):
 
     def indices(self) -> Tensor:
         if not self._sp_coalesced:
-            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call "
-                               ".coalesce() first")
+            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call .coalesce() first")
         return self._sp_indices
 
     def values(self) -> Tensor:
         if not self._sp_coalesced:
-            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
-                               ".coalesce() first")
+            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
         return self._sp_values
 
     def _nnz(self) -> int:
@@ -331,23 +333,35 @@ class SparseTensor(Tensor):
         return self.to(other.dtype)
 
     def clone(self, memory_format=None) -> SparseTensor:
-        return type(self)._from_parts(self._sp_indices.clone(), self._sp_values.clone(),
-                                      self._sp_size, self._sp_coalesced)
+        return type(self)._from_parts(
+            self._sp_indices.clone(), self._sp_values.clone(), self._sp_size, self._sp_coalesced
+        )
 
     def __deepcopy__(self, memo) -> SparseTensor:
         if not self.is_leaf:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
-                               "support the deepcopy protocol; detach() first")
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) "
+                "support the deepcopy protocol; detach() first"
+            )
         values = self._sp_values.detach().clone().requires_grad_(self.requires_grad)
-        return type(self)._from_parts(self._sp_indices.clone(), values, self._sp_size,
-                                      self._sp_coalesced)
+        return type(self)._from_parts(self._sp_indices.clone(), values, self._sp_size, self._sp_coalesced)
 
     def __reduce_ex__(self, protocol):
         from ember.sparse.creation import sparse_coo_tensor
 
         values = self._sp_values.detach()
-        return (_rebuild, (sparse_coo_tensor, self._sp_indices, values, tuple(self._sp_size),
-                           self.requires_grad, self._sp_coalesced, self.is_sparse_csr))
+        return (
+            _rebuild,
+            (
+                sparse_coo_tensor,
+                self._sp_indices,
+                values,
+                tuple(self._sp_size),
+                self.requires_grad,
+                self._sp_coalesced,
+                self.is_sparse_csr,
+            ),
+        )
 
     def numpy(self, force: bool = False):
         raise RuntimeError("numpy: sparse tensors have no NumPy view; call .to_dense() first")
@@ -364,8 +378,7 @@ class SparseTensor(Tensor):
     def transpose(self, dim0: int, dim1: int) -> SparseTensor:
         d0, d1 = self._wrap_dim(dim0, "transpose"), self._wrap_dim(dim1, "transpose")
         if max(d0, d1) >= self.sparse_dim():
-            raise RuntimeError("transpose: only sparse dimensions of a sparse tensor can be "
-                               "transposed here")
+            raise RuntimeError("transpose: only sparse dimensions of a sparse tensor can be transposed here")
         order = list(range(self.sparse_dim()))
         order[d0], order[d1] = order[d1], order[d0]
         size = list(self._sp_size)
@@ -433,8 +446,9 @@ class SparseTensor(Tensor):
     def add(self, other, *, alpha=1):
         if isinstance(other, SparseTensor):
             if other.shape != self.shape:
-                raise RuntimeError(f"add: sparse tensors of different sizes {list(self.shape)} "
-                                   f"and {list(other.shape)}")
+                raise RuntimeError(
+                    f"add: sparse tensors of different sizes {list(self.shape)} and {list(other.shape)}"
+                )
             indices = ember.cat([self._sp_indices, other._sp_indices.to(self.device)], 1)
             values = ember.cat([self._sp_values, other._sp_values * alpha], 0)
             return type(self)._from_parts(indices, values, self._sp_size, False)
@@ -463,8 +477,9 @@ class SparseTensor(Tensor):
         extras = f"size={tuple(self._sp_size)}, nnz={self._nnz()}"
         if self.dtype is not ember.get_default_dtype() and "dtype=" not in values:
             extras += f", dtype={self.dtype}"
-        return (f"tensor(indices={indices},\n       values={values},\n       {extras}, "
-                f"layout={self._sp_layout})")
+        return (
+            f"tensor(indices={indices},\n       values={values},\n       {extras}, layout={self._sp_layout})"
+        )
 
     __str__ = __repr__
 

@@ -56,8 +56,10 @@ def _loader_generators(loader) -> list:
     if loader is None:
         return []
     found = [getattr(loader, "generator", None) or default_generator]
-    for sampler in (getattr(loader, "sampler", None),
-                    getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+    for sampler in (
+        getattr(loader, "sampler", None),
+        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+    ):
         gen = getattr(sampler, "generator", None)
         if gen is not None and all(gen is not g for g in found):
             found.append(gen)
@@ -91,11 +93,13 @@ def rng_states(learn) -> dict:
     return {
         "ember": ember.get_rng_state(),
         "loaders": [g.get_state() for g in _private_generators(learn)],
-        "python": {"version": version, "state": ember.tensor(list(words), dtype=ember.int64),
-                   "gauss": gauss},
-        "numpy": {"key": ember.from_numpy(np_state["state"]["key"].astype(np.int64)),
-                  "pos": int(np_state["state"]["pos"]), "has_gauss": int(np_state["has_gauss"]),
-                  "gauss": float(np_state["gauss"])},
+        "python": {"version": version, "state": ember.tensor(list(words), dtype=ember.int64), "gauss": gauss},
+        "numpy": {
+            "key": ember.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        },
     }
 
 
@@ -107,9 +111,14 @@ def set_rng_states(learn, states: dict) -> None:
     py = states["python"]
     random.setstate((py["version"], tuple(int(w) for w in py["state"].tolist()), py["gauss"]))
     nps = states["numpy"]
-    np.random.set_state({"bit_generator": "MT19937",
-                         "state": {"key": nps["key"].numpy().astype(np.uint32), "pos": nps["pos"]},
-                         "has_gauss": nps["has_gauss"], "gauss": nps["gauss"]})
+    np.random.set_state(
+        {
+            "bit_generator": "MT19937",
+            "state": {"key": nps["key"].numpy().astype(np.uint32), "pos": nps["pos"]},
+            "has_gauss": nps["has_gauss"],
+            "gauss": nps["gauss"],
+        }
+    )
 
 
 def skip_batches(batches, n: int) -> None:
@@ -141,8 +150,7 @@ def fingerprint(learn) -> dict:
     model = {k: [list(v.shape), str(v.dtype)] for k, v in learn.model.state_dict().items()}
     opt = None
     if learn.opt is not None:
-        opt = {"type": type(learn.opt).__name__,
-               "groups": [len(g["params"]) for g in learn.opt.param_groups]}
+        opt = {"type": type(learn.opt).__name__, "groups": [len(g["params"]) for g in learn.opt.param_groups]}
     return {"model": model, "optimizer": opt}
 
 
@@ -157,24 +165,31 @@ def check_fingerprint(saved: dict, current: dict, path: str) -> None:
         problems.append(f"the checkpoint has entries {unexpected[:5]} this model does not")
     for key in sorted(set(old) & set(new)):
         if list(old[key]) != list(new[key]):
-            problems.append(f"{key}: checkpoint {old[key][0]} {old[key][1]}, model {new[key][0]} "
-                            f"{new[key][1]}")
+            problems.append(
+                f"{key}: checkpoint {old[key][0]} {old[key][1]}, model {new[key][0]} {new[key][1]}"
+            )
     if saved["optimizer"] and current["optimizer"]:
         if saved["optimizer"]["type"] != current["optimizer"]["type"]:
-            problems.append(f"the optimizer is {current['optimizer']['type']}, the checkpoint's "
-                            f"is {saved['optimizer']['type']}")
+            problems.append(
+                f"the optimizer is {current['optimizer']['type']}, the checkpoint's "
+                f"is {saved['optimizer']['type']}"
+            )
         elif list(saved["optimizer"]["groups"]) != list(current["optimizer"]["groups"]):
-            problems.append(f"parameter groups of sizes {current['optimizer']['groups']}, the "
-                            f"checkpoint's are {saved['optimizer']['groups']}")
+            problems.append(
+                f"parameter groups of sizes {current['optimizer']['groups']}, the "
+                f"checkpoint's are {saved['optimizer']['groups']}"
+            )
     if problems:
-        raise RuntimeError(f"checkpoint {path} was written for a different model or optimizer: "
-                           + "; ".join(problems))
+        raise RuntimeError(
+            f"checkpoint {path} was written for a different model or optimizer: " + "; ".join(problems)
+        )
 
 
 def gather_state(learn, epoch: int, done: int, epoch_rng: list | None) -> dict:
     """The checkpoint of ``learn`` when ``done`` batches of ``epoch`` are finished."""
     return {
-        "format": FORMAT, "version": 1,
+        "format": FORMAT,
+        "version": 1,
         "fingerprint": fingerprint(learn),
         "model": learn.model.state_dict(),
         "optimizer": None if learn.opt is None else learn.opt.state_dict(),
@@ -226,8 +241,9 @@ def latest_checkpoint(folder: str) -> str | None:
     return files[-1] if files else None
 
 
-def write_checkpoint(learn, folder: str, epoch: int, done: int, epoch_rng: list | None,
-                     end_of_epoch: bool) -> str:
+def write_checkpoint(
+    learn, folder: str, epoch: int, done: int, epoch_rng: list | None, end_of_epoch: bool
+) -> str:
     """Write a checkpoint atomically and drop all but the newest ``KEEP``; returns its path."""
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"ckpt-{learn.train_iter:010d}-{int(end_of_epoch)}.safetensors")
@@ -244,8 +260,9 @@ def restore_latest(learn, folder: str) -> ResumePosition | None:
     """Load the newest checkpoint of ``folder`` into ``learn`` (a warning when there is none)."""
     path = latest_checkpoint(folder)
     if path is None:
-        warnings.warn(f"Learner.fit(resume=True): no checkpoint in {folder}; starting from the "
-                      "beginning", stacklevel=3)
+        warnings.warn(
+            f"Learner.fit(resume=True): no checkpoint in {folder}; starting from the beginning", stacklevel=3
+        )
         return None
     return apply_state(learn, ember.load(path, map_location=learn.device, mmap=False), path)
 

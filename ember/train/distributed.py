@@ -49,13 +49,20 @@ def wrap_loader(loader, world_size: int, shuffle_default: bool) -> Any:
         return loader
     shuffle = isinstance(loader.sampler, RandomSampler) if loader.sampler is not None else shuffle_default
     sampler = DistributedSampler(loader.dataset, shuffle=shuffle)
-    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler,
-                      num_workers=loader.num_workers, collate_fn=loader.collate_fn,
-                      drop_last=loader.drop_last, timeout=loader.timeout,
-                      worker_init_fn=loader.worker_init_fn,
-                      multiprocessing_context=loader.multiprocessing_context,
-                      generator=loader.generator, prefetch_factor=loader.prefetch_factor,
-                      persistent_workers=loader.persistent_workers)
+    return DataLoader(
+        loader.dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=loader.num_workers,
+        collate_fn=loader.collate_fn,
+        drop_last=loader.drop_last,
+        timeout=loader.timeout,
+        worker_init_fn=loader.worker_init_fn,
+        multiprocessing_context=loader.multiprocessing_context,
+        generator=loader.generator,
+        prefetch_factor=loader.prefetch_factor,
+        persistent_workers=loader.persistent_workers,
+    )
 
 
 def set_sampler_epoch(loader, epoch: int) -> None:

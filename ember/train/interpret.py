@@ -19,8 +19,9 @@ class ClassificationInterpretation:
     mistakes.
     """
 
-    def __init__(self, preds: ember.Tensor, targets: ember.Tensor, losses: ember.Tensor,
-                 classes: list | None = None) -> None:
+    def __init__(
+        self, preds: ember.Tensor, targets: ember.Tensor, losses: ember.Tensor, classes: list | None = None
+    ) -> None:
         self.preds, self.targets, self.losses = preds, targets, losses
         n = int(preds.shape[-1])
         self.classes = list(classes) if classes is not None else list(range(n))
@@ -30,8 +31,9 @@ class ClassificationInterpretation:
         pred, target = learn.get_preds(loader)
         losses = F.cross_entropy(pred, target, reduction="none")
         dataset = (loader or learn.valid_loader).dataset
-        classes = getattr(dataset, "classes", None) or getattr(getattr(dataset, "dataset", None),
-                                                               "classes", None)
+        classes = getattr(dataset, "classes", None) or getattr(
+            getattr(dataset, "dataset", None), "classes", None
+        )
         return cls(pred, target, losses, classes)
 
     def confusion_matrix(self) -> np.ndarray:
@@ -53,11 +55,17 @@ class ClassificationInterpretation:
     def most_confused(self, min_count: int = 1) -> list[tuple]:
         """``(actual, predicted, count)`` for every off-diagonal cell with at least ``min_count``."""
         cm = self.confusion_matrix()
-        cells = [(self.classes[i], self.classes[j], int(cm[i, j]))
-                 for i in range(len(cm)) for j in range(len(cm)) if i != j and cm[i, j] >= min_count]
+        cells = [
+            (self.classes[i], self.classes[j], int(cm[i, j]))
+            for i in range(len(cm))
+            for j in range(len(cm))
+            if i != j and cm[i, j] >= min_count
+        ]
         return sorted(cells, key=lambda c: -c[2])
 
-    def plot_confusion_matrix(self, path: str, normalize: bool = False, title: str = "Confusion matrix") -> str:
+    def plot_confusion_matrix(
+        self, path: str, normalize: bool = False, title: str = "Confusion matrix"
+    ) -> str:
         """PNG of the confusion matrix, each cell labelled with its count (or fraction)."""
         plt = pyplot()
         cm = self.confusion_matrix().astype(np.float64)
@@ -73,8 +81,15 @@ class ClassificationInterpretation:
         for i in range(n):
             for j in range(n):
                 text = f"{cm[i, j]:.2f}" if normalize else str(int(cm[i, j]))
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="white" if cm[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if cm[i, j] > threshold else "black",
+                )
         ax.set_xlabel("predicted")
         ax.set_ylabel("actual")
         ax.set_title(title)

@@ -81,12 +81,26 @@ class Learner:
     4
     """
 
-    def __init__(self, model: ember.nn.Module, train_loader, valid_loader=None,
-                 loss_func: Callable | None = None, opt_func: Callable = ember.optim.AdamW,
-                 metrics: Iterable[Callable] = (), device: Any = "auto", cbs: Iterable[Callback] = (),
-                 checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-                 *, lr: float = 1e-3, wd: float | None = None, splitter: Callable | None = None,
-                 n_inp: int = 1, progress: bool = True, path: str | os.PathLike = ".") -> None:
+    def __init__(
+        self,
+        model: ember.nn.Module,
+        train_loader,
+        valid_loader=None,
+        loss_func: Callable | None = None,
+        opt_func: Callable = ember.optim.AdamW,
+        metrics: Iterable[Callable] = (),
+        device: Any = "auto",
+        cbs: Iterable[Callback] = (),
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None,
+        *,
+        lr: float = 1e-3,
+        wd: float | None = None,
+        splitter: Callable | None = None,
+        n_inp: int = 1,
+        progress: bool = True,
+        path: str | os.PathLike = ".",
+    ) -> None:
         self.device = _pick_device(device)
         self.model = model.to(self.device)
         self.rank, self.world_size = distributed.rank_and_world_size()
@@ -213,8 +227,14 @@ class Learner:
         self.freeze_to(0)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, n_epoch: int, lr: float | Sequence[float] | None = None, wd: float | None = None,
-            cbs: Iterable[Callback] = (), resume: bool = False) -> None:
+    def fit(
+        self,
+        n_epoch: int,
+        lr: float | Sequence[float] | None = None,
+        wd: float | None = None,
+        cbs: Iterable[Callback] = (),
+        resume: bool = False,
+    ) -> None:
         """Train for ``n_epoch`` epochs at learning rate ``lr`` (constant unless a callback moves it).
 
         ``resume=True`` continues from the newest checkpoint in ``checkpoint_dir``: model,
@@ -234,18 +254,27 @@ class Learner:
         with self.added_cbs(cbs):
             self._fit(resume)
 
-    def fit_one_cycle(self, n_epoch: int, max_lr: float | Sequence[float] | None = None,
-                      div: float = 25.0, div_final: float = 1e5, pct_start: float = 0.25,
-                      wd: float | None = None, moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
-                      cbs: Iterable[Callback] = (), resume: bool = False) -> None:
+    def fit_one_cycle(
+        self,
+        n_epoch: int,
+        max_lr: float | Sequence[float] | None = None,
+        div: float = 25.0,
+        div_final: float = 1e5,
+        pct_start: float = 0.25,
+        wd: float | None = None,
+        moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+        cbs: Iterable[Callback] = (),
+        resume: bool = False,
+    ) -> None:
         """Fit with the 1cycle policy as fastai does: ``OneCycleLR`` stepped after every step.
 
         The learning rate warms up from ``max_lr / div`` to ``max_lr`` over ``pct_start`` of the
         steps, then anneals (cosine) to ``max_lr / div_final``; momentum (or Adam's beta1)
         moves the other way between ``moms[0]`` and ``moms[1]``.
         """
-        schedule = OneCycleSchedule(max_lr if max_lr is not None else self.lr, div, div_final,
-                                    pct_start, moms)
+        schedule = OneCycleSchedule(
+            max_lr if max_lr is not None else self.lr, div, div_final, pct_start, moms
+        )
         self.fit(n_epoch, wd=wd, cbs=[schedule, *cbs], resume=resume)
 
     def _fit(self, resume: bool) -> None:
@@ -345,7 +374,7 @@ class Learner:
         batch = tuple(batch) if isinstance(batch, (list, tuple)) else (batch,)
         if self.device.type != "cpu":
             batch = tuple(b.to(self.device) if isinstance(b, ember.Tensor) else b for b in batch)
-        return batch[: self.n_inp], batch[self.n_inp:]
+        return batch[: self.n_inp], batch[self.n_inp :]
 
     # -- evaluation ------------------------------------------------------------------------
     def get_preds(self, loader=None, with_loss: bool = False):
@@ -395,8 +424,9 @@ class Learner:
         return ClassificationInterpretation.from_learner(self, loader)
 
     # -- learning-rate finder ----------------------------------------------------------------
-    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
-                stop_div: bool = True) -> Suggestions:
+    def lr_find(
+        self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100, stop_div: bool = True
+    ) -> Suggestions:
         """Train ``num_it`` steps with an exponentially growing learning rate; suggest one.
 
         Model, optimizer, recorder and every RNG are restored afterwards, so ``lr_find`` does

@@ -79,8 +79,9 @@ class F1Score:
 
     def __init__(self, average: str = "macro", pos_label: int = 1, num_classes: int | None = None):
         if average not in ("macro", "micro", "weighted", "binary"):
-            raise ValueError(f"F1Score: average should be 'macro', 'micro', 'weighted' or 'binary', "
-                             f"got {average!r}")
+            raise ValueError(
+                f"F1Score: average should be 'macro', 'micro', 'weighted' or 'binary', got {average!r}"
+            )
         self.average, self.pos_label, self.num_classes = average, pos_label, num_classes
         self.name = "f1_score" if average == "macro" else f"f1_{average}"
 
@@ -110,7 +111,8 @@ def metric_name(metric: Callable) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(metric).__name__).lower()
 
 
-def compute_metrics(metrics: Iterable[Callable], pred: ember.Tensor,
-                    target: ember.Tensor) -> dict[str, float]:
+def compute_metrics(
+    metrics: Iterable[Callable], pred: ember.Tensor, target: ember.Tensor
+) -> dict[str, float]:
     """``{name: value}`` of every metric on ``(pred, target)``."""
     return {metric_name(m): float(m(pred, target)) for m in metrics}

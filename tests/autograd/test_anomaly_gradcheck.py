@@ -24,7 +24,10 @@ def _make_nan_forward(x):
 
 def test_detect_anomaly_names_forward_op():
     x = ember.zeros(2, requires_grad=True)
-    with detect_anomaly(), pytest.raises(RuntimeError, match="'Log' returned nan or inf values in its forward"):
+    with (
+        detect_anomaly(),
+        pytest.raises(RuntimeError, match="'Log' returned nan or inf values in its forward"),
+    ):
         _make_nan_forward(x)
     _make_nan_forward(x)  # outside anomaly mode: no check
 

@@ -110,7 +110,7 @@ def test_grad_of_intermediate():
 
 def test_second_and_third_derivatives_of_cube():
     x = ember.tensor([2.0, -1.0], requires_grad=True)
-    y = (x ** 3).sum()
+    y = (x**3).sum()
     (g1,) = grad(y, x, create_graph=True)
     assert g1.tolist() == [12.0, 3.0] and g1.requires_grad
     (g2,) = grad(g1.sum(), x, create_graph=True)
@@ -121,7 +121,7 @@ def test_second_and_third_derivatives_of_cube():
 
 def test_backward_create_graph_then_backward_again():
     x = ember.tensor([1.5], requires_grad=True)
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     assert x.grad.requires_grad
     g = x.grad
     x.grad = None
@@ -179,7 +179,9 @@ def test_inplace_on_leaf_requiring_grad_raises():
     assert x.tolist() == [2.0, 2.0]
 
 
-@pytest.mark.xfail(reason="needs Tensor._set_from to call ember.autograd.function.keep_saved_copy", strict=False)
+@pytest.mark.xfail(
+    reason="needs Tensor._set_from to call ember.autograd.function.keep_saved_copy", strict=False
+)
 def test_inplace_on_nonleaf_is_differentiated():
     torch = torch_or_skip()
     for lib in (ember, torch):
@@ -202,7 +204,7 @@ def test_long_chain_has_no_recursion_error():
     for _ in range(10_000):
         y = y * 1.0001
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10_000], rtol=1e-3)
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001**10_000], rtol=1e-3)
 
 
 def test_deterministic_results():

@@ -143,7 +143,9 @@ def test_mark_dirty_inplace_function():
     x = ember.ones(2, requires_grad=True)
     y = x * 1
     out = AddOneInPlace.apply(y)
-    assert out is y and y.grad_fn.name() == "AddOneInPlaceBackward" and y._version == 2  # as PyTorch: add_ and mark_dirty each bump
+    assert (
+        out is y and y.grad_fn.name() == "AddOneInPlaceBackward" and y._version == 2
+    )  # as PyTorch: add_ and mark_dirty each bump
     (out * 2).sum().backward()
     assert x.grad.tolist() == [2.0, 2.0] and y.tolist() == [2.0, 2.0]
 

@@ -120,10 +120,12 @@ def test_backward_accepts_deprecated_grad_variables():
 
 def test_gradcheck_accepts_pytorchs_keywords():
     x = ember.randn(3, dtype=ember.float64, requires_grad=True)
-    assert ember.autograd.gradcheck(lambda t: (t * t).sum(), (x,), fast_mode=True, nondet_tol=0.0,
-                                    check_undefined_grad=False, masked=None)
-    assert ember.autograd.gradgradcheck(lambda t: (t**3).sum(), (x,), check_rev_over_rev=True,
-                                        gen_non_contig_grad_outputs=True)
+    assert ember.autograd.gradcheck(
+        lambda t: (t * t).sum(), (x,), fast_mode=True, nondet_tol=0.0, check_undefined_grad=False, masked=None
+    )
+    assert ember.autograd.gradgradcheck(
+        lambda t: (t**3).sum(), (x,), check_rev_over_rev=True, gen_non_contig_grad_outputs=True
+    )
     with pytest.raises(NotImplementedError, match="check_forward_ad"):
         ember.autograd.gradcheck(lambda t: t.sum(), (x,), check_forward_ad=True)
 

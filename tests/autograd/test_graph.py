@@ -58,8 +58,11 @@ def test_hooks_do_not_pack_their_own_ops_and_can_be_disabled():
         y = (x * x).sum()
     y.backward()
     assert x.grad.tolist() == [2.0, 2.0, 2.0] and len(calls) == 2
-    with graph.disable_saved_tensors_hooks("hooks are off here"), pytest.raises(
-            RuntimeError, match="hooks are off here"), graph.saved_tensors_hooks(pack, pack):
+    with (
+        graph.disable_saved_tensors_hooks("hooks are off here"),
+        pytest.raises(RuntimeError, match="hooks are off here"),
+        graph.saved_tensors_hooks(pack, pack),
+    ):
         pass
 
 

@@ -42,7 +42,9 @@ def test_requires_grad_flag():
     assert x.requires_grad_() is x and x.requires_grad
     x.requires_grad = False
     assert not x.requires_grad
-    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype can require gradients.*int64"):
+    with pytest.raises(
+        RuntimeError, match="only Tensors of floating point and complex dtype can require gradients.*int64"
+    ):
         ember.ones(2, dtype=ember.int64).requires_grad_()
     y = ember.ones(2, requires_grad=True) * 2
     with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):

@@ -45,9 +45,7 @@ def _host_uses(tree: ast.AST) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             uses += [
-                (node.lineno, f"import {a.name}")
-                for a in node.names
-                if a.name.split(".")[0] in HOST_MODULES
+                (node.lineno, f"import {a.name}") for a in node.names if a.name.split(".")[0] in HOST_MODULES
             ]
         elif (
             isinstance(node, ast.ImportFrom)

@@ -133,9 +133,7 @@ def test_stand_in_turns_on_with_the_environment_variable():
         "print(ember.cuda.is_available(), ember.cuda.device_count(), cuda.__name__)"
     )
     env = dict(os.environ, EMBER_FAKE_CUDA="1", EMBER_FAKE_CUDA_DEVICES="2")
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert out.stdout.split() == ["True", "2", "ember.backend.fake_cuda"], out.stdout + out.stderr
 
 
@@ -156,9 +154,7 @@ except RuntimeError as e:
     print(e)
 """
     env = dict(os.environ, EMBER_FAKE_CUDA="1", EMBER_FAKE_CUDA_DEVICES="2")
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert out.returncode == 0, out.stderr
     assert "found at least two devices, cuda:1 and cuda:0" in out.stdout, out.stdout
 

@@ -65,8 +65,15 @@ def test_names_match_torch():
         assert getattr(ember.backends.cudnn, name) == getattr(torch.backends.cudnn, name), name
     for name in ("allow_tf32", "allow_fp16_reduced_precision_reduction"):
         assert getattr(ember.backends.cuda.matmul, name) == getattr(torch.backends.cuda.matmul, name)
-    for name in ("is_built", "sdp_kernel", "enable_flash_sdp", "enable_math_sdp",
-                 "enable_mem_efficient_sdp", "flash_sdp_enabled", "math_sdp_enabled"):
+    for name in (
+        "is_built",
+        "sdp_kernel",
+        "enable_flash_sdp",
+        "enable_math_sdp",
+        "enable_mem_efficient_sdp",
+        "flash_sdp_enabled",
+        "math_sdp_enabled",
+    ):
         assert callable(getattr(ember.backends.cuda, name)), name
 
 

@@ -10,9 +10,15 @@ import pytest
 import ember
 from bench import report, run, workloads
 
-SMALL = {"mlp": {"batch": 8}, "lenet": {"batch": 4}, "convnet": {"batch": 2},
-         "gpt": {"batch": 2, "layers": 1}, "lstm": {"batch": 2, "seq": 5},
-         "resnet": {"batch": 2, "blocks": 1, "widths": (4, 8, 8)}, "charrnn": {"seq": 3}}
+SMALL = {
+    "mlp": {"batch": 8},
+    "lenet": {"batch": 4},
+    "convnet": {"batch": 2},
+    "gpt": {"batch": 2, "layers": 1},
+    "lstm": {"batch": 2, "seq": 5},
+    "resnet": {"batch": 2, "blocks": 1, "widths": (4, 8, 8)},
+    "charrnn": {"seq": 3},
+}
 
 
 @pytest.mark.parametrize("name", workloads.NAMES)
@@ -64,8 +70,20 @@ def test_quick_command_writes_the_tables(tmp_path, monkeypatch, capsys):
     output = tmp_path / "BENCHMARKS.md"
     output.write_text("# Benchmarks\n\nkept\n\n<!-- bench:workloads -->\nold\n<!-- /bench:workloads -->\n")
     monkeypatch.setattr(run, "measure_peak", lambda threads, timeout, clock: 10.0)
-    code = run.main(["--quick", "--no-torch", "--workloads", "mlp", "--steps", "1", "--extras",
-                     "--write", "--output", str(output)])
+    code = run.main(
+        [
+            "--quick",
+            "--no-torch",
+            "--workloads",
+            "mlp",
+            "--steps",
+            "1",
+            "--extras",
+            "--write",
+            "--output",
+            str(output),
+        ]
+    )
     assert code == 0
     text = output.read_text()
     assert "kept" in text and "old" not in text and "| mlp |" in text
@@ -88,12 +106,20 @@ def test_sections_replace_only_their_markers(tmp_path):
 
 
 def test_table_from_results():
-    common = {"peak_rss": 100 * 2**20, "train_rss": 20 * 2**20, "flops": 2e9, "first_loss": 2.3,
-              "threads": "x", "version": "0"}
-    results = {"mlp": {
-        "ember": [{**common, "step_s": 0.010}, {**common, "step_s": 0.012}],
-        "torch": [{**common, "step_s": 0.020}, {"error": "boom"}],
-    }}
+    common = {
+        "peak_rss": 100 * 2**20,
+        "train_rss": 20 * 2**20,
+        "flops": 2e9,
+        "first_loss": 2.3,
+        "threads": "x",
+        "version": "0",
+    }
+    results = {
+        "mlp": {
+            "ember": [{**common, "step_s": 0.010}, {**common, "step_s": 0.012}],
+            "torch": [{**common, "step_s": 0.020}, {"error": "boom"}],
+        }
+    }
     table = report.workload_table(report.summarize(results), peak=100.0, repeats=2)
     row = next(line for line in table.splitlines() if line.startswith("| mlp"))
     assert "| 0.55 |" in row and "same" in row  # ratio of medians 0.011 / 0.020
@@ -111,8 +137,21 @@ def test_options():
 def test_replay_writes_the_tables_of_a_saved_run(tmp_path):
     saved = tmp_path / "run.json"
     output = tmp_path / "B.md"
-    run.main(["--quick", "--no-torch", "--workloads", "mlp", "--steps", "1", "--extras",
-              "--json", str(saved), "--output", str(output)])
+    run.main(
+        [
+            "--quick",
+            "--no-torch",
+            "--workloads",
+            "mlp",
+            "--steps",
+            "1",
+            "--extras",
+            "--json",
+            str(saved),
+            "--output",
+            str(output),
+        ]
+    )
     assert run.main(["--replay", str(saved), "--write", "--output", str(output)]) == 0
     assert "| mlp |" in output.read_text()
 

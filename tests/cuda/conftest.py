@@ -39,7 +39,5 @@ def host(t) -> np.ndarray:
 def assert_same(on_device, on_cpu, atol=1e-5, rtol=1e-4, what=""):
     assert on_device.device.type == "cuda", f"{what}: result on {on_device.device}, expected cuda"
     a, b = host(on_device), host(on_cpu)
-    assert a.shape == b.shape and a.dtype == b.dtype, (
-        f"{what}: {a.shape} {a.dtype} vs {b.shape} {b.dtype}"
-    )
+    assert a.shape == b.shape and a.dtype == b.dtype, f"{what}: {a.shape} {a.dtype} vs {b.shape} {b.dtype}"
     np.testing.assert_allclose(a, b, atol=atol, rtol=rtol, err_msg=what, equal_nan=True)

@@ -10,9 +10,7 @@ from tests.cuda.conftest import host
 
 
 def test_autocast_cuda_float16_and_the_float32_list(device):
-    model = ember.nn.Sequential(ember.nn.Linear(6, 8), ember.nn.ReLU(), ember.nn.Linear(8, 3)).to(
-        device
-    )
+    model = ember.nn.Sequential(ember.nn.Linear(6, 8), ember.nn.ReLU(), ember.nn.Linear(8, 3)).to(device)
     x, y = ember.randn(5, 6, device=device), ember.tensor([0, 1, 2, 0, 1], device=device)
     with ember.autocast("cuda"):
         logits = model(x)
@@ -49,15 +47,10 @@ def test_grad_scaler_training_on_cuda(device):
 
 
 def test_tf32_switch(device):
-    assert (
-        ember.get_float32_matmul_precision() == "highest"
-        and not ember.backends.cuda.matmul.allow_tf32
-    )
+    assert ember.get_float32_matmul_precision() == "highest" and not ember.backends.cuda.matmul.allow_tf32
     try:
         ember.set_float32_matmul_precision("high")
-        assert (
-            ember.backends.cuda.matmul.allow_tf32 and ember.get_float32_matmul_precision() == "high"
-        )
+        assert ember.backends.cuda.matmul.allow_tf32 and ember.get_float32_matmul_precision() == "high"
         a = ember.randn(32, 32, device=device)
         np.testing.assert_allclose(host(a @ a), host(a.cpu() @ a.cpu()), rtol=1e-2, atol=1e-2)
         ember.backends.cuda.matmul.allow_tf32 = False

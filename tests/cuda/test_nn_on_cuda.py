@@ -192,10 +192,14 @@ LAYERS.update(
         "AdaptiveAvgPool3d": (lambda: nn.AdaptiveAvgPool3d(2), [X5]),
         "AdaptiveMaxPool3d": (lambda: nn.AdaptiveMaxPool3d(2), [X5]),
         "MaxUnpool3d": (lambda: _Unpool(3), [X5]),
-        "FractionalMaxPool2d": (lambda: nn.FractionalMaxPool2d(2, output_size=3,
-                                                               _random_samples=_SAMPLES2), [X4]),
-        "FractionalMaxPool3d": (lambda: nn.FractionalMaxPool3d(2, output_size=3,
-                                                               _random_samples=_SAMPLES3), [X5]),
+        "FractionalMaxPool2d": (
+            lambda: nn.FractionalMaxPool2d(2, output_size=3, _random_samples=_SAMPLES2),
+            [X4],
+        ),
+        "FractionalMaxPool3d": (
+            lambda: nn.FractionalMaxPool3d(2, output_size=3, _random_samples=_SAMPLES3),
+            [X5],
+        ),
         "ConstantPad3d": (lambda: nn.ConstantPad3d(1, 0.5), [X5]),
         "ZeroPad3d": (lambda: nn.ZeroPad3d(1), [X5]),
         "ReflectionPad3d": (lambda: nn.ReflectionPad3d(1), [X5]),
@@ -245,10 +249,11 @@ class _Unpool(nn.Module):
 
     def __init__(self, dims: int) -> None:
         super().__init__()
-        pool, unpool = (
-            {1: (nn.MaxPool1d, nn.MaxUnpool1d), 2: (nn.MaxPool2d, nn.MaxUnpool2d),
-             3: (nn.MaxPool3d, nn.MaxUnpool3d)}[dims]
-        )
+        pool, unpool = {
+            1: (nn.MaxPool1d, nn.MaxUnpool1d),
+            2: (nn.MaxPool2d, nn.MaxUnpool2d),
+            3: (nn.MaxPool3d, nn.MaxUnpool3d),
+        }[dims]
         self.pool, self.unpool = pool(2, return_indices=True), unpool(2)
 
     def forward(self, x):
@@ -275,17 +280,11 @@ class _CTC(nn.Module):
     def forward(self, x):
         targets = ember.tensor([[1, 2], [3, 3]], device=x.device)
         lengths = ember.tensor([6, 5], device=x.device)
-        return nn.CTCLoss()(
-            x.log_softmax(2), targets, lengths, ember.tensor([2, 2], device=x.device)
-        )
+        return nn.CTCLoss()(x.log_softmax(2), targets, lengths, ember.tensor([2, 2], device=x.device))
 
 
 def test_the_table_covers_every_layer():
-    layers = {
-        n
-        for n in dir(nn)
-        if inspect.isclass(getattr(nn, n)) and issubclass(getattr(nn, n), nn.Module)
-    }
+    layers = {n for n in dir(nn) if inspect.isclass(getattr(nn, n)) and issubclass(getattr(nn, n), nn.Module)}
     assert sorted(layers - NOT_LAYERS - set(LAYERS)) == []
 
 
@@ -323,9 +322,7 @@ def test_layer_on_cuda_matches_cpu(name, device):
             if o.requires_grad
         ]
         if weights:
-            sum(
-                (o * w).sum() for o, w in zip([o for o in outs if o.requires_grad], weights)
-            ).backward()
+            sum((o * w).sum() for o, w in zip([o for o in outs if o.requires_grad], weights)).backward()
         grads = [t.grad for t in inputs] + [p.grad for p in module.parameters()]
         results.append((outs, grads))
     (cpu_outs, cpu_grads), (dev_outs, dev_grads) = results

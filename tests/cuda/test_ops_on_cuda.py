@@ -11,9 +11,7 @@ from tests.ops.test_ops import ALL_SPECS
 
 
 def _run(spec, arrays, grad_idx, where):
-    tensors = [
-        ember.tensor(a, requires_grad=(i in grad_idx), device=where) for i, a in enumerate(arrays)
-    ]
+    tensors = [ember.tensor(a, requires_grad=(i in grad_idx), device=where) for i, a in enumerate(arrays)]
     out = spec.fn(ember, *tensors)
     outs = out if isinstance(out, tuple) else (out,)
     grads = []
@@ -21,9 +19,7 @@ def _run(spec, arrays, grad_idx, where):
     if float_outs:
         rng = np.random.default_rng(1)
         loss = sum(
-            (
-                o * ember.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=where)
-            ).sum()
+            (o * ember.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=where)).sum()
             for o in float_outs
         )
         loss.backward()

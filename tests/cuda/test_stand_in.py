@@ -44,9 +44,7 @@ def test_device_suite_passes_on_the_stand_in():
         *(["-n", "0"] if importlib.util.find_spec("xdist") else []),
         str(ROOT / "tests" / "cuda"),
     ]
-    run = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert run.returncode == 0, (
         f"device suite on the stand-in failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
     )

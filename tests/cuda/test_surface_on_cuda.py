@@ -67,9 +67,7 @@ CASES = {
     "scatter_add": lambda: ember.zeros(4, 5, device=D).scatter_add(
         0, ember.zeros(4, 5, dtype=ember.int64, device=D), _x()
     ),
-    "index_add": lambda: ember.zeros(4, 5, device=D).index_add(
-        0, ember.tensor([0, 0, 1, 1], device=D), _x()
-    ),
+    "index_add": lambda: ember.zeros(4, 5, device=D).index_add(0, ember.tensor([0, 0, 1, 1], device=D), _x()),
     "one_hot": lambda: F.one_hot(ember.tensor([1, 2], device=D), 4),
     "dropout": lambda: F.dropout(_x(), 0.5, training=True),
     "interpolate": lambda: F.interpolate(ember.randn(1, 1, 4, 4, device=D), scale_factor=2),

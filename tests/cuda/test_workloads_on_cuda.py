@@ -17,8 +17,6 @@ def test_workload_trains_the_same_on_cuda(name, device):
     for step in range(2):
         lc, lg = cpu.step(), gpu.step()
         assert lg.device.type == "cuda"
-        np.testing.assert_allclose(
-            host(lg), host(lc), rtol=1e-4, atol=1e-5, err_msg=f"{name} step {step}"
-        )
+        np.testing.assert_allclose(host(lg), host(lc), rtol=1e-4, atol=1e-5, err_msg=f"{name} step {step}")
     for (n, pc), pg in zip(cpu.model.named_parameters(), gpu.model.parameters()):
         np.testing.assert_allclose(host(pg), host(pc), rtol=1e-3, atol=1e-5, err_msg=f"{name}: {n}")

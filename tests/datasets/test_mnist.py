@@ -61,21 +61,30 @@ def test_flat_layout_and_transforms(tmp_path):
 
 
 def test_read_idx_types(tmp_path):
-    for dtype, code in ((np.int16, 0x0B), (np.int32, 0x0C), (np.float32, 0x0D), (np.float64, 0x0E), (np.int8, 0x09)):
+    for dtype, code in (
+        (np.int16, 0x0B),
+        (np.int32, 0x0C),
+        (np.float32, 0x0D),
+        (np.float64, 0x0E),
+        (np.int8, 0x09),
+    ):
         array = np.arange(6, dtype=dtype).reshape(2, 3)
         path = _write(tmp_path / f"a{code}", _idx_bytes(array, code), gz=False)
         out = read_idx(path)
         assert out.dtype == np.dtype(dtype) and out.tolist() == array.tolist()
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda b: b[:-10], "truncated: the header promises shape"),
-    (lambda b: b + b"xx", "2 unexpected bytes after the data"),
-    (lambda b: b"\x01" + b[1:], "bad magic number"),
-    (lambda b: b[:2] + b"\x07" + b[3:], "unknown IDX data type code 0x07"),
-    (lambda b: b[:6], "truncated header"),
-    (lambda b: b[:3], "too short for an IDX header"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda b: b[:-10], "truncated: the header promises shape"),
+        (lambda b: b + b"xx", "2 unexpected bytes after the data"),
+        (lambda b: b"\x01" + b[1:], "bad magic number"),
+        (lambda b: b[:2] + b"\x07" + b[3:], "unknown IDX data type code 0x07"),
+        (lambda b: b[:6], "truncated header"),
+        (lambda b: b[:3], "too short for an IDX header"),
+    ],
+)
 def test_malformed_files_name_the_file(tmp_path, damage, message):
     _, _, folder = _make_mnist(tmp_path)
     path = os.path.join(folder, "train-images-idx3-ubyte")
@@ -117,6 +126,10 @@ def test_missing_files_and_download(tmp_path):
     with pytest.raises(DownloadUnavailableError, match="never downloads") as info:
         FashionMNIST(tmp_path, download=True)
     text = str(info.value)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                 "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         assert os.path.join(str(tmp_path), "FashionMNIST", "raw", name) in text

@@ -28,7 +28,8 @@ def test_normalize():
     x = ToTensor()(_image())
     out = Normalize([0.5, 0.4, 0.3], [0.2, 0.2, 0.1])(x)
     expected = (x.numpy() - np.array([0.5, 0.4, 0.3], np.float32)[:, None, None]) / np.array(
-        [0.2, 0.2, 0.1], np.float32)[:, None, None]
+        [0.2, 0.2, 0.1], np.float32
+    )[:, None, None]
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
     assert out.dtype == ember.float32
     with pytest.raises(ValueError, match="2 means/stds for an image with 3 channels"):
@@ -51,7 +52,9 @@ def test_random_crop_padding_and_reproducibility():
     assert RandomCrop(8, pad_if_needed=True)(img).shape == (8, 8, 3)
     edge = RandomCrop(8, padding=1, padding_mode="edge")(img)
     assert edge.shape == (8, 8, 3) and edge[0, 0, 0] == img[0, 0, 0]
-    with pytest.raises(ValueError, match=r"crop size \(7, 7\) is larger than the \(padded\) image size \(6, 6\)"):
+    with pytest.raises(
+        ValueError, match=r"crop size \(7, 7\) is larger than the \(padded\) image size \(6, 6\)"
+    ):
         RandomCrop(7)(img)
     with pytest.raises(ValueError, match="padding_mode"):
         RandomCrop(2, padding_mode="wrap")
@@ -88,8 +91,15 @@ def test_horizontal_flip():
 
 
 def test_global_seed_reproducibility_and_compose():
-    pipeline = Compose([RandomCrop(4, padding=1), RandomHorizontalFlip(), ToTensor(),
-                        Normalize([0.5] * 3, [0.5] * 3), Lambda(lambda t: t * 1)])
+    pipeline = Compose(
+        [
+            RandomCrop(4, padding=1),
+            RandomHorizontalFlip(),
+            ToTensor(),
+            Normalize([0.5] * 3, [0.5] * 3),
+            Lambda(lambda t: t * 1),
+        ]
+    )
     ember.manual_seed(0)
     a = [pipeline(_image()).numpy() for _ in range(5)]
     ember.manual_seed(0)

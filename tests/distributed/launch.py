@@ -24,13 +24,29 @@ def require_mpi() -> None:
 def run_job(job: str, *args: str, nproc: int = 2, nnodes: int = 1, timeout: float = 90.0):
     """(CompletedProcess, seconds) of ``ember-run`` on ``jobs/<job>``."""
     require_mpi()
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", str(nproc),
-               "--nnodes", str(nnodes), os.path.join(JOBS, job), *args]
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT,
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "ember.distributed.run",
+        "--nproc-per-node",
+        str(nproc),
+        "--nnodes",
+        str(nnodes),
+        os.path.join(JOBS, job),
+        *args,
+    ]
     start = time.monotonic()
-    done = subprocess.run(command, check=False, env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        command, check=False, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     return done, time.monotonic() - start
 
 

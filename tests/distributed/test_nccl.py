@@ -40,16 +40,25 @@ class FakeNcclComm:
 
 
 def fake_nccl(with_avg=True):
-    names = {f"NCCL_{t}": i for i, t in enumerate(
-        ["INT8", "UINT8", "INT32", "UINT32", "INT64", "UINT64", "FLOAT16", "FLOAT32", "FLOAT64"])}
+    names = {
+        f"NCCL_{t}": i
+        for i, t in enumerate(
+            ["INT8", "UINT8", "INT32", "UINT32", "INT64", "UINT64", "FLOAT16", "FLOAT32", "FLOAT64"]
+        )
+    }
     ops = {"NCCL_SUM": 0, "NCCL_PROD": 1, "NCCL_MAX": 2, "NCCL_MIN": 3}
     if with_avg:
         ops["NCCL_AVG"] = 4
     log = []
-    module = SimpleNamespace(**names, **ops, NcclCommunicator=FakeNcclComm, log=log,
-                             get_unique_id=lambda: log.append("id") or (7, 7, 7),
-                             groupStart=lambda: log.append("start"),
-                             groupEnd=lambda: log.append("end"))
+    module = SimpleNamespace(
+        **names,
+        **ops,
+        NcclCommunicator=FakeNcclComm,
+        log=log,
+        get_unique_id=lambda: log.append("id") or (7, 7, 7),
+        groupStart=lambda: log.append("start"),
+        groupEnd=lambda: log.append("end"),
+    )
     return module
 
 
@@ -82,9 +91,13 @@ class FakeDevice:
 
 
 fake_cupy = SimpleNamespace(
-    cuda=SimpleNamespace(Device=FakeDevice, Event=FakeEvent,
-                         get_current_stream=lambda: SimpleNamespace(ptr=1234)),
-    divide=np.divide, floor_divide=np.floor_divide, zeros=np.zeros)
+    cuda=SimpleNamespace(
+        Device=FakeDevice, Event=FakeEvent, get_current_stream=lambda: SimpleNamespace(ptr=1234)
+    ),
+    divide=np.divide,
+    floor_divide=np.floor_divide,
+    zeros=np.zeros,
+)
 
 
 class FakeCpuComm:

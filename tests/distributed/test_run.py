@@ -36,8 +36,7 @@ def _args(*argv):
 
 
 def test_command_line_single_host():
-    command = run.build_command(_args("--nproc-per-node", "3", "train.py", "--lr", "0.1"),
-                                "mpiexec")
+    command = run.build_command(_args("--nproc-per-node", "3", "train.py", "--lr", "0.1"), "mpiexec")
     assert command[:3] == ["mpiexec", "-n", "3"]
     assert command[-4:] == ["ember.distributed._rank", "train.py", "--lr", "0.1"]
 
@@ -56,11 +55,14 @@ def test_command_line_hostfile_places_ranks_per_node(tmp_path):
 def test_torchrun_variables_from_mpi():
     from ember.distributed import _rank
 
-    target = {"PMI_RANK": "3", "PMI_SIZE": "4", "LOCAL_WORLD_SIZE": "2",
-              "EMBER_SIMULATED_NODES": "2"}
+    target = {"PMI_RANK": "3", "PMI_SIZE": "4", "LOCAL_WORLD_SIZE": "2", "EMBER_SIMULATED_NODES": "2"}
     assert _rank.set_torchrun_variables(target) == 3
-    assert (target["RANK"], target["WORLD_SIZE"], target["LOCAL_RANK"], target["GROUP_RANK"]) \
-        == ("3", "4", "1", "1")
+    assert (target["RANK"], target["WORLD_SIZE"], target["LOCAL_RANK"], target["GROUP_RANK"]) == (
+        "3",
+        "4",
+        "1",
+        "1",
+    )
 
 
 def test_parser_accepts_torchrun_spelling():
@@ -80,9 +82,20 @@ def test_sigterm_to_the_launcher_stops_every_rank():
     require_mpi()
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2",
-         os.path.join(JOBS, "sleep.py")],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "ember.distributed.run",
+            "--nproc-per-node",
+            "2",
+            os.path.join(JOBS, "sleep.py"),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         pids = []
         deadline = time.monotonic() + 60
@@ -126,6 +139,5 @@ def test_one_thread_per_rank_unless_told(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     env = run._environment(_args("--nproc-per-node", "2", "t.py"), str(tmp_path))
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
-    env = run._environment(_args("--nproc-per-node", "2", "--threads-per-rank", "3", "t.py"),
-                           str(tmp_path))
+    env = run._environment(_args("--nproc-per-node", "2", "--threads-per-rank", "3", "t.py"), str(tmp_path))
     assert env["MKL_NUM_THREADS"] == "3"

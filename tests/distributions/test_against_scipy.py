@@ -28,26 +28,37 @@ CASES = [
     ("Gamma", lambda: D.Gamma(_t(P1), _t(P2)), stats.gamma(P1, scale=1 / P2), X_POS),
     ("Chi2", lambda: D.Chi2(_t(P1 + 2)), stats.chi2(P1 + 2), X_POS),
     ("Beta", lambda: D.Beta(_t(P1), _t(P2)), stats.beta(P1, P2), X_UNIT),
-    ("StudentT", lambda: D.StudentT(_t(P1 + 2), _t(LOC), _t(P2)),
-     stats.t(P1 + 2, LOC, P2), X_REAL),
-    ("LogNormal", lambda: D.LogNormal(_t(LOC), _t(P1)),
-     stats.lognorm(s=P1, scale=np.exp(LOC)), X_POS),
+    ("StudentT", lambda: D.StudentT(_t(P1 + 2), _t(LOC), _t(P2)), stats.t(P1 + 2, LOC, P2), X_REAL),
+    ("LogNormal", lambda: D.LogNormal(_t(LOC), _t(P1)), stats.lognorm(s=P1, scale=np.exp(LOC)), X_POS),
     ("HalfNormal", lambda: D.HalfNormal(_t(P1)), stats.halfnorm(scale=P1), X_POS),
     ("Gumbel", lambda: D.Gumbel(_t(LOC), _t(P1)), stats.gumbel_r(LOC, P1), X_REAL),
-    ("GeneralizedPareto", lambda: D.GeneralizedPareto(_t(LOC), _t(P1), _t(PROB - 0.5)),
-     stats.genpareto(PROB - 0.5, LOC, P1), LOC + 0.3 * P1),
+    (
+        "GeneralizedPareto",
+        lambda: D.GeneralizedPareto(_t(LOC), _t(P1), _t(PROB - 0.5)),
+        stats.genpareto(PROB - 0.5, LOC, P1),
+        LOC + 0.3 * P1,
+    ),
     ("Bernoulli", lambda: D.Bernoulli(_t(PROB)), stats.bernoulli(PROB), X_COUNT % 2),
     ("Binomial", lambda: D.Binomial(6, _t(PROB)), stats.binom(6, PROB), X_COUNT),
     ("Poisson", lambda: D.Poisson(_t(P1)), stats.poisson(P1), X_COUNT),
     ("Geometric", lambda: D.Geometric(_t(PROB)), stats.geom(PROB, loc=-1), X_COUNT),
-    ("NegativeBinomial", lambda: D.NegativeBinomial(_t(P1), _t(PROB)),
-     stats.nbinom(P1, 1 - PROB), X_COUNT),
+    ("NegativeBinomial", lambda: D.NegativeBinomial(_t(P1), _t(PROB)), stats.nbinom(P1, 1 - PROB), X_COUNT),
 ]
 _DISCRETE = {"Bernoulli", "Binomial", "Poisson", "Geometric", "NegativeBinomial"}
 _NO_MOMENTS = {"Cauchy"}
 _NO_ENTROPY = {"Poisson", "NegativeBinomial", "Geometric"}  # SciPy's are numerical sums
-_CDF = {"GeneralizedPareto", "Normal", "Laplace", "Cauchy", "Uniform", "Exponential", "Gamma",
-        "LogNormal", "HalfNormal", "Gumbel"}
+_CDF = {
+    "GeneralizedPareto",
+    "Normal",
+    "Laplace",
+    "Cauchy",
+    "Uniform",
+    "Exponential",
+    "Gamma",
+    "LogNormal",
+    "HalfNormal",
+    "Gumbel",
+}
 
 
 def _t(x):
@@ -78,16 +89,16 @@ def test_multivariate_families_match_scipy():
     np.testing.assert_allclose(mvn.entropy().item(), ref.entropy(), rtol=1e-10)
     alpha, point = np.array([0.7, 2.0, 3.5]), np.array([0.2, 0.3, 0.5])
     dirichlet = D.Dirichlet(_t(alpha))
-    np.testing.assert_allclose(dirichlet.log_prob(_t(point)).item(),
-                               stats.dirichlet(alpha).logpdf(point), rtol=1e-10)
-    np.testing.assert_allclose(dirichlet.entropy().item(), stats.dirichlet(alpha).entropy(),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        dirichlet.log_prob(_t(point)).item(), stats.dirichlet(alpha).logpdf(point), rtol=1e-10
+    )
+    np.testing.assert_allclose(dirichlet.entropy().item(), stats.dirichlet(alpha).entropy(), rtol=1e-10)
     probs, counts = np.array([0.2, 0.3, 0.5]), np.array([1.0, 2.0, 3.0])
     multinomial = D.Multinomial(6, _t(probs))
-    np.testing.assert_allclose(multinomial.log_prob(_t(counts)).item(),
-                               stats.multinomial(6, probs).logpmf(counts), rtol=1e-10)
-    np.testing.assert_allclose(multinomial.entropy().item(),
-                               stats.multinomial(6, probs).entropy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        multinomial.log_prob(_t(counts)).item(), stats.multinomial(6, probs).logpmf(counts), rtol=1e-10
+    )
+    np.testing.assert_allclose(multinomial.entropy().item(), stats.multinomial(6, probs).entropy(), rtol=1e-9)
 
 
 def test_kumaraswamy_mode_maximises_the_density():

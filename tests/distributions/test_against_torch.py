@@ -14,7 +14,7 @@ IDS = [c.name for c in CASES]
 # checked against SciPy instead (tests/distributions/test_against_scipy.py)
 TORCH_FLOAT64_BROKEN = {
     "GeneralizedPareto": "PyTorch's log_prob/cdf compare a float64 concentration with a float32 "
-                         "zero and raise",
+    "zero and raise",
 }
 
 
@@ -22,10 +22,12 @@ def _both(case, requires_grad=False):
     torch = torch_or_skip()
     import torch.distributions as TD
 
-    ep = {k: ember.tensor(v, dtype=ember.float64, requires_grad=requires_grad)
-          for k, v in case.params.items()}
-    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=requires_grad)
-          for k, v in case.params.items()}
+    ep = {
+        k: ember.tensor(v, dtype=ember.float64, requires_grad=requires_grad) for k, v in case.params.items()
+    }
+    tp = {
+        k: torch.tensor(v, dtype=torch.float64, requires_grad=requires_grad) for k, v in case.params.items()
+    }
     return case.build(ED, ep), case.build(TD, tp), ep, tp, torch
 
 
@@ -68,8 +70,7 @@ def test_shapes_and_moments(case):
     rtol = 1e-6 if case.name == "VonMises" else 1e-7  # PyTorch approximates log I0, I1
     for prop in ("mean", "variance", "mode"):
         if getattr(case, prop):
-            np.testing.assert_allclose(getattr(e, prop).numpy(),
-                                       getattr(t, prop).detach().numpy(), rtol=rtol)
+            np.testing.assert_allclose(getattr(e, prop).numpy(), getattr(t, prop).detach().numpy(), rtol=rtol)
     if case.variance:
         np.testing.assert_allclose(e.stddev.numpy(), t.stddev.detach().numpy(), rtol=rtol)
 
@@ -89,11 +90,11 @@ def test_cdf_icdf(case):
 @pytest.mark.parametrize("case", [c for c in CASES if c.kl], ids=lambda c: c.name)
 def test_kl_divergence(case):
     e1, t1, *_ = _both(case)
-    shifted = type(case)(case.name, {k: _perturb(k, v) for k, v in case.params.items()},
-                         case.build, case.value)
+    shifted = type(case)(
+        case.name, {k: _perturb(k, v) for k, v in case.params.items()}, case.build, case.value
+    )
     e2, t2, *_ = _both(shifted)
-    _close(ED.kl_divergence(e1, e2), __import__("torch").distributions.kl_divergence(t1, t2),
-           rtol=1e-6)
+    _close(ED.kl_divergence(e1, e2), __import__("torch").distributions.kl_divergence(t1, t2), rtol=1e-6)
 
 
 def _perturb(name, value):
@@ -103,7 +104,7 @@ def _perturb(name, value):
     if name == "tril":
         return value * 1.3
     if name == "probs":
-        p = value ** 1.5
+        p = value**1.5
         return p / p.sum(-1, keepdims=True) if value.ndim > 1 else p
     if name in ("loc", "logits", "low"):
         return value + 0.3
@@ -134,8 +135,18 @@ def _torch_kl(torch, p, q):
     return torch.distributions.kl_divergence(p, q)
 
 
-@pytest.mark.parametrize("pair", ["Geometric", "HalfNormal", "Gumbel", "Exponential-Gamma",
-                                  "Gamma-Exponential", "Normal-Laplace", "Beta-Uniform"])
+@pytest.mark.parametrize(
+    "pair",
+    [
+        "Geometric",
+        "HalfNormal",
+        "Gumbel",
+        "Exponential-Gamma",
+        "Gamma-Exponential",
+        "Normal-Laplace",
+        "Beta-Uniform",
+    ],
+)
 def test_more_kl_pairs(pair):
     torch = torch_or_skip()
     rng = np.random.default_rng(11)

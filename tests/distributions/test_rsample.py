@@ -28,8 +28,7 @@ LOC_SCALE = [
     ("Normal", lambda x, p: (x - p[0]) / p[1], lambda t, eps, p: p[0] + eps * p[1]),
     ("Laplace", lambda x, p: (x - p[0]) / p[1], lambda t, eps, p: p[0] + eps * p[1]),
     ("Cauchy", lambda x, p: (x - p[0]) / p[1], lambda t, eps, p: p[0] + eps * p[1]),
-    ("LogNormal", lambda x, p: (np.log(x) - p[0]) / p[1],
-     lambda t, eps, p: (p[0] + eps * p[1]).exp()),
+    ("LogNormal", lambda x, p: (np.log(x) - p[0]) / p[1], lambda t, eps, p: (p[0] + eps * p[1]).exp()),
 ]
 
 
@@ -114,8 +113,11 @@ def test_reparameterised_mean_gradient_statistically(family):
     else:
         a = _e([[0.7, 3.0, 1.5]])
         dist, params = D.Dirichlet(a), (a,)
-    weights = _e(np.linspace(0.5, 1.5, dist.event_shape.numel() if dist.event_shape else 1)
-                 * np.ones(dist.batch_shape + dist.event_shape), False)
+    weights = _e(
+        np.linspace(0.5, 1.5, dist.event_shape.numel() if dist.event_shape else 1)
+        * np.ones(dist.batch_shape + dist.event_shape),
+        False,
+    )
     mc = (dist.rsample((n,)).mean(0) * weights).sum()
     mc_grads = [g.copy() for g in _grads(mc, *params)]
     for p in params:
@@ -151,8 +153,9 @@ def test_special_and_linalg_gradients():
     a = ember.randn(4, 4, dtype=ember.float64)
     spd = (a @ a.T + 4 * ember.eye(4, dtype=ember.float64)).requires_grad_()
     assert gradcheck(lambda m: _linalg.cholesky((m + m.T) / 2), (spd,))
-    low = (ember.randn(2, 4, 4, dtype=ember.float64).tril()
-           + 3 * ember.eye(4, dtype=ember.float64)).requires_grad_()
+    low = (
+        ember.randn(2, 4, 4, dtype=ember.float64).tril() + 3 * ember.eye(4, dtype=ember.float64)
+    ).requires_grad_()
     rhs = ember.randn(4, 3, dtype=ember.float64, requires_grad=True)
     assert gradcheck(lambda m, b: _linalg.solve_triangular(m, b, upper=False), (low, rhs))
     assert gradcheck(lambda m, b: _linalg.solve_triangular(m, b, upper=True), (low, rhs))

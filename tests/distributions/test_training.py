@@ -39,8 +39,7 @@ def test_reinforce_learns_the_best_arm():
         policy = D.Categorical(logits=logits)
         actions = policy.sample((16,))
         reward = rewards[actions]
-        loss = -(policy.log_prob(actions) * (reward - reward.mean())).mean() \
-            - 0.01 * policy.entropy()
+        loss = -(policy.log_prob(actions) * (reward - reward.mean())).mean() - 0.01 * policy.entropy()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -52,8 +51,7 @@ def test_sac_style_tanh_gaussian_policy_gradient():
     ember.manual_seed(0)
     mu = ember.zeros(2, requires_grad=True)
     log_std = ember.zeros(2, requires_grad=True)
-    dist = D.TransformedDistribution(D.Normal(mu, log_std.exp()),
-                                     [D.transforms.TanhTransform(cache_size=1)])
+    dist = D.TransformedDistribution(D.Normal(mu, log_std.exp()), [D.transforms.TanhTransform(cache_size=1)])
     action = dist.rsample((32,))
     loss = (dist.log_prob(action).sum(-1) - action.sum(-1)).mean()
     loss.backward()

@@ -10,8 +10,11 @@ from ember.distributions import constraints
 
 
 def test_invalid_parameter_names_the_constraint():
-    with pytest.raises(ValueError, match=r"Expected parameter scale \(Tensor of shape \(2,\)\) "
-                                         r"of distribution Normal.*GreaterThan\(lower_bound=0.0\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected parameter scale \(Tensor of shape \(2,\)\) "
+        r"of distribution Normal.*GreaterThan\(lower_bound=0.0\)",
+    ):
         D.Normal(ember.zeros(2), ember.tensor([1.0, -1.0]))
 
 

@@ -49,9 +49,7 @@ N_D = [
     "hfftn",
     "ihfftn",
 ]
-CASES = [(name, kw) for name in ONE_D for kw in KWARGS_1D] + [
-    (name, kw) for name in N_D for kw in KWARGS_ND
-]
+CASES = [(name, kw) for name in ONE_D for kw in KWARGS_1D] + [(name, kw) for name in N_D for kw in KWARGS_ND]
 
 
 def _source(name):
@@ -75,26 +73,20 @@ def test_forward_against_torch(name, kwargs):
 def test_forward_against_numpy():
     x = ember.tensor(REAL)
     np.testing.assert_allclose(ember.fft.rfft(x).numpy(), np.fft.rfft(REAL), atol=1e-12)
-    np.testing.assert_allclose(
-        ember.fft.fftn(ember.tensor(CPLX)).numpy(), np.fft.fftn(CPLX), atol=1e-10
-    )
+    np.testing.assert_allclose(ember.fft.fftn(ember.tensor(CPLX)).numpy(), np.fft.fftn(CPLX), atol=1e-10)
     np.testing.assert_allclose(
         ember.fft.irfft(ember.tensor(CPLX), 7).numpy(), np.fft.irfft(CPLX, 7), atol=1e-12
     )
     np.testing.assert_allclose(ember.fft.fftfreq(7, 0.5).numpy(), np.fft.fftfreq(7, 0.5), atol=1e-7)
     np.testing.assert_allclose(ember.fft.rfftfreq(8).numpy(), np.fft.rfftfreq(8), atol=1e-7)
     np.testing.assert_allclose(ember.fft.fftshift(x).numpy(), np.fft.fftshift(REAL))
-    np.testing.assert_allclose(
-        ember.fft.ifftshift(x, dim=1).numpy(), np.fft.ifftshift(REAL, axes=1)
-    )
+    np.testing.assert_allclose(ember.fft.ifftshift(x, dim=1).numpy(), np.fft.ifftshift(REAL, axes=1))
 
 
 def test_dtypes():
     assert ember.fft.rfft(ember.ones(4)).dtype == ember.complex64
     assert ember.fft.fft(ember.arange(4)).dtype == ember.complex64
-    assert (
-        ember.fft.irfft(ember.fft.rfft(ember.ones(4, dtype=ember.float64))).dtype == ember.float64
-    )
+    assert ember.fft.irfft(ember.fft.rfft(ember.ones(4, dtype=ember.float64))).dtype == ember.float64
     assert ember.fft.fftfreq(4, dtype=ember.float64).dtype == ember.float64
 
 
@@ -169,12 +161,8 @@ def test_common_compositions_against_torch():
 
 def test_round_trip_and_second_order():
     x = ember.tensor(REAL[0], requires_grad=True)
-    np.testing.assert_allclose(
-        ember.fft.irfft(ember.fft.rfft(x), n=6).detach().numpy(), REAL[0], atol=1e-12
-    )
-    assert gradgradcheck(
-        lambda t: ember.fft.rfft(t).abs(), (ember.tensor(REAL[0, :2], requires_grad=True),)
-    )
+    np.testing.assert_allclose(ember.fft.irfft(ember.fft.rfft(x), n=6).detach().numpy(), REAL[0], atol=1e-12)
+    assert gradgradcheck(lambda t: ember.fft.rfft(t).abs(), (ember.tensor(REAL[0, :2], requires_grad=True),))
     assert gradgradcheck(_as_real_function("irfft", {"n": 5}), (_real_input("irfft", (1, 2, 3)),))
 
 
@@ -197,15 +185,11 @@ def test_out_keyword():
 
 def test_complex_matmul_einsum_pow_gradients_against_torch():
     torch = torch_or_skip()
-    values = [
-        rng.standard_normal(s) + 1j * rng.standard_normal(s) for s in ((3, 3), (3, 2), (3,), (3,))
-    ]
+    values = [rng.standard_normal(s) + 1j * rng.standard_normal(s) for s in ((3, 3), (3, 2), (3,), (3,))]
     losses = [
         lambda lib, a, b, v, w: (a @ b).abs().sum() + (a @ v).real.sum() + (v @ a).imag.sum(),
         lambda lib, a, b, v, w: (v @ w).abs() + lib.einsum("ij,jk->ik", a, b).abs().sum(),
-        lambda lib, a, b, v, w: (
-            (v**w).abs().sum() + (v / w).real.sum() + (v * w.exp()).angle().sum()
-        ),
+        lambda lib, a, b, v, w: (v**w).abs().sum() + (v / w).real.sum() + (v * w.exp()).angle().sum(),
         lambda lib, a, b, v, w: (
             lib.polar(v.abs(), w.real).imag.sum() + lib.view_as_real(v.conj().resolve_conj()).sum()
         ),

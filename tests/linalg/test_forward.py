@@ -39,9 +39,7 @@ def test_against_numpy():
     _close(la.pinv(e(B)), np.linalg.pinv(B))
     _close(la.matrix_rank(e(TALL @ TALL.T)), np.linalg.matrix_rank(TALL @ TALL.T))
     _close(la.slogdet(e(A)).logabsdet, np.linalg.slogdet(A)[1])
-    _close(
-        la.tensorinv(e(A[0].reshape(4, 2, 2)), ind=1), np.linalg.tensorinv(A[0].reshape(4, 2, 2), 1)
-    )
+    _close(la.tensorinv(e(A[0].reshape(4, 2, 2)), ind=1), np.linalg.tensorinv(A[0].reshape(4, 2, 2), 1))
     _close(la.cond(e(A)), np.linalg.cond(A))
     _close(la.matrix_power(e(A), -2), np.linalg.matrix_power(A, -2))
     p, low, up = la.lu(e(A))
@@ -92,11 +90,7 @@ def _torch_cases(torch):
         ),
         "lstsq_gelsd_residuals": (
             lambda: la.lstsq(e(TALL), e(B[0, :, :2].repeat(2, 0)[:5]), driver="gelsd").residuals,
-            lambda: (
-                torch.linalg.lstsq(
-                    t(TALL), t(B[0, :, :2].repeat(2, 0)[:5]), driver="gelsd"
-                ).residuals
-            ),
+            lambda: torch.linalg.lstsq(t(TALL), t(B[0, :, :2].repeat(2, 0)[:5]), driver="gelsd").residuals,
         ),
         "lu_factor": (lambda: la.lu_factor(e(A)).LU, lambda: lu_data),
         "pivots": (lambda: la.lu_factor(e(A)).pivots, lambda: piv),
@@ -283,9 +277,7 @@ def test_lowrank_vander_and_lu_method():
     u, s, v = ember.pca_lowrank(e(TALL))
     centred = TALL - TALL.mean(0)
     _close((u * s) @ v.mT, centred, atol=1e-9)
-    np.testing.assert_array_equal(
-        e(A).lu()[1].numpy(), torch.linalg.lu_factor(torch.tensor(A))[1].numpy()
-    )
+    np.testing.assert_array_equal(e(A).lu()[1].numpy(), torch.linalg.lu_factor(torch.tensor(A))[1].numpy())
 
 
 def test_out_keyword():

@@ -205,8 +205,7 @@ COMPLEX_LOSSES = {
         + lib.linalg.cholesky(_hermitian(a), upper=True).imag.sum()
     ),
     "eigh": lambda lib, a, b: (
-        (lib.linalg.eigh(_hermitian(a))[1].abs() ** 4).sum()
-        + (lib.linalg.eigvalsh(_hermitian(a)) ** 2).sum()
+        (lib.linalg.eigh(_hermitian(a))[1].abs() ** 4).sum() + (lib.linalg.eigvalsh(_hermitian(a)) ** 2).sum()
     ),
     "svd": lambda lib, a, b: (
         _svd_loss(*lib.linalg.svd(b, full_matrices=False))
@@ -215,9 +214,7 @@ COMPLEX_LOSSES = {
     ),
     "qr": lambda lib, a, b: _qr_loss(*lib.linalg.qr(b)) + _qr_loss(*lib.linalg.qr(b.mT)),
     "lu": lambda lib, a, b: (lib.linalg.lu(a)[1].abs() ** 2).sum() + lib.linalg.lu(a)[2].imag.sum(),
-    "lu_solve": lambda lib, a, b: (
-        lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, adjoint=True).abs().sum()
-    ),
+    "lu_solve": lambda lib, a, b: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, adjoint=True).abs().sum(),
     "lstsq": lambda lib, a, b: lib.linalg.lstsq(a, b).solution.abs().sum(),
 }
 
@@ -225,19 +222,12 @@ COMPLEX_LOSSES = {
 def _svd_loss(u, s, vh):
     """Invariant to the phase each singular pair may take, as a well-posed loss must be."""
     return (
-        (u.abs() ** 4).sum()
-        + (vh.abs() ** 4).sum()
-        + (s**2).sum()
-        + ((u * s.unsqueeze(-2)) @ vh).real.sum()
+        (u.abs() ** 4).sum() + (vh.abs() ** 4).sum() + (s**2).sum() + ((u * s.unsqueeze(-2)) @ vh).real.sum()
     )
 
 
 def _qr_loss(q, r):
-    return (
-        (q.abs() ** 4).sum()
-        + (r.abs() ** 2).sum()
-        + (q[..., 0] * r[..., 0, 0].unsqueeze(-1)).real.sum()
-    )
+    return (q.abs() ** 4).sum() + (r.abs() ** 2).sum() + (q[..., 0] * r[..., 0, 0].unsqueeze(-1)).real.sum()
 
 
 def _hermitian(a):
@@ -253,9 +243,7 @@ def test_complex_gradients_against_torch(name):
     COMPLEX_LOSSES[name](torch, *theirs).backward()
     for m, t in zip(mine, theirs):
         if t.grad is not None:
-            np.testing.assert_allclose(
-                m.grad.numpy(), t.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12
-            )
+            np.testing.assert_allclose(m.grad.numpy(), t.grad.resolve_conj().numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("complex_input", [False, True])
@@ -265,15 +253,11 @@ def test_eig_gradients_against_torch(complex_input):
 
     def loss(lib, a):
         values, vectors = lib.linalg.eig(a)
-        return (
-            (vectors.abs() ** 4).sum() + (values**2).real.sum() + lib.linalg.eigvals(a).abs().sum()
-        )
+        return (vectors.abs() ** 4).sum() + (values**2).real.sum() + lib.linalg.eigvals(a).abs().sum()
 
     mine = ember.tensor(source, requires_grad=True)
     theirs = torch.tensor(source, requires_grad=True)
     loss(ember, mine).backward()
     loss(torch, theirs).backward()
     assert mine.grad.dtype == (ember.complex128 if complex_input else ember.float64)
-    np.testing.assert_allclose(
-        mine.grad.numpy(), theirs.grad.resolve_conj().numpy(), rtol=1e-8, atol=1e-10
-    )
+    np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.resolve_conj().numpy(), rtol=1e-8, atol=1e-10)

@@ -52,12 +52,14 @@ def test_nextafter_signbit_angle_match_pytorch():
     torch = torch_or_skip()
     a = np.array([-2.0, -0.0, 0.0, 3.0, np.nan])
     b = np.array([0.0, 1.0, -1.0, np.inf, 0.0])
-    np.testing.assert_array_equal(ember.nextafter(ember.tensor(a), ember.tensor(b)).numpy(),
-                                  torch.nextafter(torch.tensor(a), torch.tensor(b)).numpy())
-    np.testing.assert_array_equal(ember.signbit(ember.tensor(a)).numpy(),
-                                  torch.signbit(torch.tensor(a)).numpy())
-    np.testing.assert_array_equal(ember.angle(ember.tensor(a)).numpy(),
-                                  torch.angle(torch.tensor(a)).numpy())
+    np.testing.assert_array_equal(
+        ember.nextafter(ember.tensor(a), ember.tensor(b)).numpy(),
+        torch.nextafter(torch.tensor(a), torch.tensor(b)).numpy(),
+    )
+    np.testing.assert_array_equal(
+        ember.signbit(ember.tensor(a)).numpy(), torch.signbit(torch.tensor(a)).numpy()
+    )
+    np.testing.assert_array_equal(ember.angle(ember.tensor(a)).numpy(), torch.angle(torch.tensor(a)).numpy())
 
 
 def test_logaddexp2_is_stable_and_differentiable():
@@ -77,11 +79,18 @@ def test_rsub_result_type_can_cast():
         ta = torch.tensor(a.tolist(), dtype=getattr(torch, str(a.dtype).split(".")[1]))
         tb = torch.tensor(b.item()) if isinstance(b, ember.Tensor) else b
         assert str(ember.result_type(a, b)).split(".")[1] == str(torch.result_type(ta, tb)).split(".")[1]
-    pairs = [("float64", "float32"), ("float32", "int64"), ("int64", "float32"), ("bool", "int8"),
-             ("int8", "bool"), ("int32", "uint8")]
+    pairs = [
+        ("float64", "float32"),
+        ("float32", "int64"),
+        ("int64", "float32"),
+        ("bool", "int8"),
+        ("int8", "bool"),
+        ("int32", "uint8"),
+    ]
     for src, dst in pairs:
         assert ember.can_cast(getattr(ember, src), getattr(ember, dst)) == torch.can_cast(
-            getattr(torch, src), getattr(torch, dst)), (src, dst)
+            getattr(torch, src), getattr(torch, dst)
+        ), (src, dst)
 
 
 def test_complex_api_on_real_tensors():

@@ -14,8 +14,12 @@ from tests.helpers import torch_or_skip
 
 torch = torch_or_skip()
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 class Both:
@@ -54,8 +58,10 @@ def array_item(draw, n: int) -> Both:
         i = draw(st.integers(-n, n - 1))
         return Both(ember.tensor(i), torch.tensor(i))
     shape = draw(st.sampled_from([(1,), (2,), (3,), (2, 2), (0,)]))
-    values = np.array(draw(st.lists(st.integers(-n, n - 1), min_size=int(np.prod(shape)),
-                                    max_size=int(np.prod(shape)))), dtype=np.int64).reshape(shape)
+    values = np.array(
+        draw(st.lists(st.integers(-n, n - 1), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))),
+        dtype=np.int64,
+    ).reshape(shape)
     if form == "list":
         return _same(values.tolist())
     if form == "numpy":  # PyTorch's own handling of NumPy keys has quirks; compare with tensors
@@ -69,8 +75,9 @@ def array_item(draw, n: int) -> Both:
 def mask_item(draw, shape: tuple) -> Both:
     """A boolean mask over the next one or two dims, as a tensor, NumPy array or list."""
     k = draw(st.integers(1, min(2, len(shape))))
-    mask = np.array(draw(st.lists(st.booleans(), min_size=int(np.prod(shape[:k])),
-                                  max_size=int(np.prod(shape[:k]))))).reshape(shape[:k])
+    mask = np.array(
+        draw(st.lists(st.booleans(), min_size=int(np.prod(shape[:k])), max_size=int(np.prod(shape[:k]))))
+    ).reshape(shape[:k])
     form = draw(st.sampled_from(["tensor", "numpy"]))
     if form == "numpy":
         return Both(mask, torch.from_numpy(mask.copy()), k)
@@ -97,8 +104,12 @@ def index_case(draw):
                 items.append(_same(Ellipsis, 0))
                 dim = len(shape) - draw(st.integers(0, len(shape) - dim))
             continue
-        strategy = {"int": int_item(n), "slice": slice_item(n), "array": array_item(n),
-                    "mask": mask_item(shape[dim:])}[choice]
+        strategy = {
+            "int": int_item(n),
+            "slice": slice_item(n),
+            "array": array_item(n),
+            "mask": mask_item(shape[dim:]),
+        }[choice]
         item = draw(strategy)
         items.append(item)
         dim += item.dims
@@ -149,7 +160,7 @@ def test_getitem_and_its_gradient_match_torch(case):
 def value_shape(draw, target: tuple):
     """A shape that broadcasts to ``target``: trailing dims, some set to 1."""
     keep = draw(st.integers(0, len(target)))
-    kept = target[len(target) - keep:]
+    kept = target[len(target) - keep :]
     return tuple(1 if draw(st.booleans()) else n for n in kept)
 
 

@@ -85,8 +85,7 @@ def test_inplace_view_ops_match_pytorch():
     torch = torch_or_skip()
     a = np.arange(24.0).reshape(2, 3, 4)
     ours, theirs = ember.tensor(a), torch.tensor(a)
-    for op, args in (("transpose_", (0, 2)), ("unsqueeze_", (1,)), ("squeeze_", (1,)),
-                     ("swapaxes_", (0, 1))):
+    for op, args in (("transpose_", (0, 2)), ("unsqueeze_", (1,)), ("squeeze_", (1,)), ("swapaxes_", (0, 1))):
         getattr(ours, op)(*args)
         getattr(theirs, op)(*args)
         assert tuple(ours.shape) == tuple(theirs.shape), op

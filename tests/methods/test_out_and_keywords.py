@@ -109,8 +109,10 @@ def test_numpy_spellings_of_dim_and_keepdim():
     a = np.random.default_rng(1).normal(size=(3, 4))
     ours, theirs = ember.tensor(a), torch.tensor(a)
     for name in ("sum", "mean", "amax", "std", "logsumexp", "argmax"):
-        np.testing.assert_allclose(getattr(ours, name)(axis=1, keepdims=True).numpy(),
-                                   getattr(theirs, name)(axis=1, keepdims=True).numpy())
+        np.testing.assert_allclose(
+            getattr(ours, name)(axis=1, keepdims=True).numpy(),
+            getattr(theirs, name)(axis=1, keepdims=True).numpy(),
+        )
     np.testing.assert_allclose(ember.sum(ours, axis=0).numpy(), torch.sum(theirs, axis=0).numpy())
     with pytest.raises(TypeError, match="multiple values"):
         ours.sum(dim=0, axis=1)

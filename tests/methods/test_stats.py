@@ -71,10 +71,12 @@ def test_quantile_interpolations_match_pytorch(interpolation):
     a = RNG.normal(size=(4, 9))
     q = [0.0, 0.25, 0.5, 0.9, 1.0]
     for dim, keepdim in ((1, False), (0, True), (None, False)):
-        ours = ember.tensor(a).quantile(ember.tensor(q, dtype=ember.float64), dim=dim,
-                                        keepdim=keepdim, interpolation=interpolation)
-        theirs = torch.tensor(a).quantile(torch.tensor(q, dtype=torch.float64), dim=dim,
-                                          keepdim=keepdim, interpolation=interpolation)
+        ours = ember.tensor(a).quantile(
+            ember.tensor(q, dtype=ember.float64), dim=dim, keepdim=keepdim, interpolation=interpolation
+        )
+        theirs = torch.tensor(a).quantile(
+            torch.tensor(q, dtype=torch.float64), dim=dim, keepdim=keepdim, interpolation=interpolation
+        )
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-12)
 
 
@@ -123,8 +125,9 @@ def test_unique_and_unique_consecutive_match_pytorch():
     a = np.array([[3, 1, 3], [1, 1, 2], [3, 1, 3]])
     for kwargs in ({}, {"return_inverse": True, "return_counts": True}, {"dim": 0, "return_counts": True}):
         ours, theirs = ember.tensor(a).unique(**kwargs), torch.tensor(a).unique(**kwargs)
-        for mine, ref in zip(ours if isinstance(ours, tuple) else (ours,),
-                             theirs if isinstance(theirs, tuple) else (theirs,)):
+        for mine, ref in zip(
+            ours if isinstance(ours, tuple) else (ours,), theirs if isinstance(theirs, tuple) else (theirs,)
+        ):
             np.testing.assert_array_equal(mine.numpy(), ref.numpy())
     b = np.array([1, 1, 2, 2, 3, 1, 1, 2])
     ours = ember.unique_consecutive(ember.tensor(b), return_inverse=True, return_counts=True)
@@ -141,17 +144,21 @@ def test_bucketize_searchsorted_isin_match_pytorch():
     for right in (False, True):
         np.testing.assert_array_equal(
             ember.bucketize(ember.tensor(values), ember.tensor(bounds), right=right).numpy(),
-            torch.bucketize(torch.tensor(values), torch.tensor(bounds), right=right).numpy())
+            torch.bucketize(torch.tensor(values), torch.tensor(bounds), right=right).numpy(),
+        )
     seq = np.sort(RNG.normal(size=(2, 5)), axis=1)
     vals = RNG.normal(size=(2, 3))
     np.testing.assert_array_equal(
         ember.searchsorted(ember.tensor(seq), ember.tensor(vals), side="right").numpy(),
-        torch.searchsorted(torch.tensor(seq), torch.tensor(vals), side="right").numpy())
+        torch.searchsorted(torch.tensor(seq), torch.tensor(vals), side="right").numpy(),
+    )
     out = ember.searchsorted(ember.tensor(bounds), 4.0, out_int32=True)
     assert out.dtype == ember.int32 and out.item() == 2
     a, test = np.array([1, 2, 3, 4]), np.array([2, 4, 6])
-    np.testing.assert_array_equal(ember.isin(ember.tensor(a), ember.tensor(test), invert=True).numpy(),
-                                  torch.isin(torch.tensor(a), torch.tensor(test), invert=True).numpy())
+    np.testing.assert_array_equal(
+        ember.isin(ember.tensor(a), ember.tensor(test), invert=True).numpy(),
+        torch.isin(torch.tensor(a), torch.tensor(test), invert=True).numpy(),
+    )
     assert ember.isin(ember.tensor(a), 3).tolist() == [False, False, True, False]
 
 
@@ -159,8 +166,11 @@ def test_bucketize_searchsorted_isin_match_pytorch():
 def test_cdist_matches_pytorch(p):
     torch = torch_or_skip()
     x1, x2 = RNG.normal(size=(2, 4, 3)), RNG.normal(size=(2, 5, 3))
-    np.testing.assert_allclose(ember.cdist(ember.tensor(x1), ember.tensor(x2), p).numpy(),
-                               torch.cdist(torch.tensor(x1), torch.tensor(x2), p).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        ember.cdist(ember.tensor(x1), ember.tensor(x2), p).numpy(),
+        torch.cdist(torch.tensor(x1), torch.tensor(x2), p).numpy(),
+        rtol=1e-10,
+    )
 
 
 def test_cdist_gradient_is_zero_at_zero_distance():

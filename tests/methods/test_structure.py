@@ -46,8 +46,7 @@ def test_gradient_with_coordinates():
 def test_rot90_all_k_match_numpy_and_rejects_bad_dims():
     a = RNG.normal(size=(2, 3, 4))
     for k in range(-1, 5):
-        np.testing.assert_array_equal(ember.rot90(ember.tensor(a), k, [2, 0]).numpy(),
-                                      np.rot90(a, k, (2, 0)))
+        np.testing.assert_array_equal(ember.rot90(ember.tensor(a), k, [2, 0]).numpy(), np.rot90(a, k, (2, 0)))
     with pytest.raises(RuntimeError, match="different"):
         ember.rot90(ember.tensor(a), 1, [1, 1])
 
@@ -56,8 +55,10 @@ def test_diag_embed_with_offset_and_dims_matches_pytorch():
     torch = torch_or_skip()
     a = RNG.normal(size=(2, 3))
     for offset, d1, d2 in ((0, -2, -1), (1, 0, 2), (-2, 2, 0)):
-        np.testing.assert_array_equal(ember.tensor(a).diag_embed(offset, d1, d2).numpy(),
-                                      torch.tensor(a).diag_embed(offset, d1, d2).numpy())
+        np.testing.assert_array_equal(
+            ember.tensor(a).diag_embed(offset, d1, d2).numpy(),
+            torch.tensor(a).diag_embed(offset, d1, d2).numpy(),
+        )
 
 
 @pytest.mark.parametrize("case", ["diagonal", "select", "slice", "as_strided"])
@@ -126,10 +127,12 @@ def test_index_reduce_matches_pytorch(reduce, include_self):
     torch = torch_or_skip()
     a, src = RNG.normal(size=(4, 3)), RNG.normal(size=(5, 3))
     index = np.array([0, 2, 0, 3, 2])
-    ours = ember.tensor(a).index_reduce(0, ember.tensor(index), ember.tensor(src), reduce,
-                                        include_self=include_self)
-    theirs = torch.tensor(a).index_reduce(0, torch.tensor(index), torch.tensor(src), reduce,
-                                          include_self=include_self)
+    ours = ember.tensor(a).index_reduce(
+        0, ember.tensor(index), ember.tensor(src), reduce, include_self=include_self
+    )
+    theirs = torch.tensor(a).index_reduce(
+        0, torch.tensor(index), torch.tensor(src), reduce, include_self=include_self
+    )
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
 
 
@@ -149,45 +152,53 @@ def test_put_matches_pytorch():
 def test_block_diag_cartesian_prod_combinations_match_pytorch():
     torch = torch_or_skip()
     blocks = [np.array(2.0), np.array([1.0, 2.0]), RNG.normal(size=(2, 3))]
-    np.testing.assert_array_equal(ember.block_diag(*map(ember.tensor, blocks)).numpy(),
-                                  torch.block_diag(*map(torch.tensor, blocks)).numpy())
+    np.testing.assert_array_equal(
+        ember.block_diag(*map(ember.tensor, blocks)).numpy(),
+        torch.block_diag(*map(torch.tensor, blocks)).numpy(),
+    )
     a, b = np.array([1, 2, 3]), np.array([4, 5])
-    np.testing.assert_array_equal(ember.cartesian_prod(ember.tensor(a), ember.tensor(b)).numpy(),
-                                  torch.cartesian_prod(torch.tensor(a), torch.tensor(b)).numpy())
+    np.testing.assert_array_equal(
+        ember.cartesian_prod(ember.tensor(a), ember.tensor(b)).numpy(),
+        torch.cartesian_prod(torch.tensor(a), torch.tensor(b)).numpy(),
+    )
     for r, rep in ((2, False), (3, True), (4, False)):
         np.testing.assert_array_equal(
             ember.combinations(ember.tensor(a), r, rep).numpy(),
-            torch.combinations(torch.tensor(a), r, rep).numpy())
+            torch.combinations(torch.tensor(a), r, rep).numpy(),
+        )
 
 
 def test_triangle_indices_match_pytorch():
     torch = torch_or_skip()
     for row, col, offset in ((3, 3, 0), (4, 3, 1), (3, 5, -1)):
-        np.testing.assert_array_equal(ember.tril_indices(row, col, offset).numpy(),
-                                      torch.tril_indices(row, col, offset).numpy())
-        np.testing.assert_array_equal(ember.triu_indices(row, col, offset).numpy(),
-                                      torch.triu_indices(row, col, offset).numpy())
+        np.testing.assert_array_equal(
+            ember.tril_indices(row, col, offset).numpy(), torch.tril_indices(row, col, offset).numpy()
+        )
+        np.testing.assert_array_equal(
+            ember.triu_indices(row, col, offset).numpy(), torch.triu_indices(row, col, offset).numpy()
+        )
 
 
 def test_trapezoid_and_cumulative_trapezoid_against_numpy():
     y = RNG.normal(size=(3, 6))
     x = np.cumsum(RNG.uniform(0.1, 1.0, 6))
-    np.testing.assert_allclose(ember.trapezoid(ember.tensor(y), ember.tensor(x)).numpy(),
-                               np.trapezoid(y, x))
-    np.testing.assert_allclose(ember.trapz(ember.tensor(y), dx=0.3, dim=0).numpy(),
-                               np.trapezoid(y, dx=0.3, axis=0))
+    np.testing.assert_allclose(ember.trapezoid(ember.tensor(y), ember.tensor(x)).numpy(), np.trapezoid(y, x))
+    np.testing.assert_allclose(
+        ember.trapz(ember.tensor(y), dx=0.3, dim=0).numpy(), np.trapezoid(y, dx=0.3, axis=0)
+    )
     from scipy.integrate import cumulative_trapezoid
 
     np.testing.assert_allclose(
-        ember.cumulative_trapezoid(ember.tensor(y), ember.tensor(x)).numpy(),
-        cumulative_trapezoid(y, x))
+        ember.cumulative_trapezoid(ember.tensor(y), ember.tensor(x)).numpy(), cumulative_trapezoid(y, x)
+    )
 
 
 def test_vander_and_unravel_index():
     torch = torch_or_skip()
     a = np.array([1, 2, 3])
-    np.testing.assert_array_equal(ember.vander(ember.tensor(a), 4, True).numpy(),
-                                  torch.vander(torch.tensor(a), 4, True).numpy())
+    np.testing.assert_array_equal(
+        ember.vander(ember.tensor(a), 4, True).numpy(), torch.vander(torch.tensor(a), 4, True).numpy()
+    )
     coords = ember.unravel_index(ember.tensor([5, 0, 11]), (3, 4))
     assert [c.tolist() for c in coords] == [[1, 0, 2], [1, 0, 3]]
     with pytest.raises(RuntimeError, match="out of bounds"):

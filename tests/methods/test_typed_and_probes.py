@@ -7,9 +7,15 @@ import ember
 from tests.helpers import torch_or_skip
 
 _TYPES = {
-    "FloatTensor": ember.float32, "DoubleTensor": ember.float64, "HalfTensor": ember.float16,
-    "BFloat16Tensor": ember.bfloat16, "LongTensor": ember.int64, "IntTensor": ember.int32,
-    "ShortTensor": ember.int16, "CharTensor": ember.int8, "ByteTensor": ember.uint8,
+    "FloatTensor": ember.float32,
+    "DoubleTensor": ember.float64,
+    "HalfTensor": ember.float16,
+    "BFloat16Tensor": ember.bfloat16,
+    "LongTensor": ember.int64,
+    "IntTensor": ember.int32,
+    "ShortTensor": ember.int16,
+    "CharTensor": ember.int8,
+    "ByteTensor": ember.uint8,
     "BoolTensor": ember.bool,
 }
 
@@ -70,14 +76,27 @@ def test_typed_constructors_match_pytorch():
         assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
         assert ours.type() == theirs.type()
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-    assert ember.tensor([1.0]).type(ember.IntTensor).type() == torch.tensor([1.0]).type(
-        torch.IntTensor).type()
+    assert (
+        ember.tensor([1.0]).type(ember.IntTensor).type() == torch.tensor([1.0]).type(torch.IntTensor).type()
+    )
 
 
 def test_device_probes_and_get_device():
     x = ember.ones(2)
-    for probe in ("is_xpu", "is_mps", "is_ipu", "is_xla", "is_meta", "is_mkldnn", "is_mtia",
-                  "is_vulkan", "is_nested", "is_sparse", "is_quantized", "is_cuda"):
+    for probe in (
+        "is_xpu",
+        "is_mps",
+        "is_ipu",
+        "is_xla",
+        "is_meta",
+        "is_mkldnn",
+        "is_mtia",
+        "is_vulkan",
+        "is_nested",
+        "is_sparse",
+        "is_quantized",
+        "is_cuda",
+    ):
         assert getattr(x, probe) is False, probe
     assert x.is_cpu and x.get_device() == -1 and ember.get_device(x) == -1
     assert not x.is_pinned() and x.record_stream(None) is None
@@ -149,8 +168,9 @@ def test_vmap_maps_and_differentiates():
     assert ember.vmap(lambda a: a.sum(), in_dims=1)(xs).tolist() == xs.sum(0).tolist()
 
 
-@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
-                                  "bartlett_window", "kaiser_window"])
+@pytest.mark.parametrize(
+    "name", ["hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"]
+)
 @pytest.mark.parametrize("periodic", [True, False])
 def test_windows_match_pytorch(name, periodic):
     torch = torch_or_skip()
@@ -161,10 +181,12 @@ def test_windows_match_pytorch(name, periodic):
 
 
 def test_windows_against_numpy():
-    np.testing.assert_allclose(ember.hann_window(8, periodic=False, dtype=ember.float64).numpy(),
-                               np.hanning(8), atol=1e-12)
-    np.testing.assert_allclose(ember.kaiser_window(6, False, 5.0, dtype=ember.float64).numpy(),
-                               np.kaiser(6, 5.0), atol=1e-12)
+    np.testing.assert_allclose(
+        ember.hann_window(8, periodic=False, dtype=ember.float64).numpy(), np.hanning(8), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        ember.kaiser_window(6, False, 5.0, dtype=ember.float64).numpy(), np.kaiser(6, 5.0), atol=1e-12
+    )
 
 
 def test_nn_functional_aliases_at_the_top_level():

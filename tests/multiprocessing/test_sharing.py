@@ -120,6 +120,7 @@ def test_spawn_reports_a_child_error():
     with pytest.raises(mp.ProcessRaisedException, match="rank one failed") as info:
         mp.spawn(_fail, nprocs=2, start_method="fork")
     assert info.value.error_index == 1
-    context = mp.spawn(_fill_slot, args=(ember.zeros(1).share_memory_(),), nprocs=1, join=False,
-                       start_method="fork")
+    context = mp.spawn(
+        _fill_slot, args=(ember.zeros(1).share_memory_(),), nprocs=1, join=False, start_method="fork"
+    )
     assert context.join(timeout=60) and len(context.pids()) == 1

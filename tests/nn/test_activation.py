@@ -13,14 +13,37 @@ from tests.helpers import torch_or_skip
 
 # (module name, constructor args, kwargs); the same call builds the ember and the torch layer
 LAYERS = [
-    ("ReLU", (), {}), ("ReLU6", (), {}), ("LeakyReLU", (0.2,), {}), ("ELU", (0.7,), {}),
-    ("CELU", (1.3,), {}), ("SELU", (), {}), ("GELU", (), {}), ("GELU", (), {"approximate": "tanh"}),
-    ("SiLU", (), {}), ("Mish", (), {}), ("Softplus", (), {}), ("Softplus", (2.0, 3.0), {}),
-    ("Softsign", (), {}), ("Sigmoid", (), {}), ("LogSigmoid", (), {}), ("Hardsigmoid", (), {}),
-    ("Hardswish", (), {}), ("Hardtanh", (-0.5, 1.5), {}), ("Tanh", (), {}), ("Tanhshrink", (), {}),
-    ("Threshold", (0.3, -2.0), {}), ("GLU", (1,), {}), ("Softmax", (1,), {}), ("LogSoftmax", (-1,), {}),
-    ("Softmin", (0,), {}), ("Softmax2d", (), {}), ("Hardshrink", (0.4,), {}), ("Softshrink", (0.4,), {}),
-    ("PReLU", (), {}), ("PReLU", (4,), {"init": 0.1}), ("RReLU", (0.1, 0.3), {}),
+    ("ReLU", (), {}),
+    ("ReLU6", (), {}),
+    ("LeakyReLU", (0.2,), {}),
+    ("ELU", (0.7,), {}),
+    ("CELU", (1.3,), {}),
+    ("SELU", (), {}),
+    ("GELU", (), {}),
+    ("GELU", (), {"approximate": "tanh"}),
+    ("SiLU", (), {}),
+    ("Mish", (), {}),
+    ("Softplus", (), {}),
+    ("Softplus", (2.0, 3.0), {}),
+    ("Softsign", (), {}),
+    ("Sigmoid", (), {}),
+    ("LogSigmoid", (), {}),
+    ("Hardsigmoid", (), {}),
+    ("Hardswish", (), {}),
+    ("Hardtanh", (-0.5, 1.5), {}),
+    ("Tanh", (), {}),
+    ("Tanhshrink", (), {}),
+    ("Threshold", (0.3, -2.0), {}),
+    ("GLU", (1,), {}),
+    ("Softmax", (1,), {}),
+    ("LogSoftmax", (-1,), {}),
+    ("Softmin", (0,), {}),
+    ("Softmax2d", (), {}),
+    ("Hardshrink", (0.4,), {}),
+    ("Softshrink", (0.4,), {}),
+    ("PReLU", (), {}),
+    ("PReLU", (4,), {"init": 0.1}),
+    ("RReLU", (0.1, 0.3), {}),
 ]
 
 
@@ -52,13 +75,32 @@ def test_layer_matches_torch(name, args, kwargs):
 
 
 FUNCS = [
-    (F.relu, {}), (F.relu6, {}), (F.leaky_relu, {"negative_slope": 0.1}), (F.elu, {"alpha": 0.5}),
-    (F.celu, {"alpha": 2.0}), (F.selu, {}), (F.gelu, {}), (F.gelu, {"approximate": "tanh"}), (F.silu, {}),
-    (F.mish, {}), (F.softplus, {"beta": 1.5, "threshold": 2.0}), (F.softsign, {}), (F.sigmoid, {}),
-    (F.logsigmoid, {}), (F.hardsigmoid, {}), (F.hardswish, {}), (F.hardtanh, {}), (F.tanh, {}),
-    (F.tanhshrink, {}), (F.threshold, {"threshold": 0.3, "value": 1.0}), (F.glu, {"dim": 0}),
-    (F.softmax, {"dim": 1}), (F.log_softmax, {"dim": 0}), (F.softmin, {"dim": 1}),
-    (F.hardshrink, {}), (F.softshrink, {}),
+    (F.relu, {}),
+    (F.relu6, {}),
+    (F.leaky_relu, {"negative_slope": 0.1}),
+    (F.elu, {"alpha": 0.5}),
+    (F.celu, {"alpha": 2.0}),
+    (F.selu, {}),
+    (F.gelu, {}),
+    (F.gelu, {"approximate": "tanh"}),
+    (F.silu, {}),
+    (F.mish, {}),
+    (F.softplus, {"beta": 1.5, "threshold": 2.0}),
+    (F.softsign, {}),
+    (F.sigmoid, {}),
+    (F.logsigmoid, {}),
+    (F.hardsigmoid, {}),
+    (F.hardswish, {}),
+    (F.hardtanh, {}),
+    (F.tanh, {}),
+    (F.tanhshrink, {}),
+    (F.threshold, {"threshold": 0.3, "value": 1.0}),
+    (F.glu, {"dim": 0}),
+    (F.softmax, {"dim": 1}),
+    (F.log_softmax, {"dim": 0}),
+    (F.softmin, {"dim": 1}),
+    (F.hardshrink, {}),
+    (F.softshrink, {}),
 ]
 
 
@@ -79,8 +121,16 @@ def test_prelu_and_rrelu_gradcheck():
 
 def test_inplace_twins_match_out_of_place():
     x = _input((5, 6))
-    for fn, kwargs in [(F.relu, {}), (F.elu, {}), (F.leaky_relu, {}), (F.hardtanh, {}), (F.selu, {}),
-                       (F.silu, {}), (F.hardswish, {}), (F.threshold, {"threshold": 0.1, "value": 2.0})]:
+    for fn, kwargs in [
+        (F.relu, {}),
+        (F.elu, {}),
+        (F.leaky_relu, {}),
+        (F.hardtanh, {}),
+        (F.selu, {}),
+        (F.silu, {}),
+        (F.hardswish, {}),
+        (F.threshold, {"threshold": 0.1, "value": 2.0}),
+    ]:
         t = ember.tensor(x)
         out = fn(t, inplace=True, **kwargs)
         assert out is t

@@ -18,9 +18,7 @@ def _copy_into(torch, t_module, e_module):
 
 def test_adaptive_log_softmax_matches_torch():
     torch = torch_or_skip()
-    e = nn.AdaptiveLogSoftmaxWithLoss(
-        8, 20, [5, 12], div_value=2.0, head_bias=True, dtype=ember.float64
-    )
+    e = nn.AdaptiveLogSoftmaxWithLoss(8, 20, [5, 12], div_value=2.0, head_bias=True, dtype=ember.float64)
     t = torch.nn.AdaptiveLogSoftmaxWithLoss(
         8, 20, [5, 12], div_value=2.0, head_bias=True, dtype=torch.float64
     )
@@ -29,9 +27,7 @@ def test_adaptive_log_softmax_matches_torch():
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((6, 8)), np.array([0, 4, 5, 11, 12, 19])
     e_out, t_out = e(ember.tensor(x), ember.tensor(y)), t(torch.tensor(x), torch.tensor(y))
-    np.testing.assert_allclose(
-        e_out.output.detach().numpy(), t_out.output.detach().numpy(), atol=1e-12
-    )
+    np.testing.assert_allclose(e_out.output.detach().numpy(), t_out.output.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(e_out.loss.item(), t_out.loss.item(), rtol=1e-12)
     e_out.loss.backward()
     t_out.loss.backward()
@@ -42,9 +38,7 @@ def test_adaptive_log_softmax_matches_torch():
         t.log_prob(torch.tensor(x)).detach().numpy(),
         atol=1e-12,
     )
-    np.testing.assert_array_equal(
-        e.predict(ember.tensor(x)).numpy(), t.predict(torch.tensor(x)).numpy()
-    )
+    np.testing.assert_array_equal(e.predict(ember.tensor(x)).numpy(), t.predict(torch.tensor(x)).numpy())
 
 
 def test_adaptive_log_softmax_errors():
@@ -74,9 +68,7 @@ def test_linear_cross_entropy_matches_torch(x_shape, w_shape, t_shape, kw):
     ex, ew, eb = (ember.tensor(a, requires_grad=True) for a in (x, w, b))
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     e_out = F.linear_cross_entropy(ex, ew, ember.tensor(target), linear_bias=eb, **kw)
-    t_out = torch.nn.functional.linear_cross_entropy(
-        tx, tw, torch.tensor(target), linear_bias=tb, **kw
-    )
+    t_out = torch.nn.functional.linear_cross_entropy(tx, tw, torch.tensor(target), linear_bias=tb, **kw)
     np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), atol=1e-12)
     e_out.sum().backward()
     t_out.sum().backward()

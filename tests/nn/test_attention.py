@@ -16,7 +16,9 @@ def _close(e, t, tol=1e-9):
 
 
 def _leaves(torch, *arrays):
-    return [ember.tensor(a, requires_grad=True) for a in arrays], [torch.tensor(a, requires_grad=True) for a in arrays]
+    return [ember.tensor(a, requires_grad=True) for a in arrays], [
+        torch.tensor(a, requires_grad=True) for a in arrays
+    ]
 
 
 def _backward_both(torch, e_out, t_out):
@@ -30,7 +32,11 @@ def _backward_both(torch, e_out, t_out):
 def test_sdpa_matches_torch(mask_kind, scale):
     torch = torch_or_skip()
     rng = np.random.default_rng(0)
-    q, k, v = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((2, 3, 6, 7))
+    q, k, v = (
+        rng.standard_normal((2, 3, 4, 5)),
+        rng.standard_normal((2, 3, 6, 5)),
+        rng.standard_normal((2, 3, 6, 7)),
+    )
     (eq, ek, ev), (tq, tk, tv) = _leaves(torch, q, k, v)
     kwargs_e, kwargs_t = {"scale": scale}, {"scale": scale}
     if mask_kind == "bool":
@@ -53,24 +59,36 @@ def test_sdpa_matches_torch(mask_kind, scale):
 def test_sdpa_gqa_and_fully_masked_rows_match_torch():
     torch = torch_or_skip()
     rng = np.random.default_rng(1)
-    q, k, v = rng.standard_normal((1, 4, 3, 2)), rng.standard_normal((1, 2, 5, 2)), rng.standard_normal((1, 2, 5, 2))
+    q, k, v = (
+        rng.standard_normal((1, 4, 3, 2)),
+        rng.standard_normal((1, 2, 5, 2)),
+        rng.standard_normal((1, 2, 5, 2)),
+    )
     e_out = nn.functional.scaled_dot_product_attention(*map(ember.tensor, (q, k, v)), enable_gqa=True)
     t_out = torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, (q, k, v)), enable_gqa=True)
     _close(e_out, t_out)
     mask = np.ones((3, 5), bool)
     mask[1] = False
-    e_out = nn.functional.scaled_dot_product_attention(*map(ember.tensor, (q, q, q)), attn_mask=ember.tensor(mask[:, :3]))
+    e_out = nn.functional.scaled_dot_product_attention(
+        *map(ember.tensor, (q, q, q)), attn_mask=ember.tensor(mask[:, :3])
+    )
     assert np.isfinite(e_out.detach().numpy()).all()
     assert np.all(e_out.detach().numpy()[:, :, 1] == 0)
 
 
 def test_sdpa_gradcheck():
     rng = np.random.default_rng(0)
-    inputs = tuple(ember.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 3, 2), (2, 4, 2), (2, 4, 3)])
+    inputs = tuple(
+        ember.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 3, 2), (2, 4, 2), (2, 4, 3)]
+    )
     mask = ember.tensor(rng.standard_normal((3, 4)))
-    assert gradcheck(lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask), inputs)
-    assert gradcheck(lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k[:, :3], v[:, :3],
-                                                                               is_causal=True), inputs)
+    assert gradcheck(
+        lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask), inputs
+    )
+    assert gradcheck(
+        lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k[:, :3], v[:, :3], is_causal=True),
+        inputs,
+    )
 
 
 def _mha_pair(torch, *args, **kwargs):
@@ -96,7 +114,7 @@ def _run_mha(torch, e_mod, t_mod, shapes, **kwargs):
     _backward_both(torch, e_out, t_out)
     for e, t in zip((eq, ek, ev), (tq, tk, tv)):
         _close(e.grad, t.grad)
-    for (name, e_p), (_, t_p) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
+    for (_name, e_p), (_, t_p) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
         _close(e_p.grad, t_p.grad)
 
 
@@ -109,8 +127,9 @@ def test_mha_matches_torch(batch_first, need_weights, average):
     _run_mha(torch, e_mod, t_mod, shapes, need_weights=need_weights, average_attn_weights=average)
 
 
-@pytest.mark.parametrize("mask", ["key_padding_bool", "key_padding_float", "attn_bool", "attn_float",
-                                  "attn_3d", "both", "causal"])
+@pytest.mark.parametrize(
+    "mask", ["key_padding_bool", "key_padding_float", "attn_bool", "attn_float", "attn_3d", "both", "causal"]
+)
 def test_mha_masks_match_torch(mask):
     torch = torch_or_skip()
     e_mod, t_mod = _mha_pair(torch, 6, 3)
@@ -137,8 +156,9 @@ def test_mha_masks_match_torch(mask):
     _run_mha(torch, e_mod, t_mod, [(4, 2, 6), (5, 2, 6), (5, 2, 6)], **kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [{"kdim": 3, "vdim": 5}, {"bias": False}, {"add_bias_kv": True},
-                                    {"add_zero_attn": True}])
+@pytest.mark.parametrize(
+    "kwargs", [{"kdim": 3, "vdim": 5}, {"bias": False}, {"add_bias_kv": True}, {"add_zero_attn": True}]
+)
 def test_mha_options_match_torch(kwargs):
     torch = torch_or_skip()
     e_mod, t_mod = _mha_pair(torch, 4, 2, **kwargs)

@@ -16,9 +16,7 @@ from tests.helpers import torch_or_skip
 
 def load_from_torch(e_module, t_module) -> None:
     """Copy a torch module's state into an ember module (strict: the keys must match)."""
-    e_module.load_state_dict(
-        {k: ember.tensor(v.detach().numpy()) for k, v in t_module.state_dict().items()}
-    )
+    e_module.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t_module.state_dict().items()})
 
 
 def compare_module(e_module, t_module, shape, rtol=1e-4, atol=1e-5, **forward_kwargs) -> None:
@@ -34,9 +32,7 @@ def compare_module(e_module, t_module, shape, rtol=1e-4, atol=1e-5, **forward_kw
     t_out.backward(torch.tensor(g))
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
     for (name, ep), (_, tp) in zip(e_module.named_parameters(), t_module.named_parameters()):
-        np.testing.assert_allclose(
-            ep.grad.numpy(), tp.grad.numpy(), rtol=rtol, atol=atol, err_msg=name
-        )
+        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
 
 
 CONV2D_CASES = [
@@ -117,9 +113,7 @@ def test_conv_transpose_output_size_matches_torch():
         e(ember.ones(1, 3, 5, 5), output_size=[12, 12])
 
 
-@pytest.mark.parametrize(
-    "case", [{}, {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}], ids=str
-)
+@pytest.mark.parametrize("case", [{}, {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}], ids=str)
 def test_conv_transpose1d_module_matches_torch(case):
     torch = torch_or_skip()
     e, t = nn.ConvTranspose1d(4, 6, 3, **case), torch.nn.ConvTranspose1d(4, 6, 3, **case)
@@ -134,9 +128,7 @@ def test_unbatched_input_matches_torch():
 
 def test_default_init_distribution():
     conv = nn.Conv2d(16, 32, 3)
-    bound = 1 / math.sqrt(
-        16 * 9
-    )  # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    bound = 1 / math.sqrt(16 * 9)  # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     w = conv.weight.detach().numpy()
     assert w.shape == (32, 16, 3, 3) and np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
     assert np.abs(conv.bias.detach().numpy()).max() <= bound
@@ -147,9 +139,7 @@ def test_default_init_distribution():
 
 
 def _rand(*shape):
-    return ember.tensor(
-        np.random.default_rng(sum(shape)).standard_normal(shape), requires_grad=True
-    )
+    return ember.tensor(np.random.default_rng(sum(shape)).standard_normal(shape), requires_grad=True)
 
 
 def test_conv2d_gradcheck_and_double_backward():
@@ -183,9 +173,7 @@ def test_padding_modes_gradcheck():
 
 def test_conv_errors_name_op_shapes_and_fix():
     w = ember.ones(6, 3, 5, 5)
-    with pytest.raises(
-        RuntimeError, match=r"conv2d: expected input with 4 dims .*got shape \[28, 28\]"
-    ):
+    with pytest.raises(RuntimeError, match=r"conv2d: expected input with 4 dims .*got shape \[28, 28\]"):
         F.conv2d(ember.ones(28, 28), w)
     with pytest.raises(RuntimeError, match=r"has 4 channels.*in_channels = 3 \* 1 = 3"):
         F.conv2d(ember.ones(1, 4, 28, 28), w)
@@ -204,16 +192,12 @@ def test_conv_errors_name_op_shapes_and_fix():
     with pytest.raises(ValueError, match="padding_mode"):
         nn.Conv2d(3, 6, 3, padding_mode="mirror")
     with pytest.raises(RuntimeError, match="output_padding"):
-        F.conv_transpose2d(
-            ember.ones(1, 3, 4, 4), ember.ones(3, 2, 3, 3), stride=2, output_padding=2
-        )
+        F.conv_transpose2d(ember.ones(1, 3, 4, 4), ember.ones(3, 2, 3, 3), stride=2, output_padding=2)
 
 
 def test_state_dict_round_trip_with_torch():
     torch = torch_or_skip()
-    t = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.ConvTranspose2d(4, 2, 2)
-    )
+    t = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.ConvTranspose2d(4, 2, 2))
     e = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.ConvTranspose2d(4, 2, 2))
     assert list(e.state_dict()) == list(t.state_dict())
     load_from_torch(e, t)
@@ -260,13 +244,12 @@ def test_conv2d_paths_agree(monkeypatch, x_shape, w_shape, kwargs):
     expected = _conv_results(x, w, b, kwargs)
     variants = {  # name: (module attribute, its replacement given the original)
         "the other product": (
-            "_per_sample", lambda orig: lambda geo, rows: geo.groups == 1 and not orig(geo, rows)
+            "_per_sample",
+            lambda orig: lambda geo, rows: geo.groups == 1 and not orig(geo, rows),
         ),
         "weight gradient always per sample": ("_PER_SAMPLE_WEIGHT_GRAD_ROWS", lambda orig: 10**9),
         "weight gradient never per sample": ("_PER_SAMPLE_WEIGHT_GRAD_ROWS", lambda orig: 0),
-        "the other col2im": (
-            "_rows_pay", lambda orig: lambda geo: geo.stride == (1, 1) and not orig(geo)
-        ),
+        "the other col2im": ("_rows_pay", lambda orig: lambda geo: geo.stride == (1, 1) and not orig(geo)),
     }
     for label, (name, replace) in variants.items():
         with monkeypatch.context() as m:
@@ -295,7 +278,8 @@ def test_conv2d_paths_match_torch_and_gradgradcheck(x_shape, w_shape, kwargs):
 
 
 @pytest.mark.parametrize(
-    "case", [{"padding": 1}, {"dilation": 2, "output_padding": 1}, {"padding": (0, 1), "groups": 2}],
+    "case",
+    [{"padding": 1}, {"dilation": 2, "output_padding": 1}, {"padding": (0, 1), "groups": 2}],
     ids=str,
 )
 def test_conv_transpose2d_stride_one_matches_torch(case):

@@ -39,9 +39,7 @@ def test_conv3d_matches_torch(case, w_shape):
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     e_out = F.conv3d(ex, ew, eb, **case)
     t_out = torch.nn.functional.conv3d(tx, tw, tb, **case)
-    np.testing.assert_allclose(
-        e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10
-    )
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rng.standard_normal(tuple(t_out.shape))
     e_out.backward(ember.tensor(g))
     t_out.backward(torch.tensor(g))
@@ -70,9 +68,7 @@ def test_conv_transpose3d_matches_torch(case):
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     e_out = F.conv_transpose3d(ex, ew, eb, **case)
     t_out = torch.nn.functional.conv_transpose3d(tx, tw, tb, **case)
-    np.testing.assert_allclose(
-        e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10
-    )
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rng.standard_normal(tuple(t_out.shape))
     e_out.backward(ember.tensor(g))
     t_out.backward(torch.tensor(g))

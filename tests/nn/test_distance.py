@@ -15,7 +15,9 @@ SHAPES = [((4, 5), (4, 5), 1), ((4, 5), (1, 5), 1), ((3, 4, 5), (4, 5), -1), ((2
 
 
 def _both(torch, *arrays):
-    return [ember.tensor(a, requires_grad=True) for a in arrays], [torch.tensor(a, requires_grad=True) for a in arrays]
+    return [ember.tensor(a, requires_grad=True) for a in arrays], [
+        torch.tensor(a, requires_grad=True) for a in arrays
+    ]
 
 
 @pytest.mark.parametrize("s1,s2,dim", SHAPES)
@@ -36,7 +38,10 @@ def test_cosine_similarity_eps_clamps_each_norm_like_torch():
     a = np.array([[1e-9, 0.0], [3.0, 4.0]], dtype=np.float32)
     b = np.array([[1.0, 0.0], [1e-10, 0.0]], dtype=np.float32)
     (ea, eb), (ta, tb) = _both(torch, a, b)
-    e_out, t_out = F.cosine_similarity(ea, eb, eps=1e-3), torch.nn.functional.cosine_similarity(ta, tb, eps=1e-3)
+    e_out, t_out = (
+        F.cosine_similarity(ea, eb, eps=1e-3),
+        torch.nn.functional.cosine_similarity(ta, tb, eps=1e-3),
+    )
     np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5)
     e_out.sum().backward()
     t_out.sum().backward()
@@ -60,8 +65,11 @@ def test_pairwise_distance_matches_torch(p, keepdim):
 def test_pdist_matches_torch():
     torch = torch_or_skip()
     a = np.random.randn(5, 3).astype(np.float32)
-    np.testing.assert_allclose(F.pdist(ember.tensor(a), 1.5).numpy(),
-                               torch.nn.functional.pdist(torch.tensor(a), 1.5).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        F.pdist(ember.tensor(a), 1.5).numpy(),
+        torch.nn.functional.pdist(torch.tensor(a), 1.5).numpy(),
+        rtol=1e-5,
+    )
 
 
 def test_gradcheck_float64():

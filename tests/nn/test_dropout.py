@@ -22,8 +22,14 @@ def test_dropout_statistics(p):
 
 
 def test_manual_seed_reproduces_masks():
-    layers = [nn.Dropout(0.3), nn.Dropout1d(0.3), nn.Dropout2d(0.3), nn.Dropout3d(0.3), nn.AlphaDropout(0.3),
-              nn.FeatureAlphaDropout(0.3)]
+    layers = [
+        nn.Dropout(0.3),
+        nn.Dropout1d(0.3),
+        nn.Dropout2d(0.3),
+        nn.Dropout3d(0.3),
+        nn.AlphaDropout(0.3),
+        nn.FeatureAlphaDropout(0.3),
+    ]
     shapes = [(4, 5), (4, 5, 6), (4, 5, 3, 3), (2, 5, 2, 2, 2), (4, 5), (4, 5, 6)]
     for layer, shape in zip(layers, shapes):
         x = ember.randn(*shape)
@@ -73,7 +79,9 @@ def test_inplace_dropout_in_graph():
     np.testing.assert_allclose(x.grad.numpy(), (mid.detach().numpy() != 0) * 2.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("fn,shape", [(F.alpha_dropout, (400_000,)), (F.feature_alpha_dropout, (4000, 100, 1))])
+@pytest.mark.parametrize(
+    "fn,shape", [(F.alpha_dropout, (400_000,)), (F.feature_alpha_dropout, (4000, 100, 1))]
+)
 def test_alpha_dropout_keeps_mean_and_variance(fn, shape):
     x = ember.randn(*shape)
     out = fn(x, 0.3, training=True).numpy()
@@ -111,13 +119,16 @@ def test_reprs_match_torch():
         assert repr(getattr(nn, name)(0.3, True)) == repr(getattr(torch.nn, name)(0.3, True))
 
 
-@pytest.mark.parametrize("op,shape,drop_shape", [
-    ("dropout2d", (4, 6), (4, 6)),
-    ("dropout2d", (2, 3, 4, 5, 6), (2, 3, 1, 1, 1)),
-    ("dropout3d", (4, 6), (4, 1)),
-    ("dropout3d", (6,), (6,)),
-    ("dropout3d", (4, 3, 5), (4, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "op,shape,drop_shape",
+    [
+        ("dropout2d", (4, 6), (4, 6)),
+        ("dropout2d", (2, 3, 4, 5, 6), (2, 3, 1, 1, 1)),
+        ("dropout3d", (4, 6), (4, 1)),
+        ("dropout3d", (6,), (6,)),
+        ("dropout3d", (4, 3, 5), (4, 1, 1)),
+    ],
+)
 def test_feature_dropout_of_unexpected_rank_warns_and_proceeds(op, shape, drop_shape):
     """As PyTorch: a deprecation warning, then dropout along dims 0 and 1 (or dim 0, unbatched)."""
     with pytest.warns(UserWarning, match=f"Received a {len(shape)}-D input to {op}"):

@@ -58,8 +58,9 @@ def _case(shapes, kind, dtype, seed=0):
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
     mask, causal = _mask(kind, shapes[0][-2], shapes[1][-2], dtype, rng)
-    out_shape = np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2], shapes[2][:-2],
-                                    () if mask is None else tuple(mask.shape[:-2])) + (shapes[0][-2], shapes[2][-1])
+    out_shape = np.broadcast_shapes(
+        shapes[0][:-2], shapes[1][:-2], shapes[2][:-2], () if mask is None else tuple(mask.shape[:-2])
+    ) + (shapes[0][-2], shapes[2][-1])
     return arrays, mask, causal, rng.standard_normal(out_shape)
 
 
@@ -78,15 +79,23 @@ def test_matches_composite(shapes, kind, dtype, tol):
 
 def test_the_fused_primitive_runs_where_it_applies():
     q = ember.randn(2, 4, 3, requires_grad=True)
-    assert F.scaled_dot_product_attention(q, q, q, is_causal=True).grad_fn.name() == \
-        "ScaledDotProductAttentionBackward0"
-    assert F.scaled_dot_product_attention(q, q, q, attn_mask=ember.ones(4, 4, dtype=ember.bool)).grad_fn.name() == \
-        "ScaledDotProductAttentionBackward0"
+    assert (
+        F.scaled_dot_product_attention(q, q, q, is_causal=True).grad_fn.name()
+        == "ScaledDotProductAttentionBackward0"
+    )
+    assert (
+        F.scaled_dot_product_attention(q, q, q, attn_mask=ember.ones(4, 4, dtype=ember.bool)).grad_fn.name()
+        == "ScaledDotProductAttentionBackward0"
+    )
     learned = ember.zeros(4, 4, requires_grad=True)
-    assert F.scaled_dot_product_attention(q, q, q, attn_mask=learned).grad_fn.name() != \
-        "ScaledDotProductAttentionBackward0"
-    assert F.scaled_dot_product_attention(q, q, q, dropout_p=0.5).grad_fn.name() != \
-        "ScaledDotProductAttentionBackward0"
+    assert (
+        F.scaled_dot_product_attention(q, q, q, attn_mask=learned).grad_fn.name()
+        != "ScaledDotProductAttentionBackward0"
+    )
+    assert (
+        F.scaled_dot_product_attention(q, q, q, dropout_p=0.5).grad_fn.name()
+        != "ScaledDotProductAttentionBackward0"
+    )
 
 
 def test_no_keys_gives_zeros():
@@ -118,7 +127,9 @@ def test_gradcheck_and_gradgradcheck(kind):
 
 def test_gradcheck_with_broadcast_batch():
     rng = np.random.default_rng(4)
-    inputs = tuple(ember.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 1, 3, 2), (3, 4, 2), (4, 3)])
+    inputs = tuple(
+        ember.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 1, 3, 2), (3, 4, 2), (4, 3)]
+    )
     assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), inputs)
     assert gradgradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), inputs)
 

@@ -17,10 +17,20 @@ def _stats(t):
     return a.mean(), a.std(), a.min(), a.max()
 
 
-@pytest.mark.parametrize("name,param", [
-    ("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-    ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", 1), ("selu", None),
-])
+@pytest.mark.parametrize(
+    "name,param",
+    [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("leaky_relu", 1),
+        ("selu", None),
+    ],
+)
 def test_calculate_gain_matches_torch(name, param):
     torch = torch_or_skip()
     assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
@@ -36,8 +46,9 @@ def test_calculate_gain_errors():
 @pytest.mark.parametrize("shape", [(3, 4), (8, 4, 3, 3), (5, 2, 7)])
 def test_fans_match_torch(shape):
     torch = torch_or_skip()
-    assert init._calculate_fan_in_and_fan_out(ember.empty(*shape)) == \
-        torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
+    assert init._calculate_fan_in_and_fan_out(
+        ember.empty(*shape)
+    ) == torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         init._calculate_fan_in_and_fan_out(ember.empty(3))
 
@@ -59,13 +70,20 @@ def test_trunc_normal():
         init.trunc_normal_(ember.empty(10), mean=10.0, a=-1.0, b=1.0)
 
 
-@pytest.mark.parametrize("fn,shape,expected_std", [
-    (init.xavier_uniform_, (400, 600), math.sqrt(2 / 1000)),
-    (init.xavier_normal_, (400, 600), math.sqrt(2 / 1000)),
-    (lambda t: init.kaiming_uniform_(t, nonlinearity="relu"), (300, 500), math.sqrt(2 / 500)),
-    (lambda t: init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"), (300, 500), math.sqrt(2 / 300)),
-    (lambda t: init.kaiming_uniform_(t, a=math.sqrt(5)), (64, 16, 3, 3), math.sqrt(2 / 6) / 12),
-])
+@pytest.mark.parametrize(
+    "fn,shape,expected_std",
+    [
+        (init.xavier_uniform_, (400, 600), math.sqrt(2 / 1000)),
+        (init.xavier_normal_, (400, 600), math.sqrt(2 / 1000)),
+        (lambda t: init.kaiming_uniform_(t, nonlinearity="relu"), (300, 500), math.sqrt(2 / 500)),
+        (
+            lambda t: init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+            (300, 500),
+            math.sqrt(2 / 300),
+        ),
+        (lambda t: init.kaiming_uniform_(t, a=math.sqrt(5)), (64, 16, 3, 3), math.sqrt(2 / 6) / 12),
+    ],
+)
 def test_scaled_inits_std(fn, shape, expected_std):
     mean, std, lo, hi = _stats(fn(ember.empty(*shape)))
     assert abs(mean) < 0.05 * expected_std + 1e-3
@@ -130,8 +148,9 @@ def test_init_does_not_record_graph():
         assert out is w and w.grad_fn is None and w.requires_grad
 
 
-@pytest.mark.parametrize("name", ["uniform", "normal", "eye", "dirac", "xavier_uniform",
-                                  "kaiming_normal", "orthogonal"])
+@pytest.mark.parametrize(
+    "name", ["uniform", "normal", "eye", "dirac", "xavier_uniform", "kaiming_normal", "orthogonal"]
+)
 def test_deprecated_spellings_warn_and_fill(name):
     torch = torch_or_skip()
     shape = (3, 2, 3) if name == "dirac" else (3, 3)

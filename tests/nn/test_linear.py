@@ -91,7 +91,9 @@ def test_identity_flatten_unflatten():
     ex = ember.tensor(x)
     assert nn.Identity(3, foo=1)(ex) is ex
     for args in [(), (0, -1), (1, 2), (2, 3)]:
-        np.testing.assert_array_equal(nn.Flatten(*args)(ex).numpy(), torch.nn.Flatten(*args)(torch.tensor(x)).numpy())
+        np.testing.assert_array_equal(
+            nn.Flatten(*args)(ex).numpy(), torch.nn.Flatten(*args)(torch.tensor(x)).numpy()
+        )
     for dim, size in [(1, (3, 1)), (-1, (5, 1)), (2, (2, -1))]:
         expected = torch.nn.Unflatten(dim, size)(torch.tensor(x)).shape
         assert tuple(nn.Unflatten(dim, size)(ex).shape) == tuple(expected)
@@ -118,29 +120,33 @@ def test_fused_linear_matches_the_composite_to_second_order(x_shape, with_bias):
     np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), rtol=1e-12)
     inputs = (x, w, b) if with_bias else (x, w)
     assert ember.autograd.gradcheck(lambda *t: Linear.apply(t[0], t[1], t[2] if with_bias else None), inputs)
-    assert ember.autograd.gradgradcheck(lambda *t: Linear.apply(t[0], t[1], t[2] if with_bias else None), inputs)
+    assert ember.autograd.gradgradcheck(
+        lambda *t: Linear.apply(t[0], t[1], t[2] if with_bias else None), inputs
+    )
 
 
-@pytest.mark.parametrize("a_shape,b_shape,offs", [
-    ((8, 4), (3, 4, 8), [2, 3, 8]),
-    ((8, 4), (2, 4, 4), [3, 8]),  # rows past offs[-1] are undefined in PyTorch
-    ((3, 4, 4), (3, 4, 8), None),
-    ((4, 8), (8, 4), [2, 4, 8]),
-    ((3, 4, 4), (4, 8), [4, 4, 8]),
-], ids=str)
+@pytest.mark.parametrize(
+    "a_shape,b_shape,offs",
+    [
+        ((8, 4), (3, 4, 8), [2, 3, 8]),
+        ((8, 4), (2, 4, 4), [3, 8]),  # rows past offs[-1] are undefined in PyTorch
+        ((3, 4, 4), (3, 4, 8), None),
+        ((4, 8), (8, 4), [2, 4, 8]),
+        ((3, 4, 4), (4, 8), [4, 4, 8]),
+    ],
+    ids=str,
+)
 def test_grouped_mm_matches_torch(a_shape, b_shape, offs):
     torch = torch_or_skip()
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal(a_shape).astype(np.float32), rng.standard_normal(b_shape).astype(
-        np.float32)
+    a, b = rng.standard_normal(a_shape).astype(np.float32), rng.standard_normal(b_shape).astype(np.float32)
     e_offs = None if offs is None else ember.tensor(offs, dtype=ember.int32)
     t_offs = None if offs is None else torch.tensor(offs, dtype=torch.int32)
     ea, eb = ember.tensor(a, requires_grad=True), ember.tensor(b, requires_grad=True)
     ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
     e_out = F.grouped_mm(ea, eb, offs=e_offs)
     t_out = torch.nn.functional.grouped_mm(ta, tb, offs=t_offs)
-    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-5)
     g = rng.standard_normal(tuple(t_out.shape)).astype(np.float32)  # torch's kernel needs it dense
     e_out.backward(ember.tensor(g))
     t_out.backward(torch.tensor(g))

@@ -39,74 +39,173 @@ def _labels(*shape):
 
 # name, functional name, inputs as (array, differentiable), keyword sets
 CASES = [
-    ("mse", "mse_loss", lambda: [(_randn(N, C), True), (_randn(N, C), True)],
-     [{}, {"weight": _prob(N, C)}]),
-    ("l1", "l1_loss", lambda: [(_randn(N, C), True), (_randn(N, C), True)],
-     [{}, {"weight": _prob(N, C)}]),
-    ("smooth_l1", "smooth_l1_loss", lambda: [(_randn(N, C), True), (_randn(N, C), True)],
-     [{}, {"beta": 0.5}, {"beta": 0.0}]),
-    ("huber", "huber_loss", lambda: [(_randn(N, C), True), (_randn(N, C), True)],
-     [{}, {"delta": 0.3}, {"weight": _prob(N, C)}]),
-    ("ce", "cross_entropy", lambda: [(_randn(N, C), True), (_ints(C, N), False)],
-     [{}, {"weight": _prob(C)}, {"ignore_index": 2}, {"label_smoothing": 0.2},
-      {"label_smoothing": 0.1, "weight": _prob(C), "ignore_index": 1}]),
-    ("ce_1d", "cross_entropy", lambda: [(_randn(C), True), (np.array(3), False)],
-     [{}, {"weight": _prob(C), "label_smoothing": 0.1}]),
-    ("ce_nd", "cross_entropy", lambda: [(_randn(2, C, 3, 2), True), (_ints(C, 2, 3, 2), False)],
-     [{}, {"weight": _prob(C), "ignore_index": 0}, {"label_smoothing": 0.3, "ignore_index": 4}]),
-    ("ce_prob", "cross_entropy",
-     lambda: [(_randn(N, C), True), (_prob(N, C) / _prob(N, C).sum(1, keepdims=True), True)],
-     [{}, {"weight": _prob(C), "label_smoothing": 0.2}]),
-    ("ce_prob_nd", "cross_entropy", lambda: [(_randn(2, C, 3), True), (_prob(2, C, 3), False)],
-     [{}, {"weight": _prob(C)}]),
-    ("nll", "nll_loss", lambda: [(_randn(N, C), True), (_ints(C, N), False)],
-     [{}, {"weight": _prob(C)}, {"ignore_index": 1, "weight": _prob(C)}]),
-    ("nll_nd", "nll_loss", lambda: [(_randn(2, C, 3), True), (_ints(C, 2, 3), False)],
-     [{}, {"weight": _prob(C), "ignore_index": 3}]),
-    ("bce", "binary_cross_entropy", lambda: [(_prob(N, C), True), (_prob(N, C), True)],
-     [{}, {"weight": _prob(N, C)}, {"weight": _prob(C)}]),
-    ("bce_logits", "binary_cross_entropy_with_logits",
-     lambda: [(_randn(N, C) * 3, True), (_prob(N, C), True)],
-     [{}, {"weight": _prob(C)}, {"pos_weight": _prob(C) * 3}]),
-    ("kl", "kl_div", lambda: [(np.log(_prob(N, C)), True), (_prob(N, C), True)],
-     [{}, {"reduction": "batchmean"}, {"log_target": True}]),
-    ("poisson", "poisson_nll_loss", lambda: [(_randn(N, C), True), (_ints(4, N, C) * 1.0, False)],
-     [{}, {"full": True}]),
-    ("poisson_pos", "poisson_nll_loss", lambda: [(_prob(N, C) * 3, True), (_prob(N, C) * 4, True)],
-     [{"log_input": False}, {"log_input": False, "full": True, "eps": 1e-3}]),
-    ("gauss", "gaussian_nll_loss",
-     lambda: [(_randn(N, C), True), (_randn(N, C), True), (_prob(N, C), True)],
-     [{}, {"full": True}]),
-    ("gauss_short", "gaussian_nll_loss",
-     lambda: [(_randn(N, C), True), (_randn(N, C), True), (_prob(N), True)], [{}]),
-    ("gauss_one", "gaussian_nll_loss",
-     lambda: [(_randn(N, C), True), (_randn(N, C), True), (_prob(N, 1), True)],
-     [{}, {"eps": 0.3}]),
-    ("cosine", "cosine_embedding_loss",
-     lambda: [(_randn(N, C), True), (_randn(N, C), True), (_signs(N), False)],
-     [{}, {"margin": 0.2}]),
-    ("cosine_1d", "cosine_embedding_loss",
-     lambda: [(_randn(C), True), (_randn(C), True), (np.array(-1.0), False)], [{"margin": -0.5}]),
-    ("ranking", "margin_ranking_loss",
-     lambda: [(_randn(N), True), (_randn(N), True), (_signs(N), False)], [{}, {"margin": 0.5}]),
-    ("hinge", "hinge_embedding_loss", lambda: [(_randn(N, C), True), (_signs(N, C), False)],
-     [{}, {"margin": 0.5}]),
-    ("ml_margin", "multilabel_margin_loss", lambda: [(_randn(N, C), True), (_labels(N, C), False)],
-     [{}]),
-    ("ml_margin_1d", "multilabel_margin_loss",
-     lambda: [(_randn(C), True), (np.array([3, 1, -1, 0, 2]), False)], [{}]),
-    ("ml_soft", "multilabel_soft_margin_loss",
-     lambda: [(_randn(N, C), True), (_ints(2, N, C) * 1.0, False)], [{}, {"weight": _prob(C)}]),
-    ("multi_margin", "multi_margin_loss", lambda: [(_randn(N, C), True), (_ints(C, N), False)],
-     [{}, {"p": 2}, {"margin": 0.5, "weight": _prob(C)}, {"p": 2, "weight": _prob(C)}]),
-    ("multi_margin_1d", "multi_margin_loss", lambda: [(_randn(C), True), (np.array(2), False)],
-     [{}]),
+    ("mse", "mse_loss", lambda: [(_randn(N, C), True), (_randn(N, C), True)], [{}, {"weight": _prob(N, C)}]),
+    ("l1", "l1_loss", lambda: [(_randn(N, C), True), (_randn(N, C), True)], [{}, {"weight": _prob(N, C)}]),
+    (
+        "smooth_l1",
+        "smooth_l1_loss",
+        lambda: [(_randn(N, C), True), (_randn(N, C), True)],
+        [{}, {"beta": 0.5}, {"beta": 0.0}],
+    ),
+    (
+        "huber",
+        "huber_loss",
+        lambda: [(_randn(N, C), True), (_randn(N, C), True)],
+        [{}, {"delta": 0.3}, {"weight": _prob(N, C)}],
+    ),
+    (
+        "ce",
+        "cross_entropy",
+        lambda: [(_randn(N, C), True), (_ints(C, N), False)],
+        [
+            {},
+            {"weight": _prob(C)},
+            {"ignore_index": 2},
+            {"label_smoothing": 0.2},
+            {"label_smoothing": 0.1, "weight": _prob(C), "ignore_index": 1},
+        ],
+    ),
+    (
+        "ce_1d",
+        "cross_entropy",
+        lambda: [(_randn(C), True), (np.array(3), False)],
+        [{}, {"weight": _prob(C), "label_smoothing": 0.1}],
+    ),
+    (
+        "ce_nd",
+        "cross_entropy",
+        lambda: [(_randn(2, C, 3, 2), True), (_ints(C, 2, 3, 2), False)],
+        [{}, {"weight": _prob(C), "ignore_index": 0}, {"label_smoothing": 0.3, "ignore_index": 4}],
+    ),
+    (
+        "ce_prob",
+        "cross_entropy",
+        lambda: [(_randn(N, C), True), (_prob(N, C) / _prob(N, C).sum(1, keepdims=True), True)],
+        [{}, {"weight": _prob(C), "label_smoothing": 0.2}],
+    ),
+    (
+        "ce_prob_nd",
+        "cross_entropy",
+        lambda: [(_randn(2, C, 3), True), (_prob(2, C, 3), False)],
+        [{}, {"weight": _prob(C)}],
+    ),
+    (
+        "nll",
+        "nll_loss",
+        lambda: [(_randn(N, C), True), (_ints(C, N), False)],
+        [{}, {"weight": _prob(C)}, {"ignore_index": 1, "weight": _prob(C)}],
+    ),
+    (
+        "nll_nd",
+        "nll_loss",
+        lambda: [(_randn(2, C, 3), True), (_ints(C, 2, 3), False)],
+        [{}, {"weight": _prob(C), "ignore_index": 3}],
+    ),
+    (
+        "bce",
+        "binary_cross_entropy",
+        lambda: [(_prob(N, C), True), (_prob(N, C), True)],
+        [{}, {"weight": _prob(N, C)}, {"weight": _prob(C)}],
+    ),
+    (
+        "bce_logits",
+        "binary_cross_entropy_with_logits",
+        lambda: [(_randn(N, C) * 3, True), (_prob(N, C), True)],
+        [{}, {"weight": _prob(C)}, {"pos_weight": _prob(C) * 3}],
+    ),
+    (
+        "kl",
+        "kl_div",
+        lambda: [(np.log(_prob(N, C)), True), (_prob(N, C), True)],
+        [{}, {"reduction": "batchmean"}, {"log_target": True}],
+    ),
+    (
+        "poisson",
+        "poisson_nll_loss",
+        lambda: [(_randn(N, C), True), (_ints(4, N, C) * 1.0, False)],
+        [{}, {"full": True}],
+    ),
+    (
+        "poisson_pos",
+        "poisson_nll_loss",
+        lambda: [(_prob(N, C) * 3, True), (_prob(N, C) * 4, True)],
+        [{"log_input": False}, {"log_input": False, "full": True, "eps": 1e-3}],
+    ),
+    (
+        "gauss",
+        "gaussian_nll_loss",
+        lambda: [(_randn(N, C), True), (_randn(N, C), True), (_prob(N, C), True)],
+        [{}, {"full": True}],
+    ),
+    (
+        "gauss_short",
+        "gaussian_nll_loss",
+        lambda: [(_randn(N, C), True), (_randn(N, C), True), (_prob(N), True)],
+        [{}],
+    ),
+    (
+        "gauss_one",
+        "gaussian_nll_loss",
+        lambda: [(_randn(N, C), True), (_randn(N, C), True), (_prob(N, 1), True)],
+        [{}, {"eps": 0.3}],
+    ),
+    (
+        "cosine",
+        "cosine_embedding_loss",
+        lambda: [(_randn(N, C), True), (_randn(N, C), True), (_signs(N), False)],
+        [{}, {"margin": 0.2}],
+    ),
+    (
+        "cosine_1d",
+        "cosine_embedding_loss",
+        lambda: [(_randn(C), True), (_randn(C), True), (np.array(-1.0), False)],
+        [{"margin": -0.5}],
+    ),
+    (
+        "ranking",
+        "margin_ranking_loss",
+        lambda: [(_randn(N), True), (_randn(N), True), (_signs(N), False)],
+        [{}, {"margin": 0.5}],
+    ),
+    (
+        "hinge",
+        "hinge_embedding_loss",
+        lambda: [(_randn(N, C), True), (_signs(N, C), False)],
+        [{}, {"margin": 0.5}],
+    ),
+    ("ml_margin", "multilabel_margin_loss", lambda: [(_randn(N, C), True), (_labels(N, C), False)], [{}]),
+    (
+        "ml_margin_1d",
+        "multilabel_margin_loss",
+        lambda: [(_randn(C), True), (np.array([3, 1, -1, 0, 2]), False)],
+        [{}],
+    ),
+    (
+        "ml_soft",
+        "multilabel_soft_margin_loss",
+        lambda: [(_randn(N, C), True), (_ints(2, N, C) * 1.0, False)],
+        [{}, {"weight": _prob(C)}],
+    ),
+    (
+        "multi_margin",
+        "multi_margin_loss",
+        lambda: [(_randn(N, C), True), (_ints(C, N), False)],
+        [{}, {"p": 2}, {"margin": 0.5, "weight": _prob(C)}, {"p": 2, "weight": _prob(C)}],
+    ),
+    ("multi_margin_1d", "multi_margin_loss", lambda: [(_randn(C), True), (np.array(2), False)], [{}]),
     ("soft_margin", "soft_margin_loss", lambda: [(_randn(N, C), True), (_signs(N, C), False)], [{}]),
-    ("triplet", "triplet_margin_loss",
-     lambda: [(_randn(N, C), True), (_randn(N, C), True), (_randn(N, C), True)],
-     [{}, {"p": 1.0, "margin": 0.5}, {"swap": True}, {"p": 3.0, "eps": 1e-3}]),
-    ("triplet_1d", "triplet_margin_loss",
-     lambda: [(_randn(C), True), (_randn(C), True), (_randn(C), True)], [{"swap": True}]),
+    (
+        "triplet",
+        "triplet_margin_loss",
+        lambda: [(_randn(N, C), True), (_randn(N, C), True), (_randn(N, C), True)],
+        [{}, {"p": 1.0, "margin": 0.5}, {"swap": True}, {"p": 3.0, "eps": 1e-3}],
+    ),
+    (
+        "triplet_1d",
+        "triplet_margin_loss",
+        lambda: [(_randn(C), True), (_randn(C), True), (_randn(C), True)],
+        [{"swap": True}],
+    ),
 ]
 
 PARAMS = [
@@ -160,10 +259,14 @@ def test_matches_torch(fn, make, kwargs, reduction):
 _NOT_SMOOTH = {"gauss_one-1"}
 
 
-@pytest.mark.parametrize("fn, make, kwargs, reduction", [
-    p for p in PARAMS
-    if p.id.rsplit("-", 1)[1] in ("mean", "none") and p.id.rsplit("-", 1)[0] not in _NOT_SMOOTH
-])
+@pytest.mark.parametrize(
+    "fn, make, kwargs, reduction",
+    [
+        p
+        for p in PARAMS
+        if p.id.rsplit("-", 1)[1] in ("mean", "none") and p.id.rsplit("-", 1)[0] not in _NOT_SMOOTH
+    ],
+)
 def test_gradcheck(fn, make, kwargs, reduction):
     inputs = make()
     e_in = [_to_ember(a, np.float64, g) for a, g in inputs]
@@ -184,26 +287,52 @@ def test_legacy_reduction_arguments():
 
 # -- modules -------------------------------------------------------------------------------
 MODULES = [
-    ("CrossEntropyLoss", {"weight": _prob(C), "label_smoothing": 0.1, "ignore_index": 0},
-     lambda: [(_randn(N, C), True), (_ints(C, N), False)]),
-    ("NLLLoss", {"weight": _prob(C), "reduction": "sum"}, lambda: [(_randn(N, C), True), (_ints(C, N), False)]),
-    ("BCEWithLogitsLoss", {"pos_weight": _prob(C), "weight": _prob(C)},
-     lambda: [(_randn(N, C), True), (_prob(N, C), False)]),
+    (
+        "CrossEntropyLoss",
+        {"weight": _prob(C), "label_smoothing": 0.1, "ignore_index": 0},
+        lambda: [(_randn(N, C), True), (_ints(C, N), False)],
+    ),
+    (
+        "NLLLoss",
+        {"weight": _prob(C), "reduction": "sum"},
+        lambda: [(_randn(N, C), True), (_ints(C, N), False)],
+    ),
+    (
+        "BCEWithLogitsLoss",
+        {"pos_weight": _prob(C), "weight": _prob(C)},
+        lambda: [(_randn(N, C), True), (_prob(N, C), False)],
+    ),
     ("BCELoss", {"weight": _prob(C)}, lambda: [(_prob(N, C), True), (_prob(N, C), False)]),
     ("MultiMarginLoss", {"p": 2, "weight": _prob(C)}, lambda: [(_randn(N, C), True), (_ints(C, N), False)]),
     ("MultiLabelSoftMarginLoss", {"weight": _prob(C)}, lambda: [(_randn(N, C), True), (_prob(N, C), False)]),
     ("HuberLoss", {"delta": 0.5}, lambda: [(_randn(N, C), True), (_randn(N, C), False)]),
     ("SmoothL1Loss", {"beta": 0.5}, lambda: [(_randn(N, C), True), (_randn(N, C), False)]),
-    ("KLDivLoss", {"reduction": "batchmean", "log_target": True},
-     lambda: [(_randn(N, C), True), (_randn(N, C), False)]),
+    (
+        "KLDivLoss",
+        {"reduction": "batchmean", "log_target": True},
+        lambda: [(_randn(N, C), True), (_randn(N, C), False)],
+    ),
     ("PoissonNLLLoss", {"full": True}, lambda: [(_randn(N, C), True), (_prob(N, C) * 5, False)]),
-    ("GaussianNLLLoss", {"full": True},
-     lambda: [(_randn(N, C), True), (_randn(N, C), False), (_prob(N, C), True)]),
-    ("TripletMarginLoss", {"margin": 0.5, "swap": True},
-     lambda: [(_randn(N, C), True), (_randn(N, C), True), (_randn(N, C), True)]),
-    ("CosineEmbeddingLoss", {"margin": 0.1},
-     lambda: [(_randn(N, C), True), (_randn(N, C), True), (_signs(N), False)]),
-    ("MarginRankingLoss", {"margin": 0.1}, lambda: [(_randn(N), True), (_randn(N), True), (_signs(N), False)]),
+    (
+        "GaussianNLLLoss",
+        {"full": True},
+        lambda: [(_randn(N, C), True), (_randn(N, C), False), (_prob(N, C), True)],
+    ),
+    (
+        "TripletMarginLoss",
+        {"margin": 0.5, "swap": True},
+        lambda: [(_randn(N, C), True), (_randn(N, C), True), (_randn(N, C), True)],
+    ),
+    (
+        "CosineEmbeddingLoss",
+        {"margin": 0.1},
+        lambda: [(_randn(N, C), True), (_randn(N, C), True), (_signs(N), False)],
+    ),
+    (
+        "MarginRankingLoss",
+        {"margin": 0.1},
+        lambda: [(_randn(N), True), (_randn(N), True), (_signs(N), False)],
+    ),
     ("HingeEmbeddingLoss", {}, lambda: [(_randn(N), True), (_signs(N), False)]),
     ("SoftMarginLoss", {}, lambda: [(_randn(N), True), (_signs(N), False)]),
     ("MultiLabelMarginLoss", {}, lambda: [(_randn(N, C), True), (_labels(N, C), False)]),
@@ -232,10 +361,17 @@ def test_modules_match_torch(name, kwargs, make):
 
 
 # -- the fused softmax cross entropy against the composite ---------------------------------
-@pytest.mark.parametrize("kwargs", [{}, {"weight": _prob(C)}, {"ignore_index": 1},
-                                    {"reduction": "none", "weight": _prob(C)},
-                                    {"reduction": "sum", "weight": _prob(C), "ignore_index": 3},
-                                    {"reduction": "none", "ignore_index": 0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"weight": _prob(C)},
+        {"ignore_index": 1},
+        {"reduction": "none", "weight": _prob(C)},
+        {"reduction": "sum", "weight": _prob(C), "ignore_index": 3},
+        {"reduction": "none", "ignore_index": 0},
+    ],
+)
 def test_fused_cross_entropy_matches_composite(kwargs):
     x = _randn(8, C)
     target = ember.tensor(_ints(C, 8))
@@ -289,8 +425,9 @@ def _stability_case(name):
     return big, t, lambda x, t: F.multilabel_soft_margin_loss(x, t)
 
 
-@pytest.mark.parametrize("name", ["cross_entropy", "bce_with_logits", "soft_margin",
-                                  "multilabel_soft_margin"])
+@pytest.mark.parametrize(
+    "name", ["cross_entropy", "bce_with_logits", "soft_margin", "multilabel_soft_margin"]
+)
 def test_large_logits_are_stable(name):
     x, t, fn = _stability_case(name)
     results = {}
@@ -320,8 +457,9 @@ def test_bce_clamps_log_at_minus_100():
 
 
 # -- errors --------------------------------------------------------------------------------
-@pytest.mark.parametrize("fn", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-                                "binary_cross_entropy"])
+@pytest.mark.parametrize(
+    "fn", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy"]
+)
 def test_shape_mismatch_names_the_reshape(fn):
     x = ember.rand(32, 1)
     with pytest.raises(ValueError) as info:
@@ -342,8 +480,10 @@ def test_class_index_out_of_range():
     x = ember.randn(5, 10)
     with pytest.raises(IndexError) as info:
         F.cross_entropy(x, ember.tensor([1, 2, 3, 12, 0]))
-    assert "cross_entropy: target 12 at position 3 is out of range for 10 classes " \
-           "(valid: 0..9, or ignore_index=-100)" in str(info.value)
+    assert (
+        "cross_entropy: target 12 at position 3 is out of range for 10 classes "
+        "(valid: 0..9, or ignore_index=-100)" in str(info.value)
+    )
     with pytest.raises(IndexError, match=r"target -1 at position \(1, 0\)"):
         F.nll_loss(ember.randn(2, 3, 2), ember.tensor([[0, 1], [-1, 2]]))
     with pytest.raises(IndexError, match="target 7"):
@@ -388,11 +528,22 @@ def test_ctc_matches_torch(T, batch, classes, S, reduction, concatenated):
     e_logits = ember.tensor(logits.astype(np.float32), requires_grad=True)
     t_logits = torch.tensor(logits.astype(np.float32), requires_grad=True)
     zero_inf = T < 2 * S  # impossible alignments appear: infinite losses are zeroed
-    e_loss = F.ctc_loss(e_logits.log_softmax(2), ember.tensor(targets), ember.tensor(in_lens),
-                        ember.tensor(tgt_lens), reduction=reduction, zero_infinity=zero_inf)
-    t_loss = torch.nn.functional.ctc_loss(t_logits.log_softmax(2), torch.tensor(targets),
-                                          torch.tensor(in_lens), torch.tensor(tgt_lens),
-                                          reduction=reduction, zero_infinity=zero_inf)
+    e_loss = F.ctc_loss(
+        e_logits.log_softmax(2),
+        ember.tensor(targets),
+        ember.tensor(in_lens),
+        ember.tensor(tgt_lens),
+        reduction=reduction,
+        zero_infinity=zero_inf,
+    )
+    t_loss = torch.nn.functional.ctc_loss(
+        t_logits.log_softmax(2),
+        torch.tensor(targets),
+        torch.tensor(in_lens),
+        torch.tensor(tgt_lens),
+        reduction=reduction,
+        zero_infinity=zero_inf,
+    )
     np.testing.assert_allclose(e_loss.detach().numpy(), t_loss.detach().numpy(), rtol=1e-5, atol=1e-5)
     upstream = rng.standard_normal(tuple(t_loss.shape)).astype(np.float32)
     e_loss.backward(ember.tensor(upstream))
@@ -405,10 +556,22 @@ def test_ctc_zero_infinity_and_infinite_loss():
     logp = np.log(np.full((2, 2, 3), 1 / 3, dtype=np.float32))
     targets, in_lens, tgt_lens = np.array([[1, 1], [1, 2]]), np.array([2, 2]), np.array([2, 2])
     for zero_inf in (False, True):
-        e = F.ctc_loss(ember.tensor(logp), ember.tensor(targets), in_lens.tolist(), tgt_lens.tolist(),
-                       reduction="none", zero_infinity=zero_inf)
-        t = torch.nn.functional.ctc_loss(torch.tensor(logp), torch.tensor(targets), in_lens.tolist(),
-                                         tgt_lens.tolist(), reduction="none", zero_infinity=zero_inf)
+        e = F.ctc_loss(
+            ember.tensor(logp),
+            ember.tensor(targets),
+            in_lens.tolist(),
+            tgt_lens.tolist(),
+            reduction="none",
+            zero_infinity=zero_inf,
+        )
+        t = torch.nn.functional.ctc_loss(
+            torch.tensor(logp),
+            torch.tensor(targets),
+            in_lens.tolist(),
+            tgt_lens.tolist(),
+            reduction="none",
+            zero_infinity=zero_inf,
+        )
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6)
 
 
@@ -417,8 +580,9 @@ def test_ctc_unbatched_and_module():
     logits, targets, _, _ = _ctc_case(9, 1, 4, 3, 1)
     lp = np.log(np.exp(logits[:, 0]) / np.exp(logits[:, 0]).sum(-1, keepdims=True)).astype(np.float32)
     e = nn.CTCLoss(blank=0)(ember.tensor(lp), ember.tensor(targets[0]), ember.tensor(9), ember.tensor(3))
-    t = torch.nn.CTCLoss(blank=0)(torch.tensor(lp), torch.tensor(targets[0]), torch.tensor(9),
-                                  torch.tensor(3))
+    t = torch.nn.CTCLoss(blank=0)(
+        torch.tensor(lp), torch.tensor(targets[0]), torch.tensor(9), torch.tensor(3)
+    )
     np.testing.assert_allclose(e.item(), t.item(), rtol=1e-5)
 
 
@@ -442,8 +606,9 @@ def test_ctc_errors():
         F.ctc_loss(lp, ember.tensor([[1, 2], [1, 3]]), [6, 5], [2, 2])
 
 
-@pytest.mark.parametrize("kw", [{}, {"margin": 0.5, "swap": True, "reduction": "none"},
-                                {"reduction": "sum"}], ids=str)
+@pytest.mark.parametrize(
+    "kw", [{}, {"margin": 0.5, "swap": True, "reduction": "none"}, {"reduction": "sum"}], ids=str
+)
 @pytest.mark.parametrize("custom", [False, True])
 def test_triplet_margin_with_distance_loss_matches_torch(kw, custom):
     torch = torch_or_skip()

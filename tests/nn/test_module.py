@@ -181,8 +181,10 @@ def test_load_state_dict_errors_like_torch():
     assert msg.startswith("Error(s) in loading state_dict for Net:")
     assert 'Missing key(s) in state_dict: "steps".' in msg
     assert 'Unexpected key(s) in state_dict: "extra".' in msg
-    assert ("size mismatch for fc.weight: copying a param with shape [4, 4] from checkpoint, "
-            "the shape in current model is [3, 4].") in msg
+    assert (
+        "size mismatch for fc.weight: copying a param with shape [4, 4] from checkpoint, "
+        "the shape in current model is [3, 4]."
+    ) in msg
     del bad["fc.weight"]
     result = net.load_state_dict(bad, strict=False)
     assert result.missing_keys == ["steps", "fc.weight"] and result.unexpected_keys == ["extra"]
@@ -245,7 +247,9 @@ def test_forward_hooks():
     fc = nn.Linear(3, 2)
     calls = []
     h1 = fc.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
-    h2 = fc.register_forward_hook(lambda m, args, out: calls.append(("post", args[0].sum().item())) or out + 1)
+    h2 = fc.register_forward_hook(
+        lambda m, args, out: calls.append(("post", args[0].sum().item())) or out + 1
+    )
     fc.register_forward_pre_hook(lambda m, args: calls.append("first"), prepend=True)
     x = ember.ones(1, 3)
     out = fc(x)
@@ -254,8 +258,9 @@ def test_forward_hooks():
     assert calls == ["first", ("post", 6.0)]
     h1.remove()
     h2.remove()
-    np.testing.assert_allclose(fc(x).detach().numpy(),
-                               nn.functional.linear(x, fc.weight, fc.bias).detach().numpy())
+    np.testing.assert_allclose(
+        fc(x).detach().numpy(), nn.functional.linear(x, fc.weight, fc.bias).detach().numpy()
+    )
 
 
 def test_forward_hooks_with_kwargs():
@@ -318,12 +323,19 @@ def test_reprs_match_torch():
     _same_repr(nn.ModuleList(), torch.nn.ModuleList())
     _same_repr(nn.Unflatten(1, (2, 3)), torch.nn.Unflatten(1, (2, 3)))
     _same_repr(nn.Linear(2, 3, bias=False), torch.nn.Linear(2, 3, bias=False))
-    ml = [lib.nn.ModuleList([lib.nn.Linear(2, 2), lib.nn.Linear(2, 2), lib.nn.Identity(), lib.nn.Linear(2, 2)])
-          for lib in (ember, torch)]
+    ml = [
+        lib.nn.ModuleList([lib.nn.Linear(2, 2), lib.nn.Linear(2, 2), lib.nn.Identity(), lib.nn.Linear(2, 2)])
+        for lib in (ember, torch)
+    ]
     _same_repr(*ml)
-    pl = [lib.nn.ParameterList([lib.zeros(2, 3), lib.nn.Parameter(lib.zeros(2)), 3]) for lib in (ember, torch)]
+    pl = [
+        lib.nn.ParameterList([lib.zeros(2, 3), lib.nn.Parameter(lib.zeros(2)), 3]) for lib in (ember, torch)
+    ]
     _same_repr(*pl)
-    pd = [lib.nn.ParameterDict({"b": lib.zeros(2), "a": lib.nn.Parameter(lib.zeros(2, 3))}) for lib in (ember, torch)]
+    pd = [
+        lib.nn.ParameterDict({"b": lib.zeros(2), "a": lib.nn.Parameter(lib.zeros(2, 3))})
+        for lib in (ember, torch)
+    ]
     _same_repr(*pd)
     assert list(pd[0].keys()) == list(pd[1].keys())
 

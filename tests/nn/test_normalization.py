@@ -39,19 +39,27 @@ def _check_step(e_module, t_module, x, torch, rtol=1e-4, atol=1e-5):
 
 
 LAYERS = [
-    ("BatchNorm1d", (3,), {}, (5, 3)), ("BatchNorm1d", (3,), {"affine": False}, (4, 3, 6)),
-    ("BatchNorm2d", (4,), {}, (3, 4, 5, 5)), ("BatchNorm2d", (4,), {"momentum": None}, (3, 4, 2, 3)),
+    ("BatchNorm1d", (3,), {}, (5, 3)),
+    ("BatchNorm1d", (3,), {"affine": False}, (4, 3, 6)),
+    ("BatchNorm2d", (4,), {}, (3, 4, 5, 5)),
+    ("BatchNorm2d", (4,), {"momentum": None}, (3, 4, 2, 3)),
     ("BatchNorm2d", (4,), {"track_running_stats": False}, (3, 4, 2, 3)),
     ("BatchNorm3d", (2,), {}, (2, 2, 3, 3, 2)),
-    ("InstanceNorm1d", (3,), {}, (2, 3, 7)), ("InstanceNorm1d", (3,), {"affine": True}, (3, 7)),
+    ("InstanceNorm1d", (3,), {}, (2, 3, 7)),
+    ("InstanceNorm1d", (3,), {"affine": True}, (3, 7)),
     ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}, (2, 3, 4, 4)),
     ("InstanceNorm3d", (2,), {}, (2, 2, 3, 3, 3)),
-    ("LayerNorm", (6,), {}, (4, 6)), ("LayerNorm", ((3, 4),), {}, (2, 5, 3, 4)),
-    ("LayerNorm", (6,), {"bias": False}, (4, 6)), ("LayerNorm", (6,), {"elementwise_affine": False}, (4, 6)),
-    ("GroupNorm", (2, 6), {}, (3, 6, 4)), ("GroupNorm", (3, 6), {"affine": False}, (2, 6, 2, 2)),
+    ("LayerNorm", (6,), {}, (4, 6)),
+    ("LayerNorm", ((3, 4),), {}, (2, 5, 3, 4)),
+    ("LayerNorm", (6,), {"bias": False}, (4, 6)),
+    ("LayerNorm", (6,), {"elementwise_affine": False}, (4, 6)),
+    ("GroupNorm", (2, 6), {}, (3, 6, 4)),
+    ("GroupNorm", (3, 6), {"affine": False}, (2, 6, 2, 2)),
     ("GroupNorm", (1, 4), {}, (2, 4)),
-    ("RMSNorm", (6,), {}, (4, 6)), ("RMSNorm", ((2, 3),), {"eps": 1e-3}, (4, 2, 3)),
-    ("LocalResponseNorm", (3,), {}, (2, 5, 4)), ("LocalResponseNorm", (2,), {"k": 2.0}, (2, 6, 3, 3)),
+    ("RMSNorm", (6,), {}, (4, 6)),
+    ("RMSNorm", ((2, 3),), {"eps": 1e-3}, (4, 2, 3)),
+    ("LocalResponseNorm", (3,), {}, (2, 5, 4)),
+    ("LocalResponseNorm", (2,), {"k": 2.0}, (2, 6, 3, 3)),
 ]
 
 
@@ -92,7 +100,9 @@ def test_batchnorm_eval_uses_running_stats_and_does_not_update_them():
     bn.running_var.copy_(ember.tensor([4.0, 9.0]))
     bn.eval()
     out = bn(ember.tensor([[3.0, 2.0]]))
-    np.testing.assert_allclose(out.detach().numpy(), [[2.0 / np.sqrt(4 + 1e-5), 3.0 / np.sqrt(9 + 1e-5)]], rtol=1e-6)
+    np.testing.assert_allclose(
+        out.detach().numpy(), [[2.0 / np.sqrt(4 + 1e-5), 3.0 / np.sqrt(9 + 1e-5)]], rtol=1e-6
+    )
     assert bn.num_batches_tracked.item() == 0
     np.testing.assert_allclose(bn.running_mean.numpy(), [1.0, -1.0])
 
@@ -104,8 +114,13 @@ def _norm_inputs(shape, wshape):
     return x, w, b
 
 
-FUSED_CASES = [((4, 3, 2), (0, 2), (1, 3, 1)), ((3, 5), (1,), (5,)), ((2, 3, 4), (1, 2), (3, 4)),
-               ((2, 4, 3), (2,), None), ((2, 2, 3, 2), (2, 3), (1, 2, 3, 1))]
+FUSED_CASES = [
+    ((4, 3, 2), (0, 2), (1, 3, 1)),
+    ((3, 5), (1,), (5,)),
+    ((2, 3, 4), (1, 2), (3, 4)),
+    ((2, 4, 3), (2,), None),
+    ((2, 2, 3, 2), (2, 3), (1, 2, 3, 1)),
+]
 
 
 @pytest.mark.parametrize("shape,dims,wshape", FUSED_CASES)
@@ -120,9 +135,13 @@ def test_fused_normalize_matches_composite_to_second_order(shape, dims, wshape):
         return xhat * wb[0] + wb[1] if wb else xhat
 
     inputs = (x,) if w is None else (x, w, b)
-    np.testing.assert_allclose(fused(*inputs).detach().numpy(), composite(*inputs).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        fused(*inputs).detach().numpy(), composite(*inputs).detach().numpy(), rtol=1e-12
+    )
     g = ember.tensor(np.random.randn(*shape))
-    for a, c in zip(ember.autograd.grad(fused(*inputs), inputs, g), ember.autograd.grad(composite(*inputs), inputs, g)):
+    for a, c in zip(
+        ember.autograd.grad(fused(*inputs), inputs, g), ember.autograd.grad(composite(*inputs), inputs, g)
+    ):
         np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-10, atol=1e-12)
     assert gradcheck(fused, inputs)
     assert gradgradcheck(fused, inputs)
@@ -155,7 +174,10 @@ def test_functional_forms_match_torch():
         (F.normalize(ex, dim=-1), torch.nn.functional.normalize(tx, dim=-1)),
         (F.normalize(ex, p=1, dim=0), torch.nn.functional.normalize(tx, p=1, dim=0)),
         (F.rms_norm(ex, (5,)), torch.nn.functional.rms_norm(tx, (5,))),
-        (F.local_response_norm(ex, 4, 0.1, 0.5, 2.0), torch.nn.functional.local_response_norm(tx, 4, 0.1, 0.5, 2.0)),
+        (
+            F.local_response_norm(ex, 4, 0.1, 0.5, 2.0),
+            torch.nn.functional.local_response_norm(tx, 4, 0.1, 0.5, 2.0),
+        ),
     ]
     for e, t in pairs:
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
@@ -253,8 +275,9 @@ def test_array_backward_matches_torch(kind, dtype, affine):
     fn, shape, wshape = NORMS[kind]
     x, w, b, g = _affine_inputs(kind, shape, wshape, dtype, affine)
     out, grads = _grads(fn, x, w, b, g, create_graph=False)
-    t_inputs = [None if t is None else torch.tensor(t.detach().numpy(), requires_grad=True)
-                for t in (x, w, b)]
+    t_inputs = [
+        None if t is None else torch.tensor(t.detach().numpy(), requires_grad=True) for t in (x, w, b)
+    ]
     t_weight = t_inputs[1]
     if affine == "bias":  # torch's group_norm fails on a bias without weight; ones are the same map
         t_weight = torch.ones(wshape, dtype=t_inputs[0].dtype)

@@ -92,9 +92,7 @@ def test_padding_layers_match_torch():
 
 def test_pad_errors():
     x = ember.ones(1, 2, 3, 3)
-    with pytest.raises(
-        RuntimeError, match=r"reflect padding \(3, 0\) must be at most 2 for a dim of size 3"
-    ):
+    with pytest.raises(RuntimeError, match=r"reflect padding \(3, 0\) must be at most 2 for a dim of size 3"):
         F.pad(x, (3, 0, 0, 0), mode="reflect")
     with pytest.raises(RuntimeError, match="padding length must be even"):
         F.pad(x, (1, 2, 3))

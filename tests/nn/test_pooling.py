@@ -24,9 +24,7 @@ def compare_fn(e_fn, t_fn, shape, seed=0, tie_values=False):
         assert e_out[1].dtype == ember.int64
         e_out, t_out = e_out[0], t_out[0]
     assert tuple(e_out.shape) == tuple(t_out.shape)
-    np.testing.assert_allclose(
-        e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12
-    )
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
     g = rng.standard_normal(tuple(t_out.shape))
     e_out.backward(ember.tensor(g))
     t_out.backward(torch.tensor(g))
@@ -109,9 +107,7 @@ def test_avg_pool1d_and_lp_pool_match_torch():
         (2, 3, 10),
     )
     compare_fn(lambda x: F.lp_pool2d(x, 2, 2), lambda x: tf.lp_pool2d(x, 2, 2), (2, 3, 6, 4))
-    compare_fn(
-        lambda x: F.lp_pool1d(x.abs(), 3, 3, 2), lambda x: tf.lp_pool1d(x.abs(), 3, 3, 2), (2, 3, 9)
-    )
+    compare_fn(lambda x: F.lp_pool1d(x.abs(), 3, 3, 2), lambda x: tf.lp_pool1d(x.abs(), 3, 3, 2), (2, 3, 9))
 
 
 @pytest.mark.parametrize("size", [(3, 4), 1, (7, 8), (2, None), (5, 3), (4, 2)], ids=str)
@@ -134,9 +130,7 @@ def test_adaptive_pools_match_torch(size):
 def test_adaptive_1d_pools_match_torch():
     torch = torch_or_skip()
     tf = torch.nn.functional
-    compare_fn(
-        lambda x: F.adaptive_avg_pool1d(x, 4), lambda x: tf.adaptive_avg_pool1d(x, 4), (2, 3, 9)
-    )
+    compare_fn(lambda x: F.adaptive_avg_pool1d(x, 4), lambda x: tf.adaptive_avg_pool1d(x, 4), (2, 3, 9))
     compare_fn(
         lambda x: F.adaptive_max_pool1d(x, 4, True),
         lambda x: tf.adaptive_max_pool1d(x, 4, True),
@@ -195,9 +189,7 @@ def test_pool_modules_repr_and_forward_match_torch():
 
 
 def _rand(*shape):
-    return ember.tensor(
-        np.random.default_rng(sum(shape)).standard_normal(shape), requires_grad=True
-    )
+    return ember.tensor(np.random.default_rng(sum(shape)).standard_normal(shape), requires_grad=True)
 
 
 @pytest.mark.parametrize(
@@ -273,7 +265,9 @@ def test_max_pool2d_tiles_match_torch(case, shape, ties):
         compare_fn(
             lambda x: F.max_pool2d(x, return_indices=True, **case),
             lambda x: torch.nn.functional.max_pool2d(x, return_indices=True, **case),
-            shape, seed=seed, tie_values=ties,
+            shape,
+            seed=seed,
+            tie_values=ties,
         )
 
 

@@ -79,9 +79,7 @@ def test_max_unpool3d_matches_torch():
         torch.nn.functional.max_unpool3d(t_out, t_idx, 2, output_size=SHAPE).numpy(),
     )
     out, idx = F.max_pool3d(ember.tensor(x[:, :, :4, :, :6]), 2, return_indices=True)
-    t_out, t_idx = torch.nn.functional.max_pool3d(
-        torch.tensor(x[:, :, :4, :, :6]), 2, return_indices=True
-    )
+    t_out, t_idx = torch.nn.functional.max_pool3d(torch.tensor(x[:, :, :4, :, :6]), 2, return_indices=True)
     np.testing.assert_array_equal(
         nn.MaxUnpool3d(2)(out, idx).numpy(), torch.nn.MaxUnpool3d(2)(t_out, t_idx).numpy()
     )
@@ -103,9 +101,7 @@ def test_fractional_max_pool_matches_torch(spatial, kw):
     name = f"fractional_max_pool{spatial}d"
     shape = SHAPE if spatial == 3 else SHAPE[:2] + SHAPE[3:]
     compare_fn(
-        lambda x: getattr(F, name)(
-            x, return_indices=True, _random_samples=ember.tensor(samples), **kw
-        ),
+        lambda x: getattr(F, name)(x, return_indices=True, _random_samples=ember.tensor(samples), **kw),
         lambda x: getattr(torch.nn.functional, name)(
             x, return_indices=True, _random_samples=torch.tensor(samples), **kw
         ),

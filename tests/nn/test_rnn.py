@@ -51,7 +51,7 @@ def _check_grads(e_mod, t_mod, e_outs, t_outs, e_inputs, t_inputs):
         t_loss = t_loss + (t * torch_tensor(t, w)).sum()
     e_loss.backward()
     t_loss.backward()
-    for (name, e_p), (_, t_p) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
+    for (_name, e_p), (_, t_p) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
         _close(e_p.grad, t_p.grad)
     for e, t in zip(e_inputs, t_inputs):
         _close(e.grad, t.grad)
@@ -64,13 +64,20 @@ def torch_tensor(like, array):
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("num_layers,bidirectional,batch_first", [
-    (1, False, False), (2, False, True), (1, True, False), (2, True, True),
-])
+@pytest.mark.parametrize(
+    "num_layers,bidirectional,batch_first",
+    [
+        (1, False, False),
+        (2, False, True),
+        (1, True, False),
+        (2, True, True),
+    ],
+)
 def test_sequence_layers_match_torch(name, num_layers, bidirectional, batch_first):
     torch = torch_or_skip()
-    e_mod, t_mod = _pair(torch, name, 3, 5, num_layers=num_layers, bidirectional=bidirectional,
-                         batch_first=batch_first)
+    e_mod, t_mod = _pair(
+        torch, name, 3, 5, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
+    )
     x = np.random.randn(*((2, 4, 3) if batch_first else (4, 2, 3)))
     directions = 2 if bidirectional else 1
     h0 = np.random.randn(num_layers * directions, 2, 5)
@@ -134,8 +141,16 @@ def test_packed_lstm_with_initial_state_matches_torch():
     _check_grads(e_mod, t_mod, e_out, t_out, [eh, ec], [th, tc])
 
 
-@pytest.mark.parametrize("name,kwargs", [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}),
-                                         ("LSTMCell", {}), ("GRUCell", {}), ("GRUCell", {"bias": False})])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("RNNCell", {}),
+        ("RNNCell", {"nonlinearity": "relu"}),
+        ("LSTMCell", {}),
+        ("GRUCell", {}),
+        ("GRUCell", {"bias": False}),
+    ],
+)
 @pytest.mark.parametrize("batched", [True, False])
 def test_cells_match_torch(name, kwargs, batched):
     torch = torch_or_skip()
@@ -151,11 +166,14 @@ def test_cells_match_torch(name, kwargs, batched):
 
 def test_reprs_and_defaults_match_torch():
     torch = torch_or_skip()
-    cases = [("LSTM", (3, 4), {"num_layers": 2, "proj_size": 2, "bidirectional": True, "batch_first": True}),
-             ("RNN", (3, 4), {"nonlinearity": "relu", "bias": False}), ("GRU", (3, 4), {"dropout": 0.5,
-                                                                                       "num_layers": 2}),
-             ("GRUCell", (3, 4), {"bias": False}), ("RNNCell", (3, 4), {"nonlinearity": "relu"}),
-             ("LSTMCell", (3, 4), {})]
+    cases = [
+        ("LSTM", (3, 4), {"num_layers": 2, "proj_size": 2, "bidirectional": True, "batch_first": True}),
+        ("RNN", (3, 4), {"nonlinearity": "relu", "bias": False}),
+        ("GRU", (3, 4), {"dropout": 0.5, "num_layers": 2}),
+        ("GRUCell", (3, 4), {"bias": False}),
+        ("RNNCell", (3, 4), {"nonlinearity": "relu"}),
+        ("LSTMCell", (3, 4), {}),
+    ]
     for name, args, kwargs in cases:
         assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
     bound = 1 / np.sqrt(4)
@@ -170,8 +188,9 @@ def test_fused_lstm_layer_matches_composite():
         results = []
         for fused in (True, False):
             inputs = [ember.tensor(a, requires_grad=True) for a in arrays]
-            out, h, c = F_rnn._direction("LSTM", inputs[0], None, inputs[1], inputs[2], inputs[3], None, None,
-                                         reverse, fused=fused)
+            out, h, c = F_rnn._direction(
+                "LSTM", inputs[0], None, inputs[1], inputs[2], inputs[3], None, None, reverse, fused=fused
+            )
             loss = (out * out.detach().cos()).sum() + (2 * h).sum() + (3 * c).sum()
             loss.backward()
             results.append([out, h, c] + [t.grad for t in inputs])
@@ -196,8 +215,10 @@ def test_cell_gradcheck(cell):
     rng = np.random.default_rng(0)
     gates = {"lstm_cell": 4, "gru_cell": 3, "rnn_tanh_cell": 1}[cell] * 3
     x, h, c = (ember.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 2), (2, 3), (2, 3)])
-    w_ih, w_hh, b_ih, b_hh = (ember.tensor(rng.standard_normal(s), requires_grad=True)
-                              for s in [(gates, 2), (gates, 3), (gates,), (gates,)])
+    w_ih, w_hh, b_ih, b_hh = (
+        ember.tensor(rng.standard_normal(s), requires_grad=True)
+        for s in [(gates, 2), (gates, 3), (gates,), (gates,)]
+    )
     fn = getattr(nn.functional, cell)
     if cell == "lstm_cell":
         assert gradcheck(lambda *a: fn(a[0], (a[1], a[2]), *a[3:]), (x, h, c, w_ih, w_hh, b_ih, b_hh))
@@ -215,7 +236,9 @@ def test_dropout_between_layers_only_in_training():
 
 def test_errors_name_the_layer_and_shapes():
     lstm = nn.LSTM(3, 4)
-    with pytest.raises(RuntimeError, match=r"LSTM: input.size\(-1\) must be equal to input_size. Expected 3, got 5"):
+    with pytest.raises(
+        RuntimeError, match=r"LSTM: input.size\(-1\) must be equal to input_size. Expected 3, got 5"
+    ):
         lstm(ember.zeros(2, 1, 5))
     with pytest.raises(RuntimeError, match=r"LSTM: Expected hidden\[0\] size \(1, 2, 4\), got \[1, 3, 4\]"):
         lstm(ember.zeros(6, 2, 3), (ember.zeros(1, 3, 4), ember.zeros(1, 3, 4)))
@@ -231,12 +254,16 @@ def test_utils_rnn_match_torch():
     e_seqs, t_seqs = zip(*(_leaf(torch, s) for s in seqs))
     for batch_first in (False, True):
         for side in ("right", "left"):
-            _close(rnn_utils.pad_sequence(e_seqs, batch_first, -1.0, side),
-                   torch.nn.utils.rnn.pad_sequence(t_seqs, batch_first, -1.0, side))
-        e_packed = rnn_utils.pack_padded_sequence(rnn_utils.pad_sequence(e_seqs, batch_first), [2, 5, 3],
-                                                  batch_first, enforce_sorted=False)
-        t_packed = torch.nn.utils.rnn.pack_padded_sequence(torch.nn.utils.rnn.pad_sequence(t_seqs, batch_first),
-                                                           [2, 5, 3], batch_first, enforce_sorted=False)
+            _close(
+                rnn_utils.pad_sequence(e_seqs, batch_first, -1.0, side),
+                torch.nn.utils.rnn.pad_sequence(t_seqs, batch_first, -1.0, side),
+            )
+        e_packed = rnn_utils.pack_padded_sequence(
+            rnn_utils.pad_sequence(e_seqs, batch_first), [2, 5, 3], batch_first, enforce_sorted=False
+        )
+        t_packed = torch.nn.utils.rnn.pack_padded_sequence(
+            torch.nn.utils.rnn.pad_sequence(t_seqs, batch_first), [2, 5, 3], batch_first, enforce_sorted=False
+        )
         for e, t in zip(e_packed, t_packed):
             _close(e, t)
         e_pad, e_len = rnn_utils.pad_packed_sequence(e_packed, batch_first, 7.0, total_length=6)

@@ -14,13 +14,9 @@ from ember.nn import functional as F
 from tests.helpers import torch_or_skip
 
 MODES_2D = list(
-    itertools.product(
-        ["bilinear", "nearest", "bicubic"], ["zeros", "border", "reflection"], [False, True]
-    )
+    itertools.product(["bilinear", "nearest", "bicubic"], ["zeros", "border", "reflection"], [False, True])
 )
-MODES_3D = list(
-    itertools.product(["bilinear", "nearest"], ["zeros", "border", "reflection"], [False, True])
-)
+MODES_3D = list(itertools.product(["bilinear", "nearest"], ["zeros", "border", "reflection"], [False, True]))
 
 
 def _compare(x, g, mode, padding_mode, align_corners):
@@ -78,9 +74,7 @@ def test_spatial_transformer_identity_and_gradcheck():
     np.testing.assert_allclose(
         F.grid_sample(x, grid, align_corners=False).detach().numpy(), x.detach().numpy(), atol=1e-12
     )
-    theta = ember.tensor(
-        [[[0.9, 0.2, 0.1], [-0.1, 0.8, 0.05]]], dtype=ember.float64, requires_grad=True
-    )
+    theta = ember.tensor([[[0.9, 0.2, 0.1], [-0.1, 0.8, 0.05]]], dtype=ember.float64, requires_grad=True)
 
     def warp(x, theta):
         grid = F.affine_grid(theta, [1, 2, 3, 3], align_corners=False)

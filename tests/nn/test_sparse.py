@@ -17,8 +17,13 @@ def _load(e_module, t_module):
 
 
 EMBEDDINGS = [
-    {}, {"padding_idx": 2}, {"padding_idx": -1}, {"scale_grad_by_freq": True},
-    {"padding_idx": 0, "scale_grad_by_freq": True}, {"max_norm": 1.0}, {"max_norm": 0.5, "norm_type": 1.0},
+    {},
+    {"padding_idx": 2},
+    {"padding_idx": -1},
+    {"scale_grad_by_freq": True},
+    {"padding_idx": 0, "scale_grad_by_freq": True},
+    {"max_norm": 1.0},
+    {"max_norm": 0.5, "norm_type": 1.0},
 ]
 
 
@@ -32,7 +37,9 @@ def test_embedding_matches_torch(kwargs):
     idx = np.array([[0, 2, 6, 2], [1, 1, 1, 5]])
     t_out, e_out = t_emb(torch.tensor(idx)), e_emb(ember.tensor(idx))
     np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(e_emb.weight.detach().numpy(), t_emb.weight.detach().numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        e_emb.weight.detach().numpy(), t_emb.weight.detach().numpy(), rtol=1e-5, atol=1e-7
+    )
     g = np.random.randn(*t_out.shape).astype(np.float32)
     t_out.backward(torch.tensor(g))
     e_out.backward(ember.tensor(g))
@@ -78,8 +85,9 @@ def test_embedding_gradcheck():
     idx = ember.tensor([[0, 5], [2, 2]])
     assert gradcheck(lambda w: F.embedding(idx, w) ** 2, (w,))
     assert gradgradcheck(lambda w: F.embedding(idx, w) ** 2, (w,))
-    assert gradcheck(lambda w: F.embedding_bag(ember.tensor([0, 1, 4, 4, 5]), w, ember.tensor([0, 2, 2]),
-                                               mode="max"), (w,))
+    assert gradcheck(
+        lambda w: F.embedding_bag(ember.tensor([0, 1, 4, 4, 5]), w, ember.tensor([0, 2, 2]), mode="max"), (w,)
+    )
 
 
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
@@ -90,8 +98,10 @@ def test_embedding_bag_matches_torch(mode, padding_idx):
     e_bag = nn.EmbeddingBag(8, 3, mode=mode, padding_idx=padding_idx)
     assert repr(e_bag) == repr(t_bag)
     _load(e_bag, t_bag)
-    for idx, offsets in [(np.array([1, 3, 4, 7, 3, 0, 2]), np.array([0, 2, 2, 5])),
-                         (np.array([[1, 3, 3], [0, 7, 6]]), None)]:
+    for idx, offsets in [
+        (np.array([1, 3, 4, 7, 3, 0, 2]), np.array([0, 2, 2, 5])),
+        (np.array([[1, 3, 3], [0, 7, 6]]), None),
+    ]:
         t_bag.zero_grad()
         e_bag.zero_grad()
         t_off = None if offsets is None else torch.tensor(offsets)
@@ -107,10 +117,20 @@ def test_embedding_bag_per_sample_weights():
     torch = torch_or_skip()
     w = np.random.randn(5, 2).astype(np.float32)
     idx, off, psw = np.array([0, 4, 4, 1]), np.array([0, 1]), np.random.rand(4).astype(np.float32)
-    t = torch.nn.functional.embedding_bag(torch.tensor(idx), torch.tensor(w), torch.tensor(off), mode="sum",
-                                          per_sample_weights=torch.tensor(psw))
-    e = F.embedding_bag(ember.tensor(idx), ember.tensor(w), ember.tensor(off), mode="sum",
-                        per_sample_weights=ember.tensor(psw))
+    t = torch.nn.functional.embedding_bag(
+        torch.tensor(idx),
+        torch.tensor(w),
+        torch.tensor(off),
+        mode="sum",
+        per_sample_weights=torch.tensor(psw),
+    )
+    e = F.embedding_bag(
+        ember.tensor(idx),
+        ember.tensor(w),
+        ember.tensor(off),
+        mode="sum",
+        per_sample_weights=ember.tensor(psw),
+    )
     np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6)
 
 

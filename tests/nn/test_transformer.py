@@ -34,7 +34,7 @@ def _check(torch, e_mod, t_mod, arrays, **masks):
     (t_out * torch.tensor(w)).sum().backward()
     for e, t in zip(e_in, t_in):
         _close(e.grad, t.grad)
-    for (name, e_p), (_, t_p) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
+    for (_name, e_p), (_, t_p) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
         _close(e_p.grad, t_p.grad)
 
 
@@ -61,27 +61,52 @@ def test_encoder_layer_matches_torch(norm_first, activation, float_mask):
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_decoder_layer_matches_torch(norm_first, batch_first):
     torch = torch_or_skip()
-    e_mod, t_mod = _pair(torch, "TransformerDecoderLayer", 8, 2, 16, 0.0, "gelu", norm_first=norm_first,
-                         batch_first=batch_first)
+    e_mod, t_mod = _pair(
+        torch,
+        "TransformerDecoderLayer",
+        8,
+        2,
+        16,
+        0.0,
+        "gelu",
+        norm_first=norm_first,
+        batch_first=batch_first,
+    )
     rng = np.random.default_rng(1)
     kpm, causal = _masks(rng, 4, 4, 2)
     mem_kpm = np.zeros((2, 6), bool)
     mem_kpm[1, 4:] = True
     shapes = [(2, 4, 8), (2, 6, 8)] if batch_first else [(4, 2, 8), (6, 2, 8)]
-    _check(torch, e_mod, t_mod, [rng.standard_normal(s) for s in shapes], tgt_mask=causal,
-           tgt_key_padding_mask=kpm, memory_key_padding_mask=mem_kpm)
+    _check(
+        torch,
+        e_mod,
+        t_mod,
+        [rng.standard_normal(s) for s in shapes],
+        tgt_mask=causal,
+        tgt_key_padding_mask=kpm,
+        memory_key_padding_mask=mem_kpm,
+    )
 
 
 def test_encoder_and_decoder_stacks_match_torch():
     torch = torch_or_skip()
     rng = np.random.default_rng(2)
-    t_enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16), 2,
-                                        norm=torch.nn.LayerNorm(8), enable_nested_tensor=False).double().eval()
-    e_enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2, norm=nn.LayerNorm(8)).double().eval()
+    t_enc = (
+        torch.nn.TransformerEncoder(
+            torch.nn.TransformerEncoderLayer(8, 2, 16),
+            2,
+            norm=torch.nn.LayerNorm(8),
+            enable_nested_tensor=False,
+        )
+        .double()
+        .eval()
+    )
+    e_enc = (
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2, norm=nn.LayerNorm(8)).double().eval()
+    )
     assert list(e_enc.state_dict()) == list(t_enc.state_dict())
     e_enc.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_enc.state_dict().items()})
-    _check(torch, e_enc, t_enc, [rng.standard_normal((5, 2, 8))],
-           mask=np.triu(np.full((5, 5), -np.inf), 1))
+    _check(torch, e_enc, t_enc, [rng.standard_normal((5, 2, 8))], mask=np.triu(np.full((5, 5), -np.inf), 1))
     t_dec = torch.nn.TransformerDecoder(torch.nn.TransformerDecoderLayer(8, 2, 16), 2).double().eval()
     e_dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 2).double().eval()
     e_dec.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_dec.state_dict().items()})
@@ -91,16 +116,30 @@ def test_encoder_and_decoder_stacks_match_torch():
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_transformer_matches_torch(norm_first):
     torch = torch_or_skip()
-    kwargs = {"d_model": 8, "nhead": 2, "num_encoder_layers": 2, "num_decoder_layers": 1, "dim_feedforward": 16,
-              "batch_first": True, "norm_first": norm_first}
+    kwargs = {
+        "d_model": 8,
+        "nhead": 2,
+        "num_encoder_layers": 2,
+        "num_decoder_layers": 1,
+        "dim_feedforward": 16,
+        "batch_first": True,
+        "norm_first": norm_first,
+    }
     e_mod, t_mod = _pair(torch, "Transformer", **kwargs)
     rng = np.random.default_rng(3)
     tgt_mask = nn.Transformer.generate_square_subsequent_mask(4).numpy()
     np.testing.assert_array_equal(tgt_mask, torch.nn.Transformer.generate_square_subsequent_mask(4).numpy())
     src_kpm = np.zeros((2, 5), bool)
     src_kpm[1, 3:] = True
-    _check(torch, e_mod, t_mod, [rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 4, 8))],
-           tgt_mask=tgt_mask, src_key_padding_mask=src_kpm, memory_key_padding_mask=src_kpm)
+    _check(
+        torch,
+        e_mod,
+        t_mod,
+        [rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 4, 8))],
+        tgt_mask=tgt_mask,
+        src_key_padding_mask=src_kpm,
+        memory_key_padding_mask=src_kpm,
+    )
 
 
 def test_custom_activation_and_reprs():

@@ -91,8 +91,9 @@ def test_weight_norm_parametrization_matches_torch():
     t_m = torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(4, 3))
     e_m = parametrizations.weight_norm(nn.Linear(4, 3))
     assert list(e_m.state_dict()) == list(t_m.state_dict())
-    assert {k: tuple(v.shape) for k, v in e_m.state_dict().items()} == \
-        {k: tuple(v.shape) for k, v in t_m.state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in e_m.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in t_m.state_dict().items()
+    }
     e_m.load_state_dict(_to_ember(t_m.state_dict()))
     np.testing.assert_allclose(e_m.weight.detach().numpy(), t_m.weight.detach().numpy(), rtol=1e-6)
     x = np.random.randn(5, 4).astype(np.float32)
@@ -117,8 +118,12 @@ def test_spectral_norm_parametrization_matches_torch():
         np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
     e_out.sum().backward()
     t_out.sum().backward()
-    np.testing.assert_allclose(e_m.parametrizations.weight.original.grad.numpy(),
-                               t_m.parametrizations.weight.original.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        e_m.parametrizations.weight.original.grad.numpy(),
+        t_m.parametrizations.weight.original.grad.numpy(),
+        rtol=1e-4,
+        atol=1e-6,
+    )
     e_m.eval()
     sigma = np.linalg.svd(e_m.parametrizations.weight.original.detach().numpy(), compute_uv=False)[0]
     for _ in range(30):
@@ -140,8 +145,9 @@ def test_hook_weight_norm_and_spectral_norm_match_torch():
     for e_m, t_m in ((e_w, t_w), (e_s, t_s)):
         assert list(e_m.state_dict()) == list(t_m.state_dict())
         e_m.load_state_dict(_to_ember(t_m.state_dict()))
-        np.testing.assert_allclose(e_m(ember.tensor(x)).detach().numpy(),
-                                   t_m(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            e_m(ember.tensor(x)).detach().numpy(), t_m(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+        )
     nn.utils.remove_weight_norm(e_w)
     nn.utils.remove_spectral_norm(e_s)
     assert list(e_w.state_dict()) == ["bias", "weight"] and isinstance(e_w.weight, nn.Parameter)
@@ -197,10 +203,12 @@ def test_fuse_linear_bn_eval_and_weights_match_torch():
     rng = np.random.default_rng(0)
     w, b, rm, rv, bw, bb = (rng.standard_normal(s) for s in [(4, 3), 4, 4, 4, 4, 4])
     rv = np.abs(rv) + 0.5
-    e = nn.utils.fuse_linear_bn_weights(*(ember.tensor(a) for a in (w, b, rm, rv)), 1e-5,
-                                        ember.tensor(bw), ember.tensor(bb))
-    t = torch.nn.utils.fuse_linear_bn_weights(*(torch.tensor(a) for a in (w, b, rm, rv)), 1e-5,
-                                              torch.tensor(bw), torch.tensor(bb))
+    e = nn.utils.fuse_linear_bn_weights(
+        *(ember.tensor(a) for a in (w, b, rm, rv)), 1e-5, ember.tensor(bw), ember.tensor(bb)
+    )
+    t = torch.nn.utils.fuse_linear_bn_weights(
+        *(torch.tensor(a) for a in (w, b, rm, rv)), 1e-5, torch.tensor(bw), torch.tensor(bb)
+    )
     for ea, ta in zip(e, t):
         np.testing.assert_allclose(ea.detach().numpy(), ta.detach().numpy(), rtol=1e-12)
     lin, bn = nn.Linear(3, 4).eval(), nn.BatchNorm1d(4).eval()
@@ -220,7 +228,9 @@ def test_skip_init_memory_format_and_module_utils():
     assert _pair(3) == (3, 3) and _triple((1, 2, 3)) == (1, 2, 3)
     assert _reverse_repeat_tuple((1, 2), 2) == (2, 2, 1, 1)
     assert nn.factory_kwargs({"device": "cpu", "factory_kwargs": {"dtype": None}}) == {
-        "device": "cpu", "dtype": None}
+        "device": "cpu",
+        "dtype": None,
+    }
     with pytest.raises(TypeError, match="unexpected"):
         nn.factory_kwargs({"bias": True})
     with pytest.warns(FutureWarning, match="Container"):
@@ -233,8 +243,9 @@ def test_functional_compat_names():
 
     assert not F.has_torch_function((ember.ones(1),)) and not F.has_torch_function_unary(1)
     assert F.handle_torch_function(lambda x: x + 1, (), 1) == 2
-    pick = F.boolean_dispatch("flag", 1, False, lambda x, flag=True: "yes",
-                              lambda x, flag=False: "no", func_name="pick")
+    pick = F.boolean_dispatch(
+        "flag", 1, False, lambda x, flag=True: "yes", lambda x, flag=False: "no", func_name="pick"
+    )
     assert (pick(0), pick(0, True), pick(0, flag=True)) == ("no", "yes", "yes")
     assert pick.__name__ == "pick"
     with pytest.raises(AssertionError, match="size"):
@@ -242,10 +253,19 @@ def test_functional_compat_names():
     assert F.Tensor is ember.Tensor and isinstance(F.reproducibility_notes, dict)
 
 
-@pytest.mark.parametrize("shape,orthogonal_map", [
-    ((4, 4), None), ((4, 4), "cayley"), ((4, 4), "householder"), ((5, 3), None),
-    ((3, 5), None), ((5, 3), "matrix_exp"), ((3, 5), "cayley"),
-], ids=str)
+@pytest.mark.parametrize(
+    "shape,orthogonal_map",
+    [
+        ((4, 4), None),
+        ((4, 4), "cayley"),
+        ((4, 4), "householder"),
+        ((5, 3), None),
+        ((3, 5), None),
+        ((5, 3), "matrix_exp"),
+        ((3, 5), "cayley"),
+    ],
+    ids=str,
+)
 def test_orthogonal_parametrization_matches_torch(shape, orthogonal_map):
     torch = torch_or_skip()
     rng = np.random.default_rng(0)
@@ -258,8 +278,7 @@ def test_orthogonal_parametrization_matches_torch(shape, orthogonal_map):
         t_layer.weight.copy_(torch.tensor(w))
     parametrizations.orthogonal(e_layer, orthogonal_map=orthogonal_map)
     torch.nn.utils.parametrizations.orthogonal(t_layer, orthogonal_map=orthogonal_map)
-    np.testing.assert_allclose(e_layer.weight.detach().numpy(), t_layer.weight.detach().numpy(),
-                               atol=1e-12)
+    np.testing.assert_allclose(e_layer.weight.detach().numpy(), t_layer.weight.detach().numpy(), atol=1e-12)
     # a trained state: the same unconstrained X (diagonal -1 for the Householder map) and base
     tall = max(shape), min(shape)
     x = np.tril(rng.standard_normal(tall), -1) * 0.3 - np.eye(*tall)
@@ -278,8 +297,7 @@ def test_orthogonal_parametrization_matches_torch(shape, orthogonal_map):
     g = rng.standard_normal(shape)
     (e_w * ember.tensor(g)).sum().backward()
     (t_w * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(e_param.original.grad.numpy(), t_param.original.grad.numpy(),
-                               atol=1e-10)
+    np.testing.assert_allclose(e_param.original.grad.numpy(), t_param.original.grad.numpy(), atol=1e-10)
 
 
 def test_orthogonal_errors():

@@ -19,9 +19,7 @@ def compare_fn(e_fn, t_fn, shape, rtol=1e-10):
     ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     e_out, t_out = e_fn(ex), t_fn(tx)
     assert tuple(e_out.shape) == tuple(t_out.shape)
-    np.testing.assert_allclose(
-        e_out.detach().numpy(), t_out.detach().numpy(), rtol=rtol, atol=1e-12
-    )
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=rtol, atol=1e-12)
     g = rng.standard_normal(tuple(t_out.shape))
     e_out.backward(ember.tensor(g))
     t_out.backward(torch.tensor(g))
@@ -60,9 +58,7 @@ def test_interpolate_2d_matches_torch(mode, align, kwargs):
     )
 
 
-@pytest.mark.parametrize(
-    "mode,align", [("nearest", None), ("linear", False), ("linear", True)], ids=str
-)
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("linear", False), ("linear", True)], ids=str)
 def test_interpolate_1d_matches_torch(mode, align):
     torch = torch_or_skip()
     for kwargs in (
@@ -72,9 +68,7 @@ def test_interpolate_1d_matches_torch(mode, align):
     ):
         compare_fn(
             lambda x, kw=kwargs: F.interpolate(x, mode=mode, align_corners=align, **kw),
-            lambda x, kw=kwargs: torch.nn.functional.interpolate(
-                x, mode=mode, align_corners=align, **kw
-            ),
+            lambda x, kw=kwargs: torch.nn.functional.interpolate(x, mode=mode, align_corners=align, **kw),
             (2, 3, 7),
         )
 
@@ -101,9 +95,7 @@ def test_interpolate_float32_and_upsample_modules():
 def test_interpolate_gradcheck():
     x = ember.tensor(np.random.default_rng(2).standard_normal((1, 2, 3, 4)), requires_grad=True)
     assert gradcheck(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), (x,))
-    assert gradgradcheck(
-        lambda x: F.interpolate(x, size=(5, 3), mode="bicubic", align_corners=True), (x,)
-    )
+    assert gradgradcheck(lambda x: F.interpolate(x, size=(5, 3), mode="bicubic", align_corners=True), (x,))
     assert gradcheck(lambda x: F.interpolate(x, size=(5, 7)), (x,))
 
 
@@ -173,11 +165,7 @@ def _loss(logits, target):
 
 
 def _train(model, x, y, steps=8, lr=0.05):
-    optim = (
-        ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        if hasattr(ember, "optim")
-        else None
-    )
+    optim = ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9) if hasattr(ember, "optim") else None
     losses = []
     for _ in range(steps):
         loss = _loss(model(x), y)
@@ -258,11 +246,16 @@ def test_small_resnet_loss_falls():
 @pytest.mark.parametrize("shape,groups", [((2, 6, 3), 3), ((1, 8, 2, 2), 2), ((1, 4, 1, 2, 2), 4)])
 def test_channel_shuffle_matches_torch(shape, groups):
     torch = torch_or_skip()
-    compare_fn(lambda x: F.channel_shuffle(x, groups),
-               lambda x: torch.nn.functional.channel_shuffle(x, groups), shape)
+    compare_fn(
+        lambda x: F.channel_shuffle(x, groups),
+        lambda x: torch.nn.functional.channel_shuffle(x, groups),
+        shape,
+    )
     x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
-    np.testing.assert_array_equal(nn.ChannelShuffle(groups)(ember.tensor(x)).numpy(),
-                                  torch.nn.ChannelShuffle(groups)(torch.tensor(x)).numpy())
+    np.testing.assert_array_equal(
+        nn.ChannelShuffle(groups)(ember.tensor(x)).numpy(),
+        torch.nn.ChannelShuffle(groups)(torch.tensor(x)).numpy(),
+    )
     assert F.native_channel_shuffle(ember.tensor(x), groups).shape == shape
     assert repr(nn.ChannelShuffle(groups)) == repr(torch.nn.ChannelShuffle(groups))
 

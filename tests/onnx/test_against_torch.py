@@ -78,11 +78,16 @@ def test_same_outputs_as_pytorch_export(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(reference, (torch.from_numpy(x.numpy()),), theirs, dynamo=False,
-                              input_names=["input"], dynamic_axes={"input": axes})
+            torch.onnx.export(
+                reference,
+                (torch.from_numpy(x.numpy()),),
+                theirs,
+                dynamo=False,
+                input_names=["input"],
+                dynamic_axes={"input": axes},
+            )
         except Exception as exc:  # PyTorch's own exporter missing a dependency here
             pytest.skip(f"torch.onnx.export failed on this machine: {exc}")
     for batch in (3, 4):
         x = make_input(batch).numpy()
-        np.testing.assert_allclose(_run(ours.getvalue(), x), _run(theirs.getvalue(), x),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(_run(ours.getvalue(), x), _run(theirs.getvalue(), x), rtol=1e-5, atol=1e-5)

@@ -51,8 +51,10 @@ def test_failed_export_leaves_an_existing_file_alone(tmp_path):
 
 
 def test_data_dependent_control_flow_is_explained(tmp_path):
-    with pytest.raises(ember.onnx.UnsupportedOperatorError,
-                       match=r"Branchy.*reads a tensor's value.*data-dependent control flow"):
+    with pytest.raises(
+        ember.onnx.UnsupportedOperatorError,
+        match=r"Branchy.*reads a tensor's value.*data-dependent control flow",
+    ):
         ember.onnx.export(Branchy(), ember.randn(2, 3), str(tmp_path / "m.onnx"))
 
 
@@ -63,8 +65,12 @@ def test_values_computed_outside_the_graph_are_refused(tmp_path):
 
 def test_unknown_dynamic_axes_name(tmp_path):
     with pytest.raises(ember.onnx.OnnxExporterError, match="not an input or output name"):
-        ember.onnx.export(nn.Linear(2, 2), ember.randn(1, 2), str(tmp_path / "m.onnx"),
-                          dynamic_axes={"images": {0: "batch"}})
+        ember.onnx.export(
+            nn.Linear(2, 2),
+            ember.randn(1, 2),
+            str(tmp_path / "m.onnx"),
+            dynamic_axes={"images": {0: "batch"}},
+        )
 
 
 def test_missing_onnx_names_the_extra(monkeypatch, tmp_path):

@@ -32,8 +32,13 @@ def test_zoo_matches_ember_at_two_batch_sizes(name):
     ember.manual_seed(0)
     build, make_input, axes = ZOO[name]
     model = build().eval()
-    blob = export_bytes(model, make_input(2), input_names=["input"], output_names=["output"],
-                        dynamic_axes={"input": axes, "output": {0: "batch"}})
+    blob = export_bytes(
+        model,
+        make_input(2),
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_axes={"input": axes, "output": {0: "batch"}},
+    )
     for batch in (2, 5):
         x = make_input(batch)
         (got,) = run(blob, x)
@@ -46,8 +51,9 @@ def test_zoo_matches_ember_at_two_batch_sizes(name):
 def test_file_is_a_valid_onnx_model_with_named_initializers(tmp_path):
     model = ZOO["lenet"][0]().eval()
     path = tmp_path / "lenet.onnx"
-    ember.onnx.export(model, ember.randn(1, 1, 28, 28), str(path), input_names=["image"],
-                      output_names=["logits"])
+    ember.onnx.export(
+        model, ember.randn(1, 1, 28, 28), str(path), input_names=["image"], output_names=["logits"]
+    )
     proto = onnx.load(str(path))
     onnx.checker.check_model(proto, full_check=True)
     initializers = {i.name for i in proto.graph.initializer}
@@ -66,8 +72,7 @@ def test_without_dynamic_axes_the_shapes_are_fixed():
 
 def test_dynamic_axes_name_the_dimensions():
     model = ZOO["mlp"][0]().eval()
-    blob = export_bytes(model, ember.randn(3, 10), input_names=["x"],
-                        dynamic_axes={"x": {0: "batch"}})
+    blob = export_bytes(model, ember.randn(3, 10), input_names=["x"], dynamic_axes={"x": {0: "batch"}})
     proto = onnx.load_from_string(blob)
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param

@@ -63,12 +63,35 @@ LAYERS = [
     (lambda: nn.Bilinear(6, 6, 2), None),
     (lambda: nn.Embedding(10, 4), lambda n: ember.randint(0, 10, (n, 3))),
 ] + [
-    (activation, vector) for activation in (
-        nn.ReLU, nn.ReLU6, lambda: nn.LeakyReLU(0.1), nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-        lambda: nn.GELU("tanh"), nn.SiLU, nn.Mish, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Softsign,
-        nn.Hardtanh, nn.Hardsigmoid, nn.Hardswish, nn.LogSigmoid, lambda: nn.Softmax(1),
-        lambda: nn.LogSoftmax(1), lambda: nn.Softmin(1), nn.PReLU, nn.Tanhshrink, nn.Softshrink,
-        nn.Hardshrink, lambda: nn.Threshold(0.1, 0.0), nn.GLU,
+    (activation, vector)
+    for activation in (
+        nn.ReLU,
+        nn.ReLU6,
+        lambda: nn.LeakyReLU(0.1),
+        nn.ELU,
+        nn.SELU,
+        nn.CELU,
+        nn.GELU,
+        lambda: nn.GELU("tanh"),
+        nn.SiLU,
+        nn.Mish,
+        nn.Sigmoid,
+        nn.Tanh,
+        nn.Softplus,
+        nn.Softsign,
+        nn.Hardtanh,
+        nn.Hardsigmoid,
+        nn.Hardswish,
+        nn.LogSigmoid,
+        lambda: nn.Softmax(1),
+        lambda: nn.LogSoftmax(1),
+        lambda: nn.Softmin(1),
+        nn.PReLU,
+        nn.Tanhshrink,
+        nn.Softshrink,
+        nn.Hardshrink,
+        lambda: nn.Threshold(0.1, 0.0),
+        nn.GLU,
     )
 ]
 
@@ -103,12 +126,15 @@ def test_layer(build, make):
         _check(model, make)
 
 
-@pytest.mark.parametrize("build", [
-    lambda: nn.RNN(4, 5, 2, nonlinearity="relu"),
-    lambda: nn.RNN(4, 5, bidirectional=True),
-    lambda: nn.LSTM(4, 5, num_layers=2, bidirectional=True),
-    lambda: nn.GRU(4, 5, 2),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: nn.RNN(4, 5, 2, nonlinearity="relu"),
+        lambda: nn.RNN(4, 5, bidirectional=True),
+        lambda: nn.LSTM(4, 5, num_layers=2, bidirectional=True),
+        lambda: nn.GRU(4, 5, 2),
+    ],
+)
 def test_recurrent_layers_with_dynamic_time_and_batch(build):
     ember.manual_seed(2)
     _check(build(), lambda n: ember.randn(4 + n, n, 4), axes={"input": {0: "time", 1: "batch"}})
@@ -124,8 +150,12 @@ def test_lstm_with_initial_states():
             return self.lstm(x, (h, c))
 
     make = (lambda n: ember.randn(n, 3, 4), lambda n: ember.randn(2, n, 5), lambda n: ember.randn(2, n, 5))
-    _check(WithState(), make, names=("x", "h", "c"),
-           axes={"x": {0: "batch"}, "h": {1: "batch"}, "c": {1: "batch"}})
+    _check(
+        WithState(),
+        make,
+        names=("x", "h", "c"),
+        axes={"x": {0: "batch"}, "h": {1: "batch"}, "c": {1: "batch"}},
+    )
 
 
 def test_multihead_attention_and_decoder_with_dynamic_sequence():
@@ -140,16 +170,16 @@ def test_multihead_attention_and_decoder_with_dynamic_sequence():
     ember.manual_seed(3)
     _check(SelfAttention(), lambda n: ember.randn(n, 3 + n, 8), axes={"input": {0: "b", 1: "t"}})
     decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, batch_first=True), 2)
-    _check(decoder, (lambda n: ember.randn(n, 4, 8), lambda n: ember.randn(n, 5, 8)),
-           names=("tgt", "memory"))
+    _check(decoder, (lambda n: ember.randn(n, 4, 8), lambda n: ember.randn(n, 5, 8)), names=("tgt", "memory"))
 
 
 def test_causal_encoder_layer_with_a_mask():
     class Causal(nn.Module):
         def __init__(self):
             super().__init__()
-            self.layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, norm_first=True,
-                                                    activation="gelu")
+            self.layer = nn.TransformerEncoderLayer(
+                8, 2, 16, batch_first=True, norm_first=True, activation="gelu"
+            )
 
         def forward(self, x):
             mask = nn.Transformer.generate_square_subsequent_mask(x.size(1))
@@ -166,7 +196,16 @@ def test_tensor_ops_of_ordinary_forward_code():
             z = ember.stack([y, y.transpose(1, 2).transpose(1, 2)], 0).sum(0).mean(-1, keepdim=True)
             w = ember.where(z > 0, z, -z) + x[:, :3].max(dim=1).values.unsqueeze(1).unsqueeze(2)
             s = x.split([2, 4], 1)[1].clamp(-0.5, 0.5).abs().sqrt()
-            return (w.float(), s.double(), x.argmax(1), (x @ x.t()).softmax(-1), x.norm(dim=1),
-                    x[:, ::2], x[..., None][:, 1:4, 0].flip(1), (x != 0).all(1), x.masked_fill(x < 0, 1.5))
+            return (
+                w.float(),
+                s.double(),
+                x.argmax(1),
+                (x @ x.t()).softmax(-1),
+                x.norm(dim=1),
+                x[:, ::2],
+                x[..., None][:, 1:4, 0].flip(1),
+                (x != 0).all(1),
+                x.masked_fill(x < 0, 1.5),
+            )
 
     _check(Ops(), vector)

@@ -7,8 +7,8 @@ A row's ``fn`` takes the module first (``ember`` or ``torch``) so one lambda dri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -40,7 +40,9 @@ class OpSpec:
 
     def inputs(self, rng: np.random.Generator, dtype=np.float64, shapes=None) -> list:
         if self.make_inputs is not None:
-            return [np.asarray(a) if not isinstance(a, np.ndarray) else a for a in self.make_inputs(rng, dtype)]
+            return [
+                np.asarray(a) if not isinstance(a, np.ndarray) else a for a in self.make_inputs(rng, dtype)
+            ]
         lo, hi = self.domain
         return [rng.uniform(lo, hi, size=s).astype(dtype) for s in (shapes or self.shapes)]
 

@@ -21,7 +21,9 @@ for _info in pkgutil.iter_modules(ops_pkg.__path__):
         ALL_SPECS += importlib.import_module(f"tests.ops.{_info.name}").SPECS
 
 _names = [s.name for s in ALL_SPECS]
-assert len(_names) == len(set(_names)), f"duplicate op spec names: {sorted(n for n in _names if _names.count(n) > 1)}"
+assert len(_names) == len(set(_names)), (
+    f"duplicate op spec names: {sorted(n for n in _names if _names.count(n) > 1)}"
+)
 
 
 def _params(predicate=lambda s: True):
@@ -37,7 +39,9 @@ def _to_ember(arrays, grad_idx):
 
 
 def _close(actual, expected, atol, rtol, what):
-    actual = np.asarray(actual, dtype=np.float64) if np.asarray(actual).dtype.kind != "b" else np.asarray(actual)
+    actual = (
+        np.asarray(actual, dtype=np.float64) if np.asarray(actual).dtype.kind != "b" else np.asarray(actual)
+    )
     expected = np.asarray(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != expected {expected.shape}"
     np.testing.assert_allclose(actual, expected, atol=atol, rtol=rtol, err_msg=what, equal_nan=True)
@@ -98,7 +102,9 @@ def test_matches_pytorch_forward_and_backward(spec):
     out = _as_tuple(spec.fn(ember, *ours))
     ref = _as_tuple((spec.torch_fn or spec.fn)(torch, *theirs))
     for i, (o, r) in enumerate(zip(out, ref)):
-        _close(o.detach().numpy(), r.detach().numpy(), spec.atol, spec.rtol, f"{spec.name} output {i} vs torch")
+        _close(
+            o.detach().numpy(), r.detach().numpy(), spec.atol, spec.rtol, f"{spec.name} output {i} vs torch"
+        )
     float_outs = [(o, r) for o, r in zip(out, ref) if o.requires_grad]
     if not grad_idx or not float_outs:
         return
@@ -110,8 +116,13 @@ def test_matches_pytorch_forward_and_backward(spec):
     for i in grad_idx:
         assert (ours[i].grad is None) == (theirs[i].grad is None), f"{spec.name}: grad presence of input {i}"
         if ours[i].grad is not None:
-            _close(ours[i].grad.numpy(), theirs[i].grad.numpy(force=True), spec.grad_atol, spec.grad_rtol,
-                   f"{spec.name} grad of input {i} vs torch")
+            _close(
+                ours[i].grad.numpy(),
+                theirs[i].grad.numpy(force=True),
+                spec.grad_atol,
+                spec.grad_rtol,
+                f"{spec.name} grad of input {i} vs torch",
+            )
 
 
 def _non_contiguous(a: np.ndarray) -> np.ndarray:

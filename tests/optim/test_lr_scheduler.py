@@ -171,9 +171,12 @@ def test_reduce_on_plateau_matches_torch():
     def run(lib, tensor, mode):
         params = [tensor(np.zeros(2, np.float32), requires_grad=True) for _ in range(2)]
         opt = _opt(lib, "SGD", {}, params)
-        make = lambda o: lib.optim.lr_scheduler.ReduceLROnPlateau(
-            o, mode=mode, factor=0.5, patience=3, cooldown=2, min_lr=[1e-3, 1e-4], threshold=0.01
-        )
+
+        def make(o):
+            return lib.optim.lr_scheduler.ReduceLROnPlateau(
+                o, mode=mode, factor=0.5, patience=3, cooldown=2, min_lr=[1e-3, 1e-4], threshold=0.01
+            )
+
         sched = make(opt)
         out = []
         for i, m in enumerate(metrics):

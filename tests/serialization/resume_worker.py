@@ -39,9 +39,14 @@ def train(run: dict, epochs: int) -> None:
 
 
 def checkpoint(run: dict) -> dict:
-    return {"model": run["model"].state_dict(), "optimizer": run["opt"].state_dict(),
-            "scheduler": run["sched"].state_dict(), "rng": ember.get_rng_state(),
-            "shuffle_rng": run["shuffle"].get_state(), "epoch": run["epoch"]}
+    return {
+        "model": run["model"].state_dict(),
+        "optimizer": run["opt"].state_dict(),
+        "scheduler": run["sched"].state_dict(),
+        "rng": ember.get_rng_state(),
+        "shuffle_rng": run["shuffle"].get_state(),
+        "epoch": run["epoch"],
+    }
 
 
 def restore(run: dict, ckpt: dict) -> None:

@@ -118,8 +118,9 @@ def test_sigkill_during_large_saves_leaves_old_or_new(tmp_path):
     rng = random.Random(0)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for _ in range(4):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
-                                 env=env, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, env=env, text=True
+        )
         try:
             child.stdout.readline()  # one save has completed: the next is under way
             time.sleep(rng.uniform(0.0, 0.3))

@@ -42,14 +42,25 @@ def test_safetensors_library_reads_ember_files(tmp_path):
     t_model = torch_model()
     t_model.load_state_dict(st_torch.load_file(path))  # strict: keys and shapes match exactly
     x = np.random.randn(2, 1, 6, 6).astype(np.float32)
-    np.testing.assert_allclose(t_model(torch.from_numpy(x)).detach().numpy(),
-                               model(ember.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        t_model(torch.from_numpy(x)).detach().numpy(),
+        model(ember.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_nested_ember_checkpoint_is_still_valid_safetensors(tmp_path):
     path = str(tmp_path / "c.safetensors")
-    ember.save({"model": {"w": ember.ones(2, 2)}, "opt": {"state": {0: {"m": ember.zeros(3)}}},
-                "h": ember.tensor([1, 2], dtype=ember.bfloat16), "lr": 0.1}, path)
+    ember.save(
+        {
+            "model": {"w": ember.ones(2, 2)},
+            "opt": {"state": {0: {"m": ember.zeros(3)}}},
+            "h": ember.tensor([1, 2], dtype=ember.bfloat16),
+            "lr": 0.1,
+        },
+        path,
+    )
     loaded = st_torch.load_file(path)
     assert set(loaded) == {"model.w", "opt.state.0.m", "h"} and loaded["h"].dtype == torch.bfloat16
 
@@ -61,8 +72,12 @@ def test_torch_safetensors_file_loads_into_ember_model(tmp_path):
     model = ember_model()
     model.load_state_dict(ember.load(path))
     x = np.random.randn(2, 1, 6, 6).astype(np.float32)
-    np.testing.assert_allclose(model(ember.from_numpy(x)).detach().numpy(),
-                               t_model(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model(ember.from_numpy(x)).detach().numpy(),
+        t_model(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_torch_pt_checkpoints_load_through_the_restricted_reader(tmp_path):
@@ -71,18 +86,29 @@ def test_torch_pt_checkpoints_load_through_the_restricted_reader(tmp_path):
     t_model(torch.randn(2, 1, 6, 6)).sum().backward()
     opt.step()
     base = torch.arange(12.0)
-    obj = {"model": t_model.state_dict(), "opt": opt.state_dict(), "epoch": 3,
-           "nested": {"list": [base[:4], (base.reshape(3, 4).t(), "x")], "scalar": torch.tensor(2.5)},
-           "shared_a": base[2:6], "shared_b": base.view(3, 4), "p": torch.nn.Parameter(torch.ones(2)),
-           "ints": torch.tensor([1, 2], dtype=torch.int64), "half": torch.ones(2, dtype=torch.float16)}
+    obj = {
+        "model": t_model.state_dict(),
+        "opt": opt.state_dict(),
+        "epoch": 3,
+        "nested": {"list": [base[:4], (base.reshape(3, 4).t(), "x")], "scalar": torch.tensor(2.5)},
+        "shared_a": base[2:6],
+        "shared_b": base.view(3, 4),
+        "p": torch.nn.Parameter(torch.ones(2)),
+        "ints": torch.tensor([1, 2], dtype=torch.int64),
+        "half": torch.ones(2, dtype=torch.float16),
+    }
     path = tmp_path / "ckpt.pt"
     torch.save(obj, path)
     back = ember.load(path)
     model = ember_model()
     model.load_state_dict(back["model"])
     x = np.random.randn(2, 1, 6, 6).astype(np.float32)
-    np.testing.assert_allclose(model(ember.from_numpy(x)).detach().numpy(),
-                               t_model(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model(ember.from_numpy(x)).detach().numpy(),
+        t_model(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     assert type(back["model"]) is OrderedDict and back["model"]._metadata[""] == {"version": 1}
     state = back["opt"]["state"][0]
     np.testing.assert_array_equal(state["exp_avg"].numpy(), opt.state_dict()["state"][0]["exp_avg"].numpy())
@@ -124,11 +150,17 @@ def payloads(marker: str) -> dict:
         "os.system": (pickle.dumps(Reduce(os.system, cmd), protocol=2), "system"),
         "eval": (pickle.dumps(Reduce(eval, f"__import__('os').system({cmd!r})"), protocol=2), "eval"),
         "exec proto 5": (pickle.dumps(Reduce(exec, "import os"), protocol=5), "exec"),
-        "popen in a dict": (pickle.dumps({"w": Reduce(subprocess.Popen, ["touch", marker])}, protocol=4),
-                            "Popen"),
+        "popen in a dict": (
+            pickle.dumps({"w": Reduce(subprocess.Popen, ["touch", marker])}, protocol=4),
+            "Popen",
+        ),
         "global nested in allowed call": (
-            (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(cbuiltins\ngetattr\n"
-             b"X\x02\x00\x00\x00osX\x06\x00\x00\x00systemtR."), "getattr"),
+            (
+                b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(cbuiltins\ngetattr\n"
+                b"X\x02\x00\x00\x00osX\x06\x00\x00\x00systemtR."
+            ),
+            "getattr",
+        ),
         "dotted name": (b"\x80\x02ctorch._utils\nos.system\nX\x01\x00\x00\x00x\x85R.", "os.system"),
         "stack global": (b"\x80\x04\x8c\x08builtins\x8c\x04exec\x93\x8c\x01x\x85R.", "exec"),
         "reduce on a string": (b"\x80\x02X\x01\x00\x00\x00x)R.", "REDUCE"),
@@ -136,8 +168,12 @@ def payloads(marker: str) -> dict:
         "newobj": (b"\x80\x02ccollections\nOrderedDict\n)\x81.", "NEWOBJ"),
         "inst": (b"(ios\nsystem\nX\x01\x00\x00\x00x.", "INST"),
         "storage path traversal": (
-            (b"\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x0c\x00\x00\x00../../passwd"
-             b"X\x03\x00\x00\x00cpuK\x02tQ."), "missing"),
+            (
+                b"\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x0c\x00\x00\x00../../passwd"
+                b"X\x03\x00\x00\x00cpuK\x02tQ."
+            ),
+            "missing",
+        ),
         "ordered dict with dict arg": (b"\x80\x02ccollections\nOrderedDict\n}\x85R.", "OrderedDict"),
     }
 

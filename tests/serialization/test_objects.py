@@ -61,9 +61,14 @@ def _no_leftover_safe_globals():
 
 
 def test_numpy_arrays_numbers_and_containers_roundtrip_without_objects(tmp_path):
-    obj = {"a": np.arange(6, dtype=np.int32).reshape(2, 3), "f": np.float32(1.5), "n": 3,
-           "nested": [(np.ones((2, 2)), "s", None, True), {"t": ember.ones(2), "x": np.zeros(0)}],
-           "set": {1, 2}, "view": np.arange(10.0)[::3]}
+    obj = {
+        "a": np.arange(6, dtype=np.int32).reshape(2, 3),
+        "f": np.float32(1.5),
+        "n": 3,
+        "nested": [(np.ones((2, 2)), "s", None, True), {"t": ember.ones(2), "x": np.zeros(0)}],
+        "set": {1, 2},
+        "view": np.arange(10.0)[::3],
+    }
     path = tmp_path / "data.pt"
     ember.save(obj, path)
     back = ember.load(path)  # weights_only=True: plain data only
@@ -115,8 +120,9 @@ def test_entries_are_named_like_state_dict_keys():
 
 
 def test_sequential_of_layers_and_containers():
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(),
-                          nn.Dropout(0.2), nn.Linear(8, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Dropout(0.2), nn.Linear(8, 3)
+    )
     model(ember.randn(4, 1, 4, 4))  # moves the running statistics
     model.eval()
     back = save_load(model, weights_only=False)
@@ -182,7 +188,8 @@ def test_map_location_applies_to_module_tensors(tmp_path):
     # a checkpoint whose tensors claim to live on cuda:0 loads on the CPU when asked
     arrays, meta = safetensors.read(path)
     meta["ember.structure"] = meta["ember.structure"].replace(
-        '"parameter":true', '"parameter":true,"device":"cuda:0"')
+        '"parameter":true', '"parameter":true,"device":"cuda:0"'
+    )
     moved = tmp_path / "moved.pt"
     with open(moved, "wb") as f:
         safetensors.write(f, list(arrays.items()), meta)
@@ -200,12 +207,15 @@ def crafted(structure: list, arrays=()) -> io.BytesIO:
     return buf
 
 
-@pytest.mark.parametrize("node", [
-    ["obj", "os:system", 0, ["d", []]],
-    ["g", "builtins:eval"],
-    ["dd", ["g", "os:getcwd"], []],
-    ["l", [["obj", "tests.serialization._never_imported:Boom", 0, ["d", []]]]],
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        ["obj", "os:system", 0, ["d", []]],
+        ["g", "builtins:eval"],
+        ["dd", ["g", "os:getcwd"], []],
+        ["l", [["obj", "tests.serialization._never_imported:Boom", 0, ["d", []]]]],
+    ],
+)
 def test_crafted_files_cannot_import_or_call_under_weights_only(node):
     before = set(sys.modules)
     with pytest.raises(WeightsOnlyError):
@@ -226,16 +236,19 @@ def test_local_classes_and_lambdas_are_refused_at_save():
         ember.save(net, io.BytesIO())
 
 
-@pytest.mark.parametrize("node", [
-    ["obj", "builtins:int", 0, ["d", []]],
-    ["obj", "builtins:dict", 0, ["d", [["a", 1]]]],
-    ["obj", "builtins:list", 0, ["l", []]],
-    ["ref", 3],
-    ["dd", ["g", "builtins:len"], []],
-    ["dd", None, "x"],
-    ["A", "missing"],
-    ["set", [["l", []]]],
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        ["obj", "builtins:int", 0, ["d", []]],
+        ["obj", "builtins:dict", 0, ["d", [["a", 1]]]],
+        ["obj", "builtins:list", 0, ["l", []]],
+        ["ref", 3],
+        ["dd", ["g", "builtins:len"], []],
+        ["dd", None, "x"],
+        ["A", "missing"],
+        ["set", [["l", []]]],
+    ],
+)
 def test_malformed_object_nodes_raise_serialization_errors(node):
     with pytest.raises(SerializationError):
         ember.load(crafted(node), weights_only=False)

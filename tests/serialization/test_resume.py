@@ -24,8 +24,13 @@ def test_resume_in_new_process_is_bitwise_identical(tmp_path):
     ckpt, out = tmp_path / "epoch2.safetensors", tmp_path / "epoch4.safetensors"
     ember.save(resume_worker.checkpoint(first), ckpt)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-m", "tests.serialization.resume_worker", str(ckpt), str(out)],
-                   check=True, cwd=REPO, env=env, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "tests.serialization.resume_worker", str(ckpt), str(out)],
+        check=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
 
     resumed = ember.load(out)
     assert resumed["epoch"] == 4

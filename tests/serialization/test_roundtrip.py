@@ -25,15 +25,23 @@ def header_of(path) -> dict:
     with open(path, "rb") as f:
         raw = f.read()
     (n,) = struct.unpack("<Q", raw[:8])
-    return json.loads(raw[8:8 + n])
+    return json.loads(raw[8 : 8 + n])
 
 
 def test_nested_containers_keep_types_and_values(tmp_path):
     obj = {
-        "ints": {0: 1, -3: 2**70}, "floats": [0.5, -0.0, math.inf, -math.inf, 1e-300],
-        "tuple": (1, ("a", None), True), "str": "é ü 🙂", "none": None, "bool": False,
-        "dtype": ember.float16, "device": ember.device("cpu"), "size": ember.Size([2, 3]),
-        (1, "k"): "tuple key", 2.5: "float key", None: "none key",
+        "ints": {0: 1, -3: 2**70},
+        "floats": [0.5, -0.0, math.inf, -math.inf, 1e-300],
+        "tuple": (1, ("a", None), True),
+        "str": "é ü 🙂",
+        "none": None,
+        "bool": False,
+        "dtype": ember.float16,
+        "device": ember.device("cpu"),
+        "size": ember.Size([2, 3]),
+        (1, "k"): "tuple key",
+        2.5: "float key",
+        None: "none key",
     }
     back = roundtrip(obj, tmp_path)
     assert back == obj
@@ -43,9 +51,21 @@ def test_nested_containers_keep_types_and_values(tmp_path):
     assert math.isnan(roundtrip({"x": math.nan}, tmp_path)["x"])
 
 
-@pytest.mark.parametrize("dtype", [ember.float64, ember.float32, ember.float16, ember.bfloat16,
-                                   ember.int64, ember.int32, ember.int16, ember.int8, ember.uint8,
-                                   ember.bool])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        ember.float64,
+        ember.float32,
+        ember.float16,
+        ember.bfloat16,
+        ember.int64,
+        ember.int32,
+        ember.int16,
+        ember.int8,
+        ember.uint8,
+        ember.bool,
+    ],
+)
 def test_every_dtype_roundtrips_bitwise(tmp_path, dtype):
     t = (ember.randn(3, 4) * 50).to(dtype)
     back = roundtrip({"t": t, "scalar": t[0, 0]}, tmp_path)
@@ -55,8 +75,9 @@ def test_every_dtype_roundtrips_bitwise(tmp_path, dtype):
 
 def test_scalar_empty_and_non_contiguous_tensors(tmp_path):
     base = ember.arange(12.0).reshape(3, 4)
-    back = roundtrip({"s": ember.tensor(2.0), "e": ember.zeros(0, 5), "t": base.t(), "v": base[:, 1]},
-                     tmp_path)
+    back = roundtrip(
+        {"s": ember.tensor(2.0), "e": ember.zeros(0, 5), "t": base.t(), "v": base[:, 1]}, tmp_path
+    )
     assert back["s"].shape == () and back["s"].item() == 2.0
     assert back["e"].shape == (0, 5)
     np.testing.assert_array_equal(back["t"].numpy(), base.t().numpy())

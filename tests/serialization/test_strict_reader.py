@@ -17,8 +17,11 @@ from ember.serialization import SerializationError, safetensors
 
 
 def build(header: dict | str | bytes, data: bytes = b"") -> bytes:
-    raw = header if isinstance(header, bytes) else (
-        header if isinstance(header, str) else json.dumps(header)).encode()
+    raw = (
+        header
+        if isinstance(header, bytes)
+        else (header if isinstance(header, str) else json.dumps(header)).encode()
+    )
     return struct.pack("<Q", len(raw)) + raw + data
 
 
@@ -40,8 +43,11 @@ CASES = {
     "not utf8": (build(b'{"\xff": 1}'), None, "not valid JSON"),
     "not an object": (build("[1, 2]"), None, "not an object"),
     "nan constant": (build('{"__metadata__": {"a": NaN}}'), None, "not valid JSON"),
-    "duplicate key": (build(f'{{"w": {json.dumps(entry())}, "w": {json.dumps(entry())}}}',
-                            bytes(8)), "w", "appears twice"),
+    "duplicate key": (
+        build(f'{{"w": {json.dumps(entry())}, "w": {json.dumps(entry())}}}', bytes(8)),
+        "w",
+        "appears twice",
+    ),
     "unknown dtype": (build({"w": entry(dtype="F128")}, bytes(8)), "w", "unknown"),
     "unsupported dtype": (build({"w": entry(dtype="U32")}, bytes(8)), "w", "not supported"),
     "extra field": (build({"w": {**entry(), "x": 1}}, bytes(8)), "w", "exactly dtype"),
@@ -54,8 +60,11 @@ CASES = {
     "wrong byte length": (build({"w": entry(shape=(3,))}, bytes(8)), "w", "needs 3 \\* 4"),
     "huge shape": (build({"w": entry(shape=(2**62, 2**62))}, bytes(8)), "w", "needs"),
     "gap": (build({"a": entry(offsets=(0, 8)), "b": entry(offsets=(16, 24))}, bytes(24)), "b", "gap"),
-    "overlap": (build({"a": entry(offsets=(0, 8)), "b": entry(shape=(1,), offsets=(4, 8))}, bytes(8)),
-                "b", "overlaps"),
+    "overlap": (
+        build({"a": entry(offsets=(0, 8)), "b": entry(shape=(1,), offsets=(4, 8))}, bytes(8)),
+        "b",
+        "overlaps",
+    ),
     "trailing bytes": (build({"w": entry()}, bytes(12)), None, "unaccounted"),
     "bad metadata": (build({"__metadata__": {"a": 1}}), None, "__metadata__"),
     "offsets not ints": (build({"w": entry(offsets=("0", "8"))}, bytes(8)), "w", "data_offsets"),
@@ -73,8 +82,13 @@ def test_each_violation_names_file_tensor_and_reason(tmp_path, name):
 
 def valid_file() -> bytes:
     buf = io.BytesIO()
-    obj = {"w": ember.arange(6.0).reshape(2, 3), "b": ember.tensor([1, 2], dtype=ember.int16),
-           "m": ember.tensor([True, False]), "nested": {"lr": 0.1, "k": (1, None)}, "s": ember.tensor(2.0)}
+    obj = {
+        "w": ember.arange(6.0).reshape(2, 3),
+        "b": ember.tensor([1, 2], dtype=ember.int16),
+        "m": ember.tensor([True, False]),
+        "nested": {"lr": 0.1, "k": (1, None)},
+        "s": ember.tensor(2.0),
+    }
     ember.save(obj, buf)
     return buf.getvalue()
 
@@ -106,8 +120,11 @@ def test_broken_structure_is_refused(tmp_path):
 
 def test_integer_tensor_cannot_require_grad(tmp_path):
     buf = io.BytesIO()
-    safetensors.write(buf, [("i", np.ones(2, np.int64))],
-                      {"ember.structure": json.dumps(["T", "i", {"requires_grad": True}])})
+    safetensors.write(
+        buf,
+        [("i", np.ones(2, np.int64))],
+        {"ember.structure": json.dumps(["T", "i", {"requires_grad": True}])},
+    )
     with pytest.raises(SerializationError, match="'i'.*require grad"):
         load_bytes(buf.getvalue(), tmp_path)
 
@@ -117,7 +134,7 @@ def mutated_files(draw):
     blob = bytearray(valid_file())
     action = draw(st.sampled_from(["flip", "truncate", "splice", "header"]))
     if action == "truncate":
-        return bytes(blob[:draw(st.integers(0, len(blob) - 1))])
+        return bytes(blob[: draw(st.integers(0, len(blob) - 1))])
     if action == "flip":
         for _ in range(draw(st.integers(1, 8))):
             blob[draw(st.integers(0, len(blob) - 1))] = draw(st.integers(0, 255))
@@ -126,16 +143,19 @@ def mutated_files(draw):
         at = draw(st.integers(0, len(blob)))
         return bytes(blob[:at] + draw(st.binary(max_size=32)) + blob[at:])
     (n,) = struct.unpack("<Q", blob[:8])  # rewrite one number in the JSON header
-    header = blob[8:8 + n].decode()
+    header = blob[8 : 8 + n].decode()
     digits = [i for i, c in enumerate(header) if c.isdigit()]
     i = draw(st.sampled_from(digits))
     new = draw(st.sampled_from(["0", "9", "99999999999999999999", "-1", "1.5", "1e9", "7"]))
-    header = header[:i] + new + header[i + 1:]
-    return struct.pack("<Q", len(header)) + header.encode() + bytes(blob[8 + n:])
+    header = header[:i] + new + header[i + 1 :]
+    return struct.pack("<Q", len(header)) + header.encode() + bytes(blob[8 + n :])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @pytest.mark.slow
 @given(blob=mutated_files())
 def test_fuzz_only_serialization_errors_and_bounded_allocation(tmp_path, blob):

@@ -37,16 +37,29 @@ def torch_bytes(obj) -> io.BytesIO:
 def test_whole_torch_model_maps_onto_ember_classes():
     torch = torch_or_skip()
     tn = torch.nn
-    model = tn.Sequential(tn.Conv2d(1, 3, 3, padding=1), tn.BatchNorm2d(3), tn.ReLU(), tn.MaxPool2d(2),
-                          tn.Flatten(), tn.Dropout(0.1), tn.Linear(48, 8), tn.LayerNorm(8), tn.GELU())
+    model = tn.Sequential(
+        tn.Conv2d(1, 3, 3, padding=1),
+        tn.BatchNorm2d(3),
+        tn.ReLU(),
+        tn.MaxPool2d(2),
+        tn.Flatten(),
+        tn.Dropout(0.1),
+        tn.Linear(48, 8),
+        tn.LayerNorm(8),
+        tn.GELU(),
+    )
     model(torch.randn(4, 1, 8, 8))
     model.eval()
     back = ember.load(torch_bytes(model), weights_only=False)
     assert isinstance(back, ember.nn.Sequential) and isinstance(back[0], ember.nn.Conv2d)
     assert not back.training
     x = np.random.randn(2, 1, 8, 8).astype(np.float32)
-    np.testing.assert_allclose(back(ember.from_numpy(x)).detach().numpy(),
-                               model(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        back(ember.from_numpy(x)).detach().numpy(),
+        model(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 @pytest.mark.slow  # the first torch.optim import takes seconds
@@ -60,11 +73,19 @@ def test_torch_transformer_lstm_and_optimizer():
     opt.step()
     back = ember.load(torch_bytes({"layer": layer, "lstm": lstm, "opt": opt}), weights_only=False)
     x = np.random.randn(2, 5, 8).astype(np.float32)
-    np.testing.assert_allclose(back["layer"].eval()(ember.from_numpy(x)).detach().numpy(),
-                               layer(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        back["layer"].eval()(ember.from_numpy(x)).detach().numpy(),
+        layer(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     x = np.random.randn(2, 5, 3).astype(np.float32)
-    np.testing.assert_allclose(back["lstm"](ember.from_numpy(x))[0].detach().numpy(),
-                               lstm(torch.from_numpy(x))[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        back["lstm"](ember.from_numpy(x))[0].detach().numpy(),
+        lstm(torch.from_numpy(x))[0].detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     assert isinstance(back["opt"], ember.optim.SGD)
     assert back["opt"].param_groups[0]["params"][0] is back["lstm"].weight_ih_l0
 
@@ -116,8 +137,12 @@ def test_user_classes_need_add_safe_globals():
         back = ember.load(buf, weights_only=False)
     x = np.random.randn(4, 3).astype(np.float32)
     assert type(back) is UserNet and back.scale == 2.0
-    np.testing.assert_allclose(back(ember.from_numpy(x)).detach().numpy(),
-                               net(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        back(ember.from_numpy(x)).detach().numpy(),
+        net(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def _pickle_zip(payload: bytes) -> io.BytesIO:
@@ -140,11 +165,14 @@ class _Call:
         return self.func, self.args
 
 
-@pytest.mark.parametrize("payload", [
-    pickle.dumps(_Call(print, "pwned"), protocol=2),
-    pickle.dumps({"m": _Call(ember.nn.Linear, 2, 2)}, protocol=2),  # a class called through REDUCE
-    pickle.dumps(_Call(getattr, ember.nn.Linear, "__init__"), protocol=2),
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps(_Call(print, "pwned"), protocol=2),
+        pickle.dumps({"m": _Call(ember.nn.Linear, 2, 2)}, protocol=2),  # a class called through REDUCE
+        pickle.dumps(_Call(getattr, ember.nn.Linear, "__init__"), protocol=2),
+    ],
+)
 @pytest.mark.parametrize("weights_only", [True, False])
 def test_crafted_pickles_call_nothing_outside_the_allow_list(payload, weights_only, capsys):
     payload = payload.replace(b"ember.nn.modules.linear", b"torch.nn.modules.linear")
@@ -169,9 +197,16 @@ def test_numpy_values_and_argparse_namespace_in_torch_files():
     torch = torch_or_skip()
     import argparse
 
-    obj = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "i": np.array([1, -2], np.int64),
-           "best": np.float64(2.5), "n": np.int64(7), "flag": np.bool_(True), "e": np.zeros((0, 3)),
-           "f": np.asfortranarray(np.arange(6.0).reshape(2, 3)), "t": torch.ones(2)}
+    obj = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "i": np.array([1, -2], np.int64),
+        "best": np.float64(2.5),
+        "n": np.int64(7),
+        "flag": np.bool_(True),
+        "e": np.zeros((0, 3)),
+        "f": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        "t": torch.ones(2),
+    }
     back = ember.load(torch_bytes(obj))  # plain data: allowed under weights_only=True
     for key in ("a", "i", "e", "f"):
         assert type(back[key]) is np.ndarray and back[key].dtype == obj[key].dtype
@@ -186,11 +221,14 @@ def test_numpy_values_and_argparse_namespace_in_torch_files():
     assert ember.load(buf, weights_only=False)["args"] == args
 
 
-@pytest.mark.parametrize("payload", [
-    pickle.dumps(np.array([object()], dtype=object), protocol=2),
-    pickle.dumps(np.dtype([("a", "f4")]), protocol=2),
-    pickle.dumps(np.arange(3).astype(">i4"), protocol=2),
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps(np.array([object()], dtype=object), protocol=2),
+        pickle.dumps(np.dtype([("a", "f4")]), protocol=2),
+        pickle.dumps(np.arange(3).astype(">i4"), protocol=2),
+    ],
+)
 def test_numpy_pickles_other_than_plain_numbers_are_refused(payload):
     with pytest.raises(SerializationError):
         ember.load(_pickle_zip(payload), weights_only=False)
@@ -202,7 +240,9 @@ def test_get_unsafe_globals_in_torch_checkpoints():
 
     buf = torch_bytes({"m": torch.nn.Sequential(torch.nn.Linear(2, 2)), "w": torch.ones(2)})
     assert get_unsafe_globals_in_checkpoint(buf) == [
-        "torch.nn.modules.container.Sequential", "torch.nn.modules.linear.Linear"]
+        "torch.nn.modules.container.Sequential",
+        "torch.nn.modules.linear.Linear",
+    ]
     assert get_unsafe_globals_in_checkpoint(torch_bytes({"w": torch.ones(2), "n": 3})) == []
     evil = _pickle_zip(pickle.dumps(_Call(print, "pwned"), protocol=2))
     assert get_unsafe_globals_in_checkpoint(evil) in (["builtins.print"], ["__builtin__.print"])

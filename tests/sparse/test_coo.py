@@ -54,12 +54,15 @@ def test_uncoalesced_accessors_raise_like_torch():
     assert s._values().shape == (5,) and s._indices().shape == (2, 5)
 
 
-@pytest.mark.parametrize("indices, values, size, message", [
-    ([[0, 3]], [1.0, 2.0], (3,), "size is inconsistent with indices: for dim 0, size is 3"),
-    ([[0, -1]], [1.0, 2.0], (3,), "found negative index -1 for dim 0"),
-    ([[0, 1]], [1.0], (3,), "indices and values must have same nnz"),
-    ([[0, 1]], [1.0, 2.0], (3, 3), "number of dimensions must be sparse_dim"),
-])
+@pytest.mark.parametrize(
+    "indices, values, size, message",
+    [
+        ([[0, 3]], [1.0, 2.0], (3,), "size is inconsistent with indices: for dim 0, size is 3"),
+        ([[0, -1]], [1.0, 2.0], (3,), "found negative index -1 for dim 0"),
+        ([[0, 1]], [1.0], (3,), "indices and values must have same nnz"),
+        ([[0, 1]], [1.0, 2.0], (3, 3), "number of dimensions must be sparse_dim"),
+    ],
+)
 def test_invalid_construction(indices, values, size, message):
     with pytest.raises(RuntimeError, match=message):
         ember.sparse_coo_tensor(indices, values, size)
@@ -81,12 +84,10 @@ def test_dense_to_sparse_round_trip_and_torch():
 
 def test_gradients_through_to_dense_and_to_sparse():
     values = ember.tensor(VALUES, dtype=ember.float64, requires_grad=True)
-    assert gradcheck(
-        lambda v: ember.sparse_coo_tensor(INDICES, v, (3, 3)).to_dense() * 2.0, (values,))
+    assert gradcheck(lambda v: ember.sparse_coo_tensor(INDICES, v, (3, 3)).to_dense() * 2.0, (values,))
     dense = ember.randn(3, 3, dtype=ember.float64, requires_grad=True)
     assert gradcheck(lambda d: (d.to_sparse() * 3.0).to_dense(), (dense,))
-    assert gradcheck(
-        lambda v: ember.sparse_coo_tensor(INDICES, v, (3, 3)).coalesce().values(), (values,))
+    assert gradcheck(lambda v: ember.sparse_coo_tensor(INDICES, v, (3, 3)).coalesce().values(), (values,))
 
 
 def test_leaf_sparse_tensor_requires_grad():
@@ -95,8 +96,7 @@ def test_leaf_sparse_tensor_requires_grad():
     s.to_dense().sum().backward()
     assert s.grad.is_sparse
     # five entries, four distinct elements: the gradient holds each element once
-    np.testing.assert_array_equal(s.grad.to_dense().numpy(),
-                                  _reference(INDICES, np.ones(5), (3, 3)) > 0)
+    np.testing.assert_array_equal(s.grad.to_dense().numpy(), _reference(INDICES, np.ones(5), (3, 3)) > 0)
     np.testing.assert_array_equal(s._values().grad.numpy(), np.ones(5))
 
 
@@ -141,8 +141,9 @@ def test_sparse_sum():
         np.testing.assert_array_equal(e_sum.to_dense().numpy(), t_sum.to_dense().numpy())
     assert ember.sparse.sum(s, (0, 1)).item() == pytest.approx(11.0)
     values = ember.tensor(VALUES, dtype=ember.float64, requires_grad=True)
-    assert gradcheck(lambda v: ember.sparse.sum(
-        ember.sparse_coo_tensor(INDICES, v, (3, 3)), 1).to_dense(), (values,))
+    assert gradcheck(
+        lambda v: ember.sparse.sum(ember.sparse_coo_tensor(INDICES, v, (3, 3)), 1).to_dense(), (values,)
+    )
 
 
 def test_sparse_softmax_matches_torch():
@@ -160,8 +161,10 @@ def test_sparse_softmax_matches_torch():
         np.testing.assert_allclose(e_log.detach().numpy(), t_log.detach().numpy(), rtol=1e-12)
     check = ember.tensor(values, requires_grad=True)
     weights = ember.randn(3, 3, dtype=ember.float64)
-    assert gradcheck(lambda v: ember.sparse.softmax(
-        ember.sparse_coo_tensor(INDICES, v, (3, 3)), 1).to_dense() * weights, (check,))
+    assert gradcheck(
+        lambda v: ember.sparse.softmax(ember.sparse_coo_tensor(INDICES, v, (3, 3)), 1).to_dense() * weights,
+        (check,),
+    )
 
 
 def test_copy_and_pickle():
@@ -171,8 +174,7 @@ def test_copy_and_pickle():
     s = ember.sparse_coo_tensor(INDICES, VALUES, (3, 3), requires_grad=True)
     for clone in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
         assert clone.is_sparse and clone.requires_grad
-        np.testing.assert_array_equal(clone.to_dense().detach().numpy(),
-                                      s.to_dense().detach().numpy())
+        np.testing.assert_array_equal(clone.to_dense().detach().numpy(), s.to_dense().detach().numpy())
     csr = pickle.loads(pickle.dumps(ember.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse_csr()))
     assert csr.layout is ember.sparse_csr
 

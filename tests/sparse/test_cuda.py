@@ -22,10 +22,15 @@ def test_sparse_mm_and_gradients_on_cuda():
         out = s @ d
         (out**2).sum().backward()
         assert out.device.type == device and s.grad.device.type == device
-        results.append([out.cpu().detach().numpy(), d.grad.cpu().numpy(),
-                        s.grad.to_dense().cpu().numpy(),
-                        s.coalesce().to_dense().cpu().detach().numpy(),
-                        ember.sparse.softmax(s, 1).to_dense().cpu().detach().numpy()])
+        results.append(
+            [
+                out.cpu().detach().numpy(),
+                d.grad.cpu().numpy(),
+                s.grad.to_dense().cpu().numpy(),
+                s.coalesce().to_dense().cpu().detach().numpy(),
+                ember.sparse.softmax(s, 1).to_dense().cpu().detach().numpy(),
+            ]
+        )
     for cpu, gpu in zip(*results):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-5, atol=1e-6)
 

@@ -34,9 +34,12 @@ def test_forward_entry_points(entry):
     x = rng.normal(size=(4, 3))
     s, d = _sparse(), ember.tensor(x)
     out = {
-        "sparse.mm": lambda: ember.sparse.mm(s, d), "spmm": lambda: ember.spmm(s, d),
-        "mm": lambda: ember.mm(s, d), "matmul": lambda: ember.matmul(s, d),
-        "@": lambda: s @ d, "Tensor.mm": lambda: s.mm(d),
+        "sparse.mm": lambda: ember.sparse.mm(s, d),
+        "spmm": lambda: ember.spmm(s, d),
+        "mm": lambda: ember.mm(s, d),
+        "matmul": lambda: ember.matmul(s, d),
+        "@": lambda: s @ d,
+        "Tensor.mm": lambda: s.mm(d),
     }[entry]()
     assert not out.is_sparse
     np.testing.assert_allclose(out.numpy(), _dense_ref() @ x, rtol=1e-12)
@@ -99,8 +102,7 @@ def test_gradients_match_torch_sparse_mm():
     (torch.sparse.mm(ts, td) ** 2).sum().backward()
     np.testing.assert_allclose(d.grad.numpy(), td.grad.numpy(), rtol=1e-12)
     assert s.grad.is_sparse and ts.grad.is_sparse
-    np.testing.assert_allclose(s.grad.to_dense().numpy(), ts.grad.to_dense().numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(s.grad.to_dense().numpy(), ts.grad.to_dense().numpy(), rtol=1e-12)
 
 
 def test_csr_basics_against_torch():
@@ -114,22 +116,26 @@ def test_csr_basics_against_torch():
     np.testing.assert_array_equal(csr.values().numpy(), tcsr.values().numpy())
     x = rng.normal(size=(4, 2))
     np.testing.assert_allclose((csr @ ember.tensor(x)).numpy(), ref @ x)
-    built = ember.sparse_csr_tensor(tcsr.crow_indices().tolist(), tcsr.col_indices().tolist(),
-                                    tcsr.values().tolist(), SHAPE)
+    built = ember.sparse_csr_tensor(
+        tcsr.crow_indices().tolist(), tcsr.col_indices().tolist(), tcsr.values().tolist(), SHAPE
+    )
     np.testing.assert_allclose(built.to_dense().numpy(), ref)
     assert built.to_sparse_coo().is_sparse
     values = ember.tensor(tcsr.values().numpy(), requires_grad=True)
     crow, col = tcsr.crow_indices().tolist(), tcsr.col_indices().tolist()
-    assert gradcheck(lambda v, d: ember.sparse_csr_tensor(crow, col, v, SHAPE) @ d,
-                     (values, ember.tensor(x, requires_grad=True)))
+    assert gradcheck(
+        lambda v, d: ember.sparse_csr_tensor(crow, col, v, SHAPE) @ d,
+        (values, ember.tensor(x, requires_grad=True)),
+    )
 
 
 def test_gcn_layer_trains():
     """Two-layer GCN (``adj @ (x @ W)``) on two clusters joined by one edge."""
     ember.manual_seed(0)
     n = 12
-    edges = [(i, j) for i in range(n) for j in range(n)
-             if i != j and (i < 6) == (j < 6) and abs(i - j) <= 2] + [(5, 6), (6, 5)]
+    edges = [
+        (i, j) for i in range(n) for j in range(n) if i != j and (i < 6) == (j < 6) and abs(i - j) <= 2
+    ] + [(5, 6), (6, 5)]
     edges += [(i, i) for i in range(n)]
     rows, cols = zip(*edges)
     degree = np.bincount(rows, minlength=n).astype(np.float32)

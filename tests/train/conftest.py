@@ -27,8 +27,9 @@ def make_learner(tmp_path):
         kwargs.setdefault("device", "cpu")
         kwargs.setdefault("progress", False)
         kwargs.setdefault("path", tmp_path)
-        train = DataLoader(make_data(64), batch_size=16, shuffle=True,
-                           generator=ember.Generator().manual_seed(0))
+        train = DataLoader(
+            make_data(64), batch_size=16, shuffle=True, generator=ember.Generator().manual_seed(0)
+        )
         valid = DataLoader(make_data(32, seed=1), batch_size=16)
         return Learner(kwargs.pop("model", None) or make_model(), train, valid, **kwargs)
 

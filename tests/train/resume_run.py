@@ -63,15 +63,27 @@ def main(argv=None) -> int:
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 2))
     train = DataLoader(NoisyPoints(), batch_size=8, shuffle=True, num_workers=args.workers)
     valid = DataLoader(NoisyPoints(32), batch_size=16)
-    learn = Learner(model, train, valid, metrics=[accuracy], device="cpu", progress=False,
-                    checkpoint_dir=args.ckpt, checkpoint_every=5,
-                    cbs=[Announce(args.delay), GradientClip(1.0),
-                         EarlyStopping("valid_loss", patience=10)])
+    learn = Learner(
+        model,
+        train,
+        valid,
+        metrics=[accuracy],
+        device="cpu",
+        progress=False,
+        checkpoint_dir=args.ckpt,
+        checkpoint_every=5,
+        cbs=[Announce(args.delay), GradientClip(1.0), EarlyStopping("valid_loss", patience=10)],
+    )
     learn.fit_one_cycle(3, 0.05, resume=args.resume)
     learn.recorder.flush()
-    ember.save({"params": dict(learn.model.state_dict()),
-                "losses": ember.tensor(learn.recorder.losses, dtype=ember.float64),
-                "valid": [r["valid_loss"] for r in learn.recorder.epochs]}, args.out)
+    ember.save(
+        {
+            "params": dict(learn.model.state_dict()),
+            "losses": ember.tensor(learn.recorder.losses, dtype=ember.float64),
+            "valid": [r["valid_loss"] for r in learn.recorder.epochs],
+        },
+        args.out,
+    )
     return 0
 
 

@@ -52,8 +52,12 @@ def test_save_model_keeps_and_reloads_the_best(make_learner, tmp_path):
         order = 70
 
         def after_epoch(self):
-            snapshots.append((self.learn.recorder.epochs[-1]["accuracy"],
-                              self.learn.model.state_dict()["0.weight"].numpy().copy()))
+            snapshots.append(
+                (
+                    self.learn.recorder.epochs[-1]["accuracy"],
+                    self.learn.model.state_dict()["0.weight"].numpy().copy(),
+                )
+            )
 
     learn.add_cb(Snap())
     learn.fit(4, lr=0.05)
@@ -65,8 +69,7 @@ def test_save_model_keeps_and_reloads_the_best(make_learner, tmp_path):
 def test_save_model_every_epoch(make_learner, tmp_path):
     learn = make_learner(cbs=[SaveModel(every_epoch=True, fname="m")])
     learn.fit(2, lr=0.01)
-    assert sorted(p.name for p in tmp_path.glob("m_*.safetensors")) == ["m_0.safetensors",
-                                                                         "m_1.safetensors"]
+    assert sorted(p.name for p in tmp_path.glob("m_*.safetensors")) == ["m_0.safetensors", "m_1.safetensors"]
 
 
 def test_reduce_lr_on_plateau(make_learner):

@@ -40,11 +40,20 @@ def test_events_fire_in_order_for_one_epoch(make_learner):
     learn.fit(1, lr=0.01)
     ev = log.events
     assert ev[:4] == ["before_fit", "before_epoch", "before_train", "before_batch"]
-    assert ev[3:12] == ["before_batch", "after_pred", "after_loss", "before_backward",
-                        "after_backward", "before_step", "after_step", "after_batch", "before_batch"]
+    assert ev[3:12] == [
+        "before_batch",
+        "after_pred",
+        "after_loss",
+        "before_backward",
+        "after_backward",
+        "before_step",
+        "after_step",
+        "after_batch",
+        "before_batch",
+    ]
     assert ev.count("after_step") == 4  # 64 samples, batches of 16
     assert ev[-3:] == ["after_validate", "after_epoch", "after_fit"]
-    valid = ev[ev.index("before_validate"):ev.index("after_validate")]
+    valid = ev[ev.index("before_validate") : ev.index("after_validate")]
     assert valid.count("after_batch") == 2 and "before_backward" not in valid
 
 
@@ -61,8 +70,10 @@ def test_callbacks_read_and_change_the_state(make_learner):
     assert all(np.array_equal(before[k], after[k]) for k in before)
 
 
-@pytest.mark.parametrize("exc, expect_steps, expect_epochs", [
-    (CancelBatchException, 0, 2), (CancelEpochException, 0, 2), (CancelFitException, 0, 0)])
+@pytest.mark.parametrize(
+    "exc, expect_steps, expect_epochs",
+    [(CancelBatchException, 0, 2), (CancelEpochException, 0, 2), (CancelFitException, 0, 0)],
+)
 def test_cancel_exceptions(make_learner, exc, expect_steps, expect_epochs):
     class Cancel(Callback):
         def before_batch(self):
@@ -223,6 +234,7 @@ def test_checkpoint_of_another_model_names_the_difference(make_learner, tmp_path
 
 def test_resume_in_process_after_cancel_matches(make_learner, tmp_path):
     """A fit stopped mid-epoch and resumed in the same process ends where an unbroken one does."""
+
     class StopAt(Callback):
         order = 150
 

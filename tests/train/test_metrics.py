@@ -56,7 +56,8 @@ def test_any_function_is_a_metric_named_by_its_name():
     def max_score(pred, target):
         return pred.max()
 
-    values = compute_metrics([max_score, F1Score("weighted"), accuracy],
-                             ember.tensor([[0.2, 0.8]]), ember.tensor([1]))
+    values = compute_metrics(
+        [max_score, F1Score("weighted"), accuracy], ember.tensor([[0.2, 0.8]]), ember.tensor([1])
+    )
     assert values == {"max_score": pytest.approx(0.8), "f1_weighted": 1.0, "accuracy": 1.0}
     assert metric_name(lambda p, t: p) == "<lambda>"

@@ -20,8 +20,9 @@ TOTAL_STEPS = 36  # 3 epochs of 12 batches (tests/train/resume_run.py)
 def _run(ckpt, out, workers, *extra, **popen):
     env = dict(os.environ, PYTHONPATH=ROOT)
     cmd = [sys.executable, "-m", "tests.train.resume_run", str(ckpt), str(out), str(workers), *extra]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **popen)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
 
 
 def _finish(proc) -> str:

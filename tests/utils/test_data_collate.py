@@ -46,7 +46,9 @@ def test_default_collate_matches_torch(batch):
     assert _plain(default_collate(batch)) == _plain(torch.utils.data.default_collate(batch))
 
 
-@pytest.mark.parametrize("data", [np.arange(3), np.float64(2.0), (np.ones(2), "s"), {"k": [np.zeros(1)]}, "s", 3])
+@pytest.mark.parametrize(
+    "data", [np.arange(3), np.float64(2.0), (np.ones(2), "s"), {"k": [np.zeros(1)]}, "s", 3]
+)
 def test_default_convert_matches_torch(data):
     torch = torch_or_skip()
     assert _plain(default_convert(data)) == _plain(torch.utils.data.default_convert(data))

@@ -12,8 +12,9 @@ CASES = list(itertools.product([1, 5, 7, 10, 11], [1, 2, 3, 4], [False, True]))
 
 
 def _indices(n, replicas, rank, drop_last, shuffle=False, seed=0, epoch=0):
-    sampler = DistributedSampler(range(n), num_replicas=replicas, rank=rank, shuffle=shuffle,
-                                 seed=seed, drop_last=drop_last)
+    sampler = DistributedSampler(
+        range(n), num_replicas=replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last
+    )
     sampler.set_epoch(epoch)
     return list(sampler), len(sampler)
 
@@ -25,16 +26,16 @@ def test_same_indices_as_pytorch_without_shuffle(n, replicas, drop_last):
 
     for rank in range(replicas):
         ours, length = _indices(n, replicas, rank, drop_last)
-        theirs = TorchSampler(range(n), num_replicas=replicas, rank=rank, shuffle=False,
-                              drop_last=drop_last)
+        theirs = TorchSampler(range(n), num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop_last)
         assert ours == list(theirs) and length == len(theirs)
     assert torch is not None
 
 
 @pytest.mark.parametrize(("n", "replicas", "drop_last"), CASES)
 def test_shuffled_split_is_a_padded_partition_of_one_permutation(n, replicas, drop_last):
-    per_rank = [_indices(n, replicas, r, drop_last, shuffle=True, seed=3, epoch=2)[0]
-                for r in range(replicas)]
+    per_rank = [
+        _indices(n, replicas, r, drop_last, shuffle=True, seed=3, epoch=2)[0] for r in range(replicas)
+    ]
     generator = ember.Generator()
     generator.manual_seed(3 + 2)
     order = ember.randperm(n, generator=generator).tolist()
@@ -69,8 +70,7 @@ def test_drives_a_data_loader():
 
 
 @pytest.mark.parametrize(("n", "replicas", "drop_last"), CASES[::3])
-def test_same_indices_as_pytorch_with_shuffle_given_its_permutation(n, replicas, drop_last,
-                                                                   monkeypatch):
+def test_same_indices_as_pytorch_with_shuffle_given_its_permutation(n, replicas, drop_last, monkeypatch):
     torch = torch_or_skip()
     from torch.utils.data import DistributedSampler as TorchSampler
 
@@ -81,10 +81,8 @@ def test_same_indices_as_pytorch_with_shuffle_given_its_permutation(n, replicas,
 
     monkeypatch.setattr(DistributedSampler, "_order", torch_order)
     for rank in range(replicas):
-        ours = DistributedSampler(range(n), replicas, rank, shuffle=True, seed=4,
-                                  drop_last=drop_last)
-        theirs = TorchSampler(range(n), replicas, rank, shuffle=True, seed=4,
-                              drop_last=drop_last)
+        ours = DistributedSampler(range(n), replicas, rank, shuffle=True, seed=4, drop_last=drop_last)
+        theirs = TorchSampler(range(n), replicas, rank, shuffle=True, seed=4, drop_last=drop_last)
         ours.set_epoch(3)
         theirs.set_epoch(3)
         assert list(ours) == list(theirs)

@@ -27,10 +27,17 @@ def _labels(loader):
     return [b.tolist() if hasattr(b, "tolist") else b for b in loader]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": None}, {"batch_size": 1},
-    {"batch_size": 4, "sampler": [9, 0, 5, 2, 7]}, {"batch_sampler": [[1, 2], [0], [9, 8, 7]]},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"batch_size": 3},
+        {"batch_size": 3, "drop_last": True},
+        {"batch_size": None},
+        {"batch_size": 1},
+        {"batch_size": 4, "sampler": [9, 0, 5, 2, 7]},
+        {"batch_sampler": [[1, 2], [0], [9, 8, 7]]},
+    ],
+)
 def test_batches_match_torch(kwargs):
     torch = torch_or_skip()
     data = list(range(10))
@@ -39,12 +46,16 @@ def test_batches_match_torch(kwargs):
     assert len(ours) == len(theirs)
 
 
-@pytest.mark.parametrize("kwargs", [{"batch_size": 4}, {"batch_size": 4, "drop_last": True}, {"batch_size": None}])
+@pytest.mark.parametrize(
+    "kwargs", [{"batch_size": 4}, {"batch_size": 4, "drop_last": True}, {"batch_size": None}]
+)
 def test_iterable_batches_match_torch(kwargs):
     torch = torch_or_skip()
-    torch_stream = type("TorchStream", (torch.utils.data.IterableDataset,), {"__iter__": Stream.__iter__,
-                                                                           "__len__": Stream.__len__,
-                                                                           "__init__": Stream.__init__})
+    torch_stream = type(
+        "TorchStream",
+        (torch.utils.data.IterableDataset,),
+        {"__iter__": Stream.__iter__, "__len__": Stream.__len__, "__init__": Stream.__init__},
+    )
     ours, theirs = DataLoader(Stream(10), **kwargs), torch.utils.data.DataLoader(torch_stream(10), **kwargs)
     assert _labels(ours) == _labels(theirs) and len(ours) == len(theirs)
     with pytest.raises(TypeError, match="no __len__"):
@@ -73,20 +84,27 @@ def test_shuffle_is_reproducible_and_changes_per_epoch():
 
 
 def test_custom_collate_and_sampler():
-    loader = DataLoader(range(6), batch_size=2, collate_fn=lambda b: sum(b),
-                        sampler=RandomSampler(range(6), generator=ember.Generator().manual_seed(0)))
+    loader = DataLoader(
+        range(6),
+        batch_size=2,
+        collate_fn=lambda b: sum(b),
+        sampler=RandomSampler(range(6), generator=ember.Generator().manual_seed(0)),
+    )
     assert sum(loader) == 15
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"num_workers": -1}, "non-negative integer"),
-    ({"prefetch_factor": 2}, "prefetch_factor option could only be specified in multiprocessing"),
-    ({"persistent_workers": True}, "persistent_workers option needs num_workers > 0"),
-    ({"timeout": -1}, "timeout option should be non-negative"),
-    ({"shuffle": True, "sampler": [0, 1]}, "mutually exclusive with shuffle"),
-    ({"batch_sampler": [[0]], "batch_size": 2}, "batch_sampler option is mutually exclusive"),
-    ({"batch_size": None, "drop_last": True}, "mutually exclusive with drop_last"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_workers": -1}, "non-negative integer"),
+        ({"prefetch_factor": 2}, "prefetch_factor option could only be specified in multiprocessing"),
+        ({"persistent_workers": True}, "persistent_workers option needs num_workers > 0"),
+        ({"timeout": -1}, "timeout option should be non-negative"),
+        ({"shuffle": True, "sampler": [0, 1]}, "mutually exclusive with shuffle"),
+        ({"batch_sampler": [[0]], "batch_size": 2}, "batch_sampler option is mutually exclusive"),
+        ({"batch_size": None, "drop_last": True}, "mutually exclusive with drop_last"),
+    ],
+)
 def test_option_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DataLoader(range(4), **kwargs)

@@ -46,9 +46,14 @@ class WhoAmI(Dataset):
 
     def __getitem__(self, i):
         info = get_worker_info()
-        return {"worker": info.id, "seed": info.seed, "pid": os.getpid(), "np": np.random.randint(1 << 30),
-                "ember": float(ember.rand(1)) if hasattr(ember, "rand") else float(np.random.rand()),
-                "init": _init_marker}
+        return {
+            "worker": info.id,
+            "seed": info.seed,
+            "pid": os.getpid(),
+            "np": np.random.randint(1 << 30),
+            "ember": float(ember.rand(1)) if hasattr(ember, "rand") else float(np.random.rand()),
+            "init": _init_marker,
+        }
 
 
 _init_marker = -1
@@ -82,8 +87,9 @@ def test_same_order_with_and_without_workers():
     ds = TensorDataset(x, ember.tensor(np.arange(20)))
     runs = []
     for workers in (0, 2):
-        loader = DataLoader(ds, batch_size=3, shuffle=True, num_workers=workers,
-                            generator=ember.Generator().manual_seed(5))
+        loader = DataLoader(
+            ds, batch_size=3, shuffle=True, num_workers=workers, generator=ember.Generator().manual_seed(5)
+        )
         runs.append([(a.tolist(), b.tolist()) for a, b in loader])
     assert runs[0] == runs[1] and len(runs[0]) == 7
     unbatched = DataLoader(Numbers(5), batch_size=None, num_workers=2)
@@ -92,13 +98,19 @@ def test_same_order_with_and_without_workers():
 
 def test_worker_seeds_info_and_init_fn():
     def run():
-        loader = DataLoader(WhoAmI(), batch_size=2, num_workers=2, worker_init_fn=_mark,
-                            generator=ember.Generator().manual_seed(11))
+        loader = DataLoader(
+            WhoAmI(),
+            batch_size=2,
+            num_workers=2,
+            worker_init_fn=_mark,
+            generator=ember.Generator().manual_seed(11),
+        )
         return [{k: v.tolist() for k, v in batch.items()} for batch in loader]
 
     first, second = run(), run()
-    assert [{k: v for k, v in b.items() if k != "pid"} for b in first] == \
-           [{k: v for k, v in b.items() if k != "pid"} for b in second]
+    assert [{k: v for k, v in b.items() if k != "pid"} for b in first] == [
+        {k: v for k, v in b.items() if k != "pid"} for b in second
+    ]
     workers = [b["worker"][0] for b in first]
     assert workers == [0, 1, 0, 1]  # round-robin
     seeds = {b["worker"][0]: b["seed"][0] for b in first}
@@ -111,10 +123,17 @@ def test_iterable_sharding_matches_torch():
     torch = torch_or_skip()
     ours = _values(DataLoader(Sharded(10), batch_size=2, num_workers=2))
     assert sorted(itertools.chain(*ours)) == list(range(10))
-    torch_sharded = type("TorchSharded", (torch.utils.data.IterableDataset,),
-                         {"__iter__": Sharded.__iter__, "__init__": Sharded.__init__})
-    theirs = [b.tolist() for b in torch.utils.data.DataLoader(
-        torch_sharded(10, torch.utils.data.get_worker_info), batch_size=2, num_workers=2)]
+    torch_sharded = type(
+        "TorchSharded",
+        (torch.utils.data.IterableDataset,),
+        {"__iter__": Sharded.__iter__, "__init__": Sharded.__init__},
+    )
+    theirs = [
+        b.tolist()
+        for b in torch.utils.data.DataLoader(
+            torch_sharded(10, torch.utils.data.get_worker_info), batch_size=2, num_workers=2
+        )
+    ]
     assert ours == theirs
 
 
@@ -126,7 +145,11 @@ def test_persistent_workers_reuse_processes_and_survive_abandoned_epochs():
     again = list(loader)
     assert {p for b in again for p in b["pid"].tolist()} == pids and len(again) == 4
     stream = DataLoader(Sharded(6), batch_size=2, num_workers=2, persistent_workers=True)
-    assert sorted(itertools.chain(*_values(stream))) == sorted(itertools.chain(*_values(stream))) == list(range(6))
+    assert (
+        sorted(itertools.chain(*_values(stream)))
+        == sorted(itertools.chain(*_values(stream)))
+        == list(range(6))
+    )
 
 
 def test_worker_exception_names_worker_sample_and_traceback():
@@ -163,7 +186,7 @@ def test_timeout():
 
 
 def test_unpicklable_batch_and_failing_init_fn_are_errors_not_hangs():
-    loader = DataLoader(Numbers(4), batch_size=2, num_workers=1, collate_fn=lambda b: (lambda: b))
+    loader = DataLoader(Numbers(4), batch_size=2, num_workers=1, collate_fn=lambda b: lambda: b)
     with pytest.raises(Exception, match="could not be pickled"):
         next(iter(loader))
 
@@ -191,8 +214,9 @@ def test_interpreter_exits_with_workers_still_running():
         print("done")
     """)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True,
-                            timeout=20, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=20, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "done"
 
@@ -209,8 +233,9 @@ def test_workers_exit_when_the_main_process_is_killed():
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True,
-                            timeout=20, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=20, check=False
+    )
     pids = [int(p) for p in result.stdout.split()]
     assert len(pids) == 2
     deadline = time.monotonic() + 5

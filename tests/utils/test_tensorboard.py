@@ -65,8 +65,10 @@ def test_add_scalars_writes_one_run_per_tag(tmp_path):
     for step in range(3):
         w.add_scalars("loss", {"train": step * 1.0, "valid": step * 2.0}, step)
     w.close()
-    assert sorted(d for d in os.listdir(tmp_path) if os.path.isdir(tmp_path / d)) == ["loss_train",
-                                                                                    "loss_valid"]
+    assert sorted(d for d in os.listdir(tmp_path) if os.path.isdir(tmp_path / d)) == [
+        "loss_train",
+        "loss_valid",
+    ]
     assert [e.value for e in _read(tmp_path / "loss_valid").Scalars("loss")] == [0.0, 2.0, 4.0]
 
 
@@ -74,8 +76,7 @@ def test_add_hparams_for_the_hparams_plugin(tmp_path):
     from tensorboard.plugins.hparams import metadata
 
     w = SummaryWriter(tmp_path)
-    w.add_hparams({"lr": 0.01, "optimizer": "adamw", "bn": True}, {"hparam/accuracy": 0.97},
-                  run_name="trial")
+    w.add_hparams({"lr": 0.01, "optimizer": "adamw", "bn": True}, {"hparam/accuracy": 0.97}, run_name="trial")
     w.close()
     acc = _read(tmp_path / "trial")
     assert acc.Scalars("hparam/accuracy")[0].value == pytest.approx(0.97)
@@ -85,7 +86,8 @@ def test_add_hparams_for_the_hparams_plugin(tmp_path):
     assert start.hparams["optimizer"].string_value == "adamw"
     assert start.hparams["bn"].bool_value is True
     experiment = metadata.parse_experiment_plugin_data(
-        acc.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content)
+        acc.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content
+    )
     assert [m.name.tag for m in experiment.metric_infos] == ["hparam/accuracy"]
 
 

@@ -61,10 +61,10 @@ def _reshape_hint(a: list, b: list) -> str:
     """Which reshape makes input shape ``a`` and target shape ``b`` agree."""
     extra_in = [i for i, s in enumerate(a) if s == 1]
     if [s for s in a if s != 1] == [s for s in b if s != 1] and len(a) == len(b) + 1:
-        dim = next(i for i in extra_in if a[:i] + a[i + 1:] == b)
+        dim = next(i for i in extra_in if a[:i] + a[i + 1 :] == b)
         return f"Use target.view({_view_args(a)}) or input.squeeze({dim})"
-    if len(b) == len(a) + 1 and any(b[:i] + b[i + 1:] == a for i in range(len(b)) if b[i] == 1):
-        dim = next(i for i in range(len(b)) if b[i] == 1 and b[:i] + b[i + 1:] == a)
+    if len(b) == len(a) + 1 and any(b[:i] + b[i + 1 :] == a for i in range(len(b)) if b[i] == 1):
+        dim = next(i for i in range(len(b)) if b[i] == 1 and b[:i] + b[i + 1 :] == a)
         return f"Use target.squeeze({dim}) or input.view({_view_args(b)})"
     if math.prod(a) == math.prod(b):
         return "Use target.view_as(input) if the elements correspond one to one"
@@ -114,8 +114,11 @@ def _check_same_dims(op: str, *tensors: Tensor) -> None:
 
 
 def _check_cosine_shapes(input1: Tensor, input2: Tensor, target: Tensor) -> None:
-    if input1.shape != input2.shape or input1.dim() not in (1, 2) or \
-            tuple(target.shape) != tuple(input1.shape[:-1]):
+    if (
+        input1.shape != input2.shape
+        or input1.dim() not in (1, 2)
+        or tuple(target.shape) != tuple(input1.shape[:-1])
+    ):
         raise RuntimeError(
             f"cosine_embedding_loss: expected inputs of one shape [N, D] or [D] and a target of "
             f"shape [N] or [], got {list(input1.shape)}, {list(input2.shape)} and "
@@ -136,8 +139,9 @@ def _is_probability_target(op: str, input: Tensor, target: Tensor) -> bool:
     )
 
 
-def _check_class_targets(op: str, input: Tensor, target: Tensor, ignore_index, weight,
-                         class_dim: int | None = None) -> None:
+def _check_class_targets(
+    op: str, input: Tensor, target: Tensor, ignore_index, weight, class_dim: int | None = None
+) -> None:
     """Class-index targets: integer dtype, the input's shape without the class dim, in range."""
     if input.dim() == 0:
         raise ValueError(f"{op}: expected an input with a class dim, got a 0-d tensor")
@@ -182,9 +186,7 @@ def _check_multilabel_targets(op: str, input: Tensor, target: Tensor) -> None:
         )
     values, num_classes = target._data, input.shape[-1]
     if values.size and bool(((values < -1) | (values >= num_classes)).any()):
-        raise IndexError(
-            f"{op}: target values must be class indices in 0..{num_classes - 1} padded with -1"
-        )
+        raise IndexError(f"{op}: target values must be class indices in 0..{num_classes - 1} padded with -1")
 
 
 def _gaussian_var(input: Tensor, var) -> Tensor:
@@ -219,8 +221,7 @@ def _lengths(xp, lengths, batch: int, what: str):
     return values.astype(xp.int64)
 
 
-def _ctc_inputs(lp: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int,
-                batched: bool):
+def _ctc_inputs(lp: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int, batched: bool):
     """Padded (N, S) targets and the two length arrays, checked against ``lp`` (T, N, C)."""
     xp = lp.xp
     steps, batch, classes = lp.shape
@@ -249,8 +250,7 @@ def _ctc_inputs(lp: Tensor, targets: Tensor, input_lengths, target_lengths, blan
         data = xp.where(inside, data[picked] if data.size else 0, blank)
     elif bool((tgt_lens > data.shape[1]).any()):
         raise ValueError(
-            f"ctc_loss: target_lengths {tgt_lens.tolist()} exceed the padded targets' width "
-            f"{data.shape[1]}"
+            f"ctc_loss: target_lengths {tgt_lens.tolist()} exceed the padded targets' width {data.shape[1]}"
         )
     used = xp.arange(data.shape[1])[None, :] < tgt_lens[:, None]
     bad = used & ((data < 0) | (data >= classes) | (data == blank))

@@ -17,11 +17,41 @@ from ember.ops.gelu import Gelu
 from ember.tensor import Tensor
 
 __all__ = [
-    "celu", "celu_", "elu", "elu_", "gelu", "glu", "gumbel_softmax",
-    "hardshrink", "hardsigmoid", "hardswish",
-    "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "log_softmax", "logsigmoid", "mish",
-    "prelu", "relu", "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu",
-    "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink", "threshold",
+    "celu",
+    "celu_",
+    "elu",
+    "elu_",
+    "gelu",
+    "glu",
+    "gumbel_softmax",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "hardtanh_",
+    "leaky_relu",
+    "leaky_relu_",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu",
+    "relu6",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu",
+    "selu_",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanh",
+    "tanhshrink",
+    "threshold",
     "threshold_",
 ]
 
@@ -129,8 +159,15 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return input.where(input > 0, input * weight)
 
 
-def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
-          inplace: bool = False, *, generator=None) -> Tensor:
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+    *,
+    generator=None,
+) -> Tensor:
     """Randomized leaky ReLU: slopes drawn from U(lower, upper) in training, their mean in eval.
 
     >>> import ember
@@ -139,14 +176,18 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     """
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    noise = random_ops.rand(input.shape, generator=generator, dtype=input.dtype,
-                            device=input.device) * (upper - lower) + lower
+    noise = (
+        random_ops.rand(input.shape, generator=generator, dtype=input.dtype, device=input.device)
+        * (upper - lower)
+        + lower
+    )
     noise = noise.where(input <= 0, 1.0)
     return _apply(input, lambda x: x * noise, inplace, "rrelu")
 
 
-def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
-           generator=None) -> Tensor:
+def rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, generator=None
+) -> Tensor:
     """In-place :func:`rrelu`; ``generator`` draws the slopes in training."""
     return rrelu(input, lower, upper, training, inplace=True, generator=generator)
 
@@ -179,16 +220,16 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _apply(input, lambda x: x.where(x > 0, x.clamp_max(0).expm1() * alpha), inplace, "elu")
 
 
-def elu_(input: Tensor, alpha: float = 1.0, scale: float = 1.0,
-         input_scale: float = 1.0) -> Tensor:
+def elu_(input: Tensor, alpha: float = 1.0, scale: float = 1.0, input_scale: float = 1.0) -> Tensor:
     """In-place :func:`elu`, generalised as PyTorch's builtin is.
 
     ``scale * x`` for ``x > 0``, else ``scale * alpha * (exp(input_scale * x) - 1)``.
     """
     if scale == 1.0 and input_scale == 1.0:
         return elu(input, alpha, inplace=True)
-    return _apply(input, lambda x: x.where(x > 0, (x.clamp_max(0) * input_scale).expm1() * alpha)
-                  * scale, True, "elu")
+    return _apply(
+        input, lambda x: x.where(x > 0, (x.clamp_max(0) * input_scale).expm1() * alpha) * scale, True, "elu"
+    )
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -215,6 +256,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> selu(ember.tensor([1.0]))
     tensor([1.0507])
     """
+
     def fn(x: Tensor) -> Tensor:
         return x.where(x > 0, x.clamp_max(0).expm1() * _SELU_ALPHA) * _SELU_SCALE
 
@@ -438,8 +480,9 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
     return input.log_softmax(dim, dtype=dtype)
 
 
-def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
-                   dim: int = -1) -> Tensor:
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
     """A sample of the Gumbel-softmax (Concrete) distribution; ``hard`` gives one-hot samples
     whose gradient is the soft sample's (straight-through).
 

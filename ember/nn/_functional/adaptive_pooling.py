@@ -202,9 +202,9 @@ def _fractional_starts(xp, samples, size: int, kernel: int, out: int):
         return xp.full(samples.shape + (1,), size - kernel, dtype=xp.int64)
     alpha = (size - kernel) / (out - 1)
     i = xp.arange(out - 1)
-    starts = (
-        xp.floor((i + samples[..., None]) * alpha) - xp.floor(samples[..., None] * alpha)
-    ).astype(xp.int64)
+    starts = (xp.floor((i + samples[..., None]) * alpha) - xp.floor(samples[..., None] * alpha)).astype(
+        xp.int64
+    )
     last = xp.full(samples.shape + (1,), size - kernel, dtype=xp.int64)
     return xp.concatenate([starts, last], axis=-1)
 

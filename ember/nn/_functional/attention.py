@@ -33,14 +33,23 @@ def _fusable(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None
     dtype = query.dtype
     if dropout_p > 0 or not dtype.is_floating_point or key.dtype != dtype or value.dtype != dtype:
         return False
-    return attn_mask is None or attn_mask.dtype == dtypes.bool or (
-        attn_mask.dtype == dtype and not attn_mask.requires_grad
+    return (
+        attn_mask is None
+        or attn_mask.dtype == dtypes.bool
+        or (attn_mask.dtype == dtype and not attn_mask.requires_grad)
     )
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """``softmax(q k^T * scale + mask) v`` over the last two dims, (…, L, E) x (…, S, E) -> (…, L, Ev).
 
     ``attn_mask`` broadcasts to (…, L, S): bool True = attend, float = added to the scores.
@@ -56,8 +65,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             [1., 2.],
             [2., 3.]])
     """
-    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2 or query.shape[-1] != key.shape[-1] \
-            or key.shape[-2] != value.shape[-2]:
+    if (
+        query.dim() < 2
+        or key.dim() < 2
+        or value.dim() < 2
+        or query.shape[-1] != key.shape[-1]
+        or key.shape[-2] != value.shape[-2]
+    ):
         raise RuntimeError(
             f"scaled_dot_product_attention: query {list(query.shape)}, key {list(key.shape)} and value "
             f"{list(value.shape)} do not fit: expected (..., L, E), (..., S, E) and (..., S, Ev)"
@@ -82,8 +96,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     return _composed_attention(query, key, value, attn_mask, dropout_p, is_causal, factor)
 
 
-def _composed_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, dropout_p: float,
-                        is_causal: bool, factor: float) -> Tensor:
+def _composed_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None,
+    dropout_p: float,
+    is_causal: bool,
+    factor: float,
+) -> Tensor:
     """scaled_dot_product_attention as a composite of ember's ops (dropout, float masks with a gradient)."""
     length, source = query.shape[-2], key.shape[-2]
     scores = query.matmul(key.transpose(-2, -1)) * factor
@@ -108,7 +129,9 @@ def _float_mask(mask: Tensor | None, name: str, like: Tensor) -> Tensor | None:
         return mask.to(like.dtype)
     if mask.dtype != dtypes.bool:
         raise TypeError(f"multi_head_attention_forward: {name} must be bool or float, got {mask.dtype}")
-    return creation.zeros(tuple(mask.shape), dtype=like.dtype, device=like.device).masked_fill(mask, float("-inf"))
+    return creation.zeros(tuple(mask.shape), dtype=like.dtype, device=like.device).masked_fill(
+        mask, float("-inf")
+    )
 
 
 def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias, use_separate, q_w, k_w, v_w):
@@ -125,18 +148,38 @@ def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias, u
                 f"{None if w is None else list(w.shape)} does not fit input of shape {list(x.shape)}: "
                 f"expected ({embed}, {x.shape[-1]})"
             )
-    return tuple(x.matmul(w.t()) + (0 if b is None else b) for x, w, b in zip((query, key, value), weights, biases))
+    return tuple(
+        x.matmul(w.t()) + (0 if b is None else b) for x, w, b in zip((query, key, value), weights, biases)
+    )
 
 
 @autocast_to("lower")
 def multi_head_attention_forward(
-    query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
-    in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None, bias_v: Tensor | None,
-    add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
-    training: bool = True, key_padding_mask: Tensor | None = None, need_weights: bool = True,
-    attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False, q_proj_weight: Tensor | None = None,
-    k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
-    static_v: Tensor | None = None, average_attn_weights: bool = True, is_causal: bool = False,
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
     """Multi-head attention on time-major (L, N, E) inputs (or unbatched (L, E)), as in PyTorch.
 
@@ -177,8 +220,18 @@ def multi_head_attention_forward(
             "the Transformer module method `generate_square_subsequent_mask` to create this mask."
         )
     head_dim = embed // num_heads
-    q, k, v = _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
-                             use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight)
+    q, k, v = _in_projection(
+        query,
+        key,
+        value,
+        num_heads,
+        in_proj_weight,
+        in_proj_bias,
+        use_separate_proj_weight,
+        q_proj_weight,
+        k_proj_weight,
+        v_proj_weight,
+    )
     attn_mask = _float_mask(attn_mask, "attn_mask", q)
     key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", q)
     if attn_mask is not None and attn_mask.dim() == 2:
@@ -190,16 +243,17 @@ def multi_head_attention_forward(
         key_padding_mask = None if key_padding_mask is None else _pad_last(key_padding_mask)
     # (L, N, E) -> (N * H, L, head_dim)
     q = q.reshape(length, batch * num_heads, head_dim).transpose(0, 1)
-    k = (k.reshape(k.shape[0], batch * num_heads, head_dim).transpose(0, 1) if static_k is None else static_k)
-    v = (v.reshape(v.shape[0], batch * num_heads, head_dim).transpose(0, 1) if static_v is None else static_v)
+    k = k.reshape(k.shape[0], batch * num_heads, head_dim).transpose(0, 1) if static_k is None else static_k
+    v = v.reshape(v.shape[0], batch * num_heads, head_dim).transpose(0, 1) if static_v is None else static_v
     if add_zero_attn:
         k = _fn.cat([k, creation.zeros(batch * num_heads, 1, head_dim, dtype=k.dtype, device=k.device)], 1)
         v = _fn.cat([v, creation.zeros(batch * num_heads, 1, head_dim, dtype=v.dtype, device=v.device)], 1)
         attn_mask = None if attn_mask is None else _pad_last(attn_mask)
         key_padding_mask = None if key_padding_mask is None else _pad_last(key_padding_mask)
     source = k.shape[1]
-    if attn_mask is not None and (tuple(attn_mask.shape[-2:]) != (length, source)
-                                  or attn_mask.shape[0] not in (1, batch * num_heads)):
+    if attn_mask is not None and (
+        tuple(attn_mask.shape[-2:]) != (length, source) or attn_mask.shape[0] not in (1, batch * num_heads)
+    ):
         raise RuntimeError(
             f"multi_head_attention_forward: attn_mask of shape {list(attn_mask.shape)} does not fit: "
             f"expected ({length}, {source}) or ({batch * num_heads}, {length}, {source})"

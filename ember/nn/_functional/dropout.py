@@ -12,7 +12,12 @@ from ember import random_ops
 from ember.tensor import Tensor, make
 
 __all__ = [
-    "alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout",
+    "alpha_dropout",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
 ]
 
 _SELU_NEG_SATURATION = 1.7580993408473766  # -SELU's lower limit: scale * alpha
@@ -61,7 +66,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _masked(input, p, tuple(input.shape), inplace)
 
 
-def _feature_dropout(op: str, input: Tensor, p: float, training: bool, inplace: bool, batched_dim: int) -> Tensor:
+def _feature_dropout(
+    op: str, input: Tensor, p: float, training: bool, inplace: bool, batched_dim: int
+) -> Tensor:
     """Channel-wise dropout of a batched (``batched_dim``-d) or unbatched (one dim fewer) input."""
     _check_p(op, p)
     if input.dim() not in (batched_dim - 1, batched_dim):
@@ -122,8 +129,10 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             stacklevel=2,
         )
     if input.dim() < 2:
-        raise RuntimeError("dropout2d: Feature dropout requires at least 2 dimensions in the "
-                           f"input, got shape {list(input.shape)}")
+        raise RuntimeError(
+            "dropout2d: Feature dropout requires at least 2 dimensions in the "
+            f"input, got shape {list(input.shape)}"
+        )
     if not training or p == 0.0:
         return input
     return _masked(input, p, _feature_shape(input), inplace)
@@ -141,8 +150,9 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     _check_p("dropout3d", p)
     _warn_rank("dropout3d", input, 3)
     if input.dim() == 0:
-        raise RuntimeError("dropout3d: Feature dropout requires at least 2 dimensions in the "
-                           "input, got a 0-D input")
+        raise RuntimeError(
+            "dropout3d: Feature dropout requires at least 2 dimensions in the input, got a 0-D input"
+        )
     if not training or p == 0.0:
         return input
     if input.dim() == 5:
@@ -180,7 +190,9 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     return _alpha(input, p, tuple(input.shape), inplace)
 
 
-def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
     """Alpha dropout of whole channels (dim 1) of an (N, C, ...) input.
 
     >>> import ember

@@ -52,8 +52,13 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
             f"{list(weight.shape)}"
         )
     out_features, in1, in2 = weight.shape
-    if input1.dim() == 0 or input1.shape[-1] != in1 or input2.dim() == 0 or input2.shape[-1] != in2 \
-            or tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+    if (
+        input1.dim() == 0
+        or input1.shape[-1] != in1
+        or input2.dim() == 0
+        or input2.shape[-1] != in2
+        or tuple(input1.shape[:-1]) != tuple(input2.shape[:-1])
+    ):
         raise RuntimeError(
             f"bilinear: inputs of shapes {list(input1.shape)} and {list(input2.shape)} do not fit "
             f"weight of shape {list(weight.shape)}: expected [..., {in1}] and [..., {in2}] with the "
@@ -79,8 +84,9 @@ def _group_bounds(offs, total: int) -> list:
     return list(zip([0] + ends[:-1], ends))
 
 
-def grouped_mm(mat_a: Tensor, mat_b: Tensor, *, offs: Tensor | None = None,
-               bias: Tensor | None = None, out_dtype=None) -> Tensor:
+def grouped_mm(
+    mat_a: Tensor, mat_b: Tensor, *, offs: Tensor | None = None, bias: Tensor | None = None, out_dtype=None
+) -> Tensor:
     """Matrix products of groups (Mixture-of-Experts): ``offs`` ends the groups of a 2-D operand.
 
     2-D x 3-D: rows of ``mat_a`` (M, K) by group times ``mat_b[g]`` (K, N) -> (M, N);
@@ -93,8 +99,7 @@ def grouped_mm(mat_a: Tensor, mat_b: Tensor, *, offs: Tensor | None = None,
     ember.Size([4, 3])
     """
     if bias is not None:
-        raise NotImplementedError("grouped_mm: bias is not supported (nor is it by PyTorch's CPU "
-                                  "kernel)")
+        raise NotImplementedError("grouped_mm: bias is not supported (nor is it by PyTorch's CPU kernel)")
     dims = (mat_a.dim(), mat_b.dim())
     if dims == (3, 3):
         if offs is not None:
@@ -102,12 +107,13 @@ def grouped_mm(mat_a: Tensor, mat_b: Tensor, *, offs: Tensor | None = None,
         out = mat_a.matmul(mat_b)
     elif dims in ((2, 3), (2, 2), (3, 2)):
         if offs is None:
-            raise RuntimeError(f"grouped_mm: offs is required for {dims[0]}-D x {dims[1]}-D "
-                               "operands")
+            raise RuntimeError(f"grouped_mm: offs is required for {dims[0]}-D x {dims[1]}-D operands")
         out = _jagged_mm(mat_a, mat_b, offs, dims)
     else:
-        raise RuntimeError(f"grouped_mm: expected 2-D or 3-D operands, got shapes "
-                           f"{list(mat_a.shape)} and {list(mat_b.shape)}")
+        raise RuntimeError(
+            f"grouped_mm: expected 2-D or 3-D operands, got shapes "
+            f"{list(mat_a.shape)} and {list(mat_b.shape)}"
+        )
     return out if out_dtype is None else out.to(out_dtype)
 
 

@@ -73,8 +73,7 @@ def linear_cross_entropy(
     """
     if input.dim() not in (1, 2):
         raise RuntimeError(
-            f"linear_cross_entropy: expected input with dimensionality 1 or 2, "
-            f"got shape {list(input.shape)}"
+            f"linear_cross_entropy: expected input with dimensionality 1 or 2, got shape {list(input.shape)}"
         )
     classes, *extra, in_features = linear_weight.shape
     if input.shape[-1] != in_features:
@@ -89,8 +88,7 @@ def linear_cross_entropy(
         logits = logits + linear_bias
     if math.isnan(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(
-            f"linear_cross_entropy: expected label_smoothing to be in range [0, 1], "
-            f"got {label_smoothing}"
+            f"linear_cross_entropy: expected label_smoothing to be in range [0, 1], got {label_smoothing}"
         )
     return cross_entropy(
         logits,

@@ -15,7 +15,12 @@ from ember.ops.norm import Normalize
 from ember.tensor import Tensor
 
 __all__ = [
-    "batch_norm", "group_norm", "instance_norm", "layer_norm", "local_response_norm", "normalize",
+    "batch_norm",
+    "group_norm",
+    "instance_norm",
+    "layer_norm",
+    "local_response_norm",
+    "normalize",
     "rms_norm",
 ]
 
@@ -27,7 +32,9 @@ def _per_channel(t: Tensor | None, ndim: int) -> Tensor | None:
 
 def _check_channels(op: str, input: Tensor, **tensors) -> int:
     if input.dim() < 2:
-        raise ValueError(f"{op}: expected an input of at least 2 dims (N, C, ...), got shape {list(input.shape)}")
+        raise ValueError(
+            f"{op}: expected an input of at least 2 dims (N, C, ...), got shape {list(input.shape)}"
+        )
     channels = input.shape[1]
     for name, t in tensors.items():
         if t is not None and t.numel() != channels:
@@ -43,8 +50,9 @@ def _update_running(running: Tensor | None, value: Tensor, momentum: float) -> N
     if running is None:
         return
     with no_grad():
-        running.mul_(1.0 - momentum).add_(value.detach().reshape(running.shape)._cast(running._data.dtype),
-                                          alpha=momentum)
+        running.mul_(1.0 - momentum).add_(
+            value.detach().reshape(running.shape)._cast(running._data.dtype), alpha=momentum
+        )
 
 
 def _affine_with_stats(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps: float) -> Tensor:
@@ -57,12 +65,20 @@ def _affine_with_stats(input: Tensor, mean: Tensor, var: Tensor, weight, bias, e
         shift = shift + bias
     ndim = input.dim()
     return input * _per_channel(scale, ndim)._cast(input._data.dtype) + _per_channel(shift, ndim)._cast(
-        input._data.dtype)
+        input._data.dtype
+    )
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize each channel (dim 1) by the batch's statistics (training) or the running ones.
 
     In training, ``running_mean``/``running_var`` (when given) move toward the batch mean and
@@ -75,8 +91,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             [ 1.0000]])
     """
     op = "batch_norm"
-    channels = _check_channels(op, input, running_mean=running_mean, running_var=running_var,
-                               weight=weight, bias=bias)
+    channels = _check_channels(
+        op, input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
+    )
     if not training:
         if running_mean is None or running_var is None:
             raise RuntimeError(
@@ -87,8 +104,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     count = input.numel() // channels
     if count <= 1:
         raise ValueError(
-            f"{op}: Expected more than 1 value per channel when training, got input size "
-            f"{list(input.shape)}"
+            f"{op}: Expected more than 1 value per channel when training, got input size {list(input.shape)}"
         )
     dims = (0,) + tuple(range(2, input.dim()))
     ndim = input.dim()
@@ -98,9 +114,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return out
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
-                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize each (sample, channel) plane by its own statistics (or by the running ones).
 
     >>> import ember
@@ -128,8 +151,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     return out
 
 
-def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize over the last ``len(normalized_shape)`` dims, then scale by weight and add bias.
 
     >>> import ember
@@ -144,7 +172,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
 def _normalized_shape(op: str, input: Tensor, normalized_shape, **tensors) -> tuple:
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
+    if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k :]) != shape:
         raise RuntimeError(
             f"{op}: Given normalized_shape={list(shape)}, expected input with shape "
             f"[*, {', '.join(str(s) for s in shape)}], but got input of size {list(input.shape)}"
@@ -158,8 +186,13 @@ def _normalized_shape(op: str, input: Tensor, normalized_shape, **tensors) -> tu
     return shape
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize over groups of channels (and all spatial dims) per sample, then a per-channel affine.
 
     >>> import ember
@@ -175,12 +208,16 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         )
     n = input.shape[0]
     grouped = input.reshape(n, num_groups, channels // num_groups, -1)
-    affine = [None if t is None else t.reshape(1, num_groups, channels // num_groups, 1) for t in (weight, bias)]
+    affine = [
+        None if t is None else t.reshape(1, num_groups, channels // num_groups, 1) for t in (weight, bias)
+    ]
     out = Normalize.apply(grouped, affine[0], affine[1], (2, 3), eps)[0]
     return out.reshape(input.shape)
 
 
-def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+def rms_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
     """``x / sqrt(mean(x^2) + eps) * weight`` over the last dims; ``eps=None`` is the dtype's eps.
 
     >>> import ember
@@ -195,8 +232,9 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     return out if weight is None else out * weight
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                        k: float = 1.0) -> Tensor:
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
     """``x / (k + alpha * mean of x^2 over `size` neighbouring channels) ** beta`` (zero-padded).
 
     >>> import ember
@@ -242,8 +280,9 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     return result
 
 
-def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                    k: float = 1.0) -> Tensor:
+def cross_map_lrn2d(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
     """Legacy Lua-Torch cross-channel LRN over (N, C, H, W): ``x * (k + alpha/size * S)^-beta``.
 
     ``S`` sums squares over channels ``c - h + 1 .. c + h - 1`` with ``h = (size - 1) // 2 + 1``,

@@ -52,8 +52,7 @@ def _check_index_pad(input: Tensor, pairs: tuple, mode: str) -> None:
         )
     for (before, after), size in zip(pairs, shape[-k:]):
         if before < 0 or after < 0:
-            raise RuntimeError(f"pad: negative padding {list(pairs)} is only supported in mode "
-                               "'constant'")
+            raise RuntimeError(f"pad: negative padding {list(pairs)} is only supported in mode 'constant'")
         limit = size - 1 if mode == "reflect" else size
         if mode != "replicate" and (before > limit or after > limit):
             raise RuntimeError(
@@ -72,8 +71,10 @@ def _constant_pad(input: Tensor, pairs: tuple, value) -> Tensor:
         size = shape[first + i]
         start, stop = max(-before, 0), size - max(-after, 0)
         if stop < start:
-            raise RuntimeError(f"pad: padding {list(pairs)} crops a dim of size {size} below zero "
-                               f"(input shape {list(input.shape)})")
+            raise RuntimeError(
+                f"pad: padding {list(pairs)} crops a dim of size {size} below zero "
+                f"(input shape {list(input.shape)})"
+            )
         crop[first + i] = slice(start, stop)
     if any(b < 0 or a < 0 for b, a in pairs):
         input = Slice.apply(input, tuple(crop))

@@ -26,8 +26,15 @@ def _recurrent(h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
     return out if b_hh is None else out + b_hh
 
 
-def _step(mode: str, gates_x: Tensor, h: Tensor, c: Tensor | None, w_hh_t: Tensor,
-          b_hh: Tensor | None, w_hr_t: Tensor | None) -> tuple[Tensor, Tensor | None]:
+def _step(
+    mode: str,
+    gates_x: Tensor,
+    h: Tensor,
+    c: Tensor | None,
+    w_hh_t: Tensor,
+    b_hh: Tensor | None,
+    w_hr_t: Tensor | None,
+) -> tuple[Tensor, Tensor | None]:
     """One time step given the input projection ``gates_x`` (input bias included)."""
     if mode == "GRU":
         x_r, x_z, x_n = gates_x.chunk(3, 1)
@@ -66,8 +73,14 @@ def _input_gates(input: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tensor:
     return out if b_ih is None else out + b_ih
 
 
-def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-                  b_hh: Tensor | None = None) -> Tensor:
+def rnn_tanh_cell(
+    input: Tensor,
+    hx: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+) -> Tensor:
     """One Elman step ``tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` for 2-D ``input`` and ``hx``.
 
     >>> import ember
@@ -78,8 +91,14 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: T
     return _step("RNN_TANH", _input_gates(input, w_ih, b_ih), hx, None, w_hh.t(), b_hh, None)[0]
 
 
-def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-                  b_hh: Tensor | None = None) -> Tensor:
+def rnn_relu_cell(
+    input: Tensor,
+    hx: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+) -> Tensor:
     """One Elman step ``relu(x W_ih^T + b_ih + h W_hh^T + b_hh)`` for 2-D ``input`` and ``hx``.
 
     >>> import ember
@@ -90,8 +109,14 @@ def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: T
     return _step("RNN_RELU", _input_gates(input, w_ih, b_ih), hx, None, w_hh.t(), b_hh, None)[0]
 
 
-def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-              b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def lstm_cell(
+    input: Tensor,
+    hx: Sequence[Tensor],
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """One LSTM step (gate order i, f, g, o); ``hx`` is ``(h, c)``; returns ``(h', c')``.
 
     >>> import ember
@@ -106,8 +131,14 @@ def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor, b
     return h, c
 
 
-def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-             b_hh: Tensor | None = None) -> Tensor:
+def gru_cell(
+    input: Tensor,
+    hx: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+) -> Tensor:
     """One GRU step (gate order r, z, n; ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``).
 
     >>> import ember
@@ -130,9 +161,18 @@ def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tens
     return linear(x, w_ih, bias), step_bias
 
 
-def _direction(mode: str, proj: Tensor, batch_sizes: list[int] | None, h0: Tensor, c0: Tensor | None,
-               w_hh: Tensor, step_bias: Tensor | None, w_hr: Tensor | None, reverse: bool,
-               fused: bool = True):
+def _direction(
+    mode: str,
+    proj: Tensor,
+    batch_sizes: list[int] | None,
+    h0: Tensor,
+    c0: Tensor | None,
+    w_hh: Tensor,
+    step_bias: Tensor | None,
+    w_hr: Tensor | None,
+    reverse: bool,
+    fused: bool = True,
+):
     """Run one direction of one layer; returns (outputs, h_n, c_n) with outputs like ``proj``.
 
     ``step_bias`` is the bias still to add at each step (GRU's ``b_hh``). A plain LSTM over a
@@ -171,9 +211,18 @@ def _direction(mode: str, proj: Tensor, batch_sizes: list[int] | None, h0: Tenso
     return out, h_n, c_n
 
 
-def rnn_layers(mode: str, input: Tensor, batch_sizes: list[int] | None, h0: Tensor, c0: Tensor | None,
-               weights: Sequence[tuple], num_layers: int, bidirectional: bool, dropout: float = 0.0,
-               training: bool = False):
+def rnn_layers(
+    mode: str,
+    input: Tensor,
+    batch_sizes: list[int] | None,
+    h0: Tensor,
+    c0: Tensor | None,
+    weights: Sequence[tuple],
+    num_layers: int,
+    bidirectional: bool,
+    dropout: float = 0.0,
+    training: bool = False,
+):
     """The recurrence of ``nn.RNN/LSTM/GRU`` on time-major input.
 
     ``input`` is (T, B, I), or packed data (sum(batch_sizes), I) with ``batch_sizes`` a list of
@@ -199,8 +248,15 @@ def rnn_layers(mode: str, input: Tensor, batch_sizes: list[int] | None, h0: Tens
             w_ih, w_hh, b_ih, b_hh, w_hr = weights[index]
             proj, step_bias = _project(mode, x, w_ih, b_ih, b_hh)
             out, h_n, c_n = _direction(
-                mode, proj, batch_sizes, h0[index], None if c0 is None else c0[index],
-                w_hh, step_bias, w_hr, reverse=d == 1,
+                mode,
+                proj,
+                batch_sizes,
+                h0[index],
+                None if c0 is None else c0[index],
+                w_hh,
+                step_bias,
+                w_hr,
+                reverse=d == 1,
             )
             outs.append(out)
             h_all.append(h_n)

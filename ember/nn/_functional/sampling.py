@@ -187,8 +187,7 @@ def _check_sample_args(input: Tensor, grid: Tensor, mode: str, padding_mode: str
         raise RuntimeError("grid_sample(): bicubic interpolation only supports 4D input")
     if input.dtype != grid.dtype:
         raise RuntimeError(
-            f"grid_sample(): expected input ({input.dtype}) and grid ({grid.dtype}) "
-            "to have the same dtype"
+            f"grid_sample(): expected input ({input.dtype}) and grid ({grid.dtype}) to have the same dtype"
         )
 
 

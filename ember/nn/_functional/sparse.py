@@ -83,8 +83,15 @@ def _grad_scale(input: Tensor, padding_idx: int | None, scale_grad_by_freq: bool
     return make(factor.reshape(idx.shape + (1,)).astype(dtype))
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``: output shape ``input.shape + (dim,)``.
 
     No gradient reaches row ``padding_idx``. With ``max_norm``, the rows used are first rescaled
@@ -97,9 +104,13 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             [0., 1.]])
     """
     if sparse:
-        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported; use sparse=False")
+        raise NotImplementedError(
+            "embedding: sparse=True (sparse gradients) is not supported; use sparse=False"
+        )
     if weight.dim() != 2:
-        raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {list(weight.shape)}")
+        raise RuntimeError(
+            f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {list(weight.shape)}"
+        )
     num_rows = weight.shape[0]
     _check_indices("embedding", input, num_rows)
     padding_idx = normalize_padding_idx("embedding", padding_idx, num_rows)
@@ -155,10 +166,19 @@ def _bag_max(rows: Tensor, ids, bags: int, keep) -> Tensor:
     return best.where(best != float("-inf"), 0.0)
 
 
-def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
-                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
-                  sparse: bool = False, per_sample_weights: Tensor | None = None,
-                  include_last_offset: bool = False, padding_idx: int | None = None) -> Tensor:
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
     """Sum, mean or max of the embeddings of each bag (rows of 2-D input, or runs given by ``offsets``).
 
     >>> import ember
@@ -176,8 +196,11 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         )
     flat, ids, bags = _bag_ids(input, offsets, include_last_offset)
     rows = embedding(flat, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
-    keep = flat._data != normalize_padding_idx("embedding_bag", padding_idx, weight.shape[0]) \
-        if padding_idx is not None else None
+    keep = (
+        flat._data != normalize_padding_idx("embedding_bag", padding_idx, weight.shape[0])
+        if padding_idx is not None
+        else None
+    )
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1)
     if keep is not None:
@@ -207,7 +230,9 @@ def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     xp, data = input.xp, input._data
     if num_classes == -1:
         if data.size == 0:
-            raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor; pass num_classes")
+            raise RuntimeError(
+                "one_hot: Can not infer total number of classes from empty tensor; pass num_classes"
+            )
         num_classes = int(data.max()) + 1
     if data.size:
         low, high = int(data.min()), int(data.max())

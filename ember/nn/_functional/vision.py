@@ -14,12 +14,27 @@ from ember.ops.conv import Col2Im, ConvGeometry, Im2Col
 from ember.tensor import Tensor, make
 
 __all__ = [
-    "channel_shuffle", "fold", "interpolate", "native_channel_shuffle", "pixel_shuffle",
-    "pixel_unshuffle", "unfold", "upsample", "upsample_bilinear", "upsample_nearest",
+    "channel_shuffle",
+    "fold",
+    "interpolate",
+    "native_channel_shuffle",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]
 
-_MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "bicubic": 2,
-          "trilinear": 3, "area": None}
+_MODES = {
+    "nearest": None,
+    "nearest-exact": None,
+    "linear": 1,
+    "bilinear": 2,
+    "bicubic": 2,
+    "trilinear": 3,
+    "area": None,
+}
 
 
 def _output_sizes(op: str, input: Tensor, size, scale_factor, spatial: int) -> tuple:
@@ -30,13 +45,17 @@ def _output_sizes(op: str, input: Tensor, size, scale_factor, spatial: int) -> t
     if size is not None:
         sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * spatial
         if len(sizes) != spatial:
-            raise ValueError(f"{op}: size {size!r} must have {spatial} values for an input of shape "
-                             f"{list(input.shape)} ({spatial} spatial dims)")
+            raise ValueError(
+                f"{op}: size {size!r} must have {spatial} values for an input of shape "
+                f"{list(input.shape)} ({spatial} spatial dims)"
+            )
         return tuple(int(s) for s in sizes), (None,) * spatial
     scales = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * spatial
     if len(scales) != spatial:
-        raise ValueError(f"{op}: scale_factor {scale_factor!r} must have {spatial} values for an input "
-                         f"of shape {list(input.shape)}")
+        raise ValueError(
+            f"{op}: scale_factor {scale_factor!r} must have {spatial} values for an input "
+            f"of shape {list(input.shape)}"
+        )
     return tuple(math.floor(s * f) for s, f in zip(in_sizes, scales)), tuple(float(f) for f in scales)
 
 
@@ -92,9 +111,15 @@ def _cubic_matrix(xp, size: int, out: int, scale, align_corners: bool):
     return mat
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``, as PyTorch.
 
     Modes: ``nearest``, ``nearest-exact``, ``linear`` (3-D input), ``bilinear`` and ``bicubic``
@@ -111,26 +136,29 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if spatial < 1 or spatial > 3 or (need is not None and spatial != need):
         expected = f"a {need + 2}-dim input" if need is not None else "a 3-, 4- or 5-dim input"
         raise NotImplementedError(
-            f"interpolate: mode {mode!r} needs {expected} (N, C, spatial...), got shape "
-            f"{list(input.shape)}"
+            f"interpolate: mode {mode!r} needs {expected} (N, C, spatial...), got shape {list(input.shape)}"
         )
     linear_mode = mode in ("linear", "bilinear", "bicubic", "trilinear")
     if align_corners is not None and not linear_mode:
-        raise ValueError("interpolate: align_corners option can only be set with the interpolating "
-                         "modes: linear | bilinear | bicubic | trilinear")
+        raise ValueError(
+            "interpolate: align_corners option can only be set with the interpolating "
+            "modes: linear | bilinear | bicubic | trilinear"
+        )
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     sizes, scales = _output_sizes("interpolate", input, size, scale_factor, spatial)
     if recompute_scale_factor:
         scales = (None,) * spatial
     if min(sizes) < 1:
-        raise ValueError(f"interpolate: output size {list(sizes)} must be positive (input shape "
-                         f"{list(input.shape)})")
+        raise ValueError(
+            f"interpolate: output size {list(sizes)} must be positive (input shape {list(input.shape)})"
+        )
     if mode == "area":
         from ember.nn._functional import adaptive_pooling as pooling
 
-        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d,
-              3: pooling.adaptive_avg_pool3d}[spatial]
+        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d, 3: pooling.adaptive_avg_pool3d}[
+            spatial
+        ]
         return fn(input, sizes)
     xp, out = input.xp, input
     for axis in range(spatial):
@@ -153,8 +181,9 @@ def _apply_along(x: Tensor, mat: Tensor, dim: int) -> Tensor:
     return moved.movedim(-1, dim)
 
 
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None
+) -> Tensor:
     """The deprecated name of ``interpolate``.
 
     >>> import ember
@@ -230,12 +259,16 @@ def _block_geometry(op: str, kernel_size, dilation, padding, stride, hw: tuple) 
     padding = expand_param(padding, 2, "padding", op)
     stride = expand_param(stride, 2, "stride", op)
     if min(kernel) < 1 or min(dilation) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise RuntimeError(f"{op}: kernel_size, dilation and stride must be positive and padding "
-                           f">= 0, got {kernel}, {dilation}, {stride}, {padding}")
+        raise RuntimeError(
+            f"{op}: kernel_size, dilation and stride must be positive and padding "
+            f">= 0, got {kernel}, {dilation}, {stride}, {padding}"
+        )
     geo = ConvGeometry(stride, padding, dilation, 1, kernel, hw)
     if min(geo.out_hw) < 1:
-        raise RuntimeError(f"{op}: spatial size {list(hw)} padded by {list(padding)} is smaller than "
-                           f"the dilated kernel; computed block grid {list(geo.out_hw)}")
+        raise RuntimeError(
+            f"{op}: spatial size {list(hw)} padded by {list(padding)} is smaller than "
+            f"the dilated kernel; computed block grid {list(geo.out_hw)}"
+        )
     return geo
 
 
@@ -247,8 +280,9 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     ember.Size([2, 12, 12])
     """
     if input.dim() not in (3, 4):
-        raise RuntimeError(f"unfold: expected a 3-dim (unbatched) or 4-dim (N, C, H, W) input, got "
-                           f"shape {list(input.shape)}")
+        raise RuntimeError(
+            f"unfold: expected a 3-dim (unbatched) or 4-dim (N, C, H, W) input, got shape {list(input.shape)}"
+        )
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
     geo = _block_geometry("unfold", kernel_size, dilation, padding, stride, tuple(x.shape[2:]))
@@ -267,8 +301,10 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
             [1., 2., 2., 1.]])
     """
     if input.dim() not in (2, 3):
-        raise RuntimeError(f"fold: expected a 2-dim (unbatched) or 3-dim (N, C*kh*kw, L) input, got "
-                           f"shape {list(input.shape)}")
+        raise RuntimeError(
+            f"fold: expected a 2-dim (unbatched) or 3-dim (N, C*kh*kw, L) input, got "
+            f"shape {list(input.shape)}"
+        )
     unbatched = input.dim() == 2
     cols = input.unsqueeze(0) if unbatched else input
     hw = expand_param(output_size, 2, "output_size", "fold")
@@ -293,15 +329,19 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     tensor([0., 2., 1., 3.])
     """
     if input.dim() < 3:
-        raise RuntimeError(f"channel_shuffle: expected an input of at least 3 dims (N, C, *), got "
-                           f"shape {list(input.shape)}")
+        raise RuntimeError(
+            f"channel_shuffle: expected an input of at least 3 dims (N, C, *), got shape {list(input.shape)}"
+        )
     if groups <= 0:
-        raise RuntimeError(f"channel_shuffle: Number of groups to divide channels in must be "
-                           f"positive. Value of groups:{groups}")
+        raise RuntimeError(
+            f"channel_shuffle: Number of groups to divide channels in must be "
+            f"positive. Value of groups:{groups}"
+        )
     n, c, *rest = input.shape
     if c % groups:
-        raise RuntimeError(f"channel_shuffle: Number of channels ({c}) must be divisible by "
-                           f"groups ({groups})")
+        raise RuntimeError(
+            f"channel_shuffle: Number of channels ({c}) must be divisible by groups ({groups})"
+        )
     return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(input.shape)
 
 

@@ -32,8 +32,14 @@ def identity_layer(module: Module, output_shape: tuple, like) -> Module:
         channels = output_shape[-spatial - 1]
         size = getattr(module, "kernel_size", (3,) * spatial)
         size = tuple(k if k % 2 else 3 for k in size)
-        layer = conv(channels, channels, size, padding=tuple(k // 2 for k in size),
-                     device=like.device, dtype=like.dtype)
+        layer = conv(
+            channels,
+            channels,
+            size,
+            padding=tuple(k // 2 for k in size),
+            device=like.device,
+            dtype=like.dtype,
+        )
         layer.weight.data = make(delta_kernel(like._data, channels, size))
     else:
         features = output_shape[-1]
@@ -43,8 +49,9 @@ def identity_layer(module: Module, output_shape: tuple, like) -> Module:
     return layer
 
 
-def deepen_(model: Module, name: str, *, example_input, optimizer=None,
-            activation: Module | type | None = None) -> GrowthReport:
+def deepen_(
+    model: Module, name: str, *, example_input, optimizer=None, activation: Module | type | None = None
+) -> GrowthReport:
     """Insert after the module at ``name`` a new layer initialised to the identity.
 
     The new layer is a square ``Linear`` (after a Linear or Embedding, or a 2-D output) or a
@@ -99,8 +106,9 @@ def deepen_(model: Module, name: str, *, example_input, optimizer=None,
     if moved > TOLERANCE:
         if activation is None:
             session.rollback()
-            raise RuntimeError(f"{op}: the identity layer changed the output by {moved:.3g}; "
-                               "nothing was changed")
+            raise RuntimeError(
+                f"{op}: the identity layer changed the output by {moved:.3g}; nothing was changed"
+            )
         warnings.warn(
             f"{op}: the activation after the new layer moved the example's output by {moved:.3g} "
             "(relative): a ReLU-like activation preserves the function only where its input "

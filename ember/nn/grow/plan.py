@@ -26,7 +26,74 @@ from ember.nn.modules.transformer import MultiheadAttention
 __all__ = ["Layout", "Plan", "plan_units", "width_of"]
 
 ELEMENTWISE = frozenset(
-    ["Relu", "Gelu", "Tanh", "Sigmoid", "Exp", "Exp2", "Expm1", "Log", "Log2", "Log10", "Log1p", "Abs", "Neg", "Sqrt", "Rsqrt", "Reciprocal", "PowScalar", "Pow", "RPow", "Clamp", "ClampTensor", "Erf", "Erfc", "Erfinv", "Sin", "Cos", "Tan", "Sinh", "Cosh", "Asin", "Acos", "Atan", "Asinh", "Acosh", "Atanh", "Sign", "Floor", "Ceil", "Round", "Trunc", "Frac", "Sinc", "NanToNum", "Cast", "Clone", "ToDevice", "Add", "Sub", "RSub", "Mul", "Div", "RDiv", "DivRounded", "Maximum", "Minimum", "Fmax", "Fmin", "Where", "Lerp", "Atan2", "Hypot", "Logaddexp", "Copysign", "Xlogy", "Remainder", "Fmod"]
+    [
+        "Relu",
+        "Gelu",
+        "Tanh",
+        "Sigmoid",
+        "Exp",
+        "Exp2",
+        "Expm1",
+        "Log",
+        "Log2",
+        "Log10",
+        "Log1p",
+        "Abs",
+        "Neg",
+        "Sqrt",
+        "Rsqrt",
+        "Reciprocal",
+        "PowScalar",
+        "Pow",
+        "RPow",
+        "Clamp",
+        "ClampTensor",
+        "Erf",
+        "Erfc",
+        "Erfinv",
+        "Sin",
+        "Cos",
+        "Tan",
+        "Sinh",
+        "Cosh",
+        "Asin",
+        "Acos",
+        "Atan",
+        "Asinh",
+        "Acosh",
+        "Atanh",
+        "Sign",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Trunc",
+        "Frac",
+        "Sinc",
+        "NanToNum",
+        "Cast",
+        "Clone",
+        "ToDevice",
+        "Add",
+        "Sub",
+        "RSub",
+        "Mul",
+        "Div",
+        "RDiv",
+        "DivRounded",
+        "Maximum",
+        "Minimum",
+        "Fmax",
+        "Fmin",
+        "Where",
+        "Lerp",
+        "Atan2",
+        "Hypot",
+        "Logaddexp",
+        "Copysign",
+        "Xlogy",
+        "Remainder",
+        "Fmod",
+    ]
 )
 POOLS = frozenset({"MaxPool2d", "AvgPool2d"})
 REDUCTIONS = frozenset({"Mean", "Sum", "Amax", "Prod"})
@@ -112,7 +179,7 @@ def plan_units(op: str, trace: Trace, producers: list[tuple[str, Any]]) -> Plan:
         seen[key] = layout
         for consumer, arg in trace.consumers.get(key, []):
             work.extend(_visit(op, trace, plan, key, layout, consumer, arg, joins))
-    for node, arg, key, layout in joins:
+    for node, _arg, key, layout in joins:
         if seen.get(key) != layout:
             _tied_error(op, trace, names, node, key)
     for name in list(plan.consumers) + list(plan.norms):
@@ -247,7 +314,7 @@ def _reduced(op, names, node, layout, shape, out_shape, pos, kind) -> Layout:
 def _reshaped(op, names, layout, shape, out_shape, pos) -> Layout:
     units = shape[pos] // (layout.outer * layout.inner)
     block = layout.inner
-    for s in shape[pos + 1:]:
+    for s in shape[pos + 1 :]:
         block *= s
     span = units * block
     after = 1

@@ -43,9 +43,19 @@ class GrowOnPlateau:
     8
     """
 
-    def __init__(self, layers: Sequence[str | Sequence[str]], factor: float = 2,
-                 max_width: int | dict[str, int] = 1024, patience: int = 3, *, example_input, optimizer=None,
-                 threshold: float = 1e-3, cooldown: int = 0, noise: float = 0.0) -> None:
+    def __init__(
+        self,
+        layers: Sequence[str | Sequence[str]],
+        factor: float = 2,
+        max_width: int | dict[str, int] = 1024,
+        patience: int = 3,
+        *,
+        example_input,
+        optimizer=None,
+        threshold: float = 1e-3,
+        cooldown: int = 0,
+        noise: float = 0.0,
+    ) -> None:
         if factor <= 1:
             raise ValueError(f"GrowOnPlateau: factor must be > 1, got {factor}")
         if patience < 0:
@@ -93,15 +103,25 @@ class GrowOnPlateau:
             target = min(cap, math.ceil(width * self.factor))
             if target <= width:
                 continue
-            report = widen_(model, layer, target, example_input=self.example_input,
-                            optimizer=self.optimizer, noise=self.noise)
+            report = widen_(
+                model,
+                layer,
+                target,
+                example_input=self.example_input,
+                optimizer=self.optimizer,
+                noise=self.noise,
+            )
             self.history.append(report)
             self.widths[first] = target
         return report
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "num_bad_epochs": self.num_bad_epochs,
-                "cooldown_counter": self.cooldown_counter, "widths": dict(self.widths)}
+        return {
+            "best": self.best,
+            "num_bad_epochs": self.num_bad_epochs,
+            "cooldown_counter": self.cooldown_counter,
+            "widths": dict(self.widths),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.best = state["best"]

@@ -16,8 +16,15 @@ from ember.tensor import Tensor
 __all__ = ["prune_", "unit_importance"]
 
 
-def prune_(model: Module, name_or_names: str | Sequence[str], keep: int, *, example_input,
-           optimizer=None, importance: str | Callable = "l1") -> GrowthReport:
+def prune_(
+    model: Module,
+    name_or_names: str | Sequence[str],
+    keep: int,
+    *,
+    example_input,
+    optimizer=None,
+    importance: str | Callable = "l1",
+) -> GrowthReport:
     """Keep the ``keep`` most important output units of the layer at ``name`` (or of tied layers).
 
     ``importance="l1"`` scores a unit by the L1 norm of its incoming weights (and bias) plus
@@ -59,8 +66,7 @@ def unit_importance(plan: Plan, importance: str | Callable = "l1") -> list[float
             scores = scores.tolist() if isinstance(scores, Tensor) else list(scores)
             if len(scores) != plan.width:
                 raise ValueError(
-                    f"prune_: importance returned {len(scores)} scores for a layer of "
-                    f"{plan.width} units"
+                    f"prune_: importance returned {len(scores)} scores for a layer of {plan.width} units"
                 )
             total = [a + float(b) for a, b in zip(total, scores)]
         return total

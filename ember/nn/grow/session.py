@@ -37,14 +37,14 @@ class GrowthSession:
         self.structure: list[Callable[[], Callable[[], None]]] = []
         self._undo: list[Callable[[], None]] = []
 
-    def transform(self, module_name: str, attr: str, tensor: Tensor, fn: Callable,
-                  magnitude_fn: Callable | None = None) -> None:
+    def transform(
+        self, module_name: str, attr: str, tensor: Tensor, fn: Callable, magnitude_fn: Callable | None = None
+    ) -> None:
         """Queue ``fn`` on ``tensor``'s (pending) array and on its linear optimizer state, and
         ``magnitude_fn`` (default ``fn``) on its magnitude state (see ``optimizer_state``)."""
         entry = self.tensors.get(id(tensor))
         if entry is None:
-            entry = self.tensors[id(tensor)] = [tensor, tensor._data, module_name, attr,
-                                                tuple(tensor.shape)]
+            entry = self.tensors[id(tensor)] = [tensor, tensor._data, module_name, attr, tuple(tensor.shape)]
         for key, array in state_arrays(self.op, self.optimizer, tensor, tensor.shape).items():
             pending = self.states.setdefault((id(tensor), key), [tensor, key, array])
             if pending[2].shape != entry[1].shape:

@@ -56,8 +56,7 @@ def take_units(array, index: list[int], axis: int):
     return xp.take(array, xp.asarray(index, dtype=xp.int64), axis=axis)
 
 
-def split_units(array, index: list[int], axis: int, outer: int = 1, inner: int = 1,
-                divide: bool = True):
+def split_units(array, index: list[int], axis: int, outer: int = 1, inner: int = 1, divide: bool = True):
     """The consumer's side: positions along ``axis`` grouped as ``(outer, units, inner)``,
     taken at ``index`` along ``units`` and, with ``divide``, shared among each unit's copies.
 
@@ -68,12 +67,12 @@ def split_units(array, index: list[int], axis: int, outer: int = 1, inner: int =
     xp = xp_of(array)
     shape = array.shape
     units = shape[axis] // (outer * inner)
-    grouped = array.reshape(shape[:axis] + (outer, units, inner) + shape[axis + 1:])
+    grouped = array.reshape(shape[:axis] + (outer, units, inner) + shape[axis + 1 :])
     if divide:
         counts = xp.asarray(copy_counts(index, units), dtype=array.dtype)
         grouped = grouped / counts.reshape((units, 1) + (1,) * (len(shape) - axis - 1))
     taken = xp.take(grouped, xp.asarray(index, dtype=xp.int64), axis=axis + 1)
-    return taken.reshape(shape[:axis] + (outer * len(index) * inner,) + shape[axis + 1:])
+    return taken.reshape(shape[:axis] + (outer * len(index) * inner,) + shape[axis + 1 :])
 
 
 def identity_matrix(like, n: int):

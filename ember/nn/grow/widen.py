@@ -55,8 +55,13 @@ def queue_units(session: GrowthSession, plan: Plan, index: list[int], divide: bo
         session.set_attr(module, "num_features", width)
     for name, (module, layout) in plan.consumers.items():
         split = partial(split_units, index=index, axis=1, outer=layout.outer, inner=layout.inner)
-        session.transform(name, "weight", module.weight, partial(split, divide=divide),
-                          magnitude_fn=partial(split, divide=False))
+        session.transform(
+            name,
+            "weight",
+            module.weight,
+            partial(split, divide=divide),
+            magnitude_fn=partial(split, divide=False),
+        )
         if isinstance(module, Linear):
             session.set_attr(module, "in_features", layout.outer * width * layout.inner)
         else:
@@ -71,8 +76,15 @@ def _width_attr(module: Module) -> str:
     return "out_features"
 
 
-def widen_(model: Module, name_or_names: str | Sequence[str], new_width: int, *, example_input,
-           optimizer=None, noise: float = 0.0) -> GrowthReport:
+def widen_(
+    model: Module,
+    name_or_names: str | Sequence[str],
+    new_width: int,
+    *,
+    example_input,
+    optimizer=None,
+    noise: float = 0.0,
+) -> GrowthReport:
     """Give the layer at ``name`` (or the tied layers in a list) ``new_width`` output units.
 
     New units copy randomly chosen existing ones (their incoming weights, bias and any
@@ -135,6 +147,5 @@ def _perturb(layers, old: int, noise: float) -> None:
         weight = module.weight._data
         new = weight[:, old:] if isinstance(module, Embedding) else weight[old:]
         scale = float(weight.std()) or 1.0
-        new += noise * scale * randn(*new.shape, dtype=module.weight.dtype,
-                                     device=module.weight.device)._data
+        new += noise * scale * randn(*new.shape, dtype=module.weight.dtype, device=module.weight.device)._data
         module.weight._bump_version("widen_")

@@ -40,7 +40,8 @@ class ModuleExtrasMixin:
 
         if not isinstance(module, Module):
             raise ValueError(  # noqa: TRY004 - the type PyTorch raises
-                f"`module` is not an nn.Module, found {type(module)}")
+                f"`module` is not an nn.Module, found {type(module)}"
+            )
         setattr(parent, name, module)
 
     def to_empty(self, *, device, recurse: bool = True):
@@ -50,8 +51,7 @@ class ModuleExtrasMixin:
         >>> ember.nn.Linear(2, 3).to_empty(device="cpu").weight.shape
         ember.Size([3, 2])
         """
-        return self._apply(lambda t: creation.empty(t.shape, dtype=t.dtype, device=device),
-                           recurse=recurse)
+        return self._apply(lambda t: creation.empty(t.shape, dtype=t.dtype, device=device), recurse=recurse)
 
     def compile(self, *args, **kwargs) -> None:
         """PyTorch's ``torch.compile`` of ``forward``; ember runs eagerly, so nothing changes."""
@@ -62,8 +62,7 @@ class ModuleExtrasMixin:
         return self.register_full_backward_hook(hook)
 
     def _no_backend(self, name: str):
-        raise RuntimeError(f"Module.{name}(): ember has no {name.upper()} backend; use .to('cpu') "
-                           "or .cuda()")
+        raise RuntimeError(f"Module.{name}(): ember has no {name.upper()} backend; use .to('cpu') or .cuda()")
 
     def xpu(self, device=None):
         """Not available: ember runs on the CPU and CUDA."""

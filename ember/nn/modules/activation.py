@@ -77,13 +77,22 @@ class Hardtanh(Module):
     Hardtanh(min_val=-2.0, max_val=2.0)
     """
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
-                 min_value: float | None = None, max_value: float | None = None) -> None:
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ) -> None:
         super().__init__()
         if min_value is not None or max_value is not None:
-            warnings.warn("keyword argument `min_value`/`max_value` is deprecated and will be "
-                          "removed in the future, use `min_val`/`max_val` instead",
-                          FutureWarning, stacklevel=2)
+            warnings.warn(
+                "keyword argument `min_value`/`max_value` is deprecated and will be "
+                "removed in the future, use `min_val`/`max_val` instead",
+                FutureWarning,
+                stacklevel=2,
+            )
             min_val = min_val if min_value is None else min_value
             max_val = max_val if max_value is None else max_value
         if max_val <= min_val:

@@ -354,8 +354,10 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(_parameter_line(k, p).format(p.dtype) if isinstance(p, Tensor)
-                         else _parameter_line(k, p) for k, p in enumerate(self))
+        return "\n".join(
+            _parameter_line(k, p).format(p.dtype) if isinstance(p, Tensor) else _parameter_line(k, p)
+            for k, p in enumerate(self)
+        )
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -474,8 +476,10 @@ class ParameterDict(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(_parameter_line(k, p).format(p.type()) if isinstance(p, Tensor)
-                         else _parameter_line(k, p) for k, p in self.items())
+        return "\n".join(
+            _parameter_line(k, p).format(p.type()) if isinstance(p, Tensor) else _parameter_line(k, p)
+            for k, p in self.items()
+        )
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")
@@ -493,8 +497,12 @@ class Container(Module):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented "
-                      "in `nn.Module`. Subclass that instead.", FutureWarning, stacklevel=2)
+        warnings.warn(
+            "`nn.Container` is deprecated. All of its functionality is now implemented "
+            "in `nn.Module`. Subclass that instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
         super().__init__()
         for key, value in kwargs.items():
             self.add_module(key, value)

@@ -23,9 +23,21 @@ class _ConvNd(Module):
     _spatial = 2
     _transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 output_padding=0, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        output_padding=0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         name, n = type(self).__name__, self._spatial
         if groups <= 0:
@@ -35,8 +47,9 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, got "
-                             f"{padding_mode!r}")
+            raise ValueError(
+                f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, got {padding_mode!r}"
+            )
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f"{name}: only 'zeros' padding mode is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
@@ -57,8 +70,11 @@ class _ConvNd(Module):
             self.padding = expand_param(padding, n, "padding", name)
             pairs = [(p, p) for p in self.padding]
         self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
-        shape = ((in_channels, out_channels // groups) if self._transposed
-                 else (out_channels, in_channels // groups)) + self.kernel_size
+        shape = (
+            (in_channels, out_channels // groups)
+            if self._transposed
+            else (out_channels, in_channels // groups)
+        ) + self.kernel_size
         self.weight = Parameter(creation.empty(shape, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, device=device, dtype=dtype))
@@ -83,8 +99,7 @@ class _ConvNd(Module):
 
     def extra_repr(self) -> str:
         n = self._spatial
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * n:
             s += f", padding={self.padding}"
         if self.dilation != (1,) * n:
@@ -113,16 +128,39 @@ class Conv2d(_ConvNd):
     ember.Size([2, 8, 6, 6])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device=device, dtype=dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         x = input if self.padding_mode == "zeros" else self._padded(input)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
-                        self.groups)
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self._conv_padding(), self.dilation, self.groups
+        )
 
 
 class Conv1d(_ConvNd):
@@ -135,16 +173,39 @@ class Conv1d(_ConvNd):
 
     _spatial = 1
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device=device, dtype=dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         x = input if self.padding_mode == "zeros" else self._padded(input)
-        return F.conv1d(x, self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
-                        self.groups)
+        return F.conv1d(
+            x, self.weight, self.bias, self.stride, self._conv_padding(), self.dilation, self.groups
+        )
 
 
 class Conv3d(_ConvNd):
@@ -157,29 +218,76 @@ class Conv3d(_ConvNd):
 
     _spatial = 3
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device=device, dtype=dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         x = input if self.padding_mode == "zeros" else self._padded(input)
-        return F.conv3d(x, self.weight, self.bias, self.stride, self._conv_padding(), self.dilation,
-                        self.groups)
+        return F.conv3d(
+            x, self.weight, self.bias, self.stride, self._conv_padding(), self.dilation, self.groups
+        )
 
 
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         if isinstance(padding, str):
             # ValueError, not TypeError: what PyTorch raises here
             raise ValueError(f"{type(self).__name__}: padding must be ints, not {padding!r}")  # noqa: TRY004
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, output_padding, device=device, dtype=dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device=device,
+            dtype=dtype,
+        )
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """``output_padding``, or what makes the output ``output_size`` (PyTorch's rule)."""
@@ -193,8 +301,9 @@ class _ConvTransposeNd(_ConvNd):
             raise ValueError(f"{name}: output_size must have {n} or {n + 2} elements (got {len(sizes)})")
         result = []
         for i in range(n):
-            smallest = transposed_size(input.shape[-n + i], self.kernel_size[i], self.stride[i],
-                                       self.padding[i], self.dilation[i], 0)
+            smallest = transposed_size(
+                input.shape[-n + i], self.kernel_size[i], self.stride[i], self.padding[i], self.dilation[i], 0
+            )
             largest = smallest + self.stride[i] - 1
             if not smallest <= sizes[i] <= largest:
                 raise ValueError(
@@ -215,8 +324,16 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups, self.dilation)
+        return F.conv_transpose2d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -230,8 +347,16 @@ class ConvTranspose1d(_ConvTransposeNd):
     _spatial = 1
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups, self.dilation)
+        return F.conv_transpose1d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose3d(_ConvTransposeNd):
@@ -246,5 +371,13 @@ class ConvTranspose3d(_ConvTransposeNd):
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         output_padding = self._output_padding(input, output_size)
-        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
-                                  output_padding, self.groups, self.dilation)
+        return F.conv_transpose3d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )

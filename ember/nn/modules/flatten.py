@@ -41,7 +41,9 @@ class Unflatten(Module):
         if isinstance(dim, str):
             raise TypeError("Unflatten: named dims are not supported; give dim as an int")
         if not isinstance(dim, int):
-            raise TypeError(f"invalid argument type for dim parameter: expected int, got {type(dim).__name__}")
+            raise TypeError(
+                f"invalid argument type for dim parameter: expected int, got {type(dim).__name__}"
+            )
         if not isinstance(unflattened_size, (tuple, list)):
             raise TypeError(
                 f"unflattened_size must be tuple of ints, but found type {type(unflattened_size).__name__}"
@@ -67,7 +69,7 @@ class Unflatten(Module):
                 f"Unflatten: sizes {list(sizes)} don't multiply up to the size of dim {self.dim} "
                 f"({shape[dim]}) of an input of shape {list(shape)}"
             )
-        return input.reshape(shape[:dim] + sizes + shape[dim + 1:])
+        return input.reshape(shape[:dim] + sizes + shape[dim + 1 :])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -16,8 +16,6 @@ from ember.tensor import Tensor
 __all__ = ["Module"]
 
 
-
-
 def _addindent(text: str, spaces: int) -> str:
     lines = text.split("\n")
     if len(lines) == 1:
@@ -28,17 +26,20 @@ def _addindent(text: str, spaces: int) -> str:
 def _typename(obj) -> str:
     if isinstance(obj, Tensor):
         return obj.type()
-    return type(obj).__module__ + "." + type(obj).__qualname__ if type(obj).__module__ != "builtins" \
+    return (
+        type(obj).__module__ + "." + type(obj).__qualname__
+        if type(obj).__module__ != "builtins"
         else type(obj).__qualname__
+    )
 
 
 def _check_name(kind: str, name, container: dict, module: Module) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
     if "." in name:
-        raise KeyError(f"{kind} name can't contain \".\", got: {name}")
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
     if name == "":
-        raise KeyError(f"{kind} name can't be empty string \"\"")
+        raise KeyError(f'{kind} name can\'t be empty string ""')
     if hasattr(module, name) and name not in container:
         raise KeyError(f"attribute '{name}' already exists")
 
@@ -61,8 +62,7 @@ def _parse_to(args, kwargs):
         dtype = dtypes.as_dtype(dtype)
         if not dtype.is_floating_point:
             raise TypeError(
-                f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                f"dtype={dtype}"
+                f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}"
             )
     return device, dtype
 
@@ -100,19 +100,31 @@ class Module(StateDictMixin, ModuleExtrasMixin):
         for name in ("_parameters", "_buffers", "_modules"):
             setattr_(name, {})
         setattr_("_non_persistent_buffers_set", set())
-        for name in ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
-                     "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks",
-                     "_backward_pre_hooks", "_state_dict_hooks", "_state_dict_pre_hooks",
-                     "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"):
+        for name in (
+            "_forward_hooks",
+            "_forward_hooks_with_kwargs",
+            "_forward_hooks_always_called",
+            "_forward_pre_hooks",
+            "_forward_pre_hooks_with_kwargs",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+            "_state_dict_hooks",
+            "_state_dict_pre_hooks",
+            "_load_state_dict_pre_hooks",
+            "_load_state_dict_post_hooks",
+        ):
             setattr_(name, OrderedDict())
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+        if not (
+            self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks
+        ):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -133,8 +145,9 @@ class Module(StateDictMixin, ModuleExtrasMixin):
                     args = result if isinstance(result, tuple) else (result,)
         bw_hook = None
         if self._backward_hooks or self._backward_pre_hooks:
-            bw_hook = BackwardHook(self, list(self._backward_hooks.values()),
-                                   list(self._backward_pre_hooks.values()))
+            bw_hook = BackwardHook(
+                self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values())
+            )
             args = bw_hook.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
@@ -288,16 +301,19 @@ class Module(StateDictMixin, ModuleExtrasMixin):
         object.__delattr__(self, name)
 
     def __dir__(self) -> list:
-        keys = list(object.__dir__(self)) + list(self._parameters) + list(self._modules) \
-            + list(self._buffers)
+        keys = list(object.__dir__(self)) + list(self._parameters) + list(self._modules) + list(self._buffers)
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
     # -- iteration --------------------------------------------------------------------------
-    def _named_members(self, get_members, prefix: str = "", recurse: bool = True,
-                       remove_duplicate: bool = True) -> Iterator:
+    def _named_members(
+        self, get_members, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator:
         memo = set()
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
             else [(prefix, self)]
+        )
         for module_prefix, module in modules:
             for name, value in get_members(module):
                 if value is None or (remove_duplicate and id(value) in memo):
@@ -311,8 +327,9 @@ class Module(StateDictMixin, ModuleExtrasMixin):
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs, in registration order."""
         return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
 
@@ -320,8 +337,9 @@ class Module(StateDictMixin, ModuleExtrasMixin):
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
     def children(self) -> Iterator[Module]:
@@ -339,8 +357,9 @@ class Module(StateDictMixin, ModuleExtrasMixin):
         for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
 
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """This module and every submodule, depth first, with dotted names (``''`` for this one)."""
         if memo is None:
             memo = set()
@@ -457,8 +476,9 @@ class Module(StateDictMixin, ModuleExtrasMixin):
         return self
 
     # -- hooks ------------------------------------------------------------------------------
-    def _add_hook(self, hooks: OrderedDict, hook: Callable, prepend: bool,
-                  extra: OrderedDict | None = None) -> RemovableHandle:
+    def _add_hook(
+        self, hooks: OrderedDict, hook: Callable, prepend: bool, extra: OrderedDict | None = None
+    ) -> RemovableHandle:
         handle = RemovableHandle(hooks, extra_dict=extra)
         hooks[handle.id] = hook
         if extra is not None:
@@ -467,14 +487,16 @@ class Module(StateDictMixin, ModuleExtrasMixin):
             hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """``hook(module, args)`` (or ``(module, args, kwargs)``) runs before ``forward``."""
         extra = self._forward_pre_hooks_with_kwargs if with_kwargs else None
         return self._add_hook(self._forward_pre_hooks, hook, prepend, extra)
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
-                              with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
+    ) -> RemovableHandle:
         """``hook(module, args, output)`` (or ``(module, args, kwargs, output)``) runs after ``forward``."""
         extra = self._forward_hooks_with_kwargs if with_kwargs else None
         handle = self._add_hook(self._forward_hooks, hook, prepend, extra)

@@ -29,9 +29,20 @@ class RNNBase(Module, RNNChecksMixin):
     ember.Size([16, 3])
     """
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         if mode not in F_rnn.MODES:
@@ -45,7 +56,8 @@ class RNNBase(Module, RNNChecksMixin):
             warnings.warn(
                 f"{name}: dropout option adds dropout after all but last recurrent layer, so non-zero "
                 f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
-                f"num_layers={num_layers}", stacklevel=2,
+                f"num_layers={num_layers}",
+                stacklevel=2,
             )
         for what, value in (("hidden_size", hidden_size), ("num_layers", num_layers)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -53,7 +65,9 @@ class RNNBase(Module, RNNChecksMixin):
         if proj_size < 0:
             raise ValueError(f"{name}: proj_size should be a positive integer or zero to disable projections")
         if proj_size >= hidden_size:
-            raise ValueError(f"{name}: proj_size ({proj_size}) has to be smaller than hidden_size ({hidden_size})")
+            raise ValueError(
+                f"{name}: proj_size ({proj_size}) has to be smaller than hidden_size ({hidden_size})"
+            )
         if proj_size and mode != "LSTM":
             raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode = mode
@@ -103,8 +117,12 @@ class RNNBase(Module, RNNChecksMixin):
         out = []
         for names in self._all_weights:
             by_stem = {name.split("_l")[0]: getattr(self, name) for name in names}
-            out.append(tuple(by_stem.get(stem) for stem in ("weight_ih", "weight_hh", "bias_ih", "bias_hh",
-                                                             "weight_hr")))
+            out.append(
+                tuple(
+                    by_stem.get(stem)
+                    for stem in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+                )
+            )
         return out
 
     def _state_shapes(self, batch: int) -> tuple[tuple, tuple]:
@@ -143,7 +161,7 @@ class RNNBase(Module, RNNChecksMixin):
             h0 = creation.zeros(h_shape, dtype=x.dtype, device=x.device)
             c0 = creation.zeros(c_shape, dtype=x.dtype, device=x.device) if is_lstm else None
         else:
-            h0, c0 = (hx if is_lstm else (hx, None))
+            h0, c0 = hx if is_lstm else (hx, None)
             states = [h0] + ([c0] if is_lstm else [])
             if any(s.dim() != (2 if unbatched else 3) for s in states):
                 kind = "unbatched 2-D" if unbatched else "batched 3-D"
@@ -164,8 +182,16 @@ class RNNBase(Module, RNNChecksMixin):
     def forward(self, input, hx=None):
         x, sizes, unbatched, h0, c0 = self._prepare(input, hx)
         out, h_n, c_n = F_rnn.rnn_layers(
-            self.mode, x, sizes, h0, c0, self._layer_weights(), self.num_layers, self.bidirectional,
-            self.dropout, self.training,
+            self.mode,
+            x,
+            sizes,
+            h0,
+            c0,
+            self._layer_weights(),
+            self.num_layers,
+            self.bidirectional,
+            self.dropout,
+            self.training,
         )
         if isinstance(input, PackedSequence):
             output = PackedSequence(out, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
@@ -209,13 +235,34 @@ class RNN(RNNBase):
     (ember.Size([5, 2, 4]), ember.Size([2, 2, 4]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size,
-                         num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype)
+        super().__init__(
+            "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )
         self.nonlinearity = nonlinearity
 
 
@@ -232,11 +279,32 @@ class LSTM(RNNBase):
     (ember.Size([2, 5, 2]), ember.Size([1, 2, 2]), ember.Size([1, 2, 4]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, device=None, dtype=None) -> None:
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class GRU(RNNBase):
@@ -248,11 +316,31 @@ class GRU(RNNBase):
     (ember.Size([5, 8]), ember.Size([2, 4]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None) -> None:
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, 0, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )
 
 
 # -- cells -------------------------------------------------------------------------------------
@@ -263,8 +351,9 @@ class RNNCellBase(Module):
     ember.Size([8, 3])
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None, dtype=None
+    ) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         rows = num_chunks * hidden_size
@@ -328,8 +417,15 @@ class RNNCell(RNNCellBase):
     ember.Size([2, 4])
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: Unknown nonlinearity: {nonlinearity}. Select from 'tanh' or 'relu'.")
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)

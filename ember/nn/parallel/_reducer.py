@@ -39,7 +39,7 @@ class _Bucket:
     def view(self, slot: int):
         p = self.params[slot]
         start = self.offsets[slot]
-        return self.flat[start:start + p.numel()].reshape(p._data.shape)
+        return self.flat[start : start + p.numel()].reshape(p._data.shape)
 
     def reset(self) -> None:
         self.ready.clear()
@@ -105,16 +105,18 @@ def _tensors_in(value, Tensor) -> Iterable:
 class Reducer:
     """Owns the buckets and the gradient hooks of one DistributedDataParallel module."""
 
-    def __init__(self, named_params: list[tuple[str, object]], group, cap_bytes: int,
-                 find_unused_parameters: bool) -> None:
+    def __init__(
+        self, named_params: list[tuple[str, object]], group, cap_bytes: int, find_unused_parameters: bool
+    ) -> None:
         from ember.backend import xp_of
 
         self.group = group
         self.find_unused = find_unused_parameters
         self.names = {id(p): name for name, p in named_params}
         ordered = [p for _, p in reversed(named_params)]
-        self.buckets = [_Bucket(i, ps, xp_of(ps[0]._data))
-                        for i, ps in enumerate(_bucket_params(ordered, cap_bytes))]
+        self.buckets = [
+            _Bucket(i, ps, xp_of(ps[0]._data)) for i, ps in enumerate(_bucket_params(ordered, cap_bytes))
+        ]
         self.slot_of = {id(p): (b, i) for b in self.buckets for i, p in enumerate(b.params)}
         self.handles = [p.register_post_accumulate_grad_hook(self._on_grad) for p in ordered]
         self.active = False
@@ -144,8 +146,9 @@ class Reducer:
 
     def check_finished(self) -> None:
         if self.active and self.hooks_seen > 0:
-            missing = [self.names[id(p)] for b in self.buckets for i, p in enumerate(b.params)
-                       if i not in b.ready]
+            missing = [
+                self.names[id(p)] for b in self.buckets for i, p in enumerate(b.params) if i not in b.ready
+            ]
             self.active = False
             raise RuntimeError(
                 "DistributedDataParallel: expected to have finished reduction in the prior "
@@ -170,7 +173,8 @@ class Reducer:
             return
         self.globally_used = xp_of(first).asarray(flags, dtype="int32")
         self.used_work = self.group.communicator_for(self.globally_used).allreduce(
-            self.globally_used, "max", async_op=True)
+            self.globally_used, "max", async_op=True
+        )
         self._launch_ready()
 
     # -- hooks ------------------------------------------------------------------------------
@@ -187,7 +191,7 @@ class Reducer:
             )
         self.hooks_seen += 1
         self._fill_slot(bucket, slot, p)
-        for started in self.buckets[:self.next_bucket]:
+        for started in self.buckets[: self.next_bucket]:
             started.work.is_completed()  # lets MPI move the started buckets along
         self._launch_ready()
 
@@ -200,14 +204,15 @@ class Reducer:
         bucket.ready.add(slot)
 
     def _launch_ready(self) -> None:
-        while (self.next_bucket < len(self.buckets)
-               and len(self.buckets[self.next_bucket].ready)
-               == len(self.buckets[self.next_bucket].params)):
+        while self.next_bucket < len(self.buckets) and len(self.buckets[self.next_bucket].ready) == len(
+            self.buckets[self.next_bucket].params
+        ):
             bucket = self.buckets[self.next_bucket]
             comm = self.group.communicator_for(bucket.flat)
             bucket.work = comm.allreduce(bucket.flat, "avg", async_op=True)
-            self.launch_log.append({"bucket": bucket.index, "hooks_seen": self.hooks_seen,
-                                    "time": time.perf_counter()})
+            self.launch_log.append(
+                {"bucket": bucket.index, "hooks_seen": self.hooks_seen, "time": time.perf_counter()}
+            )
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets) and self.active:
             self._finalize()

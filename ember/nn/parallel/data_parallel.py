@@ -41,8 +41,7 @@ class DataParallel(Module):
     ``state_dict()`` keys carry the ``module.`` prefix, as in PyTorch.
     """
 
-    def __init__(self, module: Module, device_ids=None, output_device=None,
-                 dim: int = 0) -> None:
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0) -> None:
         super().__init__()
         self.module = module
         self.dim = dim
@@ -50,19 +49,25 @@ class DataParallel(Module):
         if device_ids is None:
             device_ids = list(range(count))
         self.device_ids = [_index(d) for d in device_ids]
-        self.output_device = _index(output_device) if output_device is not None else (
-            self.device_ids[0] if self.device_ids else None)
+        self.output_device = (
+            _index(output_device)
+            if output_device is not None
+            else (self.device_ids[0] if self.device_ids else None)
+        )
         if len(self.device_ids) <= 1:
             where = "the CPU" if not self.device_ids else "one CUDA device"
-            _warn_once(f"DataParallel on {where} runs the module as it is (nothing to split "
-                       "across); use DistributedDataParallel for several processes")
+            _warn_once(
+                f"DataParallel on {where} runs the module as it is (nothing to split "
+                "across); use DistributedDataParallel for several processes"
+            )
 
     def forward(self, *inputs, **kwargs):
         if len(self.device_ids) <= 1:
             return self.module(*inputs, **kwargs)
         devices = [f"cuda:{i}" for i in self.device_ids]
-        return data_parallel_apply(self.module, inputs, kwargs, devices,
-                                   f"cuda:{self.output_device}", self.dim)
+        return data_parallel_apply(
+            self.module, inputs, kwargs, devices, f"cuda:{self.output_device}", self.dim
+        )
 
 
 def _index(device) -> int:
@@ -74,13 +79,11 @@ def _index(device) -> int:
     return 0 if index is None else int(index)
 
 
-def data_parallel_apply(module: Module, inputs: tuple, kwargs: dict, devices: list,
-                        output_device, dim: int):
+def data_parallel_apply(module: Module, inputs: tuple, kwargs: dict, devices: list, output_device, dim: int):
     """Scatter ``inputs`` over ``devices``, run a replica on each, gather on ``output_device``."""
     chunks = _scatter(inputs, devices, dim)
-    used = devices[:len(chunks)]
-    outputs = [replicate(module, device)(*chunk, **kwargs)
-               for device, chunk in zip(used, chunks)]
+    used = devices[: len(chunks)]
+    outputs = [replicate(module, device)(*chunk, **kwargs) for device, chunk in zip(used, chunks)]
     return gather(outputs, output_device, dim)
 
 
@@ -94,8 +97,10 @@ def _scatter(inputs: tuple, devices: list, dim: int) -> list[tuple]:
     count = min(len(devices), tensor.shape[dim])
     per_input = [x.chunk(count, dim) if isinstance(x, Tensor) else [x] * count for x in inputs]
     count = min(len(p) for p in per_input)
-    return [tuple(p[i].to(devices[i]) if isinstance(p[i], Tensor) else p[i]
-                  for p in per_input) for i in range(count)]
+    return [
+        tuple(p[i].to(devices[i]) if isinstance(p[i], Tensor) else p[i] for p in per_input)
+        for i in range(count)
+    ]
 
 
 def replicate(module: Module, device) -> Module:
@@ -126,8 +131,7 @@ def gather(outputs: list, output_device, dim: int):
             return cat([o.to(output_device).reshape(1) for o in outputs], 0)
         return cat([o.to(output_device) for o in outputs], dim)
     if isinstance(first, (list, tuple)):
-        return type(first)(gather([o[i] for o in outputs], output_device, dim)
-                           for i in range(len(first)))
+        return type(first)(gather([o[i] for o in outputs], output_device, dim) for i in range(len(first)))
     if isinstance(first, dict):
         return {k: gather([o[k] for o in outputs], output_device, dim) for k in first}
     return first

@@ -36,11 +36,21 @@ class DistributedDataParallel(Module):
             the start of each forward.
     """
 
-    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
-                 broadcast_buffers: bool = True, process_group=None,
-                 bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
-                 check_reduction: bool = False, gradient_as_bucket_view: bool = False,
-                 static_graph: bool = False, **_unused) -> None:
+    def __init__(
+        self,
+        module: Module,
+        device_ids=None,
+        output_device=None,
+        dim: int = 0,
+        broadcast_buffers: bool = True,
+        process_group=None,
+        bucket_cap_mb: float | None = None,
+        find_unused_parameters: bool = False,
+        check_reduction: bool = False,
+        gradient_as_bucket_view: bool = False,
+        static_graph: bool = False,
+        **_unused,
+    ) -> None:
         super().__init__()
         from ember.distributed.state import default_group
 
@@ -55,8 +65,7 @@ class DistributedDataParallel(Module):
         self._sync_module_states()
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        object.__setattr__(self, "reducer",
-                           Reducer(named, self.process_group, cap, find_unused_parameters))
+        object.__setattr__(self, "reducer", Reducer(named, self.process_group, cap, find_unused_parameters))
 
     def _check_one_device(self) -> None:
         devices = {str(p.device) for p in self.module.parameters()}
@@ -95,8 +104,7 @@ class DistributedDataParallel(Module):
             self.require_backward_grad_sync = previous
 
     def extra_repr(self) -> str:
-        return (f"process_group ranks={self.process_group.ranks}, "
-                f"buckets={len(self.reducer.buckets)}")
+        return f"process_group ranks={self.process_group.ranks}, buckets={len(self.reducer.buckets)}"
 
 
 DDP = DistributedDataParallel
@@ -119,7 +127,7 @@ def _broadcast_coalesced(tensors: list, group) -> None:
         dist.broadcast(flat_tensor, src=src, group=group)
         offset = 0
         for a in arrays:
-            a[...] = flat[offset:offset + a.size].reshape(a.shape)
+            a[...] = flat[offset : offset + a.size].reshape(a.shape)
             offset += a.size
 
 

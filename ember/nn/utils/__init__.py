@@ -18,11 +18,16 @@ from ember.nn.utils.convert_parameters import vector_to_parameters as vector_to_
 
 _SUBMODULES = ("parametrize", "parametrizations", "rnn")
 _FROM = {
-    "weight_norm": "hook_norms", "remove_weight_norm": "hook_norms",
-    "spectral_norm": "hook_norms", "remove_spectral_norm": "hook_norms",
-    "fuse_conv_bn_eval": "fusion", "fuse_conv_bn_weights": "fusion",
-    "fuse_linear_bn_eval": "fusion", "fuse_linear_bn_weights": "fusion",
-    "skip_init": "module_setup", "convert_conv2d_weight_memory_format": "module_setup",
+    "weight_norm": "hook_norms",
+    "remove_weight_norm": "hook_norms",
+    "spectral_norm": "hook_norms",
+    "remove_spectral_norm": "hook_norms",
+    "fuse_conv_bn_eval": "fusion",
+    "fuse_conv_bn_weights": "fusion",
+    "fuse_linear_bn_eval": "fusion",
+    "fuse_linear_bn_weights": "fusion",
+    "skip_init": "module_setup",
+    "convert_conv2d_weight_memory_format": "module_setup",
     "convert_conv3d_weight_memory_format": "module_setup",
 }
 

@@ -36,11 +36,12 @@ def _vector_norm(xp, array, p: float):
         return a.sum()
     if p == 2:
         return xp.sqrt((a * a).sum())
-    return (a ** p).sum() ** (1.0 / p)
+    return (a**p).sum() ** (1.0 / p)
 
 
-def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: bool | None = None) -> Tensor:
+def get_total_norm(
+    tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: bool | None = None
+) -> Tensor:
     """The p-norm of all the given tensors together, as if concatenated into one vector.
 
     >>> import ember
@@ -54,8 +55,9 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     first = tensors[0]
     xp = first.xp
     norms = [_vector_norm(xp, to_device(t._data, first.device), norm_type) for t in tensors]
-    total = _vector_norm(xp, xp.stack([xp.asarray(n, dtype=xp.result_type(*norms)) for n in norms]),
-                         norm_type)
+    total = _vector_norm(
+        xp, xp.stack([xp.asarray(n, dtype=xp.result_type(*norms)) for n in norms]), norm_type
+    )
     total = make(xp.asarray(total))
     if error_if_nonfinite and not bool(xp.isfinite(total._data)):
         raise RuntimeError(
@@ -72,8 +74,9 @@ def _zero() -> Tensor:
     return ember.tensor(0.0)
 
 
-def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
-                          foreach: bool | None = None) -> None:
+def clip_grads_with_norm_(
+    parameters, max_norm: float, total_norm: Tensor, foreach: bool | None = None
+) -> None:
     """Scale the gradients by ``max_norm / (total_norm + 1e-6)`` when that is below 1."""
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
@@ -85,8 +88,13 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
             g.mul_(coef)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """Rescale the gradients in place so that their total p-norm is at most ``max_norm``.
 
     Returns the total norm before clipping; ``foreach`` is accepted and ignored.
@@ -106,18 +114,25 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     return total
 
 
-def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0,
-                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+def clip_grad_norm(
+    parameters,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """Deprecated spelling of ``clip_grad_norm_``."""
     warnings.warn(
         "`nn.utils.clip_grad_norm` is now deprecated in favor of `nn.utils.clip_grad_norm_`.",
-        FutureWarning, stacklevel=2,
+        FutureWarning,
+        stacklevel=2,
     )
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
-                     foreach: bool | None = None) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
     """Clamp every gradient in place to ``[-clip_value, clip_value]``.
 
     >>> import ember

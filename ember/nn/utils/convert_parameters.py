@@ -59,5 +59,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     for param in params:
         device = _check_same_device(param, device)
         n = param.numel()
-        param.data = vec[pointer:pointer + n].reshape(param.shape).data
+        param.data = vec[pointer : pointer + n].reshape(param.shape).data
         pointer += n

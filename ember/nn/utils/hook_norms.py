@@ -42,7 +42,9 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     """
     warnings.warn(
         "`ember.nn.utils.weight_norm` is deprecated in favor of "
-        "`ember.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2,
+        "`ember.nn.utils.parametrizations.weight_norm`.",
+        FutureWarning,
+        stacklevel=2,
     )
     for hook in module._forward_pre_hooks.values():
         if isinstance(hook, WeightNorm) and hook.name == name:
@@ -78,8 +80,7 @@ class SpectralNorm:
     def __init__(self, name: str, n_power_iterations: int, dim: int, eps: float) -> None:
         if n_power_iterations <= 0:
             raise ValueError(
-                "Expected n_power_iterations to be positive, but got "
-                f"n_power_iterations={n_power_iterations}"
+                f"Expected n_power_iterations to be positive, but got n_power_iterations={n_power_iterations}"
             )
         self.name, self.n_power_iterations, self.dim, self.eps = name, n_power_iterations, dim, eps
 
@@ -107,8 +108,13 @@ class SpectralNorm:
         setattr(module, self.name, self.compute_weight(module, do_power_iteration=module.training))
 
 
-def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
-                  dim: int | None = None) -> Module:
+def spectral_norm(
+    module: Module,
+    name: str = "weight",
+    n_power_iterations: int = 1,
+    eps: float = 1e-12,
+    dim: int | None = None,
+) -> Module:
     """Divide ``module.<name>`` by its largest singular value, re-estimated at each training forward.
 
     >>> import ember

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ember.autograd.function import Function
-from ember.autograd.hooks import RemovableHandle
 from ember.autograd.grad_mode import is_grad_enabled
+from ember.autograd.hooks import RemovableHandle
 from ember.tensor import Tensor
 
 __all__ = ["BackwardHook", "RemovableHandle"]

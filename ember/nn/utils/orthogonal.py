@@ -46,9 +46,7 @@ def _householder_product(reflectors: Tensor, tau: Tensor) -> Tensor:
     """The first k columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^T`` (LAPACK's orgqr)."""
     n, k = reflectors.shape[-2], reflectors.shape[-1]
     eye = _eye(n, reflectors)
-    vectors = reflectors.tril(-1) + creation.eye(
-        n, k, dtype=reflectors.dtype, device=reflectors.device
-    )
+    vectors = reflectors.tril(-1) + creation.eye(n, k, dtype=reflectors.dtype, device=reflectors.device)
     q = eye.expand(*reflectors.shape[:-2], n, n)
     for i in range(k):
         v = vectors[..., :, i : i + 1]
@@ -76,9 +74,7 @@ def _is_orthogonal(q: Tensor) -> bool:
 class _Orthogonal(Module):
     """The parametrization module: ``forward`` maps an unconstrained X to an orthogonal Q."""
 
-    def __init__(
-        self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True
-    ) -> None:
+    def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True) -> None:
         super().__init__()
         self.shape = tuple(weight.shape)
         self.orthogonal_map = orthogonal_map
@@ -187,8 +183,7 @@ def orthogonal(
         orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
     if orthogonal_map not in _MAPS:
         raise ValueError(
-            'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
-            f"Got: {orthogonal_map}"
+            f'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: {orthogonal_map}'
         )
     orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)

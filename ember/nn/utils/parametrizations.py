@@ -61,13 +61,11 @@ class _SpectralNorm(Module):
         ndim = weight.dim()
         if dim >= ndim or dim < -ndim:
             raise IndexError(
-                "Dimension out of range (expected to be in range of "
-                f"[-{ndim}, {ndim - 1}] but got {dim})"
+                f"Dimension out of range (expected to be in range of [-{ndim}, {ndim - 1}] but got {dim})"
             )
         if n_power_iterations <= 0:
             raise ValueError(
-                "Expected n_power_iterations to be positive, but got "
-                f"n_power_iterations={n_power_iterations}"
+                f"Expected n_power_iterations to be positive, but got n_power_iterations={n_power_iterations}"
             )
         self.dim = dim if dim >= 0 else dim + ndim
         self.eps = eps
@@ -111,8 +109,13 @@ def _default_dim(module: Module) -> int:
     return 1 if type(module).__name__.startswith("ConvTranspose") else 0
 
 
-def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
-                  eps: float = 1e-12, dim: int | None = None) -> Module:
+def spectral_norm(
+    module: Module,
+    name: str = "weight",
+    n_power_iterations: int = 1,
+    eps: float = 1e-12,
+    dim: int | None = None,
+) -> Module:
     """Reparametrize ``module.<name>`` as ``weight / sigma(weight)`` (spectral normalisation).
 
     The power-iteration vectors are buffers ``parametrizations.<name>.0._u`` and ``._v``.

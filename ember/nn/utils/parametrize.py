@@ -84,7 +84,9 @@ class ParametrizationList(ModuleList):
         else:
             for i, value in enumerate(new):
                 if not isinstance(value, Tensor):
-                    raise ValueError(f"'right_inverse' must return a Tensor or a tuple of Tensors, got {type(value)}")  # noqa: TRY004 - PyTorch's exception type
+                    raise ValueError(
+                        f"'right_inverse' must return a Tensor or a tuple of Tensors, got {type(value)}"
+                    )  # noqa: TRY004 - PyTorch's exception type
                 value = value.detach()
                 if as_parameter:
                     value = Parameter(value, original.requires_grad)
@@ -139,8 +141,9 @@ def _inject_new_class(module: Module) -> None:
     module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), {})
 
 
-def register_parametrization(module: Module, tensor_name: str, parametrization: Module, *,
-                             unsafe: bool = False) -> Module:
+def register_parametrization(
+    module: Module, tensor_name: str, parametrization: Module, *, unsafe: bool = False
+) -> Module:
     """Make ``module.<tensor_name>`` be ``parametrization(original)``; returns the module.
 
     >>> import ember
@@ -211,12 +214,13 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
                     original.data = value.detach()
     else:
         if not leave_parametrized:
-            raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor "
-                             "that is parametrized in terms of a sequence of tensors.")
+            raise ValueError(
+                "Cannot leave unparametrized (`leave_parametrized=False`) a tensor "
+                "that is parametrized in terms of a sequence of tensors."
+            )
         with no_grad():
             value = getattr(module, tensor_name).detach()
-        original = Parameter(value, value.requires_grad) if isinstance(plist.original0, Parameter) \
-            else value
+        original = Parameter(value, value.requires_grad) if isinstance(plist.original0, Parameter) else value
         if isinstance(plist.original0, Parameter):
             original.requires_grad_(plist.original0.requires_grad)
     delattr(type(module), tensor_name)
@@ -236,8 +240,9 @@ def type_before_parametrizations(module: Module) -> type:
     return module.__class__.__bases__[0] if is_parametrized(module) else type(module)
 
 
-def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
-                                         tensor_name: str | None = None) -> Module:
+def transfer_parametrizations_and_params(
+    from_module: Module, to_module: Module, tensor_name: str | None = None
+) -> Module:
     """Register ``from_module``'s parametrizations (and their originals) on ``to_module``."""
     if not is_parametrized(from_module):
         return to_module
@@ -254,5 +259,6 @@ def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
             else:
                 for i in range(plist.ntensors):
                     getattr(to_module.parametrizations[name], f"original{i}").copy_(
-                        getattr(plist, f"original{i}"))
+                        getattr(plist, f"original{i}")
+                    )
     return to_module

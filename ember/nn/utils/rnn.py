@@ -17,8 +17,14 @@ from ember import functions as _fn
 from ember.tensor import Tensor
 
 __all__ = [
-    "PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
-    "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence",
+    "PackedSequence",
+    "invert_permutation",
+    "pack_padded_sequence",
+    "pack_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+    "unpack_sequence",
+    "unpad_sequence",
 ]
 
 
@@ -43,7 +49,10 @@ class PackedSequence(NamedTuple):
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        move = (lambda t: None if t is None else t.to(data.device))
+
+        def move(t):
+            return None if t is None else t.to(data.device)
+
         return PackedSequence(data, self.batch_sizes, move(self.sorted_indices), move(self.unsorted_indices))
 
     def cpu(self) -> PackedSequence:
@@ -102,8 +111,9 @@ def _packed_positions(xp, lengths: list[int], order: list[int]):
     return time_idx, batch_idx, batch_sizes
 
 
-def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
-                         enforce_sorted: bool = True) -> PackedSequence:
+def pack_padded_sequence(
+    input: Tensor, lengths, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
     """Pack a padded batch (T, B, *) (or (B, T, *) with ``batch_first``) of sequences of ``lengths``.
 
     With ``enforce_sorted=False`` the lengths may come in any order; they are sorted here and the
@@ -152,8 +162,12 @@ def _index(like: Tensor, array) -> Tensor:
     return make(like.xp.asarray(array, dtype=like.xp.int64))
 
 
-def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
-                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
+def pad_packed_sequence(
+    sequence: PackedSequence,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, Tensor]:
     """Undo ``pack_padded_sequence``: the padded batch (in the original order) and the lengths.
 
     >>> import ember
@@ -186,8 +200,12 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     return out, creation.tensor(lengths)
 
 
-def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right") -> Tensor:
+def pad_sequence(
+    sequences: Sequence[Tensor] | Tensor,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
     """Stack sequences of shapes (L_i, *) into (max L, B, *) (or (B, max L, *)), padding the ends.
 
     >>> import ember

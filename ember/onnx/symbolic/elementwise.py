@@ -9,19 +9,57 @@ import numpy as np
 from ember.onnx.registry import symbolic
 
 _UNARY = {
-    "Neg": "Neg", "Exp": "Exp", "Log": "Log", "Abs": "Abs", "Sin": "Sin", "Cos": "Cos",
-    "Tan": "Tan", "Asin": "Asin", "Acos": "Acos", "Atan": "Atan", "Sinh": "Sinh", "Cosh": "Cosh",
-    "Asinh": "Asinh", "Acosh": "Acosh", "Atanh": "Atanh", "Sqrt": "Sqrt", "Reciprocal": "Reciprocal",
-    "Tanh": "Tanh", "Sigmoid": "Sigmoid", "Sign": "Sign", "Floor": "Floor", "Ceil": "Ceil",
-    "Relu": "Relu", "Erf": "Erf", "Clone": "Identity", "ToDevice": "Identity",
+    "Neg": "Neg",
+    "Exp": "Exp",
+    "Log": "Log",
+    "Abs": "Abs",
+    "Sin": "Sin",
+    "Cos": "Cos",
+    "Tan": "Tan",
+    "Asin": "Asin",
+    "Acos": "Acos",
+    "Atan": "Atan",
+    "Sinh": "Sinh",
+    "Cosh": "Cosh",
+    "Asinh": "Asinh",
+    "Acosh": "Acosh",
+    "Atanh": "Atanh",
+    "Sqrt": "Sqrt",
+    "Reciprocal": "Reciprocal",
+    "Tanh": "Tanh",
+    "Sigmoid": "Sigmoid",
+    "Sign": "Sign",
+    "Floor": "Floor",
+    "Ceil": "Ceil",
+    "Relu": "Relu",
+    "Erf": "Erf",
+    "Clone": "Identity",
+    "ToDevice": "Identity",
 }
-_BINARY = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow",
-           "Maximum": "Max", "Minimum": "Min", "Fmax": "Max", "Fmin": "Min"}
+_BINARY = {
+    "Add": "Add",
+    "Sub": "Sub",
+    "Mul": "Mul",
+    "Div": "Div",
+    "Pow": "Pow",
+    "Maximum": "Max",
+    "Minimum": "Min",
+    "Fmax": "Max",
+    "Fmin": "Min",
+}
 _REVERSED = {"RSub": "Sub", "RDiv": "Div", "RPow": "Pow"}
 _RAW_BINARY = {
-    "greater": "Greater", "less": "Less", "equal": "Equal", "greater_equal": "GreaterOrEqual",
-    "less_equal": "LessOrEqual", "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor",
-    "bitwise_and": "BitwiseAnd", "bitwise_or": "BitwiseOr", "bitwise_xor": "BitwiseXor",
+    "greater": "Greater",
+    "less": "Less",
+    "equal": "Equal",
+    "greater_equal": "GreaterOrEqual",
+    "less_equal": "LessOrEqual",
+    "logical_and": "And",
+    "logical_or": "Or",
+    "logical_xor": "Xor",
+    "bitwise_and": "BitwiseAnd",
+    "bitwise_or": "BitwiseOr",
+    "bitwise_xor": "BitwiseXor",
 }
 
 
@@ -33,6 +71,7 @@ def _binary(onnx_op, reverse=False):
     def emit(g):
         a, b = g.arg(0), g.arg(1)
         return g.op(onnx_op, b, a) if reverse else g.op(onnx_op, a, b)
+
     return emit
 
 
@@ -110,7 +149,7 @@ def _round(g):
     decimals = g.step.args[1]
     if not decimals:
         return g.op("Round", g.arg(0))
-    scale = g.scalar(10.0 ** decimals, g.traced(0).dtype)
+    scale = g.scalar(10.0**decimals, g.traced(0).dtype)
     return g.op("Div", g.op("Round", g.op("Mul", g.arg(0), scale)), scale)
 
 

@@ -31,8 +31,15 @@ def _conv2d(g):
     x, w, b, geo = g.step.args[:4]
     inputs = [g.arg(0), g.arg(1)] + ([g.arg(2)] if b is not None else [])
     pads = list(geo.padding) * 2
-    return g.op("Conv", *inputs, kernel_shape=list(geo.kernel), strides=list(geo.stride),
-                pads=pads, dilations=list(geo.dilation), group=geo.groups)
+    return g.op(
+        "Conv",
+        *inputs,
+        kernel_shape=list(geo.kernel),
+        strides=list(geo.stride),
+        pads=pads,
+        dilations=list(geo.dilation),
+        group=geo.groups,
+    )
 
 
 @symbolic("Conv2dInputGrad")
@@ -41,15 +48,21 @@ def _conv_transpose(g):
     out = g.output()
     inputs = [g.arg(0), g.arg(1)]
     pads = list(geo.padding) * 2
-    return g.op("ConvTranspose", *inputs, kernel_shape=list(geo.kernel), strides=list(geo.stride),
-                pads=pads, dilations=list(geo.dilation), group=geo.groups,
-                output_shape=list(out.shape[2:]))
+    return g.op(
+        "ConvTranspose",
+        *inputs,
+        kernel_shape=list(geo.kernel),
+        strides=list(geo.stride),
+        pads=pads,
+        dilations=list(geo.dilation),
+        group=geo.groups,
+        output_shape=list(out.shape[2:]),
+    )
 
 
 def _pool_attrs(g, geo):
     end_pads = [p + e for p, e in zip(geo.padding, geo.extra)]
-    return dict(kernel_shape=list(geo.kernel), strides=list(geo.stride),
-                pads=list(geo.padding) + end_pads)
+    return dict(kernel_shape=list(geo.kernel), strides=list(geo.stride), pads=list(geo.padding) + end_pads)
 
 
 @symbolic("MaxPool2d")
@@ -68,8 +81,11 @@ def _avg_pool(g):
     geo, divisor = g.step.args[1:3]
     dtype = g.traced(0).dtype
     attrs = _pool_attrs(g, geo)
-    summed = g.op("Mul", g.op("AveragePool", g.arg(0), count_include_pad=1, **attrs),
-                  g.scalar(float(np.prod(geo.kernel)), dtype))
+    summed = g.op(
+        "Mul",
+        g.op("AveragePool", g.arg(0), count_include_pad=1, **attrs),
+        g.scalar(float(np.prod(geo.kernel)), dtype),
+    )
     return g.op("Div", summed, g.const(np.asarray(divisor, dtype=dtype)))
 
 
@@ -97,15 +113,20 @@ def _attention(g):
     _, _, _, mask, scale, causal = g.step.args[:6]
     q, k = g.traced(0), g.traced(1)
     mask = mask._data if mask is not None else None
-    scores = g.op("Mul", g.op("MatMul", g.arg(0), g.op("Transpose", g.arg(1), perm=_swap_last(k.ndim))),
-                  g.scalar(scale, q.dtype))
+    scores = g.op(
+        "Mul",
+        g.op("MatMul", g.arg(0), g.op("Transpose", g.arg(1), perm=_swap_last(k.ndim))),
+        g.scalar(scale, q.dtype),
+    )
     if causal:
         alt = g.step.alt
         sizes = [q.shape[-2], k.shape[-2]]
         alt_sizes = [alt.args[0]._data.shape[-2], alt.args[1]._data.shape[-2]] if alt else None
-        ones = g.op("ConstantOfShape", g.sizes(sizes, alt_sizes),
-                    value=g.helper.make_tensor("value", g.helper.np_dtype_to_tensor_dtype(q.dtype),
-                                               [1], [1.0]))
+        ones = g.op(
+            "ConstantOfShape",
+            g.sizes(sizes, alt_sizes),
+            value=g.helper.make_tensor("value", g.helper.np_dtype_to_tensor_dtype(q.dtype), [1], [1.0]),
+        )
         mask_name = g.cast_like(g.op("Trilu", ones, upper=0), np.bool_)
         scores = g.op("Where", mask_name, scores, g.scalar(-math.inf, q.dtype))
     elif mask is not None:

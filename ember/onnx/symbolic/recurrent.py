@@ -14,7 +14,7 @@ _GATE_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RE
 
 
 def _reorder(array, mode, hidden):
-    chunks = [array[i * hidden:(i + 1) * hidden] for i in range(len(_GATE_ORDER[mode]))]
+    chunks = [array[i * hidden : (i + 1) * hidden] for i in range(len(_GATE_ORDER[mode]))]
     return np.concatenate([chunks[i] for i in _GATE_ORDER[mode]], axis=0)
 
 
@@ -55,7 +55,7 @@ def _recurrent(g):
         seq = g.op("Transpose", seq, perm=[1, 0, 2])
     h0 = c0 = None
     if hx is not None:
-        h0, c0 = (hx if mode == "LSTM" else (hx, None))
+        h0, c0 = hx if mode == "LSTM" else (hx, None)
         h0 = g.name_of(h0)
         c0 = g.name_of(c0) if c0 is not None else None
     onnx_op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
@@ -76,8 +76,7 @@ def _recurrent(g):
         if c0 is not None:
             inputs.append(g.op("Slice", c0, g.i64([lo]), g.i64([hi]), g.i64([0])))
         outputs = 3 if onnx_op == "LSTM" else 2
-        result = g.op(onnx_op, *inputs, outputs=outputs, hidden_size=hidden, direction=direction,
-                      **extra)
+        result = g.op(onnx_op, *inputs, outputs=outputs, hidden_size=hidden, direction=direction, **extra)
         y = result[0]
         h_last.append(result[1])
         if onnx_op == "LSTM":

@@ -49,8 +49,9 @@ def _arg_extreme(g):
         name, dim = g.op("Reshape", name, g.i64([-1])), 0
         out = g.op("ArgMax" if largest else "ArgMin", name, axis=0, keepdims=0)
         return g.op("Reshape", out, g.i64([1] * g.traced(0).ndim)) if keepdim else out
-    return g.op("ArgMax" if largest else "ArgMin", name, axis=dim, keepdims=int(bool(keepdim)),
-                select_last_index=0)
+    return g.op(
+        "ArgMax" if largest else "ArgMin", name, axis=dim, keepdims=int(bool(keepdim)), select_last_index=0
+    )
 
 
 @symbolic("Select")
@@ -61,8 +62,7 @@ def _select(g):
         raise g.error("median and kthvalue have no ONNX mapping here")
     axes = [dim % a.ndim]
     values = reduce(g, "ReduceMax" if kind == "max" else "ReduceMin", g.arg(0), axes, keepdim)
-    index = g.op("ArgMax" if kind == "max" else "ArgMin", g.arg(0), axis=axes[0],
-                 keepdims=int(bool(keepdim)))
+    index = g.op("ArgMax" if kind == "max" else "ArgMin", g.arg(0), axis=axes[0], keepdims=int(bool(keepdim)))
     return values, index
 
 

@@ -80,8 +80,9 @@ def _index_view(g, name, src, key, alt_key=None):
             start, stop, step = k.indices(src.shape[dim])
             if (start, stop, step) != (0, src.shape[dim], 1):
                 if k != alt_k and not (k.stop is None or stop == src.shape[dim]):
-                    raise g.error("a slice bound that follows the input's size cannot be exported "
-                                  "with dynamic_axes")
+                    raise g.error(
+                        "a slice bound that follows the input's size cannot be exported with dynamic_axes"
+                    )
                 full_stop = stop == src.shape[dim] and step > 0
                 starts.append(start)
                 ends.append(INT64_MAX if full_stop else (stop if stop >= 0 else -INT64_MAX))
@@ -119,8 +120,10 @@ def _advanced_index(g):
     key = key if isinstance(key, tuple) else (key,)
     arrays = [(i, k) for i, k in enumerate(key) if not isinstance(k, slice)]
     if len(arrays) != 1 or any(isinstance(k, slice) and k != slice(None) for k in key):
-        raise g.error("only indexing one dimension with an integer tensor (x[idx], x[:, idx]) "
-                      "exports; index one dimension at a time")
+        raise g.error(
+            "only indexing one dimension with an integer tensor (x[idx], x[:, idx]) "
+            "exports; index one dimension at a time"
+        )
     pos, index = arrays[0]
     if getattr(index, "dtype", None) is not None and index.dtype == np.bool_:
         raise g.error("boolean-mask indexing gives a data-dependent shape; use torch.where")
@@ -156,8 +159,7 @@ def _stack(g):
 def _split(g):
     dim, sizes = g.step.args[1], g.step.args[2]
     if g.step.alt is not None and list(g.step.alt.args[2]) != list(sizes):
-        raise g.error("a split whose sizes follow the input's size cannot be exported with "
-                      "dynamic_axes")
+        raise g.error("a split whose sizes follow the input's size cannot be exported with dynamic_axes")
     outs = g.op("Split", g.arg(0), g.i64(sizes), axis=dim, outputs=len(sizes))
     return outs if isinstance(outs, list) else [outs]
 

@@ -59,15 +59,17 @@ class Checkpoint(Callback):
             return
         due = self.every is not None and learn.train_iter % self.every == 0
         if due or self.signalled is not None:
-            self.last_path = ckpt.write_checkpoint(learn, self.folder, learn.epoch, learn.iter + 1,
-                                                   learn.epoch_rng, end_of_epoch=False)
+            self.last_path = ckpt.write_checkpoint(
+                learn, self.folder, learn.epoch, learn.iter + 1, learn.epoch_rng, end_of_epoch=False
+            )
         if self.signalled is not None:
             raise CancelFitException
 
     def after_epoch(self) -> None:
         learn = self.learn
-        self.last_path = ckpt.write_checkpoint(learn, self.folder, learn.epoch + 1, 0, None,
-                                               end_of_epoch=True)
+        self.last_path = ckpt.write_checkpoint(
+            learn, self.folder, learn.epoch + 1, 0, None, end_of_epoch=True
+        )
         if self.signalled is not None:
             raise CancelFitException
 
@@ -75,6 +77,9 @@ class Checkpoint(Callback):
         self._restore_handlers()
         if self.signalled is not None:
             name = signal.Signals(self.signalled).name
-            print(f"{name}: checkpoint written to {self.last_path}; continue with "
-                  "fit(..., resume=True)", file=sys.stderr, flush=True)
+            print(
+                f"{name}: checkpoint written to {self.last_path}; continue with fit(..., resume=True)",
+                file=sys.stderr,
+                flush=True,
+            )
             raise SystemExit(0)

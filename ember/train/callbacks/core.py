@@ -14,9 +14,22 @@ __all__ = [
 ]
 
 EVENTS = (
-    "before_fit", "before_epoch", "before_train", "before_batch", "after_pred", "after_loss",
-    "before_backward", "after_backward", "before_step", "after_step", "after_batch", "after_train",
-    "before_validate", "after_validate", "after_epoch", "after_fit",
+    "before_fit",
+    "before_epoch",
+    "before_train",
+    "before_batch",
+    "after_pred",
+    "after_loss",
+    "before_backward",
+    "after_backward",
+    "before_step",
+    "after_step",
+    "after_batch",
+    "after_train",
+    "before_validate",
+    "after_validate",
+    "after_epoch",
+    "after_fit",
 )
 
 

@@ -29,12 +29,28 @@ class GrowOnPlateau(TrackerCallback):
 
     order = 60  # after the Recorder and the trackers have seen the epoch
 
-    def __init__(self, layers, factor: float = 2, max_width: int | dict = 1024, patience: int = 3,
-                 monitor: str = "valid_loss", threshold: float = 1e-3, cooldown: int = 0,
-                 noise: float = 0.0, example_size: int = 16) -> None:
+    def __init__(
+        self,
+        layers,
+        factor: float = 2,
+        max_width: int | dict = 1024,
+        patience: int = 3,
+        monitor: str = "valid_loss",
+        threshold: float = 1e-3,
+        cooldown: int = 0,
+        noise: float = 0.0,
+        example_size: int = 16,
+    ) -> None:
         super().__init__(monitor, mode="min")
-        self.options = dict(layers=layers, factor=factor, max_width=max_width, patience=patience,
-                            threshold=threshold, cooldown=cooldown, noise=noise)
+        self.options = dict(
+            layers=layers,
+            factor=factor,
+            max_width=max_width,
+            patience=patience,
+            threshold=threshold,
+            cooldown=cooldown,
+            noise=noise,
+        )
         self.example_size = example_size
         self.policy: grow.GrowOnPlateau | None = None
         self.history: list = []
@@ -47,8 +63,9 @@ class GrowOnPlateau(TrackerCallback):
 
     def _policy(self) -> grow.GrowOnPlateau:
         if self.policy is None:
-            self.policy = grow.GrowOnPlateau(example_input=self._example_input(),
-                                             optimizer=self.learn.opt, **self.options)
+            self.policy = grow.GrowOnPlateau(
+                example_input=self._example_input(), optimizer=self.learn.opt, **self.options
+            )
         self.policy.optimizer = self.learn.opt
         return self.policy
 
@@ -80,7 +97,13 @@ class GrowOnPlateau(TrackerCallback):
         policy.load_state_dict(state)
         for layer, width in policy.widths.items():
             if grow.width_of(self.learn.model.get_submodule(layer)) < width:
-                entry = next((e for e in policy.layers if (e if isinstance(e, str) else e[0]) == layer),
-                             layer)
-                grow.widen_(self.learn.model, entry, width, example_input=policy.example_input,
-                            optimizer=self.learn.opt)
+                entry = next(
+                    (e for e in policy.layers if (e if isinstance(e, str) else e[0]) == layer), layer
+                )
+                grow.widen_(
+                    self.learn.model,
+                    entry,
+                    width,
+                    example_input=policy.example_input,
+                    optimizer=self.learn.opt,
+                )

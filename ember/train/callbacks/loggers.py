@@ -42,8 +42,9 @@ class CSVLogger(Callback):
         writer = csv.DictWriter(text, fieldnames=names)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (row[k] + 1 if k == "epoch" and isinstance(row[k], int) else row[k])
-                             for k in row})
+            writer.writerow(
+                {k: (row[k] + 1 if k == "epoch" and isinstance(row[k], int) else row[k]) for k in row}
+            )
         os.makedirs(os.path.dirname(self._file()) or ".", exist_ok=True)
         with atomic_write(self._file()) as out:
             out.write(text.getvalue().encode())

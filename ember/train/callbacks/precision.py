@@ -38,13 +38,18 @@ class MixedPrecision(Callback):
         learn = self.learn
         self.active = False
         if learn.device.type != "cuda":
-            warnings.warn("MixedPrecision: training on the CPU stays in float32 (autocast and "
-                          "GradScaler apply on CUDA only)", stacklevel=2)
+            warnings.warn(
+                "MixedPrecision: training on the CPU stays in float32 (autocast and "
+                "GradScaler apply on CUDA only)",
+                stacklevel=2,
+            )
             return
         autocast, scaler_class = _amp_parts()
         if autocast is None or scaler_class is None:
-            warnings.warn("MixedPrecision: this ember has no ember.amp (autocast, GradScaler) yet; "
-                          "training in float32", stacklevel=2)
+            warnings.warn(
+                "MixedPrecision: this ember has no ember.amp (autocast, GradScaler) yet; training in float32",
+                stacklevel=2,
+            )
             return
         self._autocast = autocast
         learn.scaler = scaler_class()
@@ -54,8 +59,11 @@ class MixedPrecision(Callback):
 
     def before_batch(self) -> None:
         if self.active:
-            kwargs = {"device_type": "cuda"} if self.dtype is None else {"device_type": "cuda",
-                                                                         "dtype": self.dtype}
+            kwargs = (
+                {"device_type": "cuda"}
+                if self.dtype is None
+                else {"device_type": "cuda", "dtype": self.dtype}
+            )
             self._context = self._autocast(**kwargs)
             self._context.__enter__()
 

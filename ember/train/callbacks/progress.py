@@ -55,8 +55,9 @@ class ProgressBar(Callback):
         self.epoch_bar = self.batch_bar = None
         self._header_done = False
         if self._bar_class is not None:
-            self.epoch_bar = self._bar_class(total=self.learn.n_epoch, desc="epochs", unit="epoch",
-                                             file=self._out(), dynamic_ncols=True)
+            self.epoch_bar = self._bar_class(
+                total=self.learn.n_epoch, desc="epochs", unit="epoch", file=self._out(), dynamic_ncols=True
+            )
 
     def before_epoch(self) -> None:
         if self.epoch_bar is not None:
@@ -72,8 +73,14 @@ class ProgressBar(Callback):
     def _open_batch_bar(self, desc: str) -> None:
         self._close_batch_bar()
         if self._bar_class is not None:
-            self.batch_bar = self._bar_class(total=len(self.learn.dl), desc=desc, unit="batch",
-                                             leave=False, file=self._out(), dynamic_ncols=True)
+            self.batch_bar = self._bar_class(
+                total=len(self.learn.dl),
+                desc=desc,
+                unit="batch",
+                leave=False,
+                file=self._out(),
+                dynamic_ncols=True,
+            )
             self._last_refresh = 0.0
 
     def after_batch(self) -> None:

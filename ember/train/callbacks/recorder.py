@@ -79,9 +79,8 @@ class Recorder(Callback):
 
     def after_epoch(self) -> None:
         self.flush()
-        steps = self.losses[self._epoch_first_step:]
-        record = {"epoch": self.learn.epoch,
-                  "train_loss": sum(steps) / len(steps) if steps else float("nan")}
+        steps = self.losses[self._epoch_first_step :]
+        record = {"epoch": self.learn.epoch, "train_loss": sum(steps) / len(steps) if steps else float("nan")}
         record.update(getattr(self, "_valid", {}))
         record["time"] = time.perf_counter() - self._epoch_start
         self._valid, self._epoch_first_step = {}, None
@@ -110,8 +109,14 @@ class Recorder(Callback):
 
     def state_dict(self) -> dict:
         self.flush()
-        return {"losses": self.losses, "lrs": self.lrs, "moms": self.moms, "times": self.times,
-                "epochs": self.epochs, "epoch_first_step": self._epoch_first_step}
+        return {
+            "losses": self.losses,
+            "lrs": self.lrs,
+            "moms": self.moms,
+            "times": self.times,
+            "epochs": self.epochs,
+            "epoch_first_step": self._epoch_first_step,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.losses, self.lrs = list(state["losses"]), list(state["lrs"])
@@ -133,15 +138,22 @@ class Recorder(Callback):
         fig, ax = plt.subplots(figsize=(6, 4))
         steps = list(range(skip_start + 1, len(self.losses) + 1))
         losses = self.losses[skip_start:]
-        smooth = [sum(losses[max(0, i - window + 1):i + 1]) / (i + 1 - max(0, i - window + 1))
-                  for i in range(len(losses))]
+        smooth = [
+            sum(losses[max(0, i - window + 1) : i + 1]) / (i + 1 - max(0, i - window + 1))
+            for i in range(len(losses))
+        ]
         ax.plot(steps, losses, color="tab:blue", alpha=0.3, label="train loss per step")
         ax.plot(steps, smooth, color="tab:blue", label=f"mean of the last {window} steps")
         valid = [(r, r["valid_loss"]) for r in self.epochs if "valid_loss" in r]
         if valid and self.epochs:
             per_epoch = len(self.losses) / max(1, len(self.epochs))
-            ax.plot([(i + 1) * per_epoch for i in range(len(valid))], [v for _, v in valid],
-                    "o-", color="tab:orange", label="validation loss")
+            ax.plot(
+                [(i + 1) * per_epoch for i in range(len(valid))],
+                [v for _, v in valid],
+                "o-",
+                color="tab:orange",
+                label="validation loss",
+            )
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.legend()
@@ -172,8 +184,7 @@ class Recorder(Callback):
             return None
         plt = pyplot()
         names = [n for n in self.metric_names if n not in ("epoch", "time")]
-        fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4 * max(1, len(names)), 3.5),
-                                 squeeze=False)
+        fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4 * max(1, len(names)), 3.5), squeeze=False)
         epochs = [r["epoch"] + 1 for r in self.epochs]
         for ax, name in zip(axes[0], names):
             ax.plot(epochs, [r.get(name, float("nan")) for r in self.epochs], "o-")

@@ -16,8 +16,14 @@ class OneCycleSchedule(Callback):
 
     order = -20
 
-    def __init__(self, max_lr, div: float = 25.0, div_final: float = 1e5, pct_start: float = 0.25,
-                 moms: tuple[float, float, float] = (0.95, 0.85, 0.95)) -> None:
+    def __init__(
+        self,
+        max_lr,
+        div: float = 25.0,
+        div_final: float = 1e5,
+        pct_start: float = 0.25,
+        moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+    ) -> None:
         self.max_lr, self.div, self.div_final = max_lr, div, div_final
         self.pct_start, self.moms = pct_start, moms
         self.scheduler: OneCycleLR | None = None
@@ -30,10 +36,16 @@ class OneCycleSchedule(Callback):
         if "momentum" in groups[0] and groups[0]["momentum"] == 0:
             cycle_momentum = False  # plain SGD: nothing to cycle
         self.scheduler = OneCycleLR(
-            learn.opt, max_lr=max_lr, total_steps=max(1, learn.n_epoch * len(learn.train_loader)),
-            pct_start=float(self.pct_start), div_factor=self.div,
-            final_div_factor=self.div_final / self.div, cycle_momentum=cycle_momentum,
-            base_momentum=self.moms[1], max_momentum=self.moms[0])
+            learn.opt,
+            max_lr=max_lr,
+            total_steps=max(1, learn.n_epoch * len(learn.train_loader)),
+            pct_start=float(self.pct_start),
+            div_factor=self.div,
+            final_div_factor=self.div_final / self.div,
+            cycle_momentum=cycle_momentum,
+            base_momentum=self.moms[1],
+            max_momentum=self.moms[0],
+        )
 
     def after_step(self) -> None:
         if self.scheduler.last_epoch < self.scheduler.total_steps:
@@ -67,9 +79,11 @@ class Suggestions:
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(self.lrs, self.losses)
         ax.set_xscale("log")
-        for name, value, color in (("valley", self.valley, "tab:red"),
-                                   ("steep", self.steep, "tab:green"),
-                                   ("minimum", self.minimum, "tab:purple")):
+        for name, value, color in (
+            ("valley", self.valley, "tab:red"),
+            ("steep", self.steep, "tab:green"),
+            ("minimum", self.minimum, "tab:purple"),
+        ):
             ax.axvline(value, color=color, linestyle="--", label=f"{name} {value:.2e}")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss (smoothed)")
@@ -99,8 +113,7 @@ def suggest(lrs: list[float], losses: list[float]) -> Suggestions:
     end, length = _longest_descent(losses)
     valley = lrs[max(0, end - length // 2)]
     logs = [math.log(lr) for lr in lrs]
-    slopes = [(losses[i + 1] - losses[i - 1]) / (logs[i + 1] - logs[i - 1])
-              for i in range(1, len(lrs) - 1)]
+    slopes = [(losses[i + 1] - losses[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, len(lrs) - 1)]
     steep = lrs[1 + min(range(len(slopes)), key=slopes.__getitem__)]
     minimum = lrs[min(range(len(losses)), key=losses.__getitem__)] / 10
     return Suggestions(valley, steep, minimum, list(lrs), list(losses))
@@ -113,8 +126,14 @@ class LRFinder(Callback):
     order = -20
     beta = 0.98  # smoothing of the recorded loss
 
-    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
-                 stop_div: bool = True, skip_end: int = 5) -> None:
+    def __init__(
+        self,
+        start_lr: float = 1e-7,
+        end_lr: float = 10.0,
+        num_it: int = 100,
+        stop_div: bool = True,
+        skip_end: int = 5,
+    ) -> None:
         if not 0 < start_lr < end_lr:
             raise ValueError(f"LRFinder: need 0 < start_lr < end_lr, got {start_lr} and {end_lr}")
         self.start_lr, self.end_lr, self.num_it = start_lr, end_lr, num_it
@@ -135,7 +154,7 @@ class LRFinder(Callback):
         loss = float(self.learn.loss)
         self._i += 1
         self._avg = self.beta * self._avg + (1 - self.beta) * loss
-        smooth = self._avg / (1 - self.beta ** self._i)
+        smooth = self._avg / (1 - self.beta**self._i)
         self.lrs.append(self._lr_at(self._i - 1))
         self.losses.append(smooth)
         self._best = min(self._best, smooth)

@@ -36,14 +36,16 @@ class TrackerCallback(Callback):
         epochs = self.learn.recorder.epochs
         if not epochs or self.monitor not in epochs[-1]:
             have = sorted(epochs[-1]) if epochs else []
-            raise KeyError(f"{type(self).__name__}: no value {self.monitor!r} this epoch; the "
-                           f"recorder has {have}")
+            raise KeyError(
+                f"{type(self).__name__}: no value {self.monitor!r} this epoch; the recorder has {have}"
+            )
         return float(epochs[-1][self.monitor])
 
     def improved(self, value: float) -> bool:
         """Whether ``value`` beats the best so far (and, if so, make it the best)."""
-        better = (value < self.best - self.min_delta if self.mode == "min"
-                  else value > self.best + self.min_delta)
+        better = (
+            value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        )
         if better:
             self.best = value
         return better
@@ -58,8 +60,9 @@ class TrackerCallback(Callback):
 class EarlyStopping(TrackerCallback):
     """Stops the fit when ``monitor`` has not improved for ``patience`` epochs."""
 
-    def __init__(self, monitor: str = "valid_loss", patience: int = 1, min_delta: float = 0.0,
-                 mode: str = "auto") -> None:
+    def __init__(
+        self, monitor: str = "valid_loss", patience: int = 1, min_delta: float = 0.0, mode: str = "auto"
+    ) -> None:
         super().__init__(monitor, mode, min_delta)
         self.patience, self.wait = patience, 0
 
@@ -87,9 +90,16 @@ class SaveModel(TrackerCallback):
     """Saves the model whenever ``monitor`` improves (``fname``) and loads the best at the end;
     with ``every_epoch=True`` saves ``fname_<epoch>`` after every epoch instead."""
 
-    def __init__(self, monitor: str = "valid_loss", every_epoch: bool = False, fname: str = "model",
-                 mode: str = "auto", min_delta: float = 0.0, with_opt: bool = False,
-                 load_best: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        every_epoch: bool = False,
+        fname: str = "model",
+        mode: str = "auto",
+        min_delta: float = 0.0,
+        with_opt: bool = False,
+        load_best: bool = True,
+    ) -> None:
         super().__init__(monitor, mode, min_delta)
         self.every_epoch, self.fname, self.with_opt = every_epoch, fname, with_opt
         self.load_best = load_best
@@ -110,8 +120,15 @@ class ReduceLROnPlateau(TrackerCallback):
     """Multiplies the learning rates by ``factor`` when ``monitor`` stalls for ``patience`` epochs
     (``ember.optim.lr_scheduler.ReduceLROnPlateau`` stepped after every epoch)."""
 
-    def __init__(self, monitor: str = "valid_loss", patience: int = 1, factor: float = 0.1,
-                 min_delta: float = 0.0, min_lr: float = 0.0, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        patience: int = 1,
+        factor: float = 0.1,
+        min_delta: float = 0.0,
+        min_lr: float = 0.0,
+        mode: str = "auto",
+    ) -> None:
         super().__init__(monitor, mode, min_delta)
         self.patience, self.factor, self.min_lr = patience, factor, min_lr
         self.scheduler = None
@@ -119,8 +136,14 @@ class ReduceLROnPlateau(TrackerCallback):
     def before_fit(self) -> None:
         super().before_fit()
         self.scheduler = lr_scheduler.ReduceLROnPlateau(
-            self.learn.opt, mode=self.mode, factor=self.factor, patience=self.patience,
-            threshold=self.min_delta, threshold_mode="abs", min_lr=self.min_lr)
+            self.learn.opt,
+            mode=self.mode,
+            factor=self.factor,
+            patience=self.patience,
+            threshold=self.min_delta,
+            threshold_mode="abs",
+            min_lr=self.min_lr,
+        )
 
     def after_epoch(self) -> None:
         self.scheduler.step(self.current())

@@ -56,7 +56,9 @@ def _stack_tensors(batch: list) -> Tensor:
 def _stack_arrays(batch: list) -> Tensor:
     first = batch[0]
     if _is_text_array(first):
-        raise TypeError(f"default_collate: NumPy arrays of dtype {first.dtype} (text or objects) cannot become tensors")
+        raise TypeError(
+            f"default_collate: NumPy arrays of dtype {first.dtype} (text or objects) cannot become tensors"
+        )
     for i, a in enumerate(batch):
         if getattr(a, "shape", None) != first.shape:
             raise RuntimeError(

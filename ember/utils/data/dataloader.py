@@ -51,13 +51,27 @@ class DataLoader:
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
-                 sampler: Sampler | Iterable | None = None, batch_sampler: Sampler | Iterable | None = None,
-                 num_workers: int = 0, collate_fn: Callable[[list], Any] | None = None, pin_memory: bool = False,
-                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Callable[[int], None] | None = None,
-                 multiprocessing_context=None, generator: Generator | None = None, *,
-                 prefetch_factor: int | None = None, persistent_workers: bool = False,
-                 pin_memory_device: str = "", in_order: bool = True) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler | Iterable | None = None,
+        batch_sampler: Sampler | Iterable | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context=None,
+        generator: Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+    ) -> None:
         _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
         self.dataset = dataset
         self.num_workers = num_workers
@@ -73,8 +87,9 @@ class DataLoader:
         self._is_iterable = isinstance(dataset, IterableDataset)
         if self._is_iterable:
             _check_iterable_options(shuffle, sampler, batch_sampler)
-        sampler, batch_sampler = self._make_samplers(dataset, batch_size, shuffle, sampler, batch_sampler,
-                                                     drop_last, generator)
+        sampler, batch_sampler = self._make_samplers(
+            dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator
+        )
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.batch_size = batch_size if batch_sampler is None or self._is_iterable else None
@@ -86,7 +101,9 @@ class DataLoader:
 
     def _make_samplers(self, dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator):
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle; pass one of them")
+            raise ValueError(
+                "DataLoader: sampler option is mutually exclusive with shuffle; pass one of them"
+            )
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError(
@@ -117,8 +134,14 @@ class DataLoader:
 
     # -- what workers and iterators need -------------------------------------------------
     def _fetch_spec(self) -> dict:
-        return {"dataset": self.dataset, "iterable": self._is_iterable, "auto_collation": self._auto_collation,
-                "collate_fn": self.collate_fn, "drop_last": self.drop_last, "batch_size": self.batch_size}
+        return {
+            "dataset": self.dataset,
+            "iterable": self._is_iterable,
+            "auto_collation": self._auto_collation,
+            "collate_fn": self.collate_fn,
+            "drop_last": self.drop_last,
+            "batch_size": self.batch_size,
+        }
 
     def _draw_base_seed(self) -> int:
         return int(numpy_generator(self.generator).integers(0, 2**62))

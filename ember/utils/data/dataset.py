@@ -90,7 +90,9 @@ class TensorDataset(Dataset[tuple]):
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if any(s is None for s in sizes) or len(set(sizes)) != 1:
             shapes = [tuple(t.shape) for t in tensors]
-            raise ValueError(f"TensorDataset: all tensors must have the same size in dim 0, got shapes {shapes}")
+            raise ValueError(
+                f"TensorDataset: all tensors must have the same size in dim 0, got shapes {shapes}"
+            )
         self.tensors = tensors
 
     def __getitem__(self, index) -> tuple:
@@ -153,8 +155,9 @@ class ConcatDataset(Dataset[T_co]):
     @property
     def cummulative_sizes(self) -> list[int]:
         """PyTorch's misspelt, deprecated name of ``cumulative_sizes``."""
-        warnings.warn("cummulative_sizes attribute is renamed to cumulative_sizes",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "cummulative_sizes attribute is renamed to cumulative_sizes", DeprecationWarning, stacklevel=2
+        )
         return self.cumulative_sizes
 
     def __len__(self) -> int:
@@ -234,7 +237,9 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
     return counts
 
 
-def random_split(dataset: Dataset, lengths: Sequence[float], generator: Generator | None = None) -> list[Subset]:
+def random_split(
+    dataset: Dataset, lengths: Sequence[float], generator: Generator | None = None
+) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random Subsets of the given lengths or fractions.
 
     >>> import ember
@@ -246,7 +251,7 @@ def random_split(dataset: Dataset, lengths: Sequence[float], generator: Generato
     counts = _split_lengths(n, lengths)
     order = numpy_generator(generator).permutation(n).tolist()
     bounds = list(itertools.accumulate(counts))
-    return [Subset(dataset, order[end - count:end]) for count, end in zip(counts, bounds)]
+    return [Subset(dataset, order[end - count : end]) for count, end in zip(counts, bounds)]
 
 
 def has_len(obj: Any) -> bool:

@@ -43,8 +43,9 @@ class MapFetcher:
 class IterableFetcher:
     """Draws samples from an iterable dataset's iterator; raises StopIteration when it ends."""
 
-    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable, drop_last: bool,
-                 batch_size: int | None) -> None:
+    def __init__(
+        self, dataset, auto_collation: bool, collate_fn: Callable, drop_last: bool, batch_size: int | None
+    ) -> None:
         self.dataset = dataset
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
@@ -89,6 +90,7 @@ class IterableFetcher:
 def make_fetcher(spec: dict):
     """A fetcher from the plain settings a DataLoader hands to its workers."""
     if spec["iterable"]:
-        return IterableFetcher(spec["dataset"], spec["auto_collation"], spec["collate_fn"], spec["drop_last"],
-                               spec["batch_size"])
+        return IterableFetcher(
+            spec["dataset"], spec["auto_collation"], spec["collate_fn"], spec["drop_last"], spec["batch_size"]
+        )
     return MapFetcher(spec["dataset"], spec["auto_collation"], spec["collate_fn"], spec["drop_last"])

@@ -62,9 +62,18 @@ class MultiProcessIterator:
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()  # a dead worker must not block our exit
             process = ctx.Process(
-                target=worker_loop, daemon=True,
-                args=(spec, index_queue, self._result_queue, worker_id, self._num_workers,
-                      self._base_seed + worker_id, loader.worker_init_fn, os.getpid()),
+                target=worker_loop,
+                daemon=True,
+                args=(
+                    spec,
+                    index_queue,
+                    self._result_queue,
+                    worker_id,
+                    self._num_workers,
+                    self._base_seed + worker_id,
+                    loader.worker_init_fn,
+                    os.getpid(),
+                ),
             )
             process.start()
             self._index_queues.append(index_queue)

@@ -73,8 +73,13 @@ class RandomSampler(Sampler[int]):
     [0, 1, 2, 3]
     """
 
-    def __init__(self, data_source: Sized, replacement: bool = False, num_samples: int | None = None,
-                 generator: Generator | None = None) -> None:
+    def __init__(
+        self,
+        data_source: Sized,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: Generator | None = None,
+    ) -> None:
         if not isinstance(replacement, bool):
             raise TypeError(f"RandomSampler: replacement should be a bool, got {replacement!r}")
         self.data_source = data_source
@@ -128,8 +133,13 @@ class WeightedRandomSampler(Sampler[int]):
     [1, 1, 1]
     """
 
-    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
-                 generator: Generator | None = None) -> None:
+    def __init__(
+        self,
+        weights: Sequence[float],
+        num_samples: int,
+        replacement: bool = True,
+        generator: Generator | None = None,
+    ) -> None:
         _check_positive_int("WeightedRandomSampler", num_samples, "num_samples")
         if not isinstance(replacement, bool):
             raise TypeError(f"WeightedRandomSampler: replacement should be a bool, got {replacement!r}")
@@ -137,7 +147,9 @@ class WeightedRandomSampler(Sampler[int]):
             weights = weights.detach().cpu()
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1 or w.size == 0:
-            raise ValueError(f"WeightedRandomSampler: weights should be a non-empty 1-D sequence, got shape {w.shape}")
+            raise ValueError(
+                f"WeightedRandomSampler: weights should be a non-empty 1-D sequence, got shape {w.shape}"
+            )
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise ValueError("WeightedRandomSampler: weights must be finite, non-negative and not all zero")
         if not replacement and num_samples > np.count_nonzero(w):
@@ -171,7 +183,8 @@ class BatchSampler(Sampler[list]):
         _check_positive_int("BatchSampler", batch_size, "batch_size")
         if not isinstance(drop_last, bool):
             raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError here
-                f"BatchSampler: drop_last should be a bool, got drop_last={drop_last!r}")
+                f"BatchSampler: drop_last should be a bool, got drop_last={drop_last!r}"
+            )
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = drop_last

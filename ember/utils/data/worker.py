@@ -72,8 +72,10 @@ class WorkerFailure:
         self.traceback = "".join(traceback.format_exception(exc))
 
     def message(self) -> str:
-        return (f"Caught {self.type_name} in DataLoader worker {self.worker_id} while loading {self.where}.\n"
-                f"Original traceback in the worker:\n{self.traceback}")
+        return (
+            f"Caught {self.type_name} in DataLoader worker {self.worker_id} while loading {self.where}.\n"
+            f"Original traceback in the worker:\n{self.traceback}"
+        )
 
     def reraise(self):
         text = self.message()
@@ -131,8 +133,16 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def worker_loop(spec: dict, index_queue, result_queue, worker_id: int, num_workers: int, seed: int,
-                worker_init_fn, parent_pid: int) -> None:
+def worker_loop(
+    spec: dict,
+    index_queue,
+    result_queue,
+    worker_id: int,
+    num_workers: int,
+    seed: int,
+    worker_init_fn,
+    parent_pid: int,
+) -> None:
     """The body of one worker process; returns when told to, or when the main process is gone."""
     global _worker_info
     result_queue.cancel_join_thread()  # never block at exit on results nobody will read
@@ -146,8 +156,15 @@ def worker_loop(spec: dict, index_queue, result_queue, worker_id: int, num_worke
     except Exception as exc:  # noqa: BLE001 - reported to the main process
         init_failure = WorkerFailure(exc, worker_id, "nothing yet (in worker_init_fn)")
     try:
-        _serve(spec, index_queue, result_queue, worker_id, fetcher if init_failure is None else None,
-               init_failure, parent_pid)
+        _serve(
+            spec,
+            index_queue,
+            result_queue,
+            worker_id,
+            fetcher if init_failure is None else None,
+            init_failure,
+            parent_pid,
+        )
     except KeyboardInterrupt:  # the main process handles Ctrl-C
         pass
 
@@ -175,7 +192,9 @@ def _serve(spec, index_queue, result_queue, worker_id, fetcher, init_failure, pa
         except StopIteration:
             result_queue.put((worker_id, epoch, task_id, "end", None))
         except Exception as exc:  # noqa: BLE001 - reported to the main process
-            result_queue.put((worker_id, epoch, task_id, "error", WorkerFailure(exc, worker_id, fetcher.where)))
+            result_queue.put(
+                (worker_id, epoch, task_id, "error", WorkerFailure(exc, worker_id, fetcher.where))
+            )
         else:
             result_queue.put((worker_id, epoch, task_id, *_serialize(batch, worker_id, fetcher.where)))
 

@@ -28,11 +28,20 @@ def hparams_summaries(hparam_dict: dict, metric_dict: dict):
         _value(start.hparams[name], value)
     experiment = api_pb2.Experiment(
         hparam_infos=[api_pb2.HParamInfo(name=name) for name in hparam_dict],
-        metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag)) for tag in metric_dict])
+        metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag)) for tag in metric_dict],
+    )
     end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS)
-    return (summary(metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(
-                experiment=experiment, version=metadata.PLUGIN_DATA_VERSION)),
-            summary(metadata.SESSION_START_INFO_TAG, plugin_data_pb2.HParamsPluginData(
-                session_start_info=start, version=metadata.PLUGIN_DATA_VERSION)),
-            summary(metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(
-                session_end_info=end, version=metadata.PLUGIN_DATA_VERSION)))
+    return (
+        summary(
+            metadata.EXPERIMENT_TAG,
+            plugin_data_pb2.HParamsPluginData(experiment=experiment, version=metadata.PLUGIN_DATA_VERSION),
+        ),
+        summary(
+            metadata.SESSION_START_INFO_TAG,
+            plugin_data_pb2.HParamsPluginData(session_start_info=start, version=metadata.PLUGIN_DATA_VERSION),
+        ),
+        summary(
+            metadata.SESSION_END_INFO_TAG,
+            plugin_data_pb2.HParamsPluginData(session_end_info=end, version=metadata.PLUGIN_DATA_VERSION),
+        ),
+    )

@@ -33,8 +33,10 @@ def _scalar(value: Any) -> float:
 def _to_uint8_hwc(img: np.ndarray, dataformats: str) -> np.ndarray:
     dataformats = dataformats.upper()
     if img.ndim != len(dataformats):
-        raise ValueError(f"add_image: dataformats={dataformats!r} needs a {len(dataformats)}-d image, "
-                         f"got shape {img.shape}")
+        raise ValueError(
+            f"add_image: dataformats={dataformats!r} needs a {len(dataformats)}-d image, "
+            f"got shape {img.shape}"
+        )
     if dataformats in ("HW",):
         img = img[:, :, None]
     elif dataformats == "CHW":
@@ -61,7 +63,7 @@ def _grid(images: np.ndarray, dataformats: str) -> np.ndarray:
     canvas = np.zeros((c, rows * h, cols * w), dtype=images.dtype)
     for i in range(n):
         r, q = divmod(i, cols)
-        canvas[:, r * h:(r + 1) * h, q * w:(q + 1) * w] = images[i]
+        canvas[:, r * h : (r + 1) * h, q * w : (q + 1) * w] = images[i]
     return canvas
 
 
@@ -74,8 +76,15 @@ class SummaryWriter:
     >>> w.close()
     """
 
-    def __init__(self, log_dir: str | os.PathLike | None = None, comment: str = "", purge_step=None,
-                 max_queue: int = 10, flush_secs: int = 120, filename_suffix: str = "") -> None:
+    def __init__(
+        self,
+        log_dir: str | os.PathLike | None = None,
+        comment: str = "",
+        purge_step=None,
+        max_queue: int = 10,
+        flush_secs: int = 120,
+        filename_suffix: str = "",
+    ) -> None:
         _, _, event_file_writer = _protos.load()
         if log_dir is None:
             stamp = datetime.now().strftime("%b%d_%H-%M-%S")
@@ -92,11 +101,11 @@ class SummaryWriter:
         return self.log_dir
 
     # -- events ----------------------------------------------------------------------------
-    def _add_event(self, summary=None, step=None, walltime=None, file_version=None,
-                   session_log: bool = False) -> None:
+    def _add_event(
+        self, summary=None, step=None, walltime=None, file_version=None, session_log: bool = False
+    ) -> None:
         if self._closed:
-            self._writer = _protos.load()[2](self.log_dir, self._max_queue, self._flush_secs,
-                                             self._suffix)
+            self._writer = _protos.load()[2](self.log_dir, self._max_queue, self._flush_secs, self._suffix)
             self._closed = False
         event_pb2 = _protos.load()[0]
         event = event_pb2.Event(wall_time=time.time() if walltime is None else walltime)
@@ -108,42 +117,79 @@ class SummaryWriter:
             event.session_log.status = event_pb2.SessionLog.START
         self._writer.add_event(event)
 
-    def add_scalar(self, tag: str, scalar_value, global_step: int | None = None,
-                   walltime: float | None = None, new_style: bool = False,
-                   double_precision: bool = False) -> None:
+    def add_scalar(
+        self,
+        tag: str,
+        scalar_value,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        new_style: bool = False,
+        double_precision: bool = False,
+    ) -> None:
         """One number at ``global_step``."""
         self._add_event(_protos.scalar(tag, _scalar(scalar_value)), global_step, walltime)
 
-    def add_scalars(self, main_tag: str, tag_scalar_dict: dict, global_step: int | None = None,
-                    walltime: float | None = None) -> None:
+    def add_scalars(
+        self,
+        main_tag: str,
+        tag_scalar_dict: dict,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
         """Several numbers in one chart: each goes to ``log_dir/<main_tag>_<tag>``, as PyTorch does."""
         for tag, value in tag_scalar_dict.items():
             folder = os.path.join(self.log_dir, f"{main_tag.replace('/', '_')}_{tag}")
             child = self._children.get(folder)
             if child is None:
-                child = self._children[folder] = SummaryWriter(folder, max_queue=self._max_queue,
-                                                               flush_secs=self._flush_secs)
+                child = self._children[folder] = SummaryWriter(
+                    folder, max_queue=self._max_queue, flush_secs=self._flush_secs
+                )
             child.add_scalar(main_tag, value, global_step, walltime)
 
-    def add_histogram(self, tag: str, values, global_step: int | None = None, bins="tensorflow",
-                      walltime: float | None = None, max_bins: int | None = None) -> None:
+    def add_histogram(
+        self,
+        tag: str,
+        values,
+        global_step: int | None = None,
+        bins="tensorflow",
+        walltime: float | None = None,
+        max_bins: int | None = None,
+    ) -> None:
         """A histogram of ``values`` (``bins``: a count, edges, a NumPy rule or 'tensorflow')."""
         self._add_event(_protos.histogram(tag, _numpy(values), bins, max_bins), global_step, walltime)
 
-    def add_image(self, tag: str, img_tensor, global_step: int | None = None,
-                  walltime: float | None = None, dataformats: str = "CHW") -> None:
+    def add_image(
+        self,
+        tag: str,
+        img_tensor,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        dataformats: str = "CHW",
+    ) -> None:
         """One image: floats in [0, 1] or uint8, ``dataformats`` CHW (default), HWC or HW."""
         img = _to_uint8_hwc(_numpy(img_tensor), dataformats)
         summary = _protos.image(tag, _protos.png(img), img.shape[0], img.shape[1], img.shape[2])
         self._add_event(summary, global_step, walltime)
 
-    def add_images(self, tag: str, img_tensor, global_step: int | None = None,
-                   walltime: float | None = None, dataformats: str = "NCHW") -> None:
+    def add_images(
+        self,
+        tag: str,
+        img_tensor,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        dataformats: str = "NCHW",
+    ) -> None:
         """A batch of images, tiled into one grid image."""
         self.add_image(tag, _grid(_numpy(img_tensor), dataformats), global_step, walltime, "CHW")
 
-    def add_figure(self, tag: str, figure, global_step: int | None = None, close: bool = True,
-                   walltime: float | None = None) -> None:
+    def add_figure(
+        self,
+        tag: str,
+        figure,
+        global_step: int | None = None,
+        close: bool = True,
+        walltime: float | None = None,
+    ) -> None:
         """A matplotlib figure (or a list of them, tiled), rendered to an image."""
         figures = figure if isinstance(figure, list) else [figure]
         for i, fig in enumerate(figures):
@@ -155,13 +201,20 @@ class SummaryWriter:
 
                 plt.close(fig)
 
-    def add_text(self, tag: str, text_string: str, global_step: int | None = None,
-                 walltime: float | None = None) -> None:
+    def add_text(
+        self, tag: str, text_string: str, global_step: int | None = None, walltime: float | None = None
+    ) -> None:
         """Text (markdown) shown in TensorBoard's Text tab."""
         self._add_event(_protos.text(tag, text_string), global_step, walltime)
 
-    def add_hparams(self, hparam_dict: dict, metric_dict: dict, hparam_domain_discrete=None,
-                    run_name: str | None = None, global_step: int | None = None) -> None:
+    def add_hparams(
+        self,
+        hparam_dict: dict,
+        metric_dict: dict,
+        hparam_domain_discrete=None,
+        run_name: str | None = None,
+        global_step: int | None = None,
+    ) -> None:
         """One run's hyperparameters and metrics for the HParams tab (in a sub-run, as PyTorch)."""
         if not isinstance(hparam_dict, dict) or not isinstance(metric_dict, dict):
             raise TypeError("add_hparams: hparam_dict and metric_dict should be dicts")

@@ -22,9 +22,13 @@ def check(name, got, want):
 assert dist.is_initialized() and dist.get_backend() == "gloo"
 
 # all_reduce, every op, blocking and async
-for op, reduce in [(dist.ReduceOp.SUM, np.sum), (dist.ReduceOp.AVG, np.mean),
-                   (dist.ReduceOp.MIN, np.min), (dist.ReduceOp.MAX, np.max),
-                   (dist.ReduceOp.PRODUCT, np.prod)]:
+for op, reduce in [
+    (dist.ReduceOp.SUM, np.sum),
+    (dist.ReduceOp.AVG, np.mean),
+    (dist.ReduceOp.MIN, np.min),
+    (dist.ReduceOp.MAX, np.max),
+    (dist.ReduceOp.PRODUCT, np.prod),
+]:
     want = reduce(np.stack([data(r) for r in RANKS]), axis=0)
     t = ember.tensor(data(rank))
     memory = t.numpy()
@@ -67,8 +71,7 @@ check("broadcast async", t, data(world - 1))
 for dst in RANKS:
     t = ember.tensor(data(rank))
     dist.reduce(t, dst=dst, op=dist.ReduceOp.MAX)
-    check(f"reduce dst={dst}", t, np.max([data(r) for r in RANKS], 0) if rank == dst
-          else data(rank))
+    check(f"reduce dst={dst}", t, np.max([data(r) for r in RANKS], 0) if rank == dst else data(rank))
 
 # all_gather / all_gather_into_tensor
 out = [ember.zeros(2, 3) for _ in RANKS]

@@ -14,8 +14,7 @@ STEPS, BATCH = 4, 6
 
 def make_model(seed):
     ember.manual_seed(seed)
-    return nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(),
-                         nn.Linear(16, 3))
+    return nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
 
 
 rng = np.random.default_rng(0)  # the same data on every rank
@@ -28,7 +27,7 @@ def train(model, shard):
     for step in range(STEPS):
         x, y = xs[step], ys[step]
         if shard:
-            x, y = x[rank * BATCH:(rank + 1) * BATCH], y[rank * BATCH:(rank + 1) * BATCH]
+            x, y = x[rank * BATCH : (rank + 1) * BATCH], y[rank * BATCH : (rank + 1) * BATCH]
         opt.zero_grad()
         nn.functional.cross_entropy(model(ember.tensor(x)), ember.tensor(y)).backward()
         opt.step()
@@ -46,8 +45,13 @@ for (name, p), q in zip(ddp.module.named_parameters(), reference.parameters()):
     dist.all_gather(everyone, p.detach())
     for other in everyone:
         assert np.array_equal(other.numpy(), p.detach().numpy()), f"{name} differs across ranks"
-    np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5,
-                               err_msg=f"{name}: DDP != one process on the whole batch")
+    np.testing.assert_allclose(
+        p.detach().numpy(),
+        q.detach().numpy(),
+        rtol=1e-4,
+        atol=1e-5,
+        err_msg=f"{name}: DDP != one process on the whole batch",
+    )
 
 # overlap: buckets start in order, the first before backward has produced every gradient
 log = ddp.reducer.launch_log
@@ -91,10 +95,10 @@ branchy = DDP(Branchy(), find_unused_parameters=True)
 ones = ember.ones(2, 4)
 branchy(ones, use_extra=rank == 0).sum().backward()
 assert branchy.module.never.weight.grad is None
-local = ember.autograd.grad(branchy.module.extra(branchy.module.trunk(ones)).sum(),
-                            branchy.module.extra.weight)[0]
-np.testing.assert_allclose(branchy.module.extra.weight.grad.numpy(), local.numpy() / world,
-                           rtol=1e-5)
+local = ember.autograd.grad(
+    branchy.module.extra(branchy.module.trunk(ones)).sum(), branchy.module.extra.weight
+)[0]
+np.testing.assert_allclose(branchy.module.extra.weight.grad.numpy(), local.numpy() / world, rtol=1e-5)
 
 # without it, a parameter that gets no gradient is reported at the next forward
 ember.manual_seed(5)

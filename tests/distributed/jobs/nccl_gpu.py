@@ -1,7 +1,7 @@
 """The GPU check of the NCCL path: collectives and DDP on CUDA tensors, one GPU per rank.
 
-    ember-run --nproc-per-node 1 tests/distributed/jobs/nccl_gpu.py    # one GPU: world size 1
-    ember-run --nproc-per-node 2 tests/distributed/jobs/nccl_gpu.py    # two GPUs or more
+ember-run --nproc-per-node 1 tests/distributed/jobs/nccl_gpu.py    # one GPU: world size 1
+ember-run --nproc-per-node 2 tests/distributed/jobs/nccl_gpu.py    # two GPUs or more
 """
 
 import os
@@ -21,8 +21,12 @@ def on_gpu(values):
     return ember.tensor(np.asarray(values, dtype=np.float32), device=device)
 
 
-for op, reduce in [(dist.ReduceOp.SUM, np.sum), (dist.ReduceOp.AVG, np.mean),
-                   (dist.ReduceOp.MAX, np.max), (dist.ReduceOp.MIN, np.min)]:
+for op, reduce in [
+    (dist.ReduceOp.SUM, np.sum),
+    (dist.ReduceOp.AVG, np.mean),
+    (dist.ReduceOp.MAX, np.max),
+    (dist.ReduceOp.MIN, np.min),
+]:
     t = on_gpu([rank + 1.0, 2.0 * rank])
     dist.all_reduce(t, op=op)
     want = reduce([[r + 1.0, 2.0 * r] for r in range(world)], axis=0)

@@ -74,8 +74,12 @@ def mlp():
 
 def cnn_bn_flatten():
     net = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(4 * 4 * 4, 5),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 5),
     )
     return net, ember.randn(3, 1, 8, 8)
 
@@ -87,8 +91,13 @@ def linear_bn():
 
 def conv1d():
     net = nn.Sequential(
-        nn.Conv1d(2, 3, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.AvgPool1d(2), nn.Conv1d(3, 2, 1),
-        nn.Flatten(), nn.Linear(2 * 3, 1),
+        nn.Conv1d(2, 3, 3),
+        nn.BatchNorm1d(3),
+        nn.ReLU(),
+        nn.AvgPool1d(2),
+        nn.Conv1d(3, 2, 1),
+        nn.Flatten(),
+        nn.Linear(2 * 3, 1),
     )
     return net, ember.randn(2, 2, 8)
 
@@ -104,8 +113,16 @@ def warmed(net, x):
 
 def activations():
     net = nn.Sequential(
-        nn.Linear(3, 4), nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(4, 4), nn.LeakyReLU(),
-        nn.GELU(), nn.Linear(4, 4), nn.ELU(), nn.Softplus(), nn.Linear(4, 1),
+        nn.Linear(3, 4),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.5),
+        nn.Linear(4, 4),
+        nn.LeakyReLU(),
+        nn.GELU(),
+        nn.Linear(4, 4),
+        nn.ELU(),
+        nn.Softplus(),
+        nn.Linear(4, 1),
     )
     return net, ember.randn(5, 3)
 

@@ -52,10 +52,14 @@ def test_deepen_named_sequential_and_custom_attribute():
     assert _close(_out(cnn, x), before)
 
 
-@pytest.mark.parametrize("build,name,kind", [
-    (cnn_bn_flatten, "0", nn.Conv2d), (conv1d, "0", nn.Conv1d),
-    (lambda: (Embedder(), ember.tensor([[1, 2], [3, 4]])), "emb", nn.Linear),
-])
+@pytest.mark.parametrize(
+    "build,name,kind",
+    [
+        (cnn_bn_flatten, "0", nn.Conv2d),
+        (conv1d, "0", nn.Conv1d),
+        (lambda: (Embedder(), ember.tensor([[1, 2], [3, 4]])), "emb", nn.Linear),
+    ],
+)
 def test_deepen_every_kind_preserves_output(build, name, kind):
     ember.manual_seed(0)
     net, x = build()

@@ -16,8 +16,7 @@ def _snapshot(net, opt=None):
     arrays = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     state = None
     if opt is not None:
-        state = {id(p): {k: v.detach().numpy().copy() for k, v in s.items()}
-                 for p, s in opt.state.items()}
+        state = {id(p): {k: v.detach().numpy().copy() for k, v in s.items()} for p, s in opt.state.items()}
     return repr(net), arrays, state
 
 
@@ -29,9 +28,9 @@ def _assert_untouched(net, snap, opt=None):
     for k, v in arrays.items():
         assert (now[k].detach().numpy() == v).all(), k
     if opt is not None:
-        assert {id(p): {k: v.detach().numpy().tolist() for k, v in s.items()}
-                for p, s in opt.state.items()} == {
-            i: {k: v.tolist() for k, v in s.items()} for i, s in state.items()}
+        assert {
+            id(p): {k: v.detach().numpy().tolist() for k, v in s.items()} for p, s in opt.state.items()
+        } == {i: {k: v.tolist() for k, v in s.items()} for i, s in state.items()}
 
 
 class Attention(nn.Module):
@@ -75,19 +74,35 @@ def _opt_after_a_step(net, x):
 
 
 CASES = [
-    ("layernorm", lambda: nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 2)),
-     (4, 3), "0", "normalises over the grown features"),
+    (
+        "layernorm",
+        lambda: nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 2)),
+        (4, 3),
+        "0",
+        "normalises over the grown features",
+    ),
     ("attention", Attention, (2, 5, 3), "proj", "heads"),
     ("residual-untied", Residual, (4, 3), "a", r"widen_\(model, \['a', 'b'\]"),
     ("model-output", lambda: mlp()[0], (5, 4), "2", "model's output"),
     ("softmax-between", Softmaxed, (4, 3), "a", "Softmax"),
     ("per-unit-parameter", Scaled, (4, 3), "a", "parameter 'scale'"),
     ("not-a-producer", lambda: mlp()[0], (5, 4), "1", "ReLU"),
-    ("grouped-conv", lambda: nn.Sequential(nn.Conv2d(2, 4, 3, groups=2), nn.Conv2d(4, 1, 1)),
-     (1, 2, 5, 5), "0", "groups=2"),
-    ("depthwise-consumer",
-     lambda: nn.Sequential(nn.Conv2d(2, 4, 3), nn.Conv2d(4, 4, 3, groups=4), nn.Flatten(),
-                           nn.Linear(4, 1)), (1, 2, 5, 5), "0", "groups=4"),
+    (
+        "grouped-conv",
+        lambda: nn.Sequential(nn.Conv2d(2, 4, 3, groups=2), nn.Conv2d(4, 1, 1)),
+        (1, 2, 5, 5),
+        "0",
+        "groups=2",
+    ),
+    (
+        "depthwise-consumer",
+        lambda: nn.Sequential(
+            nn.Conv2d(2, 4, 3), nn.Conv2d(4, 4, 3, groups=4), nn.Flatten(), nn.Linear(4, 1)
+        ),
+        (1, 2, 5, 5),
+        "0",
+        "groups=4",
+    ),
     ("unknown-name", lambda: mlp()[0], (5, 4), "nope", "no module 'nope'"),
 ]
 

@@ -38,26 +38,34 @@ def _state(opt, p, key):
 
 def _sources(old_rows, new_rows, old):
     """For each new unit, the old unit it copies (found by equal incoming weights)."""
-    return [next(u for u in range(old) if (new_rows[j] == old_rows[u]).all())
-            for j in range(old, len(new_rows))]
+    return [
+        next(u for u in range(old) if (new_rows[j] == old_rows[u]).all()) for j in range(old, len(new_rows))
+    ]
 
 
-@pytest.mark.parametrize("make_opt", [
-    lambda ps: ember.optim.SGD(ps, lr=0.05, momentum=0.9),
-    lambda ps: ember.optim.Adam(ps, lr=0.01),
-    lambda ps: ember.optim.AdamW(ps, lr=0.01, amsgrad=True),
-    lambda ps: ember.optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True),
-    lambda ps: ember.optim.Adagrad(ps, lr=0.01),
-], ids=["sgd-momentum", "adam", "adamw-amsgrad", "rmsprop-centered", "adagrad"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: ember.optim.SGD(ps, lr=0.05, momentum=0.9),
+        lambda ps: ember.optim.Adam(ps, lr=0.01),
+        lambda ps: ember.optim.AdamW(ps, lr=0.01, amsgrad=True),
+        lambda ps: ember.optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True),
+        lambda ps: ember.optim.Adagrad(ps, lr=0.01),
+    ],
+    ids=["sgd-momentum", "adam", "adamw-amsgrad", "rmsprop-centered", "adagrad"],
+)
 def test_state_follows_the_units_value_by_value(make_opt):
     net, x, y = _problem()
     opt = make_opt(net.parameters())
     _train(net, opt, x, y, 3)
     fc1, fc2 = net[0], net[2]
     keys = list(opt.state[fc1.weight])
-    before = {(name, k): _state(opt, p, k) for name, p in
-              [("w1", fc1.weight), ("b1", fc1.bias), ("w2", fc2.weight), ("b2", fc2.bias)]
-              for k in keys if opt.state[p][k].dim() > 0}
+    before = {
+        (name, k): _state(opt, p, k)
+        for name, p in [("w1", fc1.weight), ("b1", fc1.bias), ("w2", fc2.weight), ("b2", fc2.bias)]
+        for k in keys
+        if opt.state[p][k].dim() > 0
+    }
     steps = {k: float(opt.state[fc1.weight][k]) for k in keys if opt.state[fc1.weight][k].dim() == 0}
     w1 = fc1.weight.detach().numpy().copy()
     widen_(net, "0", 5, example_input=x, optimizer=opt)
@@ -97,8 +105,10 @@ def test_adam_next_step_is_split_like_the_weights():
 @pytest.mark.parametrize("name", ["sgd", "adam"])
 def test_training_continues_and_the_loss_keeps_falling(name):
     net, x, y = _problem(4)
-    make = {"sgd": lambda: ember.optim.SGD(net.parameters(), lr=0.05, momentum=0.9),
-            "adam": lambda: ember.optim.Adam(net.parameters(), lr=0.02)}[name]
+    make = {
+        "sgd": lambda: ember.optim.SGD(net.parameters(), lr=0.05, momentum=0.9),
+        "adam": lambda: ember.optim.Adam(net.parameters(), lr=0.02),
+    }[name]
     opt = make()
     sched = ember.optim.lr_scheduler.StepLR(opt, step_size=100, gamma=0.5)
     _train(net, opt, x, y, 20)
@@ -142,9 +152,7 @@ def test_batchnorm_state_and_conv_consumer_state_follow():
 
 def test_new_layer_joins_the_group_with_fresh_state_and_names_follow():
     net, x, y = _problem(6)
-    opt = ember.optim.SGD(
-        [{"params": list(net.named_parameters()), "lr": 0.03, "momentum": 0.5}]
-    )
+    opt = ember.optim.SGD([{"params": list(net.named_parameters()), "lr": 0.03, "momentum": 0.5}])
     _train(net, opt, x, y, 2)
     deepen_(net, "0", example_input=x, optimizer=opt)
     group = opt.param_groups[0]
@@ -153,7 +161,11 @@ def test_new_layer_joins_the_group_with_fresh_state_and_names_follow():
     assert any(p is new.weight for p in group["params"])
     assert not opt.state.get(new.weight)  # zero state: initialised on its first step
     assert group["param_names"] == [n for n, _ in net.named_parameters()][:2] + [
-        "3.weight", "3.bias", "1.weight", "1.bias"]
+        "3.weight",
+        "3.bias",
+        "1.weight",
+        "1.bias",
+    ]
     _train(net, opt, x, y, 2)
     assert opt.state[new.weight]["momentum_buffer"].shape == (3, 3)
 

@@ -32,8 +32,11 @@ def test_widen_preserves_output(case):
     assert report.new_width == width and report.parameters_added > 0
     first = names if isinstance(names, str) else names[0]
     layer = net.get_submodule(first)
-    widths = (getattr(layer, "out_features", None), getattr(layer, "out_channels", None),
-              getattr(layer, "embedding_dim", None))
+    widths = (
+        getattr(layer, "out_features", None),
+        getattr(layer, "out_channels", None),
+        getattr(layer, "embedding_dim", None),
+    )
     assert width in widths
     net.train()
     out = net(x)  # training mode (BatchNorm on batch statistics) runs too

@@ -32,8 +32,9 @@ def test_state_dict_has_the_module_prefix_as_pytorch(monkeypatch):
     monkeypatch.setattr(data_parallel, "_warned", [True])
     torch = torch_or_skip()
     ours = sorted(nn.DataParallel(_model()).state_dict())
-    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6),
-                                 torch.nn.ReLU(), torch.nn.Linear(6, 2))
+    tmodel = torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Linear(6, 2)
+    )
     assert ours == sorted(torch.nn.DataParallel(tmodel).state_dict())
 
 
