@@ -16,8 +16,10 @@ import os
 import warnings
 
 from ember.backend import flags
+from ember.backend.errors import OutOfMemoryError  # torch.OutOfMemoryError: the one class
 
 __all__ = [
+    "OutOfMemoryError",
     "are_deterministic_algorithms_enabled",
     "get_default_device",
     "get_deterministic_debug_mode",
