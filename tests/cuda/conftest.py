@@ -22,6 +22,14 @@ def device_suite_active() -> bool:
     )
 
 
+# Without a device, the suite is not collected here at all (rather than skipped test by test):
+# test_stand_in.py runs it in a subprocess on the stand-in, so it still runs in every test run,
+# and the closing line's count of skipped tests stays the count of PyTorch comparisons.
+collect_ignore_glob = (
+    [] if device_suite_active() else ["test_*_on_cuda.py", "test_cuda_api.py", "test_transfers.py"]
+)
+
+
 @pytest.fixture
 def device():
     if not device_suite_active():
