@@ -29,6 +29,7 @@ def _load():
             from ember import backend
 
             backend.register_array_type(cupy.ndarray, cupy)
+            _track_peak(cupy)
         except Exception as exc:  # ImportError, or CUDA driver errors when no GPU is present
             _import_error = exc
     return _cupy
@@ -219,6 +220,35 @@ def out_of_memory(exc: BaseException, op: str, request: str):
 
 # -- memory statistics: CuPy's default memory pool ------------------------------------------------
 _peak = {"allocated": 0, "reserved": 0}
+_tracker = None
+
+
+def _track_peak(cupy) -> None:
+    """Count the pool's allocations as they happen, so that the peak is the true peak and not
+    the largest value seen when someone asked. A CuPy memory hook, installed for the thread that
+    loaded CUDA (CuPy's hooks are per thread); a hook costs about a microsecond an allocation."""
+    global _tracker
+
+    class _PeakTracker(cupy.cuda.MemoryHook):
+        name = "ember_peak_tracker"
+
+        def __init__(self) -> None:
+            self.current = cupy.get_default_memory_pool().used_bytes()
+            self.peak = self.current
+
+        def malloc_postprocess(self, **info) -> None:
+            self.current += info.get("mem_size", 0)
+            if self.current > self.peak:
+                self.peak = self.current
+
+        def free_postprocess(self, **info) -> None:
+            self.current -= info.get("mem_size", 0)
+
+    try:
+        _tracker = _PeakTracker()
+        _tracker.__enter__()
+    except Exception:  # an older CuPy without memory hooks: peaks are then sampled on queries
+        _tracker = None
 
 
 def _pool():
@@ -232,7 +262,8 @@ def memory_allocated(index: int | None = None) -> int:
 
 
 def max_memory_allocated(index: int | None = None) -> int:
-    return max(_peak["allocated"], memory_allocated(index))
+    tracked = _tracker.peak if _tracker is not None else 0
+    return max(_peak["allocated"], tracked, memory_allocated(index))
 
 
 def memory_reserved(index: int | None = None) -> int:
@@ -248,6 +279,8 @@ def max_memory_reserved(index: int | None = None) -> int:
 def reset_peak_memory_stats(index: int | None = None) -> None:
     _peak["allocated"] = memory_allocated(index)
     _peak["reserved"] = memory_reserved(index)
+    if _tracker is not None:
+        _tracker.current = _tracker.peak = _peak["allocated"]
 
 
 def mem_get_info(index: int | None = None) -> tuple[int, int]:
