@@ -1,6 +1,7 @@
 """The Learner on two ranks: it wraps the model in DDP and the loader in DistributedSampler."""
 
 import numpy as np
+
 import ember
 import ember.distributed as dist
 from ember import nn
