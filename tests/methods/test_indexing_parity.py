@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import ember
 from tests.helpers import torch_or_skip
 
-torch = torch_or_skip()
+torch = torch_or_skip(module=True)
 
 SETTINGS = settings(
     max_examples=60,

@@ -38,7 +38,7 @@ def _run(ember_cls, torch_cls, shapes, kwargs, steps=6, sparse_rows=False):
 def test_sparse_adam_matches_torch_sparse_gradients(kwargs):
     ep, tp, opt = _run(
         ember.optim.SparseAdam,
-        __import__("torch").optim.SparseAdam,
+        torch_or_skip().optim.SparseAdam,
         [(6, 3), (4, 2)],
         kwargs,
         sparse_rows=True,
@@ -72,7 +72,7 @@ def test_sparse_adam_trains_an_embedding_and_leaves_untouched_rows():
 )
 def test_muon_matches_torch_within_bfloat16(kwargs):
     """PyTorch orthogonalises in bfloat16, ember in the parameter's dtype: ~1e-2 apart."""
-    ep, tp, _ = _run(ember.optim.Muon, __import__("torch").optim.Muon, [(4, 3), (2, 5)], kwargs)
+    ep, tp, _ = _run(ember.optim.Muon, torch_or_skip().optim.Muon, [(4, 3), (2, 5)], kwargs)
     for e, t in zip(ep, tp):
         np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), atol=1e-2)
 
