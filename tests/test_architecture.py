@@ -110,7 +110,7 @@ ALLOWED_CLIMBS = {
 NUMPY_FREE = ("ember.ops", "ember.nn", "ember.optim")
 ARRAY_MODULES = ("numpy", "cupy", "cupyx")
 ALLOWED_NUMPY = {
-    "ember.ops.indexing": "cupyx.scatter_add, a scatter kernel that belongs in ember.backend; " + _OPS_BRANCH,
+    "ember.ops.indexing": "cupyx.scatter_add, a scatter kernel that belongs in ember.backend; " + _OPS_BRANCH
 }
 
 

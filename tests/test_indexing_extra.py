@@ -115,14 +115,7 @@ def test_setitem_bumps_version_and_saved_tensors_notice():
 
 # -- setitem with autograd -----------------------------------------------------------------
 @pytest.mark.parametrize(
-    "key",
-    [
-        (slice(1, None), 0),
-        (Ellipsis, 1),
-        ([0, 2], slice(None)),
-        "mask",
-        (1, [3, 0]),
-    ],
+    "key", [(slice(1, None), 0), (Ellipsis, 1), ([0, 2], slice(None)), "mask", (1, [3, 0])]
 )
 def test_setitem_gradients_flow_to_base_and_value(key):
     torch = torch_or_skip()

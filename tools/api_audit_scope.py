@@ -199,7 +199,7 @@ _PER_NAMESPACE = {
                 r"device_memory_used|lru_cache|classproperty|DeferredCudaCallError|"
                 r"CudaError|has_magma"
             ),
-        ),
+        )
     ],
     "torch.backends.cuda": [
         (
@@ -209,7 +209,7 @@ _PER_NAMESPACE = {
                 r"preferred_.*_library|is_ck_sdpa_available|SDPAParams|"
                 r"can_use_.*_attention"
             ),
-        ),
+        )
     ],
     "torch.backends.mps": [(VENDOR, r"get_core_count|get_name|is_macos.*")],
 }

@@ -251,11 +251,7 @@ def check_workload(ember, name: str):
         gpu.step()
     ember.cuda.synchronize()
     step_ms = (time.perf_counter() - start) / 3 * 1e3
-    return {
-        "losses_cpu_gpu": losses,
-        "max_param_diff": worst,
-        "gpu_step_ms_measured": round(step_ms, 3),
-    }
+    return {"losses_cpu_gpu": losses, "max_param_diff": worst, "gpu_step_ms_measured": round(step_ms, 3)}
 
 
 def suite_summary(xml_path: Path) -> dict:

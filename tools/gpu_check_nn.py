@@ -88,10 +88,7 @@ checks = {
         rng.standard_normal((1, 2, 3, 4, 5)),
         rng.uniform(-1.3, 1.3, (1, 2, 3, 2, 3)),
     ),
-    "affine_grid": (
-        lambda t: F.affine_grid(t, [2, 3, 4, 5], False),
-        rng.standard_normal((2, 2, 3)),
-    ),
+    "affine_grid": (lambda t: F.affine_grid(t, [2, 3, 4, 5], False), rng.standard_normal((2, 2, 3))),
     "cross_map_lrn": (lambda x: nn.CrossMapLRN2d(3, 0.1)(x), rng.standard_normal((2, 5, 3, 3))),
     "channel_shuffle": (lambda x: F.channel_shuffle(x, 2), rng.standard_normal((2, 4, 3))),
     "pad3d_reflect": (lambda x: nn.ReflectionPad3d(1)(x), rng.standard_normal((1, 2, 3, 3, 3))),
@@ -114,11 +111,7 @@ try:
     print("gumbel", F.gumbel_softmax(x, hard=True).sum(-1).cpu().tolist())
     lin = nn.LazyLinear(3).cuda()
     print("lazy", lin(ember.randn(2, 4, device="cuda")).shape, lin.weight.device)
-    for cls, kw in [
-        (ember.optim.Adafactor, {}),
-        (ember.optim.SparseAdam, {}),
-        (ember.optim.Muon, {}),
-    ]:
+    for cls, kw in [(ember.optim.Adafactor, {}), (ember.optim.SparseAdam, {}), (ember.optim.Muon, {})]:
         res = []
         for dev in ("cpu", "cuda"):
             w = ember.tensor(np.arange(12.0).reshape(3, 4) / 10, device=dev, requires_grad=True)
@@ -131,9 +124,6 @@ try:
     o = nn.utils.parametrizations.orthogonal(nn.Linear(4, 4).cuda())
     q = o.weight.detach().cpu().numpy()
     print("orthogonal", np.abs(q.T @ q - np.eye(4)).max())
-    print(
-        "jacobian",
-        AF.jacobian(lambda t: t.exp(), ember.ones(3, device="cuda")).cpu().numpy().diagonal(),
-    )
+    print("jacobian", AF.jacobian(lambda t: t.exp(), ember.ones(3, device="cuda")).cpu().numpy().diagonal())
 except Exception:  # noqa: BLE001 - print it: this is a report
     traceback.print_exc()

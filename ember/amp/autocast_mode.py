@@ -34,16 +34,7 @@ __all__ = [
     "is_autocast_available",
 ]
 
-LOWER = frozenset(
-    {
-        "MatMul",
-        "Linear",
-        "Conv2d",
-        "Einsum",
-        "ScaledDotProductAttention",
-        "LSTMLayer",
-    }
-)
+LOWER = frozenset({"MatMul", "Linear", "Conv2d", "Einsum", "ScaledDotProductAttention", "LSTMLayer"})
 FLOAT32 = frozenset(
     {
         "Softmax",
@@ -183,11 +174,7 @@ class autocast:
     """
 
     def __init__(
-        self,
-        device_type: str = "cuda",
-        dtype=None,
-        enabled: bool = True,
-        cache_enabled: bool | None = None,
+        self, device_type: str = "cuda", dtype=None, enabled: bool = True, cache_enabled: bool | None = None
     ) -> None:
         if device_type not in _DEFAULT_DTYPE:
             raise RuntimeError(f"autocast: unsupported device_type {device_type!r}; expected 'cuda' or 'cpu'")

@@ -21,16 +21,7 @@ import numpy as np
 from ember.backend.allocator import keep_freed_memory
 from ember.device import as_device, device
 
-__all__ = [
-    "HOST_ARRAY",
-    "device_of",
-    "fake_cuda_enabled",
-    "for_xp",
-    "get",
-    "to_device",
-    "writeable",
-    "xp_of",
-]
+__all__ = ["HOST_ARRAY", "device_of", "fake_cuda_enabled", "for_xp", "get", "to_device", "writeable", "xp_of"]
 
 keep_freed_memory()
 

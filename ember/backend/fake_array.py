@@ -124,8 +124,7 @@ class _Flags:
 
     def __getitem__(self, name: str) -> bool:
         return getattr(
-            self,
-            {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous", "OWNDATA": "owndata"}[name],
+            self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous", "OWNDATA": "owndata"}[name]
         )
 
 

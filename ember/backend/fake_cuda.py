@@ -29,12 +29,8 @@ from ember.backend.fake_array import (
     wrap,
     xp,
 )
-from ember.backend.fake_array import (
-    _unwrap_key as unwrap_key,
-)
-from ember.backend.fake_array import (
-    current_device as _current,
-)
+from ember.backend.fake_array import _unwrap_key as unwrap_key
+from ember.backend.fake_array import current_device as _current
 from ember.backend.scatter import at_in_rounds
 from ember.device import device
 

@@ -13,12 +13,7 @@ from collections.abc import Iterator
 
 from ember.backend import flags as _flags
 
-__all__ = [
-    "flags",
-    "is_acceptable",
-    "is_available",
-    "version",
-]
+__all__ = ["flags", "is_acceptable", "is_available", "version"]
 
 
 def is_available() -> bool:

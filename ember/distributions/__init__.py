@@ -44,10 +44,7 @@ from ember.distributions.multinomial import Multinomial
 from ember.distributions.multivariate_normal import MultivariateNormal
 from ember.distributions.negative_binomial import NegativeBinomial
 from ember.distributions.normal import Normal
-from ember.distributions.one_hot_categorical import (
-    OneHotCategorical,
-    OneHotCategoricalStraightThrough,
-)
+from ember.distributions.one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from ember.distributions.pareto import Pareto
 from ember.distributions.poisson import Poisson
 from ember.distributions.relaxed_bernoulli import LogitRelaxedBernoulli, RelaxedBernoulli

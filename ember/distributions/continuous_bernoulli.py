@@ -28,10 +28,7 @@ __all__ = ["ContinuousBernoulli"]
 class ContinuousBernoulli(ExponentialFamily):
     """Continuous Bernoulli on [0, 1] with ``probs`` (or ``logits``)."""
 
-    arg_constraints: ClassVar[dict] = {
-        "probs": constraints.unit_interval,
-        "logits": constraints.real,
-    }
+    arg_constraints: ClassVar[dict] = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     _mean_carrier_measure = 0
     has_rsample = True

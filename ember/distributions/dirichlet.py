@@ -20,9 +20,7 @@ class Dirichlet(ExponentialFamily):
     ``rsample`` normalises reparameterised Gamma samples, so gradients reach ``concentration``.
     """
 
-    arg_constraints: ClassVar[dict] = {
-        "concentration": constraints.independent(constraints.positive, 1),
-    }
+    arg_constraints: ClassVar[dict] = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
 

@@ -20,10 +20,7 @@ class Gamma(ExponentialFamily):
     ``rsample`` differentiates through the sampler by implicit reparameterisation.
     """
 
-    arg_constraints: ClassVar[dict] = {
-        "concentration": constraints.positive,
-        "rate": constraints.positive,
-    }
+    arg_constraints: ClassVar[dict] = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0

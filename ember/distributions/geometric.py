@@ -54,10 +54,7 @@ class _ProbsOrLogits(Distribution):
 class Geometric(_ProbsOrLogits):
     """The number of failures before the first success in Bernoulli(``probs``) trials."""
 
-    arg_constraints: ClassVar[dict] = {
-        "probs": constraints.unit_interval,
-        "logits": constraints.real,
-    }
+    arg_constraints: ClassVar[dict] = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):

@@ -10,10 +10,7 @@ from ember.distributions._special import lgamma
 from ember.distributions.binomial import Binomial
 from ember.distributions.categorical import Categorical
 from ember.distributions.distribution import Distribution
-from ember.distributions.utils import (
-    as_size,
-    broadcast_all,
-)
+from ember.distributions.utils import as_size, broadcast_all
 from ember.tensor import Size
 
 __all__ = ["Multinomial"]
@@ -22,10 +19,7 @@ __all__ = ["Multinomial"]
 class Multinomial(Distribution):
     """Counts of each of K categories in ``total_count`` draws from ``probs`` (or ``logits``)."""
 
-    arg_constraints: ClassVar[dict] = {
-        "probs": constraints.simplex,
-        "logits": constraints.real_vector,
-    }
+    arg_constraints: ClassVar[dict] = {"probs": constraints.simplex, "logits": constraints.real_vector}
 
     def __init__(self, total_count: int = 1, probs=None, logits=None, validate_args=None):
         if not isinstance(total_count, int):

@@ -10,12 +10,7 @@ from ember.distributions._special import lgamma
 from ember.distributions.distribution import Distribution
 from ember.distributions.gamma import Gamma
 from ember.distributions.geometric import _ProbsOrLogits
-from ember.distributions.utils import (
-    as_size,
-    broadcast_all,
-    host_sample,
-    softplus,
-)
+from ember.distributions.utils import as_size, broadcast_all, host_sample, softplus
 
 __all__ = ["NegativeBinomial"]
 

@@ -18,10 +18,7 @@ __all__ = ["Pareto"]
 class Pareto(TransformedDistribution):
     """Pareto Type I: ``scale * exp(E)`` for ``E ~ Exponential(alpha)``."""
 
-    arg_constraints: ClassVar[dict] = {
-        "alpha": constraints.positive,
-        "scale": constraints.positive,
-    }
+    arg_constraints: ClassVar[dict] = {"alpha": constraints.positive, "scale": constraints.positive}
 
     def __init__(self, scale, alpha, validate_args=None):
         self.scale, self.alpha = broadcast_all(scale, alpha)

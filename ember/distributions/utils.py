@@ -9,13 +9,7 @@ import ember
 from ember import dtypes
 from ember.tensor import Size, Tensor
 
-__all__ = [
-    "broadcast_all",
-    "clamp_probs",
-    "lazy_property",
-    "logits_to_probs",
-    "probs_to_logits",
-]
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
 
 euler_constant = 0.57721566490153286060
 

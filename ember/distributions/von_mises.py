@@ -17,10 +17,7 @@ __all__ = ["VonMises"]
 class VonMises(Distribution):
     """Von Mises distribution with mean direction ``loc`` and ``concentration``."""
 
-    arg_constraints: ClassVar[dict] = {
-        "loc": constraints.real,
-        "concentration": constraints.positive,
-    }
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "concentration": constraints.positive}
     support = constraints.real
     has_rsample = False
 

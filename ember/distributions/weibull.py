@@ -18,10 +18,7 @@ __all__ = ["Weibull"]
 class Weibull(TransformedDistribution):
     """Weibull with ``scale`` and shape ``concentration``."""
 
-    arg_constraints: ClassVar[dict] = {
-        "scale": constraints.positive,
-        "concentration": constraints.positive,
-    }
+    arg_constraints: ClassVar[dict] = {"scale": constraints.positive, "concentration": constraints.positive}
     support = constraints.positive
 
     def __init__(self, scale, concentration, validate_args=None):

@@ -7,13 +7,7 @@ import string
 from ember import dtypes
 from ember.amp.autocast_mode import autocast_to
 from ember.layouts import strided
-from ember.methods.decompositions import (
-    DecompositionMethods,
-    lu_unpack,
-    pca_lowrank,
-    svd_lowrank,
-    vander,
-)
+from ember.methods.decompositions import DecompositionMethods, lu_unpack, pca_lowrank, svd_lowrank, vander
 from ember.ops import linalg
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)

@@ -67,17 +67,7 @@ __all__ = [
 _VALUE_INPLACE = (
     _MATH_INPLACE
     + _STATS_INPLACE
-    + [
-        "addbmm",
-        "addmm",
-        "addmv",
-        "addr",
-        "baddbmm",
-        "cumprod",
-        "cumsum",
-        "scatter_reduce",
-        "index_reduce",
-    ]
+    + ["addbmm", "addmm", "addmv", "addr", "baddbmm", "cumprod", "cumsum", "scatter_reduce", "index_reduce"]
 )
 # PyTorch's top-level in-place functions: ``ember.abs_(x)`` is ``x.abs_()``
 INPLACE_FUNCTIONS = [

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from ember.ops import Primitive
-from ember.ops.elementwise import (
-    _as_array,
-    _quiet,
-    _zeros_like,
-)
+from ember.ops.elementwise import _as_array, _quiet, _zeros_like
 
 
 # -- binary ops ------------------------------------------------------------------------------

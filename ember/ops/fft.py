@@ -32,12 +32,7 @@ class C2C(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        return (
-            C2C.apply(grad, ctx.dims, DUAL_NORM[ctx.norm], not ctx.forward_direction),
-            None,
-            None,
-            None,
-        )
+        return (C2C.apply(grad, ctx.dims, DUAL_NORM[ctx.norm], not ctx.forward_direction), None, None, None)
 
 
 class R2C(Primitive):

@@ -101,10 +101,7 @@ def ldl_solve_one(xp, packed, pivots, b):
             first, second = packed[k, k] / off, packed[k + 1, k + 1] / off
             denominator = first * second - 1
             top, bottom = x[k] / off, x[k + 1] / off
-            x[k], x[k + 1] = (
-                (second * top - bottom) / denominator,
-                (first * bottom - top) / denominator,
-            )
+            x[k], x[k + 1] = ((second * top - bottom) / denominator, (first * bottom - top) / denominator)
             k += 2
     k = n - 1
     while k >= 0:  # then L^T x = y, undoing the interchanges backwards

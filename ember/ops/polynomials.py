@@ -15,14 +15,8 @@ _FAMILIES = {
     "chebyshev_polynomial_w": (lambda x: 2 * x + 1, _TWO_X[1]),
     "hermite_polynomial_h": (lambda x: 2 * x, lambda p, q, x, k: 2 * x * p - 2 * k * q),
     "hermite_polynomial_he": (lambda x: x, lambda p, q, x, k: x * p - k * q),
-    "laguerre_polynomial_l": (
-        lambda x: 1 - x,
-        lambda p, q, x, k: ((2 * k + 1 - x) * p - k * q) / (k + 1),
-    ),
-    "legendre_polynomial_p": (
-        lambda x: x,
-        lambda p, q, x, k: ((2 * k + 1) * x * p - k * q) / (k + 1),
-    ),
+    "laguerre_polynomial_l": (lambda x: 1 - x, lambda p, q, x, k: ((2 * k + 1 - x) * p - k * q) / (k + 1)),
+    "legendre_polynomial_p": (lambda x: x, lambda p, q, x, k: ((2 * k + 1) * x * p - k * q) / (k + 1)),
 }
 
 

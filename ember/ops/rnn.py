@@ -110,13 +110,7 @@ class LSTMLayer(Primitive):
         grad_w = None
         if need[3]:
             grad_w = dgates.reshape(-1, four_h).T @ h_prev.reshape(-1, hidden)
-        return (
-            dgates if need[0] else None,
-            dh if need[1] else None,
-            dc if need[2] else None,
-            grad_w,
-            None,
-        )
+        return (dgates if need[0] else None, dh if need[1] else None, dc if need[2] else None, grad_w, None)
 
 
 def _previous_states(xp, cells, c0, out, h0, reverse):

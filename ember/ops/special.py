@@ -10,14 +10,7 @@ from __future__ import annotations
 import math
 
 from ember import backend
-from ember.ops.elementwise import (
-    _PI,
-    _SQRT_PI_OVER_TWO,
-    _TWO_OVER_SQRT_PI,
-    _OfInput,
-    _OfOutput,
-    _quiet,
-)
+from ember.ops.elementwise import _PI, _SQRT_PI_OVER_TWO, _TWO_OVER_SQRT_PI, _OfInput, _OfOutput, _quiet
 
 
 # -- the error function family -------------------------------------------------------------

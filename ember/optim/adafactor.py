@@ -74,11 +74,7 @@ class Adafactor(Optimizer):
         if data.ndim > 1:
             rows, cols = list(data.shape), list(data.shape)
             rows[-1], cols[-2] = 1, 1
-            return {
-                "step": 0.0,
-                "row_var": xp.zeros(rows, data.dtype),
-                "col_var": xp.zeros(cols, data.dtype),
-            }
+            return {"step": 0.0, "row_var": xp.zeros(rows, data.dtype), "col_var": xp.zeros(cols, data.dtype)}
         return {"step": 0.0, "variance": xp.zeros_like(data)}
 
     def advance(self, group: dict[str, Any], scalars: dict[str, float], fresh: bool) -> Any:

@@ -10,12 +10,7 @@ tensor([[2.],
         [1.]])
 """
 
-from ember.sparse.creation import (
-    check_sparse_tensor_invariants,
-    dense_to_sparse,
-    sparse_coo_tensor,
-    spdiags,
-)
+from ember.sparse.creation import check_sparse_tensor_invariants, dense_to_sparse, sparse_coo_tensor, spdiags
 from ember.sparse.csr import SparseCsrTensor, sparse_csr_tensor
 from ember.sparse.functional import addmm, hspmm, log_softmax, mm, smm, softmax, spmm, sum
 from ember.sparse.legacy import ByteTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor

@@ -28,13 +28,7 @@ import numpy as np
 import ember
 from ember.random import default_generator
 
-__all__ = [
-    "ResumePosition",
-    "gather_state",
-    "latest_checkpoint",
-    "restore_latest",
-    "write_checkpoint",
-]
+__all__ = ["ResumePosition", "gather_state", "latest_checkpoint", "restore_latest", "write_checkpoint"]
 
 FORMAT = "ember.train.checkpoint"
 KEEP = 2

@@ -55,10 +55,7 @@ def test_matches_torch(name, func, args):
     torch = torch_or_skip()
     ours, theirs = _inputs(ember), _inputs(torch)
     if args == "single":
-        _close(
-            getattr(AF, name)(func, ours[0]),
-            getattr(torch.autograd.functional, name)(func, theirs[0]),
-        )
+        _close(getattr(AF, name)(func, ours[0]), getattr(torch.autograd.functional, name)(func, theirs[0]))
         return
     extra_e, extra_t = (), ()
     if args == "v_out":

@@ -25,7 +25,7 @@ DEVICE_WORDS = ("cupy",)
 # (path relative to ember/, rule) -> why the exception is right
 ALLOWED: dict[tuple[str, str], str] = {
     ("distributed/nccl.py", "no-cupy"): "the NCCL communicator drives CuPy's NCCL binding "
-    "(cupy.cuda.nccl), the engine ember's collectives run on; CuPy is imported lazily there",
+    "(cupy.cuda.nccl), the engine ember's collectives run on; CuPy is imported lazily there"
 }
 
 

@@ -17,13 +17,7 @@ def _device(values) -> FakeCudaArray:
 
 @pytest.mark.parametrize(
     "convert",
-    [
-        np.asarray,
-        np.array,
-        np.ascontiguousarray,
-        lambda a: np.asarray([a, a]),
-        lambda a: a.__array__(),
-    ],
+    [np.asarray, np.array, np.ascontiguousarray, lambda a: np.asarray([a, a]), lambda a: a.__array__()],
 )
 def test_implicit_conversion_to_host_raises_as_cupy_does(convert):
     with pytest.raises(TypeError, match="Implicit conversion to a NumPy array is not allowed"):

@@ -41,10 +41,7 @@ def test_devices(device):
     ember.cuda.set_device("cuda:0")
     assert isinstance(ember.cuda.get_device_name(), str) and ember.cuda.get_device_name(0)
     props = ember.cuda.get_device_properties(0)
-    assert props.total_memory > 0 and ember.cuda.get_device_capability() == (
-        props.major,
-        props.minor,
-    )
+    assert props.total_memory > 0 and ember.cuda.get_device_capability() == (props.major, props.minor)
     ember.cuda.synchronize()
     ember.cuda.synchronize("cuda:0")
 

@@ -116,14 +116,8 @@ LAYERS.update(
         "GRUCell": (lambda: nn.GRUCell(6, 3), [X2]),
         "LSTMCell": (lambda: nn.LSTMCell(6, 3), [X2]),
         "MultiheadAttention": (lambda: nn.MultiheadAttention(10, 2), [X3, X3, X3]),
-        "TransformerEncoderLayer": (
-            lambda: nn.TransformerEncoderLayer(10, 2, 16, dropout=0.0),
-            [X3],
-        ),
-        "TransformerDecoderLayer": (
-            lambda: nn.TransformerDecoderLayer(10, 2, 16, dropout=0.0),
-            [X3, X3],
-        ),
+        "TransformerEncoderLayer": (lambda: nn.TransformerEncoderLayer(10, 2, 16, dropout=0.0), [X3]),
+        "TransformerDecoderLayer": (lambda: nn.TransformerDecoderLayer(10, 2, 16, dropout=0.0), [X3, X3]),
         "TransformerEncoder": (
             lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(10, 2, 16, dropout=0.0), 2),
             [X3],
@@ -145,19 +139,13 @@ LAYERS.update(
         "KLDivLoss": (lambda: nn.KLDivLoss(reduction="batchmean"), [X2, _f(4, 6, lo=0.1, hi=1.0)]),
         "PoissonNLLLoss": (nn.PoissonNLLLoss, [X2, _f(4, 6, lo=0.0, hi=3.0)]),
         "GaussianNLLLoss": (nn.GaussianNLLLoss, [X2, X2, _f(4, 6, lo=0.1, hi=1.0)]),
-        "SoftMarginLoss": (
-            nn.SoftMarginLoss,
-            [X2, _const(np.sign(np.arange(24.0) - 11.5).reshape(4, 6))],
-        ),
+        "SoftMarginLoss": (nn.SoftMarginLoss, [X2, _const(np.sign(np.arange(24.0) - 11.5).reshape(4, 6))]),
         "HingeEmbeddingLoss": (
             nn.HingeEmbeddingLoss,
             [X2, _const(np.sign(np.arange(24.0) - 11.5).reshape(4, 6))],
         ),
         "MultiLabelSoftMarginLoss": (nn.MultiLabelSoftMarginLoss, [X2, _i(2, 4, 6)]),
-        "MultiLabelMarginLoss": (
-            nn.MultiLabelMarginLoss,
-            [X2, _const(np.array([[1, 2, -1, 0, 0, 0]] * 4))],
-        ),
+        "MultiLabelMarginLoss": (nn.MultiLabelMarginLoss, [X2, _const(np.array([[1, 2, -1, 0, 0, 0]] * 4))]),
         "MultiMarginLoss": (nn.MultiMarginLoss, [X2, _i(6, 4)]),
         "MarginRankingLoss": (
             nn.MarginRankingLoss,
@@ -314,9 +302,7 @@ def test_layer_on_cuda_matches_cpu(name, device):
         outs = _outputs(module(*inputs))
         weights = [
             ember.tensor(
-                np.random.default_rng(1).standard_normal(tuple(o.shape)),
-                dtype=o.dtype,
-                device=where,
+                np.random.default_rng(1).standard_normal(tuple(o.shape)), dtype=o.dtype, device=where
             )
             for o in outs
             if o.requires_grad

@@ -26,9 +26,7 @@ def test_device_suite_passes_on_the_stand_in():
     if device_suite_active():
         pytest.skip("the device suite runs in this process")
     env = dict(
-        os.environ,
-        EMBER_FAKE_CUDA="1",
-        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        os.environ, EMBER_FAKE_CUDA="1", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     )
     env.pop("PYTEST_XDIST_WORKER", None)
     command = [

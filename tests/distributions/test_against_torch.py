@@ -14,7 +14,7 @@ IDS = [c.name for c in CASES]
 # checked against SciPy instead (tests/distributions/test_against_scipy.py)
 TORCH_FLOAT64_BROKEN = {
     "GeneralizedPareto": "PyTorch's log_prob/cdf compare a float64 concentration with a float32 "
-    "zero and raise",
+    "zero and raise"
 }
 
 

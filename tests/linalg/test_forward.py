@@ -107,14 +107,8 @@ def _torch_cases(torch):
             lambda: la.cross(e(B[:, :3]), e(A[:, :3, :3])),
             lambda: torch.linalg.cross(t(B[:, :3]), t(A[:, :3, :3])),
         ),
-        "vander": (
-            lambda: la.vander(e(B[0, 0]), N=5),
-            lambda: torch.linalg.vander(t(B[0, 0]), N=5),
-        ),
-        "vecdot": (
-            lambda: la.vecdot(e(A), e(B[..., :1])),
-            lambda: torch.linalg.vecdot(t(A), t(B[..., :1])),
-        ),
+        "vander": (lambda: la.vander(e(B[0, 0]), N=5), lambda: torch.linalg.vander(t(B[0, 0]), N=5)),
+        "vecdot": (lambda: la.vecdot(e(A), e(B[..., :1])), lambda: torch.linalg.vecdot(t(A), t(B[..., :1]))),
         "multi_dot": (
             lambda: la.multi_dot([e(B[0, :, 0]), e(A[0]), e(B[0])]),
             lambda: torch.linalg.multi_dot([t(B[0, :, 0]), t(A[0]), t(B[0])]),
@@ -129,10 +123,7 @@ def _torch_cases(torch):
             lambda: la.householder_product(e(TALL), e(np.array([1.2, 0.7]))),
             lambda: torch.linalg.householder_product(t(TALL), t(np.array([1.2, 0.7]))),
         ),
-        "diagonal": (
-            lambda: la.diagonal(e(A), offset=1),
-            lambda: torch.linalg.diagonal(t(A), offset=1),
-        ),
+        "diagonal": (lambda: la.diagonal(e(A), offset=1), lambda: torch.linalg.diagonal(t(A), offset=1)),
         "eigvals": (lambda: la.eigvals(e(A)).abs(), lambda: torch.linalg.eigvals(t(A)).abs()),
         # top-level twins
         "logdet": (lambda: ember.logdet(e(A)), lambda: torch.logdet(t(A))),
@@ -167,10 +158,7 @@ def _torch_cases(torch):
             lambda: ember.triangular_solve(e(B), e(A), True, True)[0],
             lambda: torch.triangular_solve(t(B), t(A), True, True)[0],
         ),
-        "matrix_power": (
-            lambda: ember.matrix_power(e(A), -3),
-            lambda: torch.matrix_power(t(A), -3),
-        ),
+        "matrix_power": (lambda: ember.matrix_power(e(A), -3), lambda: torch.matrix_power(t(A), -3)),
         "geqrf": (lambda: ember.geqrf(e(TALL))[0], lambda: torch.geqrf(t(TALL))[0]),
         "ormqr": (
             lambda: ember.ormqr(*ember.geqrf(e(TALL)), e(B[0, :, :2].repeat(2, 0)[:5]), True, True),

@@ -79,11 +79,7 @@ CASES = {
         lambda t, a: t.linalg.matrix_norm(a, "nuc"),
         (TALL,),
     ),
-    "matrix_norm_2": (
-        lambda a: la.matrix_norm(a, 2),
-        lambda t, a: t.linalg.matrix_norm(a, 2),
-        (TALL,),
-    ),
+    "matrix_norm_2": (lambda a: la.matrix_norm(a, 2), lambda t, a: t.linalg.matrix_norm(a, 2), (TALL,)),
     "cond": (la.cond, "linalg.cond", (SQUARE,)),
     "cross": (la.cross, "linalg.cross", (TALL[:, :3, :], SQUARE)),
     "householder_product": (

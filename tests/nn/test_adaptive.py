@@ -34,9 +34,7 @@ def test_adaptive_log_softmax_matches_torch():
     for pe, pt in zip(e.parameters(), t.parameters()):
         np.testing.assert_allclose(pe.grad.numpy(), pt.grad.numpy(), atol=1e-12)
     np.testing.assert_allclose(
-        e.log_prob(ember.tensor(x)).detach().numpy(),
-        t.log_prob(torch.tensor(x)).detach().numpy(),
-        atol=1e-12,
+        e.log_prob(ember.tensor(x)).detach().numpy(), t.log_prob(torch.tensor(x)).detach().numpy(), atol=1e-12
     )
     np.testing.assert_array_equal(e.predict(ember.tensor(x)).numpy(), t.predict(torch.tensor(x)).numpy())
 
@@ -79,12 +77,7 @@ def test_linear_cross_entropy_matches_torch(x_shape, w_shape, t_shape, kw):
 def test_linear_cross_entropy_loss_module_matches_torch():
     torch = torch_or_skip()
     e = nn.LinearCrossEntropyLoss(
-        3,
-        4,
-        out_features=(2,),
-        bias=True,
-        dtype=ember.float64,
-        options=nn.LinearCrossEntropyOptions(),
+        3, 4, out_features=(2,), bias=True, dtype=ember.float64, options=nn.LinearCrossEntropyOptions()
     )
     t = torch.nn.LinearCrossEntropyLoss(3, 4, out_features=(2,), bias=True, dtype=torch.float64)
     assert repr(e).replace(
@@ -95,9 +88,7 @@ def test_linear_cross_entropy_loss_module_matches_torch():
     _copy_into(torch, t, e)
     x, y = np.random.default_rng(2).standard_normal((5, 3)), np.array([[0, 1]] * 5)
     np.testing.assert_allclose(
-        e(ember.tensor(x), ember.tensor(y)).item(),
-        t(torch.tensor(x), torch.tensor(y)).item(),
-        rtol=1e-12,
+        e(ember.tensor(x), ember.tensor(y)).item(), t(torch.tensor(x), torch.tensor(y)).item(), rtol=1e-12
     )
 
 
@@ -105,6 +96,5 @@ def test_linear_cross_entropy_gradcheck():
     x = ember.tensor(np.random.default_rng(3).standard_normal((3, 2)), requires_grad=True)
     w = ember.tensor(np.random.default_rng(4).standard_normal((4, 2)), requires_grad=True)
     assert gradcheck(
-        lambda x, w: F.linear_cross_entropy(x, w, ember.tensor([0, 3, 1]), label_smoothing=0.2),
-        (x, w),
+        lambda x, w: F.linear_cross_entropy(x, w, ember.tensor([0, 3, 1]), label_smoothing=0.2), (x, w)
     )

@@ -155,8 +155,7 @@ def test_conv2d_gradcheck_and_double_backward():
 def test_conv_transpose_and_1d_gradcheck():
     x, w = _rand(2, 4, 3, 3), _rand(4, 1, 2, 3)
     assert gradcheck(
-        lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1, groups=2),
-        (x, w),
+        lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1, groups=2), (x, w)
     )
     assert gradgradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2, groups=2), (x, w))
     x1, w1 = _rand(2, 3, 7), _rand(2, 3, 3)
@@ -203,10 +202,7 @@ def test_state_dict_round_trip_with_torch():
     load_from_torch(e, t)
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
     np.testing.assert_allclose(
-        e(ember.tensor(x)).detach().numpy(),
-        t(torch.tensor(x)).detach().numpy(),
-        rtol=1e-4,
-        atol=1e-5,
+        e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
     )
 
 
@@ -278,9 +274,7 @@ def test_conv2d_paths_match_torch_and_gradgradcheck(x_shape, w_shape, kwargs):
 
 
 @pytest.mark.parametrize(
-    "case",
-    [{"padding": 1}, {"dilation": 2, "output_padding": 1}, {"padding": (0, 1), "groups": 2}],
-    ids=str,
+    "case", [{"padding": 1}, {"dilation": 2, "output_padding": 1}, {"padding": (0, 1), "groups": 2}], ids=str
 )
 def test_conv_transpose2d_stride_one_matches_torch(case):
     torch = torch_or_skip()

@@ -104,10 +104,7 @@ def test_conv3d_layers_match_torch(mode):
     t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((2, 2, 4, 5, 3))
     np.testing.assert_allclose(
-        e(ember.tensor(x)).detach().numpy(),
-        t(torch.tensor(x)).detach().numpy(),
-        rtol=1e-10,
-        atol=1e-10,
+        e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-10
     )
     assert repr(e) == repr(t)
     et = nn.ConvTranspose3d(4, 2, 2, stride=2, dtype=ember.float64)

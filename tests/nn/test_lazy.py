@@ -32,12 +32,7 @@ CASES = [
     ),
     (lambda: nn.LazyBatchNorm1d(), (4, 7), nn.BatchNorm1d, {"weight": (7,), "running_mean": (7,)}),
     (lambda: nn.LazyBatchNorm2d(), (4, 3, 2, 2), nn.BatchNorm2d, {"running_var": (3,)}),
-    (
-        lambda: nn.LazyBatchNorm3d(affine=False),
-        (2, 3, 2, 2, 2),
-        nn.BatchNorm3d,
-        {"running_var": (3,)},
-    ),
+    (lambda: nn.LazyBatchNorm3d(affine=False), (2, 3, 2, 2, 2), nn.BatchNorm3d, {"running_var": (3,)}),
     (lambda: nn.LazyInstanceNorm1d(affine=True), (3, 5), nn.InstanceNorm1d, {"weight": (3,)}),
     (
         lambda: nn.LazyInstanceNorm2d(affine=True, track_running_stats=True),
@@ -45,12 +40,7 @@ CASES = [
         nn.InstanceNorm2d,
         {"running_mean": (3,)},
     ),
-    (
-        lambda: nn.LazyInstanceNorm3d(affine=True),
-        (2, 3, 2, 2, 2),
-        nn.InstanceNorm3d,
-        {"bias": (3,)},
-    ),
+    (lambda: nn.LazyInstanceNorm3d(affine=True), (2, 3, 2, 2, 2), nn.InstanceNorm3d, {"bias": (3,)}),
 ]
 
 

@@ -39,9 +39,7 @@ def compare_fn(e_fn, t_fn, shape):
 def test_pad_matches_torch(mode, shape, pad):
     torch = torch_or_skip()
     compare_fn(
-        lambda x: F.pad(x, pad, mode=mode),
-        lambda x: torch.nn.functional.pad(x, pad, mode=mode),
-        shape,
+        lambda x: F.pad(x, pad, mode=mode), lambda x: torch.nn.functional.pad(x, pad, mode=mode), shape
     )
 
 

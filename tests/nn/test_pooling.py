@@ -53,9 +53,7 @@ def test_max_pool2d_matches_torch(case, ties):
         tie_values=ties,
     )
     compare_fn(
-        lambda x: F.max_pool2d(x, **case),
-        lambda x: torch.nn.functional.max_pool2d(x, **case),
-        (3, 7, 10),
+        lambda x: F.max_pool2d(x, **case), lambda x: torch.nn.functional.max_pool2d(x, **case), (3, 7, 10)
     )
 
 
@@ -92,9 +90,7 @@ AVG_CASES = [
 def test_avg_pool2d_matches_torch(case):
     torch = torch_or_skip()
     compare_fn(
-        lambda x: F.avg_pool2d(x, **case),
-        lambda x: torch.nn.functional.avg_pool2d(x, **case),
-        (2, 3, 9, 8),
+        lambda x: F.avg_pool2d(x, **case), lambda x: torch.nn.functional.avg_pool2d(x, **case), (2, 3, 9, 8)
     )
 
 
@@ -115,9 +111,7 @@ def test_adaptive_pools_match_torch(size):
     torch = torch_or_skip()
     tf = torch.nn.functional
     compare_fn(
-        lambda x: F.adaptive_avg_pool2d(x, size),
-        lambda x: tf.adaptive_avg_pool2d(x, size),
-        (2, 3, 7, 8),
+        lambda x: F.adaptive_avg_pool2d(x, size), lambda x: tf.adaptive_avg_pool2d(x, size), (2, 3, 7, 8)
     )
     compare_fn(
         lambda x: F.adaptive_max_pool2d(x, size, True),
@@ -132,9 +126,7 @@ def test_adaptive_1d_pools_match_torch():
     tf = torch.nn.functional
     compare_fn(lambda x: F.adaptive_avg_pool1d(x, 4), lambda x: tf.adaptive_avg_pool1d(x, 4), (2, 3, 9))
     compare_fn(
-        lambda x: F.adaptive_max_pool1d(x, 4, True),
-        lambda x: tf.adaptive_max_pool1d(x, 4, True),
-        (2, 3, 9),
+        lambda x: F.adaptive_max_pool1d(x, 4, True), lambda x: tf.adaptive_max_pool1d(x, 4, True), (2, 3, 9)
     )
 
 
@@ -151,9 +143,7 @@ def test_max_unpool_matches_torch():
     _, e1 = F.max_pool1d(ember.tensor(x[:, :, 0]), 2, return_indices=True)
     _, t1 = torch.nn.functional.max_pool1d(torch.tensor(x[:, :, 0]), 2, return_indices=True)
     compare_fn(
-        lambda v: F.max_unpool1d(v, e1, 2),
-        lambda v: torch.nn.functional.max_unpool1d(v, t1, 2),
-        (2, 3, 3),
+        lambda v: F.max_unpool1d(v, e1, 2), lambda v: torch.nn.functional.max_unpool1d(v, t1, 2), (2, 3, 3)
     )
 
 
@@ -193,9 +183,7 @@ def _rand(*shape):
 
 
 @pytest.mark.parametrize(
-    "case",
-    [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}],
-    ids=str,
+    "case", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}], ids=str
 )
 def test_pool_gradcheck_and_double_backward(case):
     x = _rand(1, 2, 5, 6)
@@ -310,7 +298,6 @@ def test_max_pool2d_tiles_gradgradcheck_and_unpool():
     restored = F.max_unpool2d(out, idx, 2).numpy()
     planes = restored.reshape(2, 2, -1)
     np.testing.assert_array_equal(
-        np.take_along_axis(planes, idx.numpy().reshape(2, 2, -1), axis=2).reshape(out.shape),
-        out.numpy(),
+        np.take_along_axis(planes, idx.numpy().reshape(2, 2, -1), axis=2).reshape(out.shape), out.numpy()
     )
     assert np.count_nonzero(restored) == out.numel()

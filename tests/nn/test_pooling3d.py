@@ -22,11 +22,7 @@ CASES = [
     ("max_pool2d_with_indices", (2,), {}),
     ("max_pool1d_with_indices", (3,), {"stride": 2}),
     ("avg_pool3d", (3,), {"stride": 2, "padding": 1}),
-    (
-        "avg_pool3d",
-        (3,),
-        {"stride": 2, "padding": 1, "count_include_pad": False, "ceil_mode": True},
-    ),
+    ("avg_pool3d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False, "ceil_mode": True}),
     ("avg_pool3d", (2,), {"divisor_override": 3}),
     ("adaptive_avg_pool3d", ((2, 4, 3),), {}),
     ("adaptive_avg_pool3d", ((None, 2, 7),), {}),
@@ -113,13 +109,7 @@ def test_fractional_max_pool_layers_draw_samples():
     x = ember.randn(2, 3, 9, 9)
     out, idx = nn.FractionalMaxPool2d(2, output_size=4, return_indices=True)(x)
     assert out.shape == (2, 3, 4, 4) and idx.dtype == ember.int64
-    assert nn.FractionalMaxPool3d(2, output_ratio=0.5)(ember.randn(1, 2, 6, 6, 6)).shape == (
-        1,
-        2,
-        3,
-        3,
-        3,
-    )
+    assert nn.FractionalMaxPool3d(2, output_ratio=0.5)(ember.randn(1, 2, 6, 6, 6)).shape == (1, 2, 3, 3, 3)
     with pytest.raises(ValueError, match="output"):
         nn.FractionalMaxPool2d(2)
 

@@ -66,12 +66,7 @@ def torch_tensor(like, array):
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize(
     "num_layers,bidirectional,batch_first",
-    [
-        (1, False, False),
-        (2, False, True),
-        (1, True, False),
-        (2, True, True),
-    ],
+    [(1, False, False), (2, False, True), (1, True, False), (2, True, True)],
 )
 def test_sequence_layers_match_torch(name, num_layers, bidirectional, batch_first):
     torch = torch_or_skip()

@@ -40,13 +40,7 @@ MODES_2D = [
 @pytest.mark.parametrize("mode,align", MODES_2D, ids=str)
 @pytest.mark.parametrize(
     "kwargs",
-    [
-        {"size": (5, 7)},
-        {"scale_factor": 2},
-        {"scale_factor": (0.5, 1.7)},
-        {"size": (3, 3)},
-        {"size": 1},
-    ],
+    [{"size": (5, 7)}, {"scale_factor": 2}, {"scale_factor": (0.5, 1.7)}, {"size": (3, 3)}, {"size": 1}],
     ids=str,
 )
 def test_interpolate_2d_matches_torch(mode, align, kwargs):
@@ -61,11 +55,7 @@ def test_interpolate_2d_matches_torch(mode, align, kwargs):
 @pytest.mark.parametrize("mode,align", [("nearest", None), ("linear", False), ("linear", True)], ids=str)
 def test_interpolate_1d_matches_torch(mode, align):
     torch = torch_or_skip()
-    for kwargs in (
-        {"scale_factor": 1.5},
-        {"size": 4},
-        {"scale_factor": 3, "recompute_scale_factor": True},
-    ):
+    for kwargs in ({"scale_factor": 1.5}, {"size": 4}, {"scale_factor": 3, "recompute_scale_factor": True}):
         compare_fn(
             lambda x, kw=kwargs: F.interpolate(x, mode=mode, align_corners=align, **kw),
             lambda x, kw=kwargs: torch.nn.functional.interpolate(x, mode=mode, align_corners=align, **kw),
@@ -112,14 +102,10 @@ def test_interpolate_errors():
 def test_pixel_shuffle_round_trip_matches_torch():
     torch = torch_or_skip()
     compare_fn(
-        lambda x: F.pixel_shuffle(x, 2),
-        lambda x: torch.nn.functional.pixel_shuffle(x, 2),
-        (2, 8, 3, 4),
+        lambda x: F.pixel_shuffle(x, 2), lambda x: torch.nn.functional.pixel_shuffle(x, 2), (2, 8, 3, 4)
     )
     compare_fn(
-        lambda x: F.pixel_unshuffle(x, 3),
-        lambda x: torch.nn.functional.pixel_unshuffle(x, 3),
-        (3, 6, 9),
+        lambda x: F.pixel_unshuffle(x, 3), lambda x: torch.nn.functional.pixel_unshuffle(x, 3), (3, 6, 9)
     )
     assert repr(nn.PixelShuffle(2)) == repr(torch.nn.PixelShuffle(2))
     assert repr(nn.PixelUnshuffle(2)) == repr(torch.nn.PixelUnshuffle(2))

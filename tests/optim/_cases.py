@@ -43,12 +43,7 @@ CASES = {
         {"lr": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-3},
         {"lr": 0.1, "maximize": True},
     ],
-    "Adadelta": [
-        {},
-        {"lr": 0.5, "weight_decay": 0.1},
-        {"rho": 0.5, "eps": 1e-3},
-        {"maximize": True},
-    ],
+    "Adadelta": [{}, {"lr": 0.5, "weight_decay": 0.1}, {"rho": 0.5, "eps": 1e-3}, {"maximize": True}],
     "Adamax": [
         {"lr": 0.01},
         {"lr": 0.01, "weight_decay": 0.1},

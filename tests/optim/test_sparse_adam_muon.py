@@ -37,11 +37,7 @@ def _run(ember_cls, torch_cls, shapes, kwargs, steps=6, sparse_rows=False):
 )
 def test_sparse_adam_matches_torch_sparse_gradients(kwargs):
     ep, tp, opt = _run(
-        ember.optim.SparseAdam,
-        torch_or_skip().optim.SparseAdam,
-        [(6, 3), (4, 2)],
-        kwargs,
-        sparse_rows=True,
+        ember.optim.SparseAdam, torch_or_skip().optim.SparseAdam, [(6, 3), (4, 2)], kwargs, sparse_rows=True
     )
     for e, t in zip(ep, tp):
         np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)

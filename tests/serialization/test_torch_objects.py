@@ -10,12 +10,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.serialization import (
-    SerializationError,
-    WeightsOnlyError,
-    clear_safe_globals,
-    safe_globals,
-)
+from ember.serialization import SerializationError, WeightsOnlyError, clear_safe_globals, safe_globals
 from tests.helpers import torch_or_skip
 
 

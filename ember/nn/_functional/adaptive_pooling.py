@@ -323,14 +323,7 @@ def fractional_max_pool2d_with_indices(
 ):
     """``fractional_max_pool2d`` returning ``(values, indices)``."""
     return _fractional(
-        "fractional_max_pool2d",
-        2,
-        input,
-        kernel_size,
-        output_size,
-        output_ratio,
-        True,
-        _random_samples,
+        "fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio, True, _random_samples
     )
 
 
@@ -344,12 +337,5 @@ def fractional_max_pool3d_with_indices(
 ):
     """``fractional_max_pool3d`` returning ``(values, indices)``."""
     return _fractional(
-        "fractional_max_pool3d",
-        3,
-        input,
-        kernel_size,
-        output_size,
-        output_ratio,
-        True,
-        _random_samples,
+        "fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio, True, _random_samples
     )

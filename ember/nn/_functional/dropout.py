@@ -11,14 +11,7 @@ import warnings
 from ember import random_ops
 from ember.tensor import Tensor, make
 
-__all__ = [
-    "alpha_dropout",
-    "dropout",
-    "dropout1d",
-    "dropout2d",
-    "dropout3d",
-    "feature_alpha_dropout",
-]
+__all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
 
 _SELU_NEG_SATURATION = 1.7580993408473766  # -SELU's lower limit: scale * alpha
 

@@ -18,11 +18,7 @@ from ember.autograd.function import AccumulateGrad
 from ember.autograd.grad_mode import enable_grad
 from ember.nn.modules.module import Module
 from ember.nn.modules.rnn import RNNBase
-from ember.nn.modules.transformer import (
-    MultiheadAttention,
-    TransformerDecoderLayer,
-    TransformerEncoderLayer,
-)
+from ember.nn.modules.transformer import MultiheadAttention, TransformerDecoderLayer, TransformerEncoderLayer
 from ember.tensor import Tensor
 
 __all__ = ["SINK", "Call", "Trace", "example_args", "tensors_in", "trace_model"]

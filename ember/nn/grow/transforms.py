@@ -15,14 +15,7 @@ from __future__ import annotations
 
 from ember.backend import xp_of
 
-__all__ = [
-    "copy_counts",
-    "delta_kernel",
-    "identity_matrix",
-    "split_units",
-    "take_units",
-    "widen_index",
-]
+__all__ = ["copy_counts", "delta_kernel", "identity_matrix", "split_units", "take_units", "widen_index"]
 
 
 def widen_index(old: int, new: int, order: list[int]) -> list[int]:

@@ -182,11 +182,7 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got {label_smoothing}")
         super().__init__(weight, None, None, reduction)
         self.num_classes, self.out_features = num_classes, tuple(out_features)
-        self.ignore_index, self.label_smoothing, self.options = (
-            ignore_index,
-            label_smoothing,
-            options,
-        )
+        self.ignore_index, self.label_smoothing, self.options = (ignore_index, label_smoothing, options)
         self.linear = Linear(
             in_features,
             math.prod(self.out_features, start=num_classes),

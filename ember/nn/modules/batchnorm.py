@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from ember.nn.modules.lazy import (
-    LazyBatchNorm1d,
-    LazyBatchNorm2d,
-    LazyBatchNorm3d,
-)
+from ember.nn.modules.lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d
 from ember.nn.modules.normalization import (  # noqa: F401
     BatchNorm1d,
     BatchNorm2d,

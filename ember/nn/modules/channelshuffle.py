@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ember.nn.modules.vision import (
-    ChannelShuffle,
-)
+from ember.nn.modules.vision import ChannelShuffle
 
 __all__ = ["ChannelShuffle"]

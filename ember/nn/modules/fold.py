@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from ember.nn.modules.vision import (
-    Fold,
-    Unfold,
-)
+from ember.nn.modules.vision import Fold, Unfold
 
 __all__ = ["Fold", "Unfold"]

@@ -9,14 +9,7 @@ runs ``reset_parameters``, and turns the layer into its ordinary class (``LazyLi
 from __future__ import annotations
 
 from ember.autograd.grad_mode import no_grad
-from ember.nn.modules.conv import (
-    Conv1d,
-    Conv2d,
-    Conv3d,
-    ConvTranspose1d,
-    ConvTranspose2d,
-    ConvTranspose3d,
-)
+from ember.nn.modules.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ember.nn.modules.linear import Linear
 from ember.nn.modules.normalization import (
     BatchNorm1d,

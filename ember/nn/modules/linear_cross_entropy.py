@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ember.nn.modules.adaptive import (
-    LinearCrossEntropyLoss,
-)
+from ember.nn.modules.adaptive import LinearCrossEntropyLoss
 
 __all__ = ["LinearCrossEntropyLoss"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ember.nn.modules.adaptive import (
-    LinearCrossEntropyOptions,
-)
+from ember.nn.modules.adaptive import LinearCrossEntropyOptions
 
 __all__ = ["LinearCrossEntropyOptions"]

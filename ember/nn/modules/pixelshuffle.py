@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from ember.nn.modules.vision import (
-    PixelShuffle,
-    PixelUnshuffle,
-)
+from ember.nn.modules.vision import PixelShuffle, PixelUnshuffle
 
 __all__ = ["PixelShuffle", "PixelUnshuffle"]

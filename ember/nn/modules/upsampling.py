@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from ember.nn.modules.vision import (
-    Upsample,
-    UpsamplingBilinear2d,
-    UpsamplingNearest2d,
-)
+from ember.nn.modules.vision import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]

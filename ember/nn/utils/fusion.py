@@ -8,12 +8,7 @@ from ember.autograd.grad_mode import no_grad
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
 
-__all__ = [
-    "fuse_conv_bn_eval",
-    "fuse_conv_bn_weights",
-    "fuse_linear_bn_eval",
-    "fuse_linear_bn_weights",
-]
+__all__ = ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights"]
 
 
 def fuse_conv_bn_weights(
@@ -58,14 +53,7 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
         raise AssertionError("fuse_conv_bn_eval: the batch norm needs running statistics")
     with no_grad():
         fused.weight, fused.bias = fuse_conv_bn_weights(
-            fused.weight,
-            fused.bias,
-            bn.running_mean,
-            bn.running_var,
-            bn.eps,
-            bn.weight,
-            bn.bias,
-            transpose,
+            fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias, transpose
         )
     return fused
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-__all__ = [
-    "convert_conv2d_weight_memory_format",
-    "convert_conv3d_weight_memory_format",
-    "skip_init",
-]
+__all__ = ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format", "skip_init"]
 
 
 def skip_init(module_cls, *args, **kwargs):

@@ -5,13 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = [
-    "EVENTS",
-    "Callback",
-    "CancelBatchException",
-    "CancelEpochException",
-    "CancelFitException",
-]
+__all__ = ["EVENTS", "Callback", "CancelBatchException", "CancelEpochException", "CancelFitException"]
 
 EVENTS = (
     "before_fit",
