@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from ember.nn.modules.lazy import LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d
-from ember.nn.modules.normalization import (  # noqa: F401
-    InstanceNorm1d,
-    InstanceNorm2d,
-    InstanceNorm3d,
-    _InstanceNorm,
-)
+from ember.nn.modules.normalization import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, _InstanceNorm  # noqa: F401
 
 __all__ = [
     "InstanceNorm1d",
