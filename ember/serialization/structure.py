@@ -149,7 +149,7 @@ class Encoder:
         return ["A", self._entry(np.asarray(array), path)]
 
     def _tensor(self, t: Tensor, path: tuple) -> list:
-        name = self._entry(t._data if t.is_cpu else backend.to_device(t._data, "cpu"), path)
+        name = self._entry(t._data, path)
         flags: dict[str, Any] = {}
         if t.requires_grad:
             flags["requires_grad"] = True
@@ -159,13 +159,19 @@ class Encoder:
             flags["device"] = str(t.device)
         return ["T", name, flags] if flags else ["T", name]
 
-    def _entry(self, array: np.ndarray, path: tuple) -> str:
-        """The entry holding ``array``: an existing one with the same memory, or a new one."""
-        memory = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+    def _entry(self, array, path: tuple) -> str:
+        """The entry holding ``array``: an existing one with the same memory, or a new one.
+
+        Memory is compared where the array lives (a device array's address, before the copy to
+        the host), so a tensor saved twice (a module's parameter and an optimizer's) stays one.
+        """
+        where = backend.device_of(array)
+        address = backend.for_xp(backend.xp_of(array)).address(array)
+        memory = (str(where), address, array.shape, array.strides, array.dtype.str)
         name = self._by_memory.get(memory) if array.size else None
         if name is None:
             name = self._fresh_name(path)
-            self.entries.append((name, array))
+            self.entries.append((name, array if where.type == "cpu" else backend.to_device(array, "cpu")))
             if array.size:
                 self._by_memory[memory] = name
         return name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -90,6 +92,22 @@ def test_save_cuda_tensors_and_load_with_map_location(tmp_path, device):
     fresh = ember.nn.Linear(3, 2).to(device)
     fresh.load_state_dict(on_device["model"])
     np.testing.assert_array_equal(host(fresh.weight), host(model.weight))
+
+
+def test_saving_a_module_with_its_optimizer_keeps_shared_parameters_one_object(device):
+    """A parameter saved twice (in the module and in the optimizer) loads as one Parameter."""
+    nn = ember.nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).to(device)
+    opt = ember.optim.Adam(model.parameters(), lr=0.1)
+    model(ember.randn(5, 4, device=device)).sum().backward()
+    opt.step()
+    buffer = io.BytesIO()
+    ember.save({"model": model, "opt": opt}, buffer)
+    buffer.seek(0)
+    loaded = ember.load(buffer, weights_only=False)
+    weight = loaded["model"][0].weight
+    assert loaded["opt"].param_groups[0]["params"][0] is weight
+    assert loaded["opt"].state[weight]["exp_avg"].device == weight.device
 
 
 def test_dataloader_pin_memory_gives_pinned_batches(device):
