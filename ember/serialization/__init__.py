@@ -27,7 +27,7 @@ import numpy as np
 
 from ember import dtypes
 from ember.device import device as Device
-from ember.serialization import safetensors, torch_pickle
+from ember.serialization import safetensors, torch_pickle, torch_zip
 from ember.serialization.allowlist import (
     WeightsOnlyError,
     add_safe_globals,
@@ -147,7 +147,7 @@ def _load_open(handle: BinaryIO, file: Any, place: Placer, mapped: bool, trusted
     magic = handle.read(4)
     handle.seek(start)
     if magic == b"PK\x03\x04":
-        return torch_pickle.load_zip(handle, file, place, trusted=trusted)
+        return torch_zip.load_zip(handle, file, place, trusted=trusted)
     if magic == b"\x80\x02\x8a\x0a":  # pickle PROTO 2 + LONG1 of 10 bytes: torch's legacy magic number
         raise SerializationError(
             file,
