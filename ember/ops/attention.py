@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from ember.backend import fused
 from ember.ops import Primitive
 
 
@@ -96,14 +97,18 @@ class ScaledDotProductAttention(Primitive):
     def forward(ctx, q, k, v, mask, scale, causal):
         xp = ctx.xp
         bias = _bias(xp, mask, causal, q.shape[-2], k.shape[-2], q.dtype)
-        if q.shape[-1] <= k.shape[-2]:  # scale q (E per query) or the scores (S per query): the smaller
+        kernel = fused.kernel(xp, "attention.masked_softmax")
+        if kernel is not None:
+            scores = _fused_weights(xp, kernel, q, k, None if causal else bias, scale, causal)
+        elif q.shape[-1] <= k.shape[-2]:  # scale q (E per query) or the scores (S per query): the smaller
             scores = xp.matmul(q * scale, k.swapaxes(-1, -2))
         else:
             scores = xp.matmul(q, k.swapaxes(-1, -2))
             scores *= scale
-        if bias is not None:
-            scores = _add(xp, scores, bias)
-        _softmax_rows(xp, scores)
+        if kernel is None:
+            if bias is not None:
+                scores = _add(xp, scores, bias)
+            _softmax_rows(xp, scores)
         out = xp.matmul(scores, v)
         ctx.scale, ctx.bias = scale, bias
         ctx.save_for_backward(q, k, v, scores)
@@ -123,13 +128,26 @@ class ScaledDotProductAttention(Primitive):
         grad_v = xp.matmul(p.swapaxes(-1, -2), g) if need_v else None
         grad_q = grad_k = None
         if need_q or need_k:
-            # the scale folded into g: ds here is d(loss) / d(q k^T), already times scale
-            ds = xp.matmul(g * scale, v.swapaxes(-1, -2))
-            ds -= _row_sums(xp, ds, p)
-            ds *= p
+            kernel = fused.kernel(xp, "attention.masked_softmax_backward")
+            if kernel is not None:
+                ds = kernel(p, xp.matmul(g, v.swapaxes(-1, -2)), scale)
+            else:
+                # the scale folded into g: ds here is d(loss) / d(q k^T), already times scale
+                ds = xp.matmul(g * scale, v.swapaxes(-1, -2))
+                ds -= _row_sums(xp, ds, p)
+                ds *= p
             grad_q = xp.matmul(ds, k) if need_q else None
             grad_k = xp.matmul(ds.swapaxes(-1, -2), q) if need_k else None
         return grad_q, grad_k, grad_v, None, None, None
+
+
+def _fused_weights(xp, kernel, q, k, bias, scale: float, causal: bool):
+    """``p`` by the fused masked softmax; where the mask broadcasts the scores to a larger
+    shape (the kernel writes one row per score row), the scores are expanded first."""
+    scores = xp.matmul(q, k.swapaxes(-1, -2))
+    if bias is not None and xp.broadcast(scores, bias).shape != scores.shape:
+        scores = xp.broadcast_to(scores, xp.broadcast(scores, bias).shape)
+    return kernel(scores, scale, bias, causal)
 
 
 def _recorded_backward(ctx, grad, q, k, v):

@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 
 from ember import backend
+from ember.backend import fused
+from ember.backend.fused import gelu as fused_gelu
 from ember.ops import Primitive
 from ember.ops.elementwise import _as_array, _quiet
 from ember.ops.special import Erf
@@ -117,6 +119,10 @@ class Gelu(Primitive):
     @staticmethod
     def forward(ctx, x):
         xp = ctx.xp
+        kernel = fused.kernel(xp, "gelu.forward")
+        if kernel is not None:  # a device kernel: backward recomputes Phi from x (phi None)
+            ctx.save_for_backward(x, None)
+            return kernel(x, "none")
         if x.dtype == xp.float64:
             phi = _as_array(xp, Erf.compute(xp, x * _SQRT_HALF))
             phi += 1.0
@@ -141,6 +147,9 @@ class Gelu(Primitive):
     def backward_arrays(ctx, grad):
         x, phi = ctx.saved_arrays
         xp = ctx.xp
+        if phi is None:  # forward ran the fused kernel
+            kernel = fused.kernel(xp, "gelu.backward") or fused_gelu.backward
+            return kernel(x, grad, "none")
         dtype = phi.dtype  # float64, or float32 for the float32 and half inputs
         flat_x = x.reshape(-1).astype(dtype, copy=False)
         flat_grad = grad.reshape(-1).astype(dtype, copy=False)

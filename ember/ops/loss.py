@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 
+from ember.backend import fused
+from ember.backend.fused import cross_entropy as fused_cross_entropy
 from ember.ops import Primitive
 
 _LOG_FLOOR = -100.0  # PyTorch's clamp of log(x) in binary_cross_entropy
@@ -79,6 +81,9 @@ class SoftmaxCrossEntropy(Primitive):
     @staticmethod
     def forward(ctx, x, target, class_weight, ignore_index, reduction):
         xp = ctx.xp
+        kernel = fused.kernel(xp, "cross_entropy.forward")
+        if kernel is not None:
+            return _fused_cross_entropy(ctx, kernel, x, target, class_weight, ignore_index, reduction)
         rows = xp.arange(x.shape[0])
         kept = target != ignore_index
         safe = xp.where(kept, target, 0)
@@ -110,6 +115,9 @@ class SoftmaxCrossEntropy(Primitive):
     @staticmethod
     def backward_arrays(ctx, grad):
         g = grad if ctx.reduction == "none" else grad.reshape(1)
+        if ctx.row_grad is None:  # the fused forward: the gradient is recomputed from the logits
+            kernel = fused.kernel(ctx.xp, "cross_entropy.backward") or fused_cross_entropy.backward
+            return kernel(ctx.saved_arrays[0], ctx.safe, g * ctx.scale), None, None, None, None
         return ctx.row_grad * (g * ctx.scale)[:, None], None, None, None, None
 
     @staticmethod
@@ -122,6 +130,25 @@ class SoftmaxCrossEntropy(Primitive):
         per_row = grad if ctx.reduction == "none" else grad.reshape(1)
         scale = (per_row * _const(grad, ctx.scale)).unsqueeze(1)
         return scale * (x.softmax(1) - _const(grad, onehot)), None, None, None, None
+
+
+def _fused_cross_entropy(ctx, kernel, x, target, class_weight, ignore_index, reduction):
+    """``SoftmaxCrossEntropy.forward`` by the fused device kernel: per-row losses and weights
+    from one kernel, reduced here; backward recomputes softmax - onehot (no ``row_grad`` kept)."""
+    xp = ctx.xp
+    losses, weight = kernel(x, target, class_weight, ignore_index)
+    out, scale = losses, weight
+    with _quiet(xp):
+        if reduction != "none":
+            out = losses.sum(dtype=x.dtype)
+            if reduction == "mean":
+                count = weight.sum(dtype=x.dtype)
+                out = out / count
+                scale = weight / count
+    ctx.row_grad, ctx.scale, ctx.reduction = None, scale.astype(x.dtype), reduction
+    ctx.safe = xp.where(target != ignore_index, target, 0)
+    ctx.save_for_backward(x)
+    return xp.asarray(out, dtype=x.dtype)
 
 
 def _logsumexp3(xp, a, b, c):

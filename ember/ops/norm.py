@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import math
 
+from ember.backend import fused
+from ember.backend.fused import norm as fused_norm
 from ember.ops import Primitive
 
 
@@ -57,6 +59,10 @@ class Normalize(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, dims, eps):
         xp = ctx.xp
+        if fused.kernel(xp, "norm.layer_forward") is not None:
+            layout = _fused_layout(x, weight, bias, dims)
+            if layout is not None:
+                return _fused_forward(ctx, layout, x, weight, bias, dims, eps)
         n = _count(x.shape, dims)
         mean = _sum_over(xp, x, dims)
         mean /= n
@@ -79,6 +85,8 @@ class Normalize(Primitive):
 
     @staticmethod
     def backward_arrays(ctx, grad, grad_mean, grad_var):
+        if getattr(ctx, "layout", None) is not None:
+            return _fused_backward(ctx, grad)
         x, weight, centred, rstd = ctx.saved_arrays
         xp, dims = ctx.xp, ctx.dims
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
@@ -88,6 +96,67 @@ class Normalize(Primitive):
         )
         grad_b = _bias_grad(xp, grad, sum_g, ctx.bias_shape, dims) if need_b else None
         return grad_x, None if grad_w is None else grad_w.reshape(weight.shape), grad_b, None, None
+
+
+# ---------------------------------------------------------------- fused device kernels
+
+
+def _fused_layout(x, weight, bias, dims):
+    """'layer' (dims trailing; weight and bias None or of the normalized shape), 'batch' (dims
+    all but axis 1; per-channel weight and bias), or None: the layouts the device kernels run."""
+    ndim = x.ndim
+    if x.size == 0 or not dims:
+        return None
+    trailing = x.shape[ndim - len(dims) :]
+    if dims == tuple(range(ndim - len(dims), ndim)) and all(
+        p is None or p.shape == trailing for p in (weight, bias)
+    ):
+        return "layer"
+    channel = (1, x.shape[1]) + (1,) * (ndim - 2) if ndim >= 2 else None
+    if dims == (0,) + tuple(range(2, ndim)) and all(
+        p is None or _full_rank(p, ndim).shape == channel for p in (weight, bias)
+    ):
+        return "batch"
+    return None
+
+
+def _flat(a):
+    return None if a is None else a.reshape(-1)
+
+
+def _fused_forward(ctx, layout, x, weight, bias, dims, eps):
+    """``Normalize.forward`` by a fused device kernel; keeps x, the mean and rstd for backward."""
+    xp = ctx.xp
+    kernel = fused.kernel(xp, f"norm.{layout}_forward")
+    view = _fused_shape(x, layout, dims)
+    out, mean, var, rstd = kernel(view, _flat(weight), _flat(bias), eps)
+    kept = _keep_shape(x.shape, dims)
+    ctx.layout, ctx.dims, ctx.eps = layout, dims, eps
+    ctx.bias_shape = None if bias is None else bias.shape
+    ctx.bias_dtype = None if bias is None else bias.dtype
+    ctx.save_for_backward(x, weight, mean, rstd)
+    dtype = x.dtype
+    return out.reshape(x.shape), mean.reshape(kept).astype(dtype), var.reshape(kept).astype(dtype)
+
+
+def _fused_shape(a, layout, dims):
+    """``a`` as the kernels see it: (rows, n) for 'layer', (N, C, L) for 'batch'."""
+    if layout == "layer":
+        return a.reshape(-1, _count(a.shape, dims))
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _fused_backward(ctx, grad):
+    """``Normalize.backward_arrays`` for a forward that ran a fused device kernel."""
+    x, weight, mean, rstd = ctx.saved_arrays
+    layout = ctx.layout
+    kernel = fused.kernel(ctx.xp, f"norm.{layout}_backward") or getattr(fused_norm, f"{layout}_backward")
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    view, g = _fused_shape(x, layout, ctx.dims), _fused_shape(grad, layout, ctx.dims)
+    dx, dweight, dbias = kernel(view, g, mean, rstd, _flat(weight), need_w or need_b)
+    grad_w = dweight.reshape(weight.shape).astype(weight.dtype) if need_w else None
+    grad_b = dbias.reshape(ctx.bias_shape).astype(ctx.bias_dtype) if need_b else None
+    return dx.reshape(x.shape) if need_x else None, grad_w, grad_b, None, None
 
 
 # ---------------------------------------------------------------- forward

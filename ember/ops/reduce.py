@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ember.backend import fused
 from ember.ops import Primitive
 from ember.ops.complex import conj
 
@@ -337,6 +338,11 @@ class Softmax(Primitive):
     def forward(ctx, a, dims, log):
         xp = ctx.xp
         ctx.dims, ctx.log = dims, log
+        kernel = fused.kernel(xp, "softmax.forward")
+        if kernel is not None and len(dims) == 1:
+            out = _along(xp, kernel, dims[0], a, log=log)
+            ctx.save_for_backward(out)
+            return out
         shifted = a - a.max(axis=dims, keepdims=True)  # an inf in a row makes it NaN, as in PyTorch
         e = xp.exp(shifted)
         total = e.sum(axis=dims, keepdims=True)
@@ -356,6 +362,25 @@ class Softmax(Primitive):
         if ctx.log:
             return grad - out.exp() * grad.sum(dims, keepdim=True), None, None
         return out * (grad - (grad * out).sum(dims, keepdim=True)), None, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        (out,) = ctx.saved_arrays
+        xp, dims = ctx.xp, ctx.dims
+        kernel = fused.kernel(xp, "softmax.backward")
+        if kernel is not None and len(dims) == 1:
+            return _along(xp, kernel, dims[0], out, grad, log=ctx.log), None, None
+        if ctx.log:
+            return grad - xp.exp(out) * grad.sum(axis=dims, keepdims=True), None, None
+        return out * (grad - (grad * out).sum(axis=dims, keepdims=True)), None, None
+
+
+def _along(xp, kernel, dim: int, *arrays, log: bool):
+    """``kernel(*arrays, log)`` for a last-axis kernel, applied along ``dim`` instead."""
+    if dim in (-1, arrays[0].ndim - 1):
+        return kernel(*arrays, log)
+    moved = [xp.moveaxis(a, dim, -1) for a in arrays]
+    return xp.moveaxis(kernel(*moved, log), -1, dim)
 
 
 class ZeroNan(Primitive):

@@ -74,6 +74,18 @@ FUSED = {
         [_rand(4, 3, 2), _rand(3), _rand(3)],
     ),
     "Gelu": ("Gelu", F.gelu, _erf_gelu, [_rand(4, 5)]),
+    "Softmax": (
+        "Softmax",
+        lambda x: x.softmax(1),
+        lambda x: x.exp() / x.exp().sum(1, keepdim=True),
+        [_rand(3, 5)],
+    ),
+    "Softmax (log)": (
+        "Softmax",
+        lambda x: x.log_softmax(0),
+        lambda x: x - x.exp().sum(0, keepdim=True).log(),
+        [_rand(3, 5)],
+    ),
     "ScaledDotProductAttention": (
         "ScaledDotProductAttention",
         F.scaled_dot_product_attention,
