@@ -47,6 +47,14 @@ def _lstm(fused):
     return run
 
 
+def _gru(fused):
+    def run(gates_x, h0, w_hh, b_hh):
+        out, h, _ = F_rnn._direction("GRU", gates_x, None, h0, None, w_hh, b_hh, None, False, fused=fused)
+        return out, h
+
+    return run
+
+
 def _rand(*shape):
     return lambda rng: rng.standard_normal(shape)
 
@@ -86,6 +94,7 @@ FUSED = {
         _lstm(False),
         [_rand(4, 2, 12), _rand(2, 3), _rand(2, 3), _rand(12, 3)],
     ),
+    "GRULayer": ("GRULayer", _gru(True), _gru(False), [_rand(4, 2, 9), _rand(2, 3), _rand(9, 3), _rand(9)]),
 }
 
 
