@@ -11,8 +11,10 @@ import pytest
 
 import ember
 import ember.nn.functional as F
+from ember.backend.fused import dropout as fused_dropout
 from ember.nn._functional import rnn as F_rnn
 from ember.ops import Primitive
+from ember.ops.dropout import Dropout
 
 
 def _erf_gelu(x):
@@ -55,6 +57,11 @@ def _gru(fused):
     return run
 
 
+def _composite_dropout(x):
+    """The same Philox mask (seed 5, offset 7) applied by a multiply and a division."""
+    return x * ember.tensor(fused_dropout.keep_mask(np, tuple(x.shape), 0.3, 5, 7)) / 0.7
+
+
 def _rand(*shape):
     return lambda rng: rng.standard_normal(shape)
 
@@ -94,6 +101,7 @@ FUSED = {
         _lstm(False),
         [_rand(4, 2, 12), _rand(2, 3), _rand(2, 3), _rand(12, 3)],
     ),
+    "Dropout": ("Dropout", lambda x: Dropout.apply(x, 0.3, 5, 7), _composite_dropout, [_rand(6, 7)]),
     "GRULayer": ("GRULayer", _gru(True), _gru(False), [_rand(4, 2, 9), _rand(2, 3), _rand(9, 3), _rand(9)]),
 }
 
