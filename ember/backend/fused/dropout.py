@@ -121,7 +121,9 @@ def build_dropout(cupy):
         out = cupy.empty_like(x)
         threshold = keep_threshold(p)
         # ``i`` is the element's C-order index whatever x's strides: the reference's index
-        kernel(x, cupy.uint64(_u64(seed)), cupy.uint64(_u64(offset)), cupy.uint64(threshold), scale, out, mask)
+        kernel(
+            x, cupy.uint64(_u64(seed)), cupy.uint64(_u64(offset)), cupy.uint64(threshold), scale, out, mask
+        )
         return out, mask
 
     return run
