@@ -8,6 +8,9 @@ hidden 256, one BLAS thread): the layer's forward+backward about 2x faster than 
 the whole embedding -> LSTM -> linear training step about 1.7x. ``tests/nn/test_rnn.py`` checks
 it against the composite (values, gradients, gradgradcheck).
 
+On CUDA each step's gate arithmetic, forward and backward, is one fused kernel
+(``backend/fused/rnn.py``) after the recurrent matmul.
+
 When backward itself is recorded (``create_graph=True``) the gradient is rebuilt from ember ops
 on the saved inputs instead, so higher-order gradients still work.
 """

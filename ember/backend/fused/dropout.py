@@ -109,7 +109,7 @@ def build_dropout(cupy):
         """
         const bool keep = (unsigned long long)ember_philox_word0(i, offset, seed) < threshold;
         mask = keep;
-        y = keep ? x * scale : T(0);
+        y = x * (keep ? scale : T(0));  // as the reference: NaN and -0 survive like x * mask
         """,
         "ember_dropout",
         preamble=_PHILOX,
@@ -132,7 +132,7 @@ def build_dropout(cupy):
 def build_dropout_backward(cupy):
     """The CUDA kernel of ``dropout_backward``."""
     kernel = cupy.ElementwiseKernel(
-        "T grad, uint8 mask, T scale", "T out", "out = mask ? grad * scale : T(0)", "ember_dropout_backward"
+        "T grad, uint8 mask, T scale", "T out", "out = grad * (mask ? scale : T(0))", "ember_dropout_backward"
     )
 
     def run(grad, mask, scale):
