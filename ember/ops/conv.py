@@ -43,6 +43,7 @@ import itertools
 import math
 
 from ember import backend
+from ember.backend import fused
 from ember.ops import Primitive
 
 
@@ -111,8 +112,20 @@ def _windows(xp, padded, geo: ConvGeometry):
     )
 
 
+def _device_kernel(xp, name: str, geo: ConvGeometry):
+    """The fused 2-D ``conv.<name>`` kernel of the device (``backend/fused/conv.py``), or None."""
+    return fused.kernel(xp, "conv." + name) if len(geo.kernel) == 2 else None
+
+
+def _geometry(geo: ConvGeometry) -> tuple:
+    return (geo.kernel, geo.out_hw, geo.stride, geo.padding, geo.dilation)
+
+
 def im2col(xp, x, geo: ConvGeometry):
     """``x`` (N, C, *S) as columns (C*prod(kernel), N*prod(out)): rows (c, i, j, ...)."""
+    device = _device_kernel(xp, "im2col", geo)
+    if device is not None:
+        return device(x, _geometry(geo))
     windows = _windows(xp, _pad(xp, x, geo.padding), geo)
     rows = x.shape[1] * math.prod(geo.kernel)
     return contiguous(xp, windows).reshape(rows, x.shape[0] * geo.pixels)
@@ -120,6 +133,9 @@ def im2col(xp, x, geo: ConvGeometry):
 
 def col2im(xp, cols, batch: int, channels: int, geo: ConvGeometry):
     """The adjoint of ``im2col``: sum columns (C*prod(kernel), N*prod(out)) into (N, C, *S)."""
+    device = _device_kernel(xp, "col2im", geo)
+    if device is not None:
+        return device(cols, batch, channels, geo.in_hw, _geometry(geo))
     padded = tuple(s + 2 * p for s, p in zip(geo.in_hw, geo.padding))
     out = xp.zeros((channels, batch) + padded, cols.dtype)  # summed in C, N order
     blocks = cols.reshape((channels, *geo.kernel, batch, *geo.out_hw))
@@ -274,7 +290,7 @@ class Conv2dInputGrad(Primitive):
         xp = ctx.xp
         ctx.save_for_backward(g, w)
         ctx.geo, ctx.in_channels = geo, in_channels
-        if _rows_pay(geo):
+        if _rows_pay(geo) and _device_kernel(xp, "col2im", geo) is None:
             return _input_grad_rows(xp, g, w, geo, in_channels)
         cols = _gemm(xp, _grad_blocks(w, geo.groups), _channels_first(g), geo.groups)  # (K, N*P)
         return col2im(xp, cols, g.shape[0], in_channels, geo)

@@ -205,6 +205,38 @@ def test_fused_lstm_layer_gradcheck_and_gradgradcheck():
     assert gradgradcheck(layer, inputs)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fused_gru_layer_matches_composite(reverse, bias):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in [(5, 3, 12), (3, 4), (12, 4), (12,)]]
+    results = []
+    for fused in (True, False):
+        inputs = [ember.tensor(a, requires_grad=True) for a in arrays]
+        b_hh = inputs[3] if bias else None
+        out, h, _ = F_rnn._direction(
+            "GRU", inputs[0], None, inputs[1], None, inputs[2], b_hh, None, reverse, fused
+        )
+        assert (type(out.grad_fn).__name__ == "GRULayerBackward0") == fused
+        loss = (out * out.detach().cos()).sum() + (2 * h).sum()
+        loss.backward()
+        results.append([out, h] + [t.grad for t in inputs[: 3 + bias]])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_fused_gru_layer_gradcheck_and_gradgradcheck():
+    rng = np.random.default_rng(0)
+    shapes = [(3, 2, 6), (2, 2), (6, 2), (6,)]
+    inputs = tuple(ember.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes)
+
+    def layer(gates, h0, w_hh, b_hh):
+        return F_rnn._direction("GRU", gates, None, h0, None, w_hh, b_hh, None, True)[:2]
+
+    assert gradcheck(layer, inputs)
+    assert gradgradcheck(layer, inputs)
+
+
 @pytest.mark.parametrize("cell", ["lstm_cell", "gru_cell", "rnn_tanh_cell"])
 def test_cell_gradcheck(cell):
     rng = np.random.default_rng(0)

@@ -11,8 +11,10 @@ import pytest
 
 import ember
 import ember.nn.functional as F
+from ember.backend.fused import dropout as fused_dropout
 from ember.nn._functional import rnn as F_rnn
 from ember.ops import Primitive
+from ember.ops.dropout import Dropout
 
 
 def _erf_gelu(x):
@@ -45,6 +47,19 @@ def _lstm(fused):
         return out, h, c
 
     return run
+
+
+def _gru(fused):
+    def run(gates_x, h0, w_hh, b_hh):
+        out, h, _ = F_rnn._direction("GRU", gates_x, None, h0, None, w_hh, b_hh, None, False, fused=fused)
+        return out, h
+
+    return run
+
+
+def _composite_dropout(x):
+    """The same Philox mask (seed 5, offset 7) applied by a multiply and a division."""
+    return x * ember.tensor(fused_dropout.keep_mask(np, tuple(x.shape), 0.3, 5, 7)) / 0.7
 
 
 def _rand(*shape):
@@ -98,6 +113,8 @@ FUSED = {
         _lstm(False),
         [_rand(4, 2, 12), _rand(2, 3), _rand(2, 3), _rand(12, 3)],
     ),
+    "Dropout": ("Dropout", lambda x: Dropout.apply(x, 0.3, 5, 7), _composite_dropout, [_rand(6, 7)]),
+    "GRULayer": ("GRULayer", _gru(True), _gru(False), [_rand(4, 2, 9), _rand(2, 3), _rand(9, 3), _rand(9)]),
 }
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import warnings
 
-from ember import random_ops
+from ember import random, random_ops
+from ember.backend import fused
+from ember.ops import dropout as _ops
 from ember.tensor import Tensor, make
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
@@ -56,7 +58,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p("dropout", p)
     if not training or p == 0.0:
         return input
+    if not inplace and p < 1.0 and fused.kernel(input.xp, "dropout.dropout") is not None:
+        return _ops.Dropout.apply(input, p, *philox_key())
     return _masked(input, p, tuple(input.shape), inplace)
+
+
+def philox_key() -> tuple[int, int]:
+    """A (seed, offset) pair for the fused dropout kernel, drawn from ember's default generator:
+    ``manual_seed`` reproduces the masks, and each call advances the generator's state."""
+    seed, offset = random.default_generator.np.integers(0, 2**63 - 1, size=2)
+    return int(seed), int(offset)
 
 
 def _feature_dropout(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ember import functions as _fn
 from ember.nn._functional.linear import linear
+from ember.ops import gru as _gru_ops
 from ember.ops import rnn as _ops
 from ember.tensor import Tensor
 
@@ -175,12 +176,15 @@ def _direction(
 ):
     """Run one direction of one layer; returns (outputs, h_n, c_n) with outputs like ``proj``.
 
-    ``step_bias`` is the bias still to add at each step (GRU's ``b_hh``). A plain LSTM over a
-    uniform batch takes the fused ``ops.rnn.LSTMLayer`` unless ``fused`` is False (the tests
-    compare the two).
+    ``step_bias`` is the bias still to add at each step (GRU's ``b_hh``). A plain LSTM or GRU
+    over a uniform batch takes the fused ``ops.rnn.LSTMLayer`` / ``ops.gru.GRULayer`` unless
+    ``fused`` is False (the tests compare the two).
     """
     if fused and batch_sizes is None and mode == "LSTM" and w_hr is None and step_bias is None:
         return _ops.LSTMLayer.apply(proj, h0, c0, w_hh, reverse)
+    if fused and batch_sizes is None and mode == "GRU":
+        out, h_n = _gru_ops.GRULayer.apply(proj, h0, w_hh, step_bias, reverse)
+        return out, h_n, None
     w_hh_t = w_hh.t()
     w_hr_t = None if w_hr is None else w_hr.t()
     steps = proj.unbind(0) if batch_sizes is None else proj.split(batch_sizes, 0)
