@@ -5,8 +5,8 @@
 of the gradient rows at the positions where ``indices == r``, and row ``padding_idx`` (when not
 None) stays zero. The reference adds in index order (``add.at``); the CUDA kernel adds with
 ``atomicAdd``, one thread per element of ``grad``, so repeated rows are summed in an
-unspecified order (equal up to rounding). The kernel takes float32 and float64; other dtypes
-(float16, bfloat16) go through CuPy's scatter-add.
+unspecified order (equal up to rounding). The kernel takes float32 and float64; float16
+gradients are summed in float32 and rounded back once (bfloat16 has no CuPy dtype).
 """
 
 from __future__ import annotations
@@ -59,26 +59,22 @@ def build_embedding_backward(cupy):
         return compiled[dtype_name]
 
     def embedding_backward_cuda(grad, indices, num_rows: int, padding_idx: int | None):
-        dim = grad.shape[-1]
         name = np.dtype(grad.dtype).name
-        if name not in _C_TYPES:
-            import cupyx
-
+        if name not in _C_TYPES:  # float16: summed in float32, as atomicAdd on halves would lose it
+            wide = embedding_backward_cuda(grad.astype(cupy.float32), indices, num_rows, padding_idx)
+            return wide.astype(grad.dtype)
+        dim = grad.shape[-1]
+        with grad.device:
             out = cupy.zeros((num_rows, dim), grad.dtype)
-            cupyx.scatter_add(out, indices.reshape(-1), grad.reshape(-1, dim))
-            if padding_idx is not None:
-                out[padding_idx] = 0
-            return out
-        out = cupy.zeros((num_rows, dim), grad.dtype)
-        rows = cupy.ascontiguousarray(indices.reshape(-1), dtype=cupy.int64)
-        grad = cupy.ascontiguousarray(grad)
-        total = rows.size * dim
-        if total == 0:
-            return out
-        blocks = min((total + _THREADS - 1) // _THREADS, _MAX_BLOCKS)
-        padding = -1 if padding_idx is None else padding_idx
-        args = (grad, rows, out, np.int64(rows.size), np.int64(dim), np.int64(padding))
-        kernel_for(name)((blocks,), (_THREADS,), args)
+            rows = cupy.ascontiguousarray(indices.reshape(-1), dtype=cupy.int64)
+            grad = cupy.ascontiguousarray(grad)
+            total = rows.size * dim
+            if total == 0:
+                return out
+            blocks = min((total + _THREADS - 1) // _THREADS, _MAX_BLOCKS)
+            padding = -1 if padding_idx is None else padding_idx
+            args = (grad, rows, out, np.int64(rows.size), np.int64(dim), np.int64(padding))
+            kernel_for(name)((blocks,), (_THREADS,), args)
         return out
 
     return embedding_backward_cuda

@@ -278,36 +278,36 @@ class _MultiTensorKernel:
         lists.cache["tables"] = found
         return found
 
-    def grad_table(self, lists: TensorLists):
+    def grad_table(self, lists: TensorLists, grads: list):
         """The gradients' pointers on the device, uploaded again only when one changed."""
-        cp = self.cupy
-        grads = [cp.ascontiguousarray(g) for g in lists.grads]
         pointers = tuple(g.data.ptr for g in grads)
         cached = lists.cache.get("grads")
         if cached is None or cached[0] != pointers:
-            cached = (pointers, cp.asarray(np.array(pointers, np.uint64)))
+            cached = (pointers, self.cupy.asarray(np.array(pointers, np.uint64)))
             lists.cache["grads"] = cached
-        lists.cache["grads_alive"] = grads  # copies made contiguous must outlive the launch
         return cached[1]
 
     def launch(self, lists: TensorLists, *scalars) -> None:
         if not lists.params:
             return
-        tables = self.tables(lists)
-        if tables["chunks"] == 0:
-            return
-        grads = self.grad_table(lists)
-        args = (
-            tables["table"],
-            grads,
-            tables["sizes"],
-            tables["chunk_tensor"],
-            tables["chunk_start"],
-            np.int32(len(lists.params)),
-            np.int64(CHUNK),
-            *scalars,
-        )
-        self.kernel(lists.params[0].dtype)((tables["chunks"],), (THREADS,), args)
+        with lists.params[0].device:  # the tables and the launch on the parameters' device
+            tables = self.tables(lists)
+            if tables["chunks"] == 0:
+                return
+            # contiguous copies, where made, live until this call returns: CuPy's pool reuses
+            # their memory only for work queued after the kernel on the same stream
+            grads = [self.cupy.ascontiguousarray(g) for g in lists.grads]
+            args = (
+                tables["table"],
+                self.grad_table(lists, grads),
+                tables["sizes"],
+                tables["chunk_tensor"],
+                tables["chunk_start"],
+                np.int32(len(lists.params)),
+                np.int64(CHUNK),
+                *scalars,
+            )
+            self.kernel(lists.params[0].dtype)((tables["chunks"],), (THREADS,), args)
 
 
 def _flag(value: bool):
