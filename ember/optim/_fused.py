@@ -6,7 +6,7 @@ An optimizer class that names a kernel of ``ember.backend.fused.optim`` in ``fus
 * the kernel exists for the parameters' arrays (on CUDA; on the CPU ``fused.kernel`` answers
   None and the flat path of ``ember.optim._flat`` keeps the step), and fused kernels are on;
 * the group does not ask for another path (``foreach=False`` or ``fused=False``), nor for
-  ``capturable``/``differentiable``, and its ``lr`` is a number;
+  ``capturable``/``differentiable``, and its scalars (``lr``, betas, ...) are numbers;
 * every parameter with a gradient is a distinct contiguous array of one supported dtype
   (``SUPPORTED_DTYPES``: float32, float64) on one device, with a gradient of its dtype and shape;
 * the class's rule is the kernel's (a subclass overriding ``update`` keeps the plain path).
@@ -112,8 +112,12 @@ def _group_allows(group: dict) -> bool:
         and group.get("fused") is not False
         and not group.get("capturable")
         and not group.get("differentiable")
-        and isinstance(group["lr"], (int, float))
     )
+
+
+def _numbers(rule, group: dict) -> bool:
+    """Whether the kernel's scalars are plain numbers (a tensor ``lr`` or beta keeps the plain path)."""
+    return all(isinstance(v, (int, float)) for v in rule.arguments(group, 0.0).values())
 
 
 def _uniform(params: list[Tensor]) -> bool:
@@ -176,7 +180,7 @@ def _build(params, states, names, partition) -> _Layout:
 def step(opt, group: dict, params: list[Tensor]) -> bool:
     """Step ``group``'s ``params`` (those with gradients) in one kernel launch; False: not here."""
     rule = _rule(opt)
-    if rule is None or not _group_allows(group):
+    if rule is None or not _group_allows(group) or not _numbers(rule, group):
         return False
     kernel = fused.kernel(params[0].xp, rule.kernel)
     if kernel is None or not _uniform(params):
