@@ -33,6 +33,8 @@ class Adam(Optimizer):
     tensor([ 0.9000, -0.9000], requires_grad=True)
     """
 
+    fused_step = "optim.adam_step"  # the CUDA path's kernel (ember.optim._fused)
+
     def __init__(
         self,
         params: ParamsT,

@@ -30,7 +30,7 @@ from ember import creation, dtypes
 from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.autograd.hooks import RemovableHandle, add_hook
 from ember.backend import xp_of
-from ember.optim import _flat
+from ember.optim import _flat, _fused
 from ember.tensor import Tensor, make
 
 __all__ = ["Optimizer", "ParamsT", "required", "xp_of"]
@@ -203,7 +203,9 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 params = [p for p in group["params"] if p._grad is not None]
-                if params and not self._flat.step(self, group, params):
+                if not params or _fused.step(self, group, params):
+                    continue
+                if not self._flat.step(self, group, params):
                     for p in params:
                         self._step_param(group, p)
         return loss

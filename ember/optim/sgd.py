@@ -31,6 +31,7 @@ class SGD(Optimizer):
     """
 
     scalar_state = ()
+    fused_step = "optim.sgd_step"  # the CUDA path's kernel (ember.optim._fused)
 
     def __init__(
         self,

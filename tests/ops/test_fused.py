@@ -15,6 +15,7 @@ from ember.backend.fused import dropout as fused_dropout
 from ember.nn._functional import rnn as F_rnn
 from ember.ops import Primitive
 from ember.ops.dropout import Dropout
+from ember.ops.embedding import EmbeddingLookup
 
 
 def _erf_gelu(x):
@@ -106,6 +107,12 @@ FUSED = {
         F.scaled_dot_product_attention,
         _composite_attention,
         [_rand(2, 3, 4), _rand(2, 5, 4), _rand(2, 5, 2)],
+    ),
+    "EmbeddingLookup": (
+        "EmbeddingLookup",
+        lambda w, i: EmbeddingLookup.apply(w, i, 1),
+        lambda w, i: F.embedding(i, w, padding_idx=1),
+        [_rand(5, 3), lambda rng: rng.integers(0, 5, (4, 6))],
     ),
     "LSTMLayer": (
         "LSTMLayer",

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import no_grad
+from ember.backend import fused
 from ember.functions import cat
+from ember.ops.embedding import EmbeddingLookup
 from ember.tensor import Tensor, make
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -116,6 +118,8 @@ def embedding(
     padding_idx = normalize_padding_idx("embedding", padding_idx, num_rows)
     if max_norm is not None:
         _renorm_rows(weight, input, max_norm, norm_type)
+    if not scale_grad_by_freq and fused.kernel(weight.xp, "embedding.embedding_backward") is not None:
+        return EmbeddingLookup.apply(weight, input, padding_idx)  # on CUDA: the fused backward
     out = weight[input]
     scale = _grad_scale(input, padding_idx, scale_grad_by_freq, weight._data.dtype)
     if scale is not None and out.requires_grad:
