@@ -217,6 +217,12 @@ class Optimizer:
         state = self.state[param]
         fresh = self.needs_init(group, state)
         if fresh:
+            if is_current_stream_capturing():
+                raise RuntimeError(
+                    f"{type(self).__name__}.step: the optimizer's state is created by its first "
+                    "step, which a CUDA graph cannot capture (every replay would create it anew): "
+                    "run the step eagerly first (warm-up), then capture"
+                )
             self._init_param_state(group, param, state)
         else:
             self.follow_device(param, state)

@@ -279,3 +279,27 @@ def test_is_current_stream_capturing(device):
         seen.append(ember.cuda.is_current_stream_capturing())
     assert seen == [True]
     assert not ember.cuda.is_current_stream_capturing()
+
+
+def test_capturing_an_optimizers_first_step_is_refused(device):
+    p = ember.zeros(3, device=device, requires_grad=True)
+    opt = ember.optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = ember.ones(3, device=device)
+    with pytest.raises(RuntimeError, match="warm-up"), ember.cuda.graph(ember.cuda.CUDAGraph()):
+        opt.step()
+
+
+def test_capture_undoes_its_writes_and_refuses_reading_results_early(device):
+    """The stand-in restores outside buffers at capture end and poisons captured outputs until
+    the first replay, as a GPU leaves them unwritten."""
+    if not ember.backend.get("cuda").fake:
+        pytest.skip("what a GPU leaves in unwritten memory is undefined")
+    x = ember.ones(3, device=device)
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g):
+        x.mul_(5)
+        y = x + 1
+    assert np.isnan(host(y)).all()
+    np.testing.assert_array_equal(host(x), np.ones(3, np.float32))
+    g.replay()
+    np.testing.assert_array_equal(host(y), np.full(3, 6, np.float32))
