@@ -92,6 +92,9 @@ def to_device(array, index: int | None):
 
 
 def to_numpy(array):
+    from ember import backend
+
+    backend.refuse_host_read_in_capture(array, "a copy to the host")
     return array.get()
 
 
