@@ -151,16 +151,16 @@ class FlatCache:
         return True
 
     def _build(self, opt, group: dict, params: list[Tensor]) -> FlatBucket | None:
+        if is_current_stream_capturing():
+            # building reads the scalar state on the host; a captured step uses the layout it
+            # finds (built by the warm-up steps) or the per-parameter path
+            return None
         self.buckets.pop(id(group), None)
         if not _uniform_params(params):
             return None
         states = [opt.state[p] for p in params]
         fresh = [opt.needs_init(group, st) for st in states]
         if any(fresh) and not all(fresh):
-            return None
-        if is_current_stream_capturing():
-            # building reads the scalar state on the host; a captured step uses the layout it
-            # finds (built by the warm-up steps) or the per-parameter path
             return None
         if all(fresh):
             # the first step runs on the per-parameter path, which creates the state and tells

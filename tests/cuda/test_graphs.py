@@ -303,3 +303,23 @@ def test_capture_undoes_its_writes_and_refuses_reading_results_early(device):
     np.testing.assert_array_equal(host(x), np.ones(3, np.float32))
     g.replay()
     np.testing.assert_array_equal(host(y), np.full(3, 6, np.float32))
+
+
+def test_make_graphed_callables_tuple_chains_like_eager(device):
+    first, second = _model(1), ember.nn.Linear(4, 2).to(device)
+    ref_first, ref_second = _model(1), ember.nn.Linear(4, 2).to(device)
+    ref_second.load_state_dict(second.state_dict())
+    x = ember.randn(6, 8, device=device)
+    h = ember.randn(6, 4, device=device, requires_grad=True)
+    graphed = ember.cuda.make_graphed_callables((first, second), ((x,), (h,)))
+    assert graphed == (first, second)
+    for data, _ in _batches(2):
+        out = second(first(data))
+        ref = ref_second(ref_first(data))
+        out.pow(2).mean().backward()
+        ref.pow(2).mean().backward()
+        np.testing.assert_allclose(host(out), host(ref), rtol=1e-6, atol=1e-7)
+    for p, q in zip(
+        [*first.parameters(), *second.parameters()], [*ref_first.parameters(), *ref_second.parameters()]
+    ):
+        np.testing.assert_allclose(host(p.grad), host(q.grad), rtol=1e-5, atol=1e-6)
