@@ -100,6 +100,11 @@ def to_numpy(array):
 
 def synchronize(index: int | None = None) -> None:
     cupy = _require()
+    if is_capturing():  # CUDA's own answer depends on the capture mode; ember's does not
+        raise RuntimeError(
+            "cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing "
+            "(synchronize during CUDA graph capture)"
+        )
     with cupy.cuda.Device(current_device() if index is None else index):
         cupy.cuda.runtime.deviceSynchronize()
 
