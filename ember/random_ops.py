@@ -58,11 +58,25 @@ def _finish(array, dtype: dtypes.dtype, device, requires_grad: bool) -> Tensor:
     if array.dtype != dtype.np:
         array = array.astype(dtype.np)
     if device is not None:
+        _refuse_in_capture(device)
         array = backend.to_device(array, device)
     t = make(array)
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _refuse_in_capture(device) -> None:
+    """Random numbers are drawn on the host and copied over, which a CUDA graph cannot replay."""
+    from ember.cuda.graphs import is_current_stream_capturing  # ember.cuda loads after this file
+
+    if is_current_stream_capturing() and "cuda" in str(device):
+        raise RuntimeError(
+            "random numbers on CUDA (rand, dropout, ...) cannot be drawn inside a CUDA graph "
+            "capture: ember draws them on the host, so a replay would reuse one mask forever. "
+            "Capture only deterministic work (e.g. model.eval() or p=0 for dropout), or run the "
+            "random part outside the graph and pass it in through a static input"
+        )
 
 
 def _shape(size, op: str) -> tuple:
@@ -382,6 +396,7 @@ class _Refill(Function):
 
 def _fill(self: Tensor, op: str, values) -> Tensor:
     """Write sampled ``values`` into ``self`` as an in-place op (leaf check, version bump)."""
+    _refuse_in_capture(self.device)
     values = backend.to_device(np.asarray(values).astype(self._data.dtype, copy=False), self.device)
     if self.grad_fn is not None and grad_enabled.get():
         # A non-leaf in the graph gets a zero gradient through the fill, as in PyTorch.

@@ -106,6 +106,19 @@ def to_device(array, dev) -> object:
     return get("cuda").to_device(array, dev.index)
 
 
+def refuse_host_read_in_capture(array, what: str) -> None:
+    """CUDA's error for reading a device array on the host while a CUDA graph capture is underway
+    (ember checks before CuPy copies: CuPy may copy on a stream the capture does not see)."""
+    if type(array) is HOST_ARRAY:
+        return
+    cuda = _loaded.get("cuda")
+    if cuda is not None and not cuda.fake and cuda.is_capturing():  # the stand-in's arrays refuse
+        raise RuntimeError(
+            "cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing "
+            f"(a device-to-host copy ({what}) during CUDA graph capture)"
+        )
+
+
 def writeable(array) -> bool:
     """Whether writing into ``array`` is safe: NumPy's flag; for device arrays (CuPy keeps no such
     flag) whether no element is reached twice (a broadcast view has a zero stride)."""

@@ -7,6 +7,7 @@ and moving a tensor raises an error that says what is missing.
 from __future__ import annotations
 
 import contextlib
+import weakref
 
 from ember.backend import errors
 from ember.backend.scatter import at_in_rounds
@@ -80,16 +81,30 @@ def device_of(array) -> device:
 def to_device(array, index: int | None):
     cupy = _require()
     errors.check_cuda_dtype(array.dtype)
+    if not isinstance(array, cupy.ndarray) and is_capturing() and not is_pinned(array):
+        # the copy would read host memory at capture time only; CUDA refuses it, say so first
+        raise RuntimeError(
+            "cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing "
+            "(a host-to-device copy from pageable memory during CUDA graph capture)"
+        )
     with cupy.cuda.Device(current_device() if index is None else index):
         return cupy.asarray(array)
 
 
 def to_numpy(array):
+    from ember import backend
+
+    backend.refuse_host_read_in_capture(array, "a copy to the host")
     return array.get()
 
 
 def synchronize(index: int | None = None) -> None:
     cupy = _require()
+    if is_capturing():  # CUDA's own answer depends on the capture mode; ember's does not
+        raise RuntimeError(
+            "cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing "
+            "(synchronize during CUDA graph capture)"
+        )
     with cupy.cuda.Device(current_device() if index is None else index):
         cupy.cuda.runtime.deviceSynchronize()
 
@@ -256,7 +271,7 @@ def _pool():
 
 
 def memory_allocated(index: int | None = None) -> int:
-    used = _pool().used_bytes()
+    used = _pool().used_bytes() + sum(p.pool.used_bytes() for p in list(_graph_pools))
     _peak["allocated"] = max(_peak["allocated"], used)
     return used
 
@@ -267,7 +282,7 @@ def max_memory_allocated(index: int | None = None) -> int:
 
 
 def memory_reserved(index: int | None = None) -> int:
-    total = _pool().total_bytes()
+    total = _pool().total_bytes() + sum(p.pool.total_bytes() for p in list(_graph_pools))
     _peak["reserved"] = max(_peak["reserved"], total)
     return total
 
@@ -356,3 +371,86 @@ def cudnn_version() -> int | None:
 def address(array) -> int:
     """The device address of an array's first element."""
     return array.data.ptr
+
+
+# -- CUDA graphs: CuPy stream capture into a private memory pool ---------------------------------
+class _GraphPool:
+    """A private CuPy memory pool for graph captures (``torch.cuda.graph_pool_handle``).
+
+    Allocations made during a capture must come from memory that no allocation outside the graph
+    gets afterwards (a replay writes to those addresses), so captures allocate from a pool of
+    their own, kept alive by every graph captured into it; blocks freed during one capture may be
+    reused by a later capture into the same pool, which is safe when the graphs replay in the
+    order they were captured (PyTorch's rule for shared pools)."""
+
+    def __init__(self, cupy) -> None:
+        self.pool = cupy.cuda.MemoryPool()
+        self._allocator = None
+
+    def enter(self, cupy) -> None:
+        self._allocator = cupy.cuda.using_allocator(self.pool.malloc)
+        self._allocator.__enter__()  # thread-local: other threads keep the default pool
+
+    def leave(self) -> None:
+        if self._allocator is not None:
+            self._allocator.__exit__(None, None, None)
+            self._allocator = None
+
+
+_capture = {"pool": None, "stream": None}
+_graph_pools: weakref.WeakSet = weakref.WeakSet()  # counted in the memory statistics
+
+
+def graph_pool():
+    pool = _GraphPool(_require())
+    _graph_pools.add(pool)
+    return pool
+
+
+def capture_begin(stream, pool) -> None:
+    """Start capturing the work issued on ``stream`` (a CuPy stream, not the null stream)."""
+    cupy = _require()
+    pool.enter(cupy)
+    try:
+        stream.begin_capture()
+    except Exception:
+        pool.leave()
+        raise
+    _capture.update(pool=pool, stream=stream)
+
+
+def capture_end(stream):
+    """Stop capturing; return the instantiated ``cupy.cuda.Graph``."""
+    pool = _capture["pool"]
+    _capture.update(pool=None, stream=None)
+    try:
+        return stream.end_capture()
+    finally:
+        if pool is not None:
+            pool.leave()
+
+
+def capture_abort(stream) -> None:
+    """End a capture that failed, discarding the graph (the error that ended it is reported)."""
+    if _capture["stream"] is None:
+        return
+    with contextlib.suppress(Exception):
+        capture_end(stream)
+
+
+def replay(graph, stream) -> None:
+    graph.launch(stream)
+
+
+def is_capturing() -> bool:
+    cupy = _load()
+    if cupy is None:
+        return False
+    try:
+        return bool(cupy.cuda.get_current_stream().is_capturing())
+    except Exception:  # noqa: BLE001 - a CuPy without capture support cannot be capturing
+        return False
+
+
+def pool_bytes(pool) -> int:
+    return int(pool.pool.used_bytes())

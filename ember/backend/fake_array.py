@@ -141,6 +141,8 @@ def make_array(array: np.ndarray, dev: int) -> FakeCudaArray:
     """A device array holding ``array`` (no copy) on device ``dev``."""
     if array.dtype.kind == "V" or array.dtype.name == "bfloat16":
         raise TypeError(f"Unsupported dtype {array.dtype}")  # CuPy has no bfloat16 (nor records)
+    if capturing[0] is not None:
+        capturing[0].allocated(_root(array))
     memory.track(array)
     out = object.__new__(FakeCudaArray)
     out._a = array
@@ -202,11 +204,57 @@ def call(fn, args, kwargs, dev: int | None = None):
         dev = _device_in(args, -1)
         if dev < 0:
             dev = _device_in(kwargs.values(), current_device[0])
-    result = fn(*_unwrap(args, dev), **_unwrap(kwargs, dev))
-    return wrap(result, dev)
+    args, kwargs = _unwrap(args, dev), _unwrap(kwargs, dev)
+    if capturing[0] is not None:
+        return run(fn, args, kwargs, dev)
+    return wrap(fn(*args, **kwargs), dev)
 
 
 current_device = [0]  # the stand-in's current device, set by ``ember.backend.fake_cuda``
+
+# The open CUDA graph capture's tape (``ember.backend.fake_graph``), or None: while it is set,
+# every operation on device arrays goes through ``run``, which records it.
+capturing: list = [None]
+# CuPy learns the size of these results on the host (a device-to-host copy): not capturable
+_DATA_DEPENDENT = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "extract", "compress"})
+
+
+def _host_arrays(value, found: list) -> list:
+    """The NumPy arrays inside (nested) arguments."""
+    if isinstance(value, np.ndarray):
+        found.append(value)
+    elif type(value) in (tuple, list):
+        for v in value:
+            _host_arrays(v, found)
+    elif type(value) is dict:
+        for v in value.values():
+            _host_arrays(v, found)
+    return found
+
+
+def run(fn, args: tuple, kwargs: dict, dev: int):
+    """``fn`` on unwrapped arguments, results wrapped; recorded on the tape while capturing."""
+    tape = capturing[0]
+    if tape is None:
+        return wrap(fn(*args, **kwargs), dev)
+    if getattr(fn, "__name__", "") in _DATA_DEPENDENT:
+        refuse(f"{fn.__name__} (its result size is read on the host)")
+    inputs = _host_arrays((args, kwargs), [])
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, np.ndarray):
+        inputs.append(owner)
+    tape.touch(inputs)
+    wrapped = wrap(fn(*args, **kwargs), dev)
+    tape.record(fn, args, kwargs, wrapped, inputs)
+    return wrapped
+
+
+def refuse(what: str) -> None:
+    """CUDA's error for an operation a stream capture does not permit (when one is open)."""
+    if capturing[0] is not None:
+        from ember.backend import fake_graph
+
+        fake_graph.refuse(what)
 
 
 _NOT_OPERANDS = (np.ndarray, list, tuple)  # CuPy's operators and ufuncs take arrays and scalars
@@ -216,6 +264,8 @@ def _binary(op):
     def method(self, other):
         if type(other) in _NOT_OPERANDS:
             raise TypeError(f"Unsupported type {type(other)}")
+        if capturing[0] is not None:
+            return run(op, (self._a, _unwrap(other, self._dev)), {}, self._dev)
         return wrap(op(self._a, _unwrap(other, self._dev)), self._dev)
 
     return method
@@ -225,6 +275,8 @@ def _reflected(op):
     def method(self, other):
         if type(other) in _NOT_OPERANDS:
             raise TypeError(f"Unsupported type {type(other)}")
+        if capturing[0] is not None:
+            return run(op, (_unwrap(other, self._dev), self._a), {}, self._dev)
         return wrap(op(_unwrap(other, self._dev), self._a), self._dev)
 
     return method
@@ -234,7 +286,10 @@ def _inplace(op):
     def method(self, other):
         if type(other) in _NOT_OPERANDS:
             raise TypeError(f"Unsupported type {type(other)}")
-        op(self._a, _unwrap(other, self._dev))
+        if capturing[0] is not None:
+            run(op, (self._a, _unwrap(other, self._dev)), {}, self._dev)
+        else:
+            op(self._a, _unwrap(other, self._dev))
         return self
 
     return method
@@ -242,6 +297,8 @@ def _inplace(op):
 
 def _unary(op):
     def method(self):
+        if capturing[0] is not None:
+            return run(op, (self._a,), {}, self._dev)
         return wrap(op(self._a), self._dev)
 
     return method
@@ -258,6 +315,8 @@ class FakeCudaArray:
         array = np.empty(shape, dtype, order=order)
         if array.dtype.name == "bfloat16":
             raise TypeError(f"Unsupported dtype {array.dtype}")
+        if capturing[0] is not None:
+            capturing[0].allocated(array)
         memory.track(array)
         self._a = array
         self._dev = current_device[0]
@@ -265,6 +324,7 @@ class FakeCudaArray:
     # -- what CuPy offers explicitly ------------------------------------------------------------
     def get(self, stream=None, order="C", out=None) -> np.ndarray:
         """A NumPy copy in host memory (CuPy's device-to-host copy)."""
+        refuse("a device-to-host copy (.get())")
         if out is not None:
             out[...] = self._a
             return out
@@ -279,9 +339,11 @@ class FakeCudaArray:
         return _Flags(self._a.flags)
 
     def tolist(self):
+        refuse("a device-to-host copy (.tolist())")
         return self._a.tolist()
 
     def item(self, *args):
+        refuse("a device-to-host copy (.item())")
         return self._a.item(*args)
 
     def __dlpack__(self, stream=None, **kwargs) -> FakeDLPackCapsule:
@@ -314,12 +376,21 @@ class FakeCudaArray:
         return value
 
     def __getitem__(self, key):
-        return wrap(self._a[_unwrap_key(key, self._dev)], self._dev)
+        key = _unwrap_key(key, self._dev)
+        if capturing[0] is not None:
+            if _has_bool_array(key):
+                refuse("boolean-mask indexing (its result size is read on the host)")
+            return run(operator.getitem, (self._a, key), {}, self._dev)
+        return wrap(self._a[key], self._dev)
 
     def __setitem__(self, key, value) -> None:
         if isinstance(value, list) or (isinstance(value, np.ndarray) and value.ndim):
             raise TypeError(f"Unsupported type {type(value)}")
-        self._a[_unwrap_key(key, self._dev)] = _unwrap(value, self._dev)
+        key, value = _unwrap_key(key, self._dev), _unwrap(value, self._dev)
+        if capturing[0] is not None:
+            run(operator.setitem, (self._a, key, value), {}, self._dev)
+            return
+        self._a[key] = value
 
     def __len__(self) -> int:
         return len(self._a)
@@ -330,21 +401,27 @@ class FakeCudaArray:
         return (self[i] for i in range(len(self._a)))
 
     def __repr__(self) -> str:
+        refuse("a device-to-host copy (printing an array)")
         return f"make_array({np.array2string(self._a, separator=', ')}, device=cuda:{self._dev})"
 
     def __float__(self) -> float:
+        refuse("a device-to-host copy (float() of an array)")
         return float(self._a)
 
     def __int__(self) -> int:
+        refuse("a device-to-host copy (int() of an array)")
         return int(self._a)
 
     def __bool__(self) -> bool:
+        refuse("a device-to-host copy (bool() of an array)")
         return bool(self._a)
 
     def __index__(self) -> int:
+        refuse("a device-to-host copy (an array used as an index)")
         return operator.index(self._a)
 
     def __complex__(self) -> complex:
+        refuse("a device-to-host copy (complex() of an array)")
         return complex(self._a)
 
     def __copy__(self) -> FakeCudaArray:
@@ -393,6 +470,11 @@ for _name, _op in [
     ("invert", operator.invert),
 ]:
     setattr(FakeCudaArray, f"__{_name}__", _unary(_op))
+
+
+def _has_bool_array(key) -> bool:
+    keys = key if type(key) is tuple else (key,)
+    return any(isinstance(k, np.ndarray) and k.dtype == bool for k in keys)
 
 
 def _unwrap_key(key, dev: int):
@@ -476,6 +558,8 @@ class Namespace(types.ModuleType):
 
 def _asarray(a, dtype=None, order=None, copy=None, **_ignored):
     """Host data -> device (an explicit copy, as ``cupy.asarray``); device arrays stay."""
+    if capturing[0] is not None:
+        return _asarray_captured(a, dtype, copy)
     if type(a) is FakeCudaArray:
         out = a._a if dtype is None else a._a.astype(dtype, copy=bool(copy))
         return a if out is a._a and not copy else make_array(np.array(out, copy=bool(copy)), a._dev)
@@ -484,7 +568,17 @@ def _asarray(a, dtype=None, order=None, copy=None, **_ignored):
     return make_array(np.array(a, dtype=dtype, order=order or "K", copy=True), current_device[0])
 
 
+def _asarray_captured(a, dtype, copy):
+    if type(a) is not FakeCudaArray:
+        refuse("a host-to-device copy from pageable memory (asarray of host data)")
+    if (dtype is None or np.dtype(dtype) == a._a.dtype) and not copy:
+        return a
+    return run(np.array, (a._a,), {"dtype": dtype, "copy": True}, a._dev)
+
+
 def _array(obj, dtype=None, copy=True, order="K", **_ignored):
+    if capturing[0] is not None:
+        return _asarray_captured(obj, dtype, True)
     if type(obj) is FakeCudaArray:
         out = obj._a.astype(dtype) if dtype is not None else obj._a
         return make_array(np.array(out, copy=True if copy else None, order=order), obj._dev)
@@ -492,6 +586,7 @@ def _array(obj, dtype=None, copy=True, order="K", **_ignored):
 
 
 def _asnumpy(a, stream=None, order="C", out=None):
+    refuse("a device-to-host copy (asnumpy)")
     return a.get(order=order, out=out) if type(a) is FakeCudaArray else np.asarray(a, order=order)
 
 

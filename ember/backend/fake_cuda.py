@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from ember.backend import errors
+from ember.backend import errors, fake_graph
 from ember.backend.fake_array import (
     FakeCudaArray,
     FakeDLPackCapsule,
@@ -26,6 +26,7 @@ from ember.backend.fake_array import (
     _root,
     make_array,
     memory,
+    run,
     wrap,
     xp,
 )
@@ -82,7 +83,16 @@ def to_device(array, index: int | None):
         raise RuntimeError(f"CUDA error: invalid device ordinal {target} (the stand-in has {_COUNT})")
     host = array._a if type(array) is FakeCudaArray else np.asarray(array)
     errors.check_cuda_dtype(host.dtype)
+    if fake_graph.is_capturing():
+        return _copy_captured(array, host, target)
     return make_array(np.array(host, copy=True), target)
+
+
+def _copy_captured(array, host: np.ndarray, target: int):
+    """A copy inside a capture: recorded, so a replay copies again from the same memory."""
+    if type(array) is not FakeCudaArray and not is_pinned(host):
+        fake_graph.refuse("a host-to-device copy from pageable memory")
+    return run(lambda: np.array(host, copy=True), (), {}, target)
 
 
 def to_numpy(array) -> np.ndarray:
@@ -91,6 +101,7 @@ def to_numpy(array) -> np.ndarray:
 
 def synchronize(index: int | None = None) -> None:
     """NumPy's work is finished when each call returns: nothing to wait for."""
+    fake_graph.refuse("synchronize")
 
 
 def get_device_name(index: int | None = None) -> str:
@@ -124,9 +135,8 @@ def ufunc_at(ufunc_name: str, out, key, values) -> None:
         at_in_rounds(xp, ufunc_name, out, key, values)
         return
     dev = out._dev
-    getattr(np, ufunc_name).at(
-        out._a, unwrap_key(key, dev), values._a if type(values) is FakeCudaArray else values
-    )
+    at = getattr(np, ufunc_name).at
+    run(at, (out._a, unwrap_key(key, dev), values._a if type(values) is FakeCudaArray else values), {}, dev)
 
 
 def special_module():
@@ -237,9 +247,10 @@ class Stream:
         self.null = null
 
     def synchronize(self) -> None:
-        pass
+        fake_graph.refuse("Stream.synchronize")
 
     def query(self) -> bool:
+        fake_graph.refuse("Stream.query")
         return True
 
     def record(self, event):
@@ -290,3 +301,38 @@ def cudnn_version() -> None:
 def address(array) -> int:
     """The address of a stand-in array's first element (its NumPy memory, never exposed)."""
     return array._a.__array_interface__["data"][0]
+
+
+# -- CUDA graphs: a tape of the captured operations (``ember.backend.fake_graph``) ---------------
+def graph_pool():
+    """A new private memory pool for graphs (``torch.cuda.graph_pool_handle``)."""
+    return fake_graph.FakePool()
+
+
+def capture_begin(stream, pool) -> None:
+    """Start capturing the device work issued from now on into a graph using ``pool``."""
+    fake_graph.begin(pool)
+
+
+def capture_end(stream):
+    """Stop capturing; return the graph (raises CUDA's error when the capture was invalidated)."""
+    return fake_graph.end()
+
+
+def capture_abort(stream) -> None:
+    """End a capture that failed, discarding it (the error that ended it is what the user sees)."""
+    if fake_graph.is_capturing():
+        with contextlib.suppress(fake_graph.CaptureError):
+            fake_graph.end()
+
+
+def replay(graph, stream) -> None:
+    graph.launch(stream)
+
+
+def is_capturing() -> bool:
+    return fake_graph.is_capturing()
+
+
+def pool_bytes(pool) -> int:
+    return pool.used_bytes()

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from ember import backend
 from ember.backend.errors import OutOfMemoryError
+from ember.cuda.graphs import (
+    CUDAGraph,
+    graph,
+    graph_pool_handle,
+    is_current_stream_capturing,
+    make_graphed_callables,
+    make_graphed_step,
+)
 from ember.cuda.streams import Event, Stream, current_stream, default_stream, stream
 from ember.device import as_device
 
 __all__ = [
+    "CUDAGraph",
     "Event",
     "OutOfMemoryError",
     "Stream",
@@ -26,11 +35,16 @@ __all__ = [
     "get_device_capability",
     "get_device_name",
     "get_device_properties",
+    "graph",
+    "graph_pool_handle",
     "init",
     "initial_seed",
     "is_available",
     "is_bf16_supported",
+    "is_current_stream_capturing",
     "is_initialized",
+    "make_graphed_callables",
+    "make_graphed_step",
     "manual_seed",
     "manual_seed_all",
     "max_memory_allocated",

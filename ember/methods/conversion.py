@@ -160,11 +160,13 @@ class ConversionMethods:
             )
         if function._trace_hook is not None:
             function._trace_hook.read(self)
+        backend.refuse_host_read_in_capture(self._data, "item()")
         return self._data.item()  # one element: an explicit device-to-host copy on CUDA
 
     def tolist(self):
         if function._trace_hook is not None:
             function._trace_hook.read(self)
+        backend.refuse_host_read_in_capture(self._data, "tolist()")
         return self._data.tolist()  # CuPy's tolist copies to the host explicitly
 
 

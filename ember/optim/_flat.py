@@ -19,8 +19,10 @@ is not uniform: different step counts, different state entries, or dtypes that d
 from __future__ import annotations
 
 from operator import is_
+from typing import Any
 
 from ember.backend import HOST_ARRAY, device_of, for_xp
+from ember.cuda.graphs import is_current_stream_capturing
 from ember.tensor import Tensor, make
 
 __all__ = ["CHUNK", "FlatCache"]
@@ -32,6 +34,14 @@ FLAT_MAX_MEAN_NUMEL = 8192
 #: elements per chunk of the flat update: big enough to amortise a ufunc call, small enough
 #: that the chunk's arrays and temporaries stay in cache between the update's passes
 CHUNK = 1 << 15
+
+
+def scalar_values(group: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """The scalar state ``advance`` works on: Python floats, or for a capturable optimizer the
+    0-d device arrays themselves (no host read, so a captured step advances them on replay)."""
+    if group.get("capturable", False):
+        return dict(arrays)
+    return {k: float(v) for k, v in arrays.items()}
 
 
 class FlatBucket:
@@ -98,7 +108,7 @@ class FlatBucket:
 
     def step(self, opt, group: dict) -> None:
         xp = self.params[0].xp
-        scalars = {k: float(arr[0]) for k, arr in self.scalars.items()}
+        scalars = scalar_values(group, {k: arr[0] for k, arr in self.scalars.items()})
         coeffs = opt.advance(group, scalars, False)
         for k, v in scalars.items():
             self.scalars[k][...] = v
@@ -141,6 +151,10 @@ class FlatCache:
         return True
 
     def _build(self, opt, group: dict, params: list[Tensor]) -> FlatBucket | None:
+        if is_current_stream_capturing():
+            # building reads the scalar state on the host; a captured step uses the layout it
+            # finds (built by the warm-up steps) or the per-parameter path
+            return None
         self.buckets.pop(id(group), None)
         if not _uniform_params(params):
             return None

@@ -59,9 +59,8 @@ class Adam(Optimizer):
             betas=betas,
             foreach=foreach,
             fused=fused,
-            capturable=capturable,
             differentiable=differentiable,
-        )
+        )  # capturable=True is supported: the step count then lives on the device
         defaults = {
             "lr": lr,
             "betas": tuple(betas),

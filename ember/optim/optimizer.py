@@ -30,6 +30,7 @@ from ember import creation, dtypes
 from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.autograd.hooks import RemovableHandle, add_hook
 from ember.backend import xp_of
+from ember.cuda.graphs import is_current_stream_capturing
 from ember.optim import _flat, _fused
 from ember.tensor import Tensor, make
 
@@ -200,8 +201,11 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        capturing = is_current_stream_capturing()
         with no_grad():
             for group in self.param_groups:
+                if capturing:
+                    self._check_capturable(group)
                 params = [p for p in group["params"] if p._grad is not None]
                 if not params or _fused.step(self, group, params):
                     continue
@@ -215,11 +219,17 @@ class Optimizer:
         state = self.state[param]
         fresh = self.needs_init(group, state)
         if fresh:
+            if is_current_stream_capturing():
+                raise RuntimeError(
+                    f"{type(self).__name__}.step: the optimizer's state is created by its first "
+                    "step, which a CUDA graph cannot capture (every replay would create it anew): "
+                    "run the step eagerly first (warm-up), then capture"
+                )
             self._init_param_state(group, param, state)
         else:
             self.follow_device(param, state)
         grad = self._grad_array(group, param)
-        scalars = {k: float(state[k]._data) for k in self.scalar_state if k in state}
+        scalars = _flat.scalar_values(group, {k: state[k]._data for k in self.scalar_state if k in state})
         coeffs = self.advance(group, scalars, fresh)
         for k, v in scalars.items():
             state[k]._data[...] = v
@@ -228,10 +238,25 @@ class Optimizer:
         param._bump_version(f"{type(self).__name__}.step")
 
     def follow_device(self, param: Tensor, state: dict) -> None:
-        """Move ``param``'s state arrays to its device (after ``model.to(device)``)."""
+        """Move ``param``'s state arrays to its device (after ``model.to(device)``); scalar state
+        too when the optimizer is capturable (it lives on the device then)."""
+        move_scalars = self.defaults.get("capturable", False)
         for key, value in state.items():
-            if key not in self.scalar_state and isinstance(value, Tensor) and value.device != param.device:
+            if (
+                (move_scalars or key not in self.scalar_state)
+                and isinstance(value, Tensor)
+                and value.device != param.device
+            ):
                 state[key] = make(value.detach().to(param.device)._data)
+
+    def _check_capturable(self, group: dict[str, Any]) -> None:
+        """A step captured in a CUDA graph must keep its per-step scalars on the device."""
+        if self.scalar_state and not group.get("capturable", False):
+            raise RuntimeError(
+                f"Attempting CUDA graph capture of step() for an instance of {type(self).__name__} "
+                "but param_groups' capturable is False (pass capturable=True, so that the step "
+                "count lives on the device and every replay advances it)"
+            )
 
     def _grad_array(self, group: dict[str, Any], param: Tensor):
         grad = param._grad
@@ -253,9 +278,10 @@ class Optimizer:
         return data.copy() if self.writes_grad else data
 
     def _init_param_state(self, group: dict[str, Any], param: Tensor, state: dict) -> None:
+        on_device = param if group.get("capturable", False) else None
         for key, value in self.init_state(group, param).items():
             if key in self.scalar_state:
-                state[key] = _scalar(value)
+                state[key] = _scalar(value, on_device)
             else:
                 state[key] = make(value)
 
@@ -280,13 +306,18 @@ class Optimizer:
 
     # -- gradients ---------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: set them to None (the default) or fill them with zeros."""
+        """Forget the gradients: set them to None (the default) or fill them with zeros.
+
+        Inside a CUDA graph capture gradients are always zeroed in place, so that ``.grad``
+        keeps the memory every replay writes to.
+        """
+        capturing = is_current_stream_capturing()
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p._grad
                 if grad is None:
                     continue
-                if set_to_none:
+                if set_to_none and not capturing:
                     p._grad = None
                     continue
                 if grad.grad_fn is not None:
@@ -420,9 +451,11 @@ class Optimizer:
         return "\n".join(lines)
 
 
-def _scalar(value: float) -> Tensor:
-    """A 0-d float32 CPU tensor: how scalar state (``step``, ...) is kept, as in PyTorch."""
-    t = creation.zeros((), dtype=dtypes.float32)
+def _scalar(value: float, on_device: Tensor | None = None) -> Tensor:
+    """A 0-d float32 CPU tensor: how scalar state (``step``, ...) is kept, as in PyTorch; on
+    ``on_device``'s device for a capturable optimizer."""
+    device = None if on_device is None else on_device.device
+    t = creation.zeros((), dtype=dtypes.float32, device=device)
     t._data[...] = value
     return t
 

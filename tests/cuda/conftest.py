@@ -28,7 +28,7 @@ def device_suite_active() -> bool:
 collect_ignore_glob = (
     []
     if device_suite_active()
-    else ["test_*_on_cuda.py", "test_cuda_api.py", "test_transfers.py", "test_fused_*.py"]
+    else ["test_*_on_cuda.py", "test_cuda_api.py", "test_transfers.py", "test_fused_*.py", "test_graphs.py"]
 )
 
 
