@@ -50,7 +50,7 @@ GPU_WORKLOADS = {
         {"vocab": 10000, "embed": 1024, "hidden": 1024, "seq": 35, "batch": 64},
         {"vocab": 50, "embed": 16, "hidden": 32, "seq": 4, "batch": 2},
     ),
-    "convnet": GpuWorkload("convnet", {"batch": 256}, {"batch": 2}),
+    "convnet": GpuWorkload("convnet", {"batch": 256}, {"batch": 2, "widths": (4, 8, 8)}),
     "resnet": GpuWorkload("resnet", {"batch": 256}, {"batch": 2, "blocks": 1, "widths": (4, 8, 8)}),
     # small batches, where the launch cost of each op dominates and CUDA graphs should pay
     "mlp-b32": GpuWorkload("mlp", {"batch": 32}, TINY_MLP, EAGER_AND_GRAPH),

@@ -2,7 +2,8 @@
 
 ember: every primitive's ``forward``, ``backward`` and ``backward_arrays`` is wrapped for the
 profiled steps with the device synchronised before and after, so each row is the time of that
-primitive's kernels including their launches (and its Python); "outside primitives" is the rest
+primitive's kernels including their launches (and its Python), less the primitives it calls
+itself (a backward written with primitives); "outside primitives" is the rest
 of the step: the optimizer's update, ``zero_grad``, the engine's walk. Synchronising after every
 primitive removes the overlap of launches with execution, so the rows add up to more than an
 unsynchronised step (the header gives both). Calls per step count primitive applications, a
@@ -42,6 +43,7 @@ class PrimitiveTimer:
         self.sync = ember.cuda.synchronize
         self.totals: dict = defaultdict(lambda: [0, 0.0])
         self.patched: list = []
+        self.nested: list = []  # per open call, the time of the primitives it called
         for cls in _primitives(ember):
             for attr in TIMED:
                 raw = cls.__dict__.get(attr)
@@ -50,19 +52,24 @@ class PrimitiveTimer:
                     setattr(cls, attr, staticmethod(self._timed(f"{cls.__name__}.{attr}", raw.__func__)))
 
     def _timed(self, key: str, fn):
-        totals, sync = self.totals, self.sync
+        totals, sync, nested = self.totals, self.sync, self.nested
 
         @functools.wraps(fn)
         def timed(*args, **kwargs):
             sync()
+            nested.append(0.0)
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
                 sync()
+                elapsed = time.perf_counter() - start
+                inner = nested.pop()
+                if nested:  # a backward made of primitives: the caller keeps only its own time
+                    nested[-1] += elapsed
                 entry = totals[key]
                 entry[0] += 1
-                entry[1] += time.perf_counter() - start
+                entry[1] += elapsed - inner
 
         return timed
 

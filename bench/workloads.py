@@ -152,11 +152,11 @@ def lenet(m, seed: int = 0, batch: int = 64) -> Workload:
     return _classifier(m, "lenet", model, opt, data, flops)
 
 
-def convnet(m, seed: int = 0, batch: int = 64) -> Workload:
+def convnet(m, seed: int = 0, batch: int = 64, widths=(32, 64, 128)) -> Workload:
     """Three 3x3 convs (32, 64, 128) each with BatchNorm2d, ReLU, MaxPool2d(2); Linear to 10."""
     nn = m.nn
     layers, channels, side, conv_layers = [], 3, 32, []
-    for width in (32, 64, 128):
+    for width in widths:
         layers += [
             nn.Conv2d(channels, width, 3, padding=1),
             nn.BatchNorm2d(width),
@@ -165,12 +165,12 @@ def convnet(m, seed: int = 0, batch: int = 64) -> Workload:
         ]
         conv_layers.append((batch * side * side * width * channels * 9, channels != 3))
         channels, side = width, side // 2
-    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 4 * 4, 10))
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * side * side, 10))
     rng = np.random.default_rng(seed)
     _seeded_weights(m, model, rng)
     data = _batches(rng, 4, lambda r: _images(m, r, (batch, 3, 32, 32)))
     opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    flops = _products(*conv_layers, (batch * 128 * 16 * 10, True))
+    flops = _products(*conv_layers, (batch * channels * side * side * 10, True))
     return _classifier(m, "convnet", model, opt, data, flops)
 
 
