@@ -17,7 +17,8 @@ Each (library, workload) runs in a fresh child process, its modes in the order g
 so a failed capture cannot spoil the others); the libraries alternate, the order flipping every
 workload. A mode builds the workload from the same seeded weights and data for both libraries,
 runs the warm-up steps, then times each step with the device synchronised before and after; the
-table gives the median step time, the speed-up over the same library's fp32 row and the peak
+table gives the median step time, ember's over PyTorch's in the same mode and over PyTorch's
+eager fp32 step (issue 18's yardstick), the speed-up over the same library's fp32 row, the peak
 GPU memory (``cuda.max_memory_allocated`` of each library, reset after the model is on the
 device). A mode that fails is a row with its error; nothing is hidden, nothing stops the run.
 Without a GPU it says so and exits 0.
@@ -145,15 +146,37 @@ def _mib(r: dict | None) -> str:
     return f"{r['peak_mib']:.0f}" if r and "peak_mib" in r else "-"
 
 
+def _fp32(rows: list[dict], row: dict, library: str) -> dict:
+    base = next((r for r in rows if r["workload"] == row["workload"] and r["mode"] == "fp32"), None)
+    return (base or {}).get(library) or {}
+
+
 def _speedup(rows: list[dict], row: dict, library: str) -> str:
     """How many times faster than the same library's fp32 row of the same workload."""
-    base = next((r for r in rows if r["workload"] == row["workload"] and r["mode"] == "fp32"), None)
-    this, fp32 = row.get(library) or {}, (base or {}).get(library) or {}
+    this, fp32 = row.get(library) or {}, _fp32(rows, row, library)
     return f"{fp32['ms'] / this['ms']:.2f}x" if "ms" in this and "ms" in fp32 else "-"
+
+
+def _against_eager(rows: list[dict], row: dict) -> str:
+    """ember in this mode over PyTorch's eager fp32 step (the yardstick of issue 18's targets)."""
+    this, eager = row.get("ember") or {}, _fp32(rows, row, "torch")
+    return f"{this['ms'] / eager['ms']:.2f}" if "ms" in this and "ms" in eager else "-"
+
+
+def _losses_differ(row: dict) -> str | None:
+    """In fp32 both libraries start from the same weights and data: their first losses agree."""
+    e, t = row.get("ember") or {}, row.get("torch") or {}
+    if row["mode"] != "fp32" or "first_loss" not in e or "first_loss" not in t:
+        return None
+    a, b = e["first_loss"], t["first_loss"]
+    return None if abs(a - b) <= 1e-3 * max(1.0, abs(b)) else f"first losses differ: {a:.5f} vs {b:.5f}"
 
 
 def _note(row: dict, libraries) -> str:
     notes = [f"{LIBRARY_NAMES[lib]}: {row[lib]['error']}" for lib in libraries if "error" in row[lib]]
+    differ = _losses_differ(row)
+    if differ:
+        notes.append(differ)
     switches = (row.get("ember") or {}).get("tf32_switches", "")
     if switches and not switches.startswith("ok"):
         notes.append("ember TF32 switches: " + switches)
@@ -163,7 +186,8 @@ def _note(row: dict, libraries) -> str:
 def table(rows: list[dict], libraries) -> str:
     """The Markdown table: times, ratio, speed-up over fp32, peak memory, errors."""
     torch_on = "torch" in libraries
-    head = ["workload", "mode", "ember ms"] + (["PyTorch ms", "ember/PyTorch"] if torch_on else [])
+    head = ["workload", "mode", "ember ms"]
+    head += ["PyTorch ms", "ember/PyTorch", "ember/PyTorch fp32"] if torch_on else []
     head += ["ember vs fp32"] + (["PyTorch vs fp32"] if torch_on else [])
     head += ["ember peak MiB"] + (["PyTorch peak MiB"] if torch_on else []) + ["note"]
     lines = [
@@ -177,7 +201,7 @@ def table(rows: list[dict], libraries) -> str:
         cells = [row["workload"], row["mode"], _ms(e)]
         if torch_on:
             ratio = f"{e['ms'] / t['ms']:.2f}" if "ms" in e and "ms" in t else "-"
-            cells += [_ms(t), ratio]
+            cells += [_ms(t), ratio, _against_eager(rows, row)]
         cells += [_speedup(rows, row, "ember")] + ([_speedup(rows, row, "torch")] if torch_on else [])
         cells += [_mib(e)] + ([_mib(t)] if torch_on else []) + [_note(row, libraries)]
         lines.append("| " + " | ".join(cells) + " |")

@@ -129,7 +129,7 @@ if [[ $SKIP_SUITE -eq 0 ]]; then
     XDIST=()
     # four workers on the GPU machine's 16 cores: CuPy compiles each kernel once (a shared cache)
     "$PYTHON" -c "import xdist" 2> /dev/null && XDIST=(-n "${EMBER_GPU_CHECK_WORKERS:-4}")
-    SUITE_LIMIT=$(limit "${EMBER_GPU_SUITE_SECONDS:-210}" 200)
+    SUITE_LIMIT=$(limit "${EMBER_GPU_SUITE_SECONDS:-210}" 210)
     echo "time limit: ${SUITE_LIMIT} s (then SIGINT: pytest stops and still writes its report)"
     timeout -s INT -k 20 "$SUITE_LIMIT" "$PYTHON" -m pytest -q -p no:randomly -p no:cacheprovider \
         "${XDIST[@]}" tests/cuda --junitxml="$OUT/device_suite.xml" -rfE 2>&1 | tail -n 60
@@ -141,7 +141,7 @@ fi
 
 section "GPU-only checks and benchmark workloads (tools/gpu_check.py)"
 export EMBER_GPU_CHECK_WORKLOADS="${EMBER_GPU_CHECK_WORKLOADS:-mlp,lenet,gpt}"
-timeout -k 10 "$(limit 90 130)" "$PYTHON" tools/gpu_check.py --out "$OUT" --suite-rc "$SUITE_RC" "${GPU_FLAG[@]}"
+timeout -k 10 "$(limit 90 135)" "$PYTHON" tools/gpu_check.py --out "$OUT" --suite-rc "$SUITE_RC" "${GPU_FLAG[@]}"
 CHECK_RC=$?
 echo "gpu_check.py exit status: $CHECK_RC"
 
@@ -149,17 +149,18 @@ BENCH_FLAGS=(--steps "${EMBER_GPU_BENCH_STEPS:-10}")
 [[ $DRY_RUN -eq 1 ]] && BENCH_FLAGS=(--quick --no-torch)
 
 section "GPU benchmark: ember vs PyTorch, fp32/tf32/amp/graph (python -m bench --device cuda)"
-BENCH_LIMIT=$(limit "${EMBER_GPU_BENCH_SECONDS:-150}" 40)
+BENCH_LIMIT=$(limit "${EMBER_GPU_BENCH_SECONDS:-150}" 45)
+BENCH_BUDGET=$((BENCH_LIMIT > 40 ? BENCH_LIMIT - 20 : BENCH_LIMIT / 2)) # time to print and save
 # the most telling workloads first: the budget skips (and says so) what it cannot reach
 read -r -a BENCH_WORKLOADS <<< "${EMBER_GPU_BENCH_WORKLOADS:-mlp gpt mlp-b32 lenet-b32 convnet resnet lstm}"
 timeout -k 10 "$BENCH_LIMIT" "$PYTHON" -m bench --device cuda "${BENCH_FLAGS[@]}" \
-    --workloads "${BENCH_WORKLOADS[@]}" --budget $((BENCH_LIMIT - 20)) \
+    --workloads "${BENCH_WORKLOADS[@]}" --budget "$BENCH_BUDGET" \
     --timeout 90 --json "$OUT/bench_gpu.json" --markdown "$OUT/bench_gpu.md"
 BENCH_RC=$?
 echo "benchmark exit status: $BENCH_RC (1: some modes failed, see the note column)"
 
 section "profile: ember's primitives and PyTorch's kernels, gpt and convnet, fp32"
-timeout -k 10 "$(limit 40 0)" "$PYTHON" -m bench --device cuda "${BENCH_FLAGS[@]}" --steps 3 \
+timeout -k 10 "$(limit 45 0)" "$PYTHON" -m bench --device cuda "${BENCH_FLAGS[@]}" --steps 3 \
     --profile gpt convnet 2>&1 | tee "$OUT/profile.txt"
 PROFILE_RC=${PIPESTATUS[0]}
 echo "profile exit status: $PROFILE_RC"

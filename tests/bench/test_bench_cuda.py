@@ -64,13 +64,23 @@ def test_table_gives_ratio_speedup_memory_and_errors():
     ]
     lines = gpu.table(rows, ("ember", "torch")).splitlines()
     assert lines[0].startswith("| workload | mode | ember ms | PyTorch ms | ember/PyTorch |")
-    assert "| gpt | fp32 | 30.00 | 20.00 | 1.50 | 1.00x | 1.00x | 900 | 800 |" in lines[2]
-    assert "| gpt | amp | 10.00 | 10.00 | 1.00 | 3.00x | 2.00x | 700 | 600 |" in lines[3]
+    assert "| gpt | fp32 | 30.00 | 20.00 | 1.50 | 1.50 | 1.00x | 1.00x | 900 | 800 |" in lines[2]
+    assert "| gpt | amp | 10.00 | 10.00 | 1.00 | 0.50 | 3.00x | 2.00x | 700 | 600 |" in lines[3]
     assert (
-        "| gpt | graph | error | 5.00 | - | - | 4.00x | - | 800 | ember: AttributeError: no / CUDAGraph |"
+        "| gpt | graph | error | 5.00 | - | - | - | 4.00x | - | 800 | ember: AttributeError: no / CUDAGraph |"
         in lines[4]
     )
     assert "PyTorch" not in gpu.table(rows[:1], ("ember",))
+
+
+def test_table_flags_fp32_first_losses_that_differ():
+    def run(loss):
+        return {"ms": 1.0, "peak_mib": 1, "first_loss": loss}
+
+    same = {"workload": "mlp", "mode": "fp32", "ember": run(2.3026), "torch": run(2.30261)}
+    apart = {"workload": "mlp", "mode": "fp32", "ember": run(2.5), "torch": run(2.3)}
+    assert "differ" not in gpu.table([same], ("ember", "torch"))
+    assert "first losses differ: 2.50000 vs 2.30000" in gpu.table([apart], ("ember", "torch"))
 
 
 def test_workloads_take_gpu_sizes_and_expose_their_parts():
