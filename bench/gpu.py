@@ -15,9 +15,9 @@ autocast + GradScaler), ``graph`` (the whole step captured in a CUDA graph and r
 
 Each (library, workload) runs in a fresh child process, its modes in the order given (graph last,
 so a failed capture cannot spoil the others); the libraries alternate, the order flipping every
-workload. A mode builds the workload from the same seeded weights and data for both libraries,
-runs the warm-up steps, then times each step with the device synchronised before and after; the
-table gives the median step time, ember's over PyTorch's in the same mode and over PyTorch's
+workload. Both libraries build the workload from the same seeded weights and data (the modes
+of a child share one build while their builder options agree), run the warm-up steps, then
+time each step with the device synchronised before and after; the table gives the median step time, ember's over PyTorch's in the same mode and over PyTorch's
 eager fp32 step (issue 18's yardstick), the speed-up over the same library's fp32 row, the peak
 GPU memory (``cuda.max_memory_allocated`` of each library, reset after the model is on the
 device). A mode that fails is a row with its error; nothing is hidden, nothing stops the run.
@@ -52,8 +52,9 @@ def child_main(library: str, name: str, modes, steps: int, warmup: int, quick: b
 
     m = gpu_modes.import_library(library)
     print("INFO " + json.dumps(gpu_modes.versions(m, library)), flush=True)
+    builds = gpu_modes.SharedBuild()
     for mode in modes:
-        result = gpu_modes.run_mode(m, name, mode, steps, warmup, quick)
+        result = gpu_modes.run_mode(m, name, mode, steps, warmup, quick, builds)
         print("RESULT " + json.dumps({"mode": mode, **result}), flush=True)
     return 0
 

@@ -211,28 +211,60 @@ def time_steps(m, step, steps: int, warmup: int) -> dict:
     }
 
 
-def _measure(m, name: str, mode: str, steps: int, warmup: int, quick: bool) -> dict:
+class SharedBuild:
+    """The last workload built, kept so that modes with the same builder options share it.
+
+    Building at GPU sizes costs seconds (seeded weights drawn on the host); fp32, tf32 and amp
+    train the same build in turn (only fp32's first loss is compared across libraries). A mode
+    that fails drops it, so the next one starts from a fresh build.
+    """
+
+    def __init__(self) -> None:
+        self.key, self.work = None, None
+
+    def get(self, m, name: str, mode: str, quick: bool):
+        options = build_options(name, mode, quick)
+        key = (name, repr(sorted(options.items())))
+        if key != self.key:
+            self.drop(m)  # one workload on the device at a time: peaks stay each mode's own
+            spec = GPU_WORKLOADS[name]
+            self.work = workloads.build(spec.builder, m, seed=0, device="cuda", **options)
+            self.key = key
+        return self.work
+
+    def drop(self, m) -> None:
+        self.key, self.work = None, None
+        _release(m)
+
+
+def _measure(m, name: str, mode: str, steps: int, warmup: int, quick: bool, builds) -> dict:
     set_tf32(m, mode == "tf32")
-    spec = GPU_WORKLOADS[name]
-    work = workloads.build(spec.builder, m, seed=0, device="cuda", **build_options(name, mode, quick))
+    work = builds.get(m, name, mode, quick)
     result = time_steps(m, STEPS[mode](m, work), steps, max(1, warmup))
     if mode == "tf32":
         result["tf32_switches"] = tf32_switches(m)
     return result
 
 
-def run_mode(m, name: str, mode: str, steps: int, warmup: int, quick: bool = False) -> dict:
-    """One workload in one mode with library ``m``: its timing dict, or ``{"error": ...}``."""
+def run_mode(
+    m, name: str, mode: str, steps: int, warmup: int, quick: bool = False, builds: SharedBuild | None = None
+) -> dict:
+    """One workload in one mode with library ``m``: its timing dict, or ``{"error": ...}``.
+
+    ``builds`` shares one build between the modes of a child (a fresh build when None).
+    """
     start = time.perf_counter()
+    builds = builds if builds is not None else SharedBuild()
     try:
-        result = _measure(m, name, mode, steps, warmup, quick)
+        result = _measure(m, name, mode, steps, warmup, quick, builds)
     except Exception as exc:  # noqa: BLE001 - a failed mode is a row with its error, the run goes on
         first_line = (str(exc).strip().splitlines() or [""])[0]
         result = {
             "error": f"{type(exc).__name__}: {first_line}"[:400],
             "traceback": traceback.format_exc(limit=12),
         }
-    cleanup = _release(m)  # the workload died with _measure's frame: its memory can go back
+        builds.drop(m)
+    cleanup = _release(m)  # the step closures died with _measure's frame: their memory can go
     if cleanup:
         result["cleanup_error"] = cleanup
     result["seconds"] = round(time.perf_counter() - start, 2)
