@@ -5,6 +5,7 @@
     python -m bench --workloads mlp gpt --repeats 7 --steps 20
     python -m bench --extras all --write # + the other benchmarks; update BENCHMARKS.md
     python -m bench --profile gpt        # cProfile ember's gpt steps (top functions by own time)
+    python -m bench --device cuda        # on a GPU, against PyTorch CUDA: see bench/gpu.py
 
 Each (workload, library) run is a fresh subprocess (``--child``), so peak memory and caches
 are its own; the libraries alternate within a repeat, and the order flips every repeat. A child
@@ -429,6 +430,13 @@ def parse(argv=None):
         action="store_true",
         help="data-parallel scaling at 1 and 2 ranks (bench/bench_distributed.py)",
     )
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: the GPU benchmark, ember beside PyTorch CUDA (bench/gpu.py; its options: "
+        "python -m bench --device cuda --help)",
+    )
     p.add_argument("--child", nargs=2, metavar=("LIBRARY", "WORKLOAD"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -468,7 +476,19 @@ def _command_line(argv) -> str:
     return " ".join(["python -m bench", *args])
 
 
+def _wants_cuda(argv) -> bool:
+    """``--device cuda`` hands the whole command line to the GPU harness (``bench/gpu.py``)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--device", default="cpu")
+    known, _ = pre.parse_known_args(argv)
+    return known.device.startswith("cuda")
+
+
 def main(argv=None) -> int:
+    if _wants_cuda(argv):
+        from bench import gpu
+
+        return gpu.main(argv)
     args = parse(argv)
     if args.child:
         _child_main(args)

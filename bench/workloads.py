@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,12 +36,40 @@ WARMUP_STEPS = 3
 
 @dataclass
 class Workload:
-    """A model, its optimizer and data, ready to train: ``step()`` runs one training step."""
+    """A model, its optimizer and data, ready to train: ``step()`` runs one training step.
+
+    The parts are kept too, so that other harnesses (``bench/gpu.py``: autocast, CUDA graphs)
+    can write their own step: ``loss(*batch)`` is the forward pass to the scalar loss, and
+    ``clip`` the max gradient norm applied between backward and the optimizer step (or None).
+    """
 
     name: str
     step: Callable[[], object]
     model: object
     flops: float  # per training step, analytically
+    optimizer: object = None
+    batches: list = field(default_factory=list)
+    loss: Callable[..., object] | None = None
+    clip: float | None = None
+
+
+def _trainer(m, name: str, model, optimizer, batches, loss, flops: float, clip=None) -> Workload:
+    """The Workload whose step cycles through ``batches``: zero_grad, loss, backward, [clip], step."""
+    params = list(model.parameters())
+    position = [0]
+
+    def step():
+        batch = batches[position[0] % len(batches)]
+        position[0] += 1
+        optimizer.zero_grad(set_to_none=True)
+        value = loss(*batch)
+        value.backward()
+        if clip is not None:
+            m.nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        return value
+
+    return Workload(name, step, model, flops, optimizer, batches, loss, clip)
 
 
 def _products(*layers) -> float:
@@ -65,23 +93,11 @@ def _batches(rng, count: int, make) -> list:
     return [make(rng) for _ in range(count)]
 
 
-def _classifier_step(m, model, optimizer, batches, clip: float | None = None):
-    F = m.nn.functional
-    params = list(model.parameters())
-    position = [0]
-
-    def step():
-        x, y = batches[position[0] % len(batches)]
-        position[0] += 1
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        if clip is not None:
-            m.nn.utils.clip_grad_norm_(params, clip)
-        optimizer.step()
-        return loss
-
-    return step
+def _classifier(m, name: str, model, optimizer, batches, flops: float) -> Workload:
+    """A classifier's Workload: cross-entropy of ``model(x)`` against the labels ``y``."""
+    return _trainer(
+        m, name, model, optimizer, batches, lambda x, y: m.nn.functional.cross_entropy(model(x), y), flops
+    )
 
 
 def _images(m, rng, shape, classes: int = 10):
@@ -102,7 +118,7 @@ def mlp(m, seed: int = 0, sizes=(784, 512, 512, 10), batch: int = 128) -> Worklo
     data = _batches(rng, 4, lambda r: _images(m, r, (batch, sizes[0]), sizes[-1]))
     opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     flops = _products(*((batch * a * b, i > 0) for i, (a, b) in enumerate(itertools.pairwise(sizes))))
-    return Workload("mlp", _classifier_step(m, model, opt, data), model, flops)
+    return _classifier(m, "mlp", model, opt, data, flops)
 
 
 def lenet(m, seed: int = 0, batch: int = 64) -> Workload:
@@ -133,14 +149,14 @@ def lenet(m, seed: int = 0, batch: int = 64) -> Workload:
         (batch * 120 * 84, True),
         (batch * 84 * 10, True),
     )
-    return Workload("lenet", _classifier_step(m, model, opt, data), model, flops)
+    return _classifier(m, "lenet", model, opt, data, flops)
 
 
-def convnet(m, seed: int = 0, batch: int = 64) -> Workload:
+def convnet(m, seed: int = 0, batch: int = 64, widths=(32, 64, 128)) -> Workload:
     """Three 3x3 convs (32, 64, 128) each with BatchNorm2d, ReLU, MaxPool2d(2); Linear to 10."""
     nn = m.nn
     layers, channels, side, conv_layers = [], 3, 32, []
-    for width in (32, 64, 128):
+    for width in widths:
         layers += [
             nn.Conv2d(channels, width, 3, padding=1),
             nn.BatchNorm2d(width),
@@ -149,13 +165,13 @@ def convnet(m, seed: int = 0, batch: int = 64) -> Workload:
         ]
         conv_layers.append((batch * side * side * width * channels * 9, channels != 3))
         channels, side = width, side // 2
-    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 4 * 4, 10))
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * side * side, 10))
     rng = np.random.default_rng(seed)
     _seeded_weights(m, model, rng)
     data = _batches(rng, 4, lambda r: _images(m, r, (batch, 3, 32, 32)))
     opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    flops = _products(*conv_layers, (batch * 128 * 16 * 10, True))
-    return Workload("convnet", _classifier_step(m, model, opt, data), model, flops)
+    flops = _products(*conv_layers, (batch * channels * side * side * 10, True))
+    return _classifier(m, "convnet", model, opt, data, flops)
 
 
 def _gpt_model(m, vocab: int, context: int, layers: int, heads: int, d: int):
@@ -203,8 +219,11 @@ def gpt(
     heads: int = 4,
     d: int = 128,
     batch: int = 32,
+    capturable: bool = False,
 ) -> Workload:
-    """Character-level GPT: 4 pre-LN blocks, 4 heads, d_model 128, context 64, AdamW, batch 32."""
+    """Character-level GPT: 4 pre-LN blocks, 4 heads, d_model 128, context 64, AdamW, batch 32.
+
+    ``capturable=True`` builds AdamW with ``capturable=True`` (for CUDA-graph capture)."""
     F = m.nn.functional
     model = _gpt_model(m, vocab, context, layers, heads, d)
     rng = np.random.default_rng(seed)
@@ -215,17 +234,12 @@ def gpt(
         return m.tensor(tokens[:, :-1].copy()), m.tensor(tokens[:, 1:].copy())
 
     data = _batches(rng, 4, sequences)
-    opt = m.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
-    position = [0]
+    # the keyword only when asked: an optimizer without it still builds the eager workload
+    extra = {"capturable": True} if capturable else {}
+    opt = m.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1, **extra)
 
-    def step():
-        x, y = data[position[0] % len(data)]
-        position[0] += 1
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x).view(-1, vocab), y.view(-1))
-        loss.backward()
-        opt.step()
-        return loss
+    def loss(x, y):
+        return F.cross_entropy(model(x).view(-1, vocab), y.view(-1))
 
     tokens = batch * context
     per_block = [
@@ -237,7 +251,7 @@ def gpt(
         (batch * context * context * d, True),
     ]
     flops = _products(*(per_block * layers), (tokens * d * vocab, True))
-    return Workload("gpt", step, model, flops)
+    return _trainer(m, "gpt", model, opt, data, loss, flops)
 
 
 def lstm(
@@ -273,25 +287,16 @@ def lstm(
         return m.tensor(tokens[:-1].copy()), m.tensor(tokens[1:].copy())
 
     data = _batches(rng, 4, sequences)
-    params = list(model.parameters())
-    opt = m.optim.SGD(params, lr=0.5)
-    position = [0]
+    opt = m.optim.SGD(model.parameters(), lr=0.5)
 
-    def step():
-        x, y = data[position[0] % len(data)]
-        position[0] += 1
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x).view(-1, vocab), y.view(-1))
-        loss.backward()
-        m.nn.utils.clip_grad_norm_(params, clip)
-        opt.step()
-        return loss
+    def loss(x, y):
+        return F.cross_entropy(model(x).view(-1, vocab), y.view(-1))
 
     rows = seq * batch
     flops = _products(
         (rows * embed * 4 * hidden, True), (rows * hidden * 4 * hidden, True), (rows * hidden * vocab, True)
     )
-    return Workload("lstm", step, model, flops)
+    return _trainer(m, "lstm", model, opt, data, loss, flops, clip)
 
 
 def _resnet_model(m, blocks: int, widths):
@@ -362,9 +367,7 @@ def resnet(m, seed: int = 0, batch: int = 64, blocks: int = 3, widths=(16, 32, 6
     _seeded_weights(m, model, rng)
     data = _batches(rng, 4, lambda r: _images(m, r, (batch, 3, 32, 32)))
     opt = m.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return Workload(
-        "resnet", _classifier_step(m, model, opt, data), model, _resnet_flops(batch, blocks, widths)
-    )
+    return _classifier(m, "resnet", model, opt, data, _resnet_flops(batch, blocks, widths))
 
 
 def charrnn(
@@ -406,24 +409,18 @@ def charrnn(
     data = _batches(rng, 4, sequence)
     opt = m.optim.SGD(model.parameters(), lr=lr)
     criterion = nn.NLLLoss()
-    position = [0]
 
-    def step():
-        x, y = data[position[0] % len(data)]
-        position[0] += 1
-        opt.zero_grad(set_to_none=True)
+    def loss(x, y):
         h = m.zeros(1, hidden, device=x.device)
-        loss = 0
+        total = 0
         for i in range(seq):
             out, h = model(x[i], h)
-            loss = loss + criterion(out, y[i])
-        loss.backward()
-        opt.step()
-        return loss
+            total = total + criterion(out, y[i])
+        return total
 
     width = letters + hidden
     flops = seq * _products((width * hidden, True), (width * categories, True))
-    return Workload("charrnn", step, model, flops)
+    return _trainer(m, "charrnn", model, opt, data, loss, flops)
 
 
 BUILDERS = {
@@ -451,13 +448,16 @@ class _OnDevice:
         return self._m.tensor(data, **{"device": self._device, **kwargs})
 
 
-def build(name: str, m, seed: int = 0, device=None) -> Workload:
-    """The workload ``name`` built with library ``m`` (``ember`` or ``torch``), on ``device``."""
+def build(name: str, m, seed: int = 0, device=None, **options) -> Workload:
+    """The workload ``name`` built with library ``m`` (``ember`` or ``torch``), on ``device``.
+
+    ``options`` go to the builder: sizes such as ``batch=256``, or ``capturable=True`` for gpt.
+    """
     if name not in BUILDERS:
         raise ValueError(f"unknown workload {name!r}; choose from {', '.join(NAMES)}")
     m.manual_seed(seed)
     if device is None or str(device) == "cpu":
-        return BUILDERS[name](m, seed=seed)
-    workload = BUILDERS[name](_OnDevice(m, device), seed=seed)
+        return BUILDERS[name](m, seed=seed, **options)
+    workload = BUILDERS[name](_OnDevice(m, device), seed=seed, **options)
     workload.model.to(device)  # parameters keep their identity: the optimizer follows them
     return workload

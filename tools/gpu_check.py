@@ -163,12 +163,16 @@ def check_tf32(ember):
     exact = (a64 @ a64).numpy()
     a = a64.float().cuda()
     errors = {}
-    for precision in ("highest", "high"):
-        ember.set_float32_matmul_precision(precision)
+    # both of PyTorch's switches: the precision setting and the cuBLAS flag
+    for precision in ("highest", "high", "allow_tf32"):
+        ember.set_float32_matmul_precision("highest" if precision == "allow_tf32" else precision)
+        ember.backends.cuda.matmul.allow_tf32 = precision != "highest"
         errors[precision] = float(abs((a @ a).double().cpu().numpy() - exact).max())
     ember.set_float32_matmul_precision("highest")
+    ember.backends.cuda.matmul.allow_tf32 = False
     _real(ember)
     assert errors["high"] > errors["highest"], f"TF32 did not change the result: {errors}"
+    assert errors["allow_tf32"] > errors["highest"], f"allow_tf32 did not change the result: {errors}"
     return f"max abs error vs float64: {errors}"
 
 
