@@ -126,26 +126,23 @@ class FlatBucket:
 
 def update_in_parts(opt, group: dict, param, grad, arrays: dict, coeffs) -> None:
     """``opt.update`` on one parameter's arrays: as one call, or, for a large parameter whose
-    arrays are all C-contiguous and of its shape, over cache-sized chunks split across the CPU's
-    intra-op threads (an elementwise rule gives the same bits either way)."""
+    arrays are all C-contiguous and of its shape, one call per intra-op thread on its part of
+    the flat arrays (an elementwise rule gives the same bits either way)."""
     parts = _flat_views(opt, param, grad, arrays)
     if parts is None:
         opt.update(group, param, grad, arrays, coeffs)
         return
     flat_param, flat_grad, flat_arrays = parts
     xp, n = xp_of(param), param.size
-    chunk = for_xp(xp).chunk_elements(CHUNK)
 
     def update_range(lo: int, hi: int) -> None:
         if lo == 0 and hi == n:  # one thread: the plain call
             opt.update(group, param, grad, arrays, coeffs)
             return
-        for a in range(lo, hi, chunk):
-            b = min(a + chunk, hi)
-            chunk_arrays = {k: v[a:b] for k, v in flat_arrays.items()}
-            opt.update(group, flat_param[a:b], flat_grad[a:b], chunk_arrays, coeffs)
+        part_arrays = {k: v[lo:hi] for k, v in flat_arrays.items()}
+        opt.update(group, flat_param[lo:hi], flat_grad[lo:hi], part_arrays, coeffs)
 
-    for_xp(xp).parallel_for(n, update_range, align=chunk)
+    for_xp(xp).parallel_for(n, update_range, align=CHUNK)
 
 
 def _flat_views(opt, param, grad, arrays: dict):
