@@ -36,7 +36,8 @@ def compare(name: str, rounds: int, steps: int, counts=(1, 2)) -> dict[int, floa
 
 
 def _kernels() -> dict:
-    """One forward+backward (or step) of each kernel that uses the pool, at workload sizes."""
+    """One forward+backward (or step) of each kernel tried with the pool, at workload sizes (ReLU,
+    batch norm and the Adam step no longer use it: they stay as controls)."""
     import ember.nn.functional as F
 
     ember.manual_seed(0)

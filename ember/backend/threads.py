@@ -15,7 +15,8 @@ halves of an array run on two cores. This module owns the one pool of the proces
   lock hand-offs per worker (15-40 us on the 2-core VM this was measured on, most of it the
   operating system waking a thread), which is why small arrays never use the pool
   (``MIN_ELEMENTS``) and why only kernels with several passes or transcendental functions use
-  it: a single memory-bound pass (an add) is as fast on one core as on two.
+  it (GELU, softmax's ``exp``): a single memory-bound pass (an add) is as fast on one core as
+  on two.
 * **safe**: one dispatch at a time; a second caller (another Python thread, or a pool worker
   whose work calls back into a parallel kernel) runs its work inline instead of waiting. An
   exception raised in a part is raised in the caller after every part finished. After

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import math
 
-from ember import backend
 from ember.ops import Primitive
 from ember.ops.complex import conj
 
@@ -456,8 +455,7 @@ class Frac(Primitive):
 class Relu(Primitive):
     @staticmethod
     def forward(ctx, a):
-        xp = ctx.xp
-        out = _as_array(xp, backend.for_xp(xp).parallel_elementwise(xp.maximum, a, 0))
+        out = _as_array(ctx.xp, ctx.xp.maximum(a, 0))
         ctx.save_for_backward(out)
         return out
 
@@ -473,16 +471,8 @@ class Relu(Primitive):
 
 
 def _relu_grad(grad, out):
-    """``grad`` where ``out > 0`` (or NaN, which passes the gradient as in PyTorch), else 0; split
-    across the CPU's intra-op threads when large and the two arrays match."""
-    if grad.shape != out.shape:
-        return _relu_grad_kernel(grad, out)
-    return backend.for_xp(backend.xp_of(grad)).parallel_elementwise(_relu_grad_kernel, grad, out)
-
-
-def _relu_grad_kernel(grad, y, out=None):
-    # one multiply by a bool mask: cheaper than where/masked_fill
-    return backend.xp_of(grad).multiply(grad, ~(y <= 0), out=out)
+    """``grad`` where ``out > 0`` (or NaN, which passes the gradient as in PyTorch), else 0."""
+    return grad * ~(out <= 0)  # one multiply by a bool mask: cheaper than where/masked_fill
 
 
 class ReluGrad(Primitive):

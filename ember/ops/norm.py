@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 
-from ember import backend
 from ember.ops import Primitive
 
 
@@ -96,24 +95,15 @@ class Normalize(Primitive):
 
 def _affine(xp, centred, rstd, weight, bias, dims):
     """``centred * rstd * weight + bias`` (full-rank operands) into a new array; ``rstd * weight``
-    is one factor when the weight is constant over dims. Split across the CPU's intra-op threads
-    by rows when large."""
+    is one factor when the weight is constant over dims."""
     shape = centred.shape
     if _constant_over(weight, dims, centred.ndim):
-        scale, weight = _slab(xp, rstd if weight is None else rstd * weight, shape), None
+        out = centred * _slab(xp, rstd if weight is None else rstd * weight, shape)
     else:
-        scale, weight = _slab(xp, rstd, shape), _slab(xp, weight, shape)
-    return backend.for_xp(xp).parallel_elementwise(
-        _affine_kernel, centred, scale, weight, _slab(xp, bias, shape), dtype=xp.result_type(centred, scale)
-    )
-
-
-def _affine_kernel(centred, scale, weight, bias, out=None):
-    out = backend.xp_of(centred).multiply(centred, scale, out=out)
-    if weight is not None:
-        out *= weight
+        out = centred * _slab(xp, rstd, shape)
+        out *= _slab(xp, weight, shape)
     if bias is not None:
-        out += bias
+        out += _slab(xp, bias, shape)
     return out
 
 
@@ -177,26 +167,9 @@ def _grad_x(xp, g, centred, rstd, scale, sum_g, sum_gc, n, out=None, scratch=Non
     slope *= sum_gc
     slope /= n
     shape = g.shape
-    scale = _slab(xp, scale, shape)
-    return backend.for_xp(xp).parallel_elementwise(
-        _grad_x_kernel,
-        g,
-        centred,
-        scale,
-        _slab(xp, shift, shape),
-        _slab(xp, slope, shape),
-        scratch,
-        out=out,
-        dtype=xp.result_type(g, scale),
-    )
-
-
-def _grad_x_kernel(g, centred, scale, shift, slope, scratch, out=None):
-    """``g * scale - shift - centred * slope`` into ``out``, ``scratch`` for the last product."""
-    xp = backend.xp_of(g)
-    out = xp.multiply(g, scale, out=out)
-    out -= shift
-    out -= xp.multiply(centred, slope, out=scratch)
+    out = xp.multiply(g, _slab(xp, scale, shape), out=out)
+    out -= _slab(xp, shift, shape)
+    out -= xp.multiply(centred, _slab(xp, slope, shape), out=scratch)
     return out
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from operator import is_
 
-from ember.backend import HOST_ARRAY, device_of, for_xp, xp_of
+from ember.backend import HOST_ARRAY, device_of, for_xp
 from ember.tensor import Tensor, make
 
-__all__ = ["CHUNK", "FlatCache", "update_in_parts"]
+__all__ = ["CHUNK", "FlatCache"]
 
 #: the flat path pays for its gathering copies only when tensors are small on average: past this
 #: many elements per tensor the per-parameter path is as fast (measured with bench/bench_optim.py)
@@ -106,13 +106,9 @@ class FlatBucket:
         flat, grad, arrays = self.flat, self.grad, self.arrays
         xp.concatenate([a.reshape(-1) for a in self.param_arrays], out=flat)
         chunk = for_xp(xp).chunk_elements(CHUNK)
-
-        def update_range(lo: int, hi: int) -> None:
-            for a in range(lo, hi, chunk):
-                b = min(a + chunk, hi)
-                opt.update(group, flat[a:b], grad[a:b], {k: v[a:b] for k, v in arrays.items()}, coeffs)
-
-        for_xp(xp).parallel_for(self.total, update_range, align=chunk)
+        for a in range(0, self.total, chunk):
+            b = min(a + chunk, self.total)
+            opt.update(group, flat[a:b], grad[a:b], {k: v[a:b] for k, v in arrays.items()}, coeffs)
         name = f"{type(opt).__name__}.step"
         for p, array, view in zip(self.params, self.param_arrays, self.views):
             xp.copyto(array, view)
@@ -122,37 +118,6 @@ class FlatBucket:
         xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=self.grad)
         if group.get("maximize"):
             xp.negative(self.grad, out=self.grad)
-
-
-def update_in_parts(opt, group: dict, param, grad, arrays: dict, coeffs) -> None:
-    """``opt.update`` on one parameter's arrays: as one call, or, for a large parameter whose
-    arrays are all C-contiguous and of its shape, one call per intra-op thread on its part of
-    the flat arrays (an elementwise rule gives the same bits either way)."""
-    parts = _flat_views(opt, param, grad, arrays)
-    if parts is None:
-        opt.update(group, param, grad, arrays, coeffs)
-        return
-    flat_param, flat_grad, flat_arrays = parts
-    xp, n = xp_of(param), param.size
-
-    def update_range(lo: int, hi: int) -> None:
-        if lo == 0 and hi == n:  # one thread: the plain call
-            opt.update(group, param, grad, arrays, coeffs)
-            return
-        part_arrays = {k: v[lo:hi] for k, v in flat_arrays.items()}
-        opt.update(group, flat_param[lo:hi], flat_grad[lo:hi], part_arrays, coeffs)
-
-    for_xp(xp).parallel_for(n, update_range, align=CHUNK)
-
-
-def _flat_views(opt, param, grad, arrays: dict):
-    """Flat views of the arrays of an elementwise update, or None where it cannot be split."""
-    if not opt.elementwise or param.size < 2 * CHUNK:
-        return None
-    every = (param, grad, *arrays.values())
-    if any(a.shape != param.shape or not a.flags.c_contiguous for a in every):
-        return None
-    return param.reshape(-1), grad.reshape(-1), {k: v.reshape(-1) for k, v in arrays.items()}
 
 
 class FlatCache:

@@ -222,7 +222,7 @@ class Optimizer:
         for k, v in scalars.items():
             state[k]._data[...] = v
         arrays = {k: v._data for k, v in state.items() if k not in scalars and isinstance(v, Tensor)}
-        _flat.update_in_parts(self, group, param._data, grad, arrays, coeffs)
+        self.update(group, param._data, grad, arrays, coeffs)
         param._bump_version(f"{type(self).__name__}.step")
 
     def follow_device(self, param: Tensor, state: dict) -> None:
