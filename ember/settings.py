@@ -2,8 +2,8 @@
 
 - ``set_default_device``: factories without ``device=`` allocate there ('cuda' without a GPU
   raises the no-GPU error).
-- ``set_num_threads``: ember does not own a thread pool (NumPy's BLAS does, and threadpoolctl is
-  not a dependency), so the number is recorded and returned, and has no other effect.
+- ``set_num_threads``: sizes ember's intra-op pool (``ember.backend.threads``, which splits large
+  element-wise kernels) and, when threadpoolctl happens to be installed, BLAS's pool too.
 - ``set_float32_matmul_precision``, ``use_deterministic_algorithms``: recorded; ember's CPU
   kernels are deterministic and compute float32 matmuls in full precision whatever is set.
 - ``set_flush_denormal``: NumPy cannot flush denormals, so it returns False, as PyTorch does on
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from ember.backend import flags
+from ember.backend import flags, threads
 from ember.backend.errors import OutOfMemoryError  # torch.OutOfMemoryError: the one class
 
 __all__ = [
@@ -55,7 +55,6 @@ class AcceleratorError(RuntimeError):
 
 _state = {
     "device": None,
-    "threads": os.cpu_count() or 1,
     "interop_threads": os.cpu_count() or 1,
     "matmul_precision": "highest",
     "deterministic": False,
@@ -92,14 +91,21 @@ def default_device_or_none():
 
 
 def set_num_threads(num: int) -> None:
-    """Record the intra-op thread count (ember has no pool of its own; see the module doc)."""
+    """Use ``num`` threads for intra-op parallelism: ember's pool for element-wise kernels, and
+    BLAS's pool when threadpoolctl is installed (without it BLAS keeps its own count)."""
     if int(num) <= 0:
         raise RuntimeError(f"set_num_threads expects a positive integer, got {num}")
-    _state["threads"] = int(num)
+    threads.set_num_threads(int(num))
+    try:
+        import threadpoolctl  # optional: only to resize BLAS's pool as well
+    except ImportError:
+        return
+    threadpoolctl.threadpool_limits(int(num), user_api="blas")
 
 
 def get_num_threads() -> int:
-    return _state["threads"]
+    """The number of threads ember's element-wise kernels are split across."""
+    return threads.get_num_threads()
 
 
 def set_num_interop_threads(num: int) -> None:
@@ -113,7 +119,7 @@ def get_num_interop_threads() -> int:
 
 
 def init_num_threads() -> None:
-    """Nothing to initialise: ember owns no thread pool."""
+    """Nothing to initialise: the pool starts its threads on first use."""
 
 
 def set_float32_matmul_precision(precision: str) -> None:

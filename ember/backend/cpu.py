@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 
+from ember.backend import threads
 from ember.device import device
 
 name = "cpu"
@@ -144,6 +145,18 @@ def chunk_elements(cache_sized: int) -> int:
     """Elements per pass of a chained elementwise computation: the op's cache-sized chunk (its
     temporaries stay in L2 between passes)."""
     return cache_sized
+
+
+def parallel_for(n: int, body, *, align: int = threads.ALIGN, min_elements: int | None = None):
+    """``body(start, stop)`` over ``[0, n)``, split across the intra-op pool when large
+    (``ember.backend.threads.parallel_for``)."""
+    threads.parallel_for(n, body, align=align, min_elements=min_elements)
+
+
+def parallel_elementwise(kernel, *operands, out=None, dtype=None, min_elements: int | None = None):
+    """``kernel(*operands, out=out)``, split across the intra-op pool when that is the same
+    computation (``ember.backend.threads.parallel_elementwise``)."""
+    return threads.parallel_elementwise(kernel, *operands, out=out, dtype=dtype, min_elements=min_elements)
 
 
 def address(array) -> int:

@@ -352,6 +352,16 @@ def elapsed_ms(start, end) -> float:
     return float(_require().cuda.get_elapsed_time(start, end))
 
 
+def parallel_for(n: int, body, *, align: int = 1, min_elements: int = 0) -> None:
+    """``body(0, n)``: no host thread pool (one kernel launch per pass already fills the GPU)."""
+    body(0, n)
+
+
+def parallel_elementwise(kernel, *operands, out=None, dtype=None, min_elements: int = 0):
+    """``kernel(*operands, out=out)``: one kernel (the split is the CPU pool's)."""
+    return kernel(*operands, out=out)
+
+
 def chunk_elements(cache_sized: int) -> int:
     """Elements per pass of a chained elementwise computation: all of them (one kernel per pass;
     the CPU's cache-sized chunks would only multiply launches on a GPU)."""

@@ -288,6 +288,16 @@ def wrap_result(value, index: int = 0):
     return wrap(value, index)
 
 
+def parallel_for(n: int, body, *, align: int = 1, min_elements: int = 0) -> None:
+    """``body(0, n)``: no host thread pool (as on a GPU, so the stand-in runs the CUDA path)."""
+    body(0, n)
+
+
+def parallel_elementwise(kernel, *operands, out=None, dtype=None, min_elements: int = 0):
+    """``kernel(*operands, out=out)``: one kernel (the split is the CPU pool's)."""
+    return kernel(*operands, out=out)
+
+
 def chunk_elements(cache_sized: int) -> int:
     """All elements in one pass, as on a GPU (so the stand-in runs the CUDA path)."""
     return 1 << 62

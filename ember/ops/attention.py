@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from ember import backend
 from ember.backend import fused
 from ember.ops import Primitive
 
@@ -60,7 +61,7 @@ def _softmax_rows(xp, scores):
     dead = top == -math.inf
     top[dead] = 0
     scores -= top
-    xp.exp(scores, out=scores)
+    backend.for_xp(xp).parallel_elementwise(xp.exp, scores, out=scores)
     total = _row_sums(xp, scores)
     total[dead] = 1
     scores /= total

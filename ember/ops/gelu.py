@@ -68,11 +68,18 @@ def _horner(xp, z, coefficients, out):
 
 
 def _phi_float32(xp, x, phi, out):
-    """``phi = Phi(x)`` and ``out = x * Phi(x)`` for float32 1-D arrays, chunk by chunk."""
-    n, chunk = x.size, backend.for_xp(xp).chunk_elements(CHUNK)
-    t, z, q = (xp.empty(min(chunk, n), xp.float32) for _ in range(3))
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
+    """``phi = Phi(x)`` and ``out = x * Phi(x)`` for float32 1-D arrays, chunk by chunk, the
+    chunks split across the CPU's intra-op threads when large."""
+    cpu = backend.for_xp(xp)
+    chunk = cpu.chunk_elements(CHUNK)
+    cpu.parallel_for(x.size, lambda lo, hi: _phi_float32_range(xp, x, phi, out, lo, hi, chunk), align=chunk)
+
+
+def _phi_float32_range(xp, x, phi, out, lo, hi, chunk):
+    """``_phi_float32`` over elements ``[lo, hi)``, with this range's own temporaries."""
+    t, z, q = (xp.empty(min(chunk, hi - lo), xp.float32) for _ in range(3))
+    for start in range(lo, hi, chunk):
+        stop = min(start + chunk, hi)
         m = stop - start
         xs, ts, zs, qs, ps = x[start:stop], t[:m], z[:m], q[:m], phi[start:stop]
         xp.multiply(xs, _SQRT_HALF, out=ts)
@@ -87,12 +94,22 @@ def _phi_float32(xp, x, phi, out):
 
 
 def _derivative_times(xp, x, phi, grad):
-    """``grad * (Phi(x) + x phi(x))`` for 1-D arrays of one dtype, chunk by chunk."""
-    n, chunk = x.size, backend.for_xp(xp).chunk_elements(CHUNK)
+    """``grad * (Phi(x) + x phi(x))`` for 1-D arrays of one dtype, chunk by chunk, the chunks
+    split across the CPU's intra-op threads when large."""
+    cpu = backend.for_xp(xp)
+    chunk = cpu.chunk_elements(CHUNK)
     out = xp.empty_like(x)
-    t = xp.empty(min(chunk, n), x.dtype)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
+    cpu.parallel_for(
+        x.size, lambda lo, hi: _derivative_range(xp, x, phi, grad, out, lo, hi, chunk), align=chunk
+    )
+    return out
+
+
+def _derivative_range(xp, x, phi, grad, out, lo, hi, chunk):
+    """``_derivative_times`` over elements ``[lo, hi)``, with this range's own temporary."""
+    t = xp.empty(min(chunk, hi - lo), x.dtype)
+    for start in range(lo, hi, chunk):
+        stop = min(start + chunk, hi)
         xs, ts = x[start:stop], t[: stop - start]
         xp.multiply(xs, xs, out=ts)
         ts *= -0.5
@@ -101,7 +118,6 @@ def _derivative_times(xp, x, phi, grad):
         ts *= _INV_SQRT_TWO_PI
         ts += phi[start:stop]
         xp.multiply(ts, grad[start:stop], out=out[start:stop])
-    return out
 
 
 def _derivative_ops(x):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 
+from ember import backend
 from ember.backend import fused
 from ember.backend.fused import cross_entropy as fused_cross_entropy
 from ember.ops import Primitive
@@ -92,7 +93,8 @@ class SoftmaxCrossEntropy(Primitive):
             weight *= class_weight[safe]
         shifted = x - x.max(axis=1, keepdims=True)
         picked = shifted[rows, safe]
-        exp = xp.exp(shifted, out=shifted)  # in place: a (1120, 1000) float32 batch saves ~1 ms
+        # in place: a (1120, 1000) float32 batch saves ~1 ms
+        exp = backend.for_xp(xp).parallel_elementwise(xp.exp, shifted, out=shifted)
         total = exp.sum(axis=1, keepdims=True)
         picked -= xp.log(total[:, 0])
         exp /= total

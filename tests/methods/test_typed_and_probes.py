@@ -135,8 +135,10 @@ def test_storage_era_methods():
 
 
 def test_settings_are_recorded_and_answered():
+    threads = ember.get_num_threads()
     ember.set_num_threads(3)
     assert ember.get_num_threads() == 3
+    ember.set_num_threads(threads)  # it sizes real thread pools: leave them as they were
     ember.set_float32_matmul_precision("high")
     assert ember.get_float32_matmul_precision() == "high"
     ember.set_float32_matmul_precision("highest")
