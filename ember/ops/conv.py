@@ -256,8 +256,13 @@ def _nhwc_path(xp, geo: ConvGeometry, rows: int, out_channels: int):
 
 def _flipped_geometry(xp, geo: ConvGeometry, out_channels: int, in_channels: int):
     """For a stride-1 input gradient, the channels-last path and geometry of the equal forward
-    convolution of the output gradient with the flipped, transposed weight; else None."""
-    if len(geo.kernel) != 2 or geo.stride != (1, 1) or geo.groups != 1:
+    convolution of the output gradient with the flipped, transposed weight; else None.
+
+    Only for layers that do not widen (in_channels >= out_channels): the convnet's 32 -> 64 on
+    16x16 measured 17.2 (NCHW) against 20.2 ms (either channels-last path), its whole step
+    124 -> 132 ms, while ResNet-20's 16 -> 16, 32 -> 32 and 64 -> 64 gain 25-40%.
+    """
+    if len(geo.kernel) != 2 or geo.stride != (1, 1) or geo.groups != 1 or in_channels < out_channels:
         return None
     padding = tuple(d * (k - 1) - p for d, k, p in zip(geo.dilation, geo.kernel, geo.padding))
     if min(padding) < 0:

@@ -360,6 +360,9 @@ def test_conv2d_nhwc_path_choice():
     assert path(64, 8, 64) == "columns"
     assert path(16, 32, 32, stride=2, k=1) is None  # 1x1 shortcut, K = 16
     assert path(16, 16, 3) is None  # an input gradient into 3 channels
+    geo = conv.ConvGeometry((1, 1), (1, 1), (1, 1), 1, (3, 3), (16, 16))
+    assert conv._flipped_geometry(np, geo, 32, 32)[0] == "columns"  # input grad of 32 -> 32
+    assert conv._flipped_geometry(np, geo, 64, 32) is None  # of 32 -> 64: NCHW measured faster
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", NHWC_CASES, ids=str)
@@ -381,6 +384,6 @@ def test_conv2d_nhwc_paths_gradgradcheck(monkeypatch, kind):
     from ember.ops import conv
 
     monkeypatch.setattr(conv, "_nhwc_path", _forced_nhwc(kind))
-    x, w, b = _rand(2, 2, 5, 4), _rand(3, 2, 3, 2), _rand(3)
+    x, w, b = _rand(2, 3, 5, 4), _rand(2, 3, 3, 2), _rand(2)  # 3 -> 2: the input grad too
     kwargs = {"padding": (1, 2), "dilation": (1, 2)}
     assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), (x, w, b))
