@@ -35,6 +35,11 @@ CNNs (LeNet-5 and the 3-layer 3x3 net, batch 64):
   several times slower (GEMM and col2im: 18.5 -> 14.9 ms for 64 -> 128 channels on 8x8, 21.3 ->
   19.3 ms for 32 -> 64 on 16x16, 3.5 -> 2.4 ms for LeNet's second layer). The zero columns
   cost GEMM work; it pays while ``Wp < 2*Wo`` (at ``2*Wo`` both ways measured even).
+* On the CPU, 2-D layers with groups 1, more than 64 column rows and at least 16 output
+  channels run channels-last GEMMs instead, ``(N*P, K) @ (K, O)`` (``ops/conv_nhwc.py``,
+  chosen by ``_nhwc_path``): ResNet-20's 16-64-channel layers ran the NCHW products at under
+  half of OpenBLAS's speed. The stride-1 input gradient of a layer that does not widen runs as
+  the forward convolution of the output gradient with the flipped weight, on the same paths.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import math
 
 from ember import backend
 from ember.backend import fused
-from ember.ops import Primitive
+from ember.ops import Primitive, conv_nhwc
 
 
 class ConvGeometry:
@@ -240,6 +245,54 @@ def _weight_grad(xp, cols, g, geo: ConvGeometry):
     return dw.reshape(o, k)
 
 
+# Channels-last GEMMs (``ops/conv_nhwc.py``), CPU only, groups 1, 2-D, chosen per layer shape by
+# measurement (one BLAS thread, batch 64; BENCHMARKS.md, "Convolutions, second attempt"):
+# at most this many column rows (K = C*kh*kw) the NCHW per-sample GEMM stays faster (K = 25-27:
+# LeNet's and the CIFAR nets' first layers), and below this many output channels the GEMM's
+# (K, O) right-hand side is too narrow (an input gradient into 3 channels ran 4.1 -> 5.5 ms).
+_NHWC_MIN_ROWS = 64
+_NHWC_MIN_OUT_CHANNELS = 16
+_NHWC_FORWARD = {"shifted": conv_nhwc.forward_shifted, "columns": conv_nhwc.forward_columns}
+
+
+def _nhwc_path(xp, geo: ConvGeometry, rows: int, out_channels: int):
+    """The channels-last forward for a layer shape: ``"shifted"``, ``"columns"`` or None.
+
+    Stride 1 with fewer column rows than pixels (16 -> 16 channels on 32x32: 17.5 -> 9.0 ms)
+    takes the shifted rows; any other layer the NCHW path would run as one batch GEMM takes
+    channels-last columns (32 -> 32 on 16x16: 9.7 -> 7.5 ms; 64 -> 64 on 8x8: 5.9 -> 5.1 ms).
+    """
+    if (
+        geo.groups != 1
+        or len(geo.kernel) != 2
+        or rows <= _NHWC_MIN_ROWS
+        or out_channels < _NHWC_MIN_OUT_CHANNELS
+        or backend.for_xp(xp).name != "cpu"
+    ):
+        return None
+    if rows < geo.pixels:
+        return "shifted" if geo.stride == (1, 1) else None
+    return "columns"
+
+
+def _flipped_geometry(xp, geo: ConvGeometry, out_channels: int, in_channels: int):
+    """For a stride-1 input gradient, the channels-last path and geometry of the equal forward
+    convolution of the output gradient with the flipped, transposed weight; else None.
+
+    Only for layers that do not widen (in_channels >= out_channels): the convnet's 32 -> 64 on
+    16x16 measured 17.2 (NCHW) against 20.2 ms (either channels-last path), its whole step
+    124 -> 132 ms, while ResNet-20's 16 -> 16, 32 -> 32 and 64 -> 64 gain 25-40%.
+    """
+    if len(geo.kernel) != 2 or geo.stride != (1, 1) or geo.groups != 1 or in_channels < out_channels:
+        return None
+    padding = tuple(d * (k - 1) - p for d, k, p in zip(geo.dilation, geo.kernel, geo.padding))
+    if min(padding) < 0:
+        return None
+    flipped = ConvGeometry((1, 1), padding, geo.dilation, 1, geo.kernel, geo.out_hw, geo.in_hw)
+    path = _nhwc_path(xp, flipped, out_channels * math.prod(geo.kernel), in_channels)
+    return None if path is None else (path, flipped)
+
+
 class Conv2d(Primitive):
     """``conv2d(x, w, b)`` with x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) or None.
 
@@ -253,6 +306,9 @@ class Conv2d(Primitive):
         xp = ctx.xp
         ctx.save_for_backward(x, w)
         ctx.geo = geo
+        path = _nhwc_path(xp, geo, x.shape[1] * math.prod(geo.kernel), w.shape[0])
+        if path is not None:
+            return _NHWC_FORWARD[path](xp, x, w, b, geo)
         cols = im2col(xp, x, geo)  # (K, N*P), not kept: the weight gradient makes its own
         n, o = x.shape[0], w.shape[0]
         w2 = w.reshape(o, -1)
@@ -290,6 +346,11 @@ class Conv2dInputGrad(Primitive):
         xp = ctx.xp
         ctx.save_for_backward(g, w)
         ctx.geo, ctx.in_channels = geo, in_channels
+        flipped = _flipped_geometry(xp, geo, g.shape[1], in_channels)
+        if flipped is not None:
+            path, geo_t = flipped
+            w_t = w[:, :, ::-1, ::-1].swapaxes(0, 1)  # (C, O, kh, kw), flipped
+            return _NHWC_FORWARD[path](xp, g, w_t, None, geo_t)
         if _rows_pay(geo) and _device_kernel(xp, "col2im", geo) is None:
             return _input_grad_rows(xp, g, w, geo, in_channels)
         cols = _gemm(xp, _grad_blocks(w, geo.groups), _channels_first(g), geo.groups)  # (K, N*P)

@@ -219,6 +219,13 @@ PATH_CASES = [
     # K = 72 < P = 144: forward per sample, weight gradient by one batch GEMM (ResNet-20's case)
     ((3, 8, 12, 12), (4, 8, 3, 3), {"padding": 1}),
 ]
+# Shapes whose default is a channels-last path (ember/ops/conv_nhwc.py: K > 64, >= 16 outputs)
+NHWC_CASES = [
+    ((3, 16, 9, 11), (16, 16, 3, 3), {"padding": 1}),  # K < P, stride 1: shifted rows
+    ((2, 16, 5, 7), (16, 16, 3, 3), {"padding": 1}),  # K >= P: channels-last columns
+    ((2, 16, 9, 7), (16, 16, 3, 3), {"stride": 2, "padding": 1}),  # columns, strided
+    ((2, 16, 11, 13), (17, 16, 3, 2), {"padding": (2, 1), "dilation": (2, 3)}),  # shifted, dilated
+]
 
 
 def _conv_results(x, w, b, kwargs):
@@ -230,7 +237,7 @@ def _conv_results(x, w, b, kwargs):
     return [out.detach().numpy(), ex.grad.numpy(), ew.grad.numpy(), eb.grad.numpy()]
 
 
-@pytest.mark.parametrize("x_shape, w_shape, kwargs", PATH_CASES, ids=str)
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", PATH_CASES + NHWC_CASES, ids=str)
 def test_conv2d_paths_agree(monkeypatch, x_shape, w_shape, kwargs):
     from ember.ops import conv
 
@@ -280,3 +287,103 @@ def test_conv_transpose2d_stride_one_matches_torch(case):
     torch = torch_or_skip()
     e, t = nn.ConvTranspose2d(4, 6, 3, **case), torch.nn.ConvTranspose2d(4, 6, 3, **case)
     compare_module(e, t, (3, 4, 5, 6))
+
+
+def _reference_conv(x, w, b, g, stride=1, padding=0, dilation=1, groups=1):
+    """Float64 NumPy conv2d and its gradients (x, w, b) for the output gradient ``g``, summed
+    over kernel offsets (the plain definition, no im2col)."""
+    (sh, sw), (ph, pw), (dh, dw) = (_pair(v) for v in (stride, padding, dilation))
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, o, ho, wo)) + b.reshape(-1, 1, 1)
+    dxpad, dwt = np.zeros_like(xpad), np.zeros_like(w)
+    og = o // groups
+    for grp in range(groups):
+        cs, os_ = slice(grp * cg, (grp + 1) * cg), slice(grp * og, (grp + 1) * og)
+        for i in range(kh):
+            for j in range(kw):
+                win = (slice(None), cs, slice(i * dh, i * dh + sh * (ho - 1) + 1, sh))
+                win += (slice(j * dw, j * dw + sw * (wo - 1) + 1, sw),)
+                out[:, os_] += np.einsum("nchw,oc->nohw", xpad[win], w[os_, :, i, j])
+                dxpad[win] += np.einsum("nohw,oc->nchw", g[:, os_], w[os_, :, i, j])
+                dwt[os_, :, i, j] += np.einsum("nohw,nchw->oc", g[:, os_], xpad[win])
+    dx = dxpad[:, :, ph : ph + h, pw : pw + wd]
+    return [out, dx, dwt, g.sum((0, 2, 3))]
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _forced_nhwc(kind):
+    """A replacement for ``conv._nhwc_path`` running ``kind`` wherever it applies."""
+
+    def path(xp, geo, rows, out_channels):
+        if kind is None or geo.groups != 1 or len(geo.kernel) != 2:
+            return None
+        return "shifted" if kind == "shifted" and geo.stride == (1, 1) else "columns"
+
+    return path
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", PATH_CASES + NHWC_CASES, ids=str)
+def test_conv2d_nhwc_paths_match_numpy_reference(monkeypatch, x_shape, w_shape, kwargs):
+    """NCHW, shifted-rows and channels-last-columns paths all equal the float64 definition."""
+    from ember.ops import conv
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    for kind in ("default", None, "shifted", "columns"):
+        with monkeypatch.context() as m:
+            if kind != "default":
+                m.setattr(conv, "_nhwc_path", _forced_nhwc(kind))
+            got = _conv_results(x, w, b, kwargs)
+        want = _reference_conv(x, w, b, np.random.default_rng(3).standard_normal(got[0].shape), **kwargs)
+        for name, a, r in zip(("out", "grad x", "grad w", "grad b"), got, want):
+            np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-10, err_msg=f"{kind}: {name}")
+
+
+def test_conv2d_nhwc_path_choice():
+    """The per-shape table picks the measured winner for ResNet-20's layers (batch 64)."""
+    from ember.ops import conv
+
+    def path(c, side, o, stride=1, k=3):
+        geo = conv.ConvGeometry((stride,) * 2, (k // 2,) * 2, (1, 1), 1, (k, k), (side, side))
+        return conv._nhwc_path(np, geo, c * k * k, o)
+
+    assert path(3, 32, 16) is None  # K = 27: per-sample NCHW GEMMs
+    assert path(16, 32, 16) == "shifted"
+    assert path(32, 16, 32) == "columns"
+    assert path(64, 8, 64) == "columns"
+    assert path(16, 32, 32, stride=2, k=1) is None  # 1x1 shortcut, K = 16
+    assert path(16, 16, 3) is None  # an input gradient into 3 channels
+    geo = conv.ConvGeometry((1, 1), (1, 1), (1, 1), 1, (3, 3), (16, 16))
+    assert conv._flipped_geometry(np, geo, 32, 32)[0] == "columns"  # input grad of 32 -> 32
+    assert conv._flipped_geometry(np, geo, 64, 32) is None  # of 32 -> 64: NCHW measured faster
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", NHWC_CASES, ids=str)
+def test_conv2d_nhwc_paths_match_torch(x_shape, w_shape, kwargs):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = torch.nn.functional.conv2d(tx, tw, tb, **kwargs)
+    out.backward(torch.tensor(np.random.default_rng(3).standard_normal(tuple(out.shape))))
+    want = [out.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()]
+    for got, ref in zip(_conv_results(x, w, b, kwargs), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["shifted", "columns"])
+def test_conv2d_nhwc_paths_gradgradcheck(monkeypatch, kind):
+    from ember.ops import conv
+
+    monkeypatch.setattr(conv, "_nhwc_path", _forced_nhwc(kind))
+    x, w, b = _rand(2, 3, 5, 4), _rand(2, 3, 3, 2), _rand(2)  # 3 -> 2: the input grad too
+    kwargs = {"padding": (1, 2), "dilation": (1, 2)}
+    assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), (x, w, b))
