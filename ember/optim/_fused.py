@@ -25,6 +25,7 @@ from operator import is_
 
 from ember.backend import fused
 from ember.backend.fused.optim import SUPPORTED_DTYPES, TensorLists
+from ember.cuda.graphs import is_current_stream_capturing
 from ember.tensor import Tensor
 
 __all__ = ["step"]
@@ -187,6 +188,8 @@ def step(opt, group: dict, params: list[Tensor]) -> bool:
         return False
     names = rule.state_names(group)
     states = [opt.state[p] for p in params]
+    if is_current_stream_capturing() and any(opt.needs_init(group, st) for st in states):
+        return False  # the plain path refuses to capture a first step, naming the warm-up
     keys = []
     for p, state in zip(params, states):
         fresh = opt.needs_init(group, state)
