@@ -225,6 +225,14 @@ class Cat(Primitive):
         return ctx.xp.concatenate(arrays, axis=dim)
 
     @staticmethod
+    def backward_arrays(ctx, grad):
+        lead, start, pieces = (slice(None),) * ctx.dim, 0, []
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+            pieces.append(grad[lead + (slice(start, start + size),)] if need else None)
+            start += size
+        return tuple(pieces)
+
+    @staticmethod
     def backward(ctx, grad):
         pieces = Split.apply(grad, ctx.dim, ctx.sizes)
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))

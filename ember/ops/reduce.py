@@ -350,6 +350,15 @@ class Softmax(Primitive):
         return out
 
     @staticmethod
+    def backward_arrays(ctx, grad):
+        (out,) = ctx.saved_arrays
+        dims = ctx.dims
+        if ctx.log:
+            return grad - ctx.xp.exp(out) * grad.sum(axis=dims, keepdims=True), None, None
+        product = grad * out
+        return out * (grad - product.sum(axis=dims, keepdims=True)), None, None
+
+    @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         dims = ctx.dims

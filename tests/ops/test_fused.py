@@ -11,6 +11,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
+from ember.nn._functional import loss as F_loss
 from ember.nn._functional import rnn as F_rnn
 from ember.ops import Primitive
 
@@ -37,6 +38,45 @@ def _composite_batch_norm(x, w, b):
 
 def _composite_attention(q, k, v):
     return ((q @ k.mT) / math.sqrt(q.shape[-1])).softmax(-1) @ v
+
+
+_CLASS_WEIGHT = ember.tensor([0.5, 2.0, 1.0, 1.5], dtype=ember.float64)
+
+
+def _nll(reduction, weight=None):
+    def fused(x, t):
+        return F.nll_loss(x, t, weight=weight, reduction=reduction)
+
+    def composite(x, t):
+        loss, weights = F_loss._nll(x, t, weight, -100)
+        if reduction == "mean":
+            return loss.sum() / weights.sum()
+        return loss.sum() if reduction == "sum" else loss
+
+    return fused, composite
+
+
+def _targets(*shape):
+    """Class indices in 0..3 with one ``ignore_index`` (-100)."""
+
+    def make(rng):
+        t = rng.integers(0, 4, shape)
+        t.reshape(-1)[1] = -100
+        return t
+
+    return make
+
+
+def _composite_log_softmax(x):
+    return x - x.exp().sum(1, keepdim=True).log()
+
+
+def _composite_softmax(x):
+    return x.exp() / x.exp().sum(1, keepdim=True)
+
+
+def _composite_cat(a, b):
+    return F.pad(a, (0, b.shape[1])) + F.pad(b, (a.shape[1], 0))
 
 
 def _lstm(fused):
@@ -80,6 +120,17 @@ FUSED = {
         _composite_attention,
         [_rand(2, 3, 4), _rand(2, 5, 4), _rand(2, 5, 2)],
     ),
+    "NLLLoss (mean, weight)": ("NLLLoss", *_nll("mean", _CLASS_WEIGHT), [_rand(6, 4), _targets(6)]),
+    "NLLLoss (sum, (N, C, d1, d2))": ("NLLLoss", *_nll("sum"), [_rand(2, 4, 3, 2), _targets(2, 3, 2)]),
+    "NLLLoss (none, weight, (N, C, d))": (
+        "NLLLoss",
+        *_nll("none", _CLASS_WEIGHT),
+        [_rand(3, 4, 5), _targets(3, 5)],
+    ),
+    "NLLLoss (mean, (C,))": ("NLLLoss", *_nll("mean"), [_rand(4), lambda rng: np.array(2)]),
+    "Softmax (log)": ("Softmax", lambda x: x.log_softmax(1), _composite_log_softmax, [_rand(3, 5)]),
+    "Softmax": ("Softmax", lambda x: x.softmax(1), _composite_softmax, [_rand(3, 5)]),
+    "Cat": ("Cat", lambda a, b: ember.cat((a, b), 1), _composite_cat, [_rand(3, 2), _rand(3, 4)]),
     "LSTMLayer": (
         "LSTMLayer",
         _lstm(True),
