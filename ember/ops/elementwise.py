@@ -74,11 +74,21 @@ class RSub(Primitive):
         return -grad, None
 
 
+def _conj_array(a):
+    return a.conj() if getattr(a, "dtype", None) is not None and a.dtype.kind == "c" else a
+
+
 class Mul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         return a * b
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        a, b = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * _conj_array(b) if need_a else None), (grad * _conj_array(a) if need_b else None)
 
     @staticmethod
     def backward(ctx, grad):

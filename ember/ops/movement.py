@@ -65,6 +65,10 @@ class Reshape(Primitive):
         return a.reshape(shape)
 
     @staticmethod
+    def backward_arrays(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+    @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.shape), None
 

@@ -131,6 +131,14 @@ FUSED = {
     "Softmax (log)": ("Softmax", lambda x: x.log_softmax(1), _composite_log_softmax, [_rand(3, 5)]),
     "Softmax": ("Softmax", lambda x: x.softmax(1), _composite_softmax, [_rand(3, 5)]),
     "Cat": ("Cat", lambda a, b: ember.cat((a, b), 1), _composite_cat, [_rand(3, 2), _rand(3, 4)]),
+    "Mul": (
+        "Mul",
+        lambda a, b: a * b,
+        lambda a, b: ((a + b) ** 2 - (a - b) ** 2) / 4,
+        [_rand(3, 4), _rand(4)],
+    ),
+    "Sum": ("Sum", lambda a: a.sum(1), lambda a: a @ ember.ones(a.shape[1], dtype=a.dtype), [_rand(3, 4)]),
+    "Reshape": ("Reshape", lambda a: a.reshape(12), lambda a: ember.cat(list(a.unbind(0))), [_rand(3, 4)]),
     "LSTMLayer": (
         "LSTMLayer",
         _lstm(True),
