@@ -393,7 +393,9 @@ SPECS = [
     ),
     OpSpec(
         "nll_loss_weight_sum",
-        lambda m, a, t: m.nn.functional.nll_loss(a, t, m.tensor(_NLL_WEIGHT, dtype=a.dtype), reduction="sum"),
+        lambda m, a, t: m.nn.functional.nll_loss(
+            a, t, m.tensor(_NLL_WEIGHT, dtype=a.dtype, device=a.device), reduction="sum"
+        ),
         lambda a, t: _nll(a, t, "sum", np.asarray(_NLL_WEIGHT)),
         [],
         make_inputs=_nll_inputs((3, 4), [3, 0, 2]),
