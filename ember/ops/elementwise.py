@@ -74,8 +74,8 @@ class RSub(Primitive):
         return -grad, None
 
 
-def _conj_array(a):
-    return a.conj() if getattr(a, "dtype", None) is not None and a.dtype.kind == "c" else a
+def _is_complex(a) -> bool:
+    return isinstance(a, complex) or (getattr(a, "dtype", None) is not None and a.dtype.kind == "c")
 
 
 class Mul(Primitive):
@@ -87,8 +87,13 @@ class Mul(Primitive):
     @staticmethod
     def backward_arrays(ctx, grad):
         a, b = ctx.saved_arrays
+        if _is_complex(a) or _is_complex(b) or grad.dtype.kind == "c":
+            # complex: the Tensor-op backward, whose conj and promotion rules PyTorch's tests pin
+            like = next(t for t in ctx.saved_tensors if hasattr(t, "_wrap_like"))
+            grads = Mul.backward(ctx, like._wrap_like(grad))
+            return tuple(None if g is None else g._data for g in grads)
         need_a, need_b = ctx.needs_input_grad
-        return (grad * _conj_array(b) if need_a else None), (grad * _conj_array(a) if need_b else None)
+        return (grad * b if need_a else None), (grad * a if need_b else None)
 
     @staticmethod
     def backward(ctx, grad):
