@@ -39,6 +39,7 @@ FLOAT32 = frozenset(
     {
         "Softmax",
         "SoftmaxCrossEntropy",
+        "NLLLoss",
         "BinaryCrossEntropy",
         "CTCLoss",
         "Normalize",

@@ -17,7 +17,7 @@ import warnings
 import weakref
 
 from ember import backend
-from ember.autograd import anomaly
+from ember.autograd import anomaly, function
 from ember.autograd.function import AccumulateGrad, Node
 from ember.autograd.grad_mode import grad_enabled
 
@@ -252,9 +252,10 @@ class _Walk:
     def _run(self) -> None:
         deps = self._dependencies()
         buffers: dict[Node, list] = {}
+        plain = not self.create_graph and not anomaly.enabled
         for (node, nr), g in zip(self.edges, self.grads):
             if node in deps:
-                _add_to(buffers, node, nr, g)
+                _add_to(buffers, node, nr, g, plain)
         seen = set()
         ready = []
         for node, _ in self.edges:
@@ -291,7 +292,7 @@ class _Walk:
                         fits = False
                     if not fits:
                         g = _sum_to(g, shape, node)
-                    _add_to(buffers, nxt, nr, g)
+                    _add_to(buffers, nxt, nr, g, plain)
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     ready.append(nxt)
@@ -312,7 +313,12 @@ class _Walk:
                 new = hook(tuple(grads))
                 if new is not None:
                     grads = list(new)
-        outputs = anomaly.run_backward(node, grads) if anomaly.enabled else node.apply(*grads)
+        if anomaly.enabled:
+            outputs = anomaly.run_backward(node, grads)
+        elif self.create_graph or node._fn.backward_arrays is None or node._released:
+            outputs = node.apply(*grads)
+        else:  # Node.apply's first-order case, without its frame and grad-mode lookup
+            outputs = node._apply_arrays(node._fn, grads)
         if len(outputs) != len(node._edges):
             raise RuntimeError(
                 f"function {node.name()} returned an incorrect number of gradients "
@@ -354,10 +360,12 @@ class _Walk:
         t = node.variable
         if t is None:
             return
-        for hook in tuple(t._hooks.values()) if t._hooks else ():
-            new = hook(g)
-            if new is not None:
-                g = new
+        hooks = t._hooks
+        if hooks:
+            for hook in tuple(hooks.values()):
+                new = hook(g)
+                if new is not None:
+                    g = new
         if t._grad is None:
             if self.create_graph:
                 t._grad = g
@@ -372,17 +380,30 @@ class _Walk:
         else:
             t._grad._data += g._data
             t._grad._bump_version("AccumulateGrad")
-        for hook in t._post_accumulate_hooks():
-            hook(t)
+        if t._hooks is not None:
+            for hook in t._post_accumulate_hooks():
+                hook(t)
 
 
-def _add_to(buffers, node, nr, g) -> None:
+def _add_to(buffers, node, nr, g, plain: bool) -> None:
+    """Add ``g`` into ``node``'s input buffer at ``nr``; when no graph is recorded (``plain``),
+    two plain tensors of one dtype and shape are summed as arrays, without an Add node."""
     buf = buffers.get(node)
     if buf is None:
         buf = buffers[node] = [None] * (nr + 1)
     elif len(buf) <= nr:
         buf.extend([None] * (nr + 1 - len(buf)))
-    buf[nr] = g if buf[nr] is None else buf[nr] + g
+    held = buf[nr]
+    if held is None:
+        buf[nr] = g
+        return
+    Tensor = function._Tensor
+    if plain and type(held) is Tensor and type(g) is Tensor:
+        a, b = held._data, g._data
+        if a.dtype == b.dtype and a.shape == b.shape and a.ndim:  # 0-d + 0-d gives a NumPy scalar
+            buf[nr] = function._make(a + b, False, None, 0, None)
+            return
+    buf[nr] = held + g
 
 
 def _materialize(node, grads):

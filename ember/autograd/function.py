@@ -123,8 +123,9 @@ class Node:
 
     @property
     def saved_arrays(self) -> tuple:
-        """The saved values as arrays (None stays None), for ``backward_arrays``."""
-        return tuple(None if t is None else t._data for t in self.saved_tensors)
+        """The saved values as arrays (None and numbers stay as they are), for ``backward_arrays``."""
+        Tensor = _Tensor
+        return tuple(t._data if isinstance(t, Tensor) else t for t in self.saved_tensors)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -164,10 +165,20 @@ class Node:
         return result if isinstance(result, tuple) else (result,)
 
     def _apply_arrays(self, fn, grads) -> tuple:
-        """The first-order case (no graph recorded): ``backward_arrays`` on raw arrays."""
+        """The first-order case (no graph recorded): ``backward_arrays`` on raw arrays (a NumPy
+        scalar, as from 0-d operands, becomes a 0-d array)."""
         result = fn.backward_arrays(self, *[None if g is None else g._data for g in grads])
-        result = result if isinstance(result, tuple) else (result,)
-        return tuple(None if r is None else _make(r, False, None, 0, None) for r in result)
+        if type(result) is not tuple:
+            result = (result,)
+        make, known = _make, _XP_BY_TYPE
+        return tuple(
+            [
+                None
+                if r is None
+                else make(r if type(r) in known else self.xp.asarray(r), False, None, 0, None)
+                for r in result
+            ]
+        )
 
     def __call__(self, *grads):
         return self.apply(*grads)
@@ -215,7 +226,10 @@ def _holds_data(value) -> bool:
     if type(value) in _PLAIN:
         return False
     if isinstance(value, (tuple, list)):
-        return any(_holds_data(v) for v in value)
+        for v in value:  # a loop, not any(<genexpr>): shapes and dims are the usual tuples
+            if type(v) not in _PLAIN and _holds_data(v):
+                return True
+        return False
     return (
         hasattr(value, "__array_interface__")
         or hasattr(value, "__cuda_array_interface__")
@@ -434,19 +448,21 @@ def _apply_recorded(cls, args, raw, kwargs, first):
     Tensor = _Tensor
     xp = _XP_BY_TYPE.get(type(first)) or _xp_for(raw, True)
     ctx = cls._backward_cls()
-    edges = []
-    shapes = []
-    needs_grad = []
+    count = len(args)
+    edges = [_NOT_A_TENSOR] * count  # filled by index: cheaper than three appends per argument
+    shapes = [None] * count
+    needs_grad = [False] * count
+    i = 0
     for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            fn = a.grad_fn
-            edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
-            shapes.append(a._data.shape)
-            needs_grad.append(True)
-        else:
-            edges.append(_NO_GRAD_EDGE if isinstance(a, Tensor) else _NOT_A_TENSOR)
-            shapes.append(None)
-            needs_grad.append(False)
+        if isinstance(a, Tensor):
+            if a._requires_grad:
+                fn = a.grad_fn
+                edges[i] = (fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0)
+                shapes[i] = a._data.shape
+                needs_grad[i] = True
+            else:
+                edges[i] = _NO_GRAD_EDGE
+        i += 1
     ctx.needs_input_grad = tuple(needs_grad)
     ctx.xp = xp
     try:

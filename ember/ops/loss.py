@@ -10,6 +10,9 @@
   and the gradient from the posterior occupancy of each (time, label) pair.
 * ``SoftmaxCrossEntropy``: log_softmax followed by picking the target class, fused; see its
   docstring for the measurement that justifies it.
+* ``NLLLoss``: picking each target's log-probability, with class weights, ``ignore_index``
+  and the reduction, in one node (the composite was about ten primitives and their backward
+  ops per call; a char-RNN fed one character at a time runs one per character).
 """
 
 from __future__ import annotations
@@ -151,6 +154,88 @@ def _fused_cross_entropy(ctx, kernel, x, target, class_weight, ignore_index, red
     ctx.safe = xp.where(target != ignore_index, target, 0)
     ctx.save_for_backward(x)
     return xp.asarray(out, dtype=x.dtype)
+
+
+def _class_last(xp, logp):
+    """``logp`` as (rows, C): the class dim (1, or 0 for a 1-D input) moved last and the rest
+    flattened."""
+    if logp.ndim == 1:
+        return logp.reshape(1, -1)
+    if logp.ndim > 2:
+        logp = xp.moveaxis(logp, 1, -1)
+    return logp.reshape(-1, logp.shape[-1])
+
+
+def _class_first(xp, rows, shape):
+    """The inverse of ``_class_last`` for an array of the input's ``shape``."""
+    if len(shape) <= 2:
+        return rows.reshape(shape)
+    moved = rows.reshape(shape[:1] + shape[2:] + shape[1:2])
+    return xp.moveaxis(moved, -1, 1)
+
+
+def _classes(shape) -> int:
+    return shape[0] if len(shape) == 1 else shape[1]
+
+
+class NLLLoss(Primitive):
+    """Negative log-likelihood of class indices given log-probabilities, reduced, in one node.
+
+    ``logp`` is (C,), (N, C) or (N, C, d1, ...) and ``target`` the matching integer indices
+    (checked by the caller). Each element's loss is ``-w * logp[target]``, where ``w`` is
+    ``class_weight[target]`` (1 without class weights) and 0 where the target is
+    ``ignore_index``; 'mean' divides the sum by ``sum(w)`` (NaN when every element is ignored,
+    as in PyTorch). The gradient is ``-grad * w`` (over ``sum(w)`` for 'mean') at each target's
+    position and 0 elsewhere.
+    """
+
+    op_name = "nll_loss"
+
+    @staticmethod
+    def forward(ctx, logp, target, class_weight, ignore_index, reduction):
+        xp = ctx.xp
+        rows = _class_last(xp, logp)
+        flat = target.reshape(-1)
+        kept = flat != ignore_index
+        safe = xp.where(kept, flat, 0)
+        weight = kept.astype(logp.dtype)
+        if class_weight is not None:
+            weight *= class_weight[safe]
+        picked = rows[xp.arange(rows.shape[0]), safe]
+        with _quiet(xp):
+            losses = xp.where(kept, -picked * weight, 0).astype(logp.dtype)
+            if reduction == "none":
+                out, scale = losses.reshape(target.shape), weight
+            else:
+                out, scale = losses.sum(dtype=logp.dtype), weight
+                if reduction == "mean":
+                    count = weight.sum(dtype=logp.dtype)
+                    out, scale = out / count, weight / count
+        ctx.scale, ctx.safe, ctx.reduction, ctx.shape = scale.astype(logp.dtype), safe, reduction, logp.shape
+        return xp.asarray(out, dtype=logp.dtype)
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        xp = ctx.xp
+        scale, safe = ctx.scale, ctx.safe
+        g = grad.reshape(-1) if ctx.reduction == "none" else grad
+        rows = xp.zeros((safe.shape[0], _classes(ctx.shape)), scale.dtype)
+        rows[xp.arange(safe.shape[0]), safe] = -(g * scale)
+        return _class_first(xp, rows, ctx.shape), None, None, None, None
+
+    @staticmethod
+    def backward(ctx, grad):
+        """The same gradient from differentiable ops, so that it differentiates again."""
+        xp = ctx.xp
+        safe, shape = ctx.safe, ctx.shape
+        onehot = xp.zeros((safe.shape[0], _classes(shape)), ctx.scale.dtype)
+        onehot[xp.arange(safe.shape[0]), safe] = 1
+        g = grad.reshape(-1) if ctx.reduction == "none" else grad.reshape(1)
+        rows = _const(grad, onehot) * (g * _const(grad, -ctx.scale)).unsqueeze(1)
+        if len(shape) <= 2:
+            return rows.reshape(shape), None, None, None, None
+        moved = rows.reshape(shape[:1] + shape[2:] + shape[1:2])
+        return moved.movedim(-1, 1), None, None, None, None
 
 
 def _logsumexp3(xp, a, b, c):

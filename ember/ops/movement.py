@@ -65,6 +65,10 @@ class Reshape(Primitive):
         return a.reshape(shape)
 
     @staticmethod
+    def backward_arrays(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+    @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.shape), None
 
@@ -223,6 +227,14 @@ class Cat(Primitive):
     def forward(ctx, *arrays, dim):
         ctx.dim, ctx.sizes = dim, tuple(a.shape[dim] for a in arrays)
         return ctx.xp.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        lead, start, pieces = (slice(None),) * ctx.dim, 0, []
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+            pieces.append(grad[lead + (slice(start, start + size),)] if need else None)
+            start += size
+        return tuple(pieces)
 
     @staticmethod
     def backward(ctx, grad):

@@ -61,6 +61,13 @@ class Sum(Primitive):
         return a.sum(axis=dims, keepdims=keepdim, dtype=np_dtype)
 
     @staticmethod
+    def backward_arrays(ctx, grad):
+        dims = ctx.dims
+        if not ctx.keepdim and dims != tuple(range(len(dims))):
+            grad = grad.reshape(kept_shape(ctx.shape, dims))
+        return ctx.xp.broadcast_to(grad, ctx.shape), None, None, None
+
+    @staticmethod
     def backward(ctx, grad):
         return _unreduce(grad, ctx), None, None, None
 

@@ -24,6 +24,27 @@ def _logsumexp(a, axis, keepdims=False):
     return out if keepdims else np.squeeze(out, axis)
 
 
+def _nll(logp, target, reduction="mean", weight=None):
+    """NumPy reference of nll_loss with ignore_index -100 (class dim 1, or 0 for 1-D input)."""
+    rows = logp.reshape(1, -1) if logp.ndim == 1 else np.moveaxis(logp, 1, -1).reshape(-1, logp.shape[1])
+    flat = target.reshape(-1)
+    kept = flat != -100
+    safe = np.where(kept, flat, 0)
+    w = kept * (1.0 if weight is None else weight[safe])
+    losses = -rows[np.arange(len(flat)), safe] * w
+    if reduction == "none":
+        return losses.reshape(target.shape)
+    return losses.sum() / w.sum() if reduction == "mean" else losses.sum()
+
+
+def _nll_inputs(logp_shape, target):
+    target = np.asarray(target, dtype=np.int64)
+    return lambda rng, dtype: [rng.uniform(-3, 0, logp_shape).astype(dtype), target]
+
+
+_NLL_WEIGHT = [0.5, 2.0, 1.0, 1.5]
+
+
 def _with_zeros(shape, positions):
     def make(rng, dt):
         a = rng.uniform(-2, 2, shape)
@@ -361,5 +382,36 @@ SPECS = [
         make_inputs=_extreme_logits,
         atol=1e-3,
         grad_atol=1e-4,
+    ),
+    OpSpec(
+        "nll_loss",
+        lambda m, a, t: m.nn.functional.nll_loss(a, t),
+        _nll,
+        [],
+        make_inputs=_nll_inputs((4, 3), [0, 2, -100, 1]),
+        gradgrad=True,
+    ),
+    OpSpec(
+        "nll_loss_weight_sum",
+        lambda m, a, t: m.nn.functional.nll_loss(
+            a, t, m.tensor(_NLL_WEIGHT, dtype=a.dtype, device=a.device), reduction="sum"
+        ),
+        lambda a, t: _nll(a, t, "sum", np.asarray(_NLL_WEIGHT)),
+        [],
+        make_inputs=_nll_inputs((3, 4), [3, 0, 2]),
+    ),
+    OpSpec(
+        "nll_loss_4d_none",
+        lambda m, a, t: m.nn.functional.nll_loss(a, t, reduction="none"),
+        lambda a, t: _nll(a, t, "none"),
+        [],
+        make_inputs=_nll_inputs((2, 3, 2, 2), [[[0, 2], [1, -100]], [[2, 2], [0, 1]]]),
+    ),
+    OpSpec(
+        "nll_loss_1d",
+        lambda m, a, t: m.nn.functional.nll_loss(a, t),
+        _nll,
+        [],
+        make_inputs=_nll_inputs((5,), 3),
     ),
 ]

@@ -12,6 +12,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.backend.fused import dropout as fused_dropout
+from ember.nn._functional import loss as F_loss
 from ember.nn._functional import rnn as F_rnn
 from ember.ops import Primitive
 from ember.ops.dropout import Dropout
@@ -40,6 +41,41 @@ def _composite_batch_norm(x, w, b):
 
 def _composite_attention(q, k, v):
     return ((q @ k.mT) / math.sqrt(q.shape[-1])).softmax(-1) @ v
+
+
+_CLASS_WEIGHT = ember.tensor([0.5, 2.0, 1.0, 1.5], dtype=ember.float64)
+
+
+def _nll(reduction, weight=None):
+    def fused(x, t):
+        return F.nll_loss(x, t, weight=weight, reduction=reduction)
+
+    def composite(x, t):
+        loss, weights = F_loss._nll(x, t, weight, -100)
+        if reduction == "mean":
+            return loss.sum() / weights.sum()
+        return loss.sum() if reduction == "sum" else loss
+
+    return fused, composite
+
+
+def _targets(*shape):
+    """Class indices in 0..3 with one ``ignore_index`` (-100)."""
+
+    def make(rng):
+        t = rng.integers(0, 4, shape)
+        t.reshape(-1)[1] = -100
+        return t
+
+    return make
+
+
+def _composite_softmax(x):
+    return x.exp() / x.exp().sum(1, keepdim=True)
+
+
+def _composite_cat(a, b):
+    return F.pad(a, (0, b.shape[1])) + F.pad(b, (a.shape[1], 0))
 
 
 def _lstm(fused):
@@ -90,12 +126,7 @@ FUSED = {
         [_rand(4, 3, 2), _rand(3), _rand(3)],
     ),
     "Gelu": ("Gelu", F.gelu, _erf_gelu, [_rand(4, 5)]),
-    "Softmax": (
-        "Softmax",
-        lambda x: x.softmax(1),
-        lambda x: x.exp() / x.exp().sum(1, keepdim=True),
-        [_rand(3, 5)],
-    ),
+    "Softmax": ("Softmax", lambda x: x.softmax(1), _composite_softmax, [_rand(3, 5)]),
     "Softmax (log)": (
         "Softmax",
         lambda x: x.log_softmax(0),
@@ -114,6 +145,23 @@ FUSED = {
         lambda w, i: F.embedding(i, w, padding_idx=1),
         [_rand(5, 3), lambda rng: rng.integers(0, 5, (4, 6))],
     ),
+    "NLLLoss (mean, weight)": ("NLLLoss", *_nll("mean", _CLASS_WEIGHT), [_rand(6, 4), _targets(6)]),
+    "NLLLoss (sum, (N, C, d1, d2))": ("NLLLoss", *_nll("sum"), [_rand(2, 4, 3, 2), _targets(2, 3, 2)]),
+    "NLLLoss (none, weight, (N, C, d))": (
+        "NLLLoss",
+        *_nll("none", _CLASS_WEIGHT),
+        [_rand(3, 4, 5), _targets(3, 5)],
+    ),
+    "NLLLoss (mean, (C,))": ("NLLLoss", *_nll("mean"), [_rand(4), lambda rng: np.array(2)]),
+    "Cat": ("Cat", lambda a, b: ember.cat((a, b), 1), _composite_cat, [_rand(3, 2), _rand(3, 4)]),
+    "Mul": (
+        "Mul",
+        lambda a, b: a * b,
+        lambda a, b: ((a + b) ** 2 - (a - b) ** 2) / 4,
+        [_rand(3, 4), _rand(4)],
+    ),
+    "Sum": ("Sum", lambda a: a.sum(1), lambda a: a @ ember.ones(a.shape[1], dtype=a.dtype), [_rand(3, 4)]),
+    "Reshape": ("Reshape", lambda a: a.reshape(12), lambda a: ember.cat(list(a.unbind(0))), [_rand(3, 4)]),
     "LSTMLayer": (
         "LSTMLayer",
         _lstm(True),

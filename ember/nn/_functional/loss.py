@@ -175,10 +175,8 @@ def nll_loss(
     reduction = _resolve_reduction("nll_loss", size_average, reduce, reduction)
     _check_require_float("nll_loss", input)
     _check_class_targets("nll_loss", input, target, ignore_index, weight)
-    loss, weights = _nll(input, target, weight, ignore_index)
-    if reduction == "mean":
-        return loss.sum() / weights.sum()
-    return _reduce(loss, reduction)
+    class_weight = None if weight is None else weight.detach()._cast(input._data.dtype)
+    return loss_ops.NLLLoss.apply(input, target, class_weight, ignore_index, reduction)
 
 
 def _nll(logp: Tensor, target: Tensor, weight, ignore_index: int):

@@ -28,8 +28,8 @@ def _vector_norm(xp, array, p: float):
         return (a != 0).sum().astype(a.dtype)
     if p == 1:
         return a.sum()
-    if p == 2:
-        return xp.sqrt((a * a).sum())
+    if p == 2:  # a dot product: one BLAS call, no squared temporary
+        return xp.sqrt(xp.dot(a, a)) if a.dtype.kind == "f" and a.itemsize >= 4 else xp.sqrt((a * a).sum())
     return (a**p).sum() ** (1.0 / p)
 
 
