@@ -30,6 +30,7 @@ from ember import creation, dtypes
 from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.autograd.hooks import RemovableHandle, add_hook
 from ember.backend import xp_of
+from ember.backend.fused.optim import lerp_
 from ember.cuda.graphs import is_current_stream_capturing
 from ember.optim import _flat, _fused
 from ember.tensor import Tensor, make
@@ -482,17 +483,6 @@ def adam_moments(xp, group: dict, param, grad, state: dict):
     scratch *= grad
     exp_avg_sq += scratch
     return scratch
-
-
-def lerp_(xp, start, end, weight: float, scratch) -> None:
-    """``start += weight * (end - start)`` in place, rounded as PyTorch's ``lerp_`` rounds."""
-    xp.subtract(end, start, out=scratch)
-    if weight < 0.5:
-        scratch *= weight
-        start += scratch
-    else:
-        scratch *= weight - 1
-        xp.add(end, scratch, out=start)
 
 
 def check_options(

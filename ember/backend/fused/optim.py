@@ -101,7 +101,7 @@ def adam_step(
             else:
                 grad += param * weight_decay
         scratch = xp.empty_like(param)
-        _lerp(xp, exp_avg, grad, 1 - beta1, scratch)
+        lerp_(xp, exp_avg, grad, 1 - beta1, scratch)
         exp_avg_sq *= beta2
         xp.multiply(grad, 1 - beta2, out=scratch)
         scratch *= grad
@@ -123,8 +123,9 @@ def adam_coefficients(lr: float, beta1: float, beta2: float, step: float) -> tup
     return lr / (1 - beta1**step), (1 - beta2**step) ** 0.5
 
 
-def _lerp(xp, start, end, weight: float, scratch) -> None:
-    """``start += weight * (end - start)``, rounded as ``ember.optim.optimizer.lerp_`` rounds."""
+def lerp_(xp, start, end, weight: float, scratch) -> None:
+    """``start += weight * (end - start)`` in place, rounded as PyTorch's ``lerp_`` rounds (the
+    optimizers' update rules use this one too, so both paths give the same bits)."""
     xp.subtract(end, start, out=scratch)
     if weight < 0.5:
         scratch *= weight
