@@ -19,12 +19,12 @@ differentiable ops, so ``create_graph=True`` differentiates it again.
 from __future__ import annotations
 
 import traceback
-from contextvars import ContextVar
 
 from ember import backend
-from ember.autograd import anomaly
+from ember.autograd import anomaly, saved
 from ember.autograd.grad_mode import grad_enabled
 from ember.autograd.hooks import add_hook
+from ember.autograd.saved import keep_saved_copy, resolve_saved, unpack
 from ember.backend import _XP_BY_TYPE
 
 __all__ = [
@@ -75,6 +75,7 @@ def register_tensor_type(tensor_type, make) -> None:
     """Called once by ``ember.tensor``: the class to wrap outputs in, and its fast constructor."""
     global _Tensor, _make
     _Tensor, _make = tensor_type, make
+    saved.register_tensor_type(tensor_type, make)
 
 
 class _Extras:
@@ -134,7 +135,7 @@ class Node:
         saved = self._saved
         if saved is None:
             return ()
-        return tuple(_unpack(self, entry) for entry in saved)
+        return tuple(unpack(self, entry) for entry in saved)
 
     def mark_dirty(self, *tensors) -> None:
         self.__dict__["_dirty"] = tensors
@@ -238,63 +239,6 @@ def _holds_data(value) -> bool:
 
 
 FunctionCtx = Node
-
-
-class _Packed:
-    """A saved tensor that went through a ``saved_tensors_hooks`` pack hook."""
-
-    __slots__ = ("unpack", "value")
-
-    def __init__(self, unpack, value) -> None:
-        self.unpack, self.value = unpack, value
-
-
-#: the (pack, unpack) pairs of the active ``saved_tensors_hooks`` blocks, innermost last
-saved_tensor_hooks: ContextVar[tuple] = ContextVar("ember_saved_tensor_hooks", default=())
-
-
-def _unpack(node: Node, entry):
-    if type(entry) is _Packed:
-        return _without_hooks(entry.unpack, entry.value)
-    tensor, array, counter, version, output_nr = entry
-    if array is None and counter is None:
-        return tensor
-    if counter is not None and counter[0] != version:
-        raise RuntimeError(_version_message(node, tensor, array, counter, version))
-    if tensor is None:  # an output of this node: rebuilt here so that it does not keep the node alive
-        return _make(array, True, node, output_nr, counter)
-    return tensor
-
-
-def keep_saved_copy(node: Node, tensor) -> None:
-    """Before ``tensor`` is overwritten by the in-place op that recorded ``node``, give ``node``
-    a private copy of the values it saved from ``tensor`` (PyTorch's ``original_self`` clone).
-
-    ``x.mul_(w)`` runs ``x.mul(w)`` (which saves ``x`` for w's gradient) and then writes the
-    result into ``x``; without this copy the saved value would be gone and backward would fail.
-    """
-    saved = node._saved
-    if not saved:
-        return
-    for i, entry in enumerate(saved):
-        if type(entry) is _Packed:
-            continue
-        t = entry[0]
-        if t is not None and entry[2] is not None and t._data is tensor._data:
-            snapshot = _make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr, None)
-            saved[i] = (snapshot, None, None, 0, 0)
-
-
-def _version_message(node, tensor, array, counter, version) -> str:
-    changed_by = counter[1] or "an in-place operation"
-    shape = tuple(array.shape) if array is not None else tuple(tensor.shape)
-    return (
-        "one of the variables needed for gradient computation has been modified by an "
-        f"inplace operation: {node.name()} saved a tensor of shape {list(shape)} at version "
-        f"{version}, and {changed_by} has since changed it to version {counter[0]}. "
-        "Use an out-of-place op (e.g. x = x.add(y) instead of x.add_(y)), or .clone() the "
-        "tensor before changing it in place."
-    )
 
 
 class _NoGradContext:
@@ -486,7 +430,7 @@ def _apply_recorded(cls, args, raw, kwargs, first):
     if anomaly.enabled:  # the stack without this frame and _apply_primitive's
         ctx._more().trace = traceback.format_stack()[:-2]
     if ctx._to_save:
-        _resolve_saved(ctx, args, out, outputs)
+        resolve_saved(ctx, args, out, outputs)
     if _trace_hook is not None:
         _trace_hook.primitive(cls, args, kwargs, outputs)
     return outputs
@@ -523,64 +467,6 @@ def _connect(ctx, args, Tensor):
     ctx._input_shapes = shapes
     if anomaly.enabled:
         ctx._more().trace = traceback.format_stack()[:-3]
-
-
-def _resolve_saved(ctx, args, out, outputs):
-    items = ctx._to_save
-    if not items:
-        return
-    ctx._to_save = ()
-    Tensor = _Tensor
-    outs = out if type(out) is tuple else (out,)
-    wrapped = outputs if type(outputs) in (tuple, list) else (outputs,)
-    saved = []
-    for item in items:
-        saved.append(_saved_entry(item, args, outs, wrapped, Tensor))
-    hooks = saved_tensor_hooks.get()
-    if hooks:
-        saved = [_pack(ctx, entry, hooks[-1]) for entry in saved]
-    ctx._saved = saved
-
-
-def _pack(ctx, entry, hooks):
-    """Run the innermost pack hook on a saved tensor (numbers and None pass through)."""
-    pack, unpack = hooks
-    if pack is None:  # inside disable_saved_tensors_hooks: save as usual
-        return entry
-    tensor = _unpack(ctx, entry)
-    if tensor is None or not isinstance(tensor, _Tensor):
-        return entry
-    return _Packed(unpack, _without_hooks(pack, tensor))
-
-
-def _without_hooks(hook, value):
-    """Run a pack or unpack hook with no hooks active: the ops inside it must not pack again."""
-    token = saved_tensor_hooks.set(())
-    try:
-        return hook(value)
-    finally:
-        saved_tensor_hooks.reset(token)
-
-
-def _saved_entry(item, args, outs, wrapped, Tensor):
-    if item is None:
-        return (None, None, None, 0, 0)
-    for a in args:  # the usual case first: a primitive saving one of its inputs' arrays
-        if isinstance(a, Tensor) and a._data is item:
-            counter = a._vc
-            if counter is None:  # Tensor._version_counter, inline
-                counter = a._vc = [0, None]
-            return (a, None, counter, counter[0], 0)
-    if isinstance(item, (int, float, complex)):
-        return (item, None, None, 0, 0)
-    if isinstance(item, Tensor):
-        counter = item._version_counter()
-        return (item, None, counter, counter[0], 0)
-    for nr, o in enumerate(outs):
-        if o is item:  # kept as its array and counter, not as a Tensor, so it holds no cycle
-            counter = wrapped[nr]._version_counter() if isinstance(wrapped[nr], Tensor) else None
-            return (None, item, counter, 0 if counter is None else counter[0], nr)
-    return (_make(item, False, None, 0, None), None, None, 0, 0)
 
 
 def _describe_failure(cls, args, exc):
@@ -650,7 +536,7 @@ def _apply_user(cls, args, kwargs):
         results.append(_make(o._data, differentiable, ctx if differentiable else None, nr, o._vc))
     if record:
         ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None for o in outs]
-        _resolve_saved(ctx, args, tuple(r._data if isinstance(r, Tensor) else r for r in results), results)
+        resolve_saved(ctx, args, tuple(r._data if isinstance(r, Tensor) else r for r in results), results)
     return results[0] if single else tuple(results)
 
 

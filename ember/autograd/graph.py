@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable
 
-from ember.autograd.function import Node, saved_tensor_hooks
+from ember.autograd.function import Node
+from ember.autograd.saved import saved_tensor_hooks
 
 __all__ = [
     "GradientEdge",
