@@ -412,8 +412,8 @@ class TensorBase:
 
     # -- Python protocols -----------------------------------------------------------------
     def _scalar(self, what: str):
-        if self._data.size != 1:
-            raise RuntimeError(
+        if self._data.size != 1:  # ValueError, as PyTorch raises for int/float/complex
+            raise ValueError(
                 f"{what}: a Tensor with {self._data.size} elements (shape {list(self.shape)}) "
                 "cannot be converted to a Python scalar; reduce it first (e.g. .any(), .all(), .sum())"
             )
