@@ -178,6 +178,39 @@ def _classes(shape) -> int:
     return shape[0] if len(shape) == 1 else shape[1]
 
 
+def _none_ignored(flat, ignore_index: int, classes: int) -> bool:
+    """Whether no target equals ``ignore_index``, decided cheaply for targets the caller checked
+    (each a class in range or ``ignore_index``); False when that would take a full comparison."""
+    if flat.size == 1:
+        return int(flat[0]) != ignore_index
+    if flat.size == 0:
+        return False
+    if ignore_index < 0:
+        return bool(flat.min() >= 0)
+    if ignore_index >= classes:
+        return bool(flat.max() < classes)
+    return False
+
+
+def _nll_unweighted(ctx, xp, logp, rows, flat, target_shape, reduction):
+    """``NLLLoss.forward`` without class weights or ignored targets (the common case): every
+    element weighs 1, so 'mean' divides by the count and the gradient scale is one number."""
+    count = flat.shape[0]
+    picked = rows[xp.arange(count), flat] if count > 1 else rows[0, flat]
+    dtype = logp.dtype
+    if reduction == "none":
+        out = -picked.reshape(target_shape)
+        scale = xp.ones(count, dtype)
+    else:
+        out = -picked.sum(dtype=dtype)
+        scale = xp.ones(count, dtype)
+        if reduction == "mean":
+            out = out / dtype.type(count)
+            scale /= count
+    ctx.scale, ctx.safe, ctx.reduction, ctx.shape = scale, flat, reduction, logp.shape
+    return xp.asarray(out, dtype=dtype)
+
+
 class NLLLoss(Primitive):
     """Negative log-likelihood of class indices given log-probabilities, reduced, in one node.
 
@@ -196,6 +229,8 @@ class NLLLoss(Primitive):
         xp = ctx.xp
         rows = _class_last(xp, logp)
         flat = target.reshape(-1)
+        if class_weight is None and _none_ignored(flat, ignore_index, rows.shape[1]):
+            return _nll_unweighted(ctx, xp, logp, rows, flat, target.shape, reduction)
         kept = flat != ignore_index
         safe = xp.where(kept, flat, 0)
         weight = kept.astype(logp.dtype)

@@ -641,3 +641,32 @@ def test_triplet_margin_with_distance_loss_errors_and_nll_loss2d():
     target = ember.tensor(rng.integers(0, 3, (2, 2, 2)))
     assert ember.allclose(nn.NLLLoss2d()(logp, target), F.nll_loss(logp, target))
     assert isinstance(nn.NLLLoss2d(), nn.NLLLoss)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(C,), (1, C), (N, C), (N, C, 3)])
+@pytest.mark.parametrize("ignore_index", [-100, C + 2])
+def test_nll_loss_unweighted_path_matches_the_weighted_one(reduction, shape, ignore_index):
+    """Without class weights and with no target ignored, NLLLoss takes a shorter path; class
+    weights of ones take the general one, which must give the same loss and gradient."""
+    target = ember.tensor(_ints(C, *shape[:1], *shape[2:]) if len(shape) > 1 else _ints(C))
+    results = []
+    for weight in (None, ember.ones(C, dtype=ember.float64)):
+        logp = ember.tensor(_randn(*shape), requires_grad=True)
+        with ember.no_grad():
+            logp.copy_(ember.tensor(np.linspace(-3, 0, logp.numel()).reshape(shape)))
+        loss = F.nll_loss(logp, target, weight=weight, ignore_index=ignore_index, reduction=reduction)
+        loss.sum().backward()
+        results.append((loss.detach().numpy(), logp.grad.numpy()))
+    (fast, fast_grad), (general, general_grad) = results
+    np.testing.assert_allclose(fast, general, rtol=1e-12)
+    np.testing.assert_allclose(fast_grad, general_grad, rtol=1e-12)
+
+
+def test_nll_loss_out_of_range_targets_still_raise():
+    logp = ember.zeros(3, C)
+    with pytest.raises(IndexError, match=f"target {C} at position 1 is out of range"):
+        F.nll_loss(logp, ember.tensor([0, C, -100]))
+    with pytest.raises(IndexError, match="target -1 is out of range"):
+        F.nll_loss(ember.zeros(C), ember.tensor(-1))
+    assert F.nll_loss(logp, ember.tensor([0, -100, 1])).item() == 0.0  # ignored, not out of range

@@ -161,11 +161,24 @@ def _check_class_targets(
         )
     if weight is not None and tuple(weight.shape) != (num_classes,):
         raise ValueError(f"{op}: weight should have shape [{num_classes}], got {list(weight.shape)}")
-    xp, values = target.xp, target._data
+    values = target._data
+    if values.size and not _within(values, num_classes):
+        _raise_out_of_range(op, target.xp, values, num_classes, ignore_index)
+
+
+def _within(values, num_classes: int) -> bool:
+    """Whether every class index lies in 0..num_classes-1 (a single one read as a number)."""
+    if values.size == 1:
+        return 0 <= int(values.reshape(-1)[0]) < num_classes
+    return bool(values.min() >= 0) and bool(values.max() < num_classes)
+
+
+def _raise_out_of_range(op: str, xp, values, num_classes: int, ignore_index) -> None:
+    """Raise for the first target outside the classes that is not ``ignore_index``, if any."""
     bad = (values < 0) | (values >= num_classes)
     if ignore_index is not None:
         bad &= values != ignore_index
-    if values.size and bool(bad.any()):
+    if bool(bad.any()):
         where = [int(i) for i in xp.argwhere(bad)[0]]
         position = where[0] if len(where) == 1 else tuple(where)
         at = f" at position {position}" if where else ""
