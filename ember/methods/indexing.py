@@ -341,6 +341,10 @@ class IndexingMethods:
     # -- [] ------------------------------------------------------------------------------
     def __getitem__(self, key):
         """``t[key]``: a view for ints, slices, None and ``...``; a copy with index tensors or masks."""
+        if type(key) is int:  # t[i] in range, the commonest key, as parse_key would give it
+            shape = self._data.shape
+            if shape and -shape[0] <= key < shape[0]:
+                return ops.index(self, ((key,), None))
         key = parse_key(self, key, "__getitem__")
         return ops.index(self, key)
 

@@ -59,17 +59,22 @@ def _promote_all(tensors: list) -> list:
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing ``dim`` (sizes must match elsewhere); dtypes are promoted."""
     tensors = _tensor_list(tensors, "cat")
+    kept = []
     for i, t in enumerate(tensors):
-        if not t._data.ndim:
+        shape = t._data.shape
+        if not shape:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
-    kept = [t for t in tensors if t._data.shape != (0,)] or tensors[:1]  # legacy: 1-d empties skipped
+        if shape != (0,):  # legacy: 1-d empties are skipped
+            kept.append(t)
+    kept = kept or tensors[:1]
     ref = kept[0]._data.shape
     d = wrap_dim(dim, len(ref), "cat")
+    head, tail = ref[:d], ref[d + 1 :]
     for i, t in enumerate(tensors):
         shape = t._data.shape
         if shape == (0,) and t is not kept[0]:
             continue
-        if len(shape) != len(ref) or any(a != b for j, (a, b) in enumerate(zip(shape, ref)) if j != d):
+        if len(shape) != len(ref) or shape[:d] != head or shape[d + 1 :] != tail:
             raise RuntimeError(
                 f"cat: Sizes of tensors must match except in dimension {d}. Expected a shape like "
                 f"{list(ref)} but got {list(shape)} for tensor number {i} in the list "
