@@ -126,7 +126,13 @@ def test_unique_id_drawn_by_rank_0_and_shared_over_mpi():
     assert nccl.log == ["id"]  # only rank 0 asked NCCL
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rendezvous():
+    FakeCpuComm.shared.clear()  # each test's ranks rendezvous anew, whatever ran before
+
+
 def test_communicator_joins_on_the_arrays_device():
+    make(rank=0)  # rank 0 publishes the unique id that rank 1 then reads
     FakeDevice.entered.clear()
     comm, _ = make(rank=1)
     assert comm.comm.args == (2, (7, 7, 7), 1)
