@@ -202,7 +202,7 @@ def _nll_unweighted(ctx, xp, logp, rows, flat, target_shape, reduction):
         out = -picked.reshape(target_shape)
         scale = xp.ones(count, dtype)
     else:
-        out = -picked.sum(dtype=dtype)
+        out = (-picked).sum(dtype=dtype)  # a sum of -0.0 terms is +0.0, as in PyTorch
         scale = xp.ones(count, dtype)
         if reduction == "mean":
             out = out / dtype.type(count)
