@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 
 from ember.autograd import function
@@ -52,6 +53,7 @@ class Tracer:
         self._handles = []
         self._model = model
         self._leaf_types = leaf_types
+        self._thread = None  # the tracing thread: ops other threads run meanwhile are not the model's
 
     # -- installation ---------------------------------------------------------------------
     def __enter__(self):
@@ -59,6 +61,7 @@ class Tracer:
             label = name or type(module).__name__
             self._handles.append(module.register_forward_pre_hook(self._enter_module(label, module)))
             self._handles.append(module.register_forward_hook(self._leave_module(label, module)))
+        self._thread = threading.get_ident()
         self._previous = function.set_trace_hook(self)
         return self
 
@@ -118,6 +121,8 @@ class Tracer:
             self._record("read", "item", None, (tensor,), {}, ())
 
     def _record(self, kind, op, target, args, kwargs, outputs) -> None:
+        if threading.get_ident() != self._thread:  # the hook is process-wide
+            return
         self._keep.append((args, kwargs, outputs))
         self.steps.append(Step(kind, op, target, args, kwargs, outputs, self.where))
 

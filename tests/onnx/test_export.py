@@ -139,3 +139,28 @@ def test_other_opsets(opset):
 def test_unsupported_opset():
     with pytest.raises(ValueError, match="opset_version 9"):
         export_bytes(nn.Linear(2, 2), ember.randn(1, 2), opset_version=9)
+
+
+def test_ops_other_threads_run_meanwhile_stay_out_of_the_graph():
+    """The trace hook is process-wide; a DataLoader or logging thread computing with ember
+    while the model is traced must not add its ops to the model's graph (here such a thread
+    runs, deterministically, in the middle of the first trace)."""
+    import threading
+
+    class Busy(nn.Module):
+        calls = 0
+
+        def forward(self, x):
+            Busy.calls += 1
+            if Busy.calls == 1:  # during the first of export's two traces only
+                other = threading.Thread(target=lambda: (ember.ones(3, 3) @ ember.ones(3, 3)).exp().sum())
+                other.start()
+                other.join()
+            return x
+
+    model = nn.Sequential(nn.Linear(4, 8), Busy(), nn.ReLU(), nn.Linear(8, 2)).eval()
+    x = ember.randn(2, 4)
+    blob = export_bytes(model, x, input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+    kinds = [node.op_type for node in onnx.load_from_string(blob).graph.node]
+    assert "Exp" not in kinds and "ReduceSum" not in kinds, kinds
+    np.testing.assert_allclose(run(blob, x)[0], model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
