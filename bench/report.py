@@ -131,10 +131,20 @@ def _blas_lines(threadpools) -> list[str]:
         return ["threadpoolctl not installed: thread pools unknown"]
     return [
         f"{p.get('user_api')}: {p.get('internal_api')} {p.get('version')} "
-        f"({p.get('architecture', '?')}, {p.get('threading_layer', '?')}), {p.get('num_threads')} "
-        f"threads, {os.path.basename(p.get('filepath', ''))}"
+        f"({p.get('architecture', '?')}{_forced_kernels(p)}, {p.get('threading_layer', '?')}), "
+        f"{p.get('num_threads')} threads, {os.path.basename(p.get('filepath', ''))}"
         for p in threadpools
     ] or ["no native thread pools found"]
+
+
+def _forced_kernels(pool: dict) -> str:
+    """A note when the environment picks OpenBLAS's kernels instead of its CPU detection: GEMM
+    speed, and so every ratio of a GEMM-bound workload, depends on it (BENCHMARKS.md, "OpenBLAS
+    kernels")."""
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if pool.get("internal_api") != "openblas" or not forced:
+        return ""
+    return f" kernels, forced by OPENBLAS_CORETYPE={forced}"
 
 
 def environment_text(env: dict) -> str:
