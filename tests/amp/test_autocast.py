@@ -115,3 +115,18 @@ def test_composites_on_the_lists():
         assert F.prelu(_x(3), ember.ones(1)).dtype == ember.float16
         assert F.softplus(_x(3).half()).dtype == ember.float32
     assert ember.addmm(a, b, c).dtype == ember.float32
+
+
+def test_cpu_default_bfloat16_keeps_the_graph():
+    """autocast("cpu") runs matrix products in bfloat16, a dtype NumPy files as 'V' (void): its
+    results must still be recorded, or gradients would silently stop at the cast."""
+    pytest.importorskip("ml_dtypes", reason="bfloat16 needs ml_dtypes (the test extra has it)")
+    lin = ember.nn.Linear(6, 4)
+    x = _x(3, 6)
+    with ember.autocast("cpu"):
+        out = lin(x)
+    assert out.requires_grad and out.grad_fn is not None
+    out.float().sum().backward()
+    expected = ember.ones(3, 4).t() @ x  # d(sum(x W^T + b))/dW
+    np.testing.assert_allclose(lin.weight.grad.numpy(), expected.numpy(), rtol=2e-2, atol=2e-2)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), np.full(4, 3.0), rtol=1e-2)
