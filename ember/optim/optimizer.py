@@ -18,6 +18,7 @@ the same order, hence the same bits, with a cost that follows the bytes, not the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import warnings
@@ -48,6 +49,47 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+
+@contextlib.contextmanager
+def _raw_hyperparameters(group: dict[str, Any]):
+    """Inside the block, ``group``'s one-element Tensor hyperparameters (``lr=ember.tensor(0.01)``,
+    betas given as Tensors) are the values the update rules compute with: Python numbers, or for
+    a capturable group the device arrays themselves, so that a captured step reads the current
+    value on every replay. The group keeps its identity (the flat and fused layouts are keyed by
+    it), and its entries are restored afterwards."""
+    swapped = {}
+    capturable = group.get("capturable", False)
+    for key, value in group.items():
+        if key == "params":
+            continue
+        if isinstance(value, Tensor):
+            swapped[key] = value
+        elif isinstance(value, tuple) and any(isinstance(v, Tensor) for v in value):
+            swapped[key] = value
+    if not swapped:
+        yield
+        return
+    for key, value in swapped.items():
+        group[key] = (
+            tuple(_raw(v, capturable) for v in value) if isinstance(value, tuple) else _raw(value, capturable)
+        )
+    try:
+        yield
+    finally:
+        group.update(swapped)
+
+
+def _raw(value, capturable: bool):
+    if not isinstance(value, Tensor):
+        return value
+    if value.numel() != 1:
+        raise ValueError(
+            f"optimizer hyperparameters given as Tensors must have one element, got shape {list(value.shape)}"
+        )
+    if capturable and value.is_cuda:
+        return value._data.reshape(())
+    return value.item()
 
 
 def _with_step_hooks(step: Callable) -> Callable:
@@ -208,9 +250,11 @@ class Optimizer:
                 if capturing:
                     self._check_capturable(group)
                 params = [p for p in group["params"] if p._grad is not None]
-                if not params or _fused.step(self, group, params):
+                if not params:
                     continue
-                if not self._flat.step(self, group, params):
+                with _raw_hyperparameters(group):
+                    if _fused.step(self, group, params) or self._flat.step(self, group, params):
+                        continue
                     for p in params:
                         self._step_param(group, p)
         return loss

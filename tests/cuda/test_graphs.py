@@ -325,3 +325,23 @@ def test_make_graphed_callables_tuple_chains_like_eager(device):
         [*first.parameters(), *second.parameters()], [*ref_first.parameters(), *ref_second.parameters()]
     ):
         np.testing.assert_allclose(host(p.grad), host(q.grad), rtol=1e-5, atol=1e-6)
+
+
+def test_a_device_tensor_lr_is_read_on_every_replay(device):
+    """With ``capturable=True`` and ``lr`` a Tensor on the device, the captured step reads the
+    Tensor, so changing it in place (as schedulers do) changes what each replay applies."""
+    p = ember.zeros(2, device=device, requires_grad=True)
+    lr = ember.tensor(0.1, device=device)
+    opt = ember.optim.AdamW([p], lr=lr, weight_decay=0.0, capturable=True)
+    p.grad = ember.ones(2, device=device)
+    opt.step()  # warm-up: the state exists before capture
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g):
+        opt.step()
+    before = host(p).copy()
+    lr.fill_(0.0)
+    g.replay()
+    np.testing.assert_allclose(host(p), before)  # lr 0: no move
+    lr.fill_(0.1)
+    g.replay()
+    assert (host(p) < before).all()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from ember.autograd.grad_mode import no_grad
 from ember.optim.optimizer import Optimizer
+from ember.tensor import Tensor
 
 __all__ = ["LRScheduler", "group_values", "per_group"]
 
@@ -31,6 +33,17 @@ ORDER_WARNING = (
     "of the learning rate schedule. See more details at "
     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 )
+
+
+def set_lr(group: dict[str, Any], lr) -> None:
+    """``group["lr"] = lr``, except that a Tensor lr is filled in place, as PyTorch's schedulers
+    do: a captured CUDA graph (and anyone else holding it) keeps reading the same tensor."""
+    current = group.get("lr")
+    if isinstance(current, Tensor):
+        with no_grad():
+            current.fill_(lr)
+    else:
+        group["lr"] = lr
 
 
 def group_values(optimizer: Optimizer, key: str) -> list:
@@ -127,7 +140,7 @@ class LRScheduler:
         finally:
             self._in_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            set_lr(group, lr)
         self._last_lr = group_values(self.optimizer, "lr")
 
     # -- state -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
-from ember.optim.lr_scheduler.base import LRScheduler, group_values
+from ember.optim.lr_scheduler.base import LRScheduler, group_values, set_lr
 from ember.optim.lr_scheduler.plateau import ReduceLROnPlateau
 from ember.optim.optimizer import Optimizer
 
@@ -77,7 +77,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:  # undo what the children did when they were built
-            group["lr"] = group["initial_lr"]
+            set_lr(group, group["initial_lr"])
         self._undo_steps(self)
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ember.optim.lr_scheduler.base import ORDER_WARNING, LRScheduler, group_values
+from ember.optim.lr_scheduler.base import ORDER_WARNING, LRScheduler, group_values, set_lr
 from ember.optim.optimizer import Optimizer
 
 __all__ = [
@@ -396,7 +396,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         finally:
             self._in_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            set_lr(group, lr)
         self._last_lr = group_values(self.optimizer, "lr")
 
     def _jump_to(self, epoch: float) -> None:

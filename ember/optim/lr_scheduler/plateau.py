@@ -6,7 +6,7 @@ import math
 import warnings
 from typing import Any
 
-from ember.optim.lr_scheduler.base import EPOCH_DEPRECATION_WARNING, LRScheduler, group_values
+from ember.optim.lr_scheduler.base import EPOCH_DEPRECATION_WARNING, LRScheduler, group_values, set_lr
 from ember.optim.optimizer import Optimizer
 
 __all__ = ["ReduceLROnPlateau"]
@@ -122,7 +122,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, floor)
             if old - new > self.eps:
-                group["lr"] = new
+                set_lr(group, new)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
