@@ -35,7 +35,9 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "is_floating_np",
     "is_floating_point",
+    "is_inexact_np",
     "long",
     "promote_types",
     "result_type",
@@ -184,6 +186,18 @@ def set_default_dtype(d) -> None:
 
 def is_floating_point(d: dtype) -> bool:
     return d.category == _FLOAT
+
+
+def is_floating_np(np_dtype) -> bool:
+    """Whether a NumPy dtype is a real floating one, ml_dtypes' bfloat16 (NumPy kind 'V') included."""
+    kind = np_dtype.kind
+    return kind == "f" or (kind == "V" and np_dtype.name == "bfloat16")
+
+
+def is_inexact_np(np_dtype) -> bool:
+    """Whether a NumPy dtype is floating or complex (the dtypes that can require gradients)."""
+    kind = np_dtype.kind
+    return kind in "fc" or (kind == "V" and np_dtype.name == "bfloat16")
 
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:
