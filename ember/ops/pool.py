@@ -28,7 +28,7 @@ import itertools
 import math
 
 from ember.dtypes import is_floating_np
-from ember.ops import Primitive
+from ember.ops import Float32Primitive, Primitive
 
 _TILE_BYTES = 1 << 19  # input per chunk of samples in MaxPool2d's tiling path (_tile_chunks)
 
@@ -298,7 +298,7 @@ def avg_divisor(xp, geo: PoolGeometry, count_include_pad: bool, divisor_override
     return total.astype(dtype)
 
 
-class AvgPool2d(Primitive):
+class AvgPool2d(Float32Primitive):
     """``avg_pool2d(x)``: window sums of the zero-padded input over ``divisor`` (Ho, Wo)."""
 
     op_name = "avg_pool2d"
