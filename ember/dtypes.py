@@ -66,6 +66,8 @@ class dtype:
     def np(self) -> np.dtype:
         if self._np is None:
             self._np = _load_bfloat16()
+            for callback in _BFLOAT16_LISTENERS:
+                callback()
         return self._np
 
     @property
@@ -89,6 +91,18 @@ class dtype:
 
     def __reduce__(self):
         return (_by_name, (self.name,))
+
+
+_BFLOAT16_LISTENERS: list = []
+
+
+def on_bfloat16(callback) -> None:
+    """Call ``callback()`` once ml_dtypes' bfloat16 is resolved (at once if it already is): no
+    array can be bfloat16 before, so code that only matters for bfloat16 can wait for it."""
+    if bfloat16._np is not None:
+        callback()
+    else:
+        _BFLOAT16_LISTENERS.append(callback)
 
 
 def _load_bfloat16() -> np.dtype:
