@@ -120,6 +120,7 @@ def cast_inputs(cls, args: tuple) -> tuple:
         a._cast(target)
         if isinstance(a, Tensor)
         and dtypes.is_floating_np(a._data.dtype)
+        and a._data.dtype.itemsize < 8  # float64 is left alone, as in PyTorch
         and a._data.dtype != target
         and a.is_cuda == on_cuda
         else a
@@ -137,6 +138,7 @@ def _cast_value(value, target, on_cuda: bool):
     if (
         isinstance(value, Tensor)
         and dtypes.is_floating_np(value._data.dtype)
+        and value._data.dtype.itemsize < 8
         and value._data.dtype != target
         and value.is_cuda == on_cuda
     ):
