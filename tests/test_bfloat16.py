@@ -447,3 +447,20 @@ def test_recurrent_and_attention_modules_in_bfloat16(kind):
     _close(_numpy(low), _numpy(wide), rtol=3e-2)
     low.float().sum().backward()
     assert all(p.grad.dtype == ember.bfloat16 for p in low_module.parameters())
+
+
+def test_the_float32_compute_is_installed_when_bfloat16_first_appears():
+    """``Float32Primitive`` keeps the plain apply until bfloat16 is resolved; an array that
+    arrives from NumPy as bfloat16 resolves it, so its products are still bfloat16."""
+    import subprocess
+    import sys
+
+    script = (
+        "import ml_dtypes, numpy as np, ember\n"
+        "from ember.ops import Float32Primitive, Primitive\n"
+        "assert Float32Primitive.apply.__func__ is Primitive.apply.__func__\n"
+        "t = ember.from_numpy(np.ones((2, 2), ml_dtypes.bfloat16))\n"
+        "assert Float32Primitive.apply.__func__ is not Primitive.apply.__func__\n"
+        "assert (t @ t).dtype == ember.bfloat16 and t.sum().dtype == ember.bfloat16\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
