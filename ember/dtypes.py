@@ -35,7 +35,9 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "is_floating_np",
     "is_floating_point",
+    "is_inexact_np",
     "long",
     "promote_types",
     "result_type",
@@ -64,6 +66,8 @@ class dtype:
     def np(self) -> np.dtype:
         if self._np is None:
             self._np = _load_bfloat16()
+            for callback in _BFLOAT16_LISTENERS:
+                callback()
         return self._np
 
     @property
@@ -87,6 +91,18 @@ class dtype:
 
     def __reduce__(self):
         return (_by_name, (self.name,))
+
+
+_BFLOAT16_LISTENERS: list = []
+
+
+def on_bfloat16(callback) -> None:
+    """Call ``callback()`` once ml_dtypes' bfloat16 is resolved (at once if it already is): no
+    array can be bfloat16 before, so code that only matters for bfloat16 can wait for it."""
+    if bfloat16._np is not None:
+        callback()
+    else:
+        _BFLOAT16_LISTENERS.append(callback)
 
 
 def _load_bfloat16() -> np.dtype:
@@ -184,6 +200,18 @@ def set_default_dtype(d) -> None:
 
 def is_floating_point(d: dtype) -> bool:
     return d.category == _FLOAT
+
+
+def is_floating_np(np_dtype) -> bool:
+    """Whether a NumPy dtype is a real floating one, ml_dtypes' bfloat16 (NumPy kind 'V') included."""
+    kind = np_dtype.kind
+    return kind == "f" or (kind == "V" and np_dtype.name == "bfloat16")
+
+
+def is_inexact_np(np_dtype) -> bool:
+    """Whether a NumPy dtype is floating or complex (the dtypes that can require gradients)."""
+    kind = np_dtype.kind
+    return kind in "fc" or (kind == "V" and np_dtype.name == "bfloat16")
 
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:

@@ -457,8 +457,8 @@ def _random_(self: Tensor, *bounds, generator=None, **kwargs) -> Tensor:
 def _random_top(np_dtype) -> int:
     if np_dtype.kind == "b":
         return 1
-    if np_dtype.kind == "f":
-        return 2 ** (np.finfo(np_dtype).nmant + 1)
+    if dtypes.is_floating_np(np_dtype):  # every integer up to 2**(mantissa bits + 1) is exact
+        return int(2 / dtypes.finfo(dtypes.from_numpy_dtype(np_dtype)).eps)
     return int(np.iinfo(np_dtype).max)
 
 

@@ -119,7 +119,8 @@ def cast_inputs(cls, args: tuple) -> tuple:
     return tuple(
         a._cast(target)
         if isinstance(a, Tensor)
-        and a._data.dtype.kind == "f"
+        and dtypes.is_floating_np(a._data.dtype)
+        and a._data.dtype.itemsize < 8  # float64 is left alone, as in PyTorch
         and a._data.dtype != target
         and a.is_cuda == on_cuda
         else a
@@ -136,7 +137,8 @@ def _cast_value(value, target, on_cuda: bool):
 
     if (
         isinstance(value, Tensor)
-        and value._data.dtype.kind == "f"
+        and dtypes.is_floating_np(value._data.dtype)
+        and value._data.dtype.itemsize < 8
         and value._data.dtype != target
         and value.is_cuda == on_cuda
     ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ember.dtypes import is_floating_np
+
 __all__ = ["detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]
 
 enabled = False
@@ -62,7 +64,7 @@ class set_detect_anomaly(detect_anomaly):
 
 
 def _bad(array, xp) -> bool:
-    return array.dtype.kind == "f" and not bool(xp.isfinite(array).all())
+    return is_floating_np(array.dtype) and not bool(xp.isfinite(array).all())
 
 
 def run_backward(node, grads) -> tuple:

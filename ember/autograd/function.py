@@ -18,6 +18,7 @@ differentiable ops, so ``create_graph=True`` differentiates it again.
 
 from __future__ import annotations
 
+import contextvars
 import traceback
 
 from ember import backend
@@ -26,6 +27,7 @@ from ember.autograd.grad_mode import grad_enabled
 from ember.autograd.hooks import add_hook
 from ember.autograd.saved import keep_saved_copy, resolve_saved, unpack
 from ember.backend import _XP_BY_TYPE
+from ember.dtypes import is_inexact_np
 
 __all__ = [
     "AccumulateGrad",
@@ -42,6 +44,7 @@ _Tensor = None  # ember.Tensor, registered by ember.tensor (a higher layer) as i
 _make = None
 _trace_hook = None  # set while ember.onnx traces a model: told of every op as it runs
 _input_caster = None  # set by ember.amp while an autocast region is open: casts op inputs
+_caster_paused = contextvars.ContextVar("ember_caster_paused", default=False)
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -69,6 +72,25 @@ def set_input_caster(caster) -> None:
     primitive's inputs by its op lists; the layer above registers, so autograd imports no amp."""
     global _input_caster
     _input_caster = caster
+
+
+def cast_inputs(cls, args: tuple) -> tuple:
+    """``args`` as the installed caster (autocast) would cast them for ``cls``; as given outside."""
+    if _input_caster is None or _caster_paused.get():
+        return args
+    return _input_caster(cls, args)
+
+
+def apply_uncast(cls, args: tuple, kwargs: dict):
+    """Run primitive ``cls`` on ``args`` as given, without the input caster: for an ``apply``
+    that has cast its inputs itself (``ember.ops.Float32Primitive``)."""
+    if _input_caster is None:
+        return _apply_primitive(cls, *args, **kwargs)
+    token = _caster_paused.set(True)
+    try:
+        return _apply_primitive(cls, *args, **kwargs)
+    finally:
+        _caster_paused.reset(token)
 
 
 def register_tensor_type(tensor_type, make) -> None:
@@ -347,7 +369,7 @@ def _apply_primitive(cls, *args, **kwargs):
     arguments, and the no-graph case (no input needs grad, or grad mode off) kept apart from
     the recording one. It is the ``apply`` classmethod of ``Primitive`` itself (installed by
     ``_FunctionMeta``), which saves a call per op."""
-    if _input_caster is not None:  # only while some thread is inside ember.autocast
+    if _input_caster is not None and not _caster_paused.get():  # only inside ember.autocast
         args = _input_caster(cls, args)
     Tensor = _Tensor
     raw = list(args)
@@ -421,7 +443,7 @@ def _apply_recorded(cls, args, raw, kwargs, first):
         outputs = tuple(_wrap_output(cls, ctx, o, i, True, args) for i, o in enumerate(out))
         ctx._out_meta = [(o.shape, o.dtype, o.device) for o in outputs]
     elif type(out) is xp.ndarray and not cls.is_view:
-        differentiable = out.dtype.kind in "fc" or _is_bfloat16(out.dtype)
+        differentiable = is_inexact_np(out.dtype)
         outputs = _make(out, differentiable, ctx if differentiable else None, 0, None)
     else:
         outputs = _wrap_output(cls, ctx, out, 0, True, args)
@@ -436,15 +458,10 @@ def _apply_recorded(cls, args, raw, kwargs, first):
     return outputs
 
 
-def _is_bfloat16(dtype) -> bool:
-    """ml_dtypes' bfloat16, a floating dtype that NumPy files under kind 'V' (void)."""
-    return dtype.kind == "V" and dtype.name == "bfloat16"
-
-
 def _wrap_output(cls, ctx, array, index, record, args):
     if type(array) is not ctx.xp.ndarray and type(array) not in _XP_BY_TYPE:  # not a device move
         array = ctx.xp.asarray(array)
-    differentiable = record and (array.dtype.kind in "fc" or _is_bfloat16(array.dtype))
+    differentiable = record and is_inexact_np(array.dtype)
     t = _make(array, differentiable, ctx if differentiable else None, index, None)
     if cls.is_view:
         view_of = args[0]

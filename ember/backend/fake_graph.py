@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.backend import fake_array
+from ember.dtypes import is_inexact_np
 
 __all__ = ["CaptureError", "FakeGraph", "FakePool", "begin", "end", "is_capturing", "refuse"]
 
@@ -118,7 +119,7 @@ def _poison(buffer: np.ndarray | None) -> None:
     if buffer is None or not buffer.flags.writeable:
         return
     kind = buffer.dtype.kind
-    if kind in "fc":
+    if is_inexact_np(buffer.dtype):
         buffer.fill(np.nan)
     elif kind in "iu":
         buffer.fill(np.iinfo(buffer.dtype).max)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ember.distributed.communicator import Communicator, CompletedWork, Work
+from ember.dtypes import is_inexact_np
 
 __all__ = ["MPICommunicator", "import_mpi"]
 
@@ -44,7 +45,7 @@ def _mpi_op(MPI, op: str):
 
 
 def _divide_in_place(array, by: int) -> None:
-    if array.dtype.kind in "fc":
+    if is_inexact_np(array.dtype):
         np.divide(array, by, out=array)
     else:
         np.floor_divide(array, by, out=array)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ember.distributed.communicator import Communicator, Work
+from ember.dtypes import is_inexact_np
 
 __all__ = ["NCCLCommunicator", "exchange_unique_id", "nccl_available"]
 
@@ -110,7 +111,7 @@ class NCCLCommunicator(Communicator):
 
     def _divide(self, array):
         def run() -> None:
-            if array.dtype.kind in "fc":
+            if is_inexact_np(array.dtype):
                 self.cupy.divide(array, self.size, out=array)
             else:
                 self.cupy.floor_divide(array, self.size, out=array)

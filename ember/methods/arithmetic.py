@@ -67,7 +67,7 @@ class ArithmeticMethods:
 
     def __rtruediv__(self, other):
         if isinstance(other, _Number):
-            a = self if self._data.dtype.kind in "fc" else self._cast(dtypes.get_default_dtype().np)
+            a = self if dtypes.is_inexact_np(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
             return elementwise.RDiv.apply(a, other)
         return as_tensor_like(other, self).div(self)
 
@@ -174,7 +174,7 @@ class ArithmeticMethods:
         return self._set_from("mul_", self.mul(other))
 
     def div_(self, other, *, rounding_mode=None):
-        if rounding_mode is None and self._data.dtype.kind == "f" and not self._needs_graph(other):
+        if rounding_mode is None and dtypes.is_floating_np(self._data.dtype) and not self._needs_graph(other):
             return self._fast_inplace("div_", np.true_divide, other, 1)
         return self._set_from("div_", self.div(other, rounding_mode=rounding_mode))
 
@@ -237,7 +237,7 @@ def promote(a: Tensor, b, true_division: bool = False):
     ad = a._data.dtype
     if isinstance(b, TensorBase):
         bd = b._data.dtype
-        if ad == bd and (not true_division or ad.kind in "fc"):
+        if ad == bd and (not true_division or dtypes.is_inexact_np(ad)):
             return a, b
         target = dtypes.result_type(a, b)
         if true_division and not (target.is_floating_point or target.is_complex):
@@ -247,7 +247,7 @@ def promote(a: Tensor, b, true_division: bool = False):
         kind = ad.kind
         if (
             kind == "c"
-            or (kind == "f" and type(b) is not complex)
+            or (dtypes.is_floating_np(ad) and type(b) is not complex)
             or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool))
         ):
             return a, b

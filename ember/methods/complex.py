@@ -85,7 +85,7 @@ class ComplexMethods:
 
     def angle(self):
         """The argument ``atan2(imag, real)``; for real tensors 0 or pi (float)."""
-        src = self if self._data.dtype.kind in "fc" else self._cast(dtypes.get_default_dtype().np)
+        src = self if dtypes.is_inexact_np(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
         return cx.Angle.apply(src)
 
 

@@ -69,7 +69,7 @@ class ExtraMathMethods:
 
     def frexp(self):
         """``(mantissa, exponent)`` with ``self == mantissa * 2 ** exponent``."""
-        if self._data.dtype.kind != "f":
+        if not dtypes.is_floating_np(self._data.dtype):
             raise RuntimeError(f"frexp: only supports floating-point dtypes, got {self.dtype}")
         mantissa, exponent = self.xp.frexp(self._data)
         return frexp_result(make(mantissa), make(exponent.astype("int32")))

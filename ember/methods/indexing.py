@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ember import backend, creation
+from ember import backend, creation, dtypes
 from ember.methods._util import wrap_dim
 from ember.methods.scatter_extremes import scatter_extreme
 from ember.ops import indexing as ops
@@ -436,7 +436,7 @@ class IndexingMethods:
                 f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, "
                 f"got {reduce!r}"
             )
-        if reduce == "mean" and self._data.dtype.kind != "f":
+        if reduce == "mean" and not dtypes.is_floating_np(self._data.dtype):
             raise RuntimeError(
                 f"scatter_reduce(): reduce='mean' needs a floating point tensor, got {self.dtype}"
             )

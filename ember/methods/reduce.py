@@ -90,7 +90,7 @@ def _int_promoted(t, dtype):
 def _require_float(t, op: str, dtype=None):
     """``t`` (cast to ``dtype`` if given), which must be floating point for ``op``."""
     src = t if dtype is None else t.to(dtype)
-    if src._data.dtype.kind not in "fc":
+    if not dtypes.is_inexact_np(src._data.dtype):
         raise RuntimeError(
             f"{op}(): expected a floating point input, got {src.dtype} (shape {list(src.shape)}); "
             "call .float() first"
@@ -117,7 +117,7 @@ class ReduceMethods:
 
     def nansum(self, dim=None, keepdim: bool = False, *, dtype=None):
         """Sum treating NaN as zero."""
-        src = reduce.ZeroNan.apply(self) if self._data.dtype.kind == "f" else self
+        src = reduce.ZeroNan.apply(self) if dtypes.is_floating_np(self._data.dtype) else self
         return src.sum(dim, keepdim, dtype=dtype)
 
     def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
@@ -291,7 +291,7 @@ class ReduceMethods:
 
     def logsumexp(self, dim=None, keepdim: bool = False):
         """log(sum(exp(x))) over ``dim``, computed stably; ints are promoted to float."""
-        src = self if self._data.dtype.kind == "f" else self._cast(dtypes.get_default_dtype().np)
+        src = self if dtypes.is_floating_np(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
         dims = _dims(src, dim, "logsumexp")
         shift = _finite_max(src, dims)
         total = (src - shift).exp().sum(dims, keepdim)

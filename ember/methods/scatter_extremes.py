@@ -7,6 +7,7 @@ equal to the result.
 
 from __future__ import annotations
 
+from ember import dtypes
 from ember.ops import indexing as ops
 from ember.ops.indexing import ufunc_at
 from ember.ops.scatter_reduce import ScatterProd
@@ -26,7 +27,7 @@ def scatter_extreme(self, key, value, reduce: str, include_self: bool):
     ufunc_at(xp, "maximum" if reduce == "amax" else "minimum", result, key[1], value._data)
     if not include_self:
         result = xp.where(touched, result, data)
-    if data.dtype.kind != "f":
+    if not dtypes.is_floating_np(data.dtype):
         return make(result)
     # PyTorch counts ties with self's value even where include_self=False excludes self
     tied_self = data == result
@@ -42,7 +43,7 @@ def scatter_extreme(self, key, value, reduce: str, include_self: bool):
 
 
 def _identity(xp, dtype, reduce: str):
-    if dtype.kind == "f":
+    if dtypes.is_floating_np(dtype):
         return -xp.inf if reduce == "amax" else xp.inf
     info = xp.iinfo(dtype) if dtype.kind in "iu" else None
     if info is None:

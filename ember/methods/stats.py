@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ember import backend
+from ember import backend, dtypes
 from ember.methods._util import wrap_dim
 from ember.methods.elementwise import _float
 from ember.methods.join import stack
@@ -68,7 +68,7 @@ class StatsMethods:
     # -- histograms ---------------------------------------------------------------------------
     def histc(self, bins: int = 100, min=0, max=0) -> Tensor:
         """Counts in ``bins`` equal bins over [min, max] (the data's range when min == max)."""
-        if self._data.dtype.kind != "f":
+        if not dtypes.is_floating_np(self._data.dtype):
             raise RuntimeError(f"histc: expected a floating tensor, got {self.dtype}")
         data = _host(self)
         lo, hi = float(min), float(max)
@@ -118,7 +118,7 @@ class StatsMethods:
         shape = [1] * x.ndim
         shape[d] = x.shape[d]
         positions = np.arange(x.shape[d]).reshape(shape)
-        hit = (x == best) | (np.isnan(x) if x.dtype.kind == "f" else False)
+        hit = (x == best) | (np.isnan(x) if dtypes.is_floating_np(x.dtype) else False)
         indices = np.maximum.accumulate(np.where(hit, positions, 0), axis=d)
         idx = _like(indices.astype(np.int64), self)
         return values_indices[op](self.gather(d, idx), idx)
@@ -270,7 +270,7 @@ def _nan_lower_median_index(t: Tensor, d: int) -> Tensor:
     order = xp.argsort(x, axis=d, kind="stable")  # NaN sorts last
     valid = (
         (~xp.isnan(x)).sum(axis=d, keepdims=True)
-        if x.dtype.kind == "f"
+        if dtypes.is_floating_np(x.dtype)
         else xp.full(x.shape[:d] + (1,) + x.shape[d + 1 :], x.shape[d])
     )
     k = xp.maximum(valid - 1, 0) // 2

@@ -387,7 +387,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
         )
     if edge_order not in (1, 2):
         raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2, got {edge_order}")
-    x = input if input._data.dtype.kind == "f" else input.to(dtypes.get_default_dtype())
+    x = input if dtypes.is_floating_np(input._data.dtype) else input.to(dtypes.get_default_dtype())
     return tuple(_gradient_along(x, d, h, edge_order) for d, h in zip(dims, spacings))
 
 
@@ -528,7 +528,7 @@ def vander(x, N=None, increasing: bool = False) -> Tensor:
     n = x.shape[0] if N is None else int(N)
     if n < 0:
         raise RuntimeError("N must be non-negative.")
-    base = x if x._data.dtype.kind in "fiu" else x.long()
+    base = x if x._data.dtype.kind in "iu" or dtypes.is_floating_np(x._data.dtype) else x.long()
     columns = [base.pow(k) if k else base.new_ones(base.shape) for k in range(n)]
     if not columns:
         return base.new_empty((x.shape[0], 0))

@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ember.autograd.grad_mode import no_grad
+from ember.dtypes import is_floating_np
 from ember.onnx.errors import OnnxExporterError, UnsupportedOperatorError
 from ember.onnx.graph import GraphBuilder
 from ember.onnx.registry import lookup
@@ -65,7 +66,7 @@ def _vary(t, axes):
     data = t._data
     for axis in sorted(axes):
         data = np.take(data, list(range(data.shape[axis])) + [0], axis=axis)
-    if data.dtype.kind == "f":
+    if is_floating_np(data.dtype):
         data = data + np.asarray(0.01, data.dtype) * np.sign(data + 0.5)
     return make(np.ascontiguousarray(data))
 

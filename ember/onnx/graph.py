@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.dtypes import is_inexact_np
 from ember.onnx.errors import UnsupportedOperatorError
 from ember.tensor import Tensor
 
@@ -107,7 +108,7 @@ class GraphBuilder:
                 f"{list(alt_array.shape)} when the input's size changes; it cannot be stored in "
                 "the file. Build it from the input with tensor ops, or export without dynamic_axes"
             )
-        if array.dtype.kind in "fc":
+        if is_inexact_np(array.dtype):
             same = np.allclose(array, alt_array, equal_nan=True)
         else:
             same = np.array_equal(array, alt_array)

@@ -24,7 +24,7 @@ import math
 
 from ember import backend
 from ember.backend import fused
-from ember.ops import Primitive
+from ember.ops import Float32Primitive
 
 
 def _bias(xp, mask, causal: bool, length: int, source: int, dtype):
@@ -83,7 +83,7 @@ def masked_softmax(scores):
     return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
 
 
-class ScaledDotProductAttention(Primitive):
+class ScaledDotProductAttention(Float32Primitive):
     """``ScaledDotProductAttention.apply(q, k, v, mask, scale, causal)``: (..., L, E), (..., S, E),
     (..., S, Ev) -> (..., L, Ev), batch dims broadcast.
 

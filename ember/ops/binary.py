@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ember.dtypes import is_floating_np
 from ember.ops import Primitive
 from ember.ops.elementwise import _as_array, _quiet, _zeros_like
 
@@ -201,7 +202,7 @@ class DivRounded(Primitive):
         _check_integer_divisor(xp, a, b, "div")
         if mode == "floor":
             return xp.floor_divide(a, b)
-        if a.dtype.kind == "f":
+        if is_floating_np(a.dtype):
             with _quiet(xp):
                 return xp.trunc(a / b)
         return (a - xp.fmod(a, b)) // b  # exact: the remainder is taken off first

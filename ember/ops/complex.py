@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ember.dtypes import is_floating_np
 from ember.ops import Primitive
 
 
@@ -70,7 +71,7 @@ class Angle(Primitive):
     def forward(ctx, a):
         ctx.save_for_backward(a)
         xp = ctx.xp
-        if a.dtype.kind == "f":  # pi for negative numbers; 0 for -0.0 too, as in PyTorch
+        if is_floating_np(a.dtype):  # pi for negative numbers; 0 for -0.0 too, as in PyTorch
             return xp.where(a < 0, a.dtype.type(math.pi), xp.where(xp.isnan(a), a, 0)).astype(a.dtype)
         return xp.angle(a)
 

@@ -49,7 +49,7 @@ import math
 
 from ember import backend
 from ember.backend import fused
-from ember.ops import Primitive, conv_nhwc
+from ember.ops import Float32Primitive, Primitive, conv_nhwc
 
 
 class ConvGeometry:
@@ -293,7 +293,7 @@ def _flipped_geometry(xp, geo: ConvGeometry, out_channels: int, in_channels: int
     return None if path is None else (path, flipped)
 
 
-class Conv2d(Primitive):
+class Conv2d(Float32Primitive):
     """``conv2d(x, w, b)`` with x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) or None.
 
     Inputs with one or three spatial dims run the same code (``conv3d``).
@@ -336,7 +336,7 @@ class Conv2d(Primitive):
         return grad_x, grad_w, grad_b, None
 
 
-class Conv2dInputGrad(Primitive):
+class Conv2dInputGrad(Float32Primitive):
     """The gradient of conv2d in its input: (g, w) -> dx; also the forward of conv_transpose2d."""
 
     op_name = "conv_transpose2d"
@@ -366,7 +366,7 @@ class Conv2dInputGrad(Primitive):
         return grad_g, grad_w, None, None
 
 
-class Conv2dWeightGrad(Primitive):
+class Conv2dWeightGrad(Float32Primitive):
     """The gradient of conv2d in its weight: (x, g) -> dw, from a fresh im2col of ``x``."""
 
     op_name = "conv2d_weight_grad"
@@ -407,7 +407,7 @@ class Im2Col(Primitive):
         return Col2Im.apply(grad, ctx.geo, ctx.channels), None
 
 
-class Col2Im(Primitive):
+class Col2Im(Float32Primitive):
     """``fold``: (N, C*kh*kw, L) -> (N, C, H, W), summing overlapping blocks; adjoint of unfold."""
 
     op_name = "fold"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ember import backend
+from ember.dtypes import is_floating_np, is_inexact_np
 from ember.ops import Primitive
 
 
@@ -16,9 +17,9 @@ class Cast(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.source.kind not in "fc":
+        if not is_inexact_np(ctx.source):
             return None, None
-        if ctx.source.kind == "f" and grad.is_complex():
+        if is_floating_np(ctx.source) and grad.is_complex():
             grad = grad.real  # a real input's gradient is the real part (PyTorch's convention)
         return grad._cast(ctx.source), None
 

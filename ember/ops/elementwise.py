@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+from ember.dtypes import is_floating_np
 from ember.ops import Primitive
 from ember.ops.complex import conj
 
@@ -421,7 +422,7 @@ class Sign(_Flat):
     @classmethod
     def compute(cls, xp, a):
         out = xp.sign(a, out=xp.empty_like(a))
-        if a.dtype.kind == "f":
+        if is_floating_np(a.dtype):
             out[xp.isnan(out)] = 0  # sign(NaN) = 0, as PyTorch
         return out
 

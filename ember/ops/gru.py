@@ -13,11 +13,11 @@ the saved inputs instead, so higher-order gradients still work.
 from __future__ import annotations
 
 from ember.backend import fused, xp_of
-from ember.ops import Primitive, movement
+from ember.ops import Float32Primitive, movement
 from ember.ops.rnn import _sigmoid
 
 
-class GRULayer(Primitive):
+class GRULayer(Float32Primitive):
     """One direction of a GRU layer (gate order r, z, n) over a uniform batch.
 
     ``gates_x`` (T, B, 3H) is the input projection with ``b_ih`` added; ``h0`` is (B, H);

@@ -9,11 +9,11 @@ operand's own labels; a label found only in that operand is broadcast back, and 
 
 from __future__ import annotations
 
-from ember.ops import Primitive
+from ember.ops import Float32Primitive, Primitive
 from ember.ops.complex import conj
 
 
-class MatMul(Primitive):
+class MatMul(Float32Primitive):
     """``a @ b`` with NumPy's (and PyTorch's) rules for 1-D operands and batch broadcasting."""
 
     @staticmethod
@@ -50,7 +50,7 @@ def _unique(labels: str) -> str:
     return "".join(dict.fromkeys(labels))
 
 
-class Einsum(Primitive):
+class Einsum(Float32Primitive):
     """``einsum(equation, *operands)`` for an explicit equation without ``...``."""
 
     @staticmethod
@@ -169,7 +169,7 @@ def _rows(a):
     return a.reshape(_row_count(a.shape), a.shape[-1])
 
 
-class Linear(Primitive):
+class Linear(Float32Primitive):
     """``x @ w.T + b`` for x (..., in), w (out, in), b (out,) or None, as one 2-D matrix product.
 
     Fused because the composite (transpose, matmul, add) costs three nodes and, on 3-D inputs,

@@ -22,7 +22,7 @@ import contextlib
 from ember import backend
 from ember.backend import fused
 from ember.backend.fused import cross_entropy as fused_cross_entropy
-from ember.ops import Primitive
+from ember.ops import Float32Primitive
 
 _LOG_FLOOR = -100.0  # PyTorch's clamp of log(x) in binary_cross_entropy
 _BCE_EPS = 1e-12  # PyTorch's floor of x (1 - x) in the gradient of binary_cross_entropy
@@ -39,7 +39,7 @@ def _const(like, array):
     return like._wrap_like(array)
 
 
-class BinaryCrossEntropy(Primitive):
+class BinaryCrossEntropy(Float32Primitive):
     """``-(t log x + (1 - t) log(1 - x))`` elementwise, each log clamped to >= -100."""
 
     op_name = "binary_cross_entropy"
@@ -67,7 +67,7 @@ class BinaryCrossEntropy(Primitive):
         return grad_x, grad_t
 
 
-class SoftmaxCrossEntropy(Primitive):
+class SoftmaxCrossEntropy(Float32Primitive):
     """Cross entropy of (N, C) logits ``x`` against class indices ``target``, reduced, in one node.
 
     ``-w[n] * log_softmax(x)[n, target[n]]`` per row, where ``w[n]`` is ``class_weight[target[n]]``
@@ -211,7 +211,7 @@ def _nll_unweighted(ctx, xp, logp, rows, flat, target_shape, reduction):
     return xp.asarray(out, dtype=dtype)
 
 
-class NLLLoss(Primitive):
+class NLLLoss(Float32Primitive):
     """Negative log-likelihood of class indices given log-probabilities, reduced, in one node.
 
     ``logp`` is (C,), (N, C) or (N, C, d1, ...) and ``target`` the matching integer indices
@@ -291,7 +291,7 @@ def _shift(xp, a, by: int, fill):
     return out
 
 
-class CTCLoss(Primitive):
+class CTCLoss(Float32Primitive):
     """Per-sample CTC negative log-likelihood of ``log_probs`` (T, N, C) given padded targets.
 
     ``targets`` (N, S), ``input_lengths`` (N,) and ``target_lengths`` (N,) are integer arrays.

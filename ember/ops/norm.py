@@ -43,10 +43,10 @@ import math
 
 from ember.backend import fused
 from ember.backend.fused import norm as fused_norm
-from ember.ops import Primitive
+from ember.ops import Float32Primitive
 
 
-class Normalize(Primitive):
+class Normalize(Float32Primitive):
     """``out, mean, var = Normalize.apply(x, weight, bias, dims, eps)``.
 
     ``dims`` are the reduced axes (a sorted tuple); ``weight``/``bias`` are None or broadcast

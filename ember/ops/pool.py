@@ -27,7 +27,8 @@ from __future__ import annotations
 import itertools
 import math
 
-from ember.ops import Primitive
+from ember.dtypes import is_floating_np
+from ember.ops import Float32Primitive, Primitive
 
 _TILE_BYTES = 1 << 19  # input per chunk of samples in MaxPool2d's tiling path (_tile_chunks)
 
@@ -164,13 +165,13 @@ def _first_max(xp, views, best, arg):
     for v in views[:-1]:
         xp.greater(run, v == best, out=run)
         xp.add(arg, run, out=arg, casting="unsafe")
-    if best.dtype.kind == "f" and best.size and xp.isnan(best.max()):
+    if is_floating_np(best.dtype) and best.size and xp.isnan(best.max()):
         for k in range(len(views)):
             xp.copyto(arg, k, where=xp.isnan(views[k]))
 
 
 def _lowest(xp, dtype):
-    return -math.inf if dtype.kind == "f" else xp.iinfo(dtype).min
+    return -math.inf if is_floating_np(dtype) else xp.iinfo(dtype).min
 
 
 def _window_add(xp, fill, geo: PoolGeometry, lead: tuple, dtype):
@@ -297,7 +298,7 @@ def avg_divisor(xp, geo: PoolGeometry, count_include_pad: bool, divisor_override
     return total.astype(dtype)
 
 
-class AvgPool2d(Primitive):
+class AvgPool2d(Float32Primitive):
     """``avg_pool2d(x)``: window sums of the zero-padded input over ``divisor`` (Ho, Wo)."""
 
     op_name = "avg_pool2d"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ember.backend import fused
-from ember.ops import Primitive
+from ember.ops import Float32Primitive, Primitive
 from ember.ops.complex import conj
 
 
@@ -54,7 +54,7 @@ def _along_index(xp, idx, dim: int) -> tuple:
     return tuple(index)
 
 
-class Sum(Primitive):
+class Sum(Float32Primitive):
     @staticmethod
     def forward(ctx, a, dims, keepdim, np_dtype=None):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
@@ -72,7 +72,7 @@ class Sum(Primitive):
         return _unreduce(grad, ctx), None, None, None
 
 
-class Mean(Primitive):
+class Mean(Float32Primitive):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
@@ -87,7 +87,7 @@ class Mean(Primitive):
         return _unreduce(grad / ctx.count, ctx), None, None
 
 
-class Prod(Primitive):
+class Prod(Float32Primitive):
     """Product over ``dims``; the gradient is the product of the other elements (zeros allowed)."""
 
     @staticmethod
@@ -239,7 +239,7 @@ class PutAlong(Primitive):
         return TakeAlong.apply(grad, ctx.idx, ctx.dim), None, None, None
 
 
-class Cumsum(Primitive):
+class Cumsum(Float32Primitive):
     """Running sum along ``dim`` (from the end when ``reverse``); its adjoint is the reverse scan."""
 
     @staticmethod
@@ -255,7 +255,7 @@ class Cumsum(Primitive):
         return Cumsum.apply(grad, ctx.dim, not ctx.reverse, None), None, None, None
 
 
-class Cumprod(Primitive):
+class Cumprod(Float32Primitive):
     """Running product along ``dim``; the gradient is exact when the input holds zeros."""
 
     @staticmethod
@@ -290,7 +290,7 @@ def _cumprod_jacobian(xp, a, dim):
     return xp.cumprod(others, axis=-1) * xp.triu(xp.ones((n, n), a.dtype))
 
 
-class Norm(Primitive):
+class Norm(Float32Primitive):
     """The vector p-norm over ``dims`` for any p (0, 1, 2, inf, -inf, other reals)."""
 
     op_name = "norm"
@@ -334,7 +334,7 @@ class Norm(Primitive):
         return g * sign * (a * sign) ** (p - 1) / safe ** (p - 1), None, None, None
 
 
-class Softmax(Primitive):
+class Softmax(Float32Primitive):
     """softmax (or log_softmax when ``log``) over ``dims``, fused: one pass each way.
 
     Measured about 4x faster forward+backward than the composite of primitives on (256, 1000)

@@ -18,7 +18,7 @@ on the saved inputs instead, so higher-order gradients still work.
 from __future__ import annotations
 
 from ember.backend import fused
-from ember.ops import Primitive, movement
+from ember.ops import Float32Primitive, movement
 
 
 def _sigmoid(xp, x, out):
@@ -30,7 +30,7 @@ def _sigmoid(xp, x, out):
     return out
 
 
-class LSTMLayer(Primitive):
+class LSTMLayer(Float32Primitive):
     """One direction of an LSTM layer (gate order i, f, g, o) over a uniform batch.
 
     ``gates_x`` (T, B, 4H) is the input projection with both biases added; ``h0``, ``c0`` are

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ember.ops import Primitive
+from ember.ops import Float32Primitive
 
 
-class LogCumSumExp(Primitive):
+class LogCumSumExp(Float32Primitive):
     """``log(cumsum(exp(a)))`` along ``dim``, computed without overflow."""
 
     op_name = "logcumsumexp"

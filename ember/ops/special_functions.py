@@ -142,7 +142,7 @@ class Digamma(_Unary):
         if library is not None:
             kernel = getattr(library, "digamma", None) or library.psi
             out = kernel(a).astype(a.dtype, copy=False)
-            return xp.where(a == 0, -xp.inf, out)  # PyTorch: digamma(0) = -inf
+            return xp.where(a == 0, -xp.inf, out).astype(a.dtype, copy=False)  # digamma(0) = -inf
         return _digamma_native(xp, a).astype(a.dtype)
 
     derivative = staticmethod(lambda a, out: Polygamma.apply(a, 1))

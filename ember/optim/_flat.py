@@ -23,6 +23,7 @@ from typing import Any
 
 from ember.backend import HOST_ARRAY, device_of, for_xp
 from ember.cuda.graphs import is_current_stream_capturing
+from ember.dtypes import is_floating_np
 from ember.tensor import Tensor, make
 
 __all__ = ["CHUNK", "FlatCache"]
@@ -187,7 +188,7 @@ def _uniform_params(params: list[Tensor]) -> bool:
         if (
             d.dtype != dtype
             or type(d) is not kind
-            or d.dtype.kind != "f"
+            or not is_floating_np(d.dtype)
             or p._base is not None
             or g.dtype != dtype
             or type(g) is not kind

@@ -221,7 +221,7 @@ def _tensor(arrays: dict[str, np.ndarray], name: str, flags: dict, place: Placer
     except (RuntimeError, TypeError):
         raise SerializationError(file, name, f"invalid device {location!r}") from None
     requires_grad = flags.get("requires_grad", False)
-    if requires_grad and arrays[name].dtype.kind != "f":
+    if requires_grad and not dtypes.is_inexact_np(arrays[name].dtype):
         raise SerializationError(
             file, name, f"a {dtypes.from_numpy_dtype(arrays[name].dtype)} tensor cannot require grad"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ember import random_ops
+from ember.dtypes import is_floating_np
 from ember.nn._functional.conv import expand_param
 from ember.nn._functional.pooling import _max_pool, as_batched, avg_pool2d, avg_pool3d
 from ember.ops.pool import PlaneGather
@@ -127,7 +128,7 @@ def _window_argmax(xp, data, starts: list, spans: list, ends: list | None = None
     flat = xp.broadcast_to(flat, (n, c) + flat.shape[2:]).reshape(n, c, -1)
     values = xp.take_along_axis(data.reshape(n, c, -1), flat, axis=2)
     values = values.reshape((n, c, math.prod(out_sizes), -1))
-    if values.dtype.kind == "f":  # NaN wins, as in PyTorch
+    if is_floating_np(values.dtype):  # NaN wins, as in PyTorch
         values = xp.where(xp.isnan(values), xp.inf, values)
     local = values.argmax(-1)[..., None]
     chosen = xp.take_along_axis(flat.reshape(values.shape), local, axis=-1)

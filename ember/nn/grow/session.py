@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.autograd.grad_mode import no_grad
+from ember.dtypes import is_floating_np
 from ember.nn.grow.optimizer_state import MAGNITUDE_STATE, state_arrays
 from ember.nn.grow.trace import example_args, tensors_in
 from ember.tensor import Tensor, make
@@ -105,7 +106,7 @@ class GrowthSession:
             if tuple(got.shape) != tuple(want.shape):
                 return float("inf")
             xp = got.xp
-            if want.size == 0 or want.dtype.kind != "f":
+            if want.size == 0 or not is_floating_np(want.dtype):
                 continue
             scale = 1.0 + float(xp.abs(want).max())
             worst = max(worst, float(xp.abs(got._data - want).max()) / scale)

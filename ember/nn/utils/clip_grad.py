@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from ember.autograd.grad_mode import no_grad
 from ember.backend import to_device
+from ember.dtypes import is_floating_np
 from ember.tensor import Tensor, make
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
@@ -28,8 +29,11 @@ def _vector_norm(xp, array, p: float):
         return (a != 0).sum().astype(a.dtype)
     if p == 1:
         return a.sum()
+    if p == 2 and is_floating_np(a.dtype) and a.itemsize < 4:  # half types sum in float32, as PyTorch
+        wide = a.astype(xp.float32)
+        return xp.sqrt(xp.dot(wide, wide)).astype(a.dtype)
     if p == 2:  # a dot product: one BLAS call, no squared temporary
-        return xp.sqrt(xp.dot(a, a)) if a.dtype.kind == "f" and a.itemsize >= 4 else xp.sqrt((a * a).sum())
+        return xp.sqrt(xp.dot(a, a)) if is_floating_np(a.dtype) else xp.sqrt((a * a).sum())
     return (a**p).sum() ** (1.0 / p)
 
 
