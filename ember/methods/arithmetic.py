@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 _Number = (int, float, bool, complex)
 
+
+def python_scalar(value):
+    """A NumPy number (``np.float64(2.5)``, ``np.int32(3)``) as the Python number it holds.
+
+    PyTorch treats NumPy scalars like Python scalars, so they only lift the result's category:
+    ``float32_tensor * np.sqrt(2.0)`` stays float32 (NumPy 2 would make it float64).
+    """
+    if isinstance(value, (np.floating, np.integer, np.complexfloating)):
+        return value.item()
+    return value
+
+
 FUNCTIONS: list = []
 __all__: list = []
 
@@ -43,6 +55,7 @@ class ArithmeticMethods:
         return self.sub(other)
 
     def __rsub__(self, other):
+        other = python_scalar(other)
         if isinstance(other, _Number):
             a, b = promote(self, other)
             return elementwise.RSub.apply(a, b)
@@ -66,6 +79,7 @@ class ArithmeticMethods:
         return self.div(other)
 
     def __rtruediv__(self, other):
+        other = python_scalar(other)
         if isinstance(other, _Number):
             a = self if self._data.dtype.kind in "fc" else self._cast(dtypes.get_default_dtype().np)
             return elementwise.RDiv.apply(a, other)
@@ -78,6 +92,7 @@ class ArithmeticMethods:
         return self.pow(other)
 
     def __rpow__(self, other):
+        other = python_scalar(other)
         if isinstance(other, _Number):
             a, b = promote(self, other)
             return elementwise.RPow.apply(a, b)
@@ -133,6 +148,7 @@ class ArithmeticMethods:
     divide = true_divide = div
 
     def pow(self, exponent):
+        exponent = python_scalar(exponent)
         if isinstance(exponent, _Number):
             a, b = promote(self, exponent)
             return elementwise.PowScalar.apply(a, b)
@@ -234,6 +250,7 @@ def as_tensor_like(value, like: Tensor) -> Tensor:
 
 def promote(a: Tensor, b, true_division: bool = False):
     """Cast a Tensor and a Tensor-or-number to PyTorch's result dtype (no-op in the usual case)."""
+    b = python_scalar(b)
     ad = a._data.dtype
     if isinstance(b, TensorBase):
         bd = b._data.dtype
