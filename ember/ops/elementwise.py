@@ -106,7 +106,8 @@ class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        with _quiet(ctx.xp):  # x / 0 is inf or nan, silently, as in PyTorch
+            return a / b
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,7 +125,8 @@ class RDiv(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _as_array(ctx.xp, b / a)
+        with _quiet(ctx.xp):
+            out = _as_array(ctx.xp, b / a)
         ctx.save_for_backward(a, out)
         return out
 
@@ -159,7 +161,8 @@ class PowScalar(Primitive):
     def forward(ctx, a, p):
         ctx.save_for_backward(a)
         ctx.p = p
-        return a**p
+        with _quiet(ctx.xp):  # 0 ** -1 = inf, (-1) ** 0.5 = nan
+            return a**p
 
     @staticmethod
     def backward(ctx, grad):
@@ -177,7 +180,8 @@ class Pow(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _as_array(ctx.xp, a**b)
+        with _quiet(ctx.xp):
+            out = _as_array(ctx.xp, a**b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -200,7 +204,8 @@ class RPow(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _as_array(ctx.xp, ctx.xp.power(b, a, dtype=a.dtype))
+        with _quiet(ctx.xp):
+            out = _as_array(ctx.xp, ctx.xp.power(b, a, dtype=a.dtype))
         ctx.save_for_backward(out)
         ctx.log_base = ctx.xp.log(b) if b > 0 else float("nan") if b < 0 else float("-inf")
         return out
@@ -216,7 +221,8 @@ class RPow(Primitive):
 class Exp(Primitive):
     @staticmethod
     def forward(ctx, a):
-        out = _as_array(ctx.xp, ctx.xp.exp(a))
+        with _quiet(ctx.xp):  # overflow to inf
+            out = _as_array(ctx.xp, ctx.xp.exp(a))
         ctx.save_for_backward(out)
         return out
 
@@ -230,7 +236,8 @@ class Log(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return ctx.xp.log(a)
+        with _quiet(ctx.xp):  # log(0) = -inf, log(-1) = nan
+            return ctx.xp.log(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -243,6 +250,9 @@ class _OfInput(Primitive):
     """``f(a)`` whose derivative is written in the input: ``grad * derivative(a)``."""
 
     kernel = ""  # the xp function computing f, unless ``compute`` is overridden
+    # True where inputs outside the domain or overflow are ordinary (log2(0) = -inf): the
+    # kernel then runs without NumPy's floating-point warnings, which PyTorch never gives
+    quiet = False
 
     @classmethod
     def forward(cls, ctx, a):
@@ -251,6 +261,9 @@ class _OfInput(Primitive):
 
     @classmethod
     def compute(cls, xp, a):
+        if cls.quiet:
+            with _quiet(xp):
+                return getattr(xp, cls.kernel)(a)
         return getattr(xp, cls.kernel)(a)
 
     @classmethod
@@ -308,11 +321,13 @@ class Cos(_OfInput):
 
 class Asin(_OfInput):
     kernel = "arcsin"
+    quiet = True
     derivative = staticmethod(lambda a: (1 - a * a).rsqrt())
 
 
 class Acos(_OfInput):
     kernel = "arccos"
+    quiet = True
     derivative = staticmethod(lambda a: -(1 - a * a).rsqrt())
 
 
@@ -323,11 +338,13 @@ class Atan(_OfInput):
 
 class Sinh(_OfInput):
     kernel = "sinh"
+    quiet = True
     derivative = staticmethod(lambda a: a.cosh())
 
 
 class Cosh(_OfInput):
     kernel = "cosh"
+    quiet = True
     derivative = staticmethod(lambda a: a.sinh())
 
 
@@ -338,41 +355,49 @@ class Asinh(_OfInput):
 
 class Acosh(_OfInput):
     kernel = "arccosh"
+    quiet = True
     derivative = staticmethod(lambda a: (a * a - 1).rsqrt())
 
 
 class Atanh(_OfInput):
     kernel = "arctanh"
+    quiet = True
     derivative = staticmethod(lambda a: (1 - a * a).reciprocal())
 
 
 class Log2(_OfInput):
     kernel = "log2"
+    quiet = True
     derivative = staticmethod(lambda a: (a * _LN2).reciprocal())
 
 
 class Log10(_OfInput):
     kernel = "log10"
+    quiet = True
     derivative = staticmethod(lambda a: (a * _LN10).reciprocal())
 
 
 class Log1p(_OfInput):
     kernel = "log1p"
+    quiet = True
     derivative = staticmethod(lambda a: (a + 1).reciprocal())
 
 
 class Exp2(_OfOutput):
     kernel = "exp2"
+    quiet = True
     derivative = staticmethod(lambda out: out * _LN2)
 
 
 class Expm1(_OfOutput):
     kernel = "expm1"
+    quiet = True
     derivative = staticmethod(lambda out: out + 1)
 
 
 class Sqrt(_OfOutput):
     kernel = "sqrt"
+    quiet = True
     derivative = staticmethod(lambda out: (out * 2).reciprocal())
 
 
@@ -397,6 +422,7 @@ class Reciprocal(_OfOutput):
 
 class Tan(_OfOutput):
     kernel = "tan"
+    quiet = True
     derivative = staticmethod(lambda out: out * out + 1)
 
 
