@@ -9,7 +9,7 @@ The layers (from ../shared/ARCHITECTURE.md; a module imports only its own layer 
        creation_extra, random_ops, fft, linalg, special, windows, typed_tensors, tensor_repr,
        settings, transforms, amp, cuda, accelerator, backends
     4  ember.nn (but nn.parallel's DDP), utils.data, utils.hooks, serialization, distributions,
-       sparse, multiprocessing, nn_aliases, testing
+       sparse, multiprocessing, nn_aliases, testing, func
     5  ember.optim
     6  ember.distributed, nn.parallel's DDP (distributed, _reducer; ember.nn.parallel loads it on
        first use, so ember.nn stays on layer 4), train,
@@ -67,6 +67,7 @@ LAYERS = {
     "ember.nn": 4,
     "ember.utils": 4,
     "ember.testing": 4,
+    "ember.func": 4,
     "ember.serialization": 4,
     "ember.distributions": 4,
     "ember.sparse": 4,
