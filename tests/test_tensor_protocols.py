@@ -232,3 +232,47 @@ def test_repr_follows_default_dtype_and_printoptions():
     finally:
         ember.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
+
+
+PRINT_CASES = [
+    [1.23456, 1e-5],
+    [1.23456, 100.5],
+    [1.23456, 1e-5, 1e6],
+    [1.0, 2.0],
+    [1.0, 1e9],
+    [0.5, float("nan"), float("inf")],
+    [[1.5, -2.25], [1e-3, 4.0]],
+    [0.0, 0.0],
+    [-1e-7, 3.0],
+]
+PRINT_OPTIONS = [
+    {"precision": 2, "sci_mode": False},
+    {"sci_mode": True},
+    {"sci_mode": False},
+    {"precision": 1, "sci_mode": True},
+]
+
+
+def test_forced_notation_sets_the_width_of_the_forced_notation():
+    try:
+        ember.set_printoptions(precision=2, sci_mode=False)
+        assert repr(ember.tensor([1.23456, 1e-5])) == "tensor([1.23, 0.00])"
+        assert repr(ember.tensor([0.0, 0.0])) == "tensor([0., 0.])"
+        ember.set_printoptions(sci_mode=True)
+        assert repr(ember.tensor([0.0, 0.0])) == "tensor([0., 0.])"
+    finally:
+        ember.set_printoptions(profile="default")
+
+
+@pytest.mark.parametrize("options", PRINT_OPTIONS, ids=str)
+def test_print_options_match_pytorch(options):
+    torch = torch_or_skip()
+    try:
+        ember.set_printoptions(**options)
+        torch.set_printoptions(**options)
+        for values in PRINT_CASES:
+            ours = str(ember.tensor(values, dtype=ember.float32))
+            assert ours == str(torch.tensor(values, dtype=torch.float32)), values
+    finally:
+        ember.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
