@@ -459,6 +459,14 @@ class TensorBase:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
+    def __contains__(self, element) -> bool:
+        """``element in t``: whether some entry equals ``element`` (broadcast), as PyTorch answers."""
+        if not isinstance(element, (TensorBase, builtins.int, builtins.float, builtins.complex, np.generic)):
+            raise RuntimeError(
+                f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}."
+            )
+        return builtins.bool((self == element).any())
+
     def __hash__(self) -> int:
         return id(self)
 

@@ -319,3 +319,14 @@ def test_fused_softmax_handles_infinite_rows_like_pytorch():
         theirs = getattr(torch.tensor(a), name)(1).numpy()
         np.testing.assert_array_equal(ours, theirs)
     assert ember.tensor(1.5).softmax(0).item() == 1.0
+
+
+def test_mean_of_nothing_is_nan_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ember.tensor([]).mean().isnan().item()
+        assert ember.zeros(0, 3).mean(0).isnan().all().item()
+        assert ember.zeros(0, 3).mean(1).shape == (0,)
+        assert ember.zeros(2, 0).mean(1, keepdim=True).shape == (2, 1)

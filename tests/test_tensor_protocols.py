@@ -276,3 +276,21 @@ def test_print_options_match_pytorch(options):
     finally:
         ember.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
+
+
+def test_contains_asks_whether_some_entry_equals():
+    t = ember.tensor([[1, 2], [3, 4]])
+    assert 2 in t and ember.tensor([1, 3]) in t and ember.tensor(5) not in t
+    assert np.int64(4) in t and 4.0 in t
+    with pytest.raises(RuntimeError, match="only supports Tensor or scalar"):
+        _ = [1, 2] in t
+
+
+def test_contains_matches_pytorch():
+    torch = torch_or_skip()
+    for element in (2, 5, 2.5, [1, 3], [1, 2], 7):
+        ours, theirs = ember.tensor([[1, 2], [3, 4]]), torch.tensor([[1, 2], [3, 4]])
+        if isinstance(element, list):
+            assert (ember.tensor(element) in ours) == (torch.tensor(element) in theirs)
+        else:
+            assert (element in ours) == (element in theirs)

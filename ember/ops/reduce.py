@@ -80,6 +80,8 @@ class Mean(Primitive):
         for d in dims:
             count *= a.shape[d]
         ctx.count = count
+        if count == 0:  # the mean of nothing is nan, without NumPy's warning (PyTorch gives none)
+            return a.sum(axis=dims, keepdims=keepdim) * math.nan
         return a.mean(axis=dims, keepdims=keepdim)
 
     @staticmethod
