@@ -125,6 +125,19 @@ def _by_name(name: str) -> dtype:
     return _BY_NAME[name]
 
 
+def np_is_floating(np_dtype) -> bool:
+    """Whether an array dtype is a real floating one: NumPy's kind ``'f'``, or ml_dtypes'
+    bfloat16, whose kind is ``'V'``."""
+    kind = np_dtype.kind
+    return kind == "f" or (kind == "V" and np_dtype.name == "bfloat16")
+
+
+def np_is_inexact(np_dtype) -> bool:
+    """Whether an array dtype is floating or complex (the dtypes that can require grad)."""
+    kind = np_dtype.kind
+    return kind in "fc" or (kind == "V" and np_dtype.name == "bfloat16")
+
+
 def from_numpy_dtype(np_dtype) -> dtype:
     """The ember dtype of a NumPy dtype; float64 arrays stay float64 (as ``torch.from_numpy``)."""
     found = _FROM_NP.get(np_dtype)

@@ -175,7 +175,7 @@ class TensorBase:
         return self._data.data.ptr
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return dtypes.np_is_floating(self._data.dtype)
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -211,7 +211,7 @@ class TensorBase:
                     "var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not dtypes.np_is_inexact(self._data.dtype):
             raise RuntimeError(
                 f"only Tensors of floating point and complex dtype can require gradients, got {self.dtype} "
                 f"(shape {list(self.shape)}); convert with .float() first"

@@ -26,6 +26,7 @@ from ember.autograd.grad_mode import grad_enabled
 from ember.autograd.hooks import add_hook
 from ember.autograd.saved import keep_saved_copy, resolve_saved, unpack
 from ember.backend import _XP_BY_TYPE
+from ember.dtypes import np_is_inexact
 
 __all__ = [
     "AccumulateGrad",
@@ -427,7 +428,7 @@ def _apply_recorded(cls, args, raw, kwargs, first):
         outputs = tuple(_wrap_output(cls, ctx, o, i, True, args) for i, o in enumerate(out))
         ctx._out_meta = [(o.shape, o.dtype, o.device) for o in outputs]
     elif type(out) is xp.ndarray and not cls.is_view:
-        differentiable = out.dtype.kind in "fc"
+        differentiable = out.dtype.kind in "fc" or np_is_inexact(out.dtype)
         outputs = _make(out, differentiable, ctx if differentiable else None, 0, None)
     else:
         outputs = _wrap_output(cls, ctx, out, 0, True, args)
@@ -445,7 +446,7 @@ def _apply_recorded(cls, args, raw, kwargs, first):
 def _wrap_output(cls, ctx, array, index, record, args):
     if type(array) is not ctx.xp.ndarray and type(array) not in _XP_BY_TYPE:  # not a device move
         array = ctx.xp.asarray(array)
-    differentiable = record and array.dtype.kind in "fc"
+    differentiable = record and (array.dtype.kind in "fc" or np_is_inexact(array.dtype))
     t = _make(array, differentiable, ctx if differentiable else None, index, None)
     if cls.is_view:
         view_of = args[0]

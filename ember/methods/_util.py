@@ -42,4 +42,6 @@ def size_args(args, op: str) -> tuple:
 
 def dtype_category(np_dtype) -> int:
     """0 for bool, 1 for integers, 2 for floats: an in-place result may not rise in category."""
+    if np_dtype.kind == "V" and np_dtype.name == "bfloat16":  # ml_dtypes' bfloat16
+        return 2
     return {"b": 0, "u": 1, "i": 1, "f": 2}.get(np_dtype.kind, 3)

@@ -81,7 +81,7 @@ class ArithmeticMethods:
     def __rtruediv__(self, other):
         other = python_scalar(other)
         if isinstance(other, _Number):
-            a = self if self._data.dtype.kind in "fc" else self._cast(dtypes.get_default_dtype().np)
+            a = self if dtypes.np_is_inexact(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
             return elementwise.RDiv.apply(a, other)
         return as_tensor_like(other, self).div(self)
 
@@ -254,7 +254,7 @@ def promote(a: Tensor, b, true_division: bool = False):
     ad = a._data.dtype
     if isinstance(b, TensorBase):
         bd = b._data.dtype
-        if ad == bd and (not true_division or ad.kind in "fc"):
+        if ad == bd and (not true_division or dtypes.np_is_inexact(ad)):
             return a, b
         target = dtypes.result_type(a, b)
         if true_division and not (target.is_floating_point or target.is_complex):
@@ -264,7 +264,7 @@ def promote(a: Tensor, b, true_division: bool = False):
         kind = ad.kind
         if (
             kind == "c"
-            or (kind == "f" and type(b) is not complex)
+            or ((kind == "f" or dtypes.np_is_floating(ad)) and type(b) is not complex)
             or (not true_division and (type(b) is builtins.int and kind in "iu" or type(b) is builtins.bool))
         ):
             return a, b

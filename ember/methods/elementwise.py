@@ -27,7 +27,7 @@ _Number = (int, float, bool)
 
 def _float(t: Tensor) -> Tensor:
     """``t``, cast to the default float dtype unless it is floating already."""
-    return t if t._data.dtype.kind in "fc" else t._cast(dtypes.get_default_dtype().np)
+    return t if dtypes.np_is_inexact(t._data.dtype) else t._cast(dtypes.get_default_dtype().np)
 
 
 def _scalar_tensor(value, like: Tensor, np_dtype=None) -> Tensor:
@@ -362,7 +362,7 @@ class ElementwiseMethods:
 
     def round(self, decimals: int = 0) -> Tensor:
         """Round half to even, at ``decimals`` places (before the point when negative)."""
-        if self._data.dtype.kind == "f":
+        if dtypes.np_is_floating(self._data.dtype):
             return ew.Round.apply(self, int(decimals))
         if decimals:
             raise _not_for("round", self, "decimals needs a floating tensor: call .float() first")
@@ -370,7 +370,7 @@ class ElementwiseMethods:
 
     def frac(self) -> Tensor:
         """``x - trunc(x)``, for floating tensors."""
-        if self._data.dtype.kind != "f":
+        if not dtypes.np_is_floating(self._data.dtype):
             raise _not_for("frac", self, "call .float() first")
         return ew.Frac.apply(self)
 
@@ -378,7 +378,7 @@ class ElementwiseMethods:
         self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
     ) -> Tensor:
         """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values)."""
-        if self._data.dtype.kind != "f":
+        if not dtypes.np_is_floating(self._data.dtype):
             return self.clone()
         return ew.NanToNum.apply(self, nan, posinf, neginf)
 
@@ -393,7 +393,7 @@ class ElementwiseMethods:
         if isinstance(min, TensorBase) or isinstance(max, TensorBase):
             return _clamp_tensor(self, min, max)
         a = self
-        if self._data.dtype.kind != "f" and (type(min) is not int or type(max) is not int):
+        if not dtypes.np_is_floating(self._data.dtype) and (type(min) is not int or type(max) is not int):
             a = self._cast(dtypes.result_type(self, *(v for v in (min, max) if v is not None)).np)
         return binary.Clamp.apply(a, min, max)
 
@@ -494,7 +494,7 @@ class ElementwiseMethods:
     def lerp(self, end, weight) -> Tensor:
         """``self + weight * (end - self)``, for a number or tensor weight."""
         a, b = promote(self, end)
-        if a._data.dtype.kind != "f":
+        if not dtypes.np_is_floating(a._data.dtype):
             raise RuntimeError(
                 f"lerp: expected floating tensors, got {_kind_name(self)} and "
                 f"{_kind_name(end) if isinstance(end, TensorBase) else type(end).__name__}; call .float() first"

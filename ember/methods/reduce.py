@@ -90,7 +90,7 @@ def _int_promoted(t, dtype):
 def _require_float(t, op: str, dtype=None):
     """``t`` (cast to ``dtype`` if given), which must be floating point for ``op``."""
     src = t if dtype is None else t.to(dtype)
-    if src._data.dtype.kind not in "fc":
+    if not dtypes.np_is_inexact(src._data.dtype):
         raise RuntimeError(
             f"{op}(): expected a floating point input, got {src.dtype} (shape {list(src.shape)}); "
             "call .float() first"
@@ -291,7 +291,7 @@ class ReduceMethods:
 
     def logsumexp(self, dim=None, keepdim: bool = False):
         """log(sum(exp(x))) over ``dim``, computed stably; ints are promoted to float."""
-        src = self if self._data.dtype.kind == "f" else self._cast(dtypes.get_default_dtype().np)
+        src = self if dtypes.np_is_floating(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
         dims = _dims(src, dim, "logsumexp")
         shift = _finite_max(src, dims)
         total = (src - shift).exp().sum(dims, keepdim)

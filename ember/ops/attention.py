@@ -113,7 +113,7 @@ class ScaledDotProductAttention(Primitive):
         out = xp.matmul(scores, v)
         ctx.scale, ctx.bias = scale, bias
         ctx.save_for_backward(q, k, v, scores)
-        return out
+        return out if out.dtype == q.dtype else out.astype(q.dtype)  # bfloat16 GEMMs give float32
 
     @staticmethod
     def backward(ctx, grad):
@@ -139,6 +139,10 @@ class ScaledDotProductAttention(Primitive):
                 ds *= p
             grad_q = xp.matmul(ds, k) if need_q else None
             grad_k = xp.matmul(ds.swapaxes(-1, -2), q) if need_k else None
+        if q.dtype.kind == "V":  # bfloat16: the GEMMs answered in float32
+            grad_q, grad_k, grad_v = (
+                None if g is None else g.astype(q.dtype) for g in (grad_q, grad_k, grad_v)
+            )
         return grad_q, grad_k, grad_v, None, None, None
 
 

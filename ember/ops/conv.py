@@ -44,6 +44,7 @@ CNNs (LeNet-5 and the 3-layer 3x3 net, batch 64):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -293,6 +294,17 @@ def _flipped_geometry(xp, geo: ConvGeometry, out_channels: int, in_channels: int
     return None if path is None else (path, flipped)
 
 
+def _in_input_dtype(forward):
+    """ml_dtypes' bfloat16 GEMMs answer in float32: the result goes back to the first input's dtype."""
+
+    @functools.wraps(forward)
+    def wrapped(ctx, first, *rest):
+        out = forward(ctx, first, *rest)
+        return out if out.dtype == first.dtype else out.astype(first.dtype)
+
+    return wrapped
+
+
 class Conv2d(Primitive):
     """``conv2d(x, w, b)`` with x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) or None.
 
@@ -302,6 +314,7 @@ class Conv2d(Primitive):
     op_name = "conv2d"
 
     @staticmethod
+    @_in_input_dtype
     def forward(ctx, x, w, b, geo: ConvGeometry):
         xp = ctx.xp
         ctx.save_for_backward(x, w)
@@ -342,6 +355,7 @@ class Conv2dInputGrad(Primitive):
     op_name = "conv_transpose2d"
 
     @staticmethod
+    @_in_input_dtype
     def forward(ctx, g, w, geo: ConvGeometry, in_channels: int):
         xp = ctx.xp
         ctx.save_for_backward(g, w)
@@ -372,6 +386,7 @@ class Conv2dWeightGrad(Primitive):
     op_name = "conv2d_weight_grad"
 
     @staticmethod
+    @_in_input_dtype
     def forward(ctx, x, g, geo: ConvGeometry, w_shape: tuple):
         xp = ctx.xp
         ctx.save_for_backward(x, g)

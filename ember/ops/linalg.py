@@ -19,7 +19,10 @@ class MatMul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return ctx.xp.matmul(a, b)
+        out = ctx.xp.matmul(a, b)
+        if out.dtype != a.dtype:  # ml_dtypes' bfloat16 matmul answers in float32
+            out = out.astype(a.dtype)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -62,6 +65,8 @@ class Einsum(Primitive):
             ctx.sizes.update(zip(term, op.shape))
         ctx.save_for_backward(*operands)
         out = xp.einsum(equation, *operands, optimize=len(operands) > 1)
+        if out.dtype != operands[0].dtype:  # ml_dtypes' bfloat16 products answer in float32
+            out = out.astype(operands[0].dtype)
         if len(operands) == 1 and xp.may_share_memory(out, operands[0]):
             out = out.copy()  # a permutation or diagonal comes back as a view: the result owns its data
         return out
@@ -183,6 +188,8 @@ class Linear(Primitive):
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
         out = _rows(x) @ w.T
+        if out.dtype != x.dtype:  # ml_dtypes' bfloat16 matmul answers in float32
+            out = out.astype(x.dtype)
         if b is not None:
             out += b
         return out.reshape(x.shape[:-1] + (w.shape[0],))
@@ -192,11 +199,14 @@ class Linear(Primitive):
         x, w = ctx.saved_arrays
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = _rows(grad)
-        return (
+        grads = (
             (g2 @ w).reshape(x.shape) if need_x else None,
             g2.T @ _rows(x) if need_w else None,
             g2.sum(0) if need_b else None,
         )
+        if x.dtype.kind == "V":  # bfloat16: ml_dtypes' matmul answers in float32
+            return tuple(None if g is None else g.astype(x.dtype) for g in grads)
+        return grads
 
     @staticmethod
     def backward(ctx, grad):
