@@ -73,7 +73,9 @@ class TensorBase:
         "_retains_grad",
         "__weakref__",
     )
-    __array_ufunc__ = None  # ndarray (+) Tensor defers to Tensor, so it stays in the graph
+    # ndarray (+) Tensor defers to Tensor (its reflected operator), so it stays in the graph; a
+    # NumPy function called on a tensor (np.exp(t)) reads it through __array__ and gives a
+    # Tensor back through __array_wrap__, as with PyTorch
     __array_priority__ = 1000
 
     def __new__(cls, *args, **kwargs):

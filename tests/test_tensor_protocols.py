@@ -294,3 +294,34 @@ def test_contains_matches_pytorch():
             assert (ember.tensor(element) in ours) == (torch.tensor(element) in theirs)
         else:
             assert (element in ours) == (element in theirs)
+
+
+def test_numpy_functions_on_tensors_give_tensors():
+    t = ember.tensor([1.0, 4.0])
+    for result in (np.sqrt(t), np.exp(t), np.add(t, 1), np.maximum(t, np.zeros(2))):
+        assert isinstance(result, ember.Tensor)
+    np.testing.assert_allclose(np.sqrt(t).numpy(), [1.0, 2.0])
+    assert np.maximum(t, np.zeros(2)).dtype == ember.float64  # NumPy's promotion, as with PyTorch
+    assert float(np.mean([ember.tensor(1.0), ember.tensor(2.0)])) == 1.5
+
+
+def test_ndarray_operators_still_defer_to_the_tensor():
+    w = ember.ones(2, requires_grad=True)
+    out = np.full(2, 3.0) * w
+    assert isinstance(out, ember.Tensor) and out.requires_grad and out.dtype == ember.float64
+    out.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 3.0])
+
+
+def test_numpy_functions_match_pytorch():
+    torch = torch_or_skip()
+    for fn in (np.sqrt, np.exp, np.negative, lambda t: np.add(t, 1), lambda t: np.maximum(t, np.zeros(2))):
+        ours, theirs = fn(ember.tensor([1.0, 4.0])), fn(torch.tensor([1.0, 4.0]))
+        assert type(theirs).__name__ == type(ours).__name__ == "Tensor"
+        assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+
+
+def test_tensor_without_sizes_is_empty():
+    assert ember.Tensor().shape == (0,) and ember.Tensor(()).shape == (0,)
+    assert ember.Tensor(2, 3).shape == (2, 3)
