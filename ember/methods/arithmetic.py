@@ -50,12 +50,17 @@ class ArithmeticMethods:
         return self.add_(other)
 
     def __sub__(self, other):
-        if type(other) is type(self) is tensor_core._tensor_class and other._data.dtype == self._data.dtype:
+        if (
+            type(other) is type(self) is tensor_core._tensor_class
+            and other._data.dtype == self._data.dtype
+            and self._data.dtype.kind != "b"
+        ):
             return elementwise.Sub.apply(self, other)  # sub()'s common case: nothing to promote
         return self.sub(other)
 
     def __rsub__(self, other):
         other = python_scalar(other)
+        _refuse_bool_subtraction(other, self)
         if isinstance(other, _Number):
             a, b = promote(self, other)
             return elementwise.RSub.apply(a, b)
@@ -126,6 +131,7 @@ class ArithmeticMethods:
         return elementwise.Add.apply(a, b)
 
     def sub(self, other, *, alpha=1):
+        _refuse_bool_subtraction(self, other)
         if alpha != 1:
             other = other * alpha
         a, b = promote(self, other)
@@ -180,6 +186,7 @@ class ArithmeticMethods:
         return self._set_from("add_", self.add(other, alpha=alpha))
 
     def sub_(self, other, *, alpha=1):
+        _refuse_bool_subtraction(self, other)
         if not self._needs_graph(other):
             return self._fast_inplace("sub_", np.subtract, other, alpha)
         return self._set_from("sub_", self.sub(other, alpha=alpha))
@@ -238,6 +245,25 @@ class ArithmeticMethods:
             ) from exc
         self._bump_version(op)
         return self
+
+
+def _refuse_bool_subtraction(a, b) -> None:
+    """PyTorch refuses ``-`` with a bool tensor operand (a mask is inverted with ``~``)."""
+    a_bool = a._data.dtype.kind == "b" if isinstance(a, TensorBase) else type(a) is builtins.bool
+    b_bool = b._data.dtype.kind == "b" if isinstance(b, TensorBase) else type(b) is builtins.bool
+    bool_tensor = any(isinstance(t, TensorBase) and t._data.dtype.kind == "b" for t in (a, b))
+    if not bool_tensor:
+        return
+    shapes = " and ".join(f"{list(t.shape)} {t.dtype}" for t in (a, b) if isinstance(t, TensorBase))
+    if a_bool and b_bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+            f"`logical_xor()` operator instead. (sub: {shapes})"
+        )
+    raise RuntimeError(
+        "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+        f"invert a mask, use the `~` or `logical_not()` operator instead. (sub: {shapes})"
+    )
 
 
 def as_tensor_like(value, like: Tensor) -> Tensor:

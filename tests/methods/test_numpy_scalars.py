@@ -63,3 +63,36 @@ def test_attention_scaling_by_numpy_sqrt_stays_float32():
     scores = q @ q.T / np.sqrt(q.shape[-1])
     assert scores.dtype == ember.float32
     np.testing.assert_allclose(scores.numpy(), np.full((2, 2), 2.0))
+
+
+BOOL_SUBTRACTIONS = {
+    "bool_bool": lambda lib: lib.tensor([True]) - lib.tensor([True]),
+    "bool_pybool": lambda lib: lib.tensor([True]) - True,
+    "bool_int": lambda lib: lib.tensor([True]).sub(1),
+    "int_bool": lambda lib: lib.tensor([1]) - lib.tensor([True]),
+    "rsub": lambda lib: 1 - lib.tensor([True]),
+    "float_bool": lambda lib: lib.tensor([True]) - 1.5,
+    "in_place": lambda lib: lib.tensor([True]).sub_(lib.tensor([False])),
+    "function": lambda lib: lib.sub(lib.tensor([True]), lib.tensor([True])),
+}
+
+
+def _first_line(call, lib):
+    try:
+        call(lib)
+    except RuntimeError as error:
+        return str(error).split(". ")[0]
+    return "no error"
+
+
+@pytest.mark.parametrize("name", BOOL_SUBTRACTIONS)
+def test_subtraction_with_a_bool_tensor_is_refused(name):
+    message = _first_line(BOOL_SUBTRACTIONS[name], ember)
+    assert message.startswith("Subtraction, the `-` operator, with ")
+    assert (ember.tensor([1.5]) - ember.tensor([1.0])).tolist() == [0.5]
+
+
+@pytest.mark.parametrize("name", BOOL_SUBTRACTIONS)
+def test_bool_subtraction_errors_match_pytorch(name):
+    torch = torch_or_skip()
+    assert _first_line(BOOL_SUBTRACTIONS[name], ember) == _first_line(BOOL_SUBTRACTIONS[name], torch)
