@@ -330,3 +330,9 @@ def test_mean_of_nothing_is_nan_without_warnings():
         assert ember.zeros(0, 3).mean(0).isnan().all().item()
         assert ember.zeros(0, 3).mean(1).shape == (0,)
         assert ember.zeros(2, 0).mean(1, keepdim=True).shape == (2, 1)
+
+
+def test_logsumexp_over_no_elements_is_minus_infinity():
+    assert ember.zeros(0, 3).logsumexp(0).tolist() == [float("-inf")] * 3
+    assert ember.zeros(0, 3).logsumexp(1).shape == (0,)
+    assert ember.zeros(2, 0).logsumexp(1, keepdim=True).tolist() == [[float("-inf")], [float("-inf")]]

@@ -293,6 +293,8 @@ class ReduceMethods:
         """log(sum(exp(x))) over ``dim``, computed stably; ints are promoted to float."""
         src = self if dtypes.np_is_floating(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
         dims = _dims(src, dim, "logsumexp")
+        if src._data.size == 0:  # no terms: the log of an empty sum, -inf (0 rows: empty)
+            return src.exp().sum(dims, keepdim).log()
         shift = _finite_max(src, dims)
         total = (src - shift).exp().sum(dims, keepdim)
         return total.log() + (shift if keepdim else shift.reshape(total.shape))
