@@ -414,10 +414,10 @@ class TensorBase:
 
     # -- Python protocols -----------------------------------------------------------------
     def _scalar(self, what: str):
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"{what}: a Tensor with {self._data.size} elements (shape {list(self.shape)}) "
-                "cannot be converted to a Python scalar; reduce it first (e.g. .any(), .all(), .sum())"
+        if self._data.size != 1:  # ValueError, PyTorch's type for float()/int()/complex()
+            raise ValueError(
+                f"only one element tensors can be converted to Python scalars ({what}: a Tensor with "
+                f"{self._data.size} elements, shape {list(self.shape)}; reduce it first, e.g. .sum())"
             )
         return self.item()
 
