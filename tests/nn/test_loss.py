@@ -641,3 +641,42 @@ def test_triplet_margin_with_distance_loss_errors_and_nll_loss2d():
     target = ember.tensor(rng.integers(0, 3, (2, 2, 2)))
     assert ember.allclose(nn.NLLLoss2d()(logp, target), F.nll_loss(logp, target))
     assert isinstance(nn.NLLLoss2d(), nn.NLLLoss)
+
+
+def _top_level_losses(lib):
+    a = lib.tensor([[1.0, -2.0], [0.5, 3.0]])
+    b = lib.tensor([[0.0, 1.0], [1.0, 0.0]])
+    y = lib.tensor([1.0, -1.0])
+    log_probs = lib.linspace(-3, -0.1, 40).reshape(5, 2, 4).log_softmax(2)
+    return {
+        "kl_div": lib.kl_div(a, b),
+        "bce_logits": lib.binary_cross_entropy_with_logits(a, b),
+        "bce_logits_mean": lib.binary_cross_entropy_with_logits(a, b, None, None, 1),
+        "hinge": lib.hinge_embedding_loss(a, b),
+        "cosine": lib.cosine_embedding_loss(a, b, y),
+        "margin": lib.margin_ranking_loss(a[0], b[0], y),
+        "triplet": lib.triplet_margin_loss(a, b, a),
+        "ctc": lib.ctc_loss(log_probs, lib.tensor([[1, 2], [1, 1]]), [5, 5], [2, 2]),
+        "ctc_sum": lib.ctc_loss(log_probs, lib.tensor([[1, 2], [1, 1]]), [5, 5], [2, 2], 0, 2),
+    }
+
+
+def test_top_level_losses_are_unreduced_by_default():
+    losses = _top_level_losses(ember)
+    a, b = ember.tensor([[1.0, -2.0], [0.5, 3.0]]), ember.tensor([[0.0, 1.0], [1.0, 0.0]])
+    expected = ember.nn.functional.binary_cross_entropy_with_logits(a, b, reduction="none")
+    np.testing.assert_allclose(losses["bce_logits"].numpy(), expected.numpy())
+    assert (
+        losses["kl_div"].shape == (2, 2)
+        and losses["ctc"].shape == (2,)
+        and losses["bce_logits_mean"].ndim == 0
+    )
+
+
+def test_top_level_loss_defaults_match_pytorch():
+    torch = torch_or_skip()
+    ours, theirs = _top_level_losses(ember), _top_level_losses(torch)
+    for name in ours:
+        np.testing.assert_allclose(
+            ours[name].numpy(), theirs[name].numpy(), rtol=1e-5, atol=1e-6, err_msg=name
+        )
