@@ -338,3 +338,11 @@ def test_scalar_conversion_errors_match_pytorch():
             except Exception as error:  # noqa: BLE001 - the type is what is compared
                 kinds.append(type(error))
         assert kinds[0] is kinds[1]
+
+
+def test_tensor_constructor_keeps_a_tensors_dtype():
+    assert ember.Tensor(ember.tensor([1, 2])).dtype == ember.int64
+    assert ember.Tensor(ember.tensor([1.0], dtype=ember.float64)).dtype == ember.float64
+    assert ember.Tensor([1, 2]).dtype == ember.float32
+    torch = torch_or_skip()
+    assert str(torch.Tensor(torch.tensor([1, 2])).dtype) == "torch.int64"
