@@ -251,8 +251,7 @@ def _refuse_bool_subtraction(a, b) -> None:
     """PyTorch refuses ``-`` with a bool tensor operand (a mask is inverted with ``~``)."""
     a_bool = a._data.dtype.kind == "b" if isinstance(a, TensorBase) else type(a) is builtins.bool
     b_bool = b._data.dtype.kind == "b" if isinstance(b, TensorBase) else type(b) is builtins.bool
-    bool_tensor = any(isinstance(t, TensorBase) and t._data.dtype.kind == "b" for t in (a, b))
-    if not bool_tensor:
+    if not (a_bool or b_bool):  # a Python bool counts: PyTorch makes it a bool tensor
         return
     shapes = " and ".join(f"{list(t.shape)} {t.dtype}" for t in (a, b) if isinstance(t, TensorBase))
     if a_bool and b_bool:

@@ -74,6 +74,8 @@ BOOL_SUBTRACTIONS = {
     "float_bool": lambda lib: lib.tensor([True]) - 1.5,
     "in_place": lambda lib: lib.tensor([True]).sub_(lib.tensor([False])),
     "function": lambda lib: lib.sub(lib.tensor([True]), lib.tensor([True])),
+    "float_minus_pybool": lambda lib: lib.tensor([1.5]) - True,
+    "pybool_minus_int": lambda lib: False - lib.tensor([3]),
 }
 
 
