@@ -7,7 +7,7 @@ The layers (from ../shared/ARCHITECTURE.md; a module imports only its own layer 
     2  ember.ops
     3  tensor_core, creation, methods, tensor and the torch-namespace modules: functions,
        creation_extra, random_ops, fft, linalg, special, windows, typed_tensors, tensor_repr,
-       settings, transforms, jit, types, profiler, amp, cuda, accelerator, backends
+       settings, transforms, jit, types, profiler, version, amp, cuda, accelerator, backends
     4  ember.nn (but nn.parallel's DDP), utils.data, utils.hooks, serialization, distributions,
        sparse, multiprocessing, nn_aliases, testing, func
     5  ember.optim
@@ -62,6 +62,7 @@ LAYERS = {
     "ember.transforms": 3,
     "ember.types": 3,
     "ember.profiler": 3,
+    "ember.version": 3,
     "ember.jit": 3,
     "ember.amp": 3,
     "ember.cuda": 3,

@@ -58,3 +58,11 @@ def test_helpers_behave():
     from ember.utils.data._utils.collate import default_collate
 
     assert default_collate([1, 2]).tolist() == [1, 2]
+
+
+def test_version_module():
+    assert ember.version.__version__ == ember.__version__
+    assert ember.version.hip is None and ember.version.debug is False
+    cuda = ember.version.cuda
+    assert cuda is None or (isinstance(cuda, str) and cuda.count(".") == 1)
+    assert (cuda is None) == (not ember.cuda.is_available())
