@@ -1,6 +1,7 @@
 """The Tensor's Python protocols: NumPy interop, DLPack, sizes, conversions, formatting, repr."""
 
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -346,3 +347,30 @@ def test_tensor_constructor_keeps_a_tensors_dtype():
     assert ember.Tensor([1, 2]).dtype == ember.float32
     torch = torch_or_skip()
     assert str(torch.Tensor(torch.tensor([1, 2])).dtype) == "torch.int64"
+
+
+def _return_types(lib):
+    x = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+    return [
+        x.max(1),
+        x.sort(1, descending=True),
+        x.topk(1),
+        x.frexp(),
+        lib.linalg.slogdet(lib.eye(2)),
+        x.cummax(0),
+    ]
+
+
+def test_return_types_print_one_field_a_line_and_pickle():
+    result = ember.tensor([[1.0, 2.0], [3.0, 4.0]]).max(1)
+    assert repr(result) == "ember.return_types.max(\nvalues=tensor([2., 4.]),\nindices=tensor([1, 1]))"
+    values, indices = result
+    assert isinstance(result, tuple) and result.values is values and result[1] is indices
+    again = pickle.loads(pickle.dumps(result))
+    assert type(again) is type(result) and again.indices.tolist() == [1, 1]
+
+
+def test_return_type_reprs_match_pytorch():
+    torch = torch_or_skip()
+    for ours, theirs in zip(_return_types(ember), _return_types(torch)):
+        assert repr(ours).replace("ember.", "torch.") == repr(theirs)

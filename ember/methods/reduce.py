@@ -8,10 +8,9 @@ primitive each way (measured to pay; tested against the composite).
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
 from ember import dtypes
-from ember.methods._util import normalize_dims, wrap_dim
+from ember.methods._util import normalize_dims, return_type, wrap_dim
 from ember.ops import reduce
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
@@ -55,13 +54,13 @@ __all__: list = ["return_types"]  # free functions and namespaces defined here
 class return_types:
     """The named tuples that max(dim), sort, topk, ... return (``.values``, ``.indices``)."""
 
-    max = namedtuple("max", ["values", "indices"])
-    min = namedtuple("min", ["values", "indices"])
-    sort = namedtuple("sort", ["values", "indices"])
-    topk = namedtuple("topk", ["values", "indices"])
-    median = namedtuple("median", ["values", "indices"])
-    kthvalue = namedtuple("kthvalue", ["values", "indices"])
-    aminmax = namedtuple("aminmax", ["min", "max"])
+    max = return_type("max", ["values", "indices"])
+    min = return_type("min", ["values", "indices"])
+    sort = return_type("sort", ["values", "indices"])
+    topk = return_type("topk", ["values", "indices"])
+    median = return_type("median", ["values", "indices"])
+    kthvalue = return_type("kthvalue", ["values", "indices"])
+    aminmax = return_type("aminmax", ["min", "max"])
 
 
 def _dims(t, dim, op: str) -> tuple:
