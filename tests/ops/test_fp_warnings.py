@@ -63,3 +63,14 @@ def test_domain_edges_match_pytorch(name):
     ours = OPS[name](ember.tensor(EDGES)).numpy()
     theirs = OPS[name](torch.tensor(EDGES)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_of_a_fully_masked_row_is_nan_without_warnings(log):
+    x = ember.tensor([[float("-inf")] * 3, [0.0, 1.0, float("-inf")]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = x.log_softmax(-1) if log else x.softmax(-1)
+    assert np.isnan(out[0].numpy()).all()
+    expected = np.array([0.0, 1.0]) - np.log(np.exp(0.0) + np.exp(1.0))
+    np.testing.assert_allclose(out[1, :2].numpy(), expected if log else np.exp(expected), rtol=1e-6)
