@@ -19,13 +19,9 @@ debug = False
 
 
 def _cuda_version() -> str | None:
-    from ember.backend import cuda as backend_cuda  # loads CuPy only when asked
+    from ember.backend import cuda as backend_cuda  # loads the GPU backend only when asked
 
-    cupy = backend_cuda._load()
-    if cupy is None:
-        return None
-    number = cupy.cuda.runtime.runtimeGetVersion()  # e.g. 12040
-    return f"{number // 1000}.{number % 1000 // 10}"
+    return backend_cuda.runtime_version()
 
 
 def __getattr__(name: str):

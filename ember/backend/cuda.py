@@ -52,6 +52,15 @@ def _require():
     return cupy
 
 
+def runtime_version() -> str | None:
+    """The CUDA runtime version CuPy runs on, ``"major.minor"``, or None without CuPy and a GPU."""
+    cupy = _load()
+    if cupy is None:
+        return None
+    number = cupy.cuda.runtime.runtimeGetVersion()  # e.g. 12040
+    return f"{number // 1000}.{number % 1000 // 10}"
+
+
 def is_available() -> bool:
     cupy = _load()
     if cupy is None:

@@ -8,6 +8,7 @@ primitive each way (measured to pay; tested against the composite).
 from __future__ import annotations
 
 import math
+import warnings
 
 from ember import dtypes
 from ember.methods._util import normalize_dims, return_type, wrap_dim
@@ -329,8 +330,14 @@ def _variance(t, dim, unbiased, keepdim, correction, op: str):
         centred = centred.abs()
     total = (centred * centred).sum(dims, keepdim)
     denom = _count(src, dims) - correction
-    if denom <= 0:  # PyTorch gives inf (NaN for 0/0) here, with a warning
-        return total * float("inf")
+    if denom <= 0:  # PyTorch gives inf (NaN for 0/0) here, with this warning
+        warnings.warn(
+            f"{op.split('_')[0]}(): degrees of freedom is <= 0. Correction should be strictly less than "
+            "the reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return total / 0.0
     return total / denom
 
 

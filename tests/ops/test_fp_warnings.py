@@ -74,3 +74,21 @@ def test_softmax_of_a_fully_masked_row_is_nan_without_warnings(log):
     assert np.isnan(out[0].numpy()).all()
     expected = np.array([0.0, 1.0]) - np.log(np.exp(0.0) + np.exp(1.0))
     np.testing.assert_allclose(out[1, :2].numpy(), expected if log else np.exp(expected), rtol=1e-6)
+
+
+def test_narrowing_casts_overflow_silently():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ember.tensor([1e10]).half().tolist() == [float("inf")]
+        ember.tensor([float("nan")]).long()  # undefined value, as in PyTorch, but no warning
+
+
+def test_variance_without_degrees_of_freedom_warns_like_pytorch():
+    with pytest.warns(UserWarning, match=r"var\(\): degrees of freedom is <= 0"):
+        assert np.isnan(ember.ones(1).var().item())
+    with pytest.warns(UserWarning, match=r"std\(\): degrees of freedom is <= 0"):
+        x = ember.ones(1, requires_grad=True)
+        x.std().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ember.tensor([1.0, 3.0]).var().item() == 2.0
