@@ -175,11 +175,27 @@ class PowScalar(Primitive):
         return grad * conj(p * a ** (p - 1)), None
 
 
+def _int_power(xp, base, exponent):
+    """Integer powers with negative exponents as PyTorch computes them (NumPy refuses them):
+    ``1 ** -n = 1``, ``(-1) ** -n = +-1``, and any other base gives 0."""
+    negative = exponent < 0
+    out = _as_array(xp, xp.power(base, xp.where(negative, 0, exponent)))
+    if negative.any():
+        odd = exponent % 2 != 0
+        special = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0))
+        out = xp.where(negative, special, out).astype(out.dtype)
+    return out
+
+
 class Pow(Primitive):
     """``a ** b`` for tensors ``a`` and ``b``."""
 
     @staticmethod
     def forward(ctx, a, b):
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+            out = _int_power(ctx.xp, a, b)
+            ctx.save_for_backward(a, b, out)
+            return out
         with _quiet(ctx.xp):
             out = _as_array(ctx.xp, a**b)
         ctx.save_for_backward(a, b, out)
@@ -204,8 +220,11 @@ class RPow(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        with _quiet(ctx.xp):
-            out = _as_array(ctx.xp, ctx.xp.power(b, a, dtype=a.dtype))
+        if a.dtype.kind in "iu" and isinstance(b, int):
+            out = _int_power(ctx.xp, ctx.xp.asarray(b, dtype=a.dtype), a)
+        else:
+            with _quiet(ctx.xp):
+                out = _as_array(ctx.xp, ctx.xp.power(b, a, dtype=a.dtype))
         ctx.save_for_backward(out)
         ctx.log_base = ctx.xp.log(b) if b > 0 else float("nan") if b < 0 else float("-inf")
         return out
