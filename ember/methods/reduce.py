@@ -285,8 +285,12 @@ class ReduceMethods:
             src = src.abs()
         if p == "fro" or p is None:
             p = 2
+        elif p == "nuc":  # the sum of singular values, over the last two dims unless given
+            from ember._linalg_norms import matrix_norm  # built on the SVD, which needs these methods
+
+            return matrix_norm(src, "nuc", (-2, -1) if dim is None else dim, keepdim)
         elif isinstance(p, str):
-            raise RuntimeError(f"norm: p={p!r} is not supported; use a number, inf, -inf or 'fro'")
+            raise RuntimeError(f"norm: p={p!r} is not supported; use a number, inf, -inf, 'fro' or 'nuc'")
         return reduce.Norm.apply(src, float(p), _dims(src, dim, "norm"), keepdim)
 
     def logsumexp(self, dim=None, keepdim: bool = False):
