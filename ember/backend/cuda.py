@@ -163,6 +163,14 @@ def ufunc_at(ufunc_name: str, out, key, values) -> None:
     getattr(cupyx, _CUPYX_SCATTER[ufunc_name])(out, key, values)
 
 
+_NO_WARNINGS = contextlib.nullcontext()
+
+
+def quiet_floating_point():
+    """CuPy's kernels never warn on inf or NaN: nothing to switch off."""
+    return _NO_WARNINGS
+
+
 def special_functions():
     """``cupyx.scipy.special`` (compiled special functions), or None when missing."""
     try:

@@ -26,8 +26,8 @@ def python_scalar(value):
     PyTorch treats NumPy scalars like Python scalars, so they only lift the result's category:
     ``float32_tensor * np.sqrt(2.0)`` stays float32 (NumPy 2 would make it float64).
     """
-    if isinstance(value, (np.floating, np.integer, np.complexfloating)):
-        return value.item()
+    if isinstance(value, np.generic) and isinstance(value, (np.floating, np.integer, np.complexfloating)):
+        return value.item()  # one isinstance for the usual Python number, two for NumPy's
     return value
 
 

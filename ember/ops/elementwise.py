@@ -11,9 +11,9 @@ backward (as classmethods, so each subclass supplies ``kernel`` or ``compute`` a
 
 from __future__ import annotations
 
-import contextlib
 import math
 
+from ember.backend import for_xp
 from ember.ops import Primitive
 from ember.ops.complex import conj
 
@@ -26,8 +26,7 @@ _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 def _quiet(xp):
     """Silence NumPy's floating-point warnings where overflow to inf or 0 is the right answer."""
-    errstate = getattr(xp, "errstate", None)
-    return errstate(all="ignore") if errstate is not None else contextlib.nullcontext()
+    return for_xp(xp).quiet_floating_point()
 
 
 def _as_array(xp, out):
@@ -106,6 +105,8 @@ class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if type(b) in (int, float) and abs(b) >= 1:  # the usual x / scale: no inf or nan to make
+            return a / b
         with _quiet(ctx.xp):  # x / 0 is inf or nan, silently, as in PyTorch
             return a / b
 
