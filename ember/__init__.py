@@ -76,7 +76,7 @@ from ember.windows import *  # noqa: F403 - hann_window, ...
 
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 
-__version__ = "0.1.0"
+from ember.version import __version__ as __version__  # noqa: E402 - one place holds it
 
 
 def __getattr__(name):

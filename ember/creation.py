@@ -41,6 +41,8 @@ __all__ = [
 
 def _infer_numpy(data, dtype, op: str = "tensor") -> np.ndarray:
     """Nested Python data, arrays or tensors as one NumPy array of PyTorch's dtype for that data."""
+    if isinstance(data, range):
+        data = list(data)
     if isinstance(data, TensorBase):
         arr = _host(data)
         return arr if dtype is None else arr.astype(dtypes.as_dtype(dtype).np, copy=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["device", "as_device", "cpu"]
 
 _KNOWN_TYPES = ("cpu", "cuda")
+_replaced_defaults: list = []  # the default devices that enclosing ``with device(...)`` blocks replaced
 
 
 class device:  # noqa: N801 - PyTorch's name
@@ -51,6 +52,20 @@ class device:  # noqa: N801 - PyTorch's name
 
     def __hash__(self) -> int:
         return hash((self.type, self.index))
+
+    def __enter__(self) -> device:
+        """``with ember.device('cuda'):`` factories given no device allocate here inside the block."""
+        from ember import settings  # layer 3 keeps the default device; a device only switches it
+
+        previous = settings.default_device_or_none()
+        settings.set_default_device(self)
+        _replaced_defaults.append(previous)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        from ember import settings  # as in __enter__
+
+        settings.set_default_device(_replaced_defaults.pop())
 
     def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"

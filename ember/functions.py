@@ -74,6 +74,8 @@ def _free_signature(method) -> inspect.Signature:
 
 def _method(name):
     method = getattr(Tensor, name)
+    if isinstance(method, property):  # ember.real(x), ember.imag(x): the attribute's getter
+        method = method.fget
 
     def function(*args, **kwargs):
         if "input" in kwargs:

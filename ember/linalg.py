@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from collections import namedtuple
 
 from ember import dtypes
 from ember._linalg_norms import (
@@ -31,6 +30,7 @@ from ember._linalg_norms import (
     vector_norm,
 )
 from ember.methods._out import add_out_to
+from ember.methods._util import return_type
 from ember.ops import decompositions as dec
 from ember.ops import ldl, matrix
 from ember.ops.matrix import LinAlgError
@@ -80,20 +80,20 @@ __all__ = [
     "vector_norm",
 ]
 
-SlogdetResult = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
-EigResult = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
-QRResult = namedtuple("linalg_qr", ["Q", "R"])
-SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
-LUResult = namedtuple("linalg_lu", ["P", "L", "U"])
-LUFactorResult = namedtuple("linalg_lu_factor", ["LU", "pivots"])
-LUFactorExResult = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
-InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
-CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
-SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
-LDLFactorResult = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
-LDLFactorExResult = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
-LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+SlogdetResult = return_type("linalg_slogdet", ["sign", "logabsdet"])
+EighResult = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
+EigResult = return_type("linalg_eig", ["eigenvalues", "eigenvectors"])
+QRResult = return_type("linalg_qr", ["Q", "R"])
+SVDResult = return_type("linalg_svd", ["U", "S", "Vh"])
+LUResult = return_type("linalg_lu", ["P", "L", "U"])
+LUFactorResult = return_type("linalg_lu_factor", ["LU", "pivots"])
+LUFactorExResult = return_type("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+InvExResult = return_type("linalg_inv_ex", ["inverse", "info"])
+CholeskyExResult = return_type("linalg_cholesky_ex", ["L", "info"])
+SolveExResult = return_type("linalg_solve_ex", ["result", "info"])
+LDLFactorResult = return_type("linalg_ldl_factor", ["LD", "pivots"])
+LDLFactorExResult = return_type("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+LstsqResult = return_type("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 
 # -- checks -------------------------------------------------------------------------------------

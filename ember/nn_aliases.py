@@ -13,6 +13,9 @@ import importlib
 import inspect
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+# PyTorch's top-level losses (torch.kl_div(a, b), torch.ctc_loss(...)) return the unreduced
+# losses when no reduction is given, unlike their nn.functional twins
+_UNREDUCED = 0
 
 
 def _functional():
@@ -141,27 +144,27 @@ def embedding_bag(
     return output, wrap(bag_of.astype("int64")), wrap(bag_size), wrap(max_indices)
 
 
-def kl_div(input, target, reduction=1, *, log_target: bool = False):
+def kl_div(input, target, reduction=_UNREDUCED, *, log_target: bool = False):
     return _functional().kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1):
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=_UNREDUCED):
     return _functional().binary_cross_entropy_with_logits(
         input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight
     )
 
 
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction=1):
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction=_UNREDUCED):
     return _functional().cosine_embedding_loss(
         input1, input2, target, margin, reduction=_reduction(reduction)
     )
 
 
-def hinge_embedding_loss(input, target, margin: float = 1.0, reduction=1):
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction=_UNREDUCED):
     return _functional().hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
 
 
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction=1):
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction=_UNREDUCED):
     return _functional().margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
@@ -173,7 +176,7 @@ def triplet_margin_loss(
     p: float = 2,
     eps: float = 1e-6,
     swap: bool = False,
-    reduction=1,
+    reduction=_UNREDUCED,
 ):
     return _functional().triplet_margin_loss(
         anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction)
@@ -192,7 +195,7 @@ def ctc_loss(
     input_lengths,
     target_lengths,
     blank: int = 0,
-    reduction=1,
+    reduction=_UNREDUCED,
     zero_infinity: bool = False,
 ):
     return _functional().ctc_loss(

@@ -77,9 +77,11 @@ class Tensor(
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         """``Tensor(data)`` copies data (float32 by default); ``Tensor(2, 3)`` is uninitialised."""
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
-            src = creation.tensor(args[0], dtype=dtype or dtypes.get_default_dtype(), device=device)
-        else:
-            src = creation.empty(*args, dtype=dtype, device=device)
+            if dtype is None:  # a tensor keeps its dtype (PyTorch's Tensor(t)); data gets the default
+                dtype = args[0].dtype if isinstance(args[0], TensorBase) else dtypes.get_default_dtype()
+            src = creation.tensor(args[0], dtype=dtype, device=device)
+        else:  # Tensor() with no sizes is empty, shape (0,), as PyTorch makes it
+            src = creation.empty(*(args or (0,)), dtype=dtype, device=device)
         self._data = src._data
         self._requires_grad = False
         self.grad_fn = None

@@ -73,7 +73,9 @@ class TensorBase:
         "_retains_grad",
         "__weakref__",
     )
-    __array_ufunc__ = None  # ndarray (+) Tensor defers to Tensor, so it stays in the graph
+    # ndarray (+) Tensor defers to Tensor (its reflected operator), so it stays in the graph; a
+    # NumPy function called on a tensor (np.exp(t)) reads it through __array__ and gives a
+    # Tensor back through __array_wrap__, as with PyTorch
     __array_priority__ = 1000
 
     def __new__(cls, *args, **kwargs):
@@ -412,10 +414,10 @@ class TensorBase:
 
     # -- Python protocols -----------------------------------------------------------------
     def _scalar(self, what: str):
-        if self._data.size != 1:  # ValueError, as PyTorch raises for int/float/complex
+        if self._data.size != 1:  # ValueError, PyTorch's type for float()/int()/complex()
             raise ValueError(
-                f"{what}: a Tensor with {self._data.size} elements (shape {list(self.shape)}) "
-                "cannot be converted to a Python scalar; reduce it first (e.g. .any(), .all(), .sum())"
+                f"only one element tensors can be converted to Python scalars ({what}: a Tensor with "
+                f"{self._data.size} elements, shape {list(self.shape)}; reduce it first, e.g. .sum())"
             )
         return self.item()
 
@@ -458,6 +460,14 @@ class TensorBase:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
+
+    def __contains__(self, element) -> bool:
+        """``element in t``: whether some entry equals ``element`` (broadcast), as PyTorch answers."""
+        if not isinstance(element, (TensorBase, builtins.int, builtins.float, builtins.complex, np.generic)):
+            raise RuntimeError(
+                f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}."
+            )
+        return builtins.bool((self == element).any())
 
     def __hash__(self) -> int:
         return id(self)

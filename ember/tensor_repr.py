@@ -64,15 +64,15 @@ class _Formatter:
             big, small = float(magnitudes.max()), float(magnitudes.min())
             self.int_mode = bool(np.all(finite == np.ceil(finite)))
             wide = big / small > 1000.0 or big > 1.0e8
-            if self.int_mode:
-                self.sci_mode = wide
-                fmt = f"{{:.{precision}e}}" if wide else "{:.0f}."
+            self.sci_mode = wide if self.int_mode else wide or small < 1.0e-4
+        if finite.size:  # a forced notation, then the width of the notation finally chosen
+            if _PRINT_OPTIONS["sci_mode"] is not None:
+                self.sci_mode = _PRINT_OPTIONS["sci_mode"]
+            if self.sci_mode:
+                fmt = f"{{:.{precision}e}}"
             else:
-                self.sci_mode = wide or small < 1.0e-4
-                fmt = f"{{:.{precision}e}}" if self.sci_mode else f"{{:.{precision}f}}"
+                fmt = "{:.0f}." if self.int_mode else f"{{:.{precision}f}}"
             self.width = max(len(fmt.format(v)) for v in finite.tolist())
-        if _PRINT_OPTIONS["sci_mode"] is not None:
-            self.sci_mode = _PRINT_OPTIONS["sci_mode"]
 
     def __call__(self, value) -> str:
         precision = _PRINT_OPTIONS["precision"]

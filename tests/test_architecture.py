@@ -7,9 +7,9 @@ The layers (from ../shared/ARCHITECTURE.md; a module imports only its own layer 
     2  ember.ops
     3  tensor_core, creation, methods, tensor and the torch-namespace modules: functions,
        creation_extra, random_ops, fft, linalg, special, windows, typed_tensors, tensor_repr,
-       settings, transforms, amp, cuda, accelerator, backends
+       settings, transforms, jit, types, profiler, version, amp, cuda, accelerator, backends
     4  ember.nn (but nn.parallel's DDP), utils.data, utils.hooks, serialization, distributions,
-       sparse, multiprocessing, nn_aliases
+       sparse, multiprocessing, nn_aliases, testing, func
     5  ember.optim
     6  ember.distributed, nn.parallel's DDP (distributed, _reducer; ember.nn.parallel loads it on
        first use, so ember.nn stays on layer 4), train,
@@ -60,12 +60,18 @@ LAYERS = {
     "ember.tensor_repr": 3,
     "ember.settings": 3,
     "ember.transforms": 3,
+    "ember.types": 3,
+    "ember.profiler": 3,
+    "ember.version": 3,
+    "ember.jit": 3,
     "ember.amp": 3,
     "ember.cuda": 3,
     "ember.accelerator": 3,
     "ember.backends": 3,
     "ember.nn": 4,
     "ember.utils": 4,
+    "ember.testing": 4,
+    "ember.func": 4,
     "ember.serialization": 4,
     "ember.distributions": 4,
     "ember.sparse": 4,

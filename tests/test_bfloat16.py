@@ -316,9 +316,8 @@ def test_clip_grad_norm_of_bfloat16_gradients():
 
 def test_anomaly_mode_sees_bfloat16_nan():
     x = ember.tensor([-1.0], dtype=ember.bfloat16, requires_grad=True)
-    with ember.autograd.detect_anomaly(), pytest.warns(RuntimeWarning):
-        with pytest.raises(RuntimeError, match="Log"):
-            x.log()
+    with ember.autograd.detect_anomaly(), pytest.raises(RuntimeError, match="Log"):
+        x.log()  # log(-1) is nan without NumPy's warning (as in PyTorch); anomaly mode names it
 
 
 def test_save_and_load_keep_bfloat16_and_requires_grad(tmp_path):

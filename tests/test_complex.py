@@ -56,3 +56,19 @@ def test_randn_draws_complex_samples():
     assert z.dtype == ember.complex128
     assert abs(z.real.var().item() - 0.5) < 0.05 and abs(z.imag.var().item() - 0.5) < 0.05
     assert ember.randn((), dtype=ember.cfloat).dtype == ember.complex64
+
+
+def test_real_and_imag_as_free_functions():
+    z = ember.tensor([1 + 2j, -3.5 + 0.5j])
+    assert ember.real(z).tolist() == [1.0, -3.5] and ember.imag(z).tolist() == [2.0, 0.5]
+    x = ember.tensor([1.0, 2.0])
+    assert ember.real(x).tolist() == [1.0, 2.0]
+    with pytest.raises(RuntimeError, match="imag is not implemented"):
+        ember.imag(x)
+
+
+def test_real_and_imag_free_functions_match_pytorch():
+    torch = torch_or_skip()
+    for values in ([1 + 2j, -3.5 + 0.5j], [1.0, 2.0]):
+        assert ember.real(ember.tensor(values)).tolist() == torch.real(torch.tensor(values)).tolist()
+    assert ember.imag(ember.tensor([1 + 2j])).tolist() == torch.imag(torch.tensor([1 + 2j])).tolist()

@@ -246,3 +246,9 @@ def test_tensor_constructor():
     t = ember.Tensor([1, 2])
     assert t.dtype == ember.float32 and t.tolist() == [1.0, 2.0]
     assert ember.Tensor(2, 3).shape == (2, 3)
+
+
+def test_tensor_from_a_range():
+    t = ember.tensor(range(2, 5))
+    assert t.dtype == ember.int64 and t.tolist() == [2, 3, 4]
+    assert ember.tensor(range(3), dtype=ember.float32).tolist() == [0.0, 1.0, 2.0]

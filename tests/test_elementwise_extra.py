@@ -473,3 +473,22 @@ def test_isclose_allclose_and_equal_match_torch_semantics():
     assert ember.equal(a[:2], ember.tensor([1.0, 2.0])) and not ember.equal(a[:2], a[:1])
     with pytest.raises(RuntimeError, match="isclose"):
         a.isclose(ember.ones(2))
+
+
+def test_integer_powers_with_negative_integer_exponents():
+    base = ember.tensor([0, 1, -1, -1, 2, -2, 3])
+    exponent = ember.tensor([-1, -3, -2, -3, -1, -2, 2])
+    assert (base**exponent).tolist() == [0, 1, 1, -1, 0, 0, 9]
+    assert (2 ** ember.tensor([-1, 3])).tolist() == [0, 8]
+    assert ((-1) ** ember.tensor([-3, -2])).tolist() == [-1, 1]
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        base**-1  # a Python exponent stays refused, as in PyTorch
+
+
+def test_integer_powers_match_pytorch():
+    torch = torch_or_skip()
+    values = ([0, 1, -1, -1, 2, -2, 3], [-1, -3, -2, -3, -1, -2, 2])
+    ours = ember.tensor(values[0]) ** ember.tensor(values[1])
+    theirs = torch.tensor(values[0]) ** torch.tensor(values[1])
+    assert ours.tolist() == theirs.tolist()
+    assert (3 ** ember.tensor([-2, 2])).tolist() == (3 ** torch.tensor([-2, 2])).tolist()

@@ -319,3 +319,31 @@ def test_fused_softmax_handles_infinite_rows_like_pytorch():
         theirs = getattr(torch.tensor(a), name)(1).numpy()
         np.testing.assert_array_equal(ours, theirs)
     assert ember.tensor(1.5).softmax(0).item() == 1.0
+
+
+def test_mean_of_nothing_is_nan_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ember.tensor([]).mean().isnan().item()
+        assert ember.zeros(0, 3).mean(0).isnan().all().item()
+        assert ember.zeros(0, 3).mean(1).shape == (0,)
+        assert ember.zeros(2, 0).mean(1, keepdim=True).shape == (2, 1)
+
+
+def test_logsumexp_over_no_elements_is_minus_infinity():
+    assert ember.zeros(0, 3).logsumexp(0).tolist() == [float("-inf")] * 3
+    assert ember.zeros(0, 3).logsumexp(1).shape == (0,)
+    assert ember.zeros(2, 0).logsumexp(1, keepdim=True).tolist() == [[float("-inf")], [float("-inf")]]
+
+
+def test_nuclear_norm_through_norm():
+    x = ember.arange(6.0).reshape(2, 3)
+    expected = np.linalg.svd(np.arange(6.0).reshape(2, 3), compute_uv=False).sum()
+    np.testing.assert_allclose(x.norm(p="nuc").item(), expected, rtol=1e-5)
+    np.testing.assert_allclose(ember.norm(x, p="nuc", keepdim=True).numpy(), [[expected]], rtol=1e-5)
+    batched = ember.norm(ember.arange(12.0).reshape(2, 2, 3), p="nuc", dim=(1, 2))
+    assert batched.shape == (2,)
+    with pytest.raises(RuntimeError, match="at least 2"):
+        ember.ones(3).norm(p="nuc")

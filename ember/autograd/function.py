@@ -347,6 +347,12 @@ class Function(metaclass=_FunctionMeta):
     def backward(ctx, *grads):
         raise NotImplementedError("a Function subclass must implement backward")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's split style: a subclass that overrides this writes ``forward(*args)``
+        without ``ctx``, and saves what backward needs here from ``inputs`` and ``output``."""
+        raise NotImplementedError("setup_context is not overridden: forward takes ctx")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         if cls.arrays:
@@ -532,7 +538,11 @@ def _apply_user(cls, args, kwargs):
     ctx.xp = _xp_for([a._data for a in args if isinstance(a, Tensor)] or [0], False)
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
     with no_grad():
-        out = cls.forward(ctx, *args, **kwargs)
+        if cls.setup_context is Function.setup_context:
+            out = cls.forward(ctx, *args, **kwargs)
+        else:  # forward(*args) without ctx, then setup_context(ctx, inputs, output)
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
     if record:  # edges first: a dirty (in-place) output is also an input whose grad_fn changes below
         _connect(ctx, args, Tensor)
     single = not isinstance(out, tuple)

@@ -52,6 +52,15 @@ def _require():
     return cupy
 
 
+def runtime_version() -> str | None:
+    """The CUDA runtime version CuPy runs on, ``"major.minor"``, or None without CuPy and a GPU."""
+    cupy = _load()
+    if cupy is None:
+        return None
+    number = cupy.cuda.runtime.runtimeGetVersion()  # e.g. 12040
+    return f"{number // 1000}.{number % 1000 // 10}"
+
+
 def is_available() -> bool:
     cupy = _load()
     if cupy is None:
@@ -152,6 +161,14 @@ def ufunc_at(ufunc_name: str, out, key, values) -> None:
     import cupyx
 
     getattr(cupyx, _CUPYX_SCATTER[ufunc_name])(out, key, values)
+
+
+_NO_WARNINGS = contextlib.nullcontext()
+
+
+def quiet_floating_point():
+    """CuPy's kernels never warn on inf or NaN: nothing to switch off."""
+    return _NO_WARNINGS
 
 
 def special_functions():

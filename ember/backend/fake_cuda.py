@@ -146,6 +146,11 @@ def special_module():
     return Namespace("ember_fake_cupyx.scipy.special", cpu.special_module())
 
 
+def quiet_floating_point():
+    """The stand-in computes with NumPy: its warnings go off as on the CPU."""
+    return np.errstate(all="ignore")
+
+
 def special_functions():
     """``special_module()``, or None when SciPy is missing."""
     try:

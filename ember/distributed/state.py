@@ -71,10 +71,15 @@ def is_initialized() -> bool:
     return GroupMember.WORLD is not None
 
 
+class ProcessGroupNotInitialized(ValueError, RuntimeError):
+    """No default group yet: PyTorch raises a ValueError here; it is a RuntimeError too, which
+    ember raised before."""
+
+
 def default_group() -> ProcessGroup:
-    """The default group, or a RuntimeError saying to call ``init_process_group`` first."""
+    """The default group, or an error saying to call ``init_process_group`` first."""
     if GroupMember.WORLD is None:
-        raise RuntimeError(
+        raise ProcessGroupNotInitialized(
             "Default process group has not been initialized, please make sure to call init_process_group."
         )
     return GroupMember.WORLD

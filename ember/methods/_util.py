@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import builtins
+from collections import namedtuple
+
+from ember.dtypes import is_floating_np
 
 
 def normalize_dims(dim, ndim: int, op: str) -> tuple:
@@ -42,4 +45,32 @@ def size_args(args, op: str) -> tuple:
 
 def dtype_category(np_dtype) -> int:
     """0 for bool, 1 for integers, 2 for floats: an in-place result may not rise in category."""
+    if is_floating_np(np_dtype):  # ml_dtypes' bfloat16 included (NumPy kind 'V')
+        return 2
     return {"b": 0, "u": 1, "i": 1, "f": 2}.get(np_dtype.kind, 3)
+
+
+_RETURN_TYPES: dict[str, type] = {}
+
+
+def return_type(name: str, fields: list[str]) -> type:
+    """The named tuple an op returns (``max(dim)``'s values and indices), printed as PyTorch
+    prints its ``return_types``: one field a line. Pickles by name."""
+    base = namedtuple(name, fields)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"{field}={value!r}" for field, value in zip(self._fields, self))
+        return f"ember.return_types.{name}(\n{body})"
+
+    def __reduce__(self):
+        return _rebuild_return_type, (name, tuple(self))
+
+    cls = type(
+        name, (base,), {"__slots__": (), "__repr__": __repr__, "__str__": __repr__, "__reduce__": __reduce__}
+    )
+    _RETURN_TYPES[name] = cls
+    return cls
+
+
+def _rebuild_return_type(name: str, values: tuple):
+    return _RETURN_TYPES[name](*values)

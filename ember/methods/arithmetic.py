@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 _Number = (int, float, bool, complex)
 
+
+def python_scalar(value):
+    """A NumPy number (``np.float64(2.5)``, ``np.int32(3)``) as the Python number it holds.
+
+    PyTorch treats NumPy scalars like Python scalars, so they only lift the result's category:
+    ``float32_tensor * np.sqrt(2.0)`` stays float32 (NumPy 2 would make it float64).
+    """
+    if isinstance(value, np.generic) and isinstance(value, (np.floating, np.integer, np.complexfloating)):
+        return value.item()  # one isinstance for the usual Python number, two for NumPy's
+    return value
+
+
 FUNCTIONS: list = []
 __all__: list = []
 
@@ -38,11 +50,17 @@ class ArithmeticMethods:
         return self.add_(other)
 
     def __sub__(self, other):
-        if type(other) is type(self) is tensor_core._tensor_class and other._data.dtype == self._data.dtype:
+        if (
+            type(other) is type(self) is tensor_core._tensor_class
+            and other._data.dtype == self._data.dtype
+            and self._data.dtype.kind != "b"
+        ):
             return elementwise.Sub.apply(self, other)  # sub()'s common case: nothing to promote
         return self.sub(other)
 
     def __rsub__(self, other):
+        other = python_scalar(other)
+        _refuse_bool_subtraction(other, self)
         if isinstance(other, _Number):
             a, b = promote(self, other)
             return elementwise.RSub.apply(a, b)
@@ -66,6 +84,7 @@ class ArithmeticMethods:
         return self.div(other)
 
     def __rtruediv__(self, other):
+        other = python_scalar(other)
         if isinstance(other, _Number):
             a = self if dtypes.is_inexact_np(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
             return elementwise.RDiv.apply(a, other)
@@ -78,6 +97,7 @@ class ArithmeticMethods:
         return self.pow(other)
 
     def __rpow__(self, other):
+        other = python_scalar(other)
         if isinstance(other, _Number):
             a, b = promote(self, other)
             return elementwise.RPow.apply(a, b)
@@ -111,6 +131,7 @@ class ArithmeticMethods:
         return elementwise.Add.apply(a, b)
 
     def sub(self, other, *, alpha=1):
+        _refuse_bool_subtraction(self, other)
         if alpha != 1:
             other = other * alpha
         a, b = promote(self, other)
@@ -133,6 +154,7 @@ class ArithmeticMethods:
     divide = true_divide = div
 
     def pow(self, exponent):
+        exponent = python_scalar(exponent)
         if isinstance(exponent, _Number):
             a, b = promote(self, exponent)
             return elementwise.PowScalar.apply(a, b)
@@ -164,6 +186,7 @@ class ArithmeticMethods:
         return self._set_from("add_", self.add(other, alpha=alpha))
 
     def sub_(self, other, *, alpha=1):
+        _refuse_bool_subtraction(self, other)
         if not self._needs_graph(other):
             return self._fast_inplace("sub_", np.subtract, other, alpha)
         return self._set_from("sub_", self.sub(other, alpha=alpha))
@@ -224,6 +247,24 @@ class ArithmeticMethods:
         return self
 
 
+def _refuse_bool_subtraction(a, b) -> None:
+    """PyTorch refuses ``-`` with a bool tensor operand (a mask is inverted with ``~``)."""
+    a_bool = a._data.dtype.kind == "b" if isinstance(a, TensorBase) else type(a) is builtins.bool
+    b_bool = b._data.dtype.kind == "b" if isinstance(b, TensorBase) else type(b) is builtins.bool
+    if not (a_bool or b_bool):  # a Python bool counts: PyTorch makes it a bool tensor
+        return
+    shapes = " and ".join(f"{list(t.shape)} {t.dtype}" for t in (a, b) if isinstance(t, TensorBase))
+    if a_bool and b_bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+            f"`logical_xor()` operator instead. (sub: {shapes})"
+        )
+    raise RuntimeError(
+        "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+        f"invert a mask, use the `~` or `logical_not()` operator instead. (sub: {shapes})"
+    )
+
+
 def as_tensor_like(value, like: Tensor) -> Tensor:
     if isinstance(value, TensorBase):
         return value
@@ -234,6 +275,7 @@ def as_tensor_like(value, like: Tensor) -> Tensor:
 
 def promote(a: Tensor, b, true_division: bool = False):
     """Cast a Tensor and a Tensor-or-number to PyTorch's result dtype (no-op in the usual case)."""
+    b = python_scalar(b)
     ad = a._data.dtype
     if isinstance(b, TensorBase):
         bd = b._data.dtype

@@ -146,6 +146,10 @@ class ConversionMethods:
             data = data.copy()
         return data
 
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """A NumPy function's result on this tensor, as a new tensor (outside the graph)."""
+        return make(np.asarray(array))
+
     def __dlpack__(self, stream=None, **kwargs):
         return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}), **kwargs)
 

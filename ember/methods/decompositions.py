@@ -8,19 +8,19 @@ They call ``ember.linalg``, which needs nothing of ``Tensor`` but the core.
 from __future__ import annotations
 
 import warnings
-from collections import namedtuple
 
 from ember import linalg
 from ember.methods._out import accepts_out
+from ember.methods._util import return_type
 from ember.methods.join import cat
 from ember.ops import decompositions as dec
 
-SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
-SVDResult = namedtuple("svd", ["U", "S", "V"])
-QRResult = namedtuple("qr", ["Q", "R"])
-TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
-LUUnpackResult = namedtuple("lu_unpack", ["P", "L", "U"])
-GeqrfResult = namedtuple("geqrf", ["a", "tau"])
+SlogdetResult = return_type("slogdet", ["sign", "logabsdet"])
+SVDResult = return_type("svd", ["U", "S", "V"])
+QRResult = return_type("qr", ["Q", "R"])
+TriangularSolveResult = return_type("triangular_solve", ["solution", "cloned_coefficient"])
+LUUnpackResult = return_type("lu_unpack", ["P", "L", "U"])
+GeqrfResult = return_type("geqrf", ["a", "tau"])
 
 
 _WARNED: set = set()

@@ -14,7 +14,7 @@ import numpy as np
 
 from ember import dtypes
 from ember.autograd import function
-from ember.methods.arithmetic import as_tensor_like, promote
+from ember.methods.arithmetic import as_tensor_like, promote, python_scalar
 from ember.ops import binary, special
 from ember.ops import elementwise as ew
 from ember.tensor_core import TensorBase, make
@@ -389,6 +389,7 @@ class ElementwiseMethods:
             raise RuntimeError(
                 f"clamp: At least one of 'min' or 'max' must not be None (input shape {list(self.shape)})"
             )
+        min, max = python_scalar(min), python_scalar(max)
         if isinstance(min, TensorBase) or isinstance(max, TensorBase):
             return _clamp_tensor(self, min, max)
         a = self
@@ -498,6 +499,7 @@ class ElementwiseMethods:
                 f"lerp: expected floating tensors, got {_kind_name(self)} and "
                 f"{_kind_name(end) if isinstance(end, TensorBase) else type(end).__name__}; call .float() first"
             )
+        weight = python_scalar(weight)
         if isinstance(weight, TensorBase):
             weight = weight._cast(a._data.dtype)
         return binary.Lerp.apply(a, b, weight)

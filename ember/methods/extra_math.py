@@ -7,11 +7,10 @@ the arrays directly and never join the graph, as in PyTorch.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import TYPE_CHECKING
 
 from ember import dtypes
-from ember.methods._util import dtype_category
+from ember.methods._util import dtype_category, return_type
 from ember.methods.elementwise import _float, _raw_binary, _scalar_tensor
 from ember.tensor_core import TensorBase, make
 
@@ -38,7 +37,7 @@ FUNCTIONS = [
 __all__ = ["can_cast", "fill", "is_inference", "result_type", "rsub"]
 INPLACE = ["float_power", "ldexp", "gcd", "lcm", "nextafter", "bitwise_left_shift", "bitwise_right_shift"]
 
-frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
+frexp_result = return_type("frexp", ["mantissa", "exponent"])
 
 
 def _integer_only(t: Tensor, other, op: str) -> None:

@@ -8,10 +8,10 @@ primitive each way (measured to pay; tested against the composite).
 from __future__ import annotations
 
 import math
-from collections import namedtuple
+import warnings
 
 from ember import dtypes
-from ember.methods._util import normalize_dims, wrap_dim
+from ember.methods._util import normalize_dims, return_type, wrap_dim
 from ember.ops import reduce
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
@@ -55,13 +55,13 @@ __all__: list = ["return_types"]  # free functions and namespaces defined here
 class return_types:
     """The named tuples that max(dim), sort, topk, ... return (``.values``, ``.indices``)."""
 
-    max = namedtuple("max", ["values", "indices"])
-    min = namedtuple("min", ["values", "indices"])
-    sort = namedtuple("sort", ["values", "indices"])
-    topk = namedtuple("topk", ["values", "indices"])
-    median = namedtuple("median", ["values", "indices"])
-    kthvalue = namedtuple("kthvalue", ["values", "indices"])
-    aminmax = namedtuple("aminmax", ["min", "max"])
+    max = return_type("max", ["values", "indices"])
+    min = return_type("min", ["values", "indices"])
+    sort = return_type("sort", ["values", "indices"])
+    topk = return_type("topk", ["values", "indices"])
+    median = return_type("median", ["values", "indices"])
+    kthvalue = return_type("kthvalue", ["values", "indices"])
+    aminmax = return_type("aminmax", ["min", "max"])
 
 
 def _dims(t, dim, op: str) -> tuple:
@@ -285,14 +285,20 @@ class ReduceMethods:
             src = src.abs()
         if p == "fro" or p is None:
             p = 2
+        elif p == "nuc":  # the sum of singular values, over the last two dims unless given
+            from ember._linalg_norms import matrix_norm  # built on the SVD, which needs these methods
+
+            return matrix_norm(src, "nuc", (-2, -1) if dim is None else dim, keepdim)
         elif isinstance(p, str):
-            raise RuntimeError(f"norm: p={p!r} is not supported; use a number, inf, -inf or 'fro'")
+            raise RuntimeError(f"norm: p={p!r} is not supported; use a number, inf, -inf, 'fro' or 'nuc'")
         return reduce.Norm.apply(src, float(p), _dims(src, dim, "norm"), keepdim)
 
     def logsumexp(self, dim=None, keepdim: bool = False):
         """log(sum(exp(x))) over ``dim``, computed stably; ints are promoted to float."""
         src = self if dtypes.is_floating_np(self._data.dtype) else self._cast(dtypes.get_default_dtype().np)
         dims = _dims(src, dim, "logsumexp")
+        if src._data.size == 0:  # no terms: the log of an empty sum, -inf (0 rows: empty)
+            return src.exp().sum(dims, keepdim).log()
         shift = _finite_max(src, dims)
         total = (src - shift).exp().sum(dims, keepdim)
         return total.log() + (shift if keepdim else shift.reshape(total.shape))
@@ -328,8 +334,14 @@ def _variance(t, dim, unbiased, keepdim, correction, op: str):
         centred = centred.abs()
     total = (centred * centred).sum(dims, keepdim)
     denom = _count(src, dims) - correction
-    if denom <= 0:  # PyTorch gives inf (NaN for 0/0) here, with a warning
-        return total * float("inf")
+    if denom <= 0:  # PyTorch gives inf (NaN for 0/0) here, with this warning
+        warnings.warn(
+            f"{op.split('_')[0]}(): degrees of freedom is <= 0. Correction should be strictly less than "
+            "the reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return total / 0.0
     return total / denom
 
 

@@ -7,13 +7,12 @@ so their gradients flow; counts, indices and bucket numbers never join the graph
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ember import backend, dtypes
-from ember.methods._util import wrap_dim
+from ember.methods._util import return_type, wrap_dim
 from ember.methods.elementwise import _float
 from ember.methods.join import stack
 from ember.ops import scan
@@ -44,9 +43,9 @@ __all__ = ["bucketize", "cdist", "histogramdd", "isin", "searchsorted"]
 INPLACE = ["renorm"]
 
 values_indices = {
-    name: namedtuple(name, ["values", "indices"]) for name in ("cummax", "cummin", "nanmedian", "mode")
+    name: return_type(name, ["values", "indices"]) for name in ("cummax", "cummin", "nanmedian", "mode")
 }
-histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+histogram_result = return_type("histogram", ["hist", "bin_edges"])
 
 
 def _host(t: Tensor) -> np.ndarray:
@@ -338,7 +337,7 @@ def _one_quantile(sorted_values, d, q, valid, nan_count, interpolation, ignore_n
 
 
 # -- free functions ---------------------------------------------------------------------------
-histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
+histogramdd_result = return_type("histogramdd", ["hist", "bin_edges"])
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density: bool = False):

@@ -19,8 +19,8 @@ from ember.nn.parameter import UninitializedParameter as UninitializedParameter
 
 
 def __getattr__(name: str):
-    if name == "grow":  # imported on first use: ember.nn.grow after a bare ``import ember``
+    if name in ("grow", "attention"):  # imported on first use: ember.nn.grow after a bare ``import ember``
         import importlib
 
-        return importlib.import_module("ember.nn.grow")
+        return importlib.import_module(f"ember.nn.{name}")
     raise AttributeError(f"module 'ember.nn' has no attribute '{name}'")

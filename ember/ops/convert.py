@@ -5,6 +5,7 @@ from __future__ import annotations
 from ember import backend
 from ember.dtypes import is_floating_np, is_inexact_np
 from ember.ops import Primitive
+from ember.ops.elementwise import _quiet
 
 
 class Cast(Primitive):
@@ -13,7 +14,11 @@ class Cast(Primitive):
     @staticmethod
     def forward(ctx, a, np_dtype):
         ctx.source = a.dtype
-        return a.astype(np_dtype)
+        target = ctx.xp.dtype(np_dtype)
+        if a.dtype.kind == "f" and (target.kind in "iub" or target.itemsize < a.dtype.itemsize):
+            with _quiet(ctx.xp):  # float -> narrower: overflow gives inf, NaN -> int is undefined, silently
+                return a.astype(target)
+        return a.astype(target)
 
     @staticmethod
     def backward(ctx, grad):

@@ -11,9 +11,9 @@ backward (as classmethods, so each subclass supplies ``kernel`` or ``compute`` a
 
 from __future__ import annotations
 
-import contextlib
 import math
 
+from ember.backend import for_xp
 from ember.dtypes import is_floating_np
 from ember.ops import Primitive
 from ember.ops.complex import conj
@@ -27,8 +27,7 @@ _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 def _quiet(xp):
     """Silence NumPy's floating-point warnings where overflow to inf or 0 is the right answer."""
-    errstate = getattr(xp, "errstate", None)
-    return errstate(all="ignore") if errstate is not None else contextlib.nullcontext()
+    return for_xp(xp).quiet_floating_point()
 
 
 def _as_array(xp, out):
@@ -107,7 +106,10 @@ class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        if type(b) in (int, float) and abs(b) >= 1:  # the usual x / scale: no inf or nan to make
+            return a / b
+        with _quiet(ctx.xp):  # x / 0 is inf or nan, silently, as in PyTorch
+            return a / b
 
     @staticmethod
     def backward(ctx, grad):
@@ -125,7 +127,8 @@ class RDiv(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _as_array(ctx.xp, b / a)
+        with _quiet(ctx.xp):
+            out = _as_array(ctx.xp, b / a)
         ctx.save_for_backward(a, out)
         return out
 
@@ -160,7 +163,8 @@ class PowScalar(Primitive):
     def forward(ctx, a, p):
         ctx.save_for_backward(a)
         ctx.p = p
-        return a**p
+        with _quiet(ctx.xp):  # 0 ** -1 = inf, (-1) ** 0.5 = nan
+            return a**p
 
     @staticmethod
     def backward(ctx, grad):
@@ -173,12 +177,29 @@ class PowScalar(Primitive):
         return grad * conj(p * a ** (p - 1)), None
 
 
+def _int_power(xp, base, exponent):
+    """Integer powers with negative exponents as PyTorch computes them (NumPy refuses them):
+    ``1 ** -n = 1``, ``(-1) ** -n = +-1``, and any other base gives 0."""
+    negative = exponent < 0
+    out = _as_array(xp, xp.power(base, xp.where(negative, 0, exponent)))
+    if negative.any():
+        odd = exponent % 2 != 0
+        special = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0))
+        out = xp.where(negative, special, out).astype(out.dtype)
+    return out
+
+
 class Pow(Primitive):
     """``a ** b`` for tensors ``a`` and ``b``."""
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _as_array(ctx.xp, a**b)
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+            out = _int_power(ctx.xp, a, b)
+            ctx.save_for_backward(a, b, out)
+            return out
+        with _quiet(ctx.xp):
+            out = _as_array(ctx.xp, a**b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -201,7 +222,11 @@ class RPow(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _as_array(ctx.xp, ctx.xp.power(b, a, dtype=a.dtype))
+        if a.dtype.kind in "iu" and isinstance(b, int):
+            out = _int_power(ctx.xp, ctx.xp.asarray(b, dtype=a.dtype), a)
+        else:
+            with _quiet(ctx.xp):
+                out = _as_array(ctx.xp, ctx.xp.power(b, a, dtype=a.dtype))
         ctx.save_for_backward(out)
         ctx.log_base = ctx.xp.log(b) if b > 0 else float("nan") if b < 0 else float("-inf")
         return out
@@ -217,7 +242,8 @@ class RPow(Primitive):
 class Exp(Primitive):
     @staticmethod
     def forward(ctx, a):
-        out = _as_array(ctx.xp, ctx.xp.exp(a))
+        with _quiet(ctx.xp):  # overflow to inf
+            out = _as_array(ctx.xp, ctx.xp.exp(a))
         ctx.save_for_backward(out)
         return out
 
@@ -231,7 +257,8 @@ class Log(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return ctx.xp.log(a)
+        with _quiet(ctx.xp):  # log(0) = -inf, log(-1) = nan
+            return ctx.xp.log(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -244,6 +271,9 @@ class _OfInput(Primitive):
     """``f(a)`` whose derivative is written in the input: ``grad * derivative(a)``."""
 
     kernel = ""  # the xp function computing f, unless ``compute`` is overridden
+    # True where inputs outside the domain or overflow are ordinary (log2(0) = -inf): the
+    # kernel then runs without NumPy's floating-point warnings, which PyTorch never gives
+    quiet = False
 
     @classmethod
     def forward(cls, ctx, a):
@@ -252,6 +282,9 @@ class _OfInput(Primitive):
 
     @classmethod
     def compute(cls, xp, a):
+        if cls.quiet:
+            with _quiet(xp):
+                return getattr(xp, cls.kernel)(a)
         return getattr(xp, cls.kernel)(a)
 
     @classmethod
@@ -309,11 +342,13 @@ class Cos(_OfInput):
 
 class Asin(_OfInput):
     kernel = "arcsin"
+    quiet = True
     derivative = staticmethod(lambda a: (1 - a * a).rsqrt())
 
 
 class Acos(_OfInput):
     kernel = "arccos"
+    quiet = True
     derivative = staticmethod(lambda a: -(1 - a * a).rsqrt())
 
 
@@ -324,11 +359,13 @@ class Atan(_OfInput):
 
 class Sinh(_OfInput):
     kernel = "sinh"
+    quiet = True
     derivative = staticmethod(lambda a: a.cosh())
 
 
 class Cosh(_OfInput):
     kernel = "cosh"
+    quiet = True
     derivative = staticmethod(lambda a: a.sinh())
 
 
@@ -339,41 +376,49 @@ class Asinh(_OfInput):
 
 class Acosh(_OfInput):
     kernel = "arccosh"
+    quiet = True
     derivative = staticmethod(lambda a: (a * a - 1).rsqrt())
 
 
 class Atanh(_OfInput):
     kernel = "arctanh"
+    quiet = True
     derivative = staticmethod(lambda a: (1 - a * a).reciprocal())
 
 
 class Log2(_OfInput):
     kernel = "log2"
+    quiet = True
     derivative = staticmethod(lambda a: (a * _LN2).reciprocal())
 
 
 class Log10(_OfInput):
     kernel = "log10"
+    quiet = True
     derivative = staticmethod(lambda a: (a * _LN10).reciprocal())
 
 
 class Log1p(_OfInput):
     kernel = "log1p"
+    quiet = True
     derivative = staticmethod(lambda a: (a + 1).reciprocal())
 
 
 class Exp2(_OfOutput):
     kernel = "exp2"
+    quiet = True
     derivative = staticmethod(lambda out: out * _LN2)
 
 
 class Expm1(_OfOutput):
     kernel = "expm1"
+    quiet = True
     derivative = staticmethod(lambda out: out + 1)
 
 
 class Sqrt(_OfOutput):
     kernel = "sqrt"
+    quiet = True
     derivative = staticmethod(lambda out: (out * 2).reciprocal())
 
 
@@ -398,6 +443,7 @@ class Reciprocal(_OfOutput):
 
 class Tan(_OfOutput):
     kernel = "tan"
+    quiet = True
     derivative = staticmethod(lambda out: out * out + 1)
 
 

@@ -16,6 +16,7 @@ import math
 from ember.backend import fused
 from ember.ops import Float32Primitive, Primitive
 from ember.ops.complex import conj
+from ember.ops.elementwise import _quiet
 
 
 def kept_shape(shape, dims) -> tuple:
@@ -80,6 +81,8 @@ class Mean(Float32Primitive):
         for d in dims:
             count *= a.shape[d]
         ctx.count = count
+        if count == 0:  # the mean of nothing is nan, without NumPy's warning (PyTorch gives none)
+            return a.sum(axis=dims, keepdims=keepdim) * math.nan
         return a.mean(axis=dims, keepdims=keepdim)
 
     @staticmethod
@@ -334,6 +337,16 @@ class Norm(Float32Primitive):
         return g * sign * (a * sign) ** (p - 1) / safe ** (p - 1), None, None, None
 
 
+def _softmax_shifted(xp, shifted, dims, log: bool):
+    e = xp.exp(shifted)
+    total = e.sum(axis=dims, keepdims=True)
+    if log:
+        shifted -= xp.log(total)
+        return shifted
+    e /= total
+    return e
+
+
 class Softmax(Float32Primitive):
     """softmax (or log_softmax when ``log``) over ``dims``, fused: one pass each way.
 
@@ -350,15 +363,12 @@ class Softmax(Float32Primitive):
             out = _along(xp, kernel, dims[0], a, log=log)
             ctx.save_for_backward(out)
             return out
-        shifted = a - a.max(axis=dims, keepdims=True)  # an inf in a row makes it NaN, as in PyTorch
-        e = xp.exp(shifted)
-        total = e.sum(axis=dims, keepdims=True)
-        if log:
-            shifted -= xp.log(total)
-            out = shifted
-        else:
-            e /= total
-            out = e
+        peak = a.max(axis=dims, keepdims=True)
+        if xp.isfinite(peak).all():
+            out = _softmax_shifted(xp, a - peak, dims, log)
+        else:  # a fully masked row (all -inf) or an inf: NaN, silently, as in PyTorch
+            with _quiet(xp):
+                out = _softmax_shifted(xp, a - peak, dims, log)
         ctx.save_for_backward(out)
         return out
 

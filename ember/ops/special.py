@@ -94,7 +94,7 @@ class Erf(_OfInput):
     def compute(cls, xp, a):
         library = _library(xp)
         if library is not None:
-            return library.erf(a).astype(a.dtype, copy=False)  # bfloat16 comes back float64
+            return library.erf(a).astype(a.dtype, copy=False)  # float16 and bfloat16 come back wider
         erf, _ = erf_and_erfc(xp, a, a.dtype.itemsize >= 8)
         return xp.copysign(erf, a).astype(a.dtype)
 
@@ -106,7 +106,7 @@ class Erfc(_OfInput):
     def compute(cls, xp, a):
         library = _library(xp)
         if library is not None:
-            return library.erfc(a).astype(a.dtype, copy=False)  # bfloat16 comes back float64
+            return library.erfc(a).astype(a.dtype, copy=False)  # float16 and bfloat16 come back wider
         _, erfc = erf_and_erfc(xp, a, a.dtype.itemsize >= 8)
         return xp.where(a < 0, 2.0 - erfc, erfc).astype(a.dtype)
 
@@ -118,5 +118,5 @@ class Erfinv(_OfOutput):
     def compute(cls, xp, a):
         library = _library(xp)
         if library is not None:
-            return library.erfinv(a).astype(a.dtype, copy=False)  # bfloat16 comes back float64
+            return library.erfinv(a).astype(a.dtype, copy=False)  # float16 and bfloat16 come back wider
         return _erfinv(xp, a)

@@ -434,6 +434,14 @@ class Optimizer:
         for hook in list(self._optimizer_load_state_dict_post_hooks.values()):
             hook(self)
 
+    def _runs_update_rule(self) -> bool:
+        """Whether the base ``step`` runs this optimizer (through ``init_state``/``update``), and so
+        reads ``scalar_state`` entries as 0-d tensors; a subclass with its own ``step`` keeps the
+        plain numbers it stored (``state["step"] = 0``), as PyTorch leaves them."""
+        return not any(
+            "step" in vars(c) for c in type(self).__mro__ if c is not Optimizer and issubclass(c, Optimizer)
+        )
+
     def _cast_state(self, param: Tensor, value: Any, key: Any = None) -> Any:
         if isinstance(value, Tensor):
             if key in self.scalar_state:
@@ -441,7 +449,7 @@ class Optimizer:
             target = param.dtype if param.is_floating_point() and value.is_floating_point() else None
             data = value.detach().to(device=param.device, dtype=target)._data
             return make(data.copy() if data is value._data else data)
-        if key in self.scalar_state and isinstance(value, (int, float)):
+        if key in self.scalar_state and isinstance(value, (int, float)) and self._runs_update_rule():
             return _scalar(float(value))
         if isinstance(value, dict):
             return {k: self._cast_state(param, v, k) for k, v in value.items()}

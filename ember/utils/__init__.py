@@ -12,7 +12,8 @@ import importlib.util
 
 
 def __getattr__(name: str):
-    if not name.startswith("_") and importlib.util.find_spec(f"ember.utils.{name}") is not None:
+    public = not name.startswith("_") or name == "_pytree"  # torch.utils._pytree is reached as an attribute
+    if public and importlib.util.find_spec(f"ember.utils.{name}") is not None:
         module = importlib.import_module(f"ember.utils.{name}")
         globals()[name] = module
         return module

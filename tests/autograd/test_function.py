@@ -192,3 +192,48 @@ def test_wrong_number_of_gradients():
 
     with pytest.raises(RuntimeError, match="BadBackward returned an incorrect number of gradients"):
         Bad.apply(ember.ones(1, requires_grad=True), ember.ones(1)).backward()
+
+
+def _split_style_product(lib):
+    """PyTorch 2's style: ``forward`` without ctx, state saved in ``setup_context``."""
+
+    class Product(lib.autograd.Function):
+        @staticmethod
+        def forward(x, y):
+            return x * y, x.argmax()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+            ctx.mark_non_differentiable(output[1])
+
+        @staticmethod
+        def backward(ctx, grad, _grad_index):
+            x, y = ctx.saved_tensors
+            return grad * y, grad * x
+
+    return Product
+
+
+def _run_split_style(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = lib.tensor([3.0, 4.0], requires_grad=True)
+    out, index = _split_style_product(lib).apply(x, y)
+    out.sum().backward()
+    return out.detach().numpy(), index.requires_grad, x.grad.numpy(), y.grad.numpy()
+
+
+def test_setup_context_style_function():
+    out, index_requires_grad, grad_x, grad_y = _run_split_style(ember)
+    np.testing.assert_array_equal(out, [3.0, 8.0])
+    assert not index_requires_grad
+    np.testing.assert_array_equal(grad_x, [3.0, 4.0])
+    np.testing.assert_array_equal(grad_y, [1.0, 2.0])
+
+
+def test_setup_context_style_matches_pytorch():
+    from tests.helpers import torch_or_skip
+
+    torch = torch_or_skip()
+    for ours, theirs in zip(_run_split_style(ember), _run_split_style(torch)):
+        np.testing.assert_array_equal(ours, theirs)

@@ -29,6 +29,8 @@ def test_uninitialised_use_is_a_clear_error():
 
     with pytest.raises(RuntimeError, match="init_process_group"):
         dist.get_rank()
+    with pytest.raises(ValueError, match="init_process_group"):  # PyTorch's type
+        dist.get_world_size()
     with pytest.raises(RuntimeError, match="init_process_group"):
         ember.nn.parallel.DistributedDataParallel(ember.nn.Linear(2, 2))
 

@@ -47,7 +47,9 @@ def test_autocast_lowers_cpu_matmul_and_a_cuda_region_leaves_cpu_tensors():
         warnings.simplefilter("ignore")
         with ember.autocast("cpu", dtype=ember.bfloat16):
             y = x @ x
-    assert y.dtype == ember.bfloat16  # PyTorch's: matmul is on autocast's lower-precision list
+    # PyTorch's: matmul is on autocast's lower-precision list
+    assert y.dtype == ember.bfloat16
+    assert y.float().tolist() == [[2.0, 2.0], [2.0, 2.0]]
 
     @ember.autocast("cuda")
     def f(t):

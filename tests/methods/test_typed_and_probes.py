@@ -1,5 +1,7 @@
 """Legacy typed constructors, ``Tensor.type``, device probes, process settings and transforms."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -204,3 +206,17 @@ def test_nn_functional_aliases_at_the_top_level():
     ln = ember.layer_norm(ember.randn(2, 5), shape)
     np.testing.assert_allclose(ln.mean(-1).numpy(), 0, atol=1e-5)
     assert hasattr(ember, "batch_norm") and not hasattr(ember, "no_such_function")
+
+
+def test_device_as_a_context_manager_sets_and_restores_the_default():
+    with ember.device("cpu") as dev:
+        assert dev == ember.device("cpu")
+        assert ember.ones(1).device == ember.device("cpu")
+        assert ember.get_default_device() == ember.device("cpu")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        with ember.device("cuda"):
+            pass
+    assert ember.get_default_device() == ember.device("cpu")
+    assert ember.zeros(1).device == ember.device("cpu")
+    device_module = importlib.import_module("ember.device")  # ember.device is the class
+    assert device_module._replaced_defaults == []  # a failed enter leaves nothing to restore

@@ -191,3 +191,41 @@ def test_mha_gradcheck():
     q, kv = (ember.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 1, 4), (3, 1, 4)])
     mask = ember.tensor([[False, False, True], [False, True, False]])
     assert gradcheck(lambda a, b: mha(a, b, b, attn_mask=mask)[0], (q, kv))
+
+
+def _switches(lib):
+    cuda = lib.backends.cuda
+    return (cuda.flash_sdp_enabled(), cuda.mem_efficient_sdp_enabled(), cuda.math_sdp_enabled())
+
+
+def _sdpa_kernel_states(lib):
+    from importlib import import_module
+
+    attention = import_module(f"{lib.__name__}.nn.attention")
+    states = [_switches(lib)]
+    with attention.sdpa_kernel(attention.SDPBackend.MATH):
+        states.append(_switches(lib))
+    with attention.sdpa_kernel(
+        [attention.SDPBackend.FLASH_ATTENTION, attention.SDPBackend.EFFICIENT_ATTENTION]
+    ):
+        states.append(_switches(lib))
+        q = lib.ones(1, 2, 3, 4)
+        states.append(tuple(lib.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True).shape))
+    states.append(_switches(lib))
+    states.append([(name, int(b)) for name, b in attention.SDPBackend.__members__.items()])
+    return states
+
+
+def test_sdpa_kernel_sets_and_restores_the_switches():
+    states = _sdpa_kernel_states(ember)
+    assert states[0] == states[4] == (True, True, True)
+    assert states[1] == (False, False, True)
+    assert states[2] == (True, True, False)
+    with pytest.raises(AssertionError, match="Backend must be an instance of SDPBackend"):
+        with ember.nn.attention.sdpa_kernel("math"):
+            pass
+
+
+def test_sdpa_kernel_matches_pytorch():
+    torch = torch_or_skip()
+    assert _sdpa_kernel_states(ember) == _sdpa_kernel_states(torch)

@@ -670,3 +670,42 @@ def test_nll_loss_out_of_range_targets_still_raise():
     with pytest.raises(IndexError, match="target -1 is out of range"):
         F.nll_loss(ember.zeros(C), ember.tensor(-1))
     assert F.nll_loss(logp, ember.tensor([0, -100, 1])).item() == 0.0  # ignored, not out of range
+
+
+def _top_level_losses(lib):
+    a = lib.tensor([[1.0, -2.0], [0.5, 3.0]])
+    b = lib.tensor([[0.0, 1.0], [1.0, 0.0]])
+    y = lib.tensor([1.0, -1.0])
+    log_probs = lib.linspace(-3, -0.1, 40).reshape(5, 2, 4).log_softmax(2)
+    return {
+        "kl_div": lib.kl_div(a, b),
+        "bce_logits": lib.binary_cross_entropy_with_logits(a, b),
+        "bce_logits_mean": lib.binary_cross_entropy_with_logits(a, b, None, None, 1),
+        "hinge": lib.hinge_embedding_loss(a, b),
+        "cosine": lib.cosine_embedding_loss(a, b, y),
+        "margin": lib.margin_ranking_loss(a[0], b[0], y),
+        "triplet": lib.triplet_margin_loss(a, b, a),
+        "ctc": lib.ctc_loss(log_probs, lib.tensor([[1, 2], [1, 1]]), [5, 5], [2, 2]),
+        "ctc_sum": lib.ctc_loss(log_probs, lib.tensor([[1, 2], [1, 1]]), [5, 5], [2, 2], 0, 2),
+    }
+
+
+def test_top_level_losses_are_unreduced_by_default():
+    losses = _top_level_losses(ember)
+    a, b = ember.tensor([[1.0, -2.0], [0.5, 3.0]]), ember.tensor([[0.0, 1.0], [1.0, 0.0]])
+    expected = ember.nn.functional.binary_cross_entropy_with_logits(a, b, reduction="none")
+    np.testing.assert_allclose(losses["bce_logits"].numpy(), expected.numpy())
+    assert (
+        losses["kl_div"].shape == (2, 2)
+        and losses["ctc"].shape == (2,)
+        and losses["bce_logits_mean"].ndim == 0
+    )
+
+
+def test_top_level_loss_defaults_match_pytorch():
+    torch = torch_or_skip()
+    ours, theirs = _top_level_losses(ember), _top_level_losses(torch)
+    for name in ours:
+        np.testing.assert_allclose(
+            ours[name].numpy(), theirs[name].numpy(), rtol=1e-5, atol=1e-6, err_msg=name
+        )

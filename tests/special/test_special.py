@@ -294,3 +294,12 @@ def test_missing_scipy_names_the_extra(monkeypatch):
     np.testing.assert_allclose(
         S.gammaln(ember.tensor(POSITIVE)).numpy(), scipy_special.gammaln(POSITIVE), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("name", ["erf", "erfc", "erfinv"])
+def test_error_functions_keep_float16(name):
+    x = ember.tensor([0.5, -0.25, 0.75], dtype=ember.float16)
+    out = getattr(x, name)()
+    assert out.dtype == ember.float16
+    expected = getattr(scipy_special, name)(np.array([0.5, -0.25, 0.75]))
+    np.testing.assert_allclose(out.float().numpy(), expected, rtol=2e-3)

@@ -137,3 +137,15 @@ def test_single_process_iterator_skip_leaves_the_rest_of_the_epoch_unchanged():
     it = iter(loader)
     it._skip(4)
     assert [y.tolist() for _, y in it] == full[4:]
+
+
+def test_batch_size_attribute_matches_pytorch():
+    data = list(range(6))
+    assert DataLoader(data, batch_size=4).batch_size == 4
+    assert DataLoader(data).batch_size == 1
+    assert DataLoader(data, batch_size=None).batch_size is None
+    sampler = ember.utils.data.BatchSampler(ember.utils.data.SequentialSampler(data), 2, False)
+    assert DataLoader(data, batch_sampler=sampler).batch_size is None
+    torch = torch_or_skip()
+    assert torch.utils.data.DataLoader(data, batch_size=4).batch_size == 4
+    assert torch.utils.data.DataLoader(data, batch_sampler=sampler).batch_size is None

@@ -251,3 +251,23 @@ def _alive(pid):
         return False
     with open(f"/proc/{pid}/stat") as f:  # a zombie has exited already
         return f.read().split()[2] != "Z"
+
+
+def test_a_temporary_persistent_loader_still_yields_its_epoch():
+    class Numbers(ember.utils.data.Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return i
+
+    batches = [
+        b.tolist() for b in DataLoader(Numbers(), batch_size=3, num_workers=2, persistent_workers=True)
+    ]
+    assert batches == [[0, 1, 2], [3, 4, 5]]
+    loader = DataLoader(Numbers(), batch_size=3, num_workers=2, persistent_workers=True)
+    iterator = iter(loader)
+    assert next(iterator).tolist() == [0, 1, 2]
+    del loader  # the epoch being read runs to its end, then the workers stop
+    assert [b.tolist() for b in iterator] == [[3, 4, 5]]
+    assert iterator._closed

@@ -486,3 +486,13 @@ class Softmax2d(Module):
                 f"{list(input.shape)}"
             )
         return F.softmax(input, -3)
+
+
+def __getattr__(name: str):
+    """``MultiheadAttention`` is defined with the transformer layers; PyTorch's code imports it from
+    here (``from torch.nn.modules.activation import MultiheadAttention``)."""
+    if name == "MultiheadAttention":
+        from ember.nn.modules.transformer import MultiheadAttention  # it imports this module
+
+        return MultiheadAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

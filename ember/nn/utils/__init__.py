@@ -16,7 +16,7 @@ from ember.nn.utils.clip_grad import get_total_norm as get_total_norm
 from ember.nn.utils.convert_parameters import parameters_to_vector as parameters_to_vector
 from ember.nn.utils.convert_parameters import vector_to_parameters as vector_to_parameters
 
-_SUBMODULES = ("parametrize", "parametrizations", "rnn")
+_SUBMODULES = ("parametrize", "parametrizations", "rnn", "stateless")
 _FROM = {
     "weight_norm": "hook_norms",
     "remove_weight_norm": "hook_norms",

@@ -87,12 +87,14 @@ class DataLoader:
         self._is_iterable = isinstance(dataset, IterableDataset)
         if self._is_iterable:
             _check_iterable_options(shuffle, sampler, batch_sampler)
+        given_batch_sampler = batch_sampler
         sampler, batch_sampler = self._make_samplers(
             dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator
         )
         self.sampler = sampler
         self.batch_sampler = batch_sampler
-        self.batch_size = batch_size if batch_sampler is None or self._is_iterable else None
+        # None only when the caller brought a batch sampler (it decides the batch sizes)
+        self.batch_size = batch_size if given_batch_sampler is None else None
         self.drop_last = drop_last
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
@@ -188,8 +190,8 @@ class DataLoader:
 
     def __del__(self) -> None:
         iterator = getattr(self, "_iterator", None)
-        if iterator is not None:
-            iterator._shutdown()
+        if iterator is not None:  # an epoch still being read (for b in DataLoader(...)) runs to its end
+            iterator._release()
 
 
 class _SingleProcessIterator:

@@ -124,6 +124,13 @@ class MultiProcessIterator:
         self._task_worker[self._sent] = worker_id
         self._sent += 1
 
+    def _release(self) -> None:
+        """The persistent loader is gone: finish the epoch being read, then shut down, as a
+        non-persistent iterator does (now, if no batch is outstanding)."""
+        self._persistent = False
+        if self._received >= self._sent:
+            self._shutdown()
+
     # -- receiving -----------------------------------------------------------------------
     def __iter__(self) -> MultiProcessIterator:
         return self
