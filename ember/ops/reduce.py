@@ -364,11 +364,11 @@ class Softmax(Float32Primitive):
             ctx.save_for_backward(out)
             return out
         peak = a.max(axis=dims, keepdims=True)
-        if xp.isfinite(peak).all():
+        # a fully masked row (all -inf) or an inf gives NaN silently, as in PyTorch; quieting is
+        # a context-variable store, cheaper than testing the row maxima (a host read on a GPU,
+        # which a CUDA graph capture would refuse)
+        with _quiet(xp):
             out = _softmax_shifted(xp, a - peak, dims, log)
-        else:  # a fully masked row (all -inf) or an inf: NaN, silently, as in PyTorch
-            with _quiet(xp):
-                out = _softmax_shifted(xp, a - peak, dims, log)
         ctx.save_for_backward(out)
         return out
 
