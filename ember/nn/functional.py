@@ -11,6 +11,7 @@ from ember.nn._functional.dropout import *  # noqa: F403
 from ember.nn._functional.linear import *  # noqa: F403
 from ember.nn._functional.loss import *  # noqa: F403
 from ember.nn._functional.loss_composite import *  # noqa: F403
+from ember.nn._functional.margin_loss import *  # noqa: F403
 from ember.nn._functional.normalization import *  # noqa: F403
 from ember.nn._functional.padding import *  # noqa: F403
 from ember.nn._functional.pooling import *  # noqa: F403
