@@ -25,6 +25,7 @@ from ember import backend
 from ember.autograd import anomaly, saved
 from ember.autograd.grad_mode import grad_enabled
 from ember.autograd.hooks import add_hook
+from ember.autograd.op_errors import describe_failure, out_of_memory
 from ember.autograd.saved import keep_saved_copy, resolve_saved, unpack
 from ember.backend import _XP_BY_TYPE
 from ember.dtypes import is_inexact_np
@@ -398,9 +399,9 @@ def _apply_primitive(cls, *args, **kwargs):
     try:
         out = cls.forward(ctx, *raw, **kwargs)
     except (ValueError, TypeError, IndexError) as exc:
-        raise _describe_failure(cls, args, exc) from exc
+        raise describe_failure(cls, args, exc, _Tensor) from exc
     except MemoryError as exc:
-        raise _out_of_memory(cls, args, exc) from exc
+        raise out_of_memory(cls, args, exc, _Tensor) from exc
     if anomaly.enabled:
         anomaly.check_forward(cls, out, xp)
     if type(out) is xp.ndarray and not cls.is_view:
@@ -440,9 +441,9 @@ def _apply_recorded(cls, args, raw, kwargs, first):
     try:
         out = cls.forward(ctx, *raw, **kwargs)
     except (ValueError, TypeError, IndexError) as exc:
-        raise _describe_failure(cls, args, exc) from exc
+        raise describe_failure(cls, args, exc, _Tensor) from exc
     except MemoryError as exc:
-        raise _out_of_memory(cls, args, exc) from exc
+        raise out_of_memory(cls, args, exc, _Tensor) from exc
     if anomaly.enabled:
         anomaly.check_forward(cls, out, xp)
     if type(out) is tuple:
@@ -495,37 +496,6 @@ def _connect(ctx, args, Tensor):
     ctx._input_shapes = shapes
     if anomaly.enabled:
         ctx._more().trace = traceback.format_stack()[:-3]
-
-
-def _describe_failure(cls, args, exc):
-    name = cls.op_name or cls.__name__.lower()
-    Tensor = _Tensor
-    tensors = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
-    devices = {str(t.device) for _, t in tensors}
-    if len(devices) > 1:
-        where = ", ".join(f"argument {i} on {t.device}" for i, t in tensors)
-        first, second = sorted(devices, reverse=True)[:2]
-        return RuntimeError(
-            f"Expected all tensors to be on the same device, but found at least two devices, "
-            f"{first} and {second}! ({name}: {where}; move them with .to(device) first)"
-        )
-    described = (
-        ", ".join(f"argument {i}: shape {list(t.shape)} {t.dtype}" for i, t in tensors)
-        or "no tensor arguments"
-    )
-    kind = IndexError if isinstance(exc, IndexError) else RuntimeError
-    if isinstance(exc, TypeError) and not isinstance(exc, IndexError):
-        kind = TypeError
-    return kind(f"{name}: {exc} ({described})")
-
-
-def _out_of_memory(cls, args, exc):
-    """A device's out-of-memory error as ``ember.cuda.OutOfMemoryError`` naming the op."""
-    cuda = backend._loaded.get("cuda")
-    if cuda is None:
-        return exc
-    shapes = ", ".join(f"{list(a.shape)} {a.dtype} on {a.device}" for a in args if isinstance(a, _Tensor))
-    return cuda.out_of_memory(exc, cls.op_name or cls.__name__.lower(), f"inputs {shapes or 'none'}") or exc
 
 
 def _apply_user(cls, args, kwargs):
