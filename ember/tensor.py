@@ -14,6 +14,7 @@ import numbers
 from ember import creation, dtypes
 from ember.methods import numpy_keywords
 from ember.methods.arithmetic import ArithmeticMethods
+from ember.methods.comparison import ComparisonMethods
 from ember.methods.complex import ComplexMethods
 from ember.methods.conversion import ConversionMethods
 from ember.methods.elementwise import ElementwiseMethods
@@ -46,6 +47,7 @@ class Tensor(
     ArithmeticMethods,
     ConversionMethods,
     ElementwiseMethods,
+    ComparisonMethods,
     FillMethods,
     ReduceMethods,
     ShapeMethods,
