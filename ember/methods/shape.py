@@ -1,4 +1,4 @@
-"""Shape and movement methods: views, reorderings, joins and splits (see ``ember.ops.movement``).
+"""Shape and movement methods: views, reorderings and splits (see ``ember.ops.movement``).
 
 Views (``view``, ``reshape`` when the layout allows, ``squeeze``, ``permute``, ``narrow``,
 ``select``, ``unfold``, the pieces of ``split``/``chunk``/``unbind``, ...) share memory and the
@@ -20,34 +20,14 @@ if TYPE_CHECKING:
     from ember.tensor import Tensor
 
 # Tensor methods that are also free functions: ember.<name>(t, ...) is t.<name>(...)
+# fmt: off
 FUNCTIONS = [
-    "reshape",
-    "permute",
-    "transpose",
-    "swapaxes",
-    "swapdims",
-    "unsqueeze",
-    "squeeze",
-    "flatten",
-    "unflatten",
-    "t",
-    "movedim",
-    "moveaxis",
-    "broadcast_to",
-    "repeat_interleave",
-    "tile",
-    "flip",
-    "fliplr",
-    "flipud",
-    "roll",
-    "narrow",
-    "select",
-    "diagonal",
-    "tensor_split",
-    "chunk",
-    "unbind",
+    "reshape", "permute", "transpose", "swapaxes", "swapdims", "unsqueeze", "squeeze", "flatten",
+    "unflatten", "t", "movedim", "moveaxis", "broadcast_to", "repeat_interleave", "tile", "flip",
+    "fliplr", "flipud", "roll", "narrow", "select", "diagonal", "tensor_split", "chunk", "unbind",
     "ravel",
 ]
+# fmt: on
 # free functions defined here (joining tensors lives in ember.methods.join)
 __all__: list = ["split"]
 
