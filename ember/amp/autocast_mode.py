@@ -2,8 +2,10 @@
 
 Inside the region, primitives in ``LOWER`` (matrix products, convolutions, attention, the fused
 LSTM) run in the low dtype (float16 by default on CUDA, bfloat16 on the CPU), primitives in
-``FLOAT32`` (softmax, normalisation, losses, sums and means, exp/log/pow and friends) run in
-float32, and every other op follows its inputs (binary ops promote as usual). The casts are
+``FLOAT32`` (on CUDA: softmax, normalisation, losses, sums and means, exp/log/pow and friends)
+or ``FLOAT32_CPU`` (on the CPU: the losses and prod, as PyTorch's CPU list) run in float32, the
+loss composites decorated ``autocast_to("float32")`` likewise on both, and every other op
+follows its inputs (binary ops promote as usual). The casts are
 ordinary differentiable casts, so gradients reach float32 parameters in float32.
 
 One place does it: ``Function.apply`` reads ``STATE.active`` (one attribute, False unless some
@@ -24,6 +26,7 @@ from ember.autograd import function
 
 __all__ = [
     "FLOAT32",
+    "FLOAT32_CPU",
     "LOWER",
     "STATE",
     "autocast",
@@ -68,6 +71,9 @@ FLOAT32 = frozenset(
         "Erfinv",
     }
 )
+# PyTorch's CPU list is shorter: softmax, the normalisations, sums and exp/log/pow follow
+# their inputs there (they stay bfloat16); the losses and products still run in float32
+FLOAT32_CPU = frozenset({"SoftmaxCrossEntropy", "NLLLoss", "BinaryCrossEntropy", "CTCLoss", "Prod"})
 _DEFAULT_DTYPE = {"cuda": "float16", "cpu": "bfloat16"}
 
 
@@ -107,15 +113,15 @@ def cast_inputs(cls, args: tuple) -> tuple:
     if setting is None:
         return args
     name = cls.__name__
+    on_cuda = setting[0] == "cuda"
     if name in LOWER:
         target = setting[1]
-    elif name in FLOAT32:
+    elif name in (FLOAT32 if on_cuda else FLOAT32_CPU):
         target = dtypes.float32.np
     else:
         return args
     from ember.tensor import Tensor
 
-    on_cuda = setting[0] == "cuda"
     return tuple(
         a._cast(target)
         if isinstance(a, Tensor)
@@ -129,7 +135,12 @@ def cast_inputs(cls, args: tuple) -> tuple:
 
 
 def _target(kind: str, setting):
-    return setting[1] if kind == "lower" else dtypes.float32.np
+    """The dtype a composite of ``kind`` casts to in region ``setting``, or None to leave it."""
+    if kind == "lower":
+        return setting[1]
+    if kind == "float32_cuda" and setting[0] != "cuda":
+        return None  # on PyTorch's CUDA list only: on the CPU the op follows its inputs
+    return dtypes.float32.np
 
 
 def _cast_value(value, target, on_cuda: bool):
@@ -147,16 +158,18 @@ def _cast_value(value, target, on_cuda: bool):
 
 
 def autocast_to(kind: str):
-    """Decorator for a composite op on PyTorch's lists (``"lower"`` or ``"float32"``): inside an
-    autocast region its floating-point Tensor arguments are cast first, as the primitives' are."""
+    """Decorator for a composite op on PyTorch's lists (``"lower"``, ``"float32"`` on both devices,
+    or ``"float32_cuda"``, on CUDA's list only): inside an autocast region its floating-point
+    Tensor arguments are cast first, as the primitives' are."""
 
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             if STATE.active:
                 setting = _setting.get()
-                if setting is not None:
-                    target, on_cuda = _target(kind, setting), setting[0] == "cuda"
+                target = None if setting is None else _target(kind, setting)
+                if target is not None:
+                    on_cuda = setting[0] == "cuda"
                     args = tuple(_cast_value(a, target, on_cuda) for a in args)
                     kwargs = {k: _cast_value(v, target, on_cuda) for k, v in kwargs.items()}
             return fn(*args, **kwargs)

@@ -16,7 +16,10 @@ def _x(*shape, requires_grad=False):
     return ember.randn(*shape, requires_grad=requires_grad)
 
 
-def test_matmuls_and_convs_run_low_reductions_and_losses_float32():
+def test_cpu_lists_match_pytorchs():
+    """On the CPU, PyTorch's lists: products low, losses and prod float32, and softmax, the
+    normalisations, sums and exp/log following their input (CUDA's longer float32 list is
+    checked on the device, tests/cuda/test_amp_on_cuda.py)."""
     a, w = _x(4, 3, requires_grad=True), _x(2, 3, requires_grad=True)
     image, kernel = _x(1, 2, 5, 5), _x(3, 2, 3, 3)
     with ember.autocast("cpu", dtype=ember.float16):
@@ -25,14 +28,14 @@ def test_matmuls_and_convs_run_low_reductions_and_losses_float32():
         assert ember.bmm(_x(2, 3, 4), _x(2, 4, 5)).dtype == ember.float16
         assert F.conv2d(image, kernel).dtype == ember.float16
         low = a @ w.t()
-        assert low.softmax(1).dtype == ember.float32
-        assert F.log_softmax(low, 1).dtype == ember.float32
-        assert F.layer_norm(low, (2,)).dtype == ember.float32
-        assert low.sum().dtype == ember.float32 and low.mean().dtype == ember.float32
-        assert low.exp().dtype == ember.float32 and low.log().dtype == ember.float32
+        for follows in (low.softmax(1), F.log_softmax(low, 1), F.layer_norm(low, (2,)), low.sum(),
+                        low.mean(), low.exp(), low.abs().log(), low.relu(), F.softplus(low)):  # fmt: skip
+            assert follows.dtype == ember.float16
+        assert low.prod().dtype == ember.float32
         assert F.cross_entropy(low, ember.tensor([0, 1, 0, 1])).dtype == ember.float32
         assert F.mse_loss(low, low.detach()).dtype == ember.float32
-        assert low.relu().dtype == ember.float16  # follows its input
+        assert F.l1_loss(low, low.detach()).dtype == ember.float32
+        assert F.kl_div(low, low.detach(), reduction="batchmean").dtype == ember.float32
         assert (low + a[:, :2]).dtype == ember.float32  # promotes, as PyTorch's add does
     loss = F.linear(a, w).float().sum()
     loss.backward()
@@ -113,7 +116,7 @@ def test_composites_on_the_lists():
         attention = ember.nn.MultiheadAttention(8, 2)
         assert attention(_x(3, 1, 8), _x(3, 1, 8), _x(3, 1, 8))[0].dtype == ember.float16
         assert F.prelu(_x(3), ember.ones(1)).dtype == ember.float16
-        assert F.softplus(_x(3).half()).dtype == ember.float32
+        assert F.softplus(_x(3).half()).dtype == ember.float16  # on CUDA's float32 list only
     assert ember.addmm(a, b, c).dtype == ember.float32
 
 

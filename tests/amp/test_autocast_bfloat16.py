@@ -60,6 +60,16 @@ CASES = {
         "float32",
     ),
     "prod": (lambda m: _low(m).prod(), "float32"),
+    # on the CPU these follow their input (CUDA's list would run them in float32)
+    "softmax_follows": (lambda m: _low(m).softmax(1), "bfloat16"),
+    "log_softmax_follows": (lambda m: m.nn.functional.log_softmax(_low(m), 1), "bfloat16"),
+    "layer_norm_follows": (lambda m: m.nn.functional.layer_norm(_low(m), (4,)), "bfloat16"),
+    "sum_follows": (lambda m: _low(m).sum(), "bfloat16"),
+    "exp_follows": (lambda m: _low(m).exp(), "bfloat16"),
+    "softplus_follows": (lambda m: m.nn.functional.softplus(_low(m)), "bfloat16"),
+    "kl_div": (lambda m: m.nn.functional.kl_div(_low(m), _x(m, 2, 4), reduction="batchmean"), "float32"),
+    "smooth_l1_loss": (lambda m: m.nn.functional.smooth_l1_loss(_low(m), _x(m, 2, 4)), "float32"),
+    "huber_loss": (lambda m: m.nn.functional.huber_loss(_low(m), _x(m, 2, 4)), "float32"),
     "add_promotes": (lambda m: _low(m) + _x(m, 2, 4), "float32"),
 }
 

@@ -22,6 +22,21 @@ def test_autocast_cuda_float16_and_the_float32_list(device):
     np.testing.assert_allclose(host(loss), host(reference), rtol=1e-2)
 
 
+def test_cuda_float32_list_covers_reductions_and_exp(device):
+    """CUDA's float32 list is longer than the CPU's: softmax, the normalisations, sums, means
+    and exp/log run in float32 there, as in PyTorch."""
+    a, w = ember.randn(4, 3, device=device), ember.randn(2, 3, device=device)
+    with ember.autocast("cuda"):
+        low = a @ w.t()
+        assert low.dtype == ember.float16
+        for wide in (low.softmax(1), F.log_softmax(low, 1), F.layer_norm(low, (2,)), low.sum(),
+                     low.mean(), low.exp(), low.abs().log(), F.softplus(low),
+                     F.cross_entropy(low, ember.tensor([0, 1, 0, 1], device=device)),
+                     F.mse_loss(low, low.detach())):  # fmt: skip
+            assert wide.dtype == ember.float32
+        assert low.relu().dtype == ember.float16  # follows its input
+
+
 def test_grad_scaler_training_on_cuda(device):
     ember.manual_seed(0)
     model = ember.nn.Linear(4, 1).to(device)

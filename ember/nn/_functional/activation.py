@@ -307,7 +307,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return _apply(input, lambda x: x * softplus(x).tanh(), inplace, "mish")
 
 
-@autocast_to("float32")
+@autocast_to("float32_cuda")
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``.
 

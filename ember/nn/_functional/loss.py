@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from ember.amp.autocast_mode import autocast_to
 from ember.nn._functional._loss_checks import (
     _check_class_targets,
     _check_float_target,
@@ -60,6 +61,7 @@ def _weighted(loss: Tensor, weight, reduction: str) -> Tensor:
     return _reduce(loss, reduction)
 
 
+@autocast_to("float32")
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -81,6 +83,7 @@ def mse_loss(
     return _weighted(diff * diff, weight, reduction)
 
 
+@autocast_to("float32")
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -101,6 +104,7 @@ def l1_loss(
     return _weighted((input - target).abs(), weight, reduction)
 
 
+@autocast_to("float32")
 def smooth_l1_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
 ) -> Tensor:
@@ -121,6 +125,7 @@ def smooth_l1_loss(
     return _reduce(loss, reduction)
 
 
+@autocast_to("float32")
 def huber_loss(
     input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Tensor | None = None
 ) -> Tensor:
@@ -272,6 +277,7 @@ def binary_cross_entropy(
     return _reduce(loss, reduction)
 
 
+@autocast_to("float32")
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -301,6 +307,7 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
+@autocast_to("float32")
 def kl_div(
     input: Tensor,
     target: Tensor,
@@ -326,6 +333,7 @@ def kl_div(
     return _reduce(loss, reduction)
 
 
+@autocast_to("float32")
 def poisson_nll_loss(
     input: Tensor,
     target: Tensor,

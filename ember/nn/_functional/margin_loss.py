@@ -4,6 +4,7 @@ triplet), with PyTorch's names, arguments, defaults and semantics; the others ar
 
 from __future__ import annotations
 
+from ember.amp.autocast_mode import autocast_to
 from ember.nn._functional._loss_checks import (
     _check_class_targets,
     _check_cosine_shapes,
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 
+@autocast_to("float32")
 def margin_ranking_loss(
     input1: Tensor,
     input2: Tensor,
@@ -49,6 +51,7 @@ def margin_ranking_loss(
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
+@autocast_to("float32")
 def hinge_embedding_loss(
     input: Tensor,
     target: Tensor,
@@ -68,6 +71,7 @@ def hinge_embedding_loss(
     return _reduce(hinge + input.where(target != -1, 0.0), reduction)
 
 
+@autocast_to("float32")
 def cosine_embedding_loss(
     input1: Tensor,
     input2: Tensor,
@@ -94,6 +98,7 @@ def cosine_embedding_loss(
     return _reduce(loss, reduction)
 
 
+@autocast_to("float32")
 def soft_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
@@ -130,6 +135,7 @@ def multilabel_soft_margin_loss(
     return _reduce(loss.sum(-1) / input.shape[-1], reduction)
 
 
+@autocast_to("float32")
 def multi_margin_loss(
     input: Tensor,
     target: Tensor,
@@ -165,6 +171,7 @@ def multi_margin_loss(
     return _reduce(loss if input.dim() == 2 else loss.reshape(()), reduction)
 
 
+@autocast_to("float32")
 def multilabel_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
@@ -203,6 +210,7 @@ def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
     return (x1 - x2 + eps).norm(p, -1)
 
 
+@autocast_to("float32")
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,
