@@ -15,6 +15,7 @@ import ember
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOTAL_STEPS = 36  # 3 epochs of 12 batches (tests/train/resume_run.py)
+EPOCH_ENDS = (12, 24)
 
 
 def _run(ckpt, out, workers, *extra, **popen):
@@ -38,7 +39,14 @@ def _first_step(output: str) -> int:
 def _last_checkpoint_before(step: int) -> int:
     """The step of the newest checkpoint when the run is killed while announcing ``step``:
     every 5 steps, and at each epoch's end once its validation is over (the next step began)."""
-    return max([5 * (step // 5)] + [end for end in (12, 24) if step > end])
+    return max([5 * (step // 5)] + [end for end in EPOCH_ENDS if step > end])
+
+
+def _checkpoint_after_signal(step: int) -> int:
+    """The step of the checkpoint SIGTERM leaves when sent while ``step`` is announced: the
+    signal lands after that step's own checkpoint check, so the next step writes it, unless
+    ``step`` ends an epoch, whose end-of-epoch checkpoint comes first."""
+    return step if step in EPOCH_ENDS else step + 1
 
 
 def _interrupt_at(proc, step: int, sig: int) -> None:
@@ -76,8 +84,7 @@ def test_killed_run_resumes_bit_identical(tmp_path, reference, sig):
         assert proc.returncode == 0  # a clean exit after the checkpoint of the next step boundary
         assert not (tmp_path / "out.safetensors").exists()
     resumed = _finish(_run(tmp_path / "ckpt", tmp_path / "out.safetensors", 0, "--resume"))
-    # SIGTERM: the checkpoint is written at the boundary after the step that was running
-    expected = step + 1 if sig == signal.SIGTERM else _last_checkpoint_before(step)
+    expected = _checkpoint_after_signal(step) if sig == signal.SIGTERM else _last_checkpoint_before(step)
     assert _first_step(resumed) == expected + 1
     _same(reference, tmp_path / "out.safetensors")
 
