@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ember.methods._util import mixed_dtypes_message
 from ember.methods.join import broadcast_tensors, stack
 from ember.ops import decompositions as dec
 
@@ -94,6 +95,8 @@ def multi_dot(tensors):
             raise RuntimeError(
                 f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D (shape {list(t.shape)})"
             )
+    if any(t.dtype != tensors[0].dtype for t in tensors):
+        raise RuntimeError(mixed_dtypes_message("multi_dot()", *tensors))
     result = tensors[0]
     for t in tensors[1:]:
         result = result.mm(t)
@@ -131,6 +134,8 @@ def cross(input, other, *, dim: int = -1):
 
 def vecdot(x, y, *, dim: int = -1):
     """``sum(conj(x) * y)`` along ``dim`` (inputs broadcast)."""
+    if x.dtype != y.dtype:
+        raise RuntimeError(mixed_dtypes_message("linalg.vecdot", x, y))
     if x.is_complex():
         x = x.conj()
     return (x * y).sum(dim)

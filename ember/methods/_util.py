@@ -74,3 +74,11 @@ def return_type(name: str, fields: list[str]) -> type:
 
 def _rebuild_return_type(name: str, values: tuple):
     return _RETURN_TYPES[name](*values)
+
+
+def mixed_dtypes_message(op: str, *tensors) -> str:
+    found = ", ".join(f"{t.dtype} {list(t.shape)}" for t in tensors)
+    return (
+        f"{op}: expected operands of the same dtype, got {found}; convert one with "
+        f".to(other.dtype) (ember, like PyTorch, does not promote matrix products)"
+    )

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ember import backend, dtypes, tensor_core
+from ember.amp.autocast_mode import STATE as autocast_state
+from ember.amp.autocast_mode import cast_inputs
 from ember.layouts import strided
-from ember.methods._util import dtype_category
+from ember.methods._util import dtype_category, mixed_dtypes_message
 from ember.ops import elementwise, linalg
 from ember.tensor_core import TensorBase, make
 
@@ -176,9 +178,13 @@ class ArithmeticMethods:
                 f"matmul: both arguments need at least 1 dimension, got shapes {list(self.shape)} "
                 f"and {list(other.shape)}"
             )
-        a, b = promote(self, other)
-        _check_matmul_shapes(a, b)
-        return linalg.MatMul.apply(a, b)
+        if self._data.dtype != other._data.dtype:
+            if autocast_state.active:  # the region's casts come first, as in the primitive
+                self, other = cast_inputs(linalg.MatMul, (self, other))
+            if self._data.dtype != other._data.dtype:
+                raise RuntimeError(mixed_dtypes_message("matmul", self, other))
+        _check_matmul_shapes(self, other)
+        return linalg.MatMul.apply(self, other)
 
     def add_(self, other, *, alpha=1):
         if not self._needs_graph(other):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import string
 
 from ember import dtypes
-from ember.amp.autocast_mode import autocast_to
+from ember.amp.autocast_mode import STATE as autocast_state
+from ember.amp.autocast_mode import autocast_to, cast_inputs
 from ember.layouts import strided
+from ember.methods._util import mixed_dtypes_message
 from ember.methods.decompositions import DecompositionMethods, lu_unpack, pca_lowrank, svd_lowrank, vander
 from ember.ops import linalg
 
@@ -72,6 +74,21 @@ def _common(op: str, *tensors):
     return tuple(t._cast(target) for t in tensors)
 
 
+def _same(op: str, *tensors, primitive=linalg.MatMul):
+    """The operands as they are, once they are Tensors of one dtype: matrix products do not
+    promote (PyTorch refuses ``float32 @ float64``), so a float64 batch never silently turns a
+    float32 model's products into float64 ones."""
+    for t in tensors:
+        if not hasattr(t, "_data"):
+            raise TypeError(f"{op}: expected Tensor operands, got {type(t).__name__}")
+    if autocast_state.active:  # the region's casts come first, as in the primitive
+        tensors = cast_inputs(primitive, tensors)
+    first = tensors[0]._data.dtype
+    if any(t._data.dtype != first for t in tensors[1:]):
+        raise RuntimeError(mixed_dtypes_message(op, *tensors))
+    return tensors
+
+
 def _need_ndim(op: str, ndims: tuple, *tensors) -> None:
     if tuple(t._data.ndim for t in tensors) != ndims:
         wanted = " and ".join(f"{n}-D" for n in ndims)
@@ -120,14 +137,14 @@ class LinalgMethods(DecompositionMethods):
         """Matrix product of two 2-D tensors (no broadcasting)."""
         if self.layout is not strided or getattr(mat2, "layout", strided) is not strided:
             return self._sparse_matmul(mat2)
-        a, b = _common("mm", self, mat2)
+        a, b = _same("mm", self, mat2)
         _need_ndim("mm", (2, 2), a, b)
         _need_equal("mm", a, b, a.shape[1], b.shape[0])
         return linalg.MatMul.apply(a, b)
 
     def bmm(self, mat2):
         """Batched matrix product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
-        a, b = _common("bmm", self, mat2)
+        a, b = _same("bmm", self, mat2)
         _need_ndim("bmm", (3, 3), a, b)
         _need_equal("bmm", a, b, a.shape[0], b.shape[0], "have different batch sizes")
         _need_equal("bmm", a, b, a.shape[2], b.shape[1])
@@ -135,14 +152,14 @@ class LinalgMethods(DecompositionMethods):
 
     def mv(self, vec):
         """Matrix-vector product of a 2-D and a 1-D tensor."""
-        a, b = _common("mv", self, vec)
+        a, b = _same("mv", self, vec)
         _need_ndim("mv", (2, 1), a, b)
         _need_equal("mv", a, b, a.shape[1], b.shape[0])
         return linalg.MatMul.apply(a, b)
 
     def dot(self, tensor):
         """Inner product of two 1-D tensors of the same length."""
-        a, b = _common("dot", self, tensor)
+        a, b = _same("dot", self, tensor)
         _need_ndim("dot", (1, 1), a, b)
         _need_equal("dot", a, b, a.shape[0], b.shape[0], "have different lengths")
         return linalg.MatMul.apply(a, b)
@@ -153,7 +170,7 @@ class LinalgMethods(DecompositionMethods):
 
     def inner(self, other):
         """Sum of products over the last dims; a 0-d operand scales the other."""
-        a, b = _common("inner", self, other)
+        a, b = _same("inner", self, other)
         if a._data.ndim == 0 or b._data.ndim == 0:
             return a * b
         _need_equal("inner", a, b, a.shape[-1], b.shape[-1], "have different last dims")
@@ -170,11 +187,13 @@ class LinalgMethods(DecompositionMethods):
     @autocast_to("lower")
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         """``beta * self + alpha * (mat1 @ mat2)``."""
+        _same("addmm", self, mat1, mat2)
         return _scaled_sum("addmm", self, mat1.mm(mat2), beta, alpha)
 
     @autocast_to("lower")
     def addmv(self, mat, vec, *, beta=1, alpha=1):
         """``beta * self + alpha * (mat @ vec)``."""
+        _same("addmv", self, mat, vec)
         return _scaled_sum("addmv", self, mat.mv(vec), beta, alpha)
 
     @autocast_to("lower")
@@ -185,11 +204,13 @@ class LinalgMethods(DecompositionMethods):
     @autocast_to("lower")
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * bmm(batch1, batch2)``."""
+        _same("baddbmm", self, batch1, batch2)
         return _scaled_sum("baddbmm", self, batch1.bmm(batch2), beta, alpha)
 
     @autocast_to("lower")
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * sum_b(batch1[b] @ batch2[b])``."""
+        _same("addbmm", self, batch1, batch2)
         return _scaled_sum("addbmm", self, batch1.bmm(batch2).sum(0), beta, alpha)
 
     def kron(self, other):
@@ -250,7 +271,7 @@ def einsum(equation: str, *operands):
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    operands = _common("einsum", *operands)
+    operands = _same("einsum", *operands, primitive=linalg.Einsum) if operands else operands
     terms, out = _parse_einsum(equation, operands)
     sizes = _label_sizes(equation, terms, operands)
     expanded = []
@@ -316,7 +337,7 @@ def _label_sizes(equation: str, terms, operands) -> dict:
 
 def tensordot(a, b, dims=2):
     """Contract ``dims`` (an int: last of a with first of b; or two lists of dims) of a and b."""
-    a, b = _common("tensordot", a, b)
+    a, b = _same("tensordot", a, b, primitive=linalg.Einsum)
     if isinstance(dims, int):
         if dims < 0 or dims > min(a._data.ndim, b._data.ndim):
             raise RuntimeError(f"tensordot: dims={dims} out of range for shapes {_shapes(a, b)}")

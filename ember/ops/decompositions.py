@@ -152,7 +152,7 @@ def _svd_backward(u, s, v, grad_u, grad_s, grad_v):
     """Townsend's formula for the reduced SVD (distinct, nonzero singular values); for complex
     input, PyTorch's extra diagonal term for the phase each singular pair may take."""
     f = _pairwise_inverse(s * s)
-    s_mat = diag_embed(s)
+    s_mat = diag_embed(s).to(u.dtype)  # real: products with complex factors need one dtype
     uh_gu = u.mH @ grad_u
     vh_gv = v.mH @ grad_v
     skew_u = uh_gu - uh_gu.mH
@@ -160,7 +160,7 @@ def _svd_backward(u, s, v, grad_u, grad_s, grad_v):
     if u.is_complex():
         inner = inner + diag_embed(skew_u.diagonal(0, -2, -1) / (2 * s))
     out = u @ inner @ v.mH
-    inv_s = diag_embed(1 / s)
+    inv_s = diag_embed(1 / s).to(u.dtype)
     m, n = u.shape[-2], v.shape[-2]
     k = s.shape[-1]
     if m > k:

@@ -51,11 +51,67 @@ def test_shape_errors_name_the_op_and_shapes(call, message):
         call()
 
 
-def test_mm_promotes_dtypes_like_matmul():
-    a = ember.ones(2, 3, dtype=ember.float32)
-    b = ember.ones(3, 2, dtype=ember.float64)
-    assert ember.mm(a, b).dtype == ember.float64
+_f32, _f64 = np.ones((2, 3), np.float32), np.ones((3, 2))
+# (name, call on a module that is ember or torch); every one multiplies float32 by float64
+MIXED_PRODUCTS = [
+    ("matmul", lambda m, a, b: a @ b),
+    ("matmul", lambda m, a, b: a[0] @ b[:, 0]),
+    ("matmul", lambda m, a, b: a[None] @ b),
+    ("mm", lambda m, a, b: m.mm(a, b)),
+    ("bmm", lambda m, a, b: m.bmm(a[None], b[None])),
+    ("mv", lambda m, a, b: m.mv(a, b[:, 0])),
+    ("dot", lambda m, a, b: m.dot(a[0], b[:, 0])),
+    ("inner", lambda m, a, b: m.inner(a, b.T)),
+    ("addmm", lambda m, a, b: m.addmm(m.ones(2, 2), a, b)),
+    ("addmv", lambda m, a, b: m.addmv(m.ones(2), a, b[:, 0])),
+    ("baddbmm", lambda m, a, b: m.baddbmm(m.ones(1, 2, 2), a[None], b[None])),
+    ("einsum", lambda m, a, b: m.einsum("ij,jk->ik", a, b)),
+    ("tensordot", lambda m, a, b: m.tensordot(a, b, dims=1)),
+    ("multi_dot", lambda m, a, b: m.linalg.multi_dot([a, b])),
+    ("vecdot", lambda m, a, b: m.linalg.vecdot(a[0], b[:, 0])),
+    ("linear", lambda m, a, b: m.nn.functional.linear(a, b.T)),
+    ("linear", lambda m, a, b: m.nn.Linear(3, 2)(a.double())),
+    ("bilinear", lambda m, a, b: m.nn.functional.bilinear(a, b.T, m.ones(4, 3, 3))),
+]
+
+
+@pytest.mark.parametrize(
+    "op, call", MIXED_PRODUCTS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(MIXED_PRODUCTS)]
+)
+def test_products_refuse_mixed_dtypes(op, call):
+    """Matrix products do not promote: float32 @ float64 raises, naming the op, dtypes and shapes."""
+    with pytest.raises(
+        RuntimeError, match=rf"{op}.*same dtype.*float32.*float64|{op}.*same dtype.*float64.*float32"
+    ):
+        call(ember, ember.from_numpy(_f32), ember.from_numpy(_f64))
+
+
+@pytest.mark.parametrize(
+    "op, call", MIXED_PRODUCTS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(MIXED_PRODUCTS)]
+)
+def test_products_refuse_mixed_dtypes_like_torch(op, call):
+    torch = torch_or_skip()
+    with pytest.raises(RuntimeError):
+        call(torch, torch.from_numpy(_f32), torch.from_numpy(_f64))
+
+
+def test_products_of_one_dtype_and_elementwise_products_keep_working():
+    a, b = ember.ones(2, 3, dtype=ember.float32), ember.ones(3, 2, dtype=ember.float64)
     assert ember.dot(ember.tensor([1, 2]), ember.tensor([3, 4])).item() == 11
+    assert ember.mm(a.double(), b).dtype == ember.float64
+    # outer, kron and addr are element-wise products: they promote, as in PyTorch
+    assert ember.outer(a[0], b[:, 0]).dtype == ember.float64
+    assert ember.kron(a, b).dtype == ember.float64
+    assert ember.addr(ember.ones(3, 3, dtype=ember.float64), a[0], a[0]).dtype == ember.float64
+
+
+def test_autocast_casts_before_the_dtype_check():
+    a, b = ember.ones(2, 3), ember.ones(3, 2, dtype=ember.bfloat16)
+    with ember.autocast("cpu"):
+        for result in (a @ b, ember.mm(a, b), ember.bmm(a[None], b[None]), ember.einsum("ij,jk->ik", a, b)):
+            assert result.dtype == ember.bfloat16
+        with pytest.raises(RuntimeError, match="same dtype"):  # float64 is never cast, as in PyTorch
+            a @ b.double()
 
 
 EQUATIONS = [

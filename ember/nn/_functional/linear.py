@@ -6,6 +6,7 @@ import itertools
 
 from ember.amp.autocast_mode import STATE as autocast_state
 from ember.amp.autocast_mode import cast_inputs
+from ember.methods._util import mixed_dtypes_message
 from ember.ops import linalg
 from ember.tensor import Tensor
 
@@ -28,7 +29,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if autocast_state.active:  # cast all three before the dtype check, as the fused op would
         input, weight, bias = cast_inputs(linalg.Linear, (input, weight, bias))
-    if weight.dim() == 2 and (bias is None or bias.dim() == 1) and _same_dtype(input, weight, bias):
+    if not _same_dtype(input, weight, bias):
+        raise RuntimeError(
+            mixed_dtypes_message("linear", *(t for t in (input, weight, bias) if t is not None))
+        )
+    if weight.dim() == 2 and (bias is None or bias.dim() == 1):
         return linalg.Linear.apply(input, weight, bias)
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     return out if bias is None else out + bias
@@ -63,6 +68,10 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
             f"bilinear: inputs of shapes {list(input1.shape)} and {list(input2.shape)} do not fit "
             f"weight of shape {list(weight.shape)}: expected [..., {in1}] and [..., {in2}] with the "
             "same leading dims"
+        )
+    if not _same_dtype(input1, input2, weight, bias):
+        raise RuntimeError(
+            mixed_dtypes_message("bilinear", *(t for t in (input1, input2, weight, bias) if t is not None))
         )
     lead = tuple(input1.shape[:-1])
     x1 = input1.reshape(-1, in1)
