@@ -11,7 +11,18 @@ import math as _math
 from ember import dtypes as _dtypes
 from ember import nn_aliases as _nn_aliases
 from ember import tensor as _tensor_module  # first, so that ember.tensor ends as the factory
-from ember.amp import GradScaler, autocast
+from ember.amp import (
+    GradScaler,
+    autocast,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+)
 from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ember.autograd.grad_mode import is_inference_mode_enabled
 from ember.creation import *  # noqa: F403 - tensor, zeros, arange, ...

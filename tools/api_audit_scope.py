@@ -13,11 +13,11 @@ QUANTIZATION = "quantization (quantized dtypes, observers, fake-quant)"
 VENDOR = "vendor backend kernels and devices (cuDNN, MIOpen, MKLDNN, FBGEMM, XLA, IPU, MTIA, XPU)"
 JIT = "TorchScript / JIT / torch.compile internals"
 SYM = "symbolic shapes (sym_*, SymInt) for torch.compile"
-AUTOCAST = "autocast internals (torch.autocast itself is in scope)"
+AUTOCAST = "autocast's global setters and nesting counters (regions are entered with torch.autocast; the readers are in scope)"
 STORAGE = "legacy typed storages (ember tensors own NumPy/CuPy arrays, not storages)"
 NAMED = "named tensors"
 NESTED = "nested tensors"
-COMPLEX = "complex dtypes (ember has no complex tensors)"
+COMPLEX = "half-precision complex (complex32/chalf: NumPy has no such dtype) and complex storages"
 DTYPES = "exotic dtypes (float8, sub-byte and bit types, unsigned 16/32/64-bit, quantized)"
 SPARSE_COMPRESSED = "compressed sparse layouts (CSR/CSC/BSR/BSC); COO is in scope"
 ATEN_INTERNAL = "ATen internal kernels (backward/statistics helpers, native_* and cell kernels)"
@@ -56,7 +56,10 @@ _GLOBAL = [
         ),
     ),
     (SYM, r"sym_.*|Sym(Int|Float|Bool)(Type)?"),
-    (AUTOCAST, r"autocast_.*|get_autocast_.*|set_autocast_.*|is_autocast_.*|clear_autocast_cache"),
+    (
+        AUTOCAST,
+        r"autocast_(in|de)crement_nesting|set_autocast_(enabled|dtype|cpu_dtype|cpu_enabled|gpu_dtype)",
+    ),
     (
         STORAGE,
         (
@@ -66,13 +69,7 @@ _GLOBAL = [
     ),
     (NAMED, r"names|rename_?|refine_names|align_to|align_as|has_names"),
     (NESTED, r"is_nested|to_padded_tensor|nested"),
-    (
-        COMPLEX,
-        (
-            r"complex(32|64|128)?|polar|view_as_real(_copy)?|view_as_complex(_copy)?|cdouble|"
-            r"cfloat|chalf|conj_physical_?|ComplexDoubleStorage|ComplexFloatStorage"
-        ),
-    ),
+    (COMPLEX, (r"complex32|chalf|ComplexDoubleStorage|ComplexFloatStorage")),
     (DTYPES, r"float8_.*|float4_.*|u?int[1-7]|bits.*|bit|uint(16|32|64)"),
     (
         SPARSE_COMPRESSED,

@@ -32,9 +32,17 @@ __all__ = [
     "autocast",
     "autocast_to",
     "cast_inputs",
+    "clear_autocast_cache",
     "custom_bwd",
     "custom_fwd",
+    "get_autocast_cpu_dtype",
+    "get_autocast_dtype",
+    "get_autocast_gpu_dtype",
     "is_autocast_available",
+    "is_autocast_cache_enabled",
+    "is_autocast_cpu_enabled",
+    "is_autocast_enabled",
+    "set_autocast_cache_enabled",
 ]
 
 LOWER = frozenset({"MatMul", "Linear", "Conv2d", "Einsum", "ScaledDotProductAttention", "LSTMLayer"})
@@ -105,6 +113,65 @@ _setting: contextvars.ContextVar = contextvars.ContextVar("ember_autocast", defa
 
 def is_autocast_available(device_type: str) -> bool:
     return device_type in _DEFAULT_DTYPE
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """Whether this thread is inside an enabled autocast region for ``device_type`` (PyTorch's
+    default, with no argument, is the GPU: ``"cuda"``)."""
+    setting = _setting.get()
+    return setting is not None and setting[0] == ("cuda" if device_type is None else device_type)
+
+
+def is_autocast_cpu_enabled() -> bool:
+    warnings.warn(
+        "ember.is_autocast_cpu_enabled() is deprecated. Please use ember.is_autocast_enabled('cpu') instead.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return is_autocast_enabled("cpu")
+
+
+def get_autocast_dtype(device_type: str):
+    """The dtype the region for ``device_type`` casts to, or that device's default outside one."""
+    if device_type not in _DEFAULT_DTYPE:
+        raise RuntimeError(
+            f"get_autocast_dtype: unsupported device_type {device_type!r}; expected 'cuda' or 'cpu'"
+        )
+    setting = _setting.get()
+    if setting is not None and setting[0] == device_type:
+        return dtypes.as_dtype(setting[1])
+    return dtypes.as_dtype(_DEFAULT_DTYPE[device_type])
+
+
+def get_autocast_cpu_dtype():
+    warnings.warn(
+        "ember.get_autocast_cpu_dtype() is deprecated. Please use ember.get_autocast_dtype('cpu') instead.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return get_autocast_dtype("cpu")
+
+
+def get_autocast_gpu_dtype():
+    warnings.warn(
+        "ember.get_autocast_gpu_dtype() is deprecated. Please use ember.get_autocast_dtype('cuda') instead.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return get_autocast_dtype("cuda")
+
+
+def is_autocast_cache_enabled() -> bool:
+    """True, as in PyTorch by default; ember keeps no cast cache, so there is nothing to cache."""
+    return True
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Accepted for PyTorch code; ember keeps no cache of cast weights."""
+
+
+def clear_autocast_cache() -> None:
+    """Nothing to clear: ember keeps no cache of cast weights."""
 
 
 def cast_inputs(cls, args: tuple) -> tuple:

@@ -238,6 +238,8 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module("ember.cuda.amp")
+    if name == "default_generators":
+        return extras.default_generators
     raise AttributeError(f"module 'ember.cuda' has no attribute {name!r}")
 
 
@@ -250,3 +252,44 @@ def _legacy_types() -> None:
 
 
 _legacy_types()
+
+from ember.cuda import extras  # noqa: E402 - after the functions it calls back into
+from ember.cuda.extras import (  # noqa: E402
+    StreamContext,
+    device_of,
+    get_arch_list,
+    get_rng_state,
+    get_rng_state_all,
+    has_half,
+    is_tf32_supported,
+    max_memory_cached,
+    memory_cached,
+    memory_stats_as_nested_dict,
+    memory_summary,
+    reset_accumulated_memory_stats,
+    reset_max_memory_allocated,
+    reset_max_memory_cached,
+    set_rng_state,
+    set_rng_state_all,
+    set_stream,
+)
+
+__all__ += [
+    "StreamContext",
+    "device_of",
+    "get_arch_list",
+    "get_rng_state",
+    "get_rng_state_all",
+    "has_half",
+    "is_tf32_supported",
+    "max_memory_cached",
+    "memory_cached",
+    "memory_stats_as_nested_dict",
+    "memory_summary",
+    "reset_accumulated_memory_stats",
+    "reset_max_memory_allocated",
+    "reset_max_memory_cached",
+    "set_rng_state",
+    "set_rng_state_all",
+    "set_stream",
+]

@@ -116,6 +116,13 @@ def current_stream(device=None) -> Stream:
     return chosen if chosen is not None else default_stream(device)
 
 
+def make_current(s: Stream) -> None:
+    """``s`` current for this thread from now on (``torch.cuda.set_stream``)."""
+    _current.set(s)
+    if hasattr(s.native, "use"):  # CuPy streams: the device side of the same choice
+        s.native.use()
+
+
 class stream:
     """Context manager: device work inside the block is issued on ``s`` (None: no change)."""
 

@@ -22,7 +22,15 @@ FUNCTIONS = [
     "is_neg",
     "adjoint",
 ]
-__all__ = ["complex", "is_complex", "polar", "view_as_complex", "view_as_real"]
+__all__ = [
+    "complex",
+    "is_complex",
+    "polar",
+    "view_as_complex",
+    "view_as_complex_copy",
+    "view_as_real",
+    "view_as_real_copy",
+]
 
 
 def _need_complex(op: str, t) -> None:
@@ -98,6 +106,16 @@ def view_as_real(input):
 def view_as_complex(input):
     """Real ``(..., 2)`` pairs as a complex tensor (a copy in ember)."""
     return cx.ViewAsComplex.apply(input)
+
+
+def view_as_real_copy(input):
+    """``view_as_real`` as a new tensor (which ``view_as_real`` already is in ember)."""
+    return view_as_real(input)
+
+
+def view_as_complex_copy(input):
+    """``view_as_complex`` as a new tensor (which ``view_as_complex`` already is in ember)."""
+    return view_as_complex(input)
 
 
 @accepts_out

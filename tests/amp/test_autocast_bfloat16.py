@@ -44,6 +44,12 @@ CASES = {
         "bfloat16",
     ),
     "lstm": (lambda m: m.nn.LSTM(3, 4)(_x(m, 5, 2, 3))[0], "bfloat16"),
+    "rnn": (lambda m: m.nn.RNN(3, 4)(_x(m, 5, 2, 3))[0], "bfloat16"),
+    "gru_stays_float32": (lambda m: m.nn.GRU(3, 4)(_x(m, 5, 2, 3))[0], "float32"),
+    "gru_bfloat16_input": (lambda m: m.nn.GRU(3, 4)(_x(m, 5, 2, 3).bfloat16())[0], "bfloat16"),
+    "rnn_cell": (lambda m: m.nn.RNNCell(3, 4)(_x(m, 2, 3)), "bfloat16"),
+    "gru_cell": (lambda m: m.nn.GRUCell(3, 4)(_x(m, 2, 3)), "float32"),
+    "lstm_cell": (lambda m: m.nn.LSTMCell(3, 4)(_x(m, 2, 3))[0], "float32"),
     "bfloat16_input": (lambda m: _x(m, 2, 3).bfloat16() @ _x(m, 3, 4), "bfloat16"),
     "float64_untouched": (lambda m: _x(m, 2, 3).double() @ _x(m, 3, 4).double(), "float64"),
     "relu_follows": (lambda m: _low(m).relu(), "bfloat16"),
@@ -72,6 +78,18 @@ CASES = {
     "huber_loss": (lambda m: m.nn.functional.huber_loss(_low(m), _x(m, 2, 4)), "float32"),
     "add_promotes": (lambda m: _low(m) + _x(m, 2, 4), "float32"),
 }
+
+
+def test_autocast_state_readers():
+    assert not ember.is_autocast_enabled("cpu") and ember.get_autocast_dtype("cpu") == ember.bfloat16
+    with ember.autocast("cpu", dtype=ember.float16):
+        assert ember.is_autocast_enabled("cpu") and not ember.is_autocast_enabled()  # no argument: CUDA
+        assert ember.get_autocast_dtype("cpu") == ember.float16
+        with ember.autocast("cpu", enabled=False):
+            assert not ember.is_autocast_enabled("cpu")
+        with pytest.warns(DeprecationWarning, match="is_autocast_enabled"):
+            assert ember.is_autocast_cpu_enabled()
+    assert ember.get_autocast_dtype("cuda") == ember.float16 and ember.is_autocast_cache_enabled()
 
 
 def _name(d) -> str:

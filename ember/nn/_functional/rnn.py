@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ember import functions as _fn
+from ember.amp.autocast_mode import autocast, is_autocast_enabled
+from ember.dtypes import float32
 from ember.nn._functional.linear import linear
 from ember.ops import gru as _gru_ops
 from ember.ops import rnn as _ops
@@ -74,6 +76,12 @@ def _input_gates(input: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tensor:
     return out if b_ih is None else out + b_ih
 
 
+def _elman_pre(input, hx, w_ih, w_hh, b_ih, b_hh) -> Tensor:
+    """``x W_ih^T + b_ih + h W_hh^T + b_hh`` as two affine maps, as PyTorch composes its Elman
+    cells (so under CPU autocast both products, and the cell, run in the low dtype)."""
+    return linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh)
+
+
 def rnn_tanh_cell(
     input: Tensor,
     hx: Tensor,
@@ -89,7 +97,7 @@ def rnn_tanh_cell(
     ember.Size([2, 4])
     """
     _check_cell("rnn_tanh_cell", input, hx, w_ih, w_hh)
-    return _step("RNN_TANH", _input_gates(input, w_ih, b_ih), hx, None, w_hh.t(), b_hh, None)[0]
+    return _elman_pre(input, hx, w_ih, w_hh, b_ih, b_hh).tanh()
 
 
 def rnn_relu_cell(
@@ -107,7 +115,7 @@ def rnn_relu_cell(
     ember.Size([2, 4])
     """
     _check_cell("rnn_relu_cell", input, hx, w_ih, w_hh)
-    return _step("RNN_RELU", _input_gates(input, w_ih, b_ih), hx, None, w_hh.t(), b_hh, None)[0]
+    return _elman_pre(input, hx, w_ih, w_hh, b_ih, b_hh).relu()
 
 
 def lstm_cell(
@@ -243,6 +251,12 @@ def rnn_layers(
     """
     if mode not in MODES:
         raise ValueError(f"rnn_layers: unknown mode {mode!r}; expected one of {MODES}")
+    if mode == "GRU" and input.dtype == float32 and is_autocast_enabled("cpu"):
+        # PyTorch's CPU GRU is on no autocast list and runs its parts outside the region: float32
+        with autocast("cpu", enabled=False):
+            return rnn_layers(
+                mode, input, batch_sizes, h0, c0, weights, num_layers, bidirectional, dropout, training
+            )
     directions = 2 if bidirectional else 1
     x, h_all, c_all = input, [], []
     for layer in range(num_layers):
