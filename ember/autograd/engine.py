@@ -103,8 +103,9 @@ def backward(
     tensors = _as_tuple(tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    grads, external = _root_grads(tensors, grad_tensors, create_graph)
+    # a root that needs no grad is the error to name first, as in PyTorch, before its shape
     edges = [_root_edge(t, i) for i, t in enumerate(tensors)]
+    grads, external = _root_grads(tensors, grad_tensors, create_graph)
     targets = None
     if inputs is not None:
         inputs = _as_tuple(inputs)
@@ -139,8 +140,9 @@ def grad(
         allow_unused = materialize_grads
     if retain_graph is None:
         retain_graph = create_graph
-    grads, external = _root_grads(outputs, grad_outputs, create_graph)
+    # a root that needs no grad is the error to name first, as in PyTorch, before its shape
     edges = [_root_edge(t, i) for i, t in enumerate(outputs)]
+    grads, external = _root_grads(outputs, grad_outputs, create_graph)
     targets = [_input_edge(t, i) for i, t in enumerate(inputs)]
     walk = _Walk(edges, grads, retain_graph, create_graph, targets, inputs, external, accumulate=False)
     captured = walk.run()

@@ -77,6 +77,13 @@ def test_backward_on_leaf_and_errors():
     assert x.grad.tolist() == [1.0] * 3
     with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
         ember.ones(1).backward()
+    # a non-scalar root that needs no grad: that is the error to report, as in PyTorch
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad"):
+        ember.randn(3).backward()
+    with pytest.raises(RuntimeError, match="element 1 of tensors does not require grad"):
+        ember.autograd.backward([x.sum(), ember.randn(3)])
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad"):
+        grad(ember.randn(3), [x])
 
 
 def test_autograd_grad_returns_without_accumulating():

@@ -1,8 +1,8 @@
 """``ember.nn.utils``: gradient clipping, parameter/vector conversion, weight and spectral norm,
 conv/linear + batch norm fusion.
 
-``parametrize``, ``parametrizations``, ``rnn`` and the hook-based ``weight_norm`` load on first use
-(they need ``Module``, which itself imports ``ember.nn.utils.hooks``).
+``parametrize``, ``parametrizations``, ``prune``, ``rnn`` and the hook-based ``weight_norm`` load
+on first use (they need ``Module``, which itself imports ``ember.nn.utils.hooks``).
 """
 
 import importlib as _importlib
@@ -16,7 +16,7 @@ from ember.nn.utils.clip_grad import get_total_norm as get_total_norm
 from ember.nn.utils.convert_parameters import parameters_to_vector as parameters_to_vector
 from ember.nn.utils.convert_parameters import vector_to_parameters as vector_to_parameters
 
-_SUBMODULES = ("parametrize", "parametrizations", "rnn", "stateless")
+_SUBMODULES = ("parametrize", "parametrizations", "prune", "rnn", "stateless")
 _FROM = {
     "weight_norm": "hook_norms",
     "remove_weight_norm": "hook_norms",
